@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The public error names of org.vgpud1 and their errno values. Internal code returns negative errno;
+ * only D-Bus method handlers turn that into a named error (vgpud_bus_error_set), and clients turn a
+ * named error back into an errno through the same table (sd_bus_error_add_map). */
+
+#include <systemd/sd-bus.h>
+
+#define VGPUD_ERROR_NOT_FOUND        "org.vgpud1.Error.NotFound"
+#define VGPUD_ERROR_INVALID_ARGUMENT "org.vgpud1.Error.InvalidArgument"
+#define VGPUD_ERROR_EXISTS           "org.vgpud1.Error.Exists"
+#define VGPUD_ERROR_NO_CAPACITY      "org.vgpud1.Error.NoCapacity"
+#define VGPUD_ERROR_SIZE_CONFLICT    "org.vgpud1.Error.SizeConflict"
+#define VGPUD_ERROR_DRIVER_REFUSED   "org.vgpud1.Error.DriverRefused"
+#define VGPUD_ERROR_BUSY             "org.vgpud1.Error.Busy"
+#define VGPUD_ERROR_TIMEOUT          "org.vgpud1.Error.Timeout"
+#define VGPUD_ERROR_CORRUPT          "org.vgpud1.Error.Corrupt"
+#define VGPUD_ERROR_READ_ONLY        "org.vgpud1.Error.ReadOnly"
+#define VGPUD_ERROR_FAILED           "org.vgpud1.Error.Failed"
+
+extern const sd_bus_error_map vgpud_error_map[];
+
+/* The error name for a (negative or positive) errno: ENOENT -> NotFound, EINVAL -> InvalidArgument,
+ * EEXIST -> Exists, ENOSPC -> NoCapacity, EXDEV -> SizeConflict, EBUSY -> Busy, ETIMEDOUT -> Timeout,
+ * EBADMSG -> Corrupt, EROFS -> ReadOnly, EPERM/EACCES -> org.freedesktop.DBus.Error.AccessDenied,
+ * anything else -> Failed. */
+const char *vgpud_error_name_from_errno(int error);
+
+/* Fill *e with the named error for r and a printf-style message; returns r as a negative errno, so a
+ * method handler can `return vgpud_bus_error_set(e, r, "...")`. */
+int vgpud_bus_error_set(sd_bus_error *e, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.vgpud1.Definition: one object per persistent definition. */
+
+#include <errno.h>
+
+#include "bus.h"
+
+static int definition_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                           void **found, sd_bus_error *error)
+{
+        InvDefinition *d = inventory_get_definition_by_path(userdata, path);
+
+        if (!d)
+                return 0;
+        *found = d;
+        return 1;
+}
+
+static int definition_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                                sd_bus_error *error)
+{
+        *nodes = inventory_definition_paths(userdata);
+        return 0;
+}
+
+static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDefinition *d = userdata;
+        const char *v;
+
+        if (g_str_equal(property, "Uuid"))
+                v = d->uuid;
+        else if (g_str_equal(property, "Parent"))
+                v = d->parent;
+        else if (g_str_equal(property, "TypeId"))
+                v = d->def->mdev_type;
+        else if (g_str_equal(property, "Start"))
+                v = d->def->autostart ? "auto" : "manual";
+        else if (g_str_equal(property, "Path"))
+                v = d->file;
+        else
+                return -EINVAL;
+        return sd_bus_message_append(reply, "s", v ? v : "");
+}
+
+static int prop_attributes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDefinition *d = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < d->def->attrs->len; i++) {
+                MdevAttr *a = d->def->attrs->pdata[i];
+                r = sd_bus_message_append(reply, "(ss)", a->name, a->value);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+#define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+
+static const sd_bus_vtable definition_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Uuid", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("Parent", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("TypeId", "s", prop_string, 0, CHANGES),
+        SD_BUS_PROPERTY("Start", "s", prop_string, 0, CHANGES),
+        SD_BUS_PROPERTY("Attributes", "a(ss)", prop_attributes, 0, CHANGES),
+        SD_BUS_PROPERTY("Path", "s", prop_string, 0, CONST),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_definition_register(sd_bus *bus, Inventory *inv)
+{
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/definition", "org.vgpud1.Definition",
+                                       definition_vtable, definition_find, inv);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus, NULL, "/org/vgpud1/definition", definition_enumerate, inv);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.vgpud1.Device: one object per running mediated device. */
+
+#include <errno.h>
+
+#include "bus.h"
+
+static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error)
+{
+        InvDevice *d = inventory_get_device_by_path(userdata, path);
+
+        if (!d)
+                return 0;
+        *found = d;
+        return 1;
+}
+
+static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes, sd_bus_error *error)
+{
+        *nodes = inventory_device_paths(userdata);
+        return 0;
+}
+
+static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDevice *d = userdata;
+        const VgpuType *t = d->type;
+        g_autofree char *gpu = NULL;
+        const char *v = NULL;
+
+        if (g_str_equal(property, "Uuid"))
+                v = d->uuid;
+        else if (g_str_equal(property, "Parent"))
+                v = d->sys->parent;
+        else if (g_str_equal(property, "TypeId"))
+                v = d->sys->type_id;
+        else if (g_str_equal(property, "TypeName"))
+                v = t ? t->name : NULL;
+        else if (g_str_equal(property, "SysfsPath"))
+                v = d->sys->syspath;
+        else if (g_str_equal(property, "Gpu")) {
+                gpu = inventory_gpu_path(d->sys->parent);
+                return sd_bus_message_append(reply, "o", gpu ? gpu : "/");
+        } else
+                return -EINVAL;
+        return sd_bus_message_append(reply, "s", v ? v : "");
+}
+
+static int prop_framebuffer(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const VgpuType *t = ((InvDevice *) userdata)->type;
+        return sd_bus_message_append(reply, "t", (uint64_t) (t ? t->framebuffer_mib : 0));
+}
+
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+static const sd_bus_vtable device_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Uuid", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("Parent", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("Gpu", "o", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("TypeId", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("TypeName", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("FramebufferMiB", "t", prop_framebuffer, 0, CONST),
+        SD_BUS_PROPERTY("SysfsPath", "s", prop_string, 0, CONST),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_device_register(sd_bus *bus, Inventory *inv)
+{
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/device", "org.vgpud1.Device", device_vtable,
+                                       device_find, inv);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus, NULL, "/org/vgpud1/device", device_enumerate, inv);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The D-Bus face of vgpud (org.vgpud1, see dbus/org.vgpud1.xml): vtables for the Manager, Gpu, Device
+ * and Definition objects, and the inventory observer that turns changes into signals. */
+
+#include <systemd/sd-bus.h>
+
+#include "inventory.h"
+#include "manager.h"
+
+#define VGPUD_BUS_NAME "org.vgpud1"
+#define VGPUD_MANAGER_PATH "/org/vgpud1"
+
+/* Install every vtable, the object manager and the observer on m->bus. */
+int bus_setup(Manager *m);
+
+/* Per-interface registration (bus-gpu.c, bus-device.c, bus-definition.c). */
+int bus_gpu_register(sd_bus *bus, Inventory *inv);
+int bus_device_register(sd_bus *bus, Inventory *inv);
+int bus_definition_register(sd_bus *bus, Inventory *inv);
+
+/* The interface name of an inventory object kind. */
+const char *bus_interface_of(InvObjectKind kind);

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's live picture of the host: mdev parents (GPUs) with their types and GPU-core state,
+ * running mediated devices, and persistent definitions. It is filled from sysfs and the definitions
+ * directory and reports every change to an observer (the bus glue), so that it knows nothing of
+ * D-Bus itself. Each object has a stable object path, computed here so that tests and the bus agree. */
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "capacity.h"
+#include "mdev-def.h"
+#include "sysfs-mdev.h"
+#include "vgpu-type.h"
+
+typedef struct Inventory Inventory;
+
+typedef struct InvParent {
+        char *name;
+        char *object_path;
+        SysfsParent *sys;
+        GPtrArray *models;   /* VgpuType*, parallel to sys->types */
+        char *vendor, *model, *subsystem_model;   /* PCI names, "" when unknown */
+        /* derived from all parents and devices by inventory_recompute() */
+        char *core, *board;
+        const char *board_model;                  /* static string or NULL */
+        CoreCapacity cap;
+        GPtrArray *devices;  /* InvDevice* (borrowed), sorted by uuid */
+} InvParent;
+
+typedef struct InvDevice {
+        char uuid[37];
+        char *object_path;
+        SysfsDevice *sys;
+        const VgpuType *type; /* its type's model on its parent, NULL when unknown (set by every update) */
+} InvDevice;
+
+typedef struct InvDefinition {
+        char *key;           /* "<parent>/<uuid>" */
+        char *parent;
+        char uuid[37];
+        char *object_path;
+        char *file;
+        MdevDef *def;
+} InvDefinition;
+
+typedef enum {
+        INV_OBJECT_GPU,
+        INV_OBJECT_DEVICE,
+        INV_OBJECT_DEFINITION,
+        INV_OBJECT_MANAGER,
+} InvObjectKind;
+
+typedef struct InventoryObserver {
+        /* The object at path exists now (called after it was added). */
+        void (*object_added)(void *userdata, InvObjectKind kind, const char *path);
+        /* The object at path is going away (called while it can still be looked up). */
+        void (*object_removed)(void *userdata, InvObjectKind kind, const char *path);
+        /* Properties (NULL-terminated names) of the object's interface changed. */
+        void (*properties_changed)(void *userdata, InvObjectKind kind, const char *path, char **names);
+} InventoryObserver;
+
+Inventory *inventory_new(const char *definitions_dir);
+void inventory_free(Inventory *inv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Inventory, inventory_free)
+
+void inventory_set_observer(Inventory *inv, const InventoryObserver *observer, void *userdata);
+const char *inventory_definitions_dir(Inventory *inv);
+
+/* Re-read everything: parents, types, devices, definitions. */
+int inventory_rescan(Inventory *inv);
+/* A uevent or a hint said this parent may have changed, appeared or gone: re-read it and the types
+ * of every parent on its GPU core. */
+void inventory_parent_changed(Inventory *inv, const char *name);
+/* A mediated device may have appeared or gone. */
+void inventory_device_changed(Inventory *inv, const char *uuid);
+/* Re-read the given parents and devices (either may be NULL) in one go and announce the changes
+ * once; what the udev watcher calls with the names it collected during one loop iteration. */
+void inventory_update(Inventory *inv, char **parents, char **devices);
+/* Re-read the definitions directory. */
+int inventory_reload_definitions(Inventory *inv);
+/* Is this a parent we know? */
+bool inventory_has_parent(Inventory *inv, const char *name);
+
+/* Lookups for the bus glue; NULL when unknown. */
+InvParent *inventory_get_parent_by_path(Inventory *inv, const char *path);
+InvDevice *inventory_get_device_by_path(Inventory *inv, const char *path);
+InvDefinition *inventory_get_definition_by_path(Inventory *inv, const char *path);
+InvParent *inventory_get_parent(Inventory *inv, const char *name);
+InvDevice *inventory_get_device(Inventory *inv, const char *uuid);
+/* The model of a device's type (via its parent), or NULL. */
+const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d);
+
+/* NULL-terminated arrays of object paths (g_strfreev). */
+char **inventory_gpu_paths(Inventory *inv);
+char **inventory_device_paths(Inventory *inv);
+char **inventory_definition_paths(Inventory *inv);
+
+/* How many objects of a kind there are. */
+unsigned inventory_count(Inventory *inv, InvObjectKind kind);
+
+/* Problems found while reading (char*, one per line). */
+GPtrArray *inventory_warnings(Inventory *inv);
+
+/* Object path helpers (g_free the result). */
+char *inventory_gpu_path(const char *parent_name);
+char *inventory_device_path(const char *uuid);
+char *inventory_definition_path(const char *parent_name, const char *uuid);

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vgpud: set up the loop, the bus and the inventory, then serve org.vgpud1 until told to stop. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "macro.h"
+#include "log.h"
+#include "bus.h"
+#include "manager.h"
+
+static void help(void)
+{
+        printf("Usage: vgpud [OPTIONS]\n\n"
+               "Manages mediated devices and vGPUs and serves them on the system bus as org.vgpud1.\n\n"
+               "  --definitions-dir=DIR  persistent definitions (default: %s)\n"
+               "  --state-dir=DIR        state (default: $STATE_DIRECTORY or %s)\n"
+               "  --udev-source=SOURCE   'udev' or 'kernel' uevents (default: udev when udevd runs)\n"
+               "  -v, --verbose          log debug messages\n"
+               "  -h, --help             show this help\n"
+               "      --version          show the version\n",
+               MDEVCTL_CONF_DIR, "/" VGPUD_STATE_DIR);
+}
+
+static int parse_args(Manager *m, int argc, char **argv)
+{
+        enum { ARG_DEFINITIONS_DIR = 0x100, ARG_STATE_DIR, ARG_UDEV_SOURCE, ARG_VERSION };
+        static const struct option options[] = {
+                { "definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "udev-source", required_argument, NULL, ARG_UDEV_SOURCE },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "vh", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_DEFINITIONS_DIR:
+                        g_free(m->definitions_dir);
+                        m->definitions_dir = g_strdup(optarg);
+                        break;
+                case ARG_STATE_DIR:
+                        g_free(m->state_dir);
+                        m->state_dir = g_strdup(optarg);
+                        break;
+                case ARG_UDEV_SOURCE:
+                        if (!g_str_equal(optarg, "udev") && !g_str_equal(optarg, "kernel")) {
+                                log_error("--udev-source takes 'udev' or 'kernel', not '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        g_free(m->udev_source);
+                        m->udev_source = g_strdup(optarg);
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("vgpud %s\n", VGPUD_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                log_error("Unexpected argument: %s", argv[optind]);
+                return -EINVAL;
+        }
+        if (!m->definitions_dir)
+                m->definitions_dir = g_strdup(MDEVCTL_CONF_DIR);
+        if (!m->state_dir) {
+                const char *e = getenv("STATE_DIRECTORY"); /* may list several, ':'-separated */
+                m->state_dir = e && *e ? g_strndup(e, strcspn(e, ":")) : g_strdup("/" VGPUD_STATE_DIR);
+        }
+        return 1;
+}
+
+static void manager_done(Manager *m)
+{
+        udev_watch_free(m->udev);
+        inventory_free(m->inventory);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        g_free(m->definitions_dir);
+        g_free(m->state_dir);
+        g_free(m->udev_source);
+}
+
+static int run(Manager *m)
+{
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(negative_errno(), "Cannot block signals: %m");
+        /* a NULL handler makes sd-event exit the loop cleanly on the signal */
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch signals: %m");
+        (void) sd_event_set_watchdog(m->event, true);
+
+        m->inventory = inventory_new(m->definitions_dir);
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        (void) sd_bus_set_description(m->bus, "vgpud");
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+
+        /* listen before the first scan, so nothing that happens during it is missed */
+        r = udev_watch_new(m->event, m->inventory, m->udev_source, &m->udev);
+        if (r < 0)
+                return r;
+        r = inventory_rescan(m->inventory);
+        if (r < 0)
+                return r;
+
+        /* own the name only once the inventory is complete: a client never sees a half-read host */
+        r = sd_bus_request_name(m->bus, VGPUD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Cannot own %s on the system bus: %m", VGPUD_BUS_NAME);
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
+        log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",
+                 inventory_count(m->inventory, INV_OBJECT_GPU), inventory_count(m->inventory, INV_OBJECT_DEVICE),
+                 inventory_count(m->inventory, INV_OBJECT_DEFINITION));
+
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        Manager m = {};
+        int r;
+
+        r = parse_args(&m, argc, argv);
+        if (r <= 0) {
+                manager_done(&m);
+                return r < 0 ? 2 : 0;
+        }
+        r = run(&m);
+        manager_done(&m);
+        return r < 0 ? 1 : 0;
+}

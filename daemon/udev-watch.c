@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libudev monitor as an sd-event io source. */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <libudev.h>
+#include <glib.h>
+
+#include "macro.h"
+#include "log.h"
+#include "uuid.h"
+#include "sysfs-mdev.h"
+#include "udev-watch.h"
+
+struct UdevWatch {
+        Inventory *inv;
+        struct udev *udev;
+        struct udev_monitor *monitor;
+        sd_event_source *io;
+        sd_event_source *defer;
+        GHashTable *parents; /* names to re-read at the end of this iteration */
+        GHashTable *devices; /* uuids */
+};
+
+static char **keys_of(GHashTable *set)
+{
+        return (char **) g_hash_table_get_keys_as_array(set, NULL);
+}
+
+static int on_defer(sd_event_source *s, void *userdata)
+{
+        UdevWatch *w = userdata;
+        g_autofree char **parents = keys_of(w->parents);
+        g_autofree char **devices = keys_of(w->devices);
+
+        inventory_update(w->inv, parents, devices);
+        g_hash_table_remove_all(w->parents);
+        g_hash_table_remove_all(w->devices);
+        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+static void handle_device(UdevWatch *w, struct udev_device *dev)
+{
+        const char *subsystem = udev_device_get_subsystem(dev);
+        const char *sysname = udev_device_get_sysname(dev);
+        const char *action = udev_device_get_action(dev);
+        const char *state = udev_device_get_property_value(dev, "MDEV_STATE");
+        char uuid[37];
+
+        if (!sysname)
+                return;
+        log_debug("uevent %s %s %s%s%s", action ? action : "?", subsystem ? subsystem : "?", sysname,
+                  state ? " MDEV_STATE=" : "", state ? state : "");
+
+        if (subsystem && g_str_equal(subsystem, "mdev")) {
+                if (vgpu_uuid_parse(sysname, uuid) >= 0)
+                        g_hash_table_add(w->devices, g_strdup(uuid));
+                return;
+        }
+        /* A parent can be any device: re-read it when it is one we know, when it says it (un)registered
+         * with the mdev core, or when it is (now) under /sys/class/mdev_bus. */
+        if (state || inventory_has_parent(w->inv, sysname) || sysfs_parent_exists(sysname))
+                g_hash_table_add(w->parents, g_strdup(sysname));
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        UdevWatch *w = userdata;
+        struct udev_device *dev;
+
+        while ((dev = udev_monitor_receive_device(w->monitor))) {
+                handle_device(w, dev);
+                udev_device_unref(dev);
+        }
+        if (g_hash_table_size(w->parents) + g_hash_table_size(w->devices) > 0)
+                return sd_event_source_set_enabled(w->defer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+void udev_watch_free(UdevWatch *w)
+{
+        if (!w)
+                return;
+        sd_event_source_disable_unref(w->io);
+        sd_event_source_disable_unref(w->defer);
+        if (w->monitor)
+                udev_monitor_unref(w->monitor);
+        if (w->udev)
+                udev_unref(w->udev);
+        g_hash_table_unref(w->parents);
+        g_hash_table_unref(w->devices);
+        g_free(w);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UdevWatch, udev_watch_free)
+
+int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatch **ret)
+{
+        g_autoptr(UdevWatch) w = g_new0(UdevWatch, 1);
+        int r;
+
+        w->inv = inv;
+        w->parents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        w->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+        if (!source)
+                source = access("/run/udev/control", F_OK) == 0 ? "udev" : "kernel";
+        w->udev = udev_new();
+        if (!w->udev)
+                return log_error_errno(-ENOMEM, "Cannot create a udev context: %m");
+        w->monitor = udev_monitor_new_from_netlink(w->udev, source);
+        if (!w->monitor)
+                return log_error_errno(negative_errno(), "Cannot listen to %s uevents: %m", source);
+        /* a large buffer: creating hundreds of vGPUs at once makes bursts of events */
+        (void) udev_monitor_set_receive_buffer_size(w->monitor, 8 * 1024 * 1024);
+        r = udev_monitor_enable_receiving(w->monitor);
+        if (r < 0)
+                return log_error_errno(r, "Cannot enable the udev monitor: %m");
+
+        r = sd_event_add_io(event, &w->io, udev_monitor_get_fd(w->monitor), EPOLLIN, on_io, w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the udev monitor: %m");
+        (void) sd_event_source_set_description(w->io, "udev-monitor");
+        r = sd_event_add_defer(event, &w->defer, on_defer, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->defer, "udev-coalesce");
+        r = sd_event_source_set_enabled(w->defer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        log_debug("Listening to %s uevents", source);
+        *ret = g_steal_pointer(&w);
+        return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Watches uevents with libudev on the sd-event loop and tells the inventory which parents and devices
+ * to re-read. Events of one loop iteration are coalesced into one inventory update, so a burst of
+ * uevents for one parent causes one re-read. */
+
+#include <systemd/sd-event.h>
+
+#include "inventory.h"
+
+typedef struct UdevWatch UdevWatch;
+
+/* source: "udev" (events after udevd processed them), "kernel" (straight from the kernel, for hosts
+ * without udevd such as minimal VMs and containers), or NULL: "udev" when udevd runs, else "kernel". */
+int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatch **ret);
+void udev_watch_free(UdevWatch *w);
