@@ -7,6 +7,7 @@
 # EXTRA_GROUPS. Kernel command line:
 #   vgputest.mode=full|plumbing   full (default) tests vgpud/vgpuctl; plumbing only the VM itself
 #   vgputest.groups=a,b,c         run exactly these groups
+#   vgputest.vgpud_args=a,b       arguments for vgpud (e.g. --udev-source=kernel,-v)
 # Ends with "vgputest: N passed, M failed" and "VERDICT: PASS" or "VERDICT: FAIL".
 . /tests/guest-lib.sh
 
@@ -25,7 +26,6 @@ group_services() {
         check "systemd-udevd is running" wait_until 5 udevadm control --ping
         mkdir -p /run/dbus
         dbus-daemon --system --nofork --nopidfile >/tmp/dbus.log 2>&1 &
-        DBUS_PID=$!
         if wait_until 5 dbus-send --system --print-reply --dest=org.freedesktop.DBus \
                 /org/freedesktop/DBus org.freedesktop.DBus.GetId >/tmp/dbus.out 2>&1; then
                 ok "dbus-daemon answers on the system bus ($(grep -o '"[0-9a-f]*"' /tmp/dbus.out))"
@@ -51,19 +51,19 @@ group_sysfs() {
         wait_until 5 grep -q 'UDEV' /tmp/udev-monitor.log
         t1=$MDEV_BUS/mtty/mdev_supported_types/mtty-1
         t2=$MDEV_BUS/mtty/mdev_supported_types/mtty-2
-        a1=$(cat $t1/available_instances)
-        a2=$(cat $t2/available_instances)
+        a1=$(cat "$t1"/available_instances)
+        a2=$(cat "$t2"/available_instances)
         uuid=$(cat /proc/sys/kernel/random/uuid)
         dev=$MDEV_DEVICES/$uuid
         check "sysfs create mtty-2 $uuid" sh -c "echo $uuid > $t2/create"
-        check "$dev -> mdev_type mtty-2" test "$(readlink -f $dev/mdev_type)" = "$(readlink -f $t2)"
-        b1=$(cat $t1/available_instances)
-        b2=$(cat $t2/available_instances)
+        check "$dev -> mdev_type mtty-2" test "$(readlink -f "$dev"/mdev_type)" = "$(readlink -f "$t2")"
+        b1=$(cat "$t1"/available_instances)
+        b2=$(cat "$t2"/available_instances)
         check "shared pool: mtty-2 available $a2 -> $b2, mtty-1 $a1 -> $b1" \
                 test "$b2" -lt "$a2" -a "$b1" -lt "$a1"
         check "sysfs remove $uuid" sh -c "echo 1 > $dev/remove"
         check "$dev gone, available back to $a2/$a1" test ! -e "$dev" -a \
-                "$(cat $t2/available_instances)/$(cat $t1/available_instances)" = "$a2/$a1"
+                "$(cat "$t2"/available_instances)/$(cat "$t1"/available_instances)" = "$a2/$a1"
         if wait_until 5 grep -q "remove.*/$uuid (mdev)" /tmp/udev-monitor.log &&
                 grep -q "add.*/$uuid (mdev)" /tmp/udev-monitor.log; then
                 ok "udevd broadcast the mdev add and remove events"
@@ -88,8 +88,9 @@ group_vgpud_start() {
                 fail "vgpud ($VGPUD) or vgpuctl ($VGPUCTL) is not in the initramfs"
                 return
         fi
-        mkdir -p /etc/mdevctl.d /var/lib/vgpud
-        "$VGPUD" >/tmp/vgpud.log 2>&1 &
+        mkdir -p /etc/mdevctl.d /var/lib/vgpud # what the unit's StateDirectory= would make
+        # shellcheck disable=SC2046 # word splitting intended
+        (cd / && exec "$VGPUD" $(cmdline_opt vgputest.vgpud_args "" | tr ',' ' ')) >/tmp/vgpud.log 2>&1 &
         VGPUD_PID=$!
         # no NOTIFY_SOCKET here: readiness is the bus name being owned
         if wait_until 20 name_has_owner; then
@@ -164,10 +165,10 @@ mtty_avail_is() {
 
 group_create() {
         local t=$MDEV_BUS/mtty/mdev_supported_types a1 a2 b1 b2
-        a1=$(cat $t/mtty-1/available_instances)
-        a2=$(cat $t/mtty-2/available_instances)
+        a1=$(cat "$t"/mtty-1/available_instances)
+        a2=$(cat "$t"/mtty-2/available_instances)
         MTTY_UUID=$(cat /proc/sys/kernel/random/uuid)
-        if ! echo "$MTTY_UUID" >$t/mtty-2/create; then
+        if ! echo "$MTTY_UUID" >"$t"/mtty-2/create; then
                 fail "kernel refused to create mtty-2 $MTTY_UUID"
                 return
         fi
@@ -178,8 +179,8 @@ group_create() {
                 show /tmp/list.out
                 vgpud_log
         fi
-        b1=$(cat $t/mtty-1/available_instances)
-        b2=$(cat $t/mtty-2/available_instances)
+        b1=$(cat "$t"/mtty-1/available_instances)
+        b2=$(cat "$t"/mtty-2/available_instances)
         if [ "$b1" -lt "$a1" ] && [ "$b2" -lt "$a2" ] && wait_until 5 mtty_avail_is "$b1" "$b2"; then
                 ok "vgpuctl types: shared pool lowered mtty-2 $a2 -> $b2 and mtty-1 $a1 -> $b1"
         else

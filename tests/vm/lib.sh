@@ -4,6 +4,7 @@
 # and the cache directory that holds the built modules and the extracted vmlinux.
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # used by the scripts that source this file
 SRC_ROOT=$(cd "$VM_DIR/../.." && pwd)
 
 say() { printf 'vm: %s\n' "$*" >&2; }

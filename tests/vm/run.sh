@@ -8,6 +8,7 @@
 #     --plumbing          only prove the VM itself (modules, sysfs mdev create/remove, udevd,
 #                         dbus-daemon); needs no vgpud
 #     --groups a,b,...    run exactly these guest check groups (see guest-test.sh)
+#     --vgpud-args A,B    start vgpud with these arguments (e.g. --udev-source=kernel,-v)
 #     --file SRC:DEST     put another file into the guest (e.g. tests/vm/groups.d/x.sh at
 #                         /tests/groups.d/x.sh to add check groups)
 #     --qemu-arg ARG      pass ARG to QEMU (repeatable; e.g. a -drive for a second boot)
@@ -25,6 +26,7 @@ trap '[ "$summary_done" = 1 ] || echo "0 passed, 1 failed"' EXIT
 
 mode=full
 groups=
+vgpud_args=
 keep=0
 files=()
 qemu_extra=()
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
         case $1 in
         --plumbing) mode=plumbing; shift ;;
         --groups) groups=$2; shift 2 ;;
+        --vgpud-args) vgpud_args=$2; shift 2 ;;
         --file) files+=(--file "$2"); shift 2 ;;
         --qemu-arg) qemu_extra+=("$2"); shift 2 ;;
         --keep) keep=1; shift ;;
@@ -75,6 +78,7 @@ kernel=$VMLINUZ
 [ -f "$WORK/vmlinux" ] && kernel=$WORK/vmlinux
 append="console=ttyS0 loglevel=1 panic=-1 vgputest.mode=$mode"
 [ -z "$groups" ] || append+=" vgputest.groups=$groups"
+[ -z "$vgpud_args" ] || append+=" vgputest.vgpud_args=$vgpud_args"
 qemu=(qemu-system-x86_64 -m 1024 -display none -monitor none -serial stdio -no-reboot -net none
         -kernel "$kernel" -initrd "$initrd" -append "$append")
 if [ "$accel" = kvm ]; then
