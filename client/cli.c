@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The clap-compatible option parser of vgpuctl, its usage errors, and help/output helpers. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+
+#include "cli.h"
+#include "config.h"
+#include "macro.h"
+#include "uuid.h"
+
+void vc_args_clear(VcArgs *args)
+{
+        for (int i = 0; i < VC_MAX_OPTIONS; i++)
+                g_clear_pointer(&args->value[i], g_free);
+        memset(args, 0, sizeof(*args));
+}
+
+char *vc_expand(const VcContext *ctx, const char *text)
+{
+        GString *s = g_string_new(NULL);
+
+        for (const char *p = text; *p;) {
+                if (g_str_has_prefix(p, "{bin}")) {
+                        g_string_append(s, ctx->bin);
+                        p += strlen("{bin}");
+                } else if (g_str_has_prefix(p, "{version}")) {
+                        g_string_append(s, VGPUD_VERSION);
+                        p += strlen("{version}");
+                } else
+                        g_string_append_c(s, *p++);
+        }
+        return g_string_free(s, FALSE);
+}
+
+void vc_print_help(const VcContext *ctx, const char *text)
+{
+        g_autofree char *s = vc_expand(ctx, text);
+        fputs(s, stdout);
+}
+
+int vc_usage_error(const VcContext *ctx, const char *usage, const char *message)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        g_string_append_printf(s, "error: %s\n\n", message);
+        if (usage) {
+                g_autofree char *u = vc_expand(ctx, usage);
+                g_string_append_printf(s, "USAGE:\n    %s\n\n", u);
+        }
+        g_string_append(s, "For more information try --help\n");
+        fputs(s->str, stderr);
+        return -EINVAL;
+}
+
+void vc_print_warnings(char **warnings)
+{
+        for (char **w = warnings; w && *w; w++)
+                fprintf(stderr, "Warning: %s\n", *w);
+}
+
+int vc_write_stdout(const char *data, size_t len)
+{
+        if ((len > 0 && fwrite(data, 1, len, stdout) != len) || fflush(stdout) != 0) {
+                int r = negative_errno();
+                fprintf(stderr, "Error: cannot write the output: %s\n", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* "--parent <PARENT>" or "--defined", as clap names an argument in its messages. */
+static char *option_display(const VcOption *o)
+{
+        if (o->value_name)
+                return g_strdup_printf("--%s <%s>", o->long_name, o->value_name);
+        return g_strdup_printf("--%s", o->long_name);
+}
+
+static int unexpected_argument(const VcContext *ctx, const VcCommand *cmd, const char *arg)
+{
+        g_autofree char *msg = NULL;
+
+        if (arg[0] == '-')
+                msg = g_strdup_printf("Found argument '%s' which wasn't expected, or isn't valid in this context"
+                                      "\n\n\tIf you tried to supply `%s` as a value rather than a flag, use `-- %s`",
+                                      arg, arg, arg);
+        else
+                msg = g_strdup_printf("Found argument '%s' which wasn't expected, or isn't valid in this context",
+                                      arg);
+        return vc_usage_error(ctx, cmd->usage, msg);
+}
+
+static int store_value(const VcContext *ctx, const VcCommand *cmd, const VcOption *o, const char *value,
+                       VcArgs *args)
+{
+        g_autofree char *disp = option_display(o);
+
+        if (args->set[o->id]) {
+                g_autofree char *msg = g_strdup_printf(
+                        "The argument '%s' was provided more than once, but cannot be used multiple times", disp);
+                return vc_usage_error(ctx, cmd->usage, msg);
+        }
+        if (o->value_name) {
+                if (!value) {
+                        g_autofree char *msg =
+                                g_strdup_printf("The argument '%s' requires a value but none was supplied", disp);
+                        return vc_usage_error(ctx, NULL, msg);
+                }
+                if (o->kind == VC_VALUE_UUID) {
+                        char uuid[VGPU_UUID_STRING_MAX];
+                        if (vgpu_uuid_parse(value, uuid) < 0) {
+                                g_autofree char *msg = g_strdup_printf(
+                                        "Invalid value \"%s\" for '%s': not a valid UUID (expected "
+                                        "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, 32 hex digits, "
+                                        "urn:uuid:... or {...})",
+                                        value, disp);
+                                return vc_usage_error(ctx, NULL, msg);
+                        }
+                        args->value[o->id] = g_strdup(uuid);
+                } else
+                        args->value[o->id] = g_strdup(value);
+        }
+        args->set[o->id] = true;
+        return 0;
+}
+
+static const VcOption *find_long(const VcCommand *cmd, const char *name, size_t len)
+{
+        for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
+                if (strlen(o->long_name) == len && strncmp(o->long_name, name, len) == 0)
+                        return o;
+        return NULL;
+}
+
+static const VcOption *find_short(const VcCommand *cmd, char c)
+{
+        for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
+                if (o->short_name == c)
+                        return o;
+        return NULL;
+}
+
+/* The value for an option that takes one, from the next argument; clap refuses values that look like
+ * options. */
+static const char *next_value(int argc, char **argv, int *i)
+{
+        if (*i + 1 < argc && argv[*i + 1][0] != '-') {
+                (*i)++;
+                return argv[*i];
+        }
+        if (*i + 1 < argc && strcmp(argv[*i + 1], "-") == 0) {
+                (*i)++;
+                return argv[*i];
+        }
+        return NULL;
+}
+
+static void print_version(const VcContext *ctx, const VcCommand *cmd)
+{
+        vc_print_help(ctx, cmd->version);
+}
+
+static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, int *i, VcArgs *args)
+{
+        const char *arg = argv[*i] + 2;
+        const char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t) (eq - arg) : strlen(arg);
+        const VcOption *o = find_long(cmd, arg, len);
+
+        if (!o) {
+                if (len == 4 && strncmp(arg, "help", 4) == 0 && !eq) {
+                        vc_print_help(ctx, cmd->help_long);
+                        return VC_PARSE_DONE;
+                }
+                if (cmd->version && len == 7 && strncmp(arg, "version", 7) == 0 && !eq) {
+                        print_version(ctx, cmd);
+                        return VC_PARSE_DONE;
+                }
+                return unexpected_argument(ctx, cmd, argv[*i]);
+        }
+        if (!o->value_name) {
+                if (eq) {
+                        g_autofree char *disp = option_display(o);
+                        g_autofree char *msg = g_strdup_printf(
+                                "The value '%s' was provided to '%s' but it wasn't expecting any more values",
+                                eq + 1, disp);
+                        return vc_usage_error(ctx, cmd->usage, msg);
+                }
+                return store_value(ctx, cmd, o, NULL, args);
+        }
+        return store_value(ctx, cmd, o, eq ? eq + 1 : next_value(argc, argv, i), args);
+}
+
+static int parse_short_cluster(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, int *i,
+                               VcArgs *args)
+{
+        const char *arg = argv[*i];
+
+        for (const char *c = arg + 1; *c; c++) {
+                const VcOption *o = find_short(cmd, *c);
+                int r;
+
+                if (!o) {
+                        g_autofree char *bad = g_strdup_printf("-%c", *c);
+                        if (*c == 'h') {
+                                vc_print_help(ctx, cmd->help_short);
+                                return VC_PARSE_DONE;
+                        }
+                        if (*c == 'V' && cmd->version) {
+                                print_version(ctx, cmd);
+                                return VC_PARSE_DONE;
+                        }
+                        return unexpected_argument(ctx, cmd, bad);
+                }
+                if (!o->value_name) {
+                        r = store_value(ctx, cmd, o, NULL, args);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* An option with a value takes the rest of the cluster ("-pP", "-p=P") or the next argument. */
+                if (c[1] == '=')
+                        return store_value(ctx, cmd, o, c + 2, args);
+                if (c[1])
+                        return store_value(ctx, cmd, o, c + 1, args);
+                return store_value(ctx, cmd, o, next_value(argc, argv, i), args);
+        }
+        return 0;
+}
+
+int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, VcArgs *args)
+{
+        bool options_done = false;
+
+        for (int i = 0; i < argc; i++) {
+                const char *arg = argv[i];
+                int r;
+
+                if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0)
+                        return unexpected_argument(ctx, cmd, arg);
+                if (strcmp(arg, "--") == 0) {
+                        options_done = true;
+                        continue;
+                }
+                if (arg[1] == '-')
+                        r = parse_long(ctx, cmd, argc, argv, &i, args);
+                else
+                        r = parse_short_cluster(ctx, cmd, argc, argv, &i, args);
+                if (r != 0)
+                        return r;
+        }
+        return VC_PARSE_RUN;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vgpuctl's command line, parsed the way mdevctl 1.2.0 (clap 3) parses it: subcommands with their own
+ * option tables, "--opt value", "--opt=value", "-o value", "-ovalue", "-o=value", clustered flags
+ * ("-dv"), "--" to end options, -h (short help) and --help (long help), -V/--version where mdevctl has
+ * it. A rejected command line prints a clap-style error on stderr and exits 2.
+ *
+ * Adding a subcommand: write client/cmd-NAME.c with a `const VcCommand vc_command_NAME` (its option
+ * table, help texts and run function), declare it below and add it to the table in vgpuctl.c. */
+
+#include <stdbool.h>
+
+#define VC_MAX_OPTIONS 16
+
+typedef enum {
+        VC_VALUE_STRING, /* any string, also "" */
+        VC_VALUE_UUID,   /* a UUID in any form mdevctl accepts; stored in canonical form */
+} VcValueKind;
+
+typedef struct VcOption {
+        int id;                 /* index into VcArgs (0 .. VC_MAX_OPTIONS-1) */
+        const char *long_name;  /* without "--" */
+        char short_name;        /* 0 when none */
+        const char *value_name; /* "PARENT" for options with a value, NULL for flags */
+        VcValueKind kind;
+} VcOption;
+
+typedef struct VcArgs {
+        bool set[VC_MAX_OPTIONS];
+        char *value[VC_MAX_OPTIONS]; /* owned; canonical form for VC_VALUE_UUID */
+} VcArgs;
+
+void vc_args_clear(VcArgs *args);
+
+typedef struct VcContext {
+        const char *bin; /* basename of argv[0], used in USAGE lines */
+        bool compat;     /* invoked as mdevctl or lsmdev: hide vgpuctl's own commands from the help */
+} VcContext;
+
+typedef struct VcCommand {
+        const char *name;
+        const char *about;      /* the one line in the top-level help */
+        const char *help_short; /* printed for -h; "{bin}" is replaced by the program name */
+        const char *help_long;  /* printed for --help and `help NAME`; same replacement */
+        const char *usage;      /* e.g. "{bin} list [OPTIONS]", for error messages */
+        const char *version;    /* -V/--version prints this (same replacements); NULL: not accepted */
+        bool vgpuctl_only;      /* not one of mdevctl's commands: hidden from the help in compat mode */
+        const VcOption *options; /* terminated by an entry with id < 0 */
+        int (*run)(const VcContext *ctx, const VcArgs *args);
+} VcCommand;
+
+#define VC_OPTION_END { .id = -1 }
+
+typedef enum {
+        VC_PARSE_RUN = 0,  /* args filled: run the command */
+        VC_PARSE_DONE = 1, /* help or version printed: exit 0 */
+} VcParseResult;
+
+/* Parse argv[0..argc) (the arguments after the subcommand name) for cmd. Returns VC_PARSE_RUN,
+ * VC_PARSE_DONE, or -EINVAL after printing the error (exit 2). */
+int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, VcArgs *args);
+
+/* A copy of text with "{bin}" replaced by the program name and "{version}" by vgpuctl's version. */
+char *vc_expand(const VcContext *ctx, const char *text);
+
+/* Print text to stdout with "{bin}" replaced by the program name and "{version}" by vgpuctl's version. */
+void vc_print_help(const VcContext *ctx, const char *text);
+
+/* A clap-style usage error: "error: <message>\n\n[USAGE:\n    <usage>\n\n]For more information try
+ * --help\n" on stderr. usage may be NULL. Returns -EINVAL. */
+int vc_usage_error(const VcContext *ctx, const char *usage, const char *message);
+
+/* Print "Warning: <line>" to stderr for each warning. */
+void vc_print_warnings(char **warnings);
+
+/* Write out to stdout; on failure prints an error and returns a negative errno. */
+int vc_write_stdout(const char *data, size_t len);
+
+extern const VcCommand vc_command_list;
+extern const VcCommand vc_command_lsmdev;
+extern const VcCommand vc_command_types;
+extern const VcCommand vc_command_status;

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* `vgpuctl list` (and `lsmdev`): running devices or definitions, as mdevctl 1.2.0 prints them.
+ *
+ * Running devices: "<uuid> <parent> <type> <auto|manual>[ (defined)]", where a definition of the same
+ * UUID on the same parent supplies the start mode and the attributes. Definitions (-d):
+ * "<uuid> <parent> <type> <auto|manual>[ (active)]", active when that UUID runs on that parent with
+ * that type. Parents in byte order, devices by UUID; the output ends with an extra "\n".
+ *
+ * Where 1.2.0 misbehaves vgpuctl does not copy it: a running device shows its running type even when
+ * its definition names another one (1.2.0 shows the definition's type), and a corrupt definition file
+ * is skipped with a warning (1.2.0 fails the whole `list -d`). */
+
+#include <errno.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "bus-client.h"
+#include "cli.h"
+#include "inventory-client.h"
+#include "json-out.h"
+#include "macro.h"
+
+enum {
+        OPT_DEFINED,
+        OPT_DUMPJSON,
+        OPT_VERBOSE,
+        OPT_UUID,
+        OPT_PARENT,
+};
+
+static const VcOption list_options[] = {
+        { OPT_DEFINED, "defined", 'd', NULL, VC_VALUE_STRING },
+        { OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING },
+        { OPT_VERBOSE, "verbose", 'v', NULL, VC_VALUE_STRING },
+        { OPT_UUID, "uuid", 'u', "UUID", VC_VALUE_UUID },
+        { OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING },
+        VC_OPTION_END,
+};
+
+/* One line of the listing. Everything is borrowed from the inventory. */
+typedef struct ListRow {
+        const char *uuid;
+        const char *parent;
+        const char *type;
+        bool autostart;
+        GPtrArray *attrs; /* VcAttr*, NULL when none */
+        const char *marker; /* " (defined)", " (active)" or "" */
+} ListRow;
+
+static bool want(const VcArgs *args, const char *parent, const char *uuid)
+{
+        if (args->set[OPT_PARENT] && strcmp(args->value[OPT_PARENT], parent) != 0)
+                return false;
+        if (args->set[OPT_UUID] && strcmp(args->value[OPT_UUID], uuid) != 0)
+                return false;
+        return true;
+}
+
+static void collect_running(const VcInventory *inv, const VcArgs *args, GArray *rows)
+{
+        for (guint i = 0; i < inv->devices->len; i++) {
+                const VcDevice *d = inv->devices->pdata[i];
+                const VcDefinition *def;
+                ListRow row = {};
+
+                if (!want(args, d->parent, d->uuid))
+                        continue;
+                if (!*d->type_id) {
+                        /* mdevctl cannot list a device whose mdev_type link it cannot resolve either. */
+                        fprintf(stderr, "Warning: %s on %s: its mdev type is unknown, not listed\n", d->uuid,
+                                d->parent);
+                        continue;
+                }
+                def = vc_inventory_find_definition(inv, d->parent, d->uuid);
+                row.uuid = d->uuid;
+                row.parent = d->parent;
+                row.type = d->type_id;
+                row.autostart = def && strcmp(def->start, "auto") == 0;
+                row.attrs = def ? def->attrs : NULL;
+                row.marker = def ? " (defined)" : "";
+                g_array_append_val(rows, row);
+        }
+}
+
+static void collect_defined(const VcInventory *inv, const VcArgs *args, GArray *rows)
+{
+        for (guint i = 0; i < inv->definitions->len; i++) {
+                const VcDefinition *def = inv->definitions->pdata[i];
+                const VcDevice *d;
+                ListRow row = {};
+
+                if (!want(args, def->parent, def->uuid))
+                        continue;
+                d = vc_inventory_find_device(inv, def->parent, def->uuid);
+                row.uuid = def->uuid;
+                row.parent = def->parent;
+                row.type = def->type_id;
+                row.autostart = strcmp(def->start, "auto") == 0;
+                row.attrs = def->attrs;
+                row.marker = d && strcmp(d->type_id, def->type_id) == 0 ? " (active)" : "";
+                g_array_append_val(rows, row);
+        }
+}
+
+static void format_text(GArray *rows, bool verbose, GString *out)
+{
+        for (guint i = 0; i < rows->len; i++) {
+                const ListRow *row = &g_array_index(rows, ListRow, i);
+
+                g_string_append_printf(out, "%s %s %s %s%s\n", row->uuid, row->parent, row->type,
+                                       row->autostart ? "auto" : "manual", row->marker);
+                if (!verbose || !row->attrs || row->attrs->len == 0)
+                        continue;
+                g_string_append(out, "  Attrs:\n");
+                for (guint j = 0; j < row->attrs->len; j++) {
+                        const VcAttr *a = row->attrs->pdata[j];
+                        /* mdevctl prints name and value as they are, without JSON escaping. */
+                        g_string_append_printf(out, "    @{%u}: {\"%s\":\"%s\"}\n", j, a->name, a->value);
+                }
+        }
+}
+
+/* {"mdev_type": ..., "start": ..., "attrs": [{name: value}, ...]} */
+static JsonNode *row_to_json(const ListRow *row)
+{
+        JsonObject *o = json_object_new();
+        JsonArray *attrs = json_array_new();
+        JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+
+        json_object_set_string_member(o, "mdev_type", row->type);
+        json_object_set_string_member(o, "start", row->autostart ? "auto" : "manual");
+        for (guint j = 0; row->attrs && j < row->attrs->len; j++) {
+                const VcAttr *a = row->attrs->pdata[j];
+                JsonObject *attr = json_object_new();
+                json_object_set_string_member(attr, a->name, a->value);
+                json_array_add_object_element(attrs, attr);
+        }
+        json_object_set_array_member(o, "attrs", attrs);
+        json_node_take_object(n, o);
+        return n;
+}
+
+/* [ { "<parent>": [ { "<uuid>": {...} }, ... ], ... } ], or [] when there is nothing. */
+static JsonNode *rows_to_json_tree(GArray *rows)
+{
+        JsonArray *top = json_array_new();
+        JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+
+        if (rows->len > 0) {
+                JsonObject *parents = json_object_new();
+                JsonArray *children = NULL;
+                const char *current = NULL;
+
+                for (guint i = 0; i < rows->len; i++) {
+                        const ListRow *row = &g_array_index(rows, ListRow, i);
+                        JsonObject *child = json_object_new();
+
+                        if (!current || strcmp(current, row->parent) != 0) {
+                                children = json_array_new();
+                                json_object_set_array_member(parents, row->parent, children);
+                                current = row->parent;
+                        }
+                        json_object_set_member(child, row->uuid, row_to_json(row));
+                        json_array_add_object_element(children, child);
+                }
+                json_array_add_object_element(top, parents);
+        }
+        json_node_take_array(n, top);
+        return n;
+}
+
+static void format_json(GArray *rows, bool single_uuid, GString *out)
+{
+        g_autoptr(JsonNode) node = NULL;
+
+        /* As mdevctl: asked for one UUID and found exactly one, print just its definition (ready to be
+         * used as a config file); otherwise the whole hierarchy. */
+        if (single_uuid && rows->len == 1)
+                node = row_to_json(&g_array_index(rows, ListRow, 0));
+        else
+                node = rows_to_json_tree(rows);
+        json_out_pretty(out, node);
+}
+
+static int run_list(const VcContext *ctx, const VcArgs *args)
+{
+        g_autoptr(VcInventory) inv = NULL;
+        g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(ListRow));
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_auto(GStrv) warnings = NULL;
+        sd_bus *bus = NULL;
+        int r;
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_inventory_load(bus, &inv);
+        if (r >= 0 && args->set[OPT_DEFINED])
+                r = vc_bus_get_manager_strv(bus, "Warnings", &warnings);
+        sd_bus_flush_close_unref(bus);
+        if (r < 0)
+                return r;
+
+        vc_print_warnings(warnings);
+        if (args->set[OPT_DEFINED])
+                collect_defined(inv, args, rows);
+        else
+                collect_running(inv, args, rows);
+
+        if (args->set[OPT_DUMPJSON])
+                format_json(rows, args->set[OPT_UUID], out);
+        else
+                format_text(rows, args->set[OPT_VERBOSE], out);
+        g_string_append_c(out, '\n');
+        return vc_write_stdout(out->str, out->len);
+}
+
+#define LIST_OPTIONS_SHORT                                                                                  \
+        "OPTIONS:\n"                                                                                        \
+        "    -d, --defined            Show defined devices\n"                                               \
+        "        --dumpjson           Output device list in json format\n"                                  \
+        "    -h, --help               Print help information\n"                                             \
+        "    -p, --parent <PARENT>    List devices associated with the specified Parent device\n"           \
+        "    -u, --uuid <UUID>        List devices matching the specified UUID\n"                           \
+        "    -v, --verbose            Print additional information about the devices\n"                     \
+        "    -V, --version            Print version information\n"
+
+const VcCommand vc_command_list = {
+        .name = "list",
+        .about = "List mediated devices",
+        .usage = "{bin} list [OPTIONS]",
+        .version = "vgpuctl-list {version}\n",
+        .options = list_options,
+        .run = run_list,
+        .help_short = "vgpuctl-list {version}\n"
+                      "List mediated devices\n"
+                      "\n"
+                      "USAGE:\n"
+                      "    {bin} list [OPTIONS]\n"
+                      "\n" LIST_OPTIONS_SHORT,
+        .help_long =
+                "vgpuctl-list {version}\n"
+                "List mediated devices\n"
+                "\n"
+                "With no options, information about the currently running mediated devices is provided. "
+                "Specifying\n"
+                "'defined' lists the configuration of defined devices, regardless of their running state. "
+                "This may be\n"
+                "further reduced by specifying specific 'uuid' or 'parent' devices to list. The 'dumpjson' "
+                "option\n"
+                "provides output listing in machine readable JSON format. When a 'uuid' option is provided "
+                "and the\n"
+                "result is a single device, the output contains only the JSON fields necessary to recreate "
+                "a config\n"
+                "file for the device (minus attributes for listings of running devices). When the verbose "
+                "option is\n"
+                "provided, the human readable listing will include attributes for the device(s).\n"
+                "\n"
+                "USAGE:\n"
+                "    {bin} list [OPTIONS]\n"
+                "\n"
+                "OPTIONS:\n"
+                "    -d, --defined\n"
+                "            Show defined devices\n"
+                "\n"
+                "        --dumpjson\n"
+                "            Output device list in json format\n"
+                "\n"
+                "    -h, --help\n"
+                "            Print help information\n"
+                "\n"
+                "    -p, --parent <PARENT>\n"
+                "            List devices associated with the specified Parent device\n"
+                "\n"
+                "    -u, --uuid <UUID>\n"
+                "            List devices matching the specified UUID\n"
+                "\n"
+                "    -v, --verbose\n"
+                "            Print additional information about the devices\n"
+                "\n"
+                "    -V, --version\n"
+                "            Print version information\n",
+};
+
+/* Invoked as `lsmdev`: the same command with its own usage line. */
+const VcCommand vc_command_lsmdev = {
+        .name = "lsmdev",
+        .about = "List mediated devices",
+        .usage = "{bin} [OPTIONS]",
+        .version = "vgpuctl {version}\n",
+        .options = list_options,
+        .run = run_list,
+        .help_short = "vgpuctl {version}\n"
+                      "List mediated devices\n"
+                      "\n"
+                      "USAGE:\n"
+                      "    {bin} [OPTIONS]\n"
+                      "\n" LIST_OPTIONS_SHORT,
+        .help_long = "vgpuctl {version}\n"
+                     "List mediated devices\n"
+                     "\n"
+                     "USAGE:\n"
+                     "    {bin} [OPTIONS]\n"
+                     "\n" LIST_OPTIONS_SHORT,
+};

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* `vgpuctl status`: vgpuctl's own overview (mdevctl has no such command). One row per GPU core (mdev
+ * parents grouped by their Core property; a non-GPU parent such as mtty is its own core): address,
+ * model, board, NUMA node, the framebuffer size class in use, vGPUs used/possible and a usage bar.
+ * `--json` prints the same as a JSON array for scripts. */
+
+#include <errno.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "bus-client.h"
+#include "cli.h"
+#include "inventory-client.h"
+#include "json-out.h"
+#include "macro.h"
+
+enum {
+        OPT_JSON,
+};
+
+static const VcOption status_options[] = {
+        { OPT_JSON, "json", 0, NULL, VC_VALUE_STRING },
+        VC_OPTION_END,
+};
+
+#define BAR_WIDTH 10
+
+typedef struct CoreRow {
+        const char *core;
+        const VcGpu *first;  /* the core's own parent when it is one, else its first parent */
+        GPtrArray *parents;  /* const VcGpu*, sorted by name */
+        uint32_t used, capacity;
+        uint64_t size_class; /* MiB, 0 when empty or unknown */
+        bool mixed_allowed;  /* the driver lets sizes mix on this core */
+        bool mixed_in_use;   /* vGPUs of different sizes run on it now */
+        unsigned devices;    /* running devices on the core's parents */
+} CoreRow;
+
+static void core_row_free(CoreRow *row)
+{
+        if (!row)
+                return;
+        g_ptr_array_unref(row->parents);
+        g_free(row);
+}
+
+static const char *core_of(const VcGpu *g)
+{
+        return *g->core ? g->core : g->name;
+}
+
+static gint compare_rows(gconstpointer a, gconstpointer b)
+{
+        const CoreRow *x = *(CoreRow *const *) a, *y = *(CoreRow *const *) b;
+        return strcmp(x->core, y->core);
+}
+
+/* Group the parents by core and gather the running devices' sizes per core. */
+static GPtrArray *build_rows(const VcInventory *inv)
+{
+        g_autoptr(GHashTable) by_core = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) by_parent = g_hash_table_new(g_str_hash, g_str_equal);
+        GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify) core_row_free);
+
+        for (guint i = 0; i < inv->gpus->len; i++) {
+                const VcGpu *g = inv->gpus->pdata[i];
+                CoreRow *row = g_hash_table_lookup(by_core, core_of(g));
+
+                if (!row) {
+                        row = g_new0(CoreRow, 1);
+                        row->core = core_of(g);
+                        row->first = g;
+                        row->parents = g_ptr_array_new();
+                        g_hash_table_insert(by_core, (gpointer) row->core, row);
+                        g_ptr_array_add(rows, row);
+                }
+                if (strcmp(g->name, row->core) == 0)
+                        row->first = g;
+                g_ptr_array_add(row->parents, (gpointer) g);
+                row->used = MAX(row->used, g->core_used);
+                row->capacity = MAX(row->capacity, g->core_capacity);
+                if (g->size_class)
+                        row->size_class = g->size_class;
+                row->mixed_allowed = row->mixed_allowed || g->mixed_size;
+                g_hash_table_insert(by_parent, g->name, row);
+        }
+
+        for (guint i = 0; i < inv->devices->len; i++) {
+                const VcDevice *d = inv->devices->pdata[i];
+                CoreRow *row = g_hash_table_lookup(by_parent, d->parent);
+                uint64_t fb = d->framebuffer_mib;
+
+                if (!row)
+                        continue;
+                row->devices++;
+                if (fb == 0)
+                        continue;
+                if (row->size_class == 0)
+                        row->size_class = fb;
+                else if (row->size_class != fb)
+                        row->mixed_in_use = true;
+        }
+        g_ptr_array_sort(rows, compare_rows);
+        return rows;
+}
+
+static char *format_size(const CoreRow *row)
+{
+        if (row->used == 0 && row->devices == 0)
+                return g_strdup("-");
+        if (row->mixed_in_use)
+                return g_strdup("mixed");
+        if (row->size_class == 0)
+                return g_strdup("?");
+        if (row->size_class % 1024 == 0)
+                return g_strdup_printf("%" G_GUINT64_FORMAT "G", row->size_class / 1024);
+        return g_strdup_printf("%" G_GUINT64_FORMAT "M", row->size_class);
+}
+
+static uint32_t row_used(const CoreRow *row)
+{
+        return MAX(row->used, row->devices);
+}
+
+static char *format_bar(const CoreRow *row)
+{
+        char bar[BAR_WIDTH + 3];
+        uint32_t used = row_used(row);
+        unsigned filled;
+
+        if (row->capacity == 0)
+                return g_strdup("-");
+        filled = (unsigned) (((uint64_t) MIN(used, row->capacity) * BAR_WIDTH + row->capacity / 2) / row->capacity);
+        if (used > 0 && filled == 0)
+                filled = 1;
+        bar[0] = '[';
+        for (unsigned i = 0; i < BAR_WIDTH; i++)
+                bar[1 + i] = i < filled ? '#' : '-';
+        bar[BAR_WIDTH + 1] = ']';
+        bar[BAR_WIDTH + 2] = '\0';
+        return g_strdup(bar);
+}
+
+static const char *row_model(const CoreRow *row)
+{
+        const VcGpu *g = row->first;
+        if (*g->model)
+                return g->model;
+        if (*g->board_model)
+                return g->board_model;
+        if (*g->driver)
+                return g->driver;
+        return "-";
+}
+
+static char *row_board(const CoreRow *row)
+{
+        const VcGpu *g = row->first;
+        if (!*g->board)
+                return g_strdup("-");
+        if (*g->board_model && strcmp(g->board_model, row_model(row)) != 0)
+                return g_strdup_printf("%s (%s)", g->board, g->board_model);
+        return g_strdup(g->board);
+}
+
+enum { COL_CORE, COL_MODEL, COL_BOARD, COL_NUMA, COL_SIZE, COL_VGPUS, COL_USAGE, N_COLS };
+
+static void format_table(GPtrArray *rows, GString *out)
+{
+        static const char *const headers[N_COLS] = { "CORE", "MODEL", "BOARD", "NUMA", "SIZE", "VGPUS", "USAGE" };
+        g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+        size_t width[N_COLS];
+
+        for (int c = 0; c < N_COLS; c++) {
+                g_ptr_array_add(cells, g_strdup(headers[c]));
+                width[c] = strlen(headers[c]);
+        }
+        for (guint i = 0; i < rows->len; i++) {
+                const CoreRow *row = rows->pdata[i];
+                char *v[N_COLS];
+
+                v[COL_CORE] = g_strdup(row->core);
+                v[COL_MODEL] = g_strdup(row_model(row));
+                v[COL_BOARD] = row_board(row);
+                v[COL_NUMA] = row->first->numa_node >= 0 ? g_strdup_printf("%d", row->first->numa_node)
+                                                         : g_strdup("-");
+                v[COL_SIZE] = format_size(row);
+                v[COL_VGPUS] = row->capacity ? g_strdup_printf("%u/%u", row_used(row), row->capacity)
+                                             : g_strdup_printf("%u/?", row_used(row));
+                v[COL_USAGE] = format_bar(row);
+                for (int c = 0; c < N_COLS; c++) {
+                        width[c] = MAX(width[c], (size_t) g_utf8_strlen(v[c], -1));
+                        g_ptr_array_add(cells, v[c]);
+                }
+        }
+        for (guint i = 0; i < cells->len; i++) {
+                const char *cell = cells->pdata[i];
+                int c = i % N_COLS;
+
+                g_string_append(out, cell);
+                if (c == N_COLS - 1) {
+                        g_string_append_c(out, '\n');
+                        continue;
+                }
+                for (size_t pad = g_utf8_strlen(cell, -1); pad < width[c] + 2; pad++)
+                        g_string_append_c(out, ' ');
+        }
+}
+
+static void format_json(GPtrArray *rows, GString *out)
+{
+        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
+        JsonArray *top = json_array_new();
+
+        for (guint i = 0; i < rows->len; i++) {
+                const CoreRow *row = rows->pdata[i];
+                const VcGpu *g = row->first;
+                g_autofree char *size = format_size(row);
+                JsonObject *o = json_object_new();
+                JsonArray *parents = json_array_new();
+
+                json_object_set_string_member(o, "core", row->core);
+                json_object_set_string_member(o, "model", g->model);
+                json_object_set_string_member(o, "vendor", g->vendor);
+                json_object_set_string_member(o, "driver", g->driver);
+                json_object_set_string_member(o, "board", g->board);
+                json_object_set_string_member(o, "board_model", g->board_model);
+                json_object_set_int_member(o, "numa_node", g->numa_node);
+                json_object_set_string_member(o, "size", size);
+                json_object_set_int_member(o, "size_class_mib", (gint64) row->size_class);
+                json_object_set_boolean_member(o, "mixed_size", row->mixed_allowed);
+                json_object_set_int_member(o, "used", row_used(row));
+                json_object_set_int_member(o, "capacity", row->capacity);
+                for (guint j = 0; j < row->parents->len; j++) {
+                        const VcGpu *p = row->parents->pdata[j];
+                        json_array_add_string_element(parents, p->name);
+                }
+                json_object_set_array_member(o, "parents", parents);
+                json_array_add_object_element(top, o);
+        }
+        json_node_take_array(node, top);
+        json_out_pretty(out, node);
+        g_string_append_c(out, '\n');
+}
+
+static int run_status(const VcContext *ctx, const VcArgs *args)
+{
+        g_autoptr(VcInventory) inv = NULL;
+        g_autoptr(GPtrArray) rows = NULL;
+        g_autoptr(GString) out = g_string_new(NULL);
+        sd_bus *bus = NULL;
+        int r;
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_inventory_load(bus, &inv);
+        sd_bus_flush_close_unref(bus);
+        if (r < 0)
+                return r;
+
+        rows = build_rows(inv);
+        if (args->set[OPT_JSON])
+                format_json(rows, out);
+        else
+                format_table(rows, out);
+        return vc_write_stdout(out->str, out->len);
+}
+
+#define STATUS_HELP_HEAD                                                                                    \
+        "vgpuctl-status {version}\n"                                                                        \
+        "Show every GPU core: model, board, NUMA node, vGPU size in use, vGPUs used/possible\n"
+
+const VcCommand vc_command_status = {
+        .name = "status",
+        .about = "Show GPU cores and their vGPU usage",
+        .usage = "{bin} status [OPTIONS]",
+        .version = NULL,
+        .vgpuctl_only = true,
+        .options = status_options,
+        .run = run_status,
+        .help_short = STATUS_HELP_HEAD "\n"
+                      "USAGE:\n"
+                      "    {bin} status [OPTIONS]\n"
+                      "\n"
+                      "OPTIONS:\n"
+                      "    -h, --help    Print help information\n"
+                      "        --json    Output in JSON format\n",
+        .help_long = STATUS_HELP_HEAD "\n"
+                     "One row per GPU core (a physical GPU; its SR-IOV virtual functions are counted with it;\n"
+                     "a non-GPU parent such as mtty is its own core). SIZE is the framebuffer size of the\n"
+                     "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do), VGPUS\n"
+                     "how many run and how many fit at that size.\n"
+                     "\n"
+                     "USAGE:\n"
+                     "    {bin} status [OPTIONS]\n"
+                     "\n"
+                     "OPTIONS:\n"
+                     "    -h, --help\n"
+                     "            Print help information\n"
+                     "\n"
+                     "        --json\n"
+                     "            Output in JSON format\n",
+};

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* `vgpuctl types`: the mdev types of every parent, as mdevctl 1.2.0 prints them. Name and description
+ * are trimmed of white space (Rust's str::trim), the description's line breaks become ", ", and empty
+ * ones are left out. A type whose available_instances the daemon could not read (-1) is skipped with a
+ * warning: mdevctl 1.2.0 fails the whole command for it. */
+
+#include <errno.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "bus-client.h"
+#include "cli.h"
+#include "inventory-client.h"
+#include "json-out.h"
+#include "macro.h"
+
+enum {
+        OPT_PARENT,
+        OPT_DUMPJSON,
+};
+
+static const VcOption types_options[] = {
+        { OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING },
+        { OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING },
+        VC_OPTION_END,
+};
+
+/* Rust's char::is_whitespace: the Unicode White_Space property. */
+static bool is_rust_whitespace(gunichar c)
+{
+        switch (c) {
+        case 0x09 ... 0x0d:
+        case 0x20:
+        case 0x85:
+        case 0xa0:
+        case 0x1680:
+        case 0x2000 ... 0x200a:
+        case 0x2028:
+        case 0x2029:
+        case 0x202f:
+        case 0x205f:
+        case 0x3000:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* A copy of s without leading and trailing white space, like Rust's str::trim(). */
+static char *rust_trim(const char *s)
+{
+        const char *start = s, *end = s + strlen(s);
+
+        if (!g_utf8_validate(s, -1, NULL))
+                return g_strstrip(g_strdup(s));
+        while (start < end && is_rust_whitespace(g_utf8_get_char(start)))
+                start = g_utf8_next_char(start);
+        while (end > start) {
+                const char *prev = g_utf8_prev_char(end);
+                if (!is_rust_whitespace(g_utf8_get_char(prev)))
+                        break;
+                end = prev;
+        }
+        return g_strndup(start, end - start);
+}
+
+/* mdevctl's description: trimmed, each "\n" replaced by ", ". */
+static char *format_description(const char *s)
+{
+        g_autofree char *t = rust_trim(s);
+        g_auto(GStrv) lines = g_strsplit(t, "\n", -1);
+        return g_strjoinv(", ", lines);
+}
+
+typedef struct TypeRow {
+        const VcType *type;
+        char *name;
+        char *description;
+        char *device_api;
+} TypeRow;
+
+static void type_row_clear(TypeRow *row)
+{
+        g_free(row->name);
+        g_free(row->description);
+        g_free(row->device_api);
+}
+
+static bool type_row_init(const VcGpu *g, const VcType *t, TypeRow *row)
+{
+        if (t->available_instances < 0) {
+                fprintf(stderr, "Warning: %s: type %s: available_instances is missing or unreadable, type not listed\n",
+                        g->name, t->id);
+                return false;
+        }
+        row->type = t;
+        row->name = rust_trim(t->name);
+        row->description = format_description(t->description);
+        row->device_api = rust_trim(t->device_api);
+        return true;
+}
+
+static void format_text(const VcInventory *inv, const char *parent, GString *out)
+{
+        for (guint i = 0; i < inv->gpus->len; i++) {
+                const VcGpu *g = inv->gpus->pdata[i];
+
+                if (parent && strcmp(parent, g->name) != 0)
+                        continue;
+                g_string_append_printf(out, "%s\n", g->name);
+                for (guint j = 0; j < g->types->len; j++) {
+                        TypeRow row = {};
+
+                        if (!type_row_init(g, g->types->pdata[j], &row))
+                                continue;
+                        g_string_append_printf(out, "  %s\n", row.type->id);
+                        g_string_append_printf(out, "    Available instances: %d\n", row.type->available_instances);
+                        g_string_append_printf(out, "    Device API: %s\n", row.device_api);
+                        if (*row.name)
+                                g_string_append_printf(out, "    Name: %s\n", row.name);
+                        if (*row.description)
+                                g_string_append_printf(out, "    Description: %s\n", row.description);
+                        type_row_clear(&row);
+                }
+        }
+}
+
+static void format_json(const VcInventory *inv, const char *parent, GString *out)
+{
+        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
+        JsonArray *top = json_array_new();
+        JsonObject *parents = json_object_new();
+
+        for (guint i = 0; i < inv->gpus->len; i++) {
+                const VcGpu *g = inv->gpus->pdata[i];
+                JsonArray *children;
+
+                if (parent && strcmp(parent, g->name) != 0)
+                        continue;
+                children = json_array_new();
+                for (guint j = 0; j < g->types->len; j++) {
+                        JsonObject *child, *info;
+                        TypeRow row = {};
+
+                        if (!type_row_init(g, g->types->pdata[j], &row))
+                                continue;
+                        info = json_object_new();
+                        json_object_set_int_member(info, "available_instances", row.type->available_instances);
+                        json_object_set_string_member(info, "device_api", row.device_api);
+                        if (*row.name)
+                                json_object_set_string_member(info, "name", row.name);
+                        if (*row.description)
+                                json_object_set_string_member(info, "description", row.description);
+                        child = json_object_new();
+                        json_object_set_object_member(child, row.type->id, info);
+                        json_array_add_object_element(children, child);
+                        type_row_clear(&row);
+                }
+                json_object_set_array_member(parents, g->name, children);
+        }
+        if (json_object_get_size(parents) > 0)
+                json_array_add_object_element(top, parents);
+        else
+                json_object_unref(parents);
+        json_node_take_array(node, top);
+        json_out_pretty(out, node);
+}
+
+static int run_types(const VcContext *ctx, const VcArgs *args)
+{
+        g_autoptr(VcInventory) inv = NULL;
+        g_autoptr(GString) out = g_string_new(NULL);
+        const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : NULL;
+        sd_bus *bus = NULL;
+        int r;
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_inventory_load(bus, &inv);
+        sd_bus_flush_close_unref(bus);
+        if (r < 0)
+                return r;
+
+        if (args->set[OPT_DUMPJSON])
+                format_json(inv, parent, out);
+        else
+                format_text(inv, parent, out);
+        g_string_append_c(out, '\n');
+        return vc_write_stdout(out->str, out->len);
+}
+
+const VcCommand vc_command_types = {
+        .name = "types",
+        .about = "List available mediated device types",
+        .usage = "{bin} types [OPTIONS]",
+        .version = NULL,
+        .options = types_options,
+        .run = run_types,
+        .help_short = "vgpuctl-types \n"
+                      "List available mediated device types\n"
+                      "\n"
+                      "USAGE:\n"
+                      "    {bin} types [OPTIONS]\n"
+                      "\n"
+                      "OPTIONS:\n"
+                      "        --dumpjson           Output mdev types list in JSON format\n"
+                      "    -h, --help               Print help information\n"
+                      "    -p, --parent <PARENT>    Show supported types for the specified parent\n",
+        .help_long = "vgpuctl-types \n"
+                     "List available mediated device types\n"
+                     "\n"
+                     "Specifying a 'parent' lists only the types provided by the given parent device. The "
+                     "'dumpjson'\n"
+                     "option provides output in machine readable JSON format.\n"
+                     "\n"
+                     "USAGE:\n"
+                     "    {bin} types [OPTIONS]\n"
+                     "\n"
+                     "OPTIONS:\n"
+                     "        --dumpjson\n"
+                     "            Output mdev types list in JSON format\n"
+                     "\n"
+                     "    -h, --help\n"
+                     "            Print help information\n"
+                     "\n"
+                     "    -p, --parent <PARENT>\n"
+                     "            Show supported types for the specified parent\n",
+};
