@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* UUID parsing and formatting with sd-id128, accepting exactly the forms mdevctl 1.2.0 accepts. */
+
+#include "uuid.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-id128.h>
+
+static bool is_hex(char c)
+{
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_hyphen_pos(size_t i)
+{
+        return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+/* s[0..len) is 32 hex digits (hyphenated == false) or the 36-character hyphenated form. */
+static bool is_uuid_body(const char *s, size_t len, bool hyphenated)
+{
+        if (len != (hyphenated ? 36u : 32u))
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (hyphenated && is_hyphen_pos(i)) {
+                        if (s[i] != '-')
+                                return false;
+                } else if (!is_hex(s[i]))
+                        return false;
+        }
+        return true;
+}
+
+static void format_uuid(sd_id128_t id, char ret[static VGPU_UUID_STRING_MAX])
+{
+        snprintf(ret, VGPU_UUID_STRING_MAX, SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
+}
+
+int vgpu_uuid_parse(const char *s, char ret[static VGPU_UUID_STRING_MAX])
+{
+        char body[VGPU_UUID_STRING_MAX];
+        sd_id128_t id;
+        size_t len;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        len = strlen(s);
+
+        if (len == 45 && strncmp(s, "urn:uuid:", 9) == 0 && is_uuid_body(s + 9, 36, true))
+                memcpy(body, s + 9, 36);
+        else if (len == 38 && s[0] == '{' && s[37] == '}' && is_uuid_body(s + 1, 36, true))
+                memcpy(body, s + 1, 36);
+        else if (is_uuid_body(s, len, true))
+                memcpy(body, s, 36);
+        else if (is_uuid_body(s, len, false))
+                memcpy(body, s, 32);
+        else
+                return -EINVAL;
+        body[len == 32 ? 32 : 36] = '\0';
+
+        /* The shape is checked above; sd-id128 converts the digits (it takes both forms, any case). */
+        r = sd_id128_from_string(body, &id);
+        if (r < 0)
+                return -EINVAL;
+        format_uuid(id, ret);
+        return 0;
+}
+
+bool vgpu_uuid_is_canonical(const char *s)
+{
+        if (!s || strlen(s) != 36)
+                return false;
+        for (size_t i = 0; i < 36; i++) {
+                if (is_hyphen_pos(i)) {
+                        if (s[i] != '-')
+                                return false;
+                } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        }
+        return true;
+}
+
+int vgpu_uuid_generate(char ret[static VGPU_UUID_STRING_MAX])
+{
+        sd_id128_t id;
+        int r;
+
+        /* sd_id128_randomize() sets the version 4 and RFC 4122 variant bits. */
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+        format_uuid(id, ret);
+        return 0;
+}
