@@ -1,0 +1,395 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The kernel emulator: plays the mdev core and the vendor drivers on a written
+tree. A thread watches every type's `create` and every mdev's `remove` with
+inotify; on a write it validates like Linux 6.1 (drivers/vfio/mdev/mdev_sysfs.c
+create_store/remove_store, mdev_core.c mdev_device_create), changes the tree,
+recomputes available_instances through the host's driver models and sends the
+uevents udevd would broadcast (see NOTES.md for the exact sequences).
+
+Writes cannot fail under umockdev: a refused create simply produces no device;
+the reason is logged on stderr and kept in Emulator.refusals.
+Test helpers: create()/remove() (another tool writing the files),
+parent_unregister()/parent_register(), unplug()/plug(), refuse_next().
+"""
+
+import ctypes
+import ctypes.util
+import os
+import re
+import select
+import struct
+import sys
+import threading
+import time
+
+from uevent import UeventSender, monotonic_usec
+
+IN_CLOSE_WRITE = 0x00000008
+IN_IGNORED = 0x00008000
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+
+UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+
+_libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+_libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+
+
+def _kstrtoul(text):
+    """Linux kstrtoul(buf, 0): one optional trailing newline, optional '+',
+    base from the prefix (0x hex, 0 octal). None when the kernel says EINVAL."""
+    if text.endswith('\n'):
+        text = text[:-1]
+    if text.startswith('+'):
+        text = text[1:]
+    try:
+        if text[:2].lower() == '0x':
+            return int(text[2:], 16) if re.fullmatch(r'[0-9a-fA-F]+', text[2:]) else None
+        if not re.fullmatch(r'[0-9]+', text):
+            return None
+        return int(text, 8) if text.startswith('0') else int(text, 10)
+    except ValueError:
+        return None
+
+
+class Emulator:
+    def __init__(self, tree, log=None, verbose=False):
+        self.tree = tree
+        self.host = tree.host
+        self.log = log or sys.stderr
+        self.verbose = verbose
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.sender = UeventSender(tree.root, log=self.log)
+        self.refusals = []       # dicts: parent, type, value, reason
+        self.events = []         # (action, devpath, props) in send order
+        self._refuse_next = 0
+        self._seqnum = 1000
+        self._usec = {}
+        self._watches = {}       # wd -> ('create', parent, type) | ('remove', uuid)
+        self._ifd = _libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self._ifd < 0:
+            raise OSError(ctypes.get_errno(), 'inotify_init1')
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)
+        self._thread = None
+        self._stopping = False
+        with self.lock:
+            for parent in self.host.parents.values():
+                if parent.registered:
+                    self._watch_types(parent)
+            for m in self.host.mdevs.values():
+                self._watch_mdev(m)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name='mdev-emulator', daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._thread is None:
+            return
+        self._stopping = True
+        os.write(self._wake_w, b'x')
+        self._thread.join(5)
+        self._thread = None
+        os.close(self._ifd)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _say(self, msg):
+        self.log.write('emulator: %s\n' % msg)
+        self.log.flush()
+
+    # ------------------------------------------------------------ inotify
+    def _add_watch(self, rel, what):
+        wd = _libc.inotify_add_watch(self._ifd, self.tree.p(rel).encode(), IN_CLOSE_WRITE)
+        if wd < 0:
+            raise OSError(ctypes.get_errno(), 'inotify_add_watch ' + rel)
+        self._watches[wd] = what
+
+    def _watch_types(self, parent):
+        for t in parent.types.values():
+            self._add_watch(self.tree.type_dir(parent, t), ('create', parent.name, t.dirname))
+
+    def _watch_mdev(self, m):
+        self._add_watch(m.path, ('remove', m.uuid))
+
+    def _run(self):
+        buf_size = 64 * 1024
+        while not self._stopping:
+            r, _, _ = select.select([self._ifd, self._wake_r], [], [])
+            if self._wake_r in r:
+                break
+            try:
+                data = os.read(self._ifd, buf_size)
+            except BlockingIOError:
+                continue
+            off = 0
+            while off < len(data):
+                wd, mask, _cookie, length = struct.unpack_from('iIII', data, off)
+                name = data[off + 16:off + 16 + length].rstrip(b'\0').decode()
+                off += 16 + length
+                try:
+                    self._dispatch(wd, mask, name)
+                except Exception as e:  # keep the kernel alive, but say it loudly
+                    self._say('internal error handling %s: %r' % (name, e))
+
+    def _dispatch(self, wd, mask, name):
+        with self.lock:
+            what = self._watches.get(wd)
+            if mask & IN_IGNORED:
+                self._watches.pop(wd, None)
+                return
+            if what is None or not mask & IN_CLOSE_WRITE:
+                return
+            if what[0] == 'create' and name == 'create':
+                self._on_create_write(what[1], what[2])
+            elif what[0] == 'remove' and name == 'remove':
+                self._on_remove_write(what[1])
+
+    def _take(self, rel):
+        """Read a written attribute and empty it again."""
+        path = self.tree.p(rel)
+        try:
+            with open(path, 'r+', errors='replace') as f:
+                text = f.read()
+                f.truncate(0)
+        except FileNotFoundError:
+            return ''
+        return text
+
+    # ------------------------------------------------------------ create / remove
+    def _refuse(self, parent, mtype, value, reason):
+        self.refusals.append({'parent': parent, 'type': mtype, 'value': value, 'reason': reason})
+        self._say('refused create %r on %s/%s: %s' % (value, parent, mtype, reason))
+        self.changed.notify_all()
+
+    def _on_create_write(self, parent_name, type_dirname):
+        raw = self._take('%s/mdev_supported_types/%s/create' % (
+            self.host.parents[parent_name].path, type_dirname))
+        if raw == '':
+            return
+        # create_store() takes 36 or 37 bytes; several writes racing into the file
+        # before we read it show up as several whitespace separated UUIDs.
+        if len(raw) in (36, 37):
+            values = [raw]
+        else:
+            values = raw.split()
+            if not values or any(len(v) != 36 for v in values):
+                self._refuse(parent_name, type_dirname, raw, 'bad length (EINVAL)')
+                return
+        for v in values:
+            self.do_create(parent_name, type_dirname, v)
+
+    def do_create(self, parent_name, type_dirname, value):
+        """The kernel's create path for one written value. Returns the uuid or None."""
+        with self.lock:
+            parent = self.host.parents.get(parent_name)
+            if parent is None or not parent.device.present or not parent.registered:
+                self._refuse(parent_name, type_dirname, value, 'no such parent (ENODEV)')
+                return None
+            mtype = parent.types.get(type_dirname)
+            if mtype is None:
+                self._refuse(parent_name, type_dirname, value, 'no such type (ENOENT)')
+                return None
+            if not UUID_RE.match(value[:36]):
+                self._refuse(parent_name, type_dirname, value, 'not a UUID (EINVAL)')
+                return None
+            uuid = value[:36].lower()
+            if self._refuse_next > 0:
+                self._refuse_next -= 1
+                self._refuse(parent_name, type_dirname, value, 'refused on request (EIO)')
+                return None
+            if uuid in self.host.mdevs:
+                self._refuse(parent_name, type_dirname, value, 'duplicate UUID (EEXIST)')
+                return None
+            reason = parent.model.refusal(parent, mtype)
+            if reason is not None:
+                self._refuse(parent_name, type_dirname, value, reason)
+                return None
+            m = self.host.add_mdev(uuid, parent_name, type_dirname)
+            self.tree.add_mdev(m)
+            self._watch_mdev(m)
+            self.tree.update_available([parent.model])
+            if self.verbose:
+                self._say('created %s (%s on %s)' % (uuid, type_dirname, parent_name))
+            self._uevent('add', m.path, 'mdev')
+            self._uevent('bind', m.path, 'mdev', [('DRIVER', parent.model.mdev_driver)])
+            self.changed.notify_all()
+            return uuid
+
+    def _on_remove_write(self, uuid):
+        m = self.host.mdevs.get(uuid)
+        if m is None:
+            return
+        raw = self._take(m.path + '/remove')
+        if raw == '':
+            return
+        val = _kstrtoul(raw)
+        if val is None:
+            self._refuse(m.parent.name, m.mtype.dirname, raw, 'remove: not a number (EINVAL)')
+            return
+        if val:
+            self.do_remove(uuid)
+
+    def do_remove(self, uuid):
+        """The kernel's remove path: unbind, sysfs removal, remove uevent."""
+        with self.lock:
+            m = self.host.mdevs.get(uuid)
+            if m is None:
+                return False
+            self._uevent('unbind', m.path, 'mdev')
+            self.tree.remove_mdev(m)
+            self.host.remove_mdev(uuid)
+            self.tree.update_available([m.parent.model])
+            self._uevent('remove', m.path, 'mdev')
+            self._usec.pop(m.path, None)
+            if self.verbose:
+                self._say('removed %s' % uuid)
+            self.changed.notify_all()
+            return True
+
+    # ------------------------------------------------------------ uevents
+    def _uevent(self, action, devpath, subsystem, extra=()):
+        self._seqnum += 1
+        usec = self._usec.setdefault(devpath, monotonic_usec())
+        props = [('ACTION', action), ('DEVPATH', '/' + devpath), ('SUBSYSTEM', subsystem)]
+        props += list(extra)
+        props += [('SEQNUM', str(self._seqnum)), ('USEC_INITIALIZED', str(usec))]
+        self.events.append((action, '/sys/' + devpath, dict(props)))
+        self.sender.send(props)
+
+    def _device_props(self, dev, with_driver=True):
+        return [kv for kv in dev.uevent() if with_driver or kv[0] != 'DRIVER']
+
+    # ------------------------------------------------------------ test API
+    def refuse_next(self, n=1):
+        """Refuse the next n creates (as a driver failing with EIO)."""
+        with self.lock:
+            self._refuse_next = n
+
+    def create(self, parent_name, type_dirname, uuid, wait=True, timeout=5):
+        """Write uuid to the type's `create` file, as another tool would."""
+        parent = self.host.parents[parent_name]
+        path = self.tree.p('%s/mdev_supported_types/%s/create' % (parent.path, type_dirname))
+        nref = len(self.refusals)
+        with open(path, 'w') as f:
+            f.write(uuid)
+        if wait:
+            return self.wait_for(lambda: uuid.lower() in self.host.mdevs or
+                                 len(self.refusals) > nref, timeout) and \
+                uuid.lower() in self.host.mdevs
+        return None
+
+    def remove(self, uuid, wait=True, timeout=5):
+        """Write 1 to the device's `remove` file, as another tool would."""
+        m = self.host.mdevs[uuid]
+        with open(self.tree.p(m.path + '/remove'), 'w') as f:
+            f.write('1')
+        if wait:
+            return self.wait_for(lambda: uuid not in self.host.mdevs, timeout)
+        return None
+
+    def parent_unregister(self, parent_name):
+        """mdev_unregister_parent(): drop the parent's mdevs, types and class link,
+        then `change` MDEV_STATE=unregistered."""
+        with self.lock:
+            parent = self.host.parents[parent_name]
+            for uuid in sorted(parent.mdevs):
+                self.do_remove(uuid)
+            if parent.registered:
+                self.tree.remove_types(parent)
+            self._uevent('change', parent.path, parent.device.subsystem,
+                         self._device_props(parent.device) + [('MDEV_STATE', 'unregistered')])
+            self.changed.notify_all()
+
+    def parent_register(self, parent_name):
+        """mdev_register_parent(): types and class link back, then `change`
+        MDEV_STATE=registered."""
+        with self.lock:
+            parent = self.host.parents[parent_name]
+            if not parent.registered:
+                self.tree.add_types(parent)
+                self._watch_types(parent)
+                self.tree.update_available([parent.model])
+            self._uevent('change', parent.path, parent.device.subsystem,
+                         self._device_props(parent.device) + [('MDEV_STATE', 'registered')])
+            self.changed.notify_all()
+
+    def _subtree(self, addr):
+        """The device called addr and everything below it (VFs, devices behind it),
+        children first."""
+        out = []
+        for dev in self.host.devices:
+            d = dev
+            while d is not None:
+                if d.name == addr or (getattr(d, 'physfn', None) is not None and
+                                      d.physfn.name == addr):
+                    out.append(dev)
+                    break
+                d = getattr(d, 'upstream', None)
+        return list(reversed(out))
+
+    def unplug(self, addr):
+        """Hot-unplug a device and everything below it: for each mdev parent its
+        driver unregisters (mdevs go, MDEV_STATE=unregistered), then `unbind` and
+        `remove` of the device itself."""
+        with self.lock:
+            devs = self._subtree(addr)
+            if not devs:
+                raise KeyError(addr)
+            for dev in devs:
+                if not dev.present:
+                    continue
+                if dev.name in self.host.parents and self.host.parents[dev.name].registered:
+                    self.parent_unregister(dev.name)
+                if dev.driver:
+                    self._uevent('unbind', dev.path, dev.subsystem,
+                                 self._device_props(dev, with_driver=False))
+                self.tree.remove_device(dev)
+                self._uevent('remove', dev.path, dev.subsystem,
+                             self._device_props(dev, with_driver=False))
+                self._usec.pop(dev.path, None)
+            self.changed.notify_all()
+
+    def plug(self, addr):
+        """Undo unplug(): the devices come back (add, bind) and parents register."""
+        with self.lock:
+            devs = list(reversed(self._subtree(addr)))
+            for dev in devs:
+                if dev.present:
+                    continue
+                self.tree.add_device(dev)
+                self._uevent('add', dev.path, dev.subsystem, self._device_props(dev, False))
+                if dev.driver:
+                    self._uevent('bind', dev.path, dev.subsystem, self._device_props(dev))
+                parent = self.host.parents.get(dev.name)
+                if parent is not None:
+                    parent.registered = False
+                    self.parent_register(dev.name)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout=5):
+        """Wait until predicate() (evaluated under the lock) is true."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.changed.wait(left)
+            return True
+
+    def available(self, parent_name, type_dirname):
+        """What the type's available_instances file reads now (as an int)."""
+        parent = self.host.parents[parent_name]
+        with open(self.tree.p(self.tree.type_dir(parent, parent.types[type_dirname]) +
+                              '/available_instances')) as f:
+            return int(f.read())

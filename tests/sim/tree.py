@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Write a hosts.Host as a sysfs-like tree under a root directory:
+<root>/sys/... (devices, bus/pci, bus/mdev, class/mdev_bus, kernel/iommu_groups),
+<root>/dev and <root>/etc/mdevctl.d/ (definitions, scripts.d/{callouts,notifiers}).
+
+The layout follows Linux 6.1 (drivers/vfio/mdev/mdev_sysfs.c, drivers/base) and is
+read the same way by libudev under the umockdev preload and by mdevctl with the
+tree bind-mounted over /sys. All paths in this module are relative to <root>/sys
+unless they say otherwise; symlinks are relative, as in sysfs.
+"""
+
+import os
+import shutil
+
+
+class Tree:
+    """A written tree. `root` holds sys/, dev/ and etc/mdevctl.d/."""
+
+    def __init__(self, root, host):
+        self.root = os.path.abspath(root)
+        self.sys = os.path.join(self.root, 'sys')
+        self.definitions_dir = os.path.join(self.root, 'etc', 'mdevctl.d')
+        self.host = host
+        self._avail_cache = {}
+        self._pci_groups = {}
+
+    # ------------------------------------------------------------ primitives
+    def p(self, rel):
+        return os.path.join(self.sys, rel)
+
+    def write(self, rel, content, mode=0o644):
+        path = self.p(rel)
+        with open(path, 'w') as f:
+            f.write(content)
+        if mode != 0o644:
+            os.chmod(path, mode)
+
+    def mkdir(self, rel):
+        os.makedirs(self.p(rel), exist_ok=True)
+
+    def link(self, rel, target_rel):
+        """Symlink sys/rel -> sys/target_rel, written relative like sysfs does."""
+        path = self.p(rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        target = os.path.relpath(target_rel, os.path.dirname(rel))
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink(target, path)
+
+    def unlink(self, rel):
+        try:
+            os.unlink(self.p(rel))
+        except FileNotFoundError:
+            pass
+
+    def rmtree(self, rel):
+        shutil.rmtree(self.p(rel), ignore_errors=True)
+
+    # ------------------------------------------------------------ whole tree
+    def write_all(self):
+        os.makedirs(self.sys, exist_ok=True)
+        os.makedirs(os.path.join(self.root, 'dev'), exist_ok=True)
+        for d in ('devices/pci0000:00', 'devices/virtual', 'bus/pci/devices', 'bus/pci/drivers',
+                  'bus/mdev/devices', 'bus/mdev/drivers', 'class/mdev_bus', 'kernel/iommu_groups'):
+            self.mkdir(d)
+        self.write('devices/pci0000:00/uevent', '')
+        self.write('bus/mdev/drivers_autoprobe', '1\n')
+        self.write('bus/pci/drivers_autoprobe', '1\n')
+        for dev in self.host.devices:
+            self.add_device(dev)
+        for parent in self.host.parents.values():
+            if parent.registered:
+                self.add_types(parent)
+        for m in self.host.mdevs.values():
+            self.add_mdev(m)
+        self.update_available()
+        self.write_definitions()
+
+    def write_definitions(self):
+        for d in ('scripts.d/callouts', 'scripts.d/notifiers'):
+            os.makedirs(os.path.join(self.definitions_dir, d), exist_ok=True)
+        for defn in self.host.definitions:
+            pdir = os.path.join(self.definitions_dir, defn.parent)
+            os.makedirs(pdir, exist_ok=True)
+            with open(os.path.join(pdir, defn.filename), 'w') as f:
+                f.write(defn.text)
+
+    # ------------------------------------------------------------ devices
+    def add_device(self, dev):
+        path = dev.path
+        self.mkdir(path)
+        self.write(path + '/uevent', ''.join('%s=%s\n' % kv for kv in dev.uevent()))
+        if dev.subsystem == 'pci':
+            self._add_pci(dev)
+        else:
+            self.link(path + '/subsystem', 'class/' + dev.cls)
+            self.link('class/%s/%s' % (dev.cls, dev.name), path)
+        dev.present = True
+
+    def _add_pci(self, dev):
+        path = dev.path
+        for attr, val in (('vendor', '0x%04x' % dev.vendor), ('device', '0x%04x' % dev.device),
+                          ('subsystem_vendor', '0x%04x' % dev.subsys_vendor),
+                          ('subsystem_device', '0x%04x' % dev.subsys_device),
+                          ('class', '0x%06x' % dev.pci_class), ('revision', '0x%02x' % dev.revision),
+                          ('numa_node', str(dev.numa_node)), ('enable', '1'),
+                          ('current_link_speed', '16.0 GT/s PCIe'), ('current_link_width', '16')):
+            self.write('%s/%s' % (path, attr), val + '\n')
+        self.write(path + '/remove', '', 0o200 if os.geteuid() == 0 else 0o644)
+        self.link(path + '/subsystem', 'bus/pci')
+        self.link('bus/pci/devices/' + dev.addr, path)
+        if dev.driver:
+            self.mkdir('bus/pci/drivers/' + dev.driver)
+            self.link(path + '/driver', 'bus/pci/drivers/' + dev.driver)
+            self.link('bus/pci/drivers/%s/%s' % (dev.driver, dev.addr), path)
+        group = self._pci_groups.setdefault(dev.addr, len(self._pci_groups) + 1)
+        self.link('kernel/iommu_groups/%d/devices/%s' % (group, dev.addr), path)
+        self.link(path + '/iommu_group', 'kernel/iommu_groups/%d' % group)
+        if dev.vfs:
+            self.write(path + '/sriov_totalvfs', '%d\n' % len(dev.vfs))
+            self.write(path + '/sriov_numvfs', '%d\n' % len(dev.vfs))
+            self.write(path + '/sriov_offset', '4\n')
+            self.write(path + '/sriov_stride', '1\n')
+            for i, vf in enumerate(dev.vfs):
+                self.link('%s/virtfn%d' % (path, i), vf.path)
+        if dev.physfn is not None:
+            self.link(path + '/physfn', dev.physfn.path)
+
+    def remove_device(self, dev):
+        """Hot-unplug: the device directory and every link to it go."""
+        path = dev.path
+        if dev.subsystem == 'pci':
+            self.unlink('bus/pci/devices/' + dev.addr)
+            if dev.driver:
+                self.unlink('bus/pci/drivers/%s/%s' % (dev.driver, dev.addr))
+            group = self._pci_groups.get(dev.addr)
+            if group is not None:
+                self.rmtree('kernel/iommu_groups/%d' % group)
+        else:
+            self.unlink('class/%s/%s' % (dev.cls, dev.name))
+        self.unlink('class/mdev_bus/' + dev.name)
+        self.rmtree(path)
+        dev.present = False
+
+    # ------------------------------------------------------------ parents and types
+    def add_types(self, parent):
+        base = parent.path + '/mdev_supported_types'
+        self.mkdir(base)
+        for t in parent.types.values():
+            tdir = '%s/%s' % (base, t.dirname)
+            self.mkdir(tdir + '/devices')
+            if t.name is not None:
+                self.write(tdir + '/name', t.name + '\n' if t.name else '')
+            if t.description is not None:
+                self.write(tdir + '/description', t.description)
+            self.write(tdir + '/device_api', t.device_api + '\n')
+            self.write(tdir + '/available_instances', '0\n')
+            self.write(tdir + '/create', '', 0o200 if os.geteuid() == 0 else 0o644)
+            self._avail_cache.pop((parent.name, t.dirname), None)
+        self.link('class/mdev_bus/' + parent.name, parent.path)
+        parent.registered = True
+
+    def remove_types(self, parent):
+        self.unlink('class/mdev_bus/' + parent.name)
+        self.rmtree(parent.path + '/mdev_supported_types')
+        for t in parent.types.values():
+            self._avail_cache.pop((parent.name, t.dirname), None)
+        parent.registered = False
+
+    def type_dir(self, parent, mtype):
+        return '%s/mdev_supported_types/%s' % (parent.path, mtype.dirname)
+
+    def update_available(self, models=None):
+        """Rewrite available_instances files whose value changed. Returns the number written."""
+        written = 0
+        for model in models if models is not None else self.host.models():
+            for parent in model.parents:
+                if not parent.registered or not parent.device.present:
+                    continue
+                for t in parent.types.values():
+                    if t.available_raw is not None:
+                        val = t.available_raw
+                    else:
+                        val = '%d\n' % model.available(parent, t)
+                    key = (parent.name, t.dirname)
+                    if self._avail_cache.get(key) == val:
+                        continue
+                    self.write(self.type_dir(parent, t) + '/available_instances', val)
+                    self._avail_cache[key] = val
+                    written += 1
+        return written
+
+    # ------------------------------------------------------------ mdevs
+    def mdev_uevent(self, m):
+        return 'DRIVER=%s\n' % m.parent.model.mdev_driver
+
+    def add_mdev(self, m):
+        path = m.path
+        drv = m.parent.model.mdev_driver
+        self.mkdir(path)
+        self.write(path + '/uevent', self.mdev_uevent(m))
+        self.write(path + '/remove', '', 0o200 if os.geteuid() == 0 else 0o644)
+        self.link(path + '/subsystem', 'bus/mdev')
+        self.mkdir('bus/mdev/drivers/' + drv)
+        self.link(path + '/driver', 'bus/mdev/drivers/' + drv)
+        self.link('bus/mdev/drivers/%s/%s' % (drv, m.uuid), path)
+        self.link('kernel/iommu_groups/%d/devices/%s' % (m.iommu_group, m.uuid), path)
+        self.link(path + '/iommu_group', 'kernel/iommu_groups/%d' % m.iommu_group)
+        if drv == 'nvidia-vgpu-vfio':
+            self.mkdir(path + '/nvidia')
+            self.write(path + '/nvidia/vgpu_params', '')
+        self.link(path + '/mdev_type', self.type_dir(m.parent, m.mtype))
+        self.link(self.type_dir(m.parent, m.mtype) + '/devices/' + m.uuid, path)
+        self.link('bus/mdev/devices/' + m.uuid, path)
+
+    def remove_mdev(self, m):
+        drv = m.parent.model.mdev_driver
+        self.unlink('bus/mdev/devices/' + m.uuid)
+        self.unlink('bus/mdev/drivers/%s/%s' % (drv, m.uuid))
+        self.unlink(self.type_dir(m.parent, m.mtype) + '/devices/' + m.uuid)
+        self.rmtree('kernel/iommu_groups/%d' % m.iommu_group)
+        self.rmtree(m.path)
+
+
+def write_tree(host, root):
+    """Write host into root (created if needed) and return the Tree."""
+    t = Tree(root, host)
+    t.write_all()
+    return t
