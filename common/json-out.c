@@ -18,7 +18,7 @@ void json_out_string(GString *out, const char *s)
         static const char hex[] = "0123456789abcdef";
 
         g_string_append_c(out, '"');
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 switch (*p) {
                 case '"': g_string_append(out, "\\\""); break;
                 case '\\': g_string_append(out, "\\\\"); break;
@@ -33,7 +33,7 @@ void json_out_string(GString *out, const char *s)
                                 g_string_append_c(out, hex[*p >> 4]);
                                 g_string_append_c(out, hex[*p & 0xf]);
                         } else
-                                g_string_append_c(out, (char) *p);
+                                g_string_append_c(out, (char)*p);
                 }
         }
         g_string_append_c(out, '"');
@@ -68,15 +68,15 @@ static void append_double(GString *out, double v)
         for (; *p && *p != 'e'; p++)
                 if (*p >= '0' && *p <= '9')
                         digits[n++] = *p;
-        e10 = (int) strtol(p + 1, NULL, 10);
+        e10 = (int)strtol(p + 1, NULL, 10);
         while (n > 1 && digits[n - 1] == '0')
                 n--;
         digits[n] = '\0';
         kk = e10 + 1; /* position of the decimal point relative to the digits */
 
-        if ((int) n <= kk && kk <= 16) {
+        if ((int)n <= kk && kk <= 16) {
                 g_string_append(out, digits);
-                for (int i = (int) n; i < kk; i++)
+                for (int i = (int)n; i < kk; i++)
                         g_string_append_c(out, '0');
                 g_string_append(out, ".0");
         } else if (kk > 0 && kk <= 16) {
@@ -162,35 +162,19 @@ static void print_node(GString *out, JsonNode *node, bool pretty, unsigned level
                 return;
         }
         switch (json_node_get_node_type(node)) {
-        case JSON_NODE_OBJECT:
-                print_object(out, json_node_get_object(node), pretty, level);
-                return;
-        case JSON_NODE_ARRAY:
-                print_array(out, json_node_get_array(node), pretty, level);
-                return;
-        case JSON_NODE_VALUE:
-                break;
+        case JSON_NODE_OBJECT: print_object(out, json_node_get_object(node), pretty, level); return;
+        case JSON_NODE_ARRAY: print_array(out, json_node_get_array(node), pretty, level); return;
+        case JSON_NODE_VALUE: break;
         case JSON_NODE_NULL:
-        default:
-                g_string_append(out, "null");
-                return;
+        default: g_string_append(out, "null"); return;
         }
 
         switch (json_node_get_value_type(node)) {
-        case G_TYPE_STRING:
-                json_out_string(out, json_node_get_string(node));
-                break;
-        case G_TYPE_INT64:
-                g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node));
-                break;
-        case G_TYPE_DOUBLE:
-                append_double(out, json_node_get_double(node));
-                break;
-        case G_TYPE_BOOLEAN:
-                g_string_append(out, json_node_get_boolean(node) ? "true" : "false");
-                break;
-        default:
-                g_string_append(out, "null");
+        case G_TYPE_STRING: json_out_string(out, json_node_get_string(node)); break;
+        case G_TYPE_INT64: g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node)); break;
+        case G_TYPE_DOUBLE: append_double(out, json_node_get_double(node)); break;
+        case G_TYPE_BOOLEAN: g_string_append(out, json_node_get_boolean(node) ? "true" : "false"); break;
+        default: g_string_append(out, "null");
         }
 }
 
@@ -296,7 +280,7 @@ static int check_hex4(Checker *c, unsigned *ret)
                 int h = hex_value(c->s[c->i++]);
                 if (h < 0)
                         return fail(c, "invalid escape");
-                v = v * 16 + (unsigned) h;
+                v = v * 16 + (unsigned)h;
         }
         *ret = v;
         return 0;
@@ -347,7 +331,7 @@ static int check_string(Checker *c)
 
                 if (at_end(c))
                         return fail(c, "EOF while parsing a string");
-                ch = (unsigned char) c->s[c->i++];
+                ch = (unsigned char)c->s[c->i++];
                 if (ch == '"')
                         return 0;
                 if (ch == '\\') {
@@ -511,7 +495,7 @@ static bool utf8_valid(const char *s, size_t len)
 {
         while (len > 0) {
                 const char *nul = memchr(s, '\0', len);
-                size_t seg = nul ? (size_t) (nul - s) : len;
+                size_t seg = nul ? (size_t)(nul - s) : len;
 
                 if (!g_utf8_validate_len(s, seg, NULL))
                         return false;
@@ -525,7 +509,7 @@ static bool utf8_valid(const char *s, size_t len)
 
 int json_check_strict(const char *s, size_t len, char **ret_error)
 {
-        Checker c = { .s = s, .len = len };
+        Checker c = {.s = s, .len = len};
         int r;
 
         if (!s || !utf8_valid(s, len)) {

@@ -48,20 +48,19 @@ static const char list_d_dumpjson[] =
         "  }\n"
         "]\n";
 /* `mdevctl list --dumpjson` (1.2.0) on the same tree: running devices. */
-static const char list_dumpjson[] =
-        "[\n"
-        "  {\n"
-        "    \"0000:42:00.0\": [\n"
-        "      {\n"
-        "        \"bbbbbbbb-0000-0000-0000-000000000002\": {\n"
-        "          \"mdev_type\": \"nvidia-36\",\n"
-        "          \"start\": \"manual\",\n"
-        "          \"attrs\": []\n"
-        "        }\n"
-        "      }\n"
-        "    ]\n"
-        "  }\n"
-        "]\n";
+static const char list_dumpjson[] = "[\n"
+                                    "  {\n"
+                                    "    \"0000:42:00.0\": [\n"
+                                    "      {\n"
+                                    "        \"bbbbbbbb-0000-0000-0000-000000000002\": {\n"
+                                    "          \"mdev_type\": \"nvidia-36\",\n"
+                                    "          \"start\": \"manual\",\n"
+                                    "          \"attrs\": []\n"
+                                    "        }\n"
+                                    "      }\n"
+                                    "    ]\n"
+                                    "  }\n"
+                                    "]\n";
 /* `mdevctl list -d -u aaaaaaaa-0000-0000-0000-000000000001 --dumpjson` (1.2.0): the bare object. */
 static const char list_u_dumpjson[] =
         "{\n"
@@ -129,106 +128,140 @@ static const char callout_stdin0[] =
 /* (text, serde_json's error as mdevctl 1.2.0 printed it for a definition file holding the text, NULL when it
  * accepted it). Produced by `mdevctl list -d -u UUID --dumpjson` reading /etc/mdevctl.d/PARENT/UUID; the
  * "x" member of a valid definition carries the fragment under test. */
-static const struct { const char *text; size_t len; const char *error; } oracle_checks[] = {
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1}", 38, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-0}", 39, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":0.5}", 40, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e5}", 40, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1E+5}", 41, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-1.5e-3}", 44, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e-400}", 43, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":999999999999999999999999999999}", 67, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"}", 55, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\u00e9\\ud83d\\ude00\"}", 57, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\177\303\251\"}", 42, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[]}", 39, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{}}", 39, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1,[2,{\"a\":null}],true,false]}", 66, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":01}", 39, "invalid number at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-01}", 40, "invalid number at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-}", 38, "invalid number at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-x}", 39, "invalid number at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1.}", 39, "invalid number at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1.x}", 40, "invalid number at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e}", 39, "invalid number at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e+}", 40, "invalid number at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1ex}", 40, "invalid number at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":.5}", 39, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":+1}", 39, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":0x10}", 41, "expected `,` or `}` at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e400}", 42, "number out of range at line 1 column 41" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-1e400}", 43, "number out of range at line 1 column 42" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":tru}", 40, "expected ident at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":trux}", 41, "expected ident at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":nul}", 40, "expected ident at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":True}", 41, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":NaN}", 40, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":'a'}", 40, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"a\tb\"}", 42, "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"a\001\"}", 41, "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\x\"}", 41, "invalid escape at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\u12\"}", 43, "invalid escape at line 1 column 42" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\uZZZZ\"}", 45, "invalid escape at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d\"}", 45, "unexpected end of hex escape at line 1 column 44" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d\\u0041\"}", 51, "lone leading surrogate in hex escape at line 1 column 49" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d\\x\"}", 47, "unexpected end of hex escape at line 1 column 45" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\udc00\"}", 45, "lone leading surrogate in hex escape at line 1 column 43" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d}", 44, "unexpected end of hex escape at line 1 column 44" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"abc}", 41, "EOF while parsing a string at line 1 column 41" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[}", 38, "expected value at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1}", 39, "expected `,` or `]` at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1,}", 40, "expected value at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1,]}", 41, "trailing comma at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1 2]}", 42, "expected `,` or `]` at line 1 column 40" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[,]}", 40, "expected value at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{}", 38, "EOF while parsing an object at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\"}", 41, "expected `:` at line 1 column 41" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":}", 42, "expected value at line 1 column 42" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":1,}", 44, "trailing comma at line 1 column 44" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":1,}}", 45, "trailing comma at line 1 column 44" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\" 1}}", 44, "expected `:` at line 1 column 42" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":1 \"b\":2}}", 50, "expected `,` or `}` at line 1 column 44" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{1:2}}", 42, "key must be a string at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{,}}", 40, "key must be a string at line 1 column 38" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":}", 37, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":/*c*/1}", 43, "expected value at line 1 column 37" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1}x}", 40, "trailing characters at line 1 column 39" },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                "[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 289, NULL },
-        { "{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                "[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 291, "recursion limit exceeded at line 1 column 163" },
-        { "", 0, "EOF while parsing a value at line 1 column 0" },
-        { " ", 1, "EOF while parsing a value at line 1 column 1" },
-        { "\n"
-                "\n"
-                " ", 3, "EOF while parsing a value at line 3 column 1" },
-        { "\357\273\277{}", 5, "expected value at line 1 column 1" },
-        { "{} {}", 5, "trailing characters at line 1 column 4" },
-        { "{}\n"
-                "\t\015 ", 6, NULL },
-        { "{}x", 3, "trailing characters at line 1 column 3" },
-        { "\377", 1, "stream did not contain valid UTF-8" },
-        { "{\"a\":\"\300\200\"}", 10, "stream did not contain valid UTF-8" },
-        { "{\"a\":\"\355\240\200\"}", 11, "stream did not contain valid UTF-8" },
-        { "\000", 1, "expected value at line 1 column 1" },
-        { "{\"a\":\"\000\"}", 9, "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 7" },
-        { "{\n"
-                "\"a\":\n"
-                "\n"
-                "  }", 11, "expected value at line 4 column 3" },
-        { "[\n"
-                "1,\n"
-                "]", 6, "trailing comma at line 3 column 1" },
-        { "{\"a\":1}\n"
-                "/", 9, "trailing characters at line 2 column 1" },
-        { "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-                "]]]]]]]", 256, "recursion limit exceeded at line 1 column 128" },
+static const struct {
+        const char *text;
+        size_t len;
+        const char *error;
+} oracle_checks[] = {
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1}", 38, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-0}", 39, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":0.5}", 40, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e5}", 40, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1E+5}", 41, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-1.5e-3}", 44, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e-400}", 43, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":999999999999999999999999999999}", 67, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"}", 55, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\u00e9\\ud83d\\ude00\"}", 57, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\177\303\251\"}", 42, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[]}", 39, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{}}", 39, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1,[2,{\"a\":null}],true,false]}", 66, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":01}", 39, "invalid number at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-01}", 40, "invalid number at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-}", 38, "invalid number at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-x}", 39, "invalid number at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1.}", 39, "invalid number at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1.x}", 40, "invalid number at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e}", 39, "invalid number at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e+}", 40, "invalid number at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1ex}", 40, "invalid number at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":.5}", 39, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":+1}", 39, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":0x10}", 41,
+         "expected `,` or `}` at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1e400}", 42,
+         "number out of range at line 1 column 41"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":-1e400}", 43,
+         "number out of range at line 1 column 42"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":tru}", 40, "expected ident at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":trux}", 41, "expected ident at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":nul}", 40, "expected ident at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":True}", 41, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":NaN}", 40, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":'a'}", 40, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"a\tb\"}", 42,
+         "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"a\001\"}", 41,
+         "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\x\"}", 41, "invalid escape at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\u12\"}", 43,
+         "invalid escape at line 1 column 42"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\uZZZZ\"}", 45,
+         "invalid escape at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d\"}", 45,
+         "unexpected end of hex escape at line 1 column 44"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d\\u0041\"}", 51,
+         "lone leading surrogate in hex escape at line 1 column 49"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d\\x\"}", 47,
+         "unexpected end of hex escape at line 1 column 45"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\udc00\"}", 45,
+         "lone leading surrogate in hex escape at line 1 column 43"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"\\ud83d}", 44,
+         "unexpected end of hex escape at line 1 column 44"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":\"abc}", 41,
+         "EOF while parsing a string at line 1 column 41"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[}", 38, "expected value at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1}", 39, "expected `,` or `]` at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1,}", 40, "expected value at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1,]}", 41, "trailing comma at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[1 2]}", 42,
+         "expected `,` or `]` at line 1 column 40"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[,]}", 40, "expected value at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{}", 38,
+         "EOF while parsing an object at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\"}", 41, "expected `:` at line 1 column 41"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":}", 42, "expected value at line 1 column 42"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":1,}", 44,
+         "trailing comma at line 1 column 44"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":1,}}", 45,
+         "trailing comma at line 1 column 44"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\" 1}}", 44, "expected `:` at line 1 column 42"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{\"a\":1 \"b\":2}}", 50,
+         "expected `,` or `}` at line 1 column 44"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{1:2}}", 42,
+         "key must be a string at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":{,}}", 40,
+         "key must be a string at line 1 column 38"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":}", 37, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":/*c*/1}", 43, "expected value at line 1 column 37"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":1}x}", 40,
+         "trailing characters at line 1 column 39"},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+         "[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+         289, NULL},
+        {"{\"mdev_type\":\"t\",\"start\":\"auto\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+         "[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+         291, "recursion limit exceeded at line 1 column 163"},
+        {"", 0, "EOF while parsing a value at line 1 column 0"},
+        {" ", 1, "EOF while parsing a value at line 1 column 1"},
+        {"\n"
+         "\n"
+         " ",
+         3, "EOF while parsing a value at line 3 column 1"},
+        {"\357\273\277{}", 5, "expected value at line 1 column 1"},
+        {"{} {}", 5, "trailing characters at line 1 column 4"},
+        {"{}\n"
+         "\t\015 ",
+         6, NULL},
+        {"{}x", 3, "trailing characters at line 1 column 3"},
+        {"\377", 1, "stream did not contain valid UTF-8"},
+        {"{\"a\":\"\300\200\"}", 10, "stream did not contain valid UTF-8"},
+        {"{\"a\":\"\355\240\200\"}", 11, "stream did not contain valid UTF-8"},
+        {"\000", 1, "expected value at line 1 column 1"},
+        {"{\"a\":\"\000\"}", 9,
+         "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 7"},
+        {"{\n"
+         "\"a\":\n"
+         "\n"
+         "  }",
+         11, "expected value at line 4 column 3"},
+        {"[\n"
+         "1,\n"
+         "]",
+         6, "trailing comma at line 3 column 1"},
+        {"{\"a\":1}\n"
+         "/",
+         9, "trailing characters at line 2 column 1"},
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "]]]]]]]",
+         256, "recursion limit exceeded at line 1 column 128"},
 };
 
 static JsonNode *parse(const char *text, size_t len)
@@ -237,7 +270,7 @@ static JsonNode *parse(const char *text, size_t len)
         g_autoptr(GError) error = NULL;
 
         g_assert_cmpint(json_check_strict(text, len, NULL), ==, 0);
-        g_assert_true(json_parser_load_from_data(p, text, (gssize) len, &error));
+        g_assert_true(json_parser_load_from_data(p, text, (gssize)len, &error));
         g_assert_no_error(error);
         return json_node_copy(json_parser_get_root(p));
 }
@@ -285,14 +318,15 @@ static void test_string_escaping(void)
 
         in[n++] = 'S';
         for (int ch = 1; ch < 32; ch++)
-                in[n++] = (char) ch;
+                in[n++] = (char)ch;
         in[n++] = 'E';
         in[n] = '\0';
         json_out_string(out, in);
-        g_assert_cmpstr(out->str, ==,
-                        "\"S\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e"
-                        "\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a"
-                        "\\u001b\\u001c\\u001d\\u001e\\u001fE\"");
+        g_assert_cmpstr(
+                out->str, ==,
+                "\"S\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e"
+                "\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a"
+                "\\u001b\\u001c\\u001d\\u001e\\u001fE\"");
 
         g_string_truncate(out, 0);
         json_out_string(out, "q\"b\\s\177/\303\251\342\202\254\360\237\230\200");
@@ -353,7 +387,8 @@ static void test_builder_shapes(void)
                         "}");
         g_string_truncate(out, 0);
         json_out_compact(out, root);
-        g_assert_cmpstr(out->str, ==, "{\"z\":[],\"a\":{},\"n\":[0,-42,9223372036854775807,true,false,null,[[]]]}");
+        g_assert_cmpstr(out->str, ==,
+                        "{\"z\":[],\"a\":{},\"n\":[0,-42,9223372036854775807,true,false,null,[[]]]}");
 
         g_string_truncate(out, 0);
         json_out_pretty(out, NULL);
@@ -368,11 +403,22 @@ static void test_doubles(void)
                 double v;
                 const char *text;
         } cases[] = {
-                { 0.0, "0.0" },     { -0.0, "-0.0" },   { 1.0, "1.0" },         { 0.1, "0.1" },
-                { -2.5, "-2.5" },   { 1e15, "1000000000000000.0" },             { 1e16, "1e16" },
-                { 1.5e16, "1.5e16" }, { 123456.789, "123456.789" },             { 0.001, "0.001" },
-                { 1e-5, "0.00001" }, { 1.25e-6, "1.25e-6" }, { 1e-7, "1e-7" },  { 1e300, "1e300" },
-                { 5e-324, "5e-324" }, { 1.7976931348623157e308, "1.7976931348623157e308" },
+                {0.0, "0.0"},
+                {-0.0, "-0.0"},
+                {1.0, "1.0"},
+                {0.1, "0.1"},
+                {-2.5, "-2.5"},
+                {1e15, "1000000000000000.0"},
+                {1e16, "1e16"},
+                {1.5e16, "1.5e16"},
+                {123456.789, "123456.789"},
+                {0.001, "0.001"},
+                {1e-5, "0.00001"},
+                {1.25e-6, "1.25e-6"},
+                {1e-7, "1e-7"},
+                {1e300, "1e300"},
+                {5e-324, "5e-324"},
+                {1.7976931348623157e308, "1.7976931348623157e308"},
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -14,39 +14,39 @@ static const struct {
         const char *input;
         const char *canonical; /* NULL: mdevctl rejected it */
 } uuid_forms[] = {
-        { "11111111-2222-3333-4444-555555555555", "11111111-2222-3333-4444-555555555555" },
-        { "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "AaAaAaAa-bBbB-cccc-dddd-eeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "aaaaaaaabbbbccccddddeeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "AAAAAAAABBBBCCCCDDDDEEEEEEEEEEEE", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "urn:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "urn:uuid:AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "{aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee}", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-        { "00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000000" },
-        { "URN:UUID:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "Urn:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "urn:uuid:aaaaaaaabbbbccccddddeeeeeeeeeeee", NULL },
-        { "urn:uuid:{aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee}", NULL },
-        { "urn:uuid:", NULL },
-        { "{aaaaaaaabbbbccccddddeeeeeeeeeeee}", NULL },
-        { "{aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee}", NULL },
-        { "aaaaaaaa-bbbbcccc-dddd-eeeeeeeeeeee", NULL },
-        { "aaaaaaaabbbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "aaaaaaaa--bbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee-eee", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee-", NULL },
-        { "aaaaaaaabbbbccccddddeeeeeeeeeeee-", NULL },
-        { " aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee ", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeeg", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeee", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeeee", NULL },
-        { "aaaaaaaa_bbbb_cccc_dddd_eeeeeeeeeeee", NULL },
-        { "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeee\303\251", NULL },
-        { "+aaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL },
-        { "", NULL },
+        {"11111111-2222-3333-4444-555555555555", "11111111-2222-3333-4444-555555555555"},
+        {"AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"AaAaAaAa-bBbB-cccc-dddd-eeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"aaaaaaaabbbbccccddddeeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"AAAAAAAABBBBCCCCDDDDEEEEEEEEEEEE", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"urn:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"urn:uuid:AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"{aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee}", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        {"00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000000"},
+        {"URN:UUID:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"Urn:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"urn:uuid:aaaaaaaabbbbccccddddeeeeeeeeeeee", NULL},
+        {"urn:uuid:{aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee}", NULL},
+        {"urn:uuid:", NULL},
+        {"{aaaaaaaabbbbccccddddeeeeeeeeeeee}", NULL},
+        {"{aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee}", NULL},
+        {"aaaaaaaa-bbbbcccc-dddd-eeeeeeeeeeee", NULL},
+        {"aaaaaaaabbbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"aaaaaaaa--bbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeee-eee", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee-", NULL},
+        {"aaaaaaaabbbbccccddddeeeeeeeeeeee-", NULL},
+        {" aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee ", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeeg", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeee", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeeee", NULL},
+        {"aaaaaaaa_bbbb_cccc_dddd_eeeeeeeeeeee", NULL},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeee\303\251", NULL},
+        {"+aaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", NULL},
+        {"", NULL},
 };
 
 static void test_parse_forms(void)
@@ -65,7 +65,7 @@ static void test_parse_forms(void)
                         g_assert_cmpstr(out, ==, "untouched");
                 }
         }
-        g_assert_cmpint(vgpu_uuid_parse(NULL, (char[VGPU_UUID_STRING_MAX]){ 0 }), ==, -EINVAL);
+        g_assert_cmpint(vgpu_uuid_parse(NULL, (char[VGPU_UUID_STRING_MAX]){0}), ==, -EINVAL);
 }
 
 /* Every single-character change of a valid UUID into a non-hex character must be refused. */
