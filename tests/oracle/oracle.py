@@ -74,8 +74,10 @@ def missing_requirements():
 
 
 def copy_tree(src, dst):
-    """Copy a written tree (sys/, dev/, etc/) keeping symlinks as they are."""
-    shutil.copytree(src, dst, symlinks=True)
+    """Copy what mdevctl reads of a written tree (sys/ and etc/), keeping symlinks as they are.
+    (umockdev leaves sockets in the tree's root while vgpud runs: those are not copied.)"""
+    for sub in ('sys', 'etc'):
+        shutil.copytree(os.path.join(src, sub), os.path.join(dst, sub), symlinks=True)
     return dst
 
 

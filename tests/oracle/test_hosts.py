@@ -4,10 +4,37 @@ tests/sim/hosts.py: `types` and `list` in all their forms, the -u/-p filters (ma
 upper-case, hyphen-less, urn: and braced UUIDs, --opt=value), and lsmdev. Each host is one test
 class (one tree, one daemon); each command line is one test."""
 
-import oracle
+import oracle  # first: it puts tests/sim on sys.path
+import hosts
 from oracle import OracleCase, add_comparisons, build_host
 
 NO_UUID = '00000000-dead-beef-0000-000000000000'
+
+
+def busy():
+    """half-full plus more state: several devices per parent in non-sorted creation order, running
+    devices with and without definitions, definitions that are not running (auto and manual), one
+    with attributes in a deliberate order, one UUID defined on two parents, one for a parent that
+    is not there, and a definition of a running UUID under another parent."""
+    h = hosts.half_full()
+    t4p = '0000:41:00.0'
+    u = [hosts.make_uuid('busy', n) for n in range(12)]
+    for n in (5, 1, 3):
+        h.add_mdev(u[n], t4p, hosts.nvidia_type_by_name(h, t4p, 'GRID T4-2Q'))
+    vf = hosts.a16_vf_addr(hosts.A16_CORES[1], 3)
+    h.add_mdev(u[2], vf, hosts.nvidia_type_by_name(h, vf, 'NVIDIA A16-2B'))
+    h.add_mdev(u[4], 'mtty', 'mtty-1')
+    h.define(t4p, u[5], hosts.nvidia_type_by_name(h, t4p, 'GRID T4-2Q'), 'auto',
+             [('zeta', '1'), ('alpha', '2'), ('mid', 'x y')])
+    h.define(t4p, u[6], hosts.nvidia_type_by_name(h, t4p, 'GRID T4-4Q'), 'auto')
+    h.define(t4p, u[7], hosts.nvidia_type_by_name(h, t4p, 'GRID T4-1B'), 'manual')
+    h.define(vf, u[2], hosts.nvidia_type_by_name(h, vf, 'NVIDIA A16-2B'), 'manual', [('k', 'v')])
+    h.define('mtty', u[8], 'mtty-1', 'auto')
+    h.define('0000:00:02.0', u[8], 'i915-GVTg_V5_8', 'manual')
+    h.define('0000:de:ad.0', u[9], 'nvidia-999', 'auto')
+    h.define('mtty', u[1], 'mtty-2', 'auto')  # u[1] runs on the T4, not on mtty
+    h.name = 'busy'
+    return h
 
 
 def commands_for(host):
@@ -41,14 +68,14 @@ def commands_for(host):
     return cmds
 
 
-def host_class(name):
-    cls = type('Test_%s' % name.replace('-', '_'), (OracleCase,), {'HOST': name, '__doc__':
+def host_class(name, spec):
+    cls = type('Test_%s' % name.replace('-', '_'), (OracleCase,), {'HOST': spec, '__doc__':
                                                                     'mdevctl oracle on host %r' % name})
-    return add_comparisons(cls, commands_for(build_host(name)))
+    return add_comparisons(cls, commands_for(build_host(spec)))
 
 
 # The odd and large hosts have their own modules (test_odd.py, test_large.py).
-for _name in ('default', 't4', 'a16', 'gvtg', 'mtty', 'half-full'):
-    _cls = host_class(_name)
+for _name, _spec in [(n, n) for n in ('default', 't4', 'a16', 'gvtg', 'mtty', 'half-full')] + [('busy', busy)]:
+    _cls = host_class(_name, _spec)
     globals()[_cls.__name__] = _cls
-del _cls, _name, oracle
+del _cls, _name, _spec
