@@ -2,8 +2,30 @@
 /* org.vgpud1.Gpu: one object per mdev parent, served through a fallback vtable. */
 
 #include <errno.h>
+#include <string.h>
 
 #include "bus.h"
+
+/* The PCI ID database is loaded when a client first asks for names and dropped again soon after. */
+#define NAMES_RELEASE_USEC (10 * 1000 * 1000ULL)
+
+static sd_event_source *names_release;
+
+static int on_names_release(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        inventory_release_names(userdata);
+        names_release = sd_event_source_unref(names_release);
+        return 0;
+}
+
+static void names_ensure(sd_bus *bus, InvParent *p)
+{
+        if (inventory_parent_names(p->inventory, p) <= 0 || names_release)
+                return;
+        if (sd_event_add_time_relative(sd_bus_get_event(bus), &names_release, CLOCK_MONOTONIC,
+                                       NAMES_RELEASE_USEC, 0, on_names_release, p->inventory) < 0)
+                inventory_release_names(p->inventory);
+}
 
 static int gpu_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                     sd_bus_error *error)
@@ -33,6 +55,9 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
         InvParent *p = userdata;
         const char *v = NULL;
 
+        if (g_str_equal(property, "Vendor") || g_str_equal(property, "Model") ||
+            g_str_equal(property, "SubsystemModel"))
+                names_ensure(bus, p);
         switch (property[0]) {
         case 'N': v = p->name; break;                                           /* Name */
         case 'D': v = p->sys->driver; break;                                    /* Driver */
@@ -77,27 +102,31 @@ static int prop_numa(sd_bus *bus, const char *path, const char *interface, const
         return sd_bus_message_append(reply, "i", (int32_t) p->sys->numa_node);
 }
 
-static int prop_types(sd_bus *bus, const char *path, const char *interface, const char *property,
-                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+int bus_append_types(sd_bus_message *m, InvParent *p)
 {
-        InvParent *p = userdata;
         int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "(ssssiuts)");
+        r = sd_bus_message_open_container(m, 'a', "(ssssiuts)");
         if (r < 0)
                 return r;
         for (guint i = 0; i < p->sys->types->len; i++) {
                 SysfsType *t = p->sys->types->pdata[i];
-                VgpuType *m = p->models->pdata[i];
+                VgpuType *v = p->models->pdata[i];
 
-                r = sd_bus_message_append(reply, "(ssssiuts)", t->id, nz(t->name), nz(t->description),
+                r = sd_bus_message_append(m, "(ssssiuts)", t->id, nz(t->name), nz(t->description),
                                           nz(t->device_api), (int32_t) t->available_instances,
-                                          (uint32_t) m->max_instances, (uint64_t) m->framebuffer_mib,
-                                          nz(m->profile));
+                                          (uint32_t) v->max_instances, (uint64_t) v->framebuffer_mib,
+                                          nz(v->profile));
                 if (r < 0)
                         return r;
         }
-        return sd_bus_message_close_container(reply);
+        return sd_bus_message_close_container(m);
+}
+
+static int prop_types(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        return bus_append_types(reply, userdata);
 }
 
 static int prop_capacity(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "macro.h"
 #include "log.h"
 #include "bus.h"
 
@@ -92,12 +93,117 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* The List* methods give what a listing needs in one compact reply, as logind's ListSessions() and
+ * systemd's ListUnits() do: GetManagedObjects() carries every property of every object, which for
+ * thousands of devices costs the daemon tens of milliseconds to serialize. */
+
+static int method_list_types(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        g_autoptr(GPtrArray) parents = inventory_list_parents(m->inventory);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(soa(ssssiuts))");
+        for (guint i = 0; r >= 0 && i < parents->len; i++) {
+                InvParent *p = parents->pdata[i];
+
+                r = sd_bus_message_open_container(reply, 'r', "soa(ssssiuts)");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "so", p->name, p->object_path);
+                if (r >= 0)
+                        r = bus_append_types(reply, p);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        g_autoptr(GPtrArray) devices = inventory_list_devices(m->inventory);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssso)");
+        for (guint i = 0; r >= 0 && i < devices->len; i++) {
+                InvDevice *d = devices->pdata[i];
+                r = sd_bus_message_append(reply, "(ssso)", d->uuid, d->sys->parent,
+                                          d->sys->type_id ? d->sys->type_id : "", d->object_path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        g_autoptr(GPtrArray) defs = inventory_list_definitions(m->inventory);
+        GPtrArray *warnings = inventory_warnings(m->inventory);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssssa(ss)o)");
+        for (guint i = 0; r >= 0 && i < defs->len; i++) {
+                InvDefinition *d = defs->pdata[i];
+
+                r = sd_bus_message_open_container(reply, 'r', "ssssa(ss)o");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "ssss", d->parent, d->uuid, d->def->mdev_type,
+                                                  d->def->autostart ? "auto" : "manual");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+                for (guint j = 0; r >= 0 && j < d->def->attrs->len; j++) {
+                        MdevAttr *a = d->def->attrs->pdata[j];
+                        r = sd_bus_message_append(reply, "(ss)", a->name, a->value);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "o", d->object_path);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (guint i = 0; r >= 0 && i < warnings->len; i++)
+                r = sd_bus_message_append(reply, "s", (const char *) warnings->pdata[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("DefinitionsDirectory", "s", prop_definitions_dir, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Warnings", "as", prop_warnings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Rescan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_rescan, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListTypes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(soa(ssssiuts))", parents),
+                                method_list_types, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssso)", devices),
+                                method_list_devices, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListDefinitions", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssssa(ss)o)", definitions, "as", warnings),
+                                method_list_definitions, 0),
         SD_BUS_VTABLE_END,
 };
 

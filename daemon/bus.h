@@ -20,5 +20,8 @@ int bus_gpu_register(sd_bus *bus, Inventory *inv);
 int bus_device_register(sd_bus *bus, Inventory *inv);
 int bus_definition_register(sd_bus *bus, Inventory *inv);
 
+/* Append a parent's types as a(ssssiuts) (bus-gpu.c; also used by Manager.ListTypes). */
+int bus_append_types(sd_bus_message *m, InvParent *p);
+
 /* The interface name of an inventory object kind. */
 const char *bus_interface_of(InvObjectKind kind);

@@ -3,6 +3,7 @@
  * capacity with the model, and tell the observer what changed. */
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 
@@ -45,7 +46,18 @@ struct Inventory {
         /* bookkeeping of one update */
         GHashTable *changed;     /* InvParent* -> GUINT_TO_POINTER(mask) */
         GPtrArray *added;        /* (kind, path) pairs to announce after recompute */
+        bool quiet;              /* a full rescan logs objects at debug level only */
+        bool names_loaded;       /* the PCI ID database is in memory */
 };
+
+/* Objects coming and going are worth an info line when they change, not when the daemon starts. */
+#define log_object(inv, ...)                                                                                \
+        do {                                                                                                \
+                if ((inv)->quiet)                                                                           \
+                        log_debug(__VA_ARGS__);                                                             \
+                else                                                                                        \
+                        log_info(__VA_ARGS__);                                                              \
+        } while (0)
 
 typedef struct {
         InvObjectKind kind;
@@ -172,6 +184,33 @@ unsigned inventory_count(Inventory *inv, InvObjectKind kind)
         }
 }
 
+int inventory_parent_names(Inventory *inv, InvParent *p)
+{
+        bool loaded = inv->names_loaded;
+
+        if (p->vendor)
+                return 0;
+        if (p->sys->is_pci) {
+                pci_names_lookup(inv->pci, p->sys->vendor_id, p->sys->device_id, p->sys->subsystem_vendor_id,
+                                 p->sys->subsystem_device_id, &p->vendor, &p->model, &p->subsystem_model);
+                inv->names_loaded = true;
+        } else {
+                p->vendor = g_strdup("");
+                p->model = g_strdup("");
+                p->subsystem_model = g_strdup("");
+        }
+        return inv->names_loaded && !loaded;
+}
+
+void inventory_release_names(Inventory *inv)
+{
+        if (!inv->names_loaded)
+                return;
+        pci_names_flush(inv->pci);
+        inv->names_loaded = false;
+        (void) malloc_trim(0);
+}
+
 GPtrArray *inventory_warnings(Inventory *inv)
 {
         return inv->warnings;
@@ -270,6 +309,48 @@ static const char *definition_path_get(gpointer v)
         return ((InvDefinition *) v)->object_path;
 }
 
+static int compare_definitions(gconstpointer a, gconstpointer b)
+{
+        const InvDefinition *x = *(InvDefinition *const *) a, *y = *(InvDefinition *const *) b;
+        int c = strcmp(x->parent, y->parent);
+        return c != 0 ? c : strcmp(x->uuid, y->uuid);
+}
+
+static int compare_device_ptrs(gconstpointer a, gconstpointer b)
+{
+        return strcmp((*(InvDevice *const *) a)->uuid, (*(InvDevice *const *) b)->uuid);
+}
+
+static GPtrArray *sorted_values(GHashTable *table, GCompareFunc compare)
+{
+        GPtrArray *out = g_ptr_array_sized_new(g_hash_table_size(table));
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, table);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                g_ptr_array_add(out, v);
+        g_ptr_array_sort(out, compare);
+        return out;
+}
+
+static int compare_parents(gconstpointer a, gconstpointer b);
+
+GPtrArray *inventory_list_parents(Inventory *inv)
+{
+        return sorted_values(inv->parents, compare_parents);
+}
+
+GPtrArray *inventory_list_devices(Inventory *inv)
+{
+        return sorted_values(inv->devices, compare_device_ptrs);
+}
+
+GPtrArray *inventory_list_definitions(Inventory *inv)
+{
+        return sorted_values(inv->definitions, compare_definitions);
+}
+
 char **inventory_gpu_paths(Inventory *inv)
 {
         return paths_of(inv->parents, parent_path_get);
@@ -366,18 +447,11 @@ static InvParent *parent_new(Inventory *inv, SysfsParent *sys)
 {
         InvParent *p = g_new0(InvParent, 1);
 
+        p->inventory = inv;
         p->name = g_strdup(sys->name);
         p->object_path = inventory_gpu_path(sys->name);
         p->sys = sys;
         parent_set_types_from(p);
-        if (sys->is_pci)
-                pci_names_lookup(inv->pci, sys->vendor_id, sys->device_id, sys->subsystem_vendor_id,
-                                 sys->subsystem_device_id, &p->vendor, &p->model, &p->subsystem_model);
-        else {
-                p->vendor = g_strdup("");
-                p->model = g_strdup("");
-                p->subsystem_model = g_strdup("");
-        }
         p->core = g_strdup(sys->name);
         p->board = g_strdup(sys->name);
         p->devices = g_ptr_array_new();
@@ -398,13 +472,13 @@ static void sync_parent(Inventory *inv, const char *name, SysfsParent *sys)
 
         if (!sys) {
                 if (p) {
-                        log_info("GPU %s is gone", name);
+                        log_object(inv, "GPU %s is gone", name);
                         remove_parent(inv, p);
                 }
                 return;
         }
         if (p && identity_differs(p->sys, sys)) {
-                log_info("GPU %s was replaced", name);
+                log_object(inv, "GPU %s was replaced", name);
                 remove_parent(inv, p);
                 p = NULL;
         }
@@ -461,7 +535,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
 
         if (!sys) {
                 if (d) {
-                        log_info("Mediated device %s is gone", uuid);
+                        log_object(inv, "Mediated device %s is gone", uuid);
                         remove_device(inv, d);
                 }
                 return;
@@ -480,8 +554,8 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         d->sys = sys;
         g_hash_table_insert(inv->devices, d->uuid, d);
         announce_added(inv, INV_OBJECT_DEVICE, d->object_path);
-        log_info("Mediated device %s (%s on %s) appeared", uuid, sys->type_id ? sys->type_id : "unknown type",
-                 sys->parent);
+        log_object(inv, "Mediated device %s (%s on %s) appeared", uuid,
+                   sys->type_id ? sys->type_id : "unknown type", sys->parent);
 }
 
 static int compare_devices(gconstpointer a, gconstpointer b)
@@ -492,19 +566,6 @@ static int compare_devices(gconstpointer a, gconstpointer b)
 static int compare_parents(gconstpointer a, gconstpointer b)
 {
         return strcmp((*(InvParent *const *) a)->name, (*(InvParent *const *) b)->name);
-}
-
-static GPtrArray *sorted_parents(Inventory *inv)
-{
-        GPtrArray *out = g_ptr_array_new();
-        GHashTableIter it;
-        gpointer v;
-
-        g_hash_table_iter_init(&it, inv->parents);
-        while (g_hash_table_iter_next(&it, NULL, &v))
-                g_ptr_array_add(out, v);
-        g_ptr_array_sort(out, compare_parents);
-        return out;
 }
 
 static bool device_lists_equal(GPtrArray *a, GPtrArray *b)
@@ -520,7 +581,7 @@ static bool device_lists_equal(GPtrArray *a, GPtrArray *b)
 /* Derive cores, boards, per-parent device lists and per-core capacity from the raw data. */
 static void recompute(Inventory *inv)
 {
-        g_autoptr(GPtrArray) parents = sorted_parents(inv);
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
         g_autofree TopologyParent *in = g_new0(TopologyParent, parents->len + 1);
         g_autofree TopologyPlace *out = g_new0(TopologyPlace, parents->len + 1);
         g_autoptr(GHashTable) cores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -837,9 +898,9 @@ int inventory_reload_definitions(Inventory *inv)
 
 /* ---- updates ---- */
 
-int inventory_rescan(Inventory *inv)
+static int rescan(Inventory *inv)
 {
-        g_auto(GStrv) names = NULL;
+        g_auto(GStrv) names = NULL, uuids = NULL;
         g_autoptr(GPtrArray) devs = NULL;
         g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
@@ -868,15 +929,27 @@ int inventory_rescan(Inventory *inv)
         for (guint i = 0; i < gone->len; i++)
                 sync_parent(inv, gone->pdata[i], NULL);
 
-        r = sysfs_list_devices(&devs);
+        /* devices: one readdir per type's devices/ directory; whatever /sys/bus/mdev/devices holds
+         * beyond that (a device whose type directory is odd) is read one by one */
+        devs = g_ptr_array_new_with_free_func((GDestroyNotify) sysfs_device_free);
+        g_hash_table_iter_init(&it, inv->parents);
+        while (g_hash_table_iter_next(&it, NULL, &k))
+                (void) sysfs_parent_list_devices(((InvParent *) k)->sys, devs);
+        g_hash_table_remove_all(present);
+        for (guint i = 0; i < devs->len; i++)
+                g_hash_table_add(present, ((SysfsDevice *) devs->pdata[i])->uuid);
+        r = sysfs_list_device_uuids(&uuids);
         if (r < 0)
                 return log_error_errno(r, "Cannot list %s: %m", SYSFS_MDEV_DEVICES);
-        g_hash_table_remove_all(present);
-        g_ptr_array_set_size(gone, 0);
-        for (guint i = 0; i < devs->len; i++) {
-                SysfsDevice *d = devs->pdata[i];
+        for (char **u = uuids; *u; u++) {
+                SysfsDevice *d;
+                if (g_hash_table_contains(present, *u) || sysfs_read_device(*u, &d) < 0)
+                        continue;
+                g_ptr_array_add(devs, d);
                 g_hash_table_add(present, d->uuid);
         }
+
+        g_ptr_array_set_size(gone, 0);
         g_hash_table_iter_init(&it, inv->devices);
         while (g_hash_table_iter_next(&it, &k, NULL))
                 if (!g_hash_table_contains(present, k))
@@ -884,6 +957,7 @@ int inventory_rescan(Inventory *inv)
         for (guint i = 0; i < gone->len; i++)
                 sync_device(inv, gone->pdata[i], NULL);
         /* hand each device over; the array gives up ownership one by one */
+        g_hash_table_remove_all(present);
         g_ptr_array_set_free_func(devs, NULL);
         for (guint i = 0; i < devs->len; i++) {
                 SysfsDevice *d = devs->pdata[i];
@@ -893,9 +967,19 @@ int inventory_rescan(Inventory *inv)
         }
 
         (void) load_definitions(inv);
-        finish_update(inv);
-        pci_names_flush(inv->pci);
         return 0;
+}
+
+int inventory_rescan(Inventory *inv)
+{
+        int r;
+
+        inv->quiet = true;
+        r = rescan(inv);
+        finish_update(inv); /* also after a failure: announce what did change */
+        inv->quiet = false;
+        (void) malloc_trim(0); /* the scan's temporary memory goes back */
+        return r;
 }
 
 /* Re-read the types of every known parent on the given core. */
@@ -951,7 +1035,6 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
         for (guint i = 0; i < cores->len; i++)
                 refresh_core(inv, cores->pdata[i], done);
         finish_update(inv);
-        pci_names_flush(inv->pci);
 }
 
 void inventory_parent_changed(Inventory *inv, const char *name)

@@ -17,11 +17,12 @@
 typedef struct Inventory Inventory;
 
 typedef struct InvParent {
+        Inventory *inventory;
         char *name;
         char *object_path;
         SysfsParent *sys;
         GPtrArray *models;   /* VgpuType*, parallel to sys->types */
-        char *vendor, *model, *subsystem_model;   /* PCI names, "" when unknown */
+        char *vendor, *model, *subsystem_model;   /* PCI names: NULL until inventory_parent_names() */
         /* derived from all parents and devices by inventory_recompute() */
         char *core, *board;
         const char *board_model;                  /* static string or NULL */
@@ -92,6 +93,12 @@ InvDevice *inventory_get_device(Inventory *inv, const char *uuid);
 /* The model of a device's type (via its parent), or NULL. */
 const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d);
 
+/* Borrowed pointers, sorted: parents by name, devices by uuid, definitions by parent then uuid
+ * (g_ptr_array_unref the array, not the elements). */
+GPtrArray *inventory_list_parents(Inventory *inv);
+GPtrArray *inventory_list_devices(Inventory *inv);
+GPtrArray *inventory_list_definitions(Inventory *inv);
+
 /* NULL-terminated arrays of object paths (g_strfreev). */
 char **inventory_gpu_paths(Inventory *inv);
 char **inventory_device_paths(Inventory *inv);
@@ -99,6 +106,11 @@ char **inventory_definition_paths(Inventory *inv);
 
 /* How many objects of a kind there are. */
 unsigned inventory_count(Inventory *inv, InvObjectKind kind);
+
+/* Fill the parent's PCI names (looked up when first asked for, not at startup: the PCI ID database
+ * is large). Returns 1 when this loaded the database, which inventory_release_names() drops again. */
+int inventory_parent_names(Inventory *inv, InvParent *p);
+void inventory_release_names(Inventory *inv);
 
 /* Problems found while reading (char*, one per line). */
 GPtrArray *inventory_warnings(Inventory *inv);

@@ -123,20 +123,24 @@ static int run(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to the system bus: %m");
         (void) sd_bus_set_description(m->bus, "vgpud");
-        r = bus_setup(m);
-        if (r < 0)
-                return r;
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
 
-        /* listen before the first scan, so nothing that happens during it is missed */
+        /* listen before the first scan, so nothing that happens during it is missed (the events wait
+         * in the socket until the loop runs) */
         r = udev_watch_new(m->event, m->inventory, m->udev_source, &m->udev);
         if (r < 0)
                 return r;
         r = inventory_rescan(m->inventory);
         if (r < 0)
                 return r;
+
+        /* the vtables and the observer come after the first scan: nobody can see the objects yet, so
+         * announcing each one would only cost time */
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
 
         /* own the name only once the inventory is complete: a client never sees a half-read host */
         r = sd_bus_request_name(m->bus, VGPUD_BUS_NAME, 0);

@@ -365,6 +365,48 @@ int sysfs_read_device(const char *uuid, SysfsDevice **ret)
         return 0;
 }
 
+int sysfs_parent_list_devices(const SysfsParent *p, GPtrArray *out)
+{
+        for (guint i = 0; i < p->types->len; i++) {
+                SysfsType *t = p->types->pdata[i];
+                g_autofree char *dir = g_build_filename(p->syspath, "mdev_supported_types", t->id, "devices", NULL);
+                _cleanup_closedir_ DIR *d = opendir(dir);
+                struct dirent *de;
+
+                while (d && (de = readdir(d))) {
+                        SysfsDevice *dev;
+
+                        if (!vgpu_uuid_is_canonical(de->d_name))
+                                continue;
+                        dev = g_new0(SysfsDevice, 1);
+                        memcpy(dev->uuid, de->d_name, sizeof(dev->uuid));
+                        dev->parent = g_strdup(p->name);
+                        dev->type_id = g_strdup(t->id);
+                        dev->syspath = g_build_filename(p->syspath, de->d_name, NULL);
+                        g_ptr_array_add(out, dev);
+                }
+        }
+        return 0;
+}
+
+int sysfs_list_device_uuids(char ***ret)
+{
+        g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        d = opendir(SYSFS_MDEV_DEVICES);
+        if (!d && errno != ENOENT)
+                return negative_errno();
+        while (d && (de = readdir(d)))
+                if (vgpu_uuid_is_canonical(de->d_name))
+                        g_ptr_array_add(uuids, g_strdup(de->d_name));
+        g_ptr_array_set_free_func(uuids, NULL);
+        g_ptr_array_add(uuids, NULL);
+        *ret = (char **) g_ptr_array_free(g_steal_pointer(&uuids), FALSE);
+        return 0;
+}
+
 int sysfs_list_devices(GPtrArray **ret)
 {
         g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify) sysfs_device_free);

@@ -58,6 +58,11 @@ int sysfs_parent_refresh_types(SysfsParent *p);
 
 /* All running mediated devices (SysfsDevice*), in directory order. */
 int sysfs_list_devices(GPtrArray **ret);
+/* The devices of one parent, from each type's devices/ directory (one readdir per type instead of
+ * two readlinks per device); appended to out as SysfsDevice*. */
+int sysfs_parent_list_devices(const SysfsParent *p, GPtrArray *out);
+/* The UUIDs under /sys/bus/mdev/devices (canonical ones only), as a strv. */
+int sysfs_list_device_uuids(char ***ret);
 /* One device by canonical UUID; -ENOENT when it does not exist. */
 int sysfs_read_device(const char *uuid, SysfsDevice **ret);
 
