@@ -112,7 +112,7 @@ static char *format_size(const CoreRow *row)
         if (row->mixed_in_use)
                 return g_strdup("mixed");
         if (row->size_class == 0)
-                return g_strdup("?");
+                return g_strdup("n/a"); /* types without a framebuffer size (mtty, GVT-g) */
         if (row->size_class % 1024 == 0)
                 return g_strdup_printf("%" G_GUINT64_FORMAT "G", row->size_class / 1024);
         return g_strdup_printf("%" G_GUINT64_FORMAT "M", row->size_class);
@@ -290,8 +290,9 @@ const VcCommand vc_command_status = {
         .help_long = STATUS_HELP_HEAD "\n"
                      "One row per GPU core (a physical GPU; its SR-IOV virtual functions are counted with it;\n"
                      "a non-GPU parent such as mtty is its own core). SIZE is the framebuffer size of the\n"
-                     "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do), VGPUS\n"
-                     "how many run and how many fit at that size.\n"
+                     "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do, 'n/a'\n"
+                     "when its types have no framebuffer size), VGPUS how many run and how many fit at that\n"
+                     "size.\n"
                      "\n"
                      "USAGE:\n"
                      "    {bin} status [OPTIONS]\n"
