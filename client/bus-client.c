@@ -25,12 +25,13 @@ int vc_bus_open(sd_bus **ret)
 
         r = sd_bus_open_system(&bus);
         if (r < 0) {
-                fprintf(stderr, "Error: vgpud is not reachable: cannot connect to the system bus at %s: %s\n",
+                fprintf(stderr,
+                        "Error: vgpud is not reachable: cannot connect to the system bus at %s: %s\n",
                         system_bus_address(), strerror(-r));
                 return r;
         }
         /* sd-bus maps vgpud's named errors to errno values through this table. */
-        (void) sd_bus_error_add_map(vgpud_error_map);
+        (void)sd_bus_error_add_map(vgpud_error_map);
         *ret = bus;
         return 0;
 }

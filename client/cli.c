@@ -85,12 +85,13 @@ static int unexpected_argument(const VcContext *ctx, const VcCommand *cmd, const
         g_autofree char *msg = NULL;
 
         if (arg[0] == '-')
-                msg = g_strdup_printf("Found argument '%s' which wasn't expected, or isn't valid in this context"
-                                      "\n\n\tIf you tried to supply `%s` as a value rather than a flag, use `-- %s`",
-                                      arg, arg, arg);
+                msg = g_strdup_printf(
+                        "Found argument '%s' which wasn't expected, or isn't valid in this context"
+                        "\n\n\tIf you tried to supply `%s` as a value rather than a flag, use `-- %s`",
+                        arg, arg, arg);
         else
-                msg = g_strdup_printf("Found argument '%s' which wasn't expected, or isn't valid in this context",
-                                      arg);
+                msg = g_strdup_printf(
+                        "Found argument '%s' which wasn't expected, or isn't valid in this context", arg);
         return vc_usage_error(ctx, cmd->usage, msg);
 }
 
@@ -101,13 +102,14 @@ static int store_value(const VcContext *ctx, const VcCommand *cmd, const VcOptio
 
         if (args->set[o->id]) {
                 g_autofree char *msg = g_strdup_printf(
-                        "The argument '%s' was provided more than once, but cannot be used multiple times", disp);
+                        "The argument '%s' was provided more than once, but cannot be used multiple times",
+                        disp);
                 return vc_usage_error(ctx, cmd->usage, msg);
         }
         if (o->value_name) {
                 if (!value) {
-                        g_autofree char *msg =
-                                g_strdup_printf("The argument '%s' requires a value but none was supplied", disp);
+                        g_autofree char *msg = g_strdup_printf(
+                                "The argument '%s' requires a value but none was supplied", disp);
                         return vc_usage_error(ctx, NULL, msg);
                 }
                 if (o->kind == VC_VALUE_UUID) {
@@ -164,11 +166,12 @@ static void print_version(const VcContext *ctx, const VcCommand *cmd)
         vc_print_help(ctx, cmd->version);
 }
 
-static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, int *i, VcArgs *args)
+static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, int *i,
+                      VcArgs *args)
 {
         const char *arg = argv[*i] + 2;
         const char *eq = strchr(arg, '=');
-        size_t len = eq ? (size_t) (eq - arg) : strlen(arg);
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
         const VcOption *o = find_long(cmd, arg, len);
 
         if (!o) {
@@ -185,9 +188,9 @@ static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char
         if (!o->value_name) {
                 if (eq) {
                         g_autofree char *disp = option_display(o);
-                        g_autofree char *msg = g_strdup_printf(
-                                "The value '%s' was provided to '%s' but it wasn't expecting any more values",
-                                eq + 1, disp);
+                        g_autofree char *msg = g_strdup_printf("The value '%s' was provided to '%s' but it "
+                                                               "wasn't expecting any more values",
+                                                               eq + 1, disp);
                         return vc_usage_error(ctx, cmd->usage, msg);
                 }
                 return store_value(ctx, cmd, o, NULL, args);
@@ -222,7 +225,8 @@ static int parse_short_cluster(const VcContext *ctx, const VcCommand *cmd, int a
                                 return r;
                         continue;
                 }
-                /* An option with a value takes the rest of the cluster ("-pP", "-p=P") or the next argument. */
+                /* An option with a value takes the rest of the cluster ("-pP", "-p=P") or the next argument.
+                 */
                 if (c[1] == '=')
                         return store_value(ctx, cmd, o, c + 2, args);
                 if (c[1])

@@ -40,17 +40,20 @@ typedef struct VcContext {
 
 typedef struct VcCommand {
         const char *name;
-        const char *about;      /* the one line in the top-level help */
-        const char *help_short; /* printed for -h; "{bin}" is replaced by the program name */
-        const char *help_long;  /* printed for --help and `help NAME`; same replacement */
-        const char *usage;      /* e.g. "{bin} list [OPTIONS]", for error messages */
-        const char *version;    /* -V/--version prints this (same replacements); NULL: not accepted */
-        bool vgpuctl_only;      /* not one of mdevctl's commands: hidden from the help in compat mode */
+        const char *about;       /* the one line in the top-level help */
+        const char *help_short;  /* printed for -h; "{bin}" is replaced by the program name */
+        const char *help_long;   /* printed for --help and `help NAME`; same replacement */
+        const char *usage;       /* e.g. "{bin} list [OPTIONS]", for error messages */
+        const char *version;     /* -V/--version prints this (same replacements); NULL: not accepted */
+        bool vgpuctl_only;       /* not one of mdevctl's commands: hidden from the help in compat mode */
         const VcOption *options; /* terminated by an entry with id < 0 */
         int (*run)(const VcContext *ctx, const VcArgs *args);
 } VcCommand;
 
-#define VC_OPTION_END { .id = -1 }
+#define VC_OPTION_END    \
+        {                \
+                .id = -1 \
+        }
 
 typedef enum {
         VC_PARSE_RUN = 0,  /* args filled: run the command */

@@ -30,11 +30,11 @@ enum {
 };
 
 static const VcOption list_options[] = {
-        { OPT_DEFINED, "defined", 'd', NULL, VC_VALUE_STRING },
-        { OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING },
-        { OPT_VERBOSE, "verbose", 'v', NULL, VC_VALUE_STRING },
-        { OPT_UUID, "uuid", 'u', "UUID", VC_VALUE_UUID },
-        { OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING },
+        {OPT_DEFINED, "defined", 'd', NULL, VC_VALUE_STRING},
+        {OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING},
+        {OPT_VERBOSE, "verbose", 'v', NULL, VC_VALUE_STRING},
+        {OPT_UUID, "uuid", 'u', "UUID", VC_VALUE_UUID},
+        {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
         VC_OPTION_END,
 };
 
@@ -44,7 +44,7 @@ typedef struct ListRow {
         const char *parent;
         const char *type;
         bool autostart;
-        GPtrArray *attrs; /* VcAttr*, NULL when none */
+        GPtrArray *attrs;   /* VcAttr*, NULL when none */
         const char *marker; /* " (defined)", " (active)" or "" */
 } ListRow;
 
@@ -216,14 +216,14 @@ static int run_list(const VcContext *ctx, const VcArgs *args)
         return vc_write_stdout(out->str, out->len);
 }
 
-#define LIST_OPTIONS_SHORT                                                                                  \
-        "OPTIONS:\n"                                                                                        \
-        "    -d, --defined            Show defined devices\n"                                               \
-        "        --dumpjson           Output device list in json format\n"                                  \
-        "    -h, --help               Print help information\n"                                             \
-        "    -p, --parent <PARENT>    List devices associated with the specified Parent device\n"           \
-        "    -u, --uuid <UUID>        List devices matching the specified UUID\n"                           \
-        "    -v, --verbose            Print additional information about the devices\n"                     \
+#define LIST_OPTIONS_SHORT                                                                        \
+        "OPTIONS:\n"                                                                              \
+        "    -d, --defined            Show defined devices\n"                                     \
+        "        --dumpjson           Output device list in json format\n"                        \
+        "    -h, --help               Print help information\n"                                   \
+        "    -p, --parent <PARENT>    List devices associated with the specified Parent device\n" \
+        "    -u, --uuid <UUID>        List devices matching the specified UUID\n"                 \
+        "    -v, --verbose            Print additional information about the devices\n"           \
         "    -V, --version            Print version information\n"
 
 const VcCommand vc_command_list = {

@@ -20,7 +20,7 @@ enum {
 };
 
 static const VcOption status_options[] = {
-        { OPT_JSON, "json", 0, NULL, VC_VALUE_STRING },
+        {OPT_JSON, "json", 0, NULL, VC_VALUE_STRING},
         VC_OPTION_END,
 };
 
@@ -28,8 +28,8 @@ static const VcOption status_options[] = {
 
 typedef struct CoreRow {
         const char *core;
-        const VcGpu *first;  /* the core's own parent when it is one, else its first parent */
-        GPtrArray *parents;  /* const VcGpu*, sorted by name */
+        const VcGpu *first; /* the core's own parent when it is one, else its first parent */
+        GPtrArray *parents; /* const VcGpu*, sorted by name */
         uint32_t used, capacity;
         uint64_t size_class; /* MiB, 0 when empty or unknown */
         bool mixed_allowed;  /* the driver lets sizes mix on this core */
@@ -52,7 +52,7 @@ static const char *core_of(const VcGpu *g)
 
 static gint compare_rows(gconstpointer a, gconstpointer b)
 {
-        const CoreRow *x = *(CoreRow *const *) a, *y = *(CoreRow *const *) b;
+        const CoreRow *x = *(CoreRow *const *)a, *y = *(CoreRow *const *)b;
         return strcmp(x->core, y->core);
 }
 
@@ -61,7 +61,7 @@ static GPtrArray *build_rows(const VcInventory *inv)
 {
         g_autoptr(GHashTable) by_core = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) by_parent = g_hash_table_new(g_str_hash, g_str_equal);
-        GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify) core_row_free);
+        GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)core_row_free);
 
         for (guint i = 0; i < inv->gpus->len; i++) {
                 const VcGpu *g = inv->gpus->pdata[i];
@@ -72,12 +72,12 @@ static GPtrArray *build_rows(const VcInventory *inv)
                         row->core = core_of(g);
                         row->first = g;
                         row->parents = g_ptr_array_new();
-                        g_hash_table_insert(by_core, (gpointer) row->core, row);
+                        g_hash_table_insert(by_core, (gpointer)row->core, row);
                         g_ptr_array_add(rows, row);
                 }
                 if (strcmp(g->name, row->core) == 0)
                         row->first = g;
-                g_ptr_array_add(row->parents, (gpointer) g);
+                g_ptr_array_add(row->parents, (gpointer)g);
                 row->used = MAX(row->used, g->core_used);
                 row->capacity = MAX(row->capacity, g->core_capacity);
                 if (g->size_class)
@@ -131,7 +131,8 @@ static char *format_bar(const CoreRow *row)
 
         if (row->capacity == 0)
                 return g_strdup("-");
-        filled = (unsigned) (((uint64_t) MIN(used, row->capacity) * BAR_WIDTH + row->capacity / 2) / row->capacity);
+        filled = (unsigned)(((uint64_t)MIN(used, row->capacity) * BAR_WIDTH + row->capacity / 2) /
+                            row->capacity);
         if (used > 0 && filled == 0)
                 filled = 1;
         bar[0] = '[';
@@ -168,7 +169,8 @@ enum { COL_CORE, COL_MODEL, COL_BOARD, COL_NUMA, COL_SIZE, COL_VGPUS, COL_USAGE,
 
 static void format_table(GPtrArray *rows, GString *out)
 {
-        static const char *const headers[N_COLS] = { "CORE", "MODEL", "BOARD", "NUMA", "SIZE", "VGPUS", "USAGE" };
+        static const char *const headers[N_COLS] = {"CORE", "MODEL", "BOARD", "NUMA",
+                                                    "SIZE", "VGPUS", "USAGE"};
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
         size_t width[N_COLS];
 
@@ -190,7 +192,7 @@ static void format_table(GPtrArray *rows, GString *out)
                                              : g_strdup_printf("%u/?", row_used(row));
                 v[COL_USAGE] = format_bar(row);
                 for (int c = 0; c < N_COLS; c++) {
-                        width[c] = MAX(width[c], (size_t) g_utf8_strlen(v[c], -1));
+                        width[c] = MAX(width[c], (size_t)g_utf8_strlen(v[c], -1));
                         g_ptr_array_add(cells, v[c]);
                 }
         }
@@ -228,7 +230,7 @@ static void format_json(GPtrArray *rows, GString *out)
                 json_object_set_string_member(o, "board_model", g->board_model);
                 json_object_set_int_member(o, "numa_node", g->numa_node);
                 json_object_set_string_member(o, "size", size);
-                json_object_set_int_member(o, "size_class_mib", (gint64) row->size_class);
+                json_object_set_int_member(o, "size_class_mib", (gint64)row->size_class);
                 json_object_set_boolean_member(o, "mixed_size", row->mixed_allowed);
                 json_object_set_int_member(o, "used", row_used(row));
                 json_object_set_int_member(o, "capacity", row->capacity);
@@ -268,8 +270,8 @@ static int run_status(const VcContext *ctx, const VcArgs *args)
         return vc_write_stdout(out->str, out->len);
 }
 
-#define STATUS_HELP_HEAD                                                                                    \
-        "vgpuctl-status {version}\n"                                                                        \
+#define STATUS_HELP_HEAD             \
+        "vgpuctl-status {version}\n" \
         "Show every GPU core: model, board, NUMA node, vGPU size in use, vGPUs used/possible\n"
 
 const VcCommand vc_command_status = {
@@ -281,26 +283,27 @@ const VcCommand vc_command_status = {
         .options = status_options,
         .run = run_status,
         .help_short = STATUS_HELP_HEAD "\n"
-                      "USAGE:\n"
-                      "    {bin} status [OPTIONS]\n"
-                      "\n"
-                      "OPTIONS:\n"
-                      "    -h, --help    Print help information\n"
-                      "        --json    Output in JSON format\n",
-        .help_long = STATUS_HELP_HEAD "\n"
-                     "One row per GPU core (a physical GPU; its SR-IOV virtual functions are counted with it;\n"
-                     "a non-GPU parent such as mtty is its own core). SIZE is the framebuffer size of the\n"
-                     "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do, 'n/a'\n"
-                     "when its types have no framebuffer size), VGPUS how many run and how many fit at that\n"
-                     "size.\n"
-                     "\n"
-                     "USAGE:\n"
-                     "    {bin} status [OPTIONS]\n"
-                     "\n"
-                     "OPTIONS:\n"
-                     "    -h, --help\n"
-                     "            Print help information\n"
-                     "\n"
-                     "        --json\n"
-                     "            Output in JSON format\n",
+                                       "USAGE:\n"
+                                       "    {bin} status [OPTIONS]\n"
+                                       "\n"
+                                       "OPTIONS:\n"
+                                       "    -h, --help    Print help information\n"
+                                       "        --json    Output in JSON format\n",
+        .help_long = STATUS_HELP_HEAD
+        "\n"
+        "One row per GPU core (a physical GPU; its SR-IOV virtual functions are counted with it;\n"
+        "a non-GPU parent such as mtty is its own core). SIZE is the framebuffer size of the\n"
+        "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do, 'n/a'\n"
+        "when its types have no framebuffer size), VGPUS how many run and how many fit at that\n"
+        "size.\n"
+        "\n"
+        "USAGE:\n"
+        "    {bin} status [OPTIONS]\n"
+        "\n"
+        "OPTIONS:\n"
+        "    -h, --help\n"
+        "            Print help information\n"
+        "\n"
+        "        --json\n"
+        "            Output in JSON format\n",
 };

@@ -21,8 +21,8 @@ enum {
 };
 
 static const VcOption types_options[] = {
-        { OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING },
-        { OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING },
+        {OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING},
+        {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
         VC_OPTION_END,
 };
 
@@ -40,10 +40,8 @@ static bool is_rust_whitespace(gunichar c)
         case 0x2029:
         case 0x202f:
         case 0x205f:
-        case 0x3000:
-                return true;
-        default:
-                return false;
+        case 0x3000: return true;
+        default: return false;
         }
 }
 
@@ -90,7 +88,9 @@ static void type_row_clear(TypeRow *row)
 static bool type_row_init(const VcGpu *g, const VcType *t, TypeRow *row)
 {
         if (t->available_instances < 0) {
-                fprintf(stderr, "Warning: %s: type %s: available_instances is missing or unreadable, type not listed\n",
+                fprintf(stderr,
+                        "Warning: %s: type %s: available_instances is missing or unreadable, type not "
+                        "listed\n",
                         g->name, t->id);
                 return false;
         }
@@ -115,7 +115,8 @@ static void format_text(const VcInventory *inv, const char *parent, GString *out
                         if (!type_row_init(g, g->types->pdata[j], &row))
                                 continue;
                         g_string_append_printf(out, "  %s\n", row.type->id);
-                        g_string_append_printf(out, "    Available instances: %d\n", row.type->available_instances);
+                        g_string_append_printf(out, "    Available instances: %d\n",
+                                               row.type->available_instances);
                         g_string_append_printf(out, "    Device API: %s\n", row.device_api);
                         if (*row.name)
                                 g_string_append_printf(out, "    Name: %s\n", row.name);
@@ -146,7 +147,8 @@ static void format_json(const VcInventory *inv, const char *parent, GString *out
                         if (!type_row_init(g, g->types->pdata[j], &row))
                                 continue;
                         info = json_object_new();
-                        json_object_set_int_member(info, "available_instances", row.type->available_instances);
+                        json_object_set_int_member(info, "available_instances",
+                                                   row.type->available_instances);
                         json_object_set_string_member(info, "device_api", row.device_api);
                         if (*row.name)
                                 json_object_set_string_member(info, "name", row.name);

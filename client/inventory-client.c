@@ -13,14 +13,14 @@
 #include "macro.h"
 
 typedef enum {
-        PROP_STRING,  /* "s" or "o" -> char* */
-        PROP_U16,     /* "q" */
-        PROP_I32,     /* "i" */
-        PROP_U32,     /* "u" */
-        PROP_U64,     /* "t" */
-        PROP_BOOL,    /* "b" -> bool */
-        PROP_TYPES,   /* "a(ssssiuts)" -> GPtrArray of VcType* */
-        PROP_ATTRS,   /* "a(ss)" -> GPtrArray of VcAttr* */
+        PROP_STRING, /* "s" or "o" -> char* */
+        PROP_U16,    /* "q" */
+        PROP_I32,    /* "i" */
+        PROP_U32,    /* "u" */
+        PROP_U64,    /* "t" */
+        PROP_BOOL,   /* "b" -> bool */
+        PROP_TYPES,  /* "a(ssssiuts)" -> GPtrArray of VcType* */
+        PROP_ATTRS,  /* "a(ss)" -> GPtrArray of VcAttr* */
 } PropKind;
 
 typedef struct PropSpec {
@@ -30,30 +30,36 @@ typedef struct PropSpec {
         size_t offset;
 } PropSpec;
 
-#define STR(s, f, n) { n, "s", PROP_STRING, offsetof(s, f) }
-#define OBJ(s, f, n) { n, "o", PROP_STRING, offsetof(s, f) }
+#define STR(s, f, n)                                \
+        {                                           \
+                n, "s", PROP_STRING, offsetof(s, f) \
+        }
+#define OBJ(s, f, n)                                \
+        {                                           \
+                n, "o", PROP_STRING, offsetof(s, f) \
+        }
 
 static const PropSpec gpu_props[] = {
         STR(VcGpu, name, "Name"),
         STR(VcGpu, sysfs_path, "SysfsPath"),
         STR(VcGpu, subsystem, "Subsystem"),
         STR(VcGpu, driver, "Driver"),
-        { "VendorId", "q", PROP_U16, offsetof(VcGpu, vendor_id) },
-        { "DeviceId", "q", PROP_U16, offsetof(VcGpu, device_id) },
-        { "SubsystemVendorId", "q", PROP_U16, offsetof(VcGpu, subsystem_vendor_id) },
-        { "SubsystemDeviceId", "q", PROP_U16, offsetof(VcGpu, subsystem_device_id) },
+        {"VendorId", "q", PROP_U16, offsetof(VcGpu, vendor_id)},
+        {"DeviceId", "q", PROP_U16, offsetof(VcGpu, device_id)},
+        {"SubsystemVendorId", "q", PROP_U16, offsetof(VcGpu, subsystem_vendor_id)},
+        {"SubsystemDeviceId", "q", PROP_U16, offsetof(VcGpu, subsystem_device_id)},
         STR(VcGpu, vendor, "Vendor"),
         STR(VcGpu, model, "Model"),
         STR(VcGpu, subsystem_model, "SubsystemModel"),
-        { "NumaNode", "i", PROP_I32, offsetof(VcGpu, numa_node) },
+        {"NumaNode", "i", PROP_I32, offsetof(VcGpu, numa_node)},
         STR(VcGpu, core, "Core"),
         STR(VcGpu, board, "Board"),
         STR(VcGpu, board_model, "BoardModel"),
-        { "Types", "a(ssssiuts)", PROP_TYPES, offsetof(VcGpu, types) },
-        { "SizeClass", "t", PROP_U64, offsetof(VcGpu, size_class) },
-        { "MixedSize", "b", PROP_BOOL, offsetof(VcGpu, mixed_size) },
-        { "CoreUsed", "u", PROP_U32, offsetof(VcGpu, core_used) },
-        { "CoreCapacity", "u", PROP_U32, offsetof(VcGpu, core_capacity) },
+        {"Types", "a(ssssiuts)", PROP_TYPES, offsetof(VcGpu, types)},
+        {"SizeClass", "t", PROP_U64, offsetof(VcGpu, size_class)},
+        {"MixedSize", "b", PROP_BOOL, offsetof(VcGpu, mixed_size)},
+        {"CoreUsed", "u", PROP_U32, offsetof(VcGpu, core_used)},
+        {"CoreCapacity", "u", PROP_U32, offsetof(VcGpu, core_capacity)},
         {},
 };
 
@@ -63,7 +69,7 @@ static const PropSpec device_props[] = {
         OBJ(VcDevice, gpu, "Gpu"),
         STR(VcDevice, type_id, "TypeId"),
         STR(VcDevice, type_name, "TypeName"),
-        { "FramebufferMiB", "t", PROP_U64, offsetof(VcDevice, framebuffer_mib) },
+        {"FramebufferMiB", "t", PROP_U64, offsetof(VcDevice, framebuffer_mib)},
         STR(VcDevice, sysfs_path, "SysfsPath"),
         {},
 };
@@ -73,7 +79,7 @@ static const PropSpec definition_props[] = {
         STR(VcDefinition, parent, "Parent"),
         STR(VcDefinition, type_id, "TypeId"),
         STR(VcDefinition, start, "Start"),
-        { "Attributes", "a(ss)", PROP_ATTRS, offsetof(VcDefinition, attrs) },
+        {"Attributes", "a(ss)", PROP_ATTRS, offsetof(VcDefinition, attrs)},
         STR(VcDefinition, path, "Path"),
         {},
 };
@@ -105,11 +111,11 @@ static void props_free(void *obj, const PropSpec *specs)
         if (!obj)
                 return;
         for (const PropSpec *s = specs; s->name; s++) {
-                void *field = (char *) obj + s->offset;
+                void *field = (char *)obj + s->offset;
                 if (s->kind == PROP_STRING)
-                        g_free(*(char **) field);
+                        g_free(*(char **)field);
                 else if (s->kind == PROP_TYPES || s->kind == PROP_ATTRS)
-                        g_clear_pointer((GPtrArray **) field, g_ptr_array_unref);
+                        g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
         }
         g_free(obj);
 }
@@ -147,7 +153,7 @@ void vc_inventory_free(VcInventory *inv)
 
 static int read_types(sd_bus_message *m, GPtrArray **ret)
 {
-        g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func((GDestroyNotify) vc_type_free);
+        g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func((GDestroyNotify)vc_type_free);
         int r;
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(ssssiuts)");
@@ -186,7 +192,7 @@ static int read_types(sd_bus_message *m, GPtrArray **ret)
 
 static int read_attrs(sd_bus_message *m, GPtrArray **ret)
 {
-        g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func((GDestroyNotify) vc_attr_free);
+        g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func((GDestroyNotify)vc_attr_free);
         int r;
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(ss)");
@@ -216,7 +222,7 @@ static int read_attrs(sd_bus_message *m, GPtrArray **ret)
 /* Read one property value (the variant's content, already entered) into its field. */
 static int read_prop_value(sd_bus_message *m, const PropSpec *s, void *obj)
 {
-        void *field = (char *) obj + s->offset;
+        void *field = (char *)obj + s->offset;
         int r;
 
         switch (s->kind) {
@@ -225,24 +231,20 @@ static int read_prop_value(sd_bus_message *m, const PropSpec *s, void *obj)
                 r = sd_bus_message_read_basic(m, s->signature[0], &v);
                 if (r < 0)
                         return r;
-                g_free(*(char **) field);
-                *(char **) field = g_strdup(v);
+                g_free(*(char **)field);
+                *(char **)field = g_strdup(v);
                 return 0;
         }
-        case PROP_U16:
-                return sd_bus_message_read_basic(m, 'q', field);
-        case PROP_I32:
-                return sd_bus_message_read_basic(m, 'i', field);
-        case PROP_U32:
-                return sd_bus_message_read_basic(m, 'u', field);
-        case PROP_U64:
-                return sd_bus_message_read_basic(m, 't', field);
+        case PROP_U16: return sd_bus_message_read_basic(m, 'q', field);
+        case PROP_I32: return sd_bus_message_read_basic(m, 'i', field);
+        case PROP_U32: return sd_bus_message_read_basic(m, 'u', field);
+        case PROP_U64: return sd_bus_message_read_basic(m, 't', field);
         case PROP_BOOL: {
                 int b;
                 r = sd_bus_message_read_basic(m, 'b', &b);
                 if (r < 0)
                         return r;
-                *(bool *) field = b;
+                *(bool *)field = b;
                 return 0;
         }
         case PROP_TYPES:
@@ -251,8 +253,8 @@ static int read_prop_value(sd_bus_message *m, const PropSpec *s, void *obj)
                 r = s->kind == PROP_TYPES ? read_types(m, &a) : read_attrs(m, &a);
                 if (r < 0)
                         return r;
-                g_clear_pointer((GPtrArray **) field, g_ptr_array_unref);
-                *(GPtrArray **) field = a;
+                g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
+                *(GPtrArray **)field = a;
                 return 0;
         }
         }
@@ -261,7 +263,8 @@ static int read_prop_value(sd_bus_message *m, const PropSpec *s, void *obj)
 
 /* Read an a{sv} of properties into obj; unknown names are skipped, a known name with another type
  * is an error. */
-static int read_props(sd_bus_message *m, const PropSpec *specs, void *obj, const char *path, char **ret_error)
+static int read_props(sd_bus_message *m, const PropSpec *specs, void *obj, const char *path,
+                      char **ret_error)
 {
         int r;
 
@@ -290,8 +293,8 @@ static int read_props(sd_bus_message *m, const PropSpec *specs, void *obj, const
                 } else {
                         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, spec->signature);
                         if (r <= 0) {
-                                *ret_error = g_strdup_printf("property %s of %s does not have type '%s'", name,
-                                                             path, spec->signature);
+                                *ret_error = g_strdup_printf("property %s of %s does not have type '%s'",
+                                                             name, path, spec->signature);
                                 return -EBADMSG;
                         }
                         r = read_prop_value(m, spec, obj);
@@ -312,38 +315,38 @@ static int read_props(sd_bus_message *m, const PropSpec *specs, void *obj, const
 static void props_fill_defaults(void *obj, const PropSpec *specs)
 {
         for (const PropSpec *s = specs; s->name; s++) {
-                void *field = (char *) obj + s->offset;
-                if (s->kind == PROP_STRING && !*(char **) field)
-                        *(char **) field = g_strdup("");
-                else if (s->kind == PROP_TYPES && !*(GPtrArray **) field)
-                        *(GPtrArray **) field = g_ptr_array_new_with_free_func((GDestroyNotify) vc_type_free);
-                else if (s->kind == PROP_ATTRS && !*(GPtrArray **) field)
-                        *(GPtrArray **) field = g_ptr_array_new_with_free_func((GDestroyNotify) vc_attr_free);
+                void *field = (char *)obj + s->offset;
+                if (s->kind == PROP_STRING && !*(char **)field)
+                        *(char **)field = g_strdup("");
+                else if (s->kind == PROP_TYPES && !*(GPtrArray **)field)
+                        *(GPtrArray **)field = g_ptr_array_new_with_free_func((GDestroyNotify)vc_type_free);
+                else if (s->kind == PROP_ATTRS && !*(GPtrArray **)field)
+                        *(GPtrArray **)field = g_ptr_array_new_with_free_func((GDestroyNotify)vc_attr_free);
         }
 }
 
 static gint compare_gpus(gconstpointer a, gconstpointer b)
 {
-        const VcGpu *x = *(VcGpu *const *) a, *y = *(VcGpu *const *) b;
+        const VcGpu *x = *(VcGpu *const *)a, *y = *(VcGpu *const *)b;
         return strcmp(x->name, y->name);
 }
 
 static gint compare_types(gconstpointer a, gconstpointer b)
 {
-        const VcType *x = *(VcType *const *) a, *y = *(VcType *const *) b;
+        const VcType *x = *(VcType *const *)a, *y = *(VcType *const *)b;
         return strcmp(x->id, y->id);
 }
 
 static gint compare_devices(gconstpointer a, gconstpointer b)
 {
-        const VcDevice *x = *(VcDevice *const *) a, *y = *(VcDevice *const *) b;
+        const VcDevice *x = *(VcDevice *const *)a, *y = *(VcDevice *const *)b;
         int c = strcmp(x->parent, y->parent);
         return c != 0 ? c : strcmp(x->uuid, y->uuid);
 }
 
 static gint compare_definitions(gconstpointer a, gconstpointer b)
 {
-        const VcDefinition *x = *(VcDefinition *const *) a, *y = *(VcDefinition *const *) b;
+        const VcDefinition *x = *(VcDefinition *const *)a, *y = *(VcDefinition *const *)b;
         int c = strcmp(x->parent, y->parent);
         return c != 0 ? c : strcmp(x->uuid, y->uuid);
 }
@@ -404,9 +407,9 @@ int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_erro
         g_autoptr(VcInventory) inv = g_new0(VcInventory, 1);
         int r;
 
-        inv->gpus = g_ptr_array_new_with_free_func((GDestroyNotify) vc_gpu_free);
-        inv->devices = g_ptr_array_new_with_free_func((GDestroyNotify) vc_device_free);
-        inv->definitions = g_ptr_array_new_with_free_func((GDestroyNotify) vc_definition_free);
+        inv->gpus = g_ptr_array_new_with_free_func((GDestroyNotify)vc_gpu_free);
+        inv->devices = g_ptr_array_new_with_free_func((GDestroyNotify)vc_device_free);
+        inv->definitions = g_ptr_array_new_with_free_func((GDestroyNotify)vc_definition_free);
 
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
         if (r < 0)
@@ -498,7 +501,8 @@ static void *find_sorted(GPtrArray *a, const char *parent, const char *uuid, boo
         return NULL;
 }
 
-const VcDefinition *vc_inventory_find_definition(const VcInventory *inv, const char *parent, const char *uuid)
+const VcDefinition *vc_inventory_find_definition(const VcInventory *inv, const char *parent,
+                                                 const char *uuid)
 {
         return find_sorted(inv->definitions, parent, uuid, false);
 }

@@ -83,5 +83,6 @@ int vc_inventory_load(sd_bus *bus, VcInventory **ret);
 int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_error);
 
 /* Lookups by parent and UUID (binary search on the sorted arrays); NULL when absent. */
-const VcDefinition *vc_inventory_find_definition(const VcInventory *inv, const char *parent, const char *uuid);
+const VcDefinition *vc_inventory_find_definition(const VcInventory *inv, const char *parent,
+                                                 const char *uuid);
 const VcDevice *vc_inventory_find_device(const VcInventory *inv, const char *parent, const char *uuid);

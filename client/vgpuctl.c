@@ -72,12 +72,12 @@ static char *top_help(const VcContext *ctx)
                 const VcCommand *c = i < ELEMENTSOF(commands) ? commands[i] : NULL;
 
                 if (!help_done && (!c || strcmp(c->name, "help") > 0)) {
-                        g_string_append_printf(s, "    %-*s%s\n", (int) width, "help",
+                        g_string_append_printf(s, "    %-*s%s\n", (int)width, "help",
                                                "Print this message or the help of the given subcommand(s)");
                         help_done = true;
                 }
                 if (c && command_visible(ctx, c))
-                        g_string_append_printf(s, "    %-*s%s\n", (int) width, c->name, c->about);
+                        g_string_append_printf(s, "    %-*s%s\n", (int)width, c->name, c->about);
         }
         return g_string_free(s, FALSE);
 }
@@ -139,7 +139,7 @@ static int run_command(const VcContext *ctx, const VcCommand *cmd, int argc, cha
 int main(int argc, char **argv)
 {
         g_autofree char *bin = g_path_get_basename(argc > 0 && argv[0] ? argv[0] : "vgpuctl");
-        VcContext ctx = { .bin = bin };
+        VcContext ctx = {.bin = bin};
         const VcCommand *cmd;
         const char *arg;
         int r;
@@ -174,12 +174,14 @@ int main(int argc, char **argv)
                 g_autofree char *msg = NULL;
                 if (arg[0] == '-')
                         msg = g_strdup_printf(
-                                "Found argument '%s' which wasn't expected, or isn't valid in this context\n\n"
+                                "Found argument '%s' which wasn't expected, or isn't valid in this "
+                                "context\n\n"
                                 "\tIf you tried to supply `%s` as a value rather than a flag, use `-- %s`",
                                 arg, arg, arg);
                 else
                         msg = g_strdup_printf(
-                                "Found argument '%s' which wasn't expected, or isn't valid in this context", arg);
+                                "Found argument '%s' which wasn't expected, or isn't valid in this context",
+                                arg);
                 vc_usage_error(&ctx, TOP_USAGE, msg);
                 r = 2;
         }
