@@ -81,6 +81,7 @@ name_has_owner() {
                 org.freedesktop.DBus.NameHasOwner string:$BUS_NAME 2>/dev/null | grep -q 'boolean true'
 }
 vgpud_alive() { [ -n "$VGPUD_PID" ] && kill -0 "$VGPUD_PID" 2>/dev/null; }
+vgpud_ready_or_dead() { name_has_owner || ! vgpud_alive; }
 vgpud_log() { echo "    vgpud log:" && show /tmp/vgpud.log; }
 
 group_vgpud_start() {
@@ -92,12 +93,18 @@ group_vgpud_start() {
         # shellcheck disable=SC2046 # word splitting intended
         (cd / && exec "$VGPUD" $(cmdline_opt vgputest.vgpud_args "" | tr ',' ' ')) >/tmp/vgpud.log 2>&1 &
         VGPUD_PID=$!
-        # no NOTIFY_SOCKET here: readiness is the bus name being owned
-        if wait_until 20 name_has_owner; then
+        # no NOTIFY_SOCKET here: readiness is the bus name being owned (stop early if vgpud died)
+        wait_until 20 vgpud_ready_or_dead
+        if name_has_owner && vgpud_alive; then
                 ok "vgpud owns $BUS_NAME ($(($(now_ms) / 1000)) s after boot)"
         else
-                fail "vgpud did not acquire $BUS_NAME within 20 s"
-                vgpud_alive || echo "    vgpud exited: $(wait $VGPUD_PID; echo status $?)"
+                if vgpud_alive; then
+                        fail "vgpud did not acquire $BUS_NAME within 20 s"
+                else
+                        wait "$VGPUD_PID"
+                        fail "vgpud exited with status $? before acquiring $BUS_NAME"
+                        VGPUD_PID=
+                fi
                 vgpud_log
                 return
         fi
