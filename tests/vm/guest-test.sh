@@ -130,12 +130,17 @@ types_mismatch() {
         echo "    parsed vs sysfs:"
         diff /tmp/types.parsed /tmp/types.sysfs | show
 }
-# oracle_same SUBCOMMAND: vgpuctl prints byte for byte what mdevctl 1.2.0 prints
-oracle_same() {
-        [ -x /usr/bin/mdevctl ] || return 0
+# oracle_cmp ARGS...: vgpuctl ARGS prints byte for byte what mdevctl 1.2.0 ARGS prints
+oracle_cmp() {
         "$VGPUCTL" "$@" >/tmp/oracle.vgpuctl 2>&1
         mdevctl "$@" >/tmp/oracle.mdevctl 2>&1
-        if cmp -s /tmp/oracle.vgpuctl /tmp/oracle.mdevctl; then
+        cmp -s /tmp/oracle.vgpuctl /tmp/oracle.mdevctl
+}
+# oracle_same ARGS...: one result line for oracle_cmp, allowing vgpud 5 s to catch up
+oracle_same() {
+        if [ ! -x /usr/bin/mdevctl ]; then
+                fail "mdevctl (the oracle) is not in the initramfs"
+        elif wait_until 5 oracle_cmp "$@"; then
                 ok "vgpuctl $* prints what mdevctl $* prints"
         else
                 fail "vgpuctl $* differs from mdevctl $*"
@@ -220,6 +225,30 @@ group_remove() {
         fi
 }
 
+# ---------------------------------------------------------------- oracle
+# Several devices on all three parents, compared with mdevctl 1.2.0 reading the same sysfs.
+group_oracle() {
+        local spec uuids="" u
+        for spec in mtty/mtty-1 mtty/mtty-1 mtty/mtty-2 mdpy/mdpy-vga mbochs/mbochs-small; do
+                u=$(cat /proc/sys/kernel/random/uuid)
+                if echo "$u" >"$MDEV_BUS/${spec%/*}/mdev_supported_types/${spec#*/}/create"; then
+                        uuids="$uuids $u"
+                else
+                        fail "kernel refused to create $spec $u"
+                fi
+        done
+        oracle_same list
+        oracle_same list --dumpjson
+        oracle_same list -p mtty
+        oracle_same types
+        oracle_same types --dumpjson
+        oracle_same types -p mbochs
+        for u in $uuids; do
+                echo 1 >"$MDEV_DEVICES/$u/remove" || fail "kernel refused to remove $u"
+        done
+        oracle_same list
+}
+
 # ---------------------------------------------------------------- parent hot-unplug/plug
 # types_parent_absent/present P: vgpuctl types succeeds and does (not) list parent P
 types_parent_absent() { "$VGPUCTL" types >/tmp/types.out 2>&1 && ! grep -qx "$1" /tmp/types.out; }
@@ -280,7 +309,7 @@ for f in /tests/groups.d/*.sh; do
 done
 case $(cmdline_opt vgputest.mode full) in
 plumbing) default="services sysfs" ;;
-*) default="services sysfs vgpud_start types create remove parent_hotplug vgpud_stop $EXTRA_GROUPS" ;;
+*) default="services sysfs vgpud_start types create remove oracle parent_hotplug vgpud_stop $EXTRA_GROUPS" ;;
 esac
 groups=$(cmdline_opt vgputest.groups "$default" | tr ',' ' ')
 
