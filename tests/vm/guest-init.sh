@@ -13,7 +13,10 @@ hostname -F /etc/hostname
 
 ts "init: kernel $(uname -r), loading modules"
 for m in $(cat "$MODDIR/load.order"); do
-        insmod "$MODDIR/$m.ko" 2>&1 || fail "insmod $m"
+        case $m in
+        \?*) insmod "$MODDIR/${m#?}.ko" 2>/dev/null || echo "init: optional module ${m#?} not loaded" ;;
+        *) insmod "$MODDIR/$m.ko" 2>&1 || fail "insmod $m" ;;
+        esac
 done
 ts "init: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 

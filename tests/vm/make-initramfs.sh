@@ -8,6 +8,7 @@
 #     --binary SRC[:DEST]   an executable and its libraries (DEST default /usr/bin/<name>)
 #     --file SRC:DEST       a file or directory (copied recursively) at DEST in the guest
 #     --bus-policy FILE     D-Bus policy installed to /etc/dbus-1/system.d/ (repeatable)
+#     --module NAME         another host kernel module (with its dependencies) for /init to load
 # The archive is an uncompressed newc cpio (faster to unpack than gzip under TCG).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,12 +21,14 @@ usage() {
 binaries=()
 files=()
 policies=()
+modules=()
 out=
 while [ $# -gt 0 ]; do
         case $1 in
         --binary) binaries+=("$2"); shift 2 ;;
         --file) files+=("$2"); shift 2 ;;
         --bus-policy) policies+=("$2"); shift 2 ;;
+        --module) modules+=("$2"); shift 2 ;;
         -h | --help) usage ;;
         -*) die "unknown option $1" ;;
         *) [ -z "$out" ] || usage; out=$1; shift ;;
@@ -104,25 +107,32 @@ for f in ${files[@]+"${files[@]}"}; do add_file "$f"; done
 moddir=$stage/usr/lib/modules/vgpud-test
 mkdir -p "$moddir"
 declare -A seen=()
-add_mod() { # module name or path
-        local f name d
-        if [[ $1 == */* ]]; then f=$1; else f=$(modinfo -k "$KVER" -F filename "$1"); fi
-        [[ -n $f && $f != "(builtin)" ]] || return 0
-        name=$(basename "$f")
-        name=${name%%.ko*}
-        name=${name//-/_}
-        [ -z "${seen[$name]:-}" ] || return 0
-        seen[$name]=1
-        for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d"; done
-        case $f in
-        *.ko.xz) xz -dc "$f" >"$moddir/$name.ko" ;;
-        *.ko.zst) zstd -dcq "$f" >"$moddir/$name.ko" ;;
-        *.ko.gz) gzip -dc "$f" >"$moddir/$name.ko" ;;
-        *) cp "$f" "$moddir/$name.ko" ;;
-        esac
-        echo "$name" >>"$moddir/load.order"
+# add_mod MODULE [optional]: a module name, alias or path, after its dependencies and "pre:"
+# soft dependencies; optional ones (soft dependencies) may fail to load in the guest
+add_mod() {
+        local f name d opt=${2:-}
+        for f in $(if [[ $1 == */* ]]; then echo "$1"; else modinfo -k "$KVER" -F filename "$1"; fi); do
+                [[ -n $f && $f != "(builtin)" ]] || continue
+                name=$(basename "$f")
+                name=${name%%.ko*}
+                name=${name//-/_}
+                [ -z "${seen[$name]:-}" ] || continue
+                seen[$name]=1
+                for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d" "$opt"; done
+                for d in $(modinfo -F softdep "$f" | sed -n 's/^pre: *//p'); do add_mod "$d" optional; done
+                case $f in
+                *.ko.xz) xz -dc "$f" >"$moddir/$name.ko" ;;
+                *.ko.zst) zstd -dcq "$f" >"$moddir/$name.ko" ;;
+                *.ko.gz) gzip -dc "$f" >"$moddir/$name.ko" ;;
+                *) cp "$f" "$moddir/$name.ko" ;;
+                esac
+                echo "${opt:+?}$name" >>"$moddir/load.order"
+        done
 }
-for m in vfio vfio_iommu_type1 mdev "$WORK"/modules/*.ko; do add_mod "$m"; done
+for m in vfio vfio_iommu_type1 mdev "$WORK"/modules/*.ko ${modules[@]+"${modules[@]}"}; do
+        modinfo -k "$KVER" -F filename "$m" >/dev/null 2>&1 || die "no kernel module $m for $KVER"
+        add_mod "$m"
+done
 
 # --- configuration ---
 cat >"$stage/etc/passwd" <<'EOF'

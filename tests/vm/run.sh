@@ -11,6 +11,7 @@
 #     --vgpud-args A,B    start vgpud with these arguments (e.g. --udev-source=kernel,-v)
 #     --file SRC:DEST     put another file into the guest (e.g. tests/vm/groups.d/x.sh at
 #                         /tests/groups.d/x.sh to add check groups)
+#     --module NAME       load another host kernel module in the guest (e.g. virtio_blk, ext4)
 #     --qemu-arg ARG      pass ARG to QEMU (repeatable; e.g. a -drive for a second boot)
 #     --keep              keep the run directory (initramfs, serial log) under the work dir
 # Environment: VGPUD_VM_TIMEOUT (seconds per boot, default 300), VGPUD_VM_ACCEL (tcg; kvm only
@@ -28,7 +29,7 @@ mode=full
 groups=
 vgpud_args=
 keep=0
-files=()
+initrd_extra=()
 qemu_extra=()
 builddir=
 while [ $# -gt 0 ]; do
@@ -36,8 +37,9 @@ while [ $# -gt 0 ]; do
         --plumbing) mode=plumbing; shift ;;
         --groups) groups=$2; shift 2 ;;
         --vgpud-args) vgpud_args=$2; shift 2 ;;
-        --file) files+=(--file "$2"); shift 2 ;;
+        --file) initrd_extra+=(--file "$2"); shift 2 ;;
         --qemu-arg) qemu_extra+=("$2"); shift 2 ;;
+        --module) initrd_extra+=(--module "$2"); shift 2 ;;
         --keep) keep=1; shift ;;
         -h | --help) sed -n '2,/^set -e/{s/^# \{0,1\}//;/^set -e/d;p}' "$0"; exit 0 ;;
         -*) die "unknown option $1" ;;
@@ -72,7 +74,7 @@ initrd_args+=(--bus-policy "$policy")
 run=$(mktemp -d "$WORK/run.XXXXXX")
 initrd=$run/initramfs.cpio
 log=$run/serial.log
-"$VM_DIR/make-initramfs.sh" "${initrd_args[@]}" ${files[@]+"${files[@]}"} "$initrd"
+"$VM_DIR/make-initramfs.sh" "${initrd_args[@]}" ${initrd_extra[@]+"${initrd_extra[@]}"} "$initrd"
 
 kernel=$VMLINUZ
 [ -f "$WORK/vmlinux" ] && kernel=$WORK/vmlinux
