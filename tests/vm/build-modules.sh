@@ -9,6 +9,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 vm_find_kernel
+# one builder at a time per cache dir (several runs may start together)
+exec 9>"$WORK/.lock"
+flock 9
 
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo none; }
 
