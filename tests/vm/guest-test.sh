@@ -162,6 +162,15 @@ group_types() {
                 types_mismatch
         fi
         oracle_same types
+        # reading needs no privilege: the bus policy lets everyone call org.vgpud1
+        "$VGPUCTL" types >/tmp/types.root 2>&1
+        if su -s /bin/sh -c "$VGPUCTL types" nobody >/tmp/types.nobody 2>&1 &&
+                cmp -s /tmp/types.root /tmp/types.nobody; then
+                ok "vgpuctl types as user nobody prints what root sees"
+        else
+                fail "vgpuctl types as user nobody differs from root's"
+                diff -u /tmp/types.root /tmp/types.nobody | show
+        fi
 }
 
 # ---------------------------------------------------------------- create / remove by sysfs

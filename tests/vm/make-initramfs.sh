@@ -41,6 +41,7 @@ vm_find_kernel
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/vgpud-vm-stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
+chmod 0755 "$stage" # the guest's /: mktemp made it 0700
 
 # merged-/usr layout, like Debian 12
 mkdir -p "$stage"/{dev,proc,sys,run,tmp,root,etc,var/lib,usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64}
@@ -138,10 +139,12 @@ done
 cat >"$stage/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 messagebus:x:100:101::/nonexistent:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/sh
 EOF
 cat >"$stage/etc/group" <<'EOF'
 root:x:0:
 messagebus:x:101:
+nogroup:x:65534:
 EOF
 echo vgpud-vm >"$stage/etc/hostname"
 mkdir -p "$stage/usr/share/dbus-1" "$stage/etc/dbus-1/system.d" "$stage/etc/udev/rules.d"

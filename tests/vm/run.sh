@@ -70,6 +70,7 @@ fi
 policy=$SRC_ROOT/dbus/org.vgpud1.conf
 [ -f "$policy" ] || policy=$VM_DIR/org.vgpud1-test.conf
 initrd_args+=(--bus-policy "$policy")
+say "bus policy: $policy"
 
 run=$(mktemp -d "$WORK/run.XXXXXX")
 initrd=$run/initramfs.cpio
