@@ -4,7 +4,8 @@
 # (cached), build an initramfs with the project's vgpud and vgpuctl, boot it in QEMU and judge
 # the guest's verdict.
 #
-#   run.sh [options] [BUILDDIR]        BUILDDIR defaults to "build" (relative to the source root)
+#   run.sh [options] [BUILDDIR]        BUILDDIR defaults to "build" (in the current directory or
+#                                      the source root)
 #     --plumbing          only prove the VM itself (modules, sysfs mdev create/remove, udevd,
 #                         dbus-daemon); needs no vgpud
 #     --groups a,b,...    run exactly these guest check groups (see guest-test.sh)
@@ -47,7 +48,12 @@ while [ $# -gt 0 ]; do
         esac
 done
 builddir=${builddir:-build}
-[[ $builddir == /* ]] || builddir=$SRC_ROOT/$builddir
+# relative to the current directory if it is there, else to the source root
+if [ -d "$builddir" ]; then
+        builddir=$(cd "$builddir" && pwd)
+elif [[ $builddir != /* ]]; then
+        builddir=$SRC_ROOT/$builddir
+fi
 timeout_s=${VGPUD_VM_TIMEOUT:-300}
 accel=${VGPUD_VM_ACCEL:-tcg}
 
