@@ -81,6 +81,8 @@ name_has_owner() {
                 org.freedesktop.DBus.NameHasOwner string:$BUS_NAME 2>/dev/null | grep -q 'boolean true'
 }
 vgpud_alive() { [ -n "$VGPUD_PID" ] && kill -0 "$VGPUD_PID" 2>/dev/null; }
+# vgpuctl ARGS...: the client, killed after 10 s so a hang is one failed check, not a VM timeout
+vgpuctl() { timeout 10 "$VGPUCTL" "$@"; }
 vgpud_ready_or_dead() { name_has_owner || ! vgpud_alive; }
 vgpud_log() { echo "    vgpud log:" && show /tmp/vgpud.log; }
 
@@ -108,7 +110,7 @@ group_vgpud_start() {
                 vgpud_log
                 return
         fi
-        if wait_until 5 "$VGPUCTL" list >/tmp/out 2>&1; then
+        if wait_until 5 vgpuctl list >/tmp/out 2>&1; then
                 ok "vgpuctl list exits 0"
         else
                 fail "vgpuctl list fails"
@@ -119,7 +121,7 @@ group_vgpud_start() {
 # ---------------------------------------------------------------- types
 # vgpuctl_types_match: vgpuctl types exits 0 and reports what sysfs says, type by type
 vgpuctl_types_match() {
-        "$VGPUCTL" types >/tmp/types.out 2>&1 || return 1
+        vgpuctl types >/tmp/types.out 2>&1 || return 1
         parse_types </tmp/types.out >/tmp/types.parsed
         sysfs_types >/tmp/types.sysfs
         cmp -s /tmp/types.parsed /tmp/types.sysfs
@@ -132,7 +134,7 @@ types_mismatch() {
 }
 # oracle_cmp ARGS...: vgpuctl ARGS prints byte for byte what mdevctl 1.2.0 ARGS prints
 oracle_cmp() {
-        "$VGPUCTL" "$@" >/tmp/oracle.vgpuctl 2>&1
+        vgpuctl "$@" >/tmp/oracle.vgpuctl 2>&1
         mdevctl "$@" >/tmp/oracle.mdevctl 2>&1
         cmp -s /tmp/oracle.vgpuctl /tmp/oracle.mdevctl
 }
@@ -150,7 +152,7 @@ oracle_same() {
 
 group_types() {
         local p
-        "$VGPUCTL" types >/tmp/types.out 2>&1
+        vgpuctl types >/tmp/types.out 2>&1
         check "vgpuctl types exits 0" test $? = 0
         for p in mtty mdpy mbochs; do
                 check "vgpuctl types lists parent $p" grep -qx "$p" /tmp/types.out
@@ -163,8 +165,8 @@ group_types() {
         fi
         oracle_same types
         # reading needs no privilege: the bus policy lets everyone call org.vgpud1
-        "$VGPUCTL" types >/tmp/types.root 2>&1
-        if su -s /bin/sh -c "$VGPUCTL types" nobody >/tmp/types.nobody 2>&1 &&
+        vgpuctl types >/tmp/types.root 2>&1
+        if su -s /bin/sh -c "timeout 10 $VGPUCTL types" nobody >/tmp/types.nobody 2>&1 &&
                 cmp -s /tmp/types.root /tmp/types.nobody; then
                 ok "vgpuctl types as user nobody prints what root sees"
         else
@@ -175,12 +177,12 @@ group_types() {
 
 # ---------------------------------------------------------------- create / remove by sysfs
 # list_has LINE: vgpuctl list succeeds and prints LINE
-list_has() { "$VGPUCTL" list >/tmp/list.out 2>&1 && grep -qxF "$1" /tmp/list.out; }
+list_has() { vgpuctl list >/tmp/list.out 2>&1 && grep -qxF "$1" /tmp/list.out; }
 # list_lacks UUID: vgpuctl list succeeds and does not mention UUID
-list_lacks() { "$VGPUCTL" list >/tmp/list.out 2>&1 && ! grep -q "$1" /tmp/list.out; }
+list_lacks() { vgpuctl list >/tmp/list.out 2>&1 && ! grep -q "$1" /tmp/list.out; }
 # mtty_avail_is A1 A2: vgpuctl types shows mtty-1 with A1 and mtty-2 with A2 available
 mtty_avail_is() {
-        "$VGPUCTL" types 2>/dev/null | parse_types >/tmp/types.parsed || return 1
+        vgpuctl types 2>/dev/null | parse_types >/tmp/types.parsed || return 1
         [ "$(avail_of mtty mtty-1 </tmp/types.parsed)/$(avail_of mtty mtty-2 </tmp/types.parsed)" = "$1/$2" ]
 }
 
@@ -260,7 +262,7 @@ group_oracle() {
 
 # ---------------------------------------------------------------- parent hot-unplug/plug
 # types_parent_absent/present P: vgpuctl types succeeds and does (not) list parent P
-types_parent_absent() { "$VGPUCTL" types >/tmp/types.out 2>&1 && ! grep -qx "$1" /tmp/types.out; }
+types_parent_absent() { vgpuctl types >/tmp/types.out 2>&1 && ! grep -qx "$1" /tmp/types.out; }
 
 group_parent_hotplug() {
         if ! rmmod mtty; then
