@@ -22,14 +22,21 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# a run that stops before the guest's verdict still ends with a summary line
+# a run that stops before the guest's verdict still ends with a summary line; the run directory
+# goes unless --keep
 summary_done=0
-trap '[ "$summary_done" = 1 ] || echo "0 passed, 1 failed"' EXIT
+keep=0
+run=
+on_exit() {
+        [ "$summary_done" = 1 ] || echo "0 passed, 1 failed"
+        [ "$keep" = 1 ] || [ -z "$run" ] || rm -rf "$run"
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
 
 mode=full
 groups=
 vgpud_args=
-keep=0
 initrd_extra=()
 qemu_extra=()
 builddir=
@@ -108,7 +115,6 @@ cp "$log" "$WORK/last-serial.log"
 if [ "$keep" = 1 ]; then
         say "kept $run"
 else
-        rm -rf "$run"
         log=$WORK/last-serial.log
 fi
 
