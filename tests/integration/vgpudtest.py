@@ -58,7 +58,7 @@ class SimHost:
             host = hosts.build_host(host, scale)
         self.host = host
         self._own_root = root is None
-        self.root = root or tempfile.mkdtemp(prefix='vgpud-sim.')
+        self.root = root or tree.make_root()
         self.tree = tree.write_tree(host, self.root)
         self.emulator = emulator.Emulator(self.tree, log=log).start()
 
@@ -74,8 +74,12 @@ class SimHost:
         return simhost.sim_environment(self.root, base)
 
     def monitor_sockets(self):
-        """The umockdev fake netlink sockets currently bound (one per libudev monitor)."""
+        """The umockdev fake netlink sockets (one per libudev monitor, maybe stale)."""
         return self.emulator.sender.listeners()
+
+    def live_monitor_sockets(self):
+        """The fake netlink sockets some process still listens on (stale ones removed)."""
+        return self.emulator.sender.live_listeners()
 
     def close(self):
         self.emulator.stop()
@@ -85,29 +89,25 @@ class SimHost:
 
 class UdevMonitor:
     """`udevadm monitor --udev --property` under the umockdev preload: what a libudev
-    monitor sees of the simulator's uevents. Its fd number is pushed above the
-    daemon's (see NOTES.md on socket collisions); start() fails if it collides."""
+    monitor sees of the simulator's uevents. umockdev names the fake netlink socket
+    after the fd number, and udevadm's is always 5: start() fails with RuntimeError
+    if that takes over a live socket of another process (see NOTES.md)."""
 
     def __init__(self, sim, timeout=5):
         self.sim = sim
-        before = {p: os.stat(p).st_ino for p in sim.monitor_sockets()}
+        before = {p: os.stat(p).st_ino for p in sim.live_monitor_sockets()}
         self._out = tempfile.TemporaryFile(mode='w+')
-        spacers = [os.open('/dev/null', os.O_RDONLY) for _ in range(24)]
-        try:
-            self.proc = subprocess.Popen(['udevadm', 'monitor', '--udev', '--property'],
-                                         env=sim.env(), stdout=self._out,
-                                         stderr=subprocess.STDOUT, pass_fds=spacers)
-        finally:
-            for fd in spacers:
-                os.close(fd)
+        self.proc = subprocess.Popen(['udevadm', 'monitor', '--udev', '--property'],
+                                     env=sim.env(), stdout=self._out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while True:
             now = {p: os.stat(p).st_ino for p in sim.monitor_sockets() if os.path.exists(p)}
             replaced = [p for p in before if p in now and now[p] != before[p]]
             if replaced:
                 self.stop()
-                raise RuntimeError('udevadm monitor took over %s' % replaced)
-            if set(now) - set(before):
+                raise RuntimeError('udevadm monitor took over the socket of another monitor '
+                                   '(%s)' % replaced)
+            if any(p not in before for p in now):
                 break
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.stop()
@@ -233,7 +233,7 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         return hosts.build_host(self.host, self.scale)
 
     def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix='vgpud-test.')
+        self.workdir = tree.make_root('vgpud-test.')
         self.daemon = None
         self.recorder = None
         self.polkitd = None

@@ -64,6 +64,7 @@ class Emulator:
         self.refusals = []       # dicts: parent, type, value, reason
         self.events = []         # (action, devpath, props) in send order
         self._refuse_next = 0
+        self.handled = 0         # create/remove writes processed so far
         self._seqnum = 1000
         self._usec = {}
         self._watches = {}       # wd -> ('create', parent, type) | ('remove', uuid)
@@ -155,12 +156,16 @@ class Emulator:
                 self._on_remove_write(what[1])
 
     def _take(self, rel):
-        """Read a written attribute and empty it again."""
+        """Read a written attribute and empty it again. Read-only open, so that we
+        cause no IN_CLOSE_WRITE ourselves; truncate() only raises IN_MODIFY. A write
+        landing between the read and the truncate would be lost: writers here wait
+        for the result of a write before the next one, as the kernel makes them."""
         path = self.tree.p(rel)
         try:
-            with open(path, 'r+', errors='replace') as f:
+            with open(path, 'r', errors='replace') as f:
                 text = f.read()
-                f.truncate(0)
+            if text:
+                os.truncate(path, 0)
         except FileNotFoundError:
             return ''
         return text
@@ -176,6 +181,8 @@ class Emulator:
             self.host.parents[parent_name].path, type_dirname))
         if raw == '':
             return
+        self.handled += 1
+        self.changed.notify_all()
         # create_store() takes 36 or 37 bytes; several writes racing into the file
         # before we read it show up as several whitespace separated UUIDs.
         if len(raw) in (36, 37):
@@ -232,6 +239,8 @@ class Emulator:
         raw = self._take(m.path + '/remove')
         if raw == '':
             return
+        self.handled += 1
+        self.changed.notify_all()
         val = _kstrtoul(raw)
         if val is None:
             self._refuse(m.parent.name, m.mtype.dirname, raw, 'remove: not a number (EINVAL)')
@@ -276,16 +285,19 @@ class Emulator:
             self._refuse_next = n
 
     def create(self, parent_name, type_dirname, uuid, wait=True, timeout=5):
-        """Write uuid to the type's `create` file, as another tool would."""
+        """Write uuid to the type's `create` file, as another tool would. With wait,
+        returns True once the device exists, False when the write was refused."""
         parent = self.host.parents[parent_name]
         path = self.tree.p('%s/mdev_supported_types/%s/create' % (parent.path, type_dirname))
-        nref = len(self.refusals)
+        with self.lock:
+            nref, handled = len(self.refusals), self.handled
         with open(path, 'w') as f:
             f.write(uuid)
         if wait:
-            return self.wait_for(lambda: uuid.lower() in self.host.mdevs or
-                                 len(self.refusals) > nref, timeout) and \
-                uuid.lower() in self.host.mdevs
+            if not self.wait_for(lambda: self.handled > handled, timeout):
+                raise TimeoutError('the emulator did not handle the write to ' + path)
+            with self.lock:
+                return len(self.refusals) == nref and uuid[:36].lower() in self.host.mdevs
         return None
 
     def remove(self, uuid, wait=True, timeout=5):
@@ -294,7 +306,9 @@ class Emulator:
         with open(self.tree.p(m.path + '/remove'), 'w') as f:
             f.write('1')
         if wait:
-            return self.wait_for(lambda: uuid not in self.host.mdevs, timeout)
+            if not self.wait_for(lambda: uuid not in self.host.mdevs, timeout):
+                raise TimeoutError('the emulator did not remove ' + uuid)
+            return True
         return None
 
     def parent_unregister(self, parent_name):

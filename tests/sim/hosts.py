@@ -400,8 +400,15 @@ def half_full():
     return h
 
 
-def odd(corrupt_definition=True):
-    """Edge cases for the mdevctl oracle (see module doc of the test using it)."""
+def odd(corrupt_definition=True, garbage_available=True):
+    """Edge cases for the mdevctl oracle. Parent 0000:0a:00.0 has types without a
+    name file, with an empty name and description, a multi-line description with
+    trailing whitespace, a non-PCI device_api and (garbage_available) a type whose
+    available_instances reads "lots" (mdevctl 1.2.0 `types` then fails for every
+    parent). Parent 0000:0b:00.0 has an empty mdev_supported_types. Definitions:
+    odd attribute strings, one UUID under both parents, an upper-case UUID file
+    name, a non-UUID file name, a parent that does not exist, start "Auto", and
+    (corrupt_definition) an unparsable file (1.2.0 `list -d` then fails)."""
     h = Host('odd')
     rp = _root_port(h, '0000:00:1c.0', device=0x1483)
     a = h.add_device(PciFunction('0000:0a:00.0', 0x1af4, 0x1050, 0x1af4, 0x1100, 0x030000,
@@ -412,11 +419,12 @@ def odd(corrupt_definition=True):
         MdevType('odd-noname', None, 'a type without a name file'),
         MdevType('odd-emptyname', '', ''),
         MdevType('odd-multiline', 'Multi line', 'first line  \nsecond line\t\n  third line   \n\n'),
-        MdevType('odd-garbage', 'Garbage count', 'available_instances is not a number',
-                 available_raw='lots\n'),
         MdevType('odd-normal', 'Normal type', 'nothing special'),
         MdevType('odd-ccw', 'Other API', 'a non-PCI device API', device_api='vfio-ccw'),
     ]
+    if garbage_available:
+        types.append(MdevType('odd-garbage', 'Garbage count', 'available_instances is not a number',
+                              available_raw='lots\n'))
     h.add_parent(Parent(a, types), drivers.StaticModel(4, 'odd_mdev'))
     h.add_parent(Parent(b, []), drivers.StaticModel(4, 'odd_mdev'))
     u_run = make_uuid('odd', 1)

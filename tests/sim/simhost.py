@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,7 +67,7 @@ def main(argv=None):
         os.makedirs(args.keep, exist_ok=True)
         root = os.path.abspath(args.keep)
     else:
-        root = tempfile.mkdtemp(prefix='simhost.')
+        root = tree.make_root('simhost.')
     try:
         tr = tree.write_tree(host, root)
         emu = emulator.Emulator(tr, verbose=args.verbose).start()

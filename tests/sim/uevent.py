@@ -73,6 +73,24 @@ class UeventSender:
     def listeners(self):
         return sorted(glob.glob(os.path.join(self.root, 'event[0-9]*')))
 
+    def live_listeners(self):
+        """Sockets a process still listens on; stale ones (closed monitors) are removed."""
+        live = []
+        for path in self.listeners():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_RAW)
+            try:
+                s.connect(path)
+                live.append(path)
+            except OSError as e:
+                if e.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+            finally:
+                s.close()
+        return live
+
     def send(self, props):
         msg = encode(props)
         delivered = 0
