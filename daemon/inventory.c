@@ -519,12 +519,13 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
 static void remove_device(Inventory *inv, InvDevice *d)
 {
         announce_removed(inv, INV_OBJECT_DEVICE, d->object_path);
-        /* parents borrow device pointers: unlink before freeing */
+        /* parents borrow device pointers: unlink before freeing, and say so */
         GHashTableIter it;
         gpointer v;
         g_hash_table_iter_init(&it, inv->parents);
         while (g_hash_table_iter_next(&it, NULL, &v))
-                g_ptr_array_remove(((InvParent *) v)->devices, d);
+                if (g_ptr_array_remove(((InvParent *) v)->devices, d))
+                        mark_changed(inv, v, CHANGED_DEVICES);
         g_hash_table_remove(inv->devices, d->uuid);
 }
 
