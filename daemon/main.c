@@ -24,7 +24,7 @@ static void help(void)
                "  -v, --verbose          log debug messages\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n",
-               MDEVCTL_CONF_DIR, "/" VGPUD_STATE_DIR);
+               MDEVCTL_CONF_DIR, VGPUD_STATE_DIR);
 }
 
 static int parse_args(Manager *m, int argc, char **argv)
@@ -80,7 +80,7 @@ static int parse_args(Manager *m, int argc, char **argv)
                 m->definitions_dir = g_strdup(MDEVCTL_CONF_DIR);
         if (!m->state_dir) {
                 const char *e = getenv("STATE_DIRECTORY"); /* may list several, ':'-separated */
-                m->state_dir = e && *e ? g_strndup(e, strcspn(e, ":")) : g_strdup("/" VGPUD_STATE_DIR);
+                m->state_dir = e && *e ? g_strndup(e, strcspn(e, ":")) : g_strdup(VGPUD_STATE_DIR);
         }
         return 1;
 }
