@@ -96,9 +96,14 @@ class UdevMonitor:
     def __init__(self, sim, timeout=5):
         self.sim = sim
         before = {p: os.stat(p).st_ino for p in sim.live_monitor_sockets()}
-        self._out = tempfile.TemporaryFile(mode='w+')
-        self.proc = subprocess.Popen(['udevadm', 'monitor', '--udev', '--property'],
-                                     env=sim.env(), stdout=self._out, stderr=subprocess.STDOUT)
+        fd, self._out_path = tempfile.mkstemp(prefix='udevadm-monitor.')
+        os.close(fd)
+        self._first_event = None
+        # the child appends through its own open file description: reading it here
+        # must not move the child's write offset
+        with open(self._out_path, 'a') as out:
+            self.proc = subprocess.Popen(['udevadm', 'monitor', '--udev', '--property'],
+                                         env=sim.env(), stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while True:
             now = {p: os.stat(p).st_ino for p in sim.monitor_sockets() if os.path.exists(p)}
@@ -108,14 +113,27 @@ class UdevMonitor:
                 raise RuntimeError('udevadm monitor took over the socket of another monitor '
                                    '(%s)' % replaced)
             if any(p not in before for p in now):
+                self._first_event = len(sim.emulator.events)
                 break
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.stop()
                 raise RuntimeError('udevadm monitor did not start listening')
             time.sleep(0.01)
 
-    def stop(self):
-        """Stop the monitor; returns the events as (action, devpath, {props})."""
+    def _read(self):
+        with open(self._out_path, errors='replace') as f:
+            return f.read()
+
+    def stop(self, timeout=5):
+        """Wait until the monitor printed every event the emulator sent since it
+        started, stop it, and return the events as (action, devpath, {props})."""
+        if self._first_event is not None:
+            want = len(self.sim.emulator.events) - self._first_event
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if self._read().count('\nUDEV  [') >= want:
+                    break
+                time.sleep(0.01)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
@@ -123,9 +141,8 @@ class UdevMonitor:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self._out.seek(0)
-        text = self._out.read()
-        self._out.close()
+        text = self._read()
+        os.unlink(self._out_path)
         events = []
         for block in text.split('\n\n'):
             lines = block.strip().splitlines()
