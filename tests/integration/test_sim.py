@@ -564,5 +564,22 @@ class HarnessBusTest(vgpudtest.VgpudTestCase):
         self.assertEqual(self.run_mdevctl('types', '-p', 'mtty')[0], 0)
 
 
+@unittest.skipUnless(os.access(os.path.join(vgpudtest.builddir(), 'daemon', 'vgpud'), os.X_OK),
+                     'vgpud not built in $VGPUD_BUILDDIR')
+class HarnessDaemonTest(vgpudtest.VgpudTestCase):
+    """The harness around a real vgpud: started under the preload, owns the name, listens
+    on its own uevent socket, stops with status 0."""
+    host = 't4'
+
+    def test_daemon_lifecycle(self):
+        self.assertTrue(self.dbus_con.name_has_owner(vgpudtest.BUS_NAME))
+        self.assertEqual(len(self.daemon_monitors), 1, 'vgpud should bind one uevent socket')
+        self.assertIsInstance(self.get_managed_objects(), dict)
+        self.assertEqual(self.stop_vgpud(), 0)
+        self.start_vgpud()
+        self.assertTrue(self.dbus_con.name_has_owner(vgpudtest.BUS_NAME))
+        self.assertEqual(len(self.daemon_monitors), 1, 'the restarted vgpud has no uevent socket')
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

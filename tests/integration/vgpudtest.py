@@ -343,7 +343,7 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         vgpud = os.path.join(builddir(), 'daemon', 'vgpud')
         if not os.access(vgpud, os.X_OK):
             self.fail('vgpud not built: %s (set VGPUD_BUILDDIR)' % vgpud)
-        before = set(self.sim.monitor_sockets())
+        before = set(self.sim.live_monitor_sockets())
         log = open(self.log_path, 'a')
         self.daemon = subprocess.Popen(argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         log.close()
