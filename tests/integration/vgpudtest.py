@@ -255,6 +255,9 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         self.recorder = None
         self.polkitd = None
         self.polkitd_obj = None
+        self.sim = None
+        # runs after tearDown, and also when setUp fails half way
+        self.addCleanup(self._cleanup)
         self.log_path = os.path.join(self.workdir, 'vgpud.log')
         self.sim = SimHost(self.make_host(), root=os.path.join(self.workdir, 'root'),
                            log=open(os.path.join(self.workdir, 'emulator.log'), 'w'))
@@ -267,23 +270,31 @@ class VgpudTestCase(dbusmock.DBusTestCase):
 
     def tearDown(self):
         failed = self._test_failed()
-        try:
-            if self.daemon is not None:
-                rc = self.stop_vgpud()
-                if rc != 0 and not failed:
-                    failed = True
-                    self.print_logs()
-                    self.fail('vgpud exited with status %s on SIGTERM' % rc)
-        finally:
-            if failed or os.environ.get('VGPUD_TEST_VERBOSE'):
+        if self.daemon is not None:
+            rc = self.stop_vgpud()
+            if rc != 0 and not failed:
+                self._logs_printed = True
                 self.print_logs()
-            if self.polkitd is not None:
-                self.polkitd.terminate()
-                self.polkitd.wait()
-                self.polkitd = None
+                self.fail('vgpud exited with status %s on SIGTERM' % rc)
+        if failed:
+            self.print_logs()
+            self._logs_printed = True
+
+    def _cleanup(self):
+        if self.daemon is not None:
+            self.daemon.kill()
+            self.daemon.wait()
+            self.daemon = None
+        if os.environ.get('VGPUD_TEST_VERBOSE') and not getattr(self, '_logs_printed', False):
+            self.print_logs()
+        if self.polkitd is not None:
+            self.polkitd.terminate()
+            self.polkitd.wait()
+            self.polkitd = None
+        if self.sim is not None:
             self.sim.emulator.log.close()
             self.sim.close()
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _test_failed(self):
         outcome = getattr(self, '_outcome', None)
