@@ -10,7 +10,6 @@ Run: /usr/bin/python3 tests/integration/test_sim.py [-v] [TestClass.test_name]
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
