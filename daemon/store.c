@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Reading the definitions directory. */
+/* The definitions directory: reading every definition, and writing or removing one atomically. */
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "uuid.h"
@@ -62,6 +65,11 @@ int store_load_one(const char *dir, const char *parent, const char *uuid, Stored
         d->def = g_steal_pointer(&def);
         *ret = g_steal_pointer(&d);
         return 0;
+}
+
+static int compare_strings(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 static int compare_defs(gconstpointer a, gconstpointer b)
@@ -131,5 +139,164 @@ int store_load_all(const char *dir, GPtrArray **ret_defs, GPtrArray **ret_warnin
         g_ptr_array_sort(defs, compare_defs);
         *ret_defs = g_steal_pointer(&defs);
         *ret_warnings = g_steal_pointer(&warnings);
+        return 0;
+}
+
+bool store_parent_name_is_valid(const char *parent)
+{
+        /* names the reader skips would be written and never seen again */
+        return mdev_name_is_valid(parent) && parent[0] != '.' && !g_str_equal(parent, "scripts.d");
+}
+
+int store_find(const char *dir, const char *uuid, char ***ret_parents)
+{
+        g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (!vgpu_uuid_is_canonical(uuid))
+                return -EINVAL;
+        d = opendir(dir);
+        if (!d && errno != ENOENT)
+                return negative_errno();
+        while (d && (de = readdir(d))) {
+                g_autofree char *path = NULL;
+                struct stat st;
+
+                if (!store_parent_name_is_valid(de->d_name))
+                        continue;
+                path = g_build_filename(dir, de->d_name, uuid, NULL);
+                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                g_ptr_array_add(found, g_strdup(de->d_name));
+        }
+        g_ptr_array_sort(found, compare_strings);
+        g_ptr_array_add(found, NULL);
+        *ret_parents = (char **) g_ptr_array_free(g_steal_pointer(&found), FALSE);
+        return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                buf += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Open (creating it when missing) a directory below dirfd, or the path itself when dirfd is AT_FDCWD.
+ * *ret_created tells whether it was made now, so that the caller syncs what holds it. */
+static int open_dir(int dirfd, const char *name, bool *ret_created)
+{
+        int fd;
+
+        *ret_created = false;
+        if (mkdirat(dirfd, name, 0755) == 0)
+                *ret_created = true;
+        else if (errno != EEXIST)
+                return negative_errno();
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def)
+{
+        _cleanup_close_ int top = -1, pdir = -1, fd = -1;
+        g_autofree char *json = NULL, *tmp = NULL;
+        bool top_created, pdir_created;
+        mode_t mask;
+        int r;
+
+        if (!store_parent_name_is_valid(parent) || !vgpu_uuid_is_canonical(uuid) || !def ||
+            !mdev_name_is_valid(def->mdev_type))
+                return -EINVAL;
+        json = mdev_def_to_json(def, true);
+
+        top = open_dir(AT_FDCWD, dir, &top_created);
+        if (top < 0)
+                return top;
+        pdir = open_dir(top, parent, &pdir_created);
+        if (pdir < 0)
+                return pdir;
+
+        /* a dot name: the reader skips it, so a temp file left by a crash is never taken for a definition */
+        tmp = g_strdup_printf(".%s.XXXXXX", uuid);
+        for (int tries = 0;; tries++) {
+                g_autofree char *name = g_strdup(tmp);
+                /* mkostemp() wants a path: fill the X's ourselves and create relative to pdir */
+                for (char *x = strchr(name, 'X'); x && *x == 'X'; x++)
+                        *x = "abcdefghijklmnopqrstuvwxyz0123456789"[g_random_int_range(0, 36)];
+                mask = umask(0);
+                umask(mask);
+                fd = openat(pdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666 & ~mask);
+                if (fd >= 0) {
+                        g_free(tmp);
+                        tmp = g_steal_pointer(&name);
+                        break;
+                }
+                if (errno != EEXIST || tries >= 100)
+                        return negative_errno();
+        }
+
+        r = write_all(fd, json, strlen(json));
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r >= 0 && close(TAKE_FD(fd)) < 0)
+                r = negative_errno();
+        if (r >= 0 && renameat(pdir, tmp, pdir, uuid) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void) unlinkat(pdir, tmp, 0);
+                return r;
+        }
+        if (fsync(pdir) < 0)
+                return negative_errno();
+        if (pdir_created && fsync(top) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int store_remove(const char *dir, const char *parent, const char *uuid)
+{
+        _cleanup_close_ int top = -1, pdir = -1;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        bool empty = true;
+
+        if (!store_parent_name_is_valid(parent) || !vgpu_uuid_is_canonical(uuid))
+                return -EINVAL;
+        top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top < 0)
+                return negative_errno();
+        pdir = openat(top, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pdir < 0)
+                return negative_errno();
+        if (unlinkat(pdir, uuid, 0) < 0)
+                return negative_errno();
+        if (fsync(pdir) < 0)
+                return negative_errno();
+
+        /* the parent's directory goes with its last definition (mdevctl leaves it behind); a leftover
+         * temp file keeps it, and so does anything else someone put there */
+        int dfd = dup(pdir);
+        if (dfd < 0)
+                return 0;
+        d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return 0;
+        }
+        while (empty && (de = readdir(d)))
+                if (!g_str_equal(de->d_name, ".") && !g_str_equal(de->d_name, ".."))
+                        empty = false;
+        if (empty && unlinkat(top, parent, AT_REMOVEDIR) == 0)
+                (void) fsync(top);
         return 0;
 }

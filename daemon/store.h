@@ -3,8 +3,10 @@
 
 /* Persistent definitions in mdevctl's layout: <dir>/<parent>/<uuid>, one JSON file each. A file that
  * cannot be read or parsed is reported as a warning and skipped; it never hides the others and is
- * never modified. */
+ * never modified. Writes are atomic (temp file, fsync, rename, fsync of the directory): a reader or a
+ * crash sees the old file or the new one, never a part. Temp files are dot files, which readers skip. */
 
+#include <stdbool.h>
 #include <glib.h>
 #include "mdev-def.h"
 
@@ -23,3 +25,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoredDef, stored_def_free)
 int store_load_all(const char *dir, GPtrArray **ret_defs, GPtrArray **ret_warnings);
 /* Read one definition file. -ENOENT when missing, -EBADMSG (with *ret_error) when unparsable. */
 int store_load_one(const char *dir, const char *parent, const char *uuid, StoredDef **ret, char **ret_error);
+
+/* Can parent be a directory name under dir: a valid name (mdev_name_is_valid()) that the reader does
+ * not skip (no leading '.', not "scripts.d")? */
+bool store_parent_name_is_valid(const char *parent);
+
+/* The parents under which uuid (canonical) is defined, sorted (strv, empty when none). */
+int store_find(const char *dir, const char *uuid, char ***ret_parents);
+
+/* Write def (mdevctl's bytes: mdev_def_to_json(def, true)) to <dir>/<parent>/<uuid>, replacing what is
+ * there, atomically; dir and dir/parent are created as needed. Returns 0, -EINVAL for an invalid
+ * parent, uuid or type, or the errno of the file system (-EROFS, -EACCES, -ENOSPC, ...); on failure
+ * the old file, if any, is untouched and no temp file is left. */
+int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def);
+
+/* Delete <dir>/<parent>/<uuid> (and the parent's directory when that leaves it empty), durably.
+ * Returns 0, -ENOENT when it is not there, -EINVAL, or the file system's errno. */
+int store_remove(const char *dir, const char *parent, const char *uuid);
