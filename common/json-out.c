@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* serde_json-compatible JSON: the printer (pretty and compact) for json-glib trees and the strict
- * syntax check with serde_json's error messages. Positions and wording were checked against the
- * errors mdevctl 1.2.0 prints for broken definition files. */
+/* serde_json-compatible JSON: the printer (pretty and compact) for json-glib trees, a walk through
+ * common/json-writer.c, and the strict syntax check with serde_json's error messages. Positions and
+ * wording were checked against the errors mdevctl 1.2.0 prints for broken definition files. */
 
 #include "json-out.h"
+#include "json-writer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,181 +12,72 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- printer ---- */
+/* ---- printer: a walk of the json-glib tree through the streaming writer ---- */
 
 void json_out_string(GString *out, const char *s)
 {
-        static const char hex[] = "0123456789abcdef";
-
-        g_string_append_c(out, '"');
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"': g_string_append(out, "\\\""); break;
-                case '\\': g_string_append(out, "\\\\"); break;
-                case '\b': g_string_append(out, "\\b"); break;
-                case '\t': g_string_append(out, "\\t"); break;
-                case '\n': g_string_append(out, "\\n"); break;
-                case '\f': g_string_append(out, "\\f"); break;
-                case '\r': g_string_append(out, "\\r"); break;
-                default:
-                        if (*p < 0x20) {
-                                g_string_append(out, "\\u00");
-                                g_string_append_c(out, hex[*p >> 4]);
-                                g_string_append_c(out, hex[*p & 0xf]);
-                        } else
-                                g_string_append_c(out, (char)*p);
-                }
-        }
-        g_string_append_c(out, '"');
+        json_writer_append_escaped(out, s);
 }
 
-/* A double as serde_json (ryu) prints it: shortest digits that read back to the same value, "1.0" for
- * integral values, scientific notation outside 1e-5 <= |x| < 1e16; NaN and infinities as null. */
-static void append_double(GString *out, double v)
-{
-        char buf[64], digits[32];
-        size_t n = 0;
-        int e10, kk;
-
-        if (!isfinite(v)) {
-                g_string_append(out, "null");
-                return;
-        }
-        if (signbit(v))
-                g_string_append_c(out, '-');
-        v = fabs(v);
-        if (v == 0) {
-                g_string_append(out, "0.0");
-                return;
-        }
-        for (int prec = 0; prec <= 17; prec++) {
-                snprintf(buf, sizeof buf, "%.*e", prec, v);
-                if (g_ascii_strtod(buf, NULL) == v)
-                        break;
-        }
-        /* buf is "d.ddde[+-]xx" (or "de[+-]xx"): collect the digits and the decimal exponent. */
-        const char *p = buf;
-        for (; *p && *p != 'e'; p++)
-                if (*p >= '0' && *p <= '9')
-                        digits[n++] = *p;
-        e10 = (int)strtol(p + 1, NULL, 10);
-        while (n > 1 && digits[n - 1] == '0')
-                n--;
-        digits[n] = '\0';
-        kk = e10 + 1; /* position of the decimal point relative to the digits */
-
-        if ((int)n <= kk && kk <= 16) {
-                g_string_append(out, digits);
-                for (int i = (int)n; i < kk; i++)
-                        g_string_append_c(out, '0');
-                g_string_append(out, ".0");
-        } else if (kk > 0 && kk <= 16) {
-                g_string_append_len(out, digits, kk);
-                g_string_append_c(out, '.');
-                g_string_append(out, digits + kk);
-        } else if (kk > -5 && kk <= 0) {
-                g_string_append(out, "0.");
-                for (int i = kk; i < 0; i++)
-                        g_string_append_c(out, '0');
-                g_string_append(out, digits);
-        } else {
-                g_string_append_c(out, digits[0]);
-                if (n > 1) {
-                        g_string_append_c(out, '.');
-                        g_string_append(out, digits + 1);
-                }
-                g_string_append_printf(out, "e%d", kk - 1);
-        }
-}
-
-static void append_indent(GString *out, unsigned level)
-{
-        for (unsigned i = 0; i < level; i++)
-                g_string_append(out, "  ");
-}
-
-static void print_node(GString *out, JsonNode *node, bool pretty, unsigned level);
-
-static void print_object(GString *out, JsonObject *o, bool pretty, unsigned level)
-{
-        JsonObjectIter it;
-        const char *name;
-        JsonNode *member;
-        bool first = true;
-
-        g_string_append_c(out, '{');
-        json_object_iter_init_ordered(&it, o);
-        while (json_object_iter_next_ordered(&it, &name, &member)) {
-                if (!first)
-                        g_string_append_c(out, ',');
-                first = false;
-                if (pretty) {
-                        g_string_append_c(out, '\n');
-                        append_indent(out, level + 1);
-                }
-                json_out_string(out, name);
-                g_string_append(out, pretty ? ": " : ":");
-                print_node(out, member, pretty, level + 1);
-        }
-        if (!first && pretty) {
-                g_string_append_c(out, '\n');
-                append_indent(out, level);
-        }
-        g_string_append_c(out, '}');
-}
-
-static void print_array(GString *out, JsonArray *a, bool pretty, unsigned level)
-{
-        guint n = json_array_get_length(a);
-
-        g_string_append_c(out, '[');
-        for (guint i = 0; i < n; i++) {
-                if (i > 0)
-                        g_string_append_c(out, ',');
-                if (pretty) {
-                        g_string_append_c(out, '\n');
-                        append_indent(out, level + 1);
-                }
-                print_node(out, json_array_get_element(a, i), pretty, level + 1);
-        }
-        if (n > 0 && pretty) {
-                g_string_append_c(out, '\n');
-                append_indent(out, level);
-        }
-        g_string_append_c(out, ']');
-}
-
-static void print_node(GString *out, JsonNode *node, bool pretty, unsigned level)
+static void write_node(JsonWriter *w, JsonNode *node)
 {
         if (!node) {
-                g_string_append(out, "null");
+                json_writer_null(w);
                 return;
         }
         switch (json_node_get_node_type(node)) {
-        case JSON_NODE_OBJECT: print_object(out, json_node_get_object(node), pretty, level); return;
-        case JSON_NODE_ARRAY: print_array(out, json_node_get_array(node), pretty, level); return;
+        case JSON_NODE_OBJECT: {
+                JsonObjectIter it;
+                const char *name;
+                JsonNode *member;
+
+                json_writer_begin_object(w);
+                json_object_iter_init_ordered(&it, json_node_get_object(node));
+                while (json_object_iter_next_ordered(&it, &name, &member)) {
+                        json_writer_key(w, name);
+                        write_node(w, member);
+                }
+                json_writer_end_object(w);
+                return;
+        }
+        case JSON_NODE_ARRAY: {
+                JsonArray *a = json_node_get_array(node);
+                guint n = json_array_get_length(a);
+
+                json_writer_begin_array(w);
+                for (guint i = 0; i < n; i++)
+                        write_node(w, json_array_get_element(a, i));
+                json_writer_end_array(w);
+                return;
+        }
         case JSON_NODE_VALUE: break;
         case JSON_NODE_NULL:
-        default: g_string_append(out, "null"); return;
+        default: json_writer_null(w); return;
         }
 
         switch (json_node_get_value_type(node)) {
-        case G_TYPE_STRING: json_out_string(out, json_node_get_string(node)); break;
-        case G_TYPE_INT64: g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node)); break;
-        case G_TYPE_DOUBLE: append_double(out, json_node_get_double(node)); break;
-        case G_TYPE_BOOLEAN: g_string_append(out, json_node_get_boolean(node) ? "true" : "false"); break;
-        default: g_string_append(out, "null");
+        case G_TYPE_STRING: json_writer_string(w, json_node_get_string(node)); break;
+        case G_TYPE_INT64: json_writer_int(w, json_node_get_int(node)); break;
+        case G_TYPE_DOUBLE: json_writer_double(w, json_node_get_double(node)); break;
+        case G_TYPE_BOOLEAN: json_writer_bool(w, json_node_get_boolean(node)); break;
+        default: json_writer_null(w);
         }
 }
 
 void json_out_pretty(GString *out, JsonNode *node)
 {
-        print_node(out, node, true, 0);
+        JsonWriter w;
+
+        json_writer_init(&w, out, true);
+        write_node(&w, node);
 }
 
 void json_out_compact(GString *out, JsonNode *node)
 {
-        print_node(out, node, false, 0);
+        JsonWriter w;
+
+        json_writer_init(&w, out, false);
+        write_node(&w, node);
 }
 
 /* ---- strict check ---- */
