@@ -40,6 +40,8 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
                 v = t ? t->name : NULL;
         else if (g_str_equal(property, "SysfsPath"))
                 v = d->sys->syspath;
+        else if (g_str_equal(property, "State"))
+                v = "active";
         else if (g_str_equal(property, "Gpu")) {
                 gpu = inventory_gpu_path(d->sys->parent);
                 return sd_bus_message_append(reply, "o", gpu ? gpu : "/");
@@ -66,6 +68,7 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("TypeName", "s", prop_string, 0, CONST),
         SD_BUS_PROPERTY("FramebufferMiB", "t", prop_framebuffer, 0, CONST),
         SD_BUS_PROPERTY("SysfsPath", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("State", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
 };
 

@@ -151,6 +151,7 @@ class TestInventory(vgpudtest.VgpudTestCase):
         self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
         added = [args for m, p, args in self.recorder.of('InterfacesAdded') if args[0] == UUID_PATH][0]
         dev = added[1][DEVICE]
+        self.assertEqual(dev["State"], "active")
         self.assertEqual((dev['Uuid'], dev['Parent'], dev['TypeId'], dev['TypeName'], dev['FramebufferMiB']),
                          (UUID, T4, 'nvidia-231', 'GRID T4-2Q', 2048))
         self.assertEqual(dev['Gpu'], T4_PATH)
