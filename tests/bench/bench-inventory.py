@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark of the read side: vgpuctl against Debian's mdevctl 1.2.0 on the same fake trees, and
+vgpud's start-to-READY time and memory. Prints tables; asserts nothing (targets are in the issue,
+the figures go into HACKING.md).
+
+For each size (1/16, 1/4 and all of 16 parents x 20 types x 2,560 running devices) the tree is
+written once, then, in a private mount namespace with the tree bind-mounted over /sys and
+/etc/mdevctl.d (so both tools read it as real sysfs, without umockdev's preload):
+  - vgpud is started BENCH_STARTS times with NOTIFY_SOCKET set: time from exec to READY=1, and
+    its VmRSS right after READY and after serving a full listing;
+  - `vgpuctl list`, `list --dumpjson`, `types` and the same mdevctl commands are each run
+    BENCH_RUNS times: median wall time and the ratio.
+Usage: bench-inventory.py [BUILDDIR]  (default: build). Run as root.
+"""
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+RUNS = int(os.environ.get('BENCH_RUNS', '9'))
+STARTS = int(os.environ.get('BENCH_STARTS', '7'))
+COMMANDS = [['list'], ['list', '--dumpjson'], ['types']]
+SCALES = [(1 / 16, '1/16'), (1 / 4, '1/4'), (1.0, '1')]
+
+BUS_CONF = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/> <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/> <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+'''
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def timed(argv, env):
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError('%s failed (%d): %s' % (' '.join(argv), p.returncode, p.stderr.decode()))
+    return dt, p.stdout
+
+
+def start_vgpud(builddir, env, tmp):
+    """Start vgpud; return (process, seconds to READY=1)."""
+    path = os.path.join(tmp, 'notify')
+    if os.path.exists(path):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30)
+    env = dict(env, NOTIFY_SOCKET=path)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([os.path.join(builddir, 'daemon', 'vgpud'), '--state-dir', tmp],
+                            env=env, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            msg = sock.recv(4096).decode()
+            if 'READY=1' in msg.split('\n'):
+                return proc, time.perf_counter() - t0
+    finally:
+        sock.close()
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def inner(builddir, tree, label):
+    """Runs inside the private mount namespace."""
+    subprocess.run(['mount', '--bind', os.path.join(tree, 'sys'), '/sys'], check=True)
+    subprocess.run(['mount', '--bind', os.path.join(tree, 'etc', 'mdevctl.d'), '/etc/mdevctl.d'], check=True)
+    tmp = tempfile.mkdtemp(prefix='vgpud-bench.')
+    bus_sock = os.path.join(tmp, 'bus')
+    with open(os.path.join(tmp, 'bus.conf'), 'w') as f:
+        f.write(BUS_CONF % bus_sock)
+    bus = subprocess.Popen(['dbus-daemon', '--config-file', os.path.join(tmp, 'bus.conf'), '--nofork',
+                            '--nopidfile'], stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(bus_sock):
+            break
+        time.sleep(0.01)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + bus_sock)
+    vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
+    try:
+        ready = []
+        for _ in range(STARTS):
+            proc, dt = start_vgpud(builddir, env, tmp)
+            ready.append(dt)
+            rss_ready = rss_kib(proc.pid)
+            stop(proc)
+        proc, _ = start_vgpud(builddir, env, tmp)
+        rows = []
+        for cmd in COMMANDS:
+            ours = [timed([vgpuctl] + cmd, env) for _ in range(RUNS)]
+            theirs = [timed(['mdevctl'] + cmd, env) for _ in range(RUNS)]
+            same = ours[0][1] == theirs[0][1]
+            a = statistics.median(t for t, _ in ours)
+            b = statistics.median(t for t, _ in theirs)
+            rows.append((' '.join(cmd), a, b, same))
+        rss_served = rss_kib(proc.pid)
+        stop(proc)
+    finally:
+        bus.terminate()
+        bus.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print('size %s:' % label)
+    print('  %-16s %12s %12s %8s  %s' % ('command', 'vgpuctl', 'mdevctl', 'ratio', 'same output'))
+    for name, a, b, same in rows:
+        print('  %-16s %10.2fms %10.2fms %7.1fx  %s' % (name, a * 1000, b * 1000, b / a, 'yes' if same else 'NO'))
+    print('  vgpud start to READY: median %.1f ms (min %.1f, max %.1f, %d starts)' %
+          (statistics.median(ready) * 1000, min(ready) * 1000, max(ready) * 1000, len(ready)))
+    print('  vgpud RSS: %.1f MiB after READY, %.1f MiB after serving %d listings' %
+          (rss_ready / 1024, rss_served / 1024, len(COMMANDS) * RUNS))
+    sys.stdout.flush()
+
+
+def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == '--inner':
+        inner(sys.argv[2], sys.argv[3], sys.argv[4])
+        return 0
+    builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
+    if not os.path.exists(os.path.join(builddir, 'daemon', 'vgpud')):
+        print('build first: %s/daemon/vgpud is missing' % builddir, file=sys.stderr)
+        return 1
+    if not shutil.which('mdevctl'):
+        print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
+        return 1
+    os.makedirs('/etc/mdevctl.d', exist_ok=True)
+    print('vgpud read-side benchmark: median of %d runs per command, %d daemon starts' % (RUNS, STARTS))
+    print('tree: 16 parents x 20 types x 2,560 running devices at size 1 (tests/sim/hosts.py: large)')
+    for scale, label in SCALES:
+        tree = tempfile.mkdtemp(prefix='vgpud-bench-tree.')
+        try:
+            subprocess.run([sys.executable, os.path.join(TOP, 'tests', 'sim', 'simhost.py'), '--host', 'large',
+                            '--scale', str(scale), '--write-tree', tree], check=True,
+                           stdout=subprocess.DEVNULL)
+            subprocess.run(['unshare', '-m', '--propagation', 'private', '--', sys.executable,
+                            os.path.abspath(__file__), '--inner', builddir, tree, label], check=True)
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
