@@ -80,20 +80,62 @@ int vc_bus_call_simple(sd_bus *bus, const char *path, const char *interface, con
         return 0;
 }
 
-int vc_bus_get_manager_strv(sd_bus *bus, const char *property, char ***ret)
-{
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        char **strv = NULL;
-        int r;
+typedef struct PendingCall {
+        sd_bus_slot *slot;
+        sd_bus_message *reply;
+} PendingCall;
 
-        r = sd_bus_get_property_strv(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, property,
-                                     &error, &strv);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf("reading %s.%s", VGPUD_MANAGER_IFACE, property);
-                vc_bus_log_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        PendingCall *call = userdata;
+
+        call->reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+static void pending_calls_free(PendingCall *calls, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                sd_bus_slot_unref(calls[i].slot);
+                sd_bus_message_unref(calls[i].reply);
         }
-        *ret = strv;
+        g_free(calls);
+}
+
+int vc_bus_call_manager_many(sd_bus *bus, const char *const *methods, size_t n, sd_bus_message **ret_replies)
+{
+        PendingCall *calls = g_new0(PendingCall, n);
+        size_t done = 0;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_call_method_async(bus, &calls[i].slot, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH,
+                                             VGPUD_MANAGER_IFACE, methods[i], on_reply, &calls[i], "");
+        /* Each reply (or an error sd-bus makes up for a timeout or a lost connection) runs on_reply. */
+        while (r >= 0 && done < n) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                done = 0;
+                for (size_t i = 0; i < n; i++)
+                        done += calls[i].reply != NULL;
+        }
+        if (r < 0) {
+                g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, methods[0]);
+                pending_calls_free(calls, n);
+                return vc_bus_log_error(NULL, r, what);
+        }
+        for (size_t i = 0; i < n; i++) {
+                const sd_bus_error *error = sd_bus_message_get_error(calls[i].reply);
+                if (error) {
+                        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, methods[i]);
+                        r = vc_bus_log_error(error, -sd_bus_error_get_errno(error), what);
+                        pending_calls_free(calls, n);
+                        return r;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                ret_replies[i] = TAKE_PTR(calls[i].reply);
+        pending_calls_free(calls, n);
         return 0;
 }

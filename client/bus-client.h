@@ -26,5 +26,9 @@ int vc_bus_log_error(const sd_bus_error *error, int r, const char *what);
 int vc_bus_call_simple(sd_bus *bus, const char *path, const char *interface, const char *method,
                        sd_bus_message **ret_reply);
 
-/* Read a string-array property of vgpud's Manager (e.g. "Warnings"). Prints the error on failure. */
-int vc_bus_get_manager_strv(sd_bus *bus, const char *property, char ***ret);
+/* Call several methods without arguments on vgpud's Manager at once: every request is sent before the
+ * first reply is read, so the daemon builds the next reply while this process reads the previous one.
+ * ret_replies[i] gets the reply to methods[i]. Prints the first error and returns a negative errno on
+ * failure (then no reply is returned). */
+int vc_bus_call_manager_many(sd_bus *bus, const char *const *methods, size_t n,
+                             sd_bus_message **ret_replies);

@@ -13,12 +13,11 @@
 
 #include <errno.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include "bus-client.h"
 #include "cli.h"
 #include "inventory-client.h"
-#include "json-out.h"
+#include "json-writer.h"
 #include "macro.h"
 
 enum {
@@ -122,87 +121,92 @@ static void format_text(GArray *rows, bool verbose, GString *out)
 }
 
 /* {"mdev_type": ..., "start": ..., "attrs": [{name: value}, ...]} */
-static JsonNode *row_to_json(const ListRow *row)
+static void write_row(JsonWriter *w, const ListRow *row)
 {
-        JsonObject *o = json_object_new();
-        JsonArray *attrs = json_array_new();
-        JsonNode *n = json_node_new(JSON_NODE_OBJECT);
-
-        json_object_set_string_member(o, "mdev_type", row->type);
-        json_object_set_string_member(o, "start", row->autostart ? "auto" : "manual");
+        json_writer_begin_object(w);
+        json_writer_key(w, "mdev_type");
+        json_writer_string(w, row->type);
+        json_writer_key(w, "start");
+        json_writer_string(w, row->autostart ? "auto" : "manual");
+        json_writer_key(w, "attrs");
+        json_writer_begin_array(w);
         for (guint j = 0; row->attrs && j < row->attrs->len; j++) {
                 const VcAttr *a = row->attrs->pdata[j];
-                JsonObject *attr = json_object_new();
-                json_object_set_string_member(attr, a->name, a->value);
-                json_array_add_object_element(attrs, attr);
+                json_writer_begin_object(w);
+                json_writer_key(w, a->name);
+                json_writer_string(w, a->value);
+                json_writer_end_object(w);
         }
-        json_object_set_array_member(o, "attrs", attrs);
-        json_node_take_object(n, o);
-        return n;
+        json_writer_end_array(w);
+        json_writer_end_object(w);
 }
 
-/* [ { "<parent>": [ { "<uuid>": {...} }, ... ], ... } ], or [] when there is nothing. */
-static JsonNode *rows_to_json_tree(GArray *rows)
+/* [ { "<parent>": [ { "<uuid>": {...} }, ... ], ... } ], or [] when there is nothing. The rows come
+ * grouped by parent. */
+static void write_tree(JsonWriter *w, GArray *rows)
 {
-        JsonArray *top = json_array_new();
-        JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+        const char *current = NULL;
 
-        if (rows->len > 0) {
-                JsonObject *parents = json_object_new();
-                JsonArray *children = NULL;
-                const char *current = NULL;
+        json_writer_begin_array(w);
+        if (rows->len > 0)
+                json_writer_begin_object(w);
+        for (guint i = 0; i < rows->len; i++) {
+                const ListRow *row = &g_array_index(rows, ListRow, i);
 
-                for (guint i = 0; i < rows->len; i++) {
-                        const ListRow *row = &g_array_index(rows, ListRow, i);
-                        JsonObject *child = json_object_new();
-
-                        if (!current || strcmp(current, row->parent) != 0) {
-                                children = json_array_new();
-                                json_object_set_array_member(parents, row->parent, children);
-                                current = row->parent;
-                        }
-                        json_object_set_member(child, row->uuid, row_to_json(row));
-                        json_array_add_object_element(children, child);
+                if (!current || strcmp(current, row->parent) != 0) {
+                        if (current)
+                                json_writer_end_array(w);
+                        json_writer_key(w, row->parent);
+                        json_writer_begin_array(w);
+                        current = row->parent;
                 }
-                json_array_add_object_element(top, parents);
+                json_writer_begin_object(w);
+                json_writer_key(w, row->uuid);
+                write_row(w, row);
+                json_writer_end_object(w);
         }
-        json_node_take_array(n, top);
-        return n;
+        if (rows->len > 0) {
+                json_writer_end_array(w);
+                json_writer_end_object(w);
+        }
+        json_writer_end_array(w);
 }
 
 static void format_json(GArray *rows, bool single_uuid, GString *out)
 {
-        g_autoptr(JsonNode) node = NULL;
+        JsonWriter w;
 
+        json_writer_init(&w, out, true);
         /* As mdevctl: asked for one UUID and found exactly one, print just its definition (ready to be
          * used as a config file); otherwise the whole hierarchy. */
         if (single_uuid && rows->len == 1)
-                node = row_to_json(&g_array_index(rows, ListRow, 0));
+                write_row(&w, &g_array_index(rows, ListRow, 0));
         else
-                node = rows_to_json_tree(rows);
-        json_out_pretty(out, node);
+                write_tree(&w, rows);
 }
 
 static int run_list(const VcContext *ctx, const VcArgs *args)
 {
         g_autoptr(VcInventory) inv = NULL;
-        g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(ListRow));
-        g_autoptr(GString) out = g_string_new(NULL);
-        g_auto(GStrv) warnings = NULL;
+        g_autoptr(GArray) rows = NULL;
+        g_autoptr(GString) out = NULL;
         sd_bus *bus = NULL;
         int r;
 
         r = vc_bus_open(&bus);
         if (r < 0)
                 return r;
-        r = vc_inventory_load(bus, &inv);
-        if (r >= 0 && args->set[OPT_DEFINED])
-                r = vc_bus_get_manager_strv(bus, "Warnings", &warnings);
+        r = vc_inventory_load_listing(bus, &inv);
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return r;
 
-        vc_print_warnings(warnings);
+        rows = g_array_sized_new(FALSE, TRUE, sizeof(ListRow),
+                                 args->set[OPT_DEFINED] ? inv->definitions->len : inv->devices->len);
+        /* Roughly what a line of text or of JSON takes, so the buffer rarely grows. */
+        out = g_string_sized_new(64 + (gsize)rows->len * (args->set[OPT_DUMPJSON] ? 256 : 80));
+        if (args->set[OPT_DEFINED])
+                vc_print_warnings(inv->warnings);
         if (args->set[OPT_DEFINED])
                 collect_defined(inv, args, rows);
         else

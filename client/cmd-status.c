@@ -7,12 +7,11 @@
 
 #include <errno.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include "bus-client.h"
 #include "cli.h"
 #include "inventory-client.h"
-#include "json-out.h"
+#include "json-writer.h"
 #include "macro.h"
 
 enum {
@@ -83,7 +82,7 @@ static GPtrArray *build_rows(const VcInventory *inv)
                 if (g->size_class)
                         row->size_class = g->size_class;
                 row->mixed_allowed = row->mixed_allowed || g->mixed_size;
-                g_hash_table_insert(by_parent, g->name, row);
+                g_hash_table_insert(by_parent, (gpointer)g->name, row);
         }
 
         for (guint i = 0; i < inv->devices->len; i++) {
@@ -210,39 +209,53 @@ static void format_table(GPtrArray *rows, GString *out)
         }
 }
 
+static void json_string_member(JsonWriter *w, const char *key, const char *value)
+{
+        json_writer_key(w, key);
+        json_writer_string(w, value);
+}
+
+static void json_int_member(JsonWriter *w, const char *key, int64_t value)
+{
+        json_writer_key(w, key);
+        json_writer_int(w, value);
+}
+
 static void format_json(GPtrArray *rows, GString *out)
 {
-        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
-        JsonArray *top = json_array_new();
+        JsonWriter w;
 
+        json_writer_init(&w, out, true);
+        json_writer_begin_array(&w);
         for (guint i = 0; i < rows->len; i++) {
                 const CoreRow *row = rows->pdata[i];
                 const VcGpu *g = row->first;
                 g_autofree char *size = format_size(row);
-                JsonObject *o = json_object_new();
-                JsonArray *parents = json_array_new();
 
-                json_object_set_string_member(o, "core", row->core);
-                json_object_set_string_member(o, "model", g->model);
-                json_object_set_string_member(o, "vendor", g->vendor);
-                json_object_set_string_member(o, "driver", g->driver);
-                json_object_set_string_member(o, "board", g->board);
-                json_object_set_string_member(o, "board_model", g->board_model);
-                json_object_set_int_member(o, "numa_node", g->numa_node);
-                json_object_set_string_member(o, "size", size);
-                json_object_set_int_member(o, "size_class_mib", (gint64)row->size_class);
-                json_object_set_boolean_member(o, "mixed_size", row->mixed_allowed);
-                json_object_set_int_member(o, "used", row_used(row));
-                json_object_set_int_member(o, "capacity", row->capacity);
+                json_writer_begin_object(&w);
+                json_string_member(&w, "core", row->core);
+                json_string_member(&w, "model", g->model);
+                json_string_member(&w, "vendor", g->vendor);
+                json_string_member(&w, "driver", g->driver);
+                json_string_member(&w, "board", g->board);
+                json_string_member(&w, "board_model", g->board_model);
+                json_int_member(&w, "numa_node", g->numa_node);
+                json_string_member(&w, "size", size);
+                json_int_member(&w, "size_class_mib", (int64_t)row->size_class);
+                json_writer_key(&w, "mixed_size");
+                json_writer_bool(&w, row->mixed_allowed);
+                json_int_member(&w, "used", row_used(row));
+                json_int_member(&w, "capacity", row->capacity);
+                json_writer_key(&w, "parents");
+                json_writer_begin_array(&w);
                 for (guint j = 0; j < row->parents->len; j++) {
                         const VcGpu *p = row->parents->pdata[j];
-                        json_array_add_string_element(parents, p->name);
+                        json_writer_string(&w, p->name);
                 }
-                json_object_set_array_member(o, "parents", parents);
-                json_array_add_object_element(top, o);
+                json_writer_end_array(&w);
+                json_writer_end_object(&w);
         }
-        json_node_take_array(node, top);
-        json_out_pretty(out, node);
+        json_writer_end_array(&w);
         g_string_append_c(out, '\n');
 }
 

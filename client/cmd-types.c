@@ -7,12 +7,11 @@
 
 #include <errno.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include "bus-client.h"
 #include "cli.h"
 #include "inventory-client.h"
-#include "json-out.h"
+#include "json-writer.h"
 #include "macro.h"
 
 enum {
@@ -127,46 +126,53 @@ static void format_text(const VcInventory *inv, const char *parent, GString *out
         }
 }
 
+/* [ { "<parent>": [ { "<type>": {...} }, ... ], ... } ], or [] when no parent is listed. */
 static void format_json(const VcInventory *inv, const char *parent, GString *out)
 {
-        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
-        JsonArray *top = json_array_new();
-        JsonObject *parents = json_object_new();
+        JsonWriter w;
+        bool any = false;
 
+        json_writer_init(&w, out, true);
+        json_writer_begin_array(&w);
         for (guint i = 0; i < inv->gpus->len; i++) {
                 const VcGpu *g = inv->gpus->pdata[i];
-                JsonArray *children;
 
                 if (parent && strcmp(parent, g->name) != 0)
                         continue;
-                children = json_array_new();
+                if (!any)
+                        json_writer_begin_object(&w);
+                any = true;
+                json_writer_key(&w, g->name);
+                json_writer_begin_array(&w);
                 for (guint j = 0; j < g->types->len; j++) {
-                        JsonObject *child, *info;
                         TypeRow row = {};
 
                         if (!type_row_init(g, g->types->pdata[j], &row))
                                 continue;
-                        info = json_object_new();
-                        json_object_set_int_member(info, "available_instances",
-                                                   row.type->available_instances);
-                        json_object_set_string_member(info, "device_api", row.device_api);
-                        if (*row.name)
-                                json_object_set_string_member(info, "name", row.name);
-                        if (*row.description)
-                                json_object_set_string_member(info, "description", row.description);
-                        child = json_object_new();
-                        json_object_set_object_member(child, row.type->id, info);
-                        json_array_add_object_element(children, child);
+                        json_writer_begin_object(&w);
+                        json_writer_key(&w, row.type->id);
+                        json_writer_begin_object(&w);
+                        json_writer_key(&w, "available_instances");
+                        json_writer_int(&w, row.type->available_instances);
+                        json_writer_key(&w, "device_api");
+                        json_writer_string(&w, row.device_api);
+                        if (*row.name) {
+                                json_writer_key(&w, "name");
+                                json_writer_string(&w, row.name);
+                        }
+                        if (*row.description) {
+                                json_writer_key(&w, "description");
+                                json_writer_string(&w, row.description);
+                        }
+                        json_writer_end_object(&w);
+                        json_writer_end_object(&w);
                         type_row_clear(&row);
                 }
-                json_object_set_array_member(parents, g->name, children);
+                json_writer_end_array(&w);
         }
-        if (json_object_get_size(parents) > 0)
-                json_array_add_object_element(top, parents);
-        else
-                json_object_unref(parents);
-        json_node_take_array(node, top);
-        json_out_pretty(out, node);
+        if (any)
+                json_writer_end_object(&w);
+        json_writer_end_array(&w);
 }
 
 static int run_types(const VcContext *ctx, const VcArgs *args)
@@ -180,7 +186,7 @@ static int run_types(const VcContext *ctx, const VcArgs *args)
         r = vc_bus_open(&bus);
         if (r < 0)
                 return r;
-        r = vc_inventory_load(bus, &inv);
+        r = vc_inventory_load_types(bus, &inv);
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return r;

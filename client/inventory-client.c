@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Reading vgpud's GetManagedObjects reply into VcInventory: a small table per interface says which
- * property lands in which struct field; unknown interfaces and properties are skipped, so a newer
- * daemon with more properties still works. */
+/* Reading vgpud's replies into VcInventory without copying a string.
+ *
+ * GetManagedObjects (for `status`): a small table per interface says which property lands in which
+ * struct field; unknown interfaces and properties are skipped, so a newer daemon with more properties
+ * still works. ListTypes, ListDevices and ListDefinitions (for `types` and `list`): one
+ * sd_bus_message_read() per element. The daemon sorts these lists already; they are only sorted again
+ * here when they are not in mdevctl's order (devices: by UUID -> by parent, then UUID). */
 
 #include <errno.h>
 #include <stddef.h>
@@ -84,61 +88,20 @@ static const PropSpec definition_props[] = {
         {},
 };
 
-static void vc_type_free(VcType *t)
-{
-        if (!t)
-                return;
-        g_free(t->id);
-        g_free(t->name);
-        g_free(t->description);
-        g_free(t->device_api);
-        g_free(t->profile);
-        g_free(t);
-}
-
-static void vc_attr_free(VcAttr *a)
-{
-        if (!a)
-                return;
-        g_free(a->name);
-        g_free(a->value);
-        g_free(a);
-}
-
-/* Free every PROP_STRING field and array of an object described by specs, then the object. */
-static void props_free(void *obj, const PropSpec *specs)
-{
-        if (!obj)
-                return;
-        for (const PropSpec *s = specs; s->name; s++) {
-                void *field = (char *)obj + s->offset;
-                if (s->kind == PROP_STRING)
-                        g_free(*(char **)field);
-                else if (s->kind == PROP_TYPES || s->kind == PROP_ATTRS)
-                        g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
-        }
-        g_free(obj);
-}
-
 static void vc_gpu_free(VcGpu *g)
 {
-        if (g)
-                g_free(g->object_path);
-        props_free(g, gpu_props);
-}
-
-static void vc_device_free(VcDevice *d)
-{
-        if (d)
-                g_free(d->object_path);
-        props_free(d, device_props);
+        if (!g)
+                return;
+        g_clear_pointer(&g->types, g_ptr_array_unref);
+        g_free(g);
 }
 
 static void vc_definition_free(VcDefinition *d)
 {
-        if (d)
-                g_free(d->object_path);
-        props_free(d, definition_props);
+        if (!d)
+                return;
+        g_clear_pointer(&d->attrs, g_ptr_array_unref);
+        g_free(d);
 }
 
 void vc_inventory_free(VcInventory *inv)
@@ -148,17 +111,80 @@ void vc_inventory_free(VcInventory *inv)
         g_clear_pointer(&inv->gpus, g_ptr_array_unref);
         g_clear_pointer(&inv->devices, g_ptr_array_unref);
         g_clear_pointer(&inv->definitions, g_ptr_array_unref);
+        g_clear_pointer(&inv->warnings, g_strfreev);
+        /* Last: the strings above point into these messages. */
+        g_clear_pointer(&inv->replies, g_ptr_array_unref);
         g_free(inv);
 }
 
-static int read_types(sd_bus_message *m, GPtrArray **ret)
+static void reply_unref(gpointer m)
 {
-        g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func((GDestroyNotify)vc_type_free);
+        sd_bus_message_unref(m);
+}
+
+static VcInventory *inventory_new(void)
+{
+        VcInventory *inv = g_new0(VcInventory, 1);
+
+        inv->gpus = g_ptr_array_new_with_free_func((GDestroyNotify)vc_gpu_free);
+        inv->devices = g_ptr_array_new_with_free_func(g_free);
+        inv->definitions = g_ptr_array_new_with_free_func((GDestroyNotify)vc_definition_free);
+        inv->replies = g_ptr_array_new_with_free_func(reply_unref);
+        return inv;
+}
+
+/* Every string field "" and every array empty, as when the daemon sends nothing. */
+static void props_init(void *obj, const PropSpec *specs)
+{
+        for (const PropSpec *s = specs; s->name; s++) {
+                void *field = (char *)obj + s->offset;
+                if (s->kind == PROP_STRING)
+                        *(const char **)field = "";
+                else if (s->kind == PROP_TYPES)
+                        *(GPtrArray **)field = g_ptr_array_new_with_free_func(g_free);
+                else if (s->kind == PROP_ATTRS)
+                        *(GPtrArray **)field = g_ptr_array_new_with_free_func(g_free);
+        }
+}
+
+static VcGpu *gpu_new(const char *path)
+{
+        VcGpu *g = g_new0(VcGpu, 1);
+
+        props_init(g, gpu_props);
+        g->object_path = path;
+        g->numa_node = -1;
+        return g;
+}
+
+static VcDevice *device_new(const char *path)
+{
+        VcDevice *d = g_new0(VcDevice, 1);
+
+        props_init(d, device_props);
+        d->object_path = path;
+        return d;
+}
+
+static VcDefinition *definition_new(const char *path)
+{
+        VcDefinition *d = g_new0(VcDefinition, 1);
+
+        props_init(d, definition_props);
+        d->object_path = path;
+        return d;
+}
+
+/* Read an a(ssssiuts) into types (emptied first). */
+static int read_types(sd_bus_message *m, GPtrArray *types)
+{
         int r;
 
+        g_ptr_array_set_size(types, 0);
+
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(ssssiuts)");
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
         for (;;) {
                 const char *id, *name, *description, *device_api, *profile;
                 int32_t avail;
@@ -172,32 +198,32 @@ static int read_types(sd_bus_message *m, GPtrArray **ret)
                         return r;
                 if (r == 0)
                         break;
-                t = g_new0(VcType, 1);
-                t->id = g_strdup(id);
-                t->name = g_strdup(name);
-                t->description = g_strdup(description);
-                t->device_api = g_strdup(device_api);
-                t->available_instances = avail;
-                t->max_instances = max;
-                t->framebuffer_mib = fb;
-                t->profile = g_strdup(profile);
+                t = g_new(VcType, 1);
+                *t = (VcType){
+                        .id = id,
+                        .name = name,
+                        .description = description,
+                        .device_api = device_api,
+                        .available_instances = avail,
+                        .max_instances = max,
+                        .framebuffer_mib = fb,
+                        .profile = profile,
+                };
                 g_ptr_array_add(types, t);
         }
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = g_steal_pointer(&types);
-        return 0;
+        return sd_bus_message_exit_container(m);
 }
 
-static int read_attrs(sd_bus_message *m, GPtrArray **ret)
+/* Read an a(ss) into attrs (emptied first). */
+static int read_attrs(sd_bus_message *m, GPtrArray *attrs)
 {
-        g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func((GDestroyNotify)vc_attr_free);
         int r;
 
+        g_ptr_array_set_size(attrs, 0);
+
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(ss)");
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
         for (;;) {
                 const char *name, *value;
                 VcAttr *a;
@@ -207,16 +233,11 @@ static int read_attrs(sd_bus_message *m, GPtrArray **ret)
                         return r;
                 if (r == 0)
                         break;
-                a = g_new0(VcAttr, 1);
-                a->name = g_strdup(name);
-                a->value = g_strdup(value);
+                a = g_new(VcAttr, 1);
+                *a = (VcAttr){.name = name, .value = value};
                 g_ptr_array_add(attrs, a);
         }
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = g_steal_pointer(&attrs);
-        return 0;
+        return sd_bus_message_exit_container(m);
 }
 
 /* Read one property value (the variant's content, already entered) into its field. */
@@ -226,15 +247,7 @@ static int read_prop_value(sd_bus_message *m, const PropSpec *s, void *obj)
         int r;
 
         switch (s->kind) {
-        case PROP_STRING: {
-                const char *v;
-                r = sd_bus_message_read_basic(m, s->signature[0], &v);
-                if (r < 0)
-                        return r;
-                g_free(*(char **)field);
-                *(char **)field = g_strdup(v);
-                return 0;
-        }
+        case PROP_STRING: return sd_bus_message_read_basic(m, s->signature[0], field);
         case PROP_U16: return sd_bus_message_read_basic(m, 'q', field);
         case PROP_I32: return sd_bus_message_read_basic(m, 'i', field);
         case PROP_U32: return sd_bus_message_read_basic(m, 'u', field);
@@ -247,16 +260,8 @@ static int read_prop_value(sd_bus_message *m, const PropSpec *s, void *obj)
                 *(bool *)field = b;
                 return 0;
         }
-        case PROP_TYPES:
-        case PROP_ATTRS: {
-                GPtrArray *a = NULL;
-                r = s->kind == PROP_TYPES ? read_types(m, &a) : read_attrs(m, &a);
-                if (r < 0)
-                        return r;
-                g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
-                *(GPtrArray **)field = a;
-                return 0;
-        }
+        case PROP_TYPES: return read_types(m, *(GPtrArray **)field);
+        case PROP_ATTRS: return read_attrs(m, *(GPtrArray **)field);
         }
         return -EINVAL;
 }
@@ -311,20 +316,6 @@ static int read_props(sd_bus_message *m, const PropSpec *specs, void *obj, const
         return sd_bus_message_exit_container(m);
 }
 
-/* Give every string field that the daemon did not send the value "" and every array an empty array. */
-static void props_fill_defaults(void *obj, const PropSpec *specs)
-{
-        for (const PropSpec *s = specs; s->name; s++) {
-                void *field = (char *)obj + s->offset;
-                if (s->kind == PROP_STRING && !*(char **)field)
-                        *(char **)field = g_strdup("");
-                else if (s->kind == PROP_TYPES && !*(GPtrArray **)field)
-                        *(GPtrArray **)field = g_ptr_array_new_with_free_func((GDestroyNotify)vc_type_free);
-                else if (s->kind == PROP_ATTRS && !*(GPtrArray **)field)
-                        *(GPtrArray **)field = g_ptr_array_new_with_free_func((GDestroyNotify)vc_attr_free);
-        }
-}
-
 static gint compare_gpus(gconstpointer a, gconstpointer b)
 {
         const VcGpu *x = *(VcGpu *const *)a, *y = *(VcGpu *const *)b;
@@ -372,24 +363,17 @@ static int read_object(sd_bus_message *m, const char *path, VcInventory *inv, ch
                         return r;
 
                 if (strcmp(iface, VGPUD_GPU_IFACE) == 0) {
-                        VcGpu *g = g_new0(VcGpu, 1);
-                        g->object_path = g_strdup(path);
-                        g->numa_node = -1;
+                        VcGpu *g = gpu_new(path);
                         g_ptr_array_add(inv->gpus, g);
                         r = read_props(m, gpu_props, g, path, ret_error);
-                        props_fill_defaults(g, gpu_props);
                 } else if (strcmp(iface, VGPUD_DEVICE_IFACE) == 0) {
-                        VcDevice *d = g_new0(VcDevice, 1);
-                        d->object_path = g_strdup(path);
+                        VcDevice *d = device_new(path);
                         g_ptr_array_add(inv->devices, d);
                         r = read_props(m, device_props, d, path, ret_error);
-                        props_fill_defaults(d, device_props);
                 } else if (strcmp(iface, VGPUD_DEFINITION_IFACE) == 0) {
-                        VcDefinition *d = g_new0(VcDefinition, 1);
-                        d->object_path = g_strdup(path);
+                        VcDefinition *d = definition_new(path);
                         g_ptr_array_add(inv->definitions, d);
                         r = read_props(m, definition_props, d, path, ret_error);
-                        props_fill_defaults(d, definition_props);
                 } else
                         r = sd_bus_message_skip(m, "a{sv}");
                 if (r < 0)
@@ -402,15 +386,33 @@ static int read_object(sd_bus_message *m, const char *path, VcInventory *inv, ch
         return sd_bus_message_exit_container(m);
 }
 
+/* Sort a only when it is not in order already (the daemon sends most lists sorted). */
+static void sort_if_needed(GPtrArray *a, GCompareFunc compare)
+{
+        for (guint i = 1; i < a->len; i++)
+                if (compare(&a->pdata[i - 1], &a->pdata[i]) > 0) {
+                        g_ptr_array_sort(a, compare);
+                        return;
+                }
+}
+
+static void sort_inventory(VcInventory *inv)
+{
+        sort_if_needed(inv->gpus, compare_gpus);
+        for (guint i = 0; i < inv->gpus->len; i++) {
+                VcGpu *g = inv->gpus->pdata[i];
+                sort_if_needed(g->types, compare_types);
+        }
+        sort_if_needed(inv->devices, compare_devices);
+        sort_if_needed(inv->definitions, compare_definitions);
+}
+
 int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_error)
 {
-        g_autoptr(VcInventory) inv = g_new0(VcInventory, 1);
+        g_autoptr(VcInventory) inv = inventory_new();
         int r;
 
-        inv->gpus = g_ptr_array_new_with_free_func((GDestroyNotify)vc_gpu_free);
-        inv->devices = g_ptr_array_new_with_free_func((GDestroyNotify)vc_device_free);
-        inv->definitions = g_ptr_array_new_with_free_func((GDestroyNotify)vc_definition_free);
-
+        g_ptr_array_add(inv->replies, sd_bus_message_ref(reply));
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
         if (r < 0)
                 goto malformed;
@@ -436,13 +438,7 @@ int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_erro
         if (r < 0)
                 goto malformed;
 
-        g_ptr_array_sort(inv->gpus, compare_gpus);
-        for (guint i = 0; i < inv->gpus->len; i++) {
-                VcGpu *g = inv->gpus->pdata[i];
-                g_ptr_array_sort(g->types, compare_types);
-        }
-        g_ptr_array_sort(inv->devices, compare_devices);
-        g_ptr_array_sort(inv->definitions, compare_definitions);
+        sort_inventory(inv);
         *ret = g_steal_pointer(&inv);
         return 0;
 
@@ -450,6 +446,119 @@ malformed:
         if (!*ret_error)
                 *ret_error = g_strdup_printf("malformed GetManagedObjects reply: %s", strerror(-r));
         return r < 0 ? r : -EBADMSG;
+}
+
+/* ListTypes: a(soa(ssssiuts)). */
+static int parse_types(sd_bus_message *m, VcInventory *inv)
+{
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(soa(ssssiuts))");
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        for (;;) {
+                const char *name, *path;
+                VcGpu *g;
+
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, "soa(ssssiuts)");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "so", &name, &path);
+                if (r < 0)
+                        return r;
+                g = gpu_new(path);
+                g->name = name;
+                g_ptr_array_add(inv->gpus, g);
+                r = read_types(m, g->types);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : 0;
+}
+
+/* ListDevices: a(ssso). */
+static int parse_devices(sd_bus_message *m, VcInventory *inv)
+{
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(ssso)");
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        for (;;) {
+                const char *uuid, *parent, *type_id, *path;
+                VcDevice *d;
+
+                r = sd_bus_message_read(m, "(ssso)", &uuid, &parent, &type_id, &path);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                d = device_new(path);
+                d->uuid = uuid;
+                d->parent = parent;
+                d->type_id = type_id;
+                g_ptr_array_add(inv->devices, d);
+        }
+        r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : 0;
+}
+
+/* ListDefinitions: a(ssssa(ss)o) as, the second being the Warnings. */
+static int parse_definitions(sd_bus_message *m, VcInventory *inv)
+{
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "(ssssa(ss)o)");
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        for (;;) {
+                const char *parent, *uuid, *type_id, *start;
+                VcDefinition *d;
+
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, "ssssa(ss)o");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "ssss", &parent, &uuid, &type_id, &start);
+                if (r < 0)
+                        return r;
+                d = definition_new("");
+                d->parent = parent;
+                d->uuid = uuid;
+                d->type_id = type_id;
+                d->start = start;
+                g_ptr_array_add(inv->definitions, d);
+                r = read_attrs(m, d->attrs);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_read_basic(m, 'o', &d->object_path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(m, &inv->warnings);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        return 0;
+}
+
+static int report_malformed(const char *method, int r)
+{
+        fprintf(stderr, "Error: vgpud sent an unexpected answer: malformed %s reply: %s\n", method,
+                strerror(-r));
+        return r;
 }
 
 int vc_inventory_load(sd_bus *bus, VcInventory **ret)
@@ -468,6 +577,48 @@ int vc_inventory_load(sd_bus *bus, VcInventory **ret)
                 fprintf(stderr, "Error: vgpud sent an unexpected answer: %s\n", error);
                 return r;
         }
+        return 0;
+}
+
+int vc_inventory_load_types(sd_bus *bus, VcInventory **ret)
+{
+        g_autoptr(VcInventory) inv = inventory_new();
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = vc_bus_call_simple(bus, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, "ListTypes", &reply);
+        if (r < 0)
+                return r;
+        g_ptr_array_add(inv->replies, reply);
+        r = parse_types(reply, inv);
+        if (r < 0)
+                return report_malformed("ListTypes", r);
+        sort_inventory(inv);
+        *ret = g_steal_pointer(&inv);
+        return 0;
+}
+
+int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret)
+{
+        static const char *const methods[] = {"ListDevices", "ListDefinitions"};
+        g_autoptr(VcInventory) inv = inventory_new();
+        sd_bus_message *replies[G_N_ELEMENTS(methods)] = {};
+        int r;
+
+        r = vc_bus_call_manager_many(bus, methods, G_N_ELEMENTS(methods), replies);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < G_N_ELEMENTS(methods); i++)
+                g_ptr_array_add(inv->replies, replies[i]);
+
+        r = parse_devices(replies[0], inv);
+        if (r < 0)
+                return report_malformed(methods[0], r);
+        r = parse_definitions(replies[1], inv);
+        if (r < 0)
+                return report_malformed(methods[1], r);
+        sort_inventory(inv);
+        *ret = g_steal_pointer(&inv);
         return 0;
 }
 

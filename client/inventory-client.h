@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* vgpud's whole picture as plain C structs, read with one ObjectManager.GetManagedObjects call on
- * /org/vgpud1: every Gpu (with its types), Device and Definition. Strings are never NULL ("" when the
- * daemon did not send the property). Arrays are sorted as mdevctl prints them: GPUs by name, types by
- * id, devices and definitions by (parent, uuid), all in byte order. */
+/* vgpud's picture as plain C structs, read either whole with one ObjectManager.GetManagedObjects call
+ * on /org/vgpud1 (every property of every Gpu, Device and Definition: `vgpuctl status`), or as fast as
+ * possible with the Manager's compact List* methods (only what `types` and `list` print).
+ *
+ * Strings are never NULL ("" when the daemon did not send them) and point into the D-Bus replies, which
+ * the inventory keeps referenced: nothing is copied. Arrays are sorted as mdevctl prints them: GPUs by
+ * name, types by id, devices and definitions by (parent, uuid), all in byte order. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,28 +15,28 @@
 #include <systemd/sd-bus.h>
 
 typedef struct VcType {
-        char *id;
-        char *name;
-        char *description;
-        char *device_api;
+        const char *id;
+        const char *name;
+        const char *description;
+        const char *device_api;
         int32_t available_instances; /* -1 when the daemon could not read it */
         uint32_t max_instances;
         uint64_t framebuffer_mib;
-        char *profile;
+        const char *profile;
 } VcType;
 
 typedef struct VcGpu {
-        char *object_path;
-        char *name;
-        char *sysfs_path;
-        char *subsystem;
-        char *driver;
+        const char *object_path;
+        const char *name;
+        const char *sysfs_path;
+        const char *subsystem;
+        const char *driver;
         uint16_t vendor_id, device_id, subsystem_vendor_id, subsystem_device_id;
-        char *vendor, *model, *subsystem_model;
+        const char *vendor, *model, *subsystem_model;
         int32_t numa_node;
-        char *core;
-        char *board;
-        char *board_model;
+        const char *core;
+        const char *board;
+        const char *board_model;
         uint64_t size_class;
         bool mixed_size;
         uint32_t core_used, core_capacity;
@@ -41,42 +44,53 @@ typedef struct VcGpu {
 } VcGpu;
 
 typedef struct VcDevice {
-        char *object_path;
-        char *uuid;
-        char *parent;
-        char *gpu;
-        char *type_id;
-        char *type_name;
+        const char *object_path;
+        const char *uuid;
+        const char *parent;
+        const char *gpu;
+        const char *type_id;
+        const char *type_name;
         uint64_t framebuffer_mib;
-        char *sysfs_path;
+        const char *sysfs_path;
 } VcDevice;
 
 typedef struct VcAttr {
-        char *name;
-        char *value;
+        const char *name;
+        const char *value;
 } VcAttr;
 
 typedef struct VcDefinition {
-        char *object_path;
-        char *uuid;
-        char *parent;
-        char *type_id;
-        char *start;      /* "auto" or "manual" */
-        GPtrArray *attrs; /* VcAttr*, in order */
-        char *path;
+        const char *object_path;
+        const char *uuid;
+        const char *parent;
+        const char *type_id;
+        const char *start; /* "auto" or "manual" */
+        GPtrArray *attrs;  /* VcAttr*, in order */
+        const char *path;
 } VcDefinition;
 
 typedef struct VcInventory {
         GPtrArray *gpus;        /* VcGpu* */
         GPtrArray *devices;     /* VcDevice* */
         GPtrArray *definitions; /* VcDefinition* */
+        char **warnings;        /* the Manager's Warnings when read with the definitions, else NULL */
+        GPtrArray *replies;     /* sd_bus_message*: the replies the strings above point into */
 } VcInventory;
 
 void vc_inventory_free(VcInventory *inv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcInventory, vc_inventory_free)
 
-/* Fetch everything from vgpud. Prints an error and returns a negative errno on failure. */
+/* Fetch everything from vgpud with GetManagedObjects. Prints an error and returns a negative errno on
+ * failure. */
 int vc_inventory_load(sd_bus *bus, VcInventory **ret);
+
+/* Fetch the GPUs and their types with Manager.ListTypes: each VcGpu has only object_path, name and
+ * types set (other strings "", numbers 0, numa_node -1). Devices and definitions stay empty. */
+int vc_inventory_load_types(sd_bus *bus, VcInventory **ret);
+
+/* Fetch the running devices (Manager.ListDevices: uuid, parent, type_id and object_path set) and the
+ * definitions with the Warnings (Manager.ListDefinitions), both calls sent at once. GPUs stay empty. */
+int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret);
 
 /* Parse a GetManagedObjects reply (exposed for tests). On a malformed reply returns a negative errno
  * and sets *ret_error to a description. */
