@@ -36,6 +36,7 @@ struct Inventory {
         GHashTable *parents;     /* name -> InvParent* */
         GHashTable *devices;     /* uuid -> InvDevice* */
         GHashTable *definitions; /* "<parent>/<uuid>" -> InvDefinition* */
+        GHashTable *gone_cores;  /* uuid -> core of devices that went recently (see inventory_update()) */
         GPtrArray *sysfs_warnings;
         GPtrArray *store_warnings;
         GPtrArray *warnings;     /* both, for the bus */
@@ -137,6 +138,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) device_free);
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                                  (GDestroyNotify) definition_free);
+        inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         inv->sysfs_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->store_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->warnings = g_ptr_array_new();
@@ -153,6 +155,7 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->devices); /* parents borrow devices: drop parents' lists first */
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
+        g_hash_table_unref(inv->gone_cores);
         g_ptr_array_unref(inv->sysfs_warnings);
         g_ptr_array_unref(inv->store_warnings);
         g_ptr_array_unref(inv->warnings);
@@ -1023,12 +1026,25 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
         for (char **u = devices; u && *u; u++) {
                 InvDevice *old = g_hash_table_lookup(inv->devices, *u);
                 SysfsDevice *sys = NULL;
-                InvParent *p;
+                InvParent *p = NULL;
 
                 if (old && (p = g_hash_table_lookup(inv->parents, old->sys->parent)))
                         g_ptr_array_add(cores, g_strdup(p->core));
                 if (sysfs_read_device(*u, &sys) < 0)
                         sys = NULL;
+                /* A device's directory goes before the driver updates available_instances and sends
+                 * "remove": the "unbind" before it may find the device gone but the counts not yet
+                 * changed. Remember its core, so the later event re-reads the counts. */
+                if (old && !sys && p) {
+                        if (g_hash_table_size(inv->gone_cores) > 4096)
+                                g_hash_table_remove_all(inv->gone_cores);
+                        g_hash_table_insert(inv->gone_cores, g_strdup(*u), g_strdup(p->core));
+                } else if (!old) {
+                        char *core = g_hash_table_lookup(inv->gone_cores, *u);
+                        if (core)
+                                g_ptr_array_add(cores, g_strdup(core));
+                        g_hash_table_remove(inv->gone_cores, *u);
+                }
                 if (sys && (p = g_hash_table_lookup(inv->parents, sys->parent)))
                         g_ptr_array_add(cores, g_strdup(p->core));
                 sync_device(inv, *u, sys);
