@@ -21,6 +21,9 @@ struct UdevWatch {
         sd_event_source *defer;
         GHashTable *parents; /* names to re-read at the end of this iteration */
         GHashTable *devices; /* uuids */
+        GHashTable *registered; /* parents that appeared or registered */
+        UdevWatchHook hook;
+        void *hook_userdata;
 };
 
 static char **keys_of(GHashTable *set)
@@ -33,10 +36,14 @@ static int on_defer(sd_event_source *s, void *userdata)
         UdevWatch *w = userdata;
         g_autofree char **parents = keys_of(w->parents);
         g_autofree char **devices = keys_of(w->devices);
+        g_autofree char **registered = keys_of(w->registered);
 
         inventory_update(w->inv, parents, devices);
+        if (w->hook)
+                w->hook(w->hook_userdata, parents, devices, registered);
         g_hash_table_remove_all(w->parents);
         g_hash_table_remove_all(w->devices);
+        g_hash_table_remove_all(w->registered);
         return sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
@@ -60,8 +67,11 @@ static void handle_device(UdevWatch *w, struct udev_device *dev)
         }
         /* A parent can be any device: re-read it when it is one we know, when it says it (un)registered
          * with the mdev core, or when it is (now) under /sys/class/mdev_bus. */
-        if (state || inventory_has_parent(w->inv, sysname) || sysfs_parent_exists(sysname))
+        if (state || inventory_has_parent(w->inv, sysname) || sysfs_parent_exists(sysname)) {
                 g_hash_table_add(w->parents, g_strdup(sysname));
+                if ((state && g_str_equal(state, "registered")) || (action && g_str_equal(action, "add")))
+                        g_hash_table_add(w->registered, g_strdup(sysname));
+        }
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -90,7 +100,14 @@ void udev_watch_free(UdevWatch *w)
                 udev_unref(w->udev);
         g_hash_table_unref(w->parents);
         g_hash_table_unref(w->devices);
+        g_hash_table_unref(w->registered);
         g_free(w);
+}
+
+void udev_watch_set_hook(UdevWatch *w, UdevWatchHook hook, void *userdata)
+{
+        w->hook = hook;
+        w->hook_userdata = userdata;
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(UdevWatch, udev_watch_free)
@@ -103,6 +120,7 @@ int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatc
         w->inv = inv;
         w->parents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         w->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        w->registered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
         if (!source)
                 source = access("/run/udev/control", F_OK) == 0 ? "udev" : "kernel";

@@ -14,4 +14,9 @@ typedef struct UdevWatch UdevWatch;
 /* source: "udev" (events after udevd processed them), "kernel" (straight from the kernel, for hosts
  * without udevd such as minimal VMs and containers), or NULL: "udev" when udevd runs, else "kernel". */
 int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatch **ret);
+
+/* Called after each inventory update with the parents and devices that were re-read, and the parents
+ * that appeared ("add") or registered with the mdev core (MDEV_STATE=registered). NULL-terminated. */
+typedef void (*UdevWatchHook)(void *userdata, char **parents, char **devices, char **registered);
+void udev_watch_set_hook(UdevWatch *w, UdevWatchHook hook, void *userdata);
 void udev_watch_free(UdevWatch *w);

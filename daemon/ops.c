@@ -1,0 +1,1015 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The lifecycle engine: a FIFO of requests run one at a time on the event loop. Start writes the UUID
+ * to the type's create file and waits for the device's add uevent, then writes its attributes; stop
+ * writes its remove file and waits for it to go; define, undefine and modify change the definitions
+ * directory; autostart queues starts for "auto" definitions. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "log.h"
+#include "mdev-def.h"
+#include "store.h"
+#include "uuid.h"
+#include "ops.h"
+
+/* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
+#define AUTOSTART_DELAY_USEC (100ULL * 1000)
+
+typedef enum {
+        STEP_NONE,
+        STEP_WAIT_ADD,      /* start: create written, waiting for the device to appear */
+        STEP_WAIT_REMOVE,   /* stop: remove written, waiting for the device to go */
+        STEP_WAIT_ROLLBACK, /* start failed after the device appeared: waiting for it to go */
+} Step;
+
+typedef struct Job {
+        OpsRequest *req;          /* NULL for an autostart job */
+        char *autostart_parent;   /* the parent of an autostart job */
+        bool autostarted;         /* a start queued by autostart: its failure is logged */
+        OpsDone done;
+        void *userdata;
+
+        Step step;
+        char uuid[VGPU_UUID_STRING_MAX];
+        char *parent;
+        MdevDef *def;
+        sd_event_source *timer;
+        int error;                /* the original error, kept through a rollback */
+        char *message;
+} Job;
+
+struct Ops {
+        sd_event *event;
+        Inventory *inv;
+        GQueue queue;             /* Job*, waiting */
+        Job *current;
+        sd_event_source *kick;
+        GHashTable *autostart;    /* parent names waiting for the autostart delay */
+        sd_event_source *autostart_timer;
+};
+
+OpsRequest *ops_request_new(OpsKind kind)
+{
+        OpsRequest *req = g_new0(OpsRequest, 1);
+
+        req->kind = kind;
+        req->defined = true;
+        req->del_index = -1;
+        req->add_index = -1;
+        return req;
+}
+
+void ops_request_free(OpsRequest *req)
+{
+        if (!req)
+                return;
+        g_free(req->parent);
+        g_free(req->uuid);
+        g_free(req->definition);
+        g_free(req->new_definition);
+        g_free(req->new_type);
+        g_free(req->new_start);
+        g_free(req->add_name);
+        g_free(req->add_value);
+        g_free(req);
+}
+
+static void job_free(Job *j)
+{
+        if (!j)
+                return;
+        ops_request_free(j->req);
+        g_free(j->autostart_parent);
+        g_free(j->parent);
+        mdev_def_free(j->def);
+        sd_event_source_disable_unref(j->timer);
+        g_free(j->message);
+        g_free(j);
+}
+
+static bool empty(const char *s)
+{
+        return !s || !*s;
+}
+
+static const char *definitions_dir(Ops *ops)
+{
+        return inventory_definitions_dir(ops->inv);
+}
+
+/* ---- the queue ---- */
+
+static void kick(Ops *ops)
+{
+        if (!ops->current && !g_queue_is_empty(&ops->queue))
+                (void) sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
+}
+
+/* End the current job: tell its owner, then go on with the next one in a later loop iteration. */
+static void job_finish(Ops *ops, Job *j, int r, const char *message)
+{
+        g_assert(ops->current == j);
+        if (r < 0)
+                log_debug("Request failed: %s", message ? message : g_strerror(-r));
+        if (j->done)
+                j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent, j->userdata);
+        ops->current = NULL;
+        job_free(j);
+        kick(ops);
+}
+
+/* Set *ret_message and return r, for `return fail(ret_message, -ENOENT, "...")`. */
+static int fail(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+static int fail(char **ret_message, int r, const char *format, ...)
+{
+        va_list ap;
+
+        va_start(ap, format);
+        g_free(*ret_message);
+        *ret_message = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        return r;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int job_wait(Ops *ops, Job *j, Step step)
+{
+        uint64_t timeout = j->req && j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
+
+        j->step = step;
+        j->timer = sd_event_source_disable_unref(j->timer);
+        return sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout, ops);
+}
+
+/* ---- sysfs writes ---- */
+
+/* Write value to a sysfs file in one write() and close it, as the kernel's store functions (and the
+ * simulator, which acts on close) want. */
+static int sysfs_write(const char *path, const char *value, int extra_flags)
+{
+        _cleanup_close_ int fd = -1;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY | extra_flags, 0644);
+        if (fd < 0)
+                return negative_errno();
+        n = write(fd, value, len);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n != len)
+                return -EIO;
+        if (close(TAKE_FD(fd)) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int write_remove(const char *uuid)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s/remove", SYSFS_MDEV_DEVICES, uuid);
+        return sysfs_write(path, "1", 0);
+}
+
+/* Write the attributes in order, as mdevctl does (creating the file the way its fs::write does). */
+static int write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
+{
+        for (guint i = 0; i < def->attrs->len; i++) {
+                MdevAttr *a = def->attrs->pdata[i];
+                g_autofree char *path = NULL;
+                int r;
+
+                if (!mdev_name_is_valid(a->name)) {
+                        *ret_message = g_strdup_printf("Invalid attribute name \"%s\"", a->name);
+                        return -EINVAL;
+                }
+                path = g_strdup_printf("%s/%s/%s", SYSFS_MDEV_DEVICES, uuid, a->name);
+                r = sysfs_write(path, a->value, O_CREAT);
+                if (r < 0) {
+                        *ret_message = g_strdup_printf("Cannot write attribute %u (%s) of %s: %s", i, a->name,
+                                                       uuid, g_strerror(-r));
+                        return OPS_DRIVER_REFUSED;
+                }
+                log_debug("%s: %s = %s", uuid, a->name, a->value);
+        }
+        return 0;
+}
+
+/* ---- lookups ---- */
+
+static const char *type_label(const SysfsType *t)
+{
+        return t->name && *t->name ? t->name : t->id;
+}
+
+static char *parent_not_found(Inventory *inv, const char *name)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+
+        for (guint i = 0; i < parents->len; i++) {
+                InvParent *p = parents->pdata[i];
+                if (g_ascii_strcasecmp(p->name, name) == 0)
+                        return g_strdup_printf("Unable to find parent device '%s'. Did you mean '%s'?", name,
+                                               p->name);
+        }
+        return g_strdup_printf("Unable to find parent device '%s'", name);
+}
+
+/* "id (name), ..." of every type of p, or only those with instances left (with the count). */
+static char *list_types(const InvParent *p, bool available_only)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; i < p->sys->types->len; i++) {
+                SysfsType *t = p->sys->types->pdata[i];
+
+                if (available_only && t->available_instances <= 0)
+                        continue;
+                if (s->len > 0)
+                        g_string_append(s, ", ");
+                if (available_only)
+                        g_string_append_printf(s, "%s (%s, %d left)", t->id, type_label(t), t->available_instances);
+                else
+                        g_string_append_printf(s, "%s (%s)", t->id, type_label(t));
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* The names of the types running on p's GPU core, "A, B". */
+static char *core_running_types(Inventory *inv, const InvParent *p)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+        for (guint i = 0; i < parents->len; i++) {
+                InvParent *q = parents->pdata[i];
+                if (g_strcmp0(q->core, p->core) != 0)
+                        continue;
+                for (guint k = 0; k < q->devices->len; k++) {
+                        const VgpuType *t = ((InvDevice *) q->devices->pdata[k])->type;
+                        const char *n = t ? (t->name ? t->name : t->id) : NULL;
+                        if (n && !g_ptr_array_find_with_equal_func(names, n, g_str_equal, NULL))
+                                g_ptr_array_add(names, (gpointer) n);
+                }
+        }
+        g_ptr_array_add(names, NULL);
+        return g_strjoinv(", ", (char **) names->pdata);
+}
+
+/* available_instances is 0: say why, with the model's view of the core. */
+static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, char **ret_message)
+{
+        const SysfsType *t = p->sys->types->pdata[type_index];
+        const VgpuType *model = p->models->pdata[type_index];
+        g_autofree char *fit = list_types(p, true);
+        g_autofree char *fit_text = *fit ? g_strdup_printf("Types that fit now: %s", fit)
+                                         : g_strdup("No type fits now.");
+        int r = core_capacity_check(&p->cap, model);
+
+        if (r == -EXDEV) {
+                g_autofree char *running = core_running_types(ops->inv, p);
+                *ret_message = g_strdup_printf("GPU core %s runs %" PRIu64 " MiB vGPUs (%s); %s needs %" PRIu64
+                                               " MiB. %s",
+                                               p->core, p->cap.size_class_mib, running, type_label(t),
+                                               vgpu_type_size_class(model), fit_text);
+                return -EXDEV;
+        }
+        if (p->cap.capacity > 0)
+                *ret_message = g_strdup_printf("No available instances of %s (%s) on %s: GPU core %s holds %u of "
+                                               "%u vGPUs. %s",
+                                               t->id, type_label(t), p->name, p->core, p->cap.used,
+                                               p->cap.capacity, fit_text);
+        else
+                *ret_message = g_strdup_printf("No available instances of %s (%s) on %s. %s", t->id, type_label(t),
+                                               p->name, fit_text);
+        return -ENOSPC;
+}
+
+static int parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX], char **ret_message)
+{
+        if (empty(s)) {
+                if (may_generate)
+                        return vgpu_uuid_generate(ret);
+                *ret_message = g_strdup("No UUID given");
+                return -EINVAL;
+        }
+        if (vgpu_uuid_parse(s, ret) < 0) {
+                *ret_message = g_strdup_printf("Invalid UUID '%s'", s);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* A store error as the bus should see it: a read-only tree is ReadOnly whichever errno said so; a full
+ * disk is not NoCapacity. */
+static int store_error(int r, const char *what, char **ret_message)
+{
+        if (r == -EROFS || r == -EACCES || r == -EPERM) {
+                *ret_message = g_strdup_printf("%s: the definitions directory is read-only (%s)", what,
+                                               g_strerror(-r));
+                return -EROFS;
+        }
+        *ret_message = g_strdup_printf("%s: %s", what, g_strerror(-r));
+        return r == -ENOSPC || r == -EDQUOT ? -EIO : r;
+}
+
+/* Load the stored definition of uuid: on parent, or the only one when parent is empty. */
+static int find_definition(Ops *ops, const char *parent, const char *uuid, StoredDef **ret, char **ret_message)
+{
+        g_auto(GStrv) parents = NULL;
+        g_autofree char *why = NULL;
+        int r;
+
+        if (empty(parent)) {
+                r = store_find(definitions_dir(ops), uuid, &parents);
+                if (r < 0) {
+                        *ret_message = g_strdup_printf("Cannot read %s: %s", definitions_dir(ops), g_strerror(-r));
+                        return r;
+                }
+                if (!parents[0]) {
+                        *ret_message = g_strdup_printf("Mediated device %s is not defined", uuid);
+                        return -ENOENT;
+                }
+                if (parents[1]) {
+                        *ret_message = g_strdup_printf("Multiple definitions found for %s, specify a parent", uuid);
+                        return -EINVAL;
+                }
+                parent = parents[0];
+        } else if (!store_parent_name_is_valid(parent)) {
+                *ret_message = g_strdup_printf("Invalid parent name '%s'", parent);
+                return -EINVAL;
+        }
+        r = store_load_one(definitions_dir(ops), parent, uuid, ret, &why);
+        if (r == -ENOENT) {
+                *ret_message = g_strdup_printf("Mediated device %s is not defined on %s", uuid, parent);
+                return r;
+        }
+        if (r == -EBADMSG) {
+                *ret_message = g_strdup_printf("The definition %s/%s is corrupt: %s", parent, uuid, why);
+                return r;
+        }
+        if (r < 0) {
+                *ret_message = g_strdup_printf("Cannot read the definition %s/%s: %s", parent, uuid,
+                                               why ? why : g_strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static bool device_running(Ops *ops, const char *uuid)
+{
+        g_autoptr(SysfsDevice) d = NULL;
+
+        return inventory_get_device(ops->inv, uuid) || sysfs_read_device(uuid, &d) >= 0;
+}
+
+/* ---- start ---- */
+
+static void start_rollback(Ops *ops, Job *j, int error, char *message);
+
+/* Everything before the device exists: what to create where, the checks, the write to create. Returns 1
+ * when it waits for the device. */
+static int start_run(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        g_autofree char *create = NULL;
+        const SysfsType *t = NULL;
+        guint type_index = 0;
+        InvParent *p;
+        int r;
+
+        if (empty(req->definition) && empty(req->uuid)) {
+                *ret_message = g_strdup("Device is insufficiently specified: give a UUID or a definition");
+                return -EINVAL;
+        }
+        r = parse_uuid(req->uuid, true, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+
+        if (!empty(req->definition)) {
+                g_autoptr(StoredDef) stored = NULL;
+                g_autofree char *why = NULL, *ignored = NULL;
+
+                if (empty(req->parent)) {
+                        *ret_message = g_strdup("No parent specified");
+                        return -EINVAL;
+                }
+                r = mdev_def_parse(req->definition, strlen(req->definition), &j->def, &why);
+                if (r < 0) {
+                        *ret_message = g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
+                        return -EINVAL;
+                }
+                j->parent = g_strdup(req->parent);
+                /* as mdevctl: a definition of this UUID on this parent must not say otherwise */
+                if (store_parent_name_is_valid(j->parent) &&
+                    find_definition(ops, j->parent, j->uuid, &stored, &ignored) >= 0 &&
+                    g_strcmp0(stored->def->mdev_type, j->def->mdev_type) != 0) {
+                        *ret_message = g_strdup_printf("Device %s already exists on parent %s with type %s", j->uuid,
+                                                       j->parent, stored->def->mdev_type);
+                        return -EEXIST;
+                }
+        } else {
+                g_autoptr(StoredDef) stored = NULL;
+
+                r = find_definition(ops, req->parent, j->uuid, &stored, ret_message);
+                if (r < 0)
+                        return r;
+                j->parent = g_strdup(stored->parent);
+                j->def = g_steal_pointer(&stored->def);
+        }
+        if (!mdev_name_is_valid(j->parent)) {
+                *ret_message = g_strdup_printf("Invalid parent name '%s'", j->parent);
+                return -EINVAL;
+        }
+
+        /* the parent as it is now, availability included */
+        inventory_parent_changed(ops->inv, j->parent);
+        p = inventory_get_parent(ops->inv, j->parent);
+        if (!p) {
+                *ret_message = parent_not_found(ops->inv, j->parent);
+                return -ENOENT;
+        }
+        for (guint i = 0; i < p->sys->types->len && !t; i++)
+                if (g_str_equal(((SysfsType *) p->sys->types->pdata[i])->id, j->def->mdev_type)) {
+                        t = p->sys->types->pdata[i];
+                        type_index = i;
+                }
+        if (!t) {
+                g_autofree char *types = list_types(p, false);
+                *ret_message = g_strdup_printf("Type %s does not exist on %s. Its types: %s", j->def->mdev_type,
+                                               p->name, *types ? types : "none");
+                return -ENOENT;
+        }
+        if (device_running(ops, j->uuid)) {
+                *ret_message = g_strdup_printf("Device %s already exists", j->uuid);
+                return -EEXIST;
+        }
+        if (t->available_instances == 0)
+                return diagnose_capacity(ops, p, type_index, ret_message);
+
+        create = g_strdup_printf("%s/%s/mdev_supported_types/%s/create", SYSFS_MDEV_BUS_CLASS, p->name, t->id);
+        r = sysfs_write(create, j->uuid, 0);
+        if (r < 0) {
+                *ret_message = g_strdup_printf("The driver refused to create %s (%s) on %s: %s", t->id,
+                                               type_label(t), p->name, g_strerror(-r));
+                return OPS_DRIVER_REFUSED;
+        }
+        log_debug("Wrote %s to %s", j->uuid, create);
+        r = job_wait(ops, j, STEP_WAIT_ADD);
+        if (r < 0)
+                return fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+        return 1;
+}
+
+/* The device is there: its attributes, then done. */
+static void start_device_appeared(Ops *ops, Job *j)
+{
+        InvDevice *d = inventory_get_device(ops->inv, j->uuid);
+        g_autofree char *msg = NULL;
+        int r;
+
+        j->timer = sd_event_source_disable_unref(j->timer);
+        if (g_strcmp0(d->sys->parent, j->parent) != 0 || g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0) {
+                /* someone else made this UUID elsewhere in the meantime: not ours to remove */
+                msg = g_strdup_printf("Device %s appeared as %s on %s", j->uuid,
+                                      d->sys->type_id ? d->sys->type_id : "an unknown type", d->sys->parent);
+                job_finish(ops, j, -EEXIST, msg);
+                return;
+        }
+        r = write_attrs(j->uuid, j->def, &msg);
+        if (r < 0) {
+                start_rollback(ops, j, r, g_steal_pointer(&msg));
+                return;
+        }
+        log_info("Started %s (%s on %s)", j->uuid, j->def->mdev_type, j->parent);
+        job_finish(ops, j, 0, NULL);
+}
+
+/* Remove the device again and report the original error once it is gone. */
+static void start_rollback(Ops *ops, Job *j, int error, char *message)
+{
+        int r;
+
+        j->error = error;
+        j->message = message;
+        log_warning("Starting %s failed after it appeared, removing it: %s", j->uuid, message);
+        r = write_remove(j->uuid);
+        if (r >= 0)
+                r = job_wait(ops, j, STEP_WAIT_ROLLBACK);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot remove %s again: %m", j->uuid);
+                job_finish(ops, j, j->error, j->message);
+        }
+}
+
+/* ---- stop ---- */
+
+/* Returns 1 when it waits for the device to go. */
+static int stop_run(Ops *ops, Job *j, char **ret_message)
+{
+        InvDevice *d;
+        int r;
+
+        r = parse_uuid(j->req->uuid, false, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+        /* the inventory may not have seen the device yet: make sure, so its removal is noticed */
+        inventory_device_changed(ops->inv, j->uuid);
+        d = inventory_get_device(ops->inv, j->uuid);
+        if (!d)
+                return fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+        j->parent = g_strdup(d->sys->parent);
+        r = write_remove(j->uuid);
+        if (r == -ENOENT)
+                return fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+        if (r == -EBUSY)
+                return fail(ret_message, -EBUSY, "Device %s is in use", j->uuid);
+        if (r < 0)
+                return fail(ret_message, OPS_DRIVER_REFUSED, "The driver refused to remove %s: %s", j->uuid,
+                            g_strerror(-r));
+        r = job_wait(ops, j, STEP_WAIT_REMOVE);
+        if (r < 0)
+                return fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+        return 1;
+}
+
+/* ---- define, undefine, modify ---- */
+
+static void definitions_changed(Ops *ops)
+{
+        /* the objects and their signals follow before the caller gets its answer */
+        (void) inventory_reload_definitions(ops->inv);
+}
+
+static int define_run(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        g_autofree char *path = NULL;
+        struct stat st;
+        int r;
+
+        r = parse_uuid(req->uuid, true, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+        if (empty(req->definition)) {
+                g_autoptr(SysfsDevice) sd = NULL;
+                InvDevice *d = inventory_get_device(ops->inv, j->uuid);
+                const SysfsDevice *sys = d ? d->sys : NULL;
+
+                if (!sys && sysfs_read_device(j->uuid, &sd) >= 0)
+                        sys = sd;
+                if (!sys)
+                        return fail(ret_message, -ENOENT, "Device %s is not running: give a definition", j->uuid);
+                if (!empty(req->parent) && !g_str_equal(req->parent, sys->parent))
+                        return fail(ret_message, -EINVAL, "Device %s runs on %s, not on %s", j->uuid, sys->parent,
+                                    req->parent);
+                if (!sys->type_id)
+                        return fail(ret_message, -ENOENT, "The type of device %s is unknown", j->uuid);
+                j->parent = g_strdup(sys->parent);
+                j->def = mdev_def_new();
+                j->def->mdev_type = g_strdup(sys->type_id);
+        } else {
+                g_autofree char *why = NULL;
+
+                if (empty(req->parent))
+                        return fail(ret_message, -EINVAL, "No parent specified");
+                r = mdev_def_parse(req->definition, strlen(req->definition), &j->def, &why);
+                if (r < 0)
+                        return fail(ret_message, -EINVAL, "Invalid definition: %s", why ? why : "not valid JSON");
+                j->parent = g_strdup(req->parent);
+        }
+        if (!store_parent_name_is_valid(j->parent))
+                return fail(ret_message, -EINVAL, "Invalid parent name '%s'", j->parent);
+        path = g_build_filename(definitions_dir(ops), j->parent, j->uuid, NULL);
+        if (lstat(path, &st) == 0)
+                return fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
+
+        r = store_write(definitions_dir(ops), j->parent, j->uuid, j->def);
+        if (r < 0) {
+                g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
+                return store_error(r, what, ret_message);
+        }
+        log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
+                 j->def->autostart ? "auto" : "manual");
+        definitions_changed(ops);
+        return 0;
+}
+
+static int undefine_run(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        g_auto(GStrv) parents = NULL;
+        int r;
+
+        r = parse_uuid(req->uuid, false, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+        if (!empty(req->parent)) {
+                if (!store_parent_name_is_valid(req->parent))
+                        return fail(ret_message, -EINVAL, "Invalid parent name '%s'", req->parent);
+                parents = g_new0(char *, 2);
+                parents[0] = g_strdup(req->parent);
+        } else {
+                r = store_find(definitions_dir(ops), j->uuid, &parents);
+                if (r < 0)
+                        return fail(ret_message, r, "Cannot read %s: %s", definitions_dir(ops), g_strerror(-r));
+        }
+        if (!parents[0])
+                return fail(ret_message, -ENOENT, "No definition matches %s", j->uuid);
+
+        for (char **p = parents; *p; p++) {
+                r = store_remove(definitions_dir(ops), *p, j->uuid);
+                if (r == -ENOENT)
+                        r = fail(ret_message, -ENOENT, "Mediated device %s is not defined on %s", j->uuid, *p);
+                else if (r < 0) {
+                        g_autofree char *what = g_strdup_printf("Cannot undefine %s on %s", j->uuid, *p);
+                        r = store_error(r, what, ret_message);
+                }
+                if (r < 0) {
+                        if (p != parents)
+                                definitions_changed(ops); /* those that did go */
+                        return r;
+                }
+                log_info("Undefined %s on %s", j->uuid, *p);
+                g_free(j->parent);
+                j->parent = g_strdup(*p);
+        }
+        definitions_changed(ops);
+        return 0;
+}
+
+/* The changes of a Modify request, in their order, on def. */
+static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
+{
+        int r;
+
+        if (req->new_definition) {
+                g_autoptr(MdevDef) d = NULL;
+                g_autofree char *why = NULL;
+
+                r = mdev_def_parse(req->new_definition, strlen(req->new_definition), &d, &why);
+                if (r < 0) {
+                        *ret_message = g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
+                        return -EINVAL;
+                }
+                mdev_def_free(*def);
+                *def = g_steal_pointer(&d);
+        }
+        if (req->new_type) {
+                if (!mdev_name_is_valid(req->new_type)) {
+                        *ret_message = g_strdup_printf("Invalid type '%s'", req->new_type);
+                        return -EINVAL;
+                }
+                g_free((*def)->mdev_type);
+                (*def)->mdev_type = g_strdup(req->new_type);
+        }
+        if (req->new_start) {
+                if (!g_str_equal(req->new_start, "auto") && !g_str_equal(req->new_start, "manual")) {
+                        *ret_message = g_strdup_printf("Invalid start '%s': expected auto or manual", req->new_start);
+                        return -EINVAL;
+                }
+                (*def)->autostart = g_str_equal(req->new_start, "auto");
+        }
+        if (req->del_attr) {
+                r = mdev_def_del_attr(*def, req->del_index);
+                if (r < 0) {
+                        *ret_message = g_strdup_printf("Attribute index %d is invalid", req->del_index);
+                        return -EINVAL;
+                }
+        }
+        if (req->add_attr) {
+                r = mdev_def_add_attr(*def, req->add_name, req->add_value, req->add_index);
+                if (r == -ERANGE) {
+                        *ret_message = g_strdup_printf("Attribute index %d is invalid", req->add_index);
+                        return -EINVAL;
+                }
+                if (r < 0) {
+                        *ret_message = g_strdup_printf("Invalid attribute name '%s'", req->add_name);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int modify_run(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        g_autoptr(StoredDef) stored = NULL;
+        InvDevice *d = NULL;
+        int r;
+
+        r = parse_uuid(req->uuid, false, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+        if (!req->defined && !req->live)
+                return fail(ret_message, -EINVAL, "Nothing to modify: neither the definition nor the live device");
+        if (req->live) {
+                inventory_device_changed(ops->inv, j->uuid);
+                d = inventory_get_device(ops->inv, j->uuid);
+                if (!d)
+                        return fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+                if (!empty(req->parent) && !g_str_equal(req->parent, d->sys->parent))
+                        return fail(ret_message, -ENOENT, "Device %s does not run on %s", j->uuid, req->parent);
+        }
+
+        r = find_definition(ops, !empty(req->parent) ? req->parent : d ? d->sys->parent : NULL, j->uuid, &stored,
+                            ret_message);
+        if (r >= 0) {
+                j->parent = g_strdup(stored->parent);
+                j->def = g_steal_pointer(&stored->def);
+        } else if (r == -ENOENT && !req->defined) {
+                /* live only, on a device without a definition: start from what runs */
+                j->parent = g_strdup(d->sys->parent);
+                j->def = mdev_def_new();
+                j->def->mdev_type = g_strdup(d->sys->type_id ? d->sys->type_id : "");
+        } else
+                return r;
+
+        r = modify_apply(req, &j->def, ret_message);
+        if (r < 0)
+                return r;
+
+        if (req->live) {
+                if (g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
+                        return fail(ret_message, -EINVAL, "Cannot change the type of running device %s (%s) to %s",
+                                    j->uuid, d->sys->type_id ? d->sys->type_id : "unknown", j->def->mdev_type);
+                r = write_attrs(j->uuid, j->def, ret_message);
+                if (r < 0)
+                        return r;
+        }
+        if (req->defined) {
+                r = store_write(definitions_dir(ops), j->parent, j->uuid, j->def);
+                if (r < 0) {
+                        g_autofree char *what = g_strdup_printf("Cannot modify %s on %s", j->uuid, j->parent);
+                        return store_error(r, what, ret_message);
+                }
+                log_info("Modified the definition %s on %s", j->uuid, j->parent);
+                definitions_changed(ops);
+        }
+        return 0;
+}
+
+/* ---- autostart ---- */
+
+static void autostart_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
+{
+        if (r < 0)
+                log_warning("Autostart of the definition %s/%s failed: %s", parent ? parent : "?",
+                            uuid ? uuid : "?", message ? message : g_strerror(-r));
+}
+
+/* Queue a start, right after the current job, for every auto definition of the parent not running. */
+static int autostart_run(Ops *ops, Job *j)
+{
+        g_autoptr(GPtrArray) defs = inventory_list_definitions(ops->inv);
+        GList *after = NULL;
+        unsigned n = 0;
+
+        if (!inventory_has_parent(ops->inv, j->autostart_parent))
+                return 0;
+        for (guint i = 0; i < defs->len; i++) {
+                InvDefinition *def = defs->pdata[i];
+                Job *s;
+
+                if (!def->def->autostart || !g_str_equal(def->parent, j->autostart_parent) ||
+                    device_running(ops, def->uuid))
+                        continue;
+                s = g_new0(Job, 1);
+                s->req = ops_request_new(OPS_START);
+                s->req->parent = g_strdup(def->parent);
+                s->req->uuid = g_strdup(def->uuid);
+                s->autostarted = true;
+                s->done = autostart_done;
+                /* in order, before what the clients queued meanwhile */
+                if (!after) {
+                        g_queue_push_head(&ops->queue, s);
+                        after = ops->queue.head;
+                } else {
+                        g_queue_insert_after(&ops->queue, after, s);
+                        after = after->next;
+                }
+                n++;
+        }
+        if (n > 0)
+                log_info("Autostart: %u definition%s of %s", n, n == 1 ? "" : "s", j->autostart_parent);
+        return 0;
+}
+
+static int compare_strptr(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int on_autostart_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Ops *ops = userdata;
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init(&it, ops->autostart);
+        while (g_hash_table_iter_next(&it, &k, NULL)) {
+                g_hash_table_iter_steal(&it);
+                g_ptr_array_add(names, k);
+        }
+        g_ptr_array_sort(names, compare_strptr);
+        for (guint i = 0; i < names->len; i++) {
+                Job *j = g_new0(Job, 1);
+                j->autostart_parent = g_strdup(names->pdata[i]);
+                g_queue_push_tail(&ops->queue, j);
+        }
+        kick(ops);
+        return 0;
+}
+
+void ops_autostart(Ops *ops, const char *parent)
+{
+        if (!parent) {
+                g_autoptr(GPtrArray) defs = inventory_list_definitions(ops->inv);
+                for (guint i = 0; i < defs->len; i++) {
+                        InvDefinition *d = defs->pdata[i];
+                        if (d->def->autostart)
+                                g_hash_table_add(ops->autostart, g_strdup(d->parent));
+                }
+        } else
+                g_hash_table_add(ops->autostart, g_strdup(parent));
+        if (g_hash_table_size(ops->autostart) == 0)
+                return;
+        (void) sd_event_source_set_time_relative(ops->autostart_timer, AUTOSTART_DELAY_USEC);
+        (void) sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- waiting ---- */
+
+static void job_resume(Ops *ops, Job *j, bool timed_out)
+{
+        switch (j->step) {
+        case STEP_WAIT_ADD:
+                if (inventory_get_device(ops->inv, j->uuid)) {
+                        j->step = STEP_NONE;
+                        start_device_appeared(ops, j);
+                } else if (!inventory_has_parent(ops->inv, j->parent)) {
+                        g_autofree char *msg = g_strdup_printf("Parent %s went away while %s was being created",
+                                                               j->parent, j->uuid);
+                        j->step = STEP_NONE;
+                        job_finish(ops, j, -ENOENT, msg);
+                } else if (timed_out) {
+                        g_autoptr(SysfsDevice) sd = NULL;
+                        g_autofree char *msg = g_strdup_printf(
+                                "Timed out waiting for the driver to create %s (%s on %s)", j->uuid,
+                                j->def->mdev_type, j->parent);
+                        j->step = STEP_NONE;
+                        if (sysfs_read_device(j->uuid, &sd) >= 0)
+                                start_rollback(ops, j, -ETIMEDOUT, g_steal_pointer(&msg)); /* late: remove it */
+                        else
+                                job_finish(ops, j, -ETIMEDOUT, msg);
+                }
+                break;
+        case STEP_WAIT_REMOVE:
+                if (!inventory_get_device(ops->inv, j->uuid)) {
+                        log_info("Stopped %s", j->uuid);
+                        job_finish(ops, j, 0, NULL);
+                } else if (timed_out) {
+                        g_autofree char *msg = g_strdup_printf(
+                                "Timed out waiting for the driver to remove %s (on %s)", j->uuid, j->parent);
+                        job_finish(ops, j, -ETIMEDOUT, msg);
+                }
+                break;
+        case STEP_WAIT_ROLLBACK:
+                if (!inventory_get_device(ops->inv, j->uuid) || timed_out) {
+                        if (timed_out)
+                                log_warning("%s did not go away after a failed start", j->uuid);
+                        job_finish(ops, j, j->error, j->message);
+                }
+                break;
+        case STEP_NONE:
+                break;
+        }
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Ops *ops = userdata;
+
+        if (ops->current && ops->current->timer == s)
+                job_resume(ops, ops->current, true);
+        return 0;
+}
+
+void ops_uevents(Ops *ops, char **parents, char **devices, char **registered)
+{
+        if (ops->current && ops->current->step != STEP_NONE)
+                job_resume(ops, ops->current, false);
+        for (char **p = registered; p && *p; p++)
+                if (inventory_has_parent(ops->inv, *p))
+                        ops_autostart(ops, *p);
+}
+
+/* ---- the engine ---- */
+
+static int on_kick(sd_event_source *s, void *userdata)
+{
+        Ops *ops = userdata;
+        g_autofree char *msg = NULL;
+        Job *j;
+        int r;
+
+        if (ops->current)
+                return 0;
+        j = g_queue_pop_head(&ops->queue);
+        if (!j)
+                return 0;
+        ops->current = j;
+        if (!j->req)
+                r = autostart_run(ops, j);
+        else
+                switch (j->req->kind) {
+                case OPS_START: r = start_run(ops, j, &msg); break;
+                case OPS_STOP: r = stop_run(ops, j, &msg); break;
+                case OPS_DEFINE: r = define_run(ops, j, &msg); break;
+                case OPS_UNDEFINE: r = undefine_run(ops, j, &msg); break;
+                case OPS_MODIFY: r = modify_run(ops, j, &msg); break;
+                default: r = fail(&msg, -EINVAL, "Unknown request"); break;
+                }
+        if (r <= 0) /* done; 1: it waits for the kernel and finishes from job_resume() */
+                job_finish(ops, j, r, msg);
+        return 0;
+}
+
+void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)
+{
+        Job *j = g_new0(Job, 1);
+
+        j->req = req;
+        j->done = done;
+        j->userdata = userdata;
+        g_queue_push_tail(&ops->queue, j);
+        kick(ops);
+}
+
+unsigned ops_pending(Ops *ops)
+{
+        return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0);
+}
+
+int ops_new(sd_event *event, Inventory *inv, Ops **ret)
+{
+        g_autoptr(Ops) ops = g_new0(Ops, 1);
+        int r;
+
+        ops->event = sd_event_ref(event);
+        ops->inv = inv;
+        g_queue_init(&ops->queue);
+        ops->autostart = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        r = sd_event_add_defer(event, &ops->kick, on_kick, ops);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(ops->kick, "ops-kick");
+        r = sd_event_source_set_enabled(ops->kick, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(event, &ops->autostart_timer, CLOCK_MONOTONIC, AUTOSTART_DELAY_USEC, 0,
+                                       on_autostart_timer, ops);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(ops->autostart_timer, "ops-autostart");
+        r = sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&ops);
+        return 0;
+}
+
+void ops_free(Ops *ops)
+{
+        Job *j;
+
+        if (!ops)
+                return;
+        if (ops->current) {
+                j = ops->current;
+                ops->current = NULL;
+                if (j->done)
+                        j->done(-ECANCELED, "vgpud is stopping", j->uuid[0] ? j->uuid : NULL, j->parent,
+                                j->userdata);
+                job_free(j);
+        }
+        while ((j = g_queue_pop_head(&ops->queue))) {
+                if (j->done)
+                        j->done(-ECANCELED, "vgpud is stopping", NULL, NULL, j->userdata);
+                job_free(j);
+        }
+        sd_event_source_disable_unref(ops->kick);
+        sd_event_source_disable_unref(ops->autostart_timer);
+        if (ops->autostart)
+                g_hash_table_unref(ops->autostart);
+        sd_event_unref(ops->event);
+        g_free(ops);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The lifecycle engine: start, stop, define, undefine and modify mediated devices, and autostart.
+ * Requests wait in one FIFO queue and run one at a time on the sd-event loop, so no two changes race
+ * between a check and an action. A request that waits for the kernel (a device to appear or go)
+ * yields to the loop and resumes from ops_uevents() or its timer; nothing here blocks or knows D-Bus.
+ *
+ * Errors are a negative errno and a message: -EINVAL (InvalidArgument), -ENOENT (NotFound), -EEXIST
+ * (Exists), -ENOSPC (NoCapacity), -EXDEV (SizeConflict), -EBUSY (Busy), -ETIMEDOUT (Timeout), -EBADMSG
+ * (Corrupt), -EROFS (ReadOnly), OPS_DRIVER_REFUSED (DriverRefused), -ECANCELED (the daemon stopped),
+ * anything else Failed. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "inventory.h"
+
+/* The driver refused a write to create, remove or an attribute. */
+#define OPS_DRIVER_REFUSED (-EREMOTEIO)
+
+#define OPS_DEFAULT_TIMEOUT_USEC (10ULL * 1000 * 1000)
+
+typedef struct Ops Ops;
+
+typedef enum {
+        OPS_START,
+        OPS_STOP,
+        OPS_DEFINE,
+        OPS_UNDEFINE,
+        OPS_MODIFY,
+} OpsKind;
+
+/* What to do, as dbus/org.vgpud1.xml describes each method. Strings NULL or "" mean "not given". */
+typedef struct OpsRequest {
+        OpsKind kind;
+        char *parent;
+        char *uuid;             /* any form vgpu_uuid_parse() takes; Start/Define: "" makes a new one */
+        char *definition;       /* Start/Define: JSON in mdevctl's format */
+        uint64_t timeout_usec;  /* Start/Stop: how long to wait for the kernel; 0: the default */
+        bool force;             /* accepted; vgpud runs no callout scripts (yet) that it could override */
+
+        /* Modify, applied in this order */
+        char *new_definition;
+        char *new_type;
+        char *new_start;        /* "auto" or "manual" */
+        bool del_attr;
+        int del_index;
+        bool add_attr;
+        char *add_name, *add_value;
+        int add_index;
+        bool defined;           /* change the stored definition (default true) */
+        bool live;              /* write the attributes to the running device */
+} OpsRequest;
+
+OpsRequest *ops_request_new(OpsKind kind);
+void ops_request_free(OpsRequest *req);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OpsRequest, ops_request_free)
+
+/* How a request ended: r 0 or a negative errno with message. uuid (canonical) and parent: the device or
+ * definition it was about, when known (NULL otherwise). */
+typedef void (*OpsDone)(int r, const char *message, const char *uuid, const char *parent, void *userdata);
+
+int ops_new(sd_event *event, Inventory *inv, Ops **ret);
+/* Requests still waiting end with -ECANCELED. */
+void ops_free(Ops *ops);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)
+
+/* Queue a request (consumed); done runs exactly once, from the event loop, never from inside this call. */
+void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata);
+
+/* What the udev watcher saw in one loop iteration, after the inventory took it in: the parents and
+ * devices it re-read, and the parents that appeared or registered with the mdev core (NULL-terminated,
+ * any may be NULL). */
+void ops_uevents(Ops *ops, char **parents, char **devices, char **registered);
+
+/* Start every "auto" definition of parent (NULL: of every parent) that is not running, as queued
+ * requests. Calls within a short time for one parent make one attempt; failures are logged. */
+void ops_autostart(Ops *ops, const char *parent);
+
+/* Number of requests queued or running (for tests and logs). */
+unsigned ops_pending(Ops *ops);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* inotify on the definitions directory and its parent directories, as an sd-event io source. */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "macro.h"
+#include "log.h"
+#include "store.h"
+#include "store-watch.h"
+
+/* How long after the first event of a burst the directory is read again. */
+#define COALESCE_USEC (50ULL * 1000)
+
+#define DIR_EVENTS                                                                                          \
+        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | \
+         IN_ONLYDIR)
+
+struct StoreWatch {
+        Inventory *inv;
+        int fd;
+        sd_event_source *io;
+        sd_event_source *timer;
+        bool armed;
+};
+
+/* Watch the directory and every parent's directory in it; when it does not exist (yet), its parent,
+ * to see it appear. Watching a directory twice is harmless: inotify gives the same descriptor. */
+static void add_watches(StoreWatch *w)
+{
+        const char *dir = inventory_definitions_dir(w->inv);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (inotify_add_watch(w->fd, dir, DIR_EVENTS) < 0) {
+                g_autofree char *up = g_path_get_dirname(dir);
+                if (errno != ENOENT || inotify_add_watch(w->fd, up, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+                        log_debug_errno(negative_errno(), "Cannot watch %s: %m", dir);
+                return;
+        }
+        d = opendir(dir);
+        while (d && (de = readdir(d))) {
+                g_autofree char *path = NULL;
+
+                if (!store_parent_name_is_valid(de->d_name))
+                        continue;
+                path = g_build_filename(dir, de->d_name, NULL);
+                if (inotify_add_watch(w->fd, path, DIR_EVENTS) < 0 && errno != ENOTDIR && errno != ENOENT)
+                        log_debug_errno(negative_errno(), "Cannot watch %s: %m", path);
+        }
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        StoreWatch *w = userdata;
+
+        w->armed = false;
+        add_watches(w); /* new parents' directories */
+        log_debug("The definitions directory changed: reloading");
+        (void) inventory_reload_definitions(w->inv);
+        return 0;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        StoreWatch *w = userdata;
+        union {
+                struct inotify_event ev;
+                char buf[16 * 1024];
+        } u;
+        bool relevant = false;
+
+        for (;;) {
+                ssize_t n = read(fd, u.buf, sizeof(u.buf));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break; /* EAGAIN: all read */
+                }
+                for (char *p = u.buf; p < u.buf + n;) {
+                        struct inotify_event *e = (struct inotify_event *) p;
+
+                        /* dot files are temp files (ours or anyone's): their rename is what counts */
+                        if (!(e->len > 0 && e->name[0] == '.') && !(e->mask & IN_IGNORED))
+                                relevant = true;
+                        if (e->mask & IN_Q_OVERFLOW)
+                                relevant = true;
+                        p += sizeof(struct inotify_event) + e->len;
+                }
+        }
+        if (relevant && !w->armed) {
+                w->armed = true;
+                (void) sd_event_source_set_time_relative(w->timer, COALESCE_USEC);
+                (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+void store_watch_free(StoreWatch *w)
+{
+        if (!w)
+                return;
+        sd_event_source_disable_unref(w->io);
+        sd_event_source_disable_unref(w->timer);
+        if (w->fd >= 0)
+                close(w->fd);
+        g_free(w);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreWatch, store_watch_free)
+
+int store_watch_new(sd_event *event, Inventory *inv, StoreWatch **ret)
+{
+        g_autoptr(StoreWatch) w = g_new0(StoreWatch, 1);
+        int r;
+
+        w->inv = inv;
+        w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->fd < 0)
+                return log_error_errno(negative_errno(), "Cannot create an inotify instance: %m");
+        add_watches(w);
+        r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_io, w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the definitions directory: %m");
+        (void) sd_event_source_set_description(w->io, "store-watch");
+        r = sd_event_add_time_relative(event, &w->timer, CLOCK_MONOTONIC, COALESCE_USEC, 0, on_timer, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->timer, "store-watch-coalesce");
+        r = sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&w);
+        return 0;
+}

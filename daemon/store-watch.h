@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Watches the definitions directory with inotify on the sd-event loop, so definitions that mdevctl,
+ * libvirt or an admin change are picked up. Events are coalesced: a burst of changes makes one reload,
+ * shortly after it started. Reloads only announce what differs from what the inventory holds, so the
+ * daemon's own writes (already reloaded when they were made) cause no second signal. */
+
+#include <systemd/sd-event.h>
+
+#include "inventory.h"
+
+typedef struct StoreWatch StoreWatch;
+
+int store_watch_new(sd_event *event, Inventory *inv, StoreWatch **ret);
+void store_watch_free(StoreWatch *w);
