@@ -23,5 +23,13 @@ int bus_definition_register(sd_bus *bus, Inventory *inv);
 /* Append a parent's types as a(ssssiuts) (bus-gpu.c; also used by Manager.ListTypes). */
 int bus_append_types(sd_bus_message *m, InvParent *p);
 
+/* Manager's lifecycle methods (bus-lifecycle.c); userdata is the Manager. They reply asynchronously,
+ * once polkit allowed and the engine ran the request. */
+int bus_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_modify(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
 /* The interface name of an inventory object kind. */
 const char *bus_interface_of(InvObjectKind kind);

@@ -87,6 +87,8 @@ static int parse_args(Manager *m, int argc, char **argv)
 
 static void manager_done(Manager *m)
 {
+        ops_free(m->ops); /* callers still waiting get an error */
+        store_watch_free(m->store_watch);
         udev_watch_free(m->udev);
         inventory_free(m->inventory);
         sd_bus_flush_close_unref(m->bus);
@@ -94,6 +96,13 @@ static void manager_done(Manager *m)
         g_free(m->definitions_dir);
         g_free(m->state_dir);
         g_free(m->udev_source);
+}
+
+static void on_uevents(void *userdata, char **parents, char **devices, char **registered)
+{
+        Manager *m = userdata;
+
+        ops_uevents(m->ops, parents, devices, registered);
 }
 
 static int run(Manager *m)
@@ -133,6 +142,14 @@ static int run(Manager *m)
         if (r < 0)
                 return r;
 
+        r = ops_new(m->event, m->inventory, &m->ops);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the lifecycle engine: %m");
+        udev_watch_set_hook(m->udev, on_uevents, m);
+        r = store_watch_new(m->event, m->inventory, &m->store_watch);
+        if (r < 0)
+                return r;
+
         /* the vtables and the observer come after the first scan: nobody can see the objects yet, so
          * announcing each one would only cost time */
         r = bus_setup(m);
@@ -151,6 +168,7 @@ static int run(Manager *m)
         log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",
                  inventory_count(m->inventory, INV_OBJECT_GPU), inventory_count(m->inventory, INV_OBJECT_DEVICE),
                  inventory_count(m->inventory, INV_OBJECT_DEFINITION));
+        ops_autostart(m->ops, NULL); /* every "auto" definition whose parent is here */
 
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1");
