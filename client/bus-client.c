@@ -85,6 +85,13 @@ typedef struct PendingCall {
         sd_bus_message *reply;
 } PendingCall;
 
+struct VcPendingCalls {
+        sd_bus *bus;
+        const char *const *methods;
+        size_t n;
+        PendingCall calls[];
+};
+
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         PendingCall *call = userdata;
@@ -93,49 +100,61 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static void pending_calls_free(PendingCall *calls, size_t n)
+void vc_bus_calls_free(VcPendingCalls *calls)
 {
-        for (size_t i = 0; i < n; i++) {
-                sd_bus_slot_unref(calls[i].slot);
-                sd_bus_message_unref(calls[i].reply);
+        if (!calls)
+                return;
+        for (size_t i = 0; i < calls->n; i++) {
+                sd_bus_slot_unref(calls->calls[i].slot);
+                sd_bus_message_unref(calls->calls[i].reply);
         }
         g_free(calls);
 }
 
-int vc_bus_call_manager_many(sd_bus *bus, const char *const *methods, size_t n, sd_bus_message **ret_replies)
+int vc_bus_calls_send(sd_bus *bus, const char *const *methods, size_t n, VcPendingCalls **ret)
 {
-        PendingCall *calls = g_new0(PendingCall, n);
-        size_t done = 0;
-        int r = 0;
+        g_autoptr(VcPendingCalls) calls = g_malloc0(sizeof(VcPendingCalls) + n * sizeof(PendingCall));
+        int r;
 
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_call_method_async(bus, &calls[i].slot, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH,
-                                             VGPUD_MANAGER_IFACE, methods[i], on_reply, &calls[i], "");
-        /* Each reply (or an error sd-bus makes up for a timeout or a lost connection) runs on_reply. */
-        while (r >= 0 && done < n) {
-                r = sd_bus_process(bus, NULL);
-                if (r == 0)
-                        r = sd_bus_wait(bus, UINT64_MAX);
-                done = 0;
-                for (size_t i = 0; i < n; i++)
-                        done += calls[i].reply != NULL;
-        }
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, methods[0]);
-                pending_calls_free(calls, n);
-                return vc_bus_log_error(NULL, r, what);
-        }
+        calls->bus = bus;
+        calls->methods = methods;
+        calls->n = n;
         for (size_t i = 0; i < n; i++) {
-                const sd_bus_error *error = sd_bus_message_get_error(calls[i].reply);
-                if (error) {
+                r = sd_bus_call_method_async(bus, &calls->calls[i].slot, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH,
+                                             VGPUD_MANAGER_IFACE, methods[i], on_reply, &calls->calls[i],
+                                             "");
+                if (r < 0) {
                         g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, methods[i]);
-                        r = vc_bus_log_error(error, -sd_bus_error_get_errno(error), what);
-                        pending_calls_free(calls, n);
-                        return r;
+                        return vc_bus_log_error(NULL, r, what);
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                ret_replies[i] = TAKE_PTR(calls[i].reply);
-        pending_calls_free(calls, n);
+        *ret = g_steal_pointer(&calls);
+        return 0;
+}
+
+int vc_bus_calls_wait(VcPendingCalls *calls, size_t i, sd_bus_message **ret_reply)
+{
+        PendingCall *call = &calls->calls[i];
+        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, calls->methods[i]);
+        const sd_bus_error *error;
+        int r;
+
+        /* on_reply runs for the reply, or for the error sd-bus makes up on a timeout or when the
+         * connection is lost. */
+        while (!call->reply) {
+                r = sd_bus_process(calls->bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(calls->bus, UINT64_MAX);
+                if (r < 0)
+                        return vc_bus_log_error(NULL, r, what);
+        }
+        error = sd_bus_message_get_error(call->reply);
+        if (error) {
+                /* As a synchronous call would say: a lost connection is not a late answer. */
+                if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) && sd_bus_is_open(calls->bus) <= 0)
+                        return vc_bus_log_error(NULL, -ECONNRESET, what);
+                return vc_bus_log_error(error, -sd_bus_error_get_errno(error), what);
+        }
+        *ret_reply = TAKE_PTR(call->reply);
         return 0;
 }

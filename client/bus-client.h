@@ -4,6 +4,7 @@
 /* vgpuctl's connection to vgpud: open the system bus, call org.vgpud1, and turn bus failures into
  * one clear "Error: ..." line (the daemon not running gets its own message). */
 
+#include <glib.h>
 #include <systemd/sd-bus.h>
 
 #define VGPUD_BUS_NAME         "org.vgpud1"
@@ -26,9 +27,17 @@ int vc_bus_log_error(const sd_bus_error *error, int r, const char *what);
 int vc_bus_call_simple(sd_bus *bus, const char *path, const char *interface, const char *method,
                        sd_bus_message **ret_reply);
 
-/* Call several methods without arguments on vgpud's Manager at once: every request is sent before the
- * first reply is read, so the daemon builds the next reply while this process reads the previous one.
- * ret_replies[i] gets the reply to methods[i]. Prints the first error and returns a negative errno on
- * failure (then no reply is returned). */
-int vc_bus_call_manager_many(sd_bus *bus, const char *const *methods, size_t n,
-                             sd_bus_message **ret_replies);
+/* Calls to several methods without arguments of vgpud's Manager, all sent at once: every request is
+ * out before the first reply is read, so the daemon builds the next reply while this process reads the
+ * previous one. */
+typedef struct VcPendingCalls VcPendingCalls;
+
+/* Send the calls to methods[0..n) (the strings must outlive *ret). Prints the error on failure. */
+int vc_bus_calls_send(sd_bus *bus, const char *const *methods, size_t n, VcPendingCalls **ret);
+
+/* Wait for the reply to call i and return it (the caller owns it). Prints the error (also a timeout or
+ * a lost connection) and returns a negative errno on failure. */
+int vc_bus_calls_wait(VcPendingCalls *calls, size_t i, sd_bus_message **ret_reply);
+
+void vc_bus_calls_free(VcPendingCalls *calls);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcPendingCalls, vc_bus_calls_free)

@@ -74,7 +74,11 @@ typedef struct VcInventory {
         GPtrArray *devices;     /* VcDevice* */
         GPtrArray *definitions; /* VcDefinition* */
         char **warnings;        /* the Manager's Warnings when read with the definitions, else NULL */
-        GPtrArray *replies;     /* sd_bus_message*: the replies the strings above point into */
+
+        /* private */
+        GPtrArray *replies; /* sd_bus_message*: the replies the strings above point into */
+        GPtrArray *chunks;  /* the memory of the structs above, handed out in order */
+        size_t chunk_used;  /* bytes used in the last chunk */
 } VcInventory;
 
 void vc_inventory_free(VcInventory *inv);
@@ -95,8 +99,3 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret);
 /* Parse a GetManagedObjects reply (exposed for tests). On a malformed reply returns a negative errno
  * and sets *ret_error to a description. */
 int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_error);
-
-/* Lookups by parent and UUID (binary search on the sorted arrays); NULL when absent. */
-const VcDefinition *vc_inventory_find_definition(const VcInventory *inv, const char *parent,
-                                                 const char *uuid);
-const VcDevice *vc_inventory_find_device(const VcInventory *inv, const char *parent, const char *uuid);
