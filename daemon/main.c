@@ -13,6 +13,7 @@
 #include "log.h"
 #include "bus.h"
 #include "manager.h"
+#include "store.h"
 
 static void help(void)
 {
@@ -127,6 +128,11 @@ static int run(Manager *m)
         (void) sd_event_set_watchdog(m->event, true);
 
         m->inventory = inventory_new(m->definitions_dir);
+        /* no write can be in progress now: what a crash interrupted goes */
+        unsigned n = store_remove_temp_files(m->definitions_dir);
+        if (n > 0)
+                log_info("Removed %u temp file%s of interrupted writes in %s", n, n == 1 ? "" : "s",
+                         m->definitions_dir);
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0)

@@ -300,3 +300,43 @@ int store_remove(const char *dir, const char *parent, const char *uuid)
                 (void) fsync(top);
         return 0;
 }
+
+/* ".<uuid>.XXXXXX": the name store_write() gives its temp files. */
+static bool is_temp_name(const char *name)
+{
+        char uuid[VGPU_UUID_STRING_MAX];
+        size_t len = strlen(name);
+
+        if (len != 1 + 36 + 1 + 6 || name[0] != '.' || name[37] != '.')
+                return false;
+        memcpy(uuid, name + 1, 36);
+        uuid[36] = '\0';
+        if (!vgpu_uuid_is_canonical(uuid))
+                return false;
+        for (size_t i = 38; i < len; i++)
+                if (!g_ascii_isalnum(name[i]))
+                        return false;
+        return true;
+}
+
+unsigned store_remove_temp_files(const char *dir)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        while (d && (de = readdir(d))) {
+                g_autofree char *pdir = NULL;
+                _cleanup_closedir_ DIR *p = NULL;
+                struct dirent *e;
+
+                if (!store_parent_name_is_valid(de->d_name))
+                        continue;
+                pdir = g_build_filename(dir, de->d_name, NULL);
+                p = opendir(pdir);
+                while (p && (e = readdir(p)))
+                        if (is_temp_name(e->d_name) && unlinkat(dirfd(p), e->d_name, 0) == 0)
+                                n++;
+        }
+        return n;
+}

@@ -42,3 +42,7 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
 /* Delete <dir>/<parent>/<uuid> (and the parent's directory when that leaves it empty), durably.
  * Returns 0, -ENOENT when it is not there, -EINVAL, or the file system's errno. */
 int store_remove(const char *dir, const char *parent, const char *uuid);
+
+/* Delete the temp files an interrupted store_write() left (only names it makes: ".<uuid>.XXXXXX"); for
+ * startup, when no write can be in progress. Returns how many went. */
+unsigned store_remove_temp_files(const char *dir);

@@ -349,12 +349,28 @@ class TestDefinitions(LifecycleTestCase):
         self.assertError(ERR + 'InvalidArgument', self.define, '.hidden', U3, dfn(TWO_Q))
         self.assertError(ERR + 'InvalidArgument', self.define, T4, U3, dfn('../x'))
         self.assertError(ERR + 'InvalidArgument', self.define, '', U3, dfn(TWO_Q))
+        # a definition of the UUID on the parent with another type: as mdevctl, no explicit start over it
+        msg = self.assertError(ERR + 'Exists', self.start, T4, U1, dfn(FOUR_Q))
+        self.assertIn('already exists on parent %s with type %s' % (T4, TWO_Q), msg)
+        self.assertEqual(self.running(), set())
         after = {f: open(os.path.join(self.sim.definitions_dir, f)).read() for f in self.def_files()}
         self.assertEqual(after, before)
         self.assertFalse(os.path.exists(os.path.join(os.path.dirname(self.sim.definitions_dir), 'evil')))
         # undefine without a parent takes every one
         self.undefine('', U2)
         self.assertEqual(self.def_files(), {T4 + '/' + U1})
+
+    def test_corrupt_definition(self):
+        os.makedirs(os.path.join(self.sim.definitions_dir, T4))
+        with open(self.def_file(T4, U1), 'w') as f:
+            f.write('{"mdev_type": "nvidia-231", "start": "auto"')
+        msg = self.assertError(ERR + 'Corrupt', self.modify, T4, U1, {'start': GLib.Variant('s', 'manual')})
+        self.assertIn('EOF while parsing', msg)
+        self.assertError(ERR + 'Corrupt', self.start, T4, U1)
+        with open(self.def_file(T4, U1)) as f:
+            self.assertEqual(f.read(), '{"mdev_type": "nvidia-231", "start": "auto"')  # never touched
+        self.undefine(T4, U1)  # but it can go
+        self.assertEqual(self.def_files(), set())
 
     def test_modify_live_writes_the_running_device(self):
         self.define(T4, U1, dfn(TWO_Q))
@@ -479,6 +495,7 @@ class TestConcurrency(LifecycleTestCase):
                 data = json.load(fh)
             self.assertIn('mdev_type', data)
         self.start_vgpud()
+        self.assertEqual([f for f in self.def_files() if os.path.basename(f).startswith('.')], [])  # cleaned
         warnings = self.get_property('/org/vgpud1', MANAGER, 'Warnings')
         self.assertEqual([w for w in warnings if 'not a valid definition' in w], [])
         self.assertEqual(self.listed_devices(), self.running())
