@@ -45,7 +45,8 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
         g_autofree char *path = NULL;
 
         if (r < 0)
-                r = sd_bus_reply_method_errorf(c->call, error_name(r), "%s", message ? message : g_strerror(-r));
+                r = sd_bus_reply_method_errorf(c->call, error_name(r), "%s",
+                                               message ? message : g_strerror(-r));
         else
                 switch (c->kind) {
                 case OPS_START:
@@ -56,9 +57,7 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
                         path = inventory_definition_path(parent, uuid);
                         r = sd_bus_reply_method_return(c->call, "so", uuid, path);
                         break;
-                default:
-                        r = sd_bus_reply_method_return(c->call, NULL);
-                        break;
+                default: r = sd_bus_reply_method_return(c->call, NULL); break;
                 }
         if (r < 0)
                 log_debug_errno(r, "Cannot reply to %s: %m", sd_bus_message_get_member(c->call));
@@ -76,8 +75,9 @@ static void on_polkit(sd_bus_message *call, int allowed, void *userdata)
         if (allowed <= 0) {
                 log_info("%s denied to %s (%s)", sd_bus_message_get_member(call),
                          sd_bus_message_get_sender(call) ? sd_bus_message_get_sender(call) : "?", c->action);
-                (void) sd_bus_reply_method_errorf(call, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized to %s (%s)",
-                                                  sd_bus_message_get_member(call), c->action);
+                (void)sd_bus_reply_method_errorf(call, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "Not authorized to %s (%s)",
+                                                 sd_bus_message_get_member(call), c->action);
                 return;
         }
         queue(TAKE_PTR(c));
@@ -119,8 +119,8 @@ static int enter_variant(sd_bus_message *msg, const char *key, const char *want,
         if (r < 0)
                 return r;
         if (type != SD_BUS_TYPE_VARIANT || !contents || !g_str_equal(contents, want))
-                return vgpud_bus_error_set(error, -EINVAL, "\"%s\" takes a value of type %s, not %s", key, want,
-                                           contents ? contents : "?");
+                return vgpud_bus_error_set(error, -EINVAL, "\"%s\" takes a value of type %s, not %s", key,
+                                           want, contents ? contents : "?");
         return sd_bus_message_enter_container(msg, SD_BUS_TYPE_VARIANT, want);
 }
 
@@ -158,7 +158,8 @@ static int read_string(sd_bus_message *msg, const char *key, char **ret, sd_bus_
 /* One a{sv} argument: the options of every method (with Modify's "defined" and "live" when
  * modify_options), or Modify's changes. Unknown keys are an error: a misspelt option must not be
  * silently ignored. */
-static int read_dict(sd_bus_message *msg, OpsRequest *req, bool changes, bool modify_options, sd_bus_error *error)
+static int read_dict(sd_bus_message *msg, OpsRequest *req, bool changes, bool modify_options,
+                     sd_bus_error *error)
 {
         int r;
 
@@ -187,7 +188,7 @@ static int read_dict(sd_bus_message *msg, OpsRequest *req, bool changes, bool mo
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(msg);
                         if (r >= 0)
-                                req->timeout_usec = (uint64_t) ms * 1000;
+                                req->timeout_usec = (uint64_t)ms * 1000;
                 } else if (modify_options && g_str_equal(key, "defined"))
                         r = read_bool(msg, key, &req->defined, error);
                 else if (modify_options && g_str_equal(key, "live"))
@@ -218,8 +219,8 @@ static int read_dict(sd_bus_message *msg, OpsRequest *req, bool changes, bool mo
                                 req->add_value = g_strdup(value);
                         }
                 } else
-                        return vgpud_bus_error_set(error, -EINVAL, "Unknown %s \"%s\"", changes ? "change" : "option",
-                                                   key);
+                        return vgpud_bus_error_set(error, -EINVAL, "Unknown %s \"%s\"",
+                                                   changes ? "change" : "option", key);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);

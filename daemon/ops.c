@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lifecycle engine: a FIFO of requests run one at a time on the event loop. Start writes the UUID
  * to the type's create file and waits for the device's add uevent, then writes its attributes; stop
- * writes its remove file and waits for it to go; define, undefine and modify change the definitions
- * directory; autostart queues starts for "auto" definitions. */
+ * writes its remove file and waits for it to go; autostart queues starts for "auto" definitions.
+ * Define, undefine and modify are in ops-definitions.c. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,43 +17,10 @@
 #include "mdev-def.h"
 #include "store.h"
 #include "uuid.h"
-#include "ops.h"
+#include "ops-internal.h"
 
 /* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
 #define AUTOSTART_DELAY_USEC (100ULL * 1000)
-
-typedef enum {
-        STEP_NONE,
-        STEP_WAIT_ADD,      /* start: create written, waiting for the device to appear */
-        STEP_WAIT_REMOVE,   /* stop: remove written, waiting for the device to go */
-        STEP_WAIT_ROLLBACK, /* start failed after the device appeared: waiting for it to go */
-} Step;
-
-typedef struct Job {
-        OpsRequest *req;          /* NULL for an autostart job */
-        char *autostart_parent;   /* the parent of an autostart job */
-        bool autostarted;         /* a start queued by autostart: its failure is logged */
-        OpsDone done;
-        void *userdata;
-
-        Step step;
-        char uuid[VGPU_UUID_STRING_MAX];
-        char *parent;
-        MdevDef *def;
-        sd_event_source *timer;
-        int error;                /* the original error, kept through a rollback */
-        char *message;
-} Job;
-
-struct Ops {
-        sd_event *event;
-        Inventory *inv;
-        GQueue queue;             /* Job*, waiting */
-        Job *current;
-        sd_event_source *kick;
-        GHashTable *autostart;    /* parent names waiting for the autostart delay */
-        sd_event_source *autostart_timer;
-};
 
 OpsRequest *ops_request_new(OpsKind kind)
 {
@@ -94,12 +61,12 @@ static void job_free(Job *j)
         g_free(j);
 }
 
-static bool empty(const char *s)
+bool ops_empty(const char *s)
 {
         return !s || !*s;
 }
 
-static const char *definitions_dir(Ops *ops)
+const char *ops_definitions_dir(Ops *ops)
 {
         return inventory_definitions_dir(ops->inv);
 }
@@ -109,7 +76,7 @@ static const char *definitions_dir(Ops *ops)
 static void kick(Ops *ops)
 {
         if (!ops->current && !g_queue_is_empty(&ops->queue))
-                (void) sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
+                (void)sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
 }
 
 /* End the current job: tell its owner, then go on with the next one in a later loop iteration. */
@@ -119,15 +86,15 @@ static void job_finish(Ops *ops, Job *j, int r, const char *message)
         if (r < 0)
                 log_debug("Request failed: %s", message ? message : g_strerror(-r));
         if (j->done)
-                j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent, j->userdata);
+                j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent,
+                        j->userdata);
         ops->current = NULL;
         job_free(j);
         kick(ops);
 }
 
-/* Set *ret_message and return r, for `return fail(ret_message, -ENOENT, "...")`. */
-static int fail(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_message, int r, const char *format, ...)
+/* Set *ret_message and return r, for `return ops_fail(ret_message, -ENOENT, "...")`. */
+int ops_fail(char **ret_message, int r, const char *format, ...)
 {
         va_list ap;
 
@@ -146,7 +113,8 @@ static int job_wait(Ops *ops, Job *j, Step step)
 
         j->step = step;
         j->timer = sd_event_source_disable_unref(j->timer);
-        return sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout, ops);
+        return sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout,
+                                          ops);
 }
 
 /* ---- sysfs writes ---- */
@@ -165,7 +133,7 @@ static int sysfs_write(const char *path, const char *value, int extra_flags)
         n = write(fd, value, len);
         if (n < 0)
                 return negative_errno();
-        if ((size_t) n != len)
+        if ((size_t)n != len)
                 return -EIO;
         if (close(TAKE_FD(fd)) < 0)
                 return negative_errno();
@@ -179,7 +147,7 @@ static int write_remove(const char *uuid)
 }
 
 /* Write the attributes in order, as mdevctl does (creating the file the way its fs::write does). */
-static int write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
+int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
 {
         for (guint i = 0; i < def->attrs->len; i++) {
                 MdevAttr *a = def->attrs->pdata[i];
@@ -193,8 +161,8 @@ static int write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
                 path = g_strdup_printf("%s/%s/%s", SYSFS_MDEV_DEVICES, uuid, a->name);
                 r = sysfs_write(path, a->value, O_CREAT);
                 if (r < 0) {
-                        *ret_message = g_strdup_printf("Cannot write attribute %u (%s) of %s: %s", i, a->name,
-                                                       uuid, g_strerror(-r));
+                        *ret_message = g_strdup_printf("Cannot write attribute %u (%s) of %s: %s", i,
+                                                       a->name, uuid, g_strerror(-r));
                         return OPS_DRIVER_REFUSED;
                 }
                 log_debug("%s: %s = %s", uuid, a->name, a->value);
@@ -235,7 +203,8 @@ static char *list_types(const InvParent *p, bool available_only)
                 if (s->len > 0)
                         g_string_append(s, ", ");
                 if (available_only)
-                        g_string_append_printf(s, "%s (%s, %d left)", t->id, type_label(t), t->available_instances);
+                        g_string_append_printf(s, "%s (%s, %d left)", t->id, type_label(t),
+                                               t->available_instances);
                 else
                         g_string_append_printf(s, "%s (%s)", t->id, type_label(t));
         }
@@ -253,14 +222,14 @@ static char *core_running_types(Inventory *inv, const InvParent *p)
                 if (g_strcmp0(q->core, p->core) != 0)
                         continue;
                 for (guint k = 0; k < q->devices->len; k++) {
-                        const VgpuType *t = ((InvDevice *) q->devices->pdata[k])->type;
+                        const VgpuType *t = ((InvDevice *)q->devices->pdata[k])->type;
                         const char *n = t ? (t->name ? t->name : t->id) : NULL;
                         if (n && !g_ptr_array_find_with_equal_func(names, n, g_str_equal, NULL))
-                                g_ptr_array_add(names, (gpointer) n);
+                                g_ptr_array_add(names, (gpointer)n);
                 }
         }
         g_ptr_array_add(names, NULL);
-        return g_strjoinv(", ", (char **) names->pdata);
+        return g_strjoinv(", ", (char **)names->pdata);
 }
 
 /* available_instances is 0: say why, with the model's view of the core. */
@@ -269,101 +238,30 @@ static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, cha
         const SysfsType *t = p->sys->types->pdata[type_index];
         const VgpuType *model = p->models->pdata[type_index];
         g_autofree char *fit = list_types(p, true);
-        g_autofree char *fit_text = *fit ? g_strdup_printf("Types that fit now: %s", fit)
-                                         : g_strdup("No type fits now.");
+        g_autofree char *fit_text =
+                *fit ? g_strdup_printf("Types that fit now: %s", fit) : g_strdup("No type fits now.");
         int r = core_capacity_check(&p->cap, model);
 
         if (r == -EXDEV) {
                 g_autofree char *running = core_running_types(ops->inv, p);
-                *ret_message = g_strdup_printf("GPU core %s runs %" PRIu64 " MiB vGPUs (%s); %s needs %" PRIu64
-                                               " MiB. %s",
+                *ret_message = g_strdup_printf("GPU core %s runs %" PRIu64
+                                               " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s",
                                                p->core, p->cap.size_class_mib, running, type_label(t),
                                                vgpu_type_size_class(model), fit_text);
                 return -EXDEV;
         }
         if (p->cap.capacity > 0)
-                *ret_message = g_strdup_printf("No available instances of %s (%s) on %s: GPU core %s holds %u of "
-                                               "%u vGPUs. %s",
-                                               t->id, type_label(t), p->name, p->core, p->cap.used,
-                                               p->cap.capacity, fit_text);
+                *ret_message = g_strdup_printf(
+                        "No available instances of %s (%s) on %s: GPU core %s holds %u of "
+                        "%u vGPUs. %s",
+                        t->id, type_label(t), p->name, p->core, p->cap.used, p->cap.capacity, fit_text);
         else
-                *ret_message = g_strdup_printf("No available instances of %s (%s) on %s. %s", t->id, type_label(t),
-                                               p->name, fit_text);
+                *ret_message = g_strdup_printf("No available instances of %s (%s) on %s. %s", t->id,
+                                               type_label(t), p->name, fit_text);
         return -ENOSPC;
 }
 
-static int parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX], char **ret_message)
-{
-        if (empty(s)) {
-                if (may_generate)
-                        return vgpu_uuid_generate(ret);
-                *ret_message = g_strdup("No UUID given");
-                return -EINVAL;
-        }
-        if (vgpu_uuid_parse(s, ret) < 0) {
-                *ret_message = g_strdup_printf("Invalid UUID '%s'", s);
-                return -EINVAL;
-        }
-        return 0;
-}
-
-/* A store error as the bus should see it: a read-only tree is ReadOnly whichever errno said so; a full
- * disk is not NoCapacity. */
-static int store_error(int r, const char *what, char **ret_message)
-{
-        if (r == -EROFS || r == -EACCES || r == -EPERM) {
-                *ret_message = g_strdup_printf("%s: the definitions directory is read-only (%s)", what,
-                                               g_strerror(-r));
-                return -EROFS;
-        }
-        *ret_message = g_strdup_printf("%s: %s", what, g_strerror(-r));
-        return r == -ENOSPC || r == -EDQUOT ? -EIO : r;
-}
-
-/* Load the stored definition of uuid: on parent, or the only one when parent is empty. */
-static int find_definition(Ops *ops, const char *parent, const char *uuid, StoredDef **ret, char **ret_message)
-{
-        g_auto(GStrv) parents = NULL;
-        g_autofree char *why = NULL;
-        int r;
-
-        if (empty(parent)) {
-                r = store_find(definitions_dir(ops), uuid, &parents);
-                if (r < 0) {
-                        *ret_message = g_strdup_printf("Cannot read %s: %s", definitions_dir(ops), g_strerror(-r));
-                        return r;
-                }
-                if (!parents[0]) {
-                        *ret_message = g_strdup_printf("Mediated device %s is not defined", uuid);
-                        return -ENOENT;
-                }
-                if (parents[1]) {
-                        *ret_message = g_strdup_printf("Multiple definitions found for %s, specify a parent", uuid);
-                        return -EINVAL;
-                }
-                parent = parents[0];
-        } else if (!store_parent_name_is_valid(parent)) {
-                *ret_message = g_strdup_printf("Invalid parent name '%s'", parent);
-                return -EINVAL;
-        }
-        r = store_load_one(definitions_dir(ops), parent, uuid, ret, &why);
-        if (r == -ENOENT) {
-                *ret_message = g_strdup_printf("Mediated device %s is not defined on %s", uuid, parent);
-                return r;
-        }
-        if (r == -EBADMSG) {
-                *ret_message = g_strdup_printf("The definition %s/%s is corrupt: %s", parent, uuid, why);
-                return r;
-        }
-        if (r < 0) {
-                *ret_message = g_strdup_printf("Cannot read the definition %s/%s: %s", parent, uuid,
-                                               why ? why : g_strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
-static bool device_running(Ops *ops, const char *uuid)
+bool ops_device_running(Ops *ops, const char *uuid)
 {
         g_autoptr(SysfsDevice) d = NULL;
 
@@ -385,40 +283,41 @@ static int start_run(Ops *ops, Job *j, char **ret_message)
         InvParent *p;
         int r;
 
-        if (empty(req->definition) && empty(req->uuid)) {
+        if (ops_empty(req->definition) && ops_empty(req->uuid)) {
                 *ret_message = g_strdup("Device is insufficiently specified: give a UUID or a definition");
                 return -EINVAL;
         }
-        r = parse_uuid(req->uuid, true, j->uuid, ret_message);
+        r = ops_parse_uuid(req->uuid, true, j->uuid, ret_message);
         if (r < 0)
                 return r;
 
-        if (!empty(req->definition)) {
+        if (!ops_empty(req->definition)) {
                 g_autoptr(StoredDef) stored = NULL;
                 g_autofree char *why = NULL, *ignored = NULL;
 
-                if (empty(req->parent)) {
+                if (ops_empty(req->parent)) {
                         *ret_message = g_strdup("No parent specified");
                         return -EINVAL;
                 }
                 r = mdev_def_parse(req->definition, strlen(req->definition), &j->def, &why);
                 if (r < 0) {
-                        *ret_message = g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
+                        *ret_message =
+                                g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
                         return -EINVAL;
                 }
                 j->parent = g_strdup(req->parent);
                 /* as mdevctl: a definition of this UUID on this parent must not say otherwise */
                 if (store_parent_name_is_valid(j->parent) &&
-                    find_definition(ops, j->parent, j->uuid, &stored, &ignored) >= 0 &&
+                    ops_find_definition(ops, j->parent, j->uuid, &stored, &ignored) >= 0 &&
                     g_strcmp0(stored->def->mdev_type, j->def->mdev_type) != 0) {
-                        *ret_message = g_strdup_printf("Device %s already exists on parent %s with type %s", j->uuid,
-                                                       j->parent, stored->def->mdev_type);
+                        *ret_message = g_strdup_printf("Device %s already exists on parent %s with type %s",
+                                                       j->uuid, j->parent, stored->def->mdev_type);
                         return -EEXIST;
                 }
         } else {
                 g_autoptr(StoredDef) stored = NULL;
 
-                r = find_definition(ops, req->parent, j->uuid, &stored, ret_message);
+                r = ops_find_definition(ops, req->parent, j->uuid, &stored, ret_message);
                 if (r < 0)
                         return r;
                 j->parent = g_strdup(stored->parent);
@@ -437,24 +336,25 @@ static int start_run(Ops *ops, Job *j, char **ret_message)
                 return -ENOENT;
         }
         for (guint i = 0; i < p->sys->types->len && !t; i++)
-                if (g_str_equal(((SysfsType *) p->sys->types->pdata[i])->id, j->def->mdev_type)) {
+                if (g_str_equal(((SysfsType *)p->sys->types->pdata[i])->id, j->def->mdev_type)) {
                         t = p->sys->types->pdata[i];
                         type_index = i;
                 }
         if (!t) {
                 g_autofree char *types = list_types(p, false);
-                *ret_message = g_strdup_printf("Type %s does not exist on %s. Its types: %s", j->def->mdev_type,
-                                               p->name, *types ? types : "none");
+                *ret_message = g_strdup_printf("Type %s does not exist on %s. Its types: %s",
+                                               j->def->mdev_type, p->name, *types ? types : "none");
                 return -ENOENT;
         }
-        if (device_running(ops, j->uuid)) {
+        if (ops_device_running(ops, j->uuid)) {
                 *ret_message = g_strdup_printf("Device %s already exists", j->uuid);
                 return -EEXIST;
         }
         if (t->available_instances == 0)
                 return diagnose_capacity(ops, p, type_index, ret_message);
 
-        create = g_strdup_printf("%s/%s/mdev_supported_types/%s/create", SYSFS_MDEV_BUS_CLASS, p->name, t->id);
+        create = g_strdup_printf("%s/%s/mdev_supported_types/%s/create", SYSFS_MDEV_BUS_CLASS, p->name,
+                                 t->id);
         r = sysfs_write(create, j->uuid, 0);
         if (r < 0) {
                 *ret_message = g_strdup_printf("The driver refused to create %s (%s) on %s: %s", t->id,
@@ -464,7 +364,7 @@ static int start_run(Ops *ops, Job *j, char **ret_message)
         log_debug("Wrote %s to %s", j->uuid, create);
         r = job_wait(ops, j, STEP_WAIT_ADD);
         if (r < 0)
-                return fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+                return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
         return 1;
 }
 
@@ -476,14 +376,15 @@ static void start_device_appeared(Ops *ops, Job *j)
         int r;
 
         j->timer = sd_event_source_disable_unref(j->timer);
-        if (g_strcmp0(d->sys->parent, j->parent) != 0 || g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0) {
+        if (g_strcmp0(d->sys->parent, j->parent) != 0 ||
+            g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0) {
                 /* someone else made this UUID elsewhere in the meantime: not ours to remove */
                 msg = g_strdup_printf("Device %s appeared as %s on %s", j->uuid,
                                       d->sys->type_id ? d->sys->type_id : "an unknown type", d->sys->parent);
                 job_finish(ops, j, -EEXIST, msg);
                 return;
         }
-        r = write_attrs(j->uuid, j->def, &msg);
+        r = ops_write_attrs(j->uuid, j->def, &msg);
         if (r < 0) {
                 start_rollback(ops, j, r, g_steal_pointer(&msg));
                 return;
@@ -517,243 +418,27 @@ static int stop_run(Ops *ops, Job *j, char **ret_message)
         InvDevice *d;
         int r;
 
-        r = parse_uuid(j->req->uuid, false, j->uuid, ret_message);
+        r = ops_parse_uuid(j->req->uuid, false, j->uuid, ret_message);
         if (r < 0)
                 return r;
         /* the inventory may not have seen the device yet: make sure, so its removal is noticed */
         inventory_device_changed(ops->inv, j->uuid);
         d = inventory_get_device(ops->inv, j->uuid);
         if (!d)
-                return fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+                return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         j->parent = g_strdup(d->sys->parent);
         r = write_remove(j->uuid);
         if (r == -ENOENT)
-                return fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+                return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         if (r == -EBUSY)
-                return fail(ret_message, -EBUSY, "Device %s is in use", j->uuid);
+                return ops_fail(ret_message, -EBUSY, "Device %s is in use", j->uuid);
         if (r < 0)
-                return fail(ret_message, OPS_DRIVER_REFUSED, "The driver refused to remove %s: %s", j->uuid,
-                            g_strerror(-r));
+                return ops_fail(ret_message, OPS_DRIVER_REFUSED, "The driver refused to remove %s: %s",
+                                j->uuid, g_strerror(-r));
         r = job_wait(ops, j, STEP_WAIT_REMOVE);
         if (r < 0)
-                return fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+                return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
         return 1;
-}
-
-/* ---- define, undefine, modify ---- */
-
-static void definitions_changed(Ops *ops)
-{
-        /* the objects and their signals follow before the caller gets its answer */
-        (void) inventory_reload_definitions(ops->inv);
-}
-
-static int define_run(Ops *ops, Job *j, char **ret_message)
-{
-        OpsRequest *req = j->req;
-        g_autofree char *path = NULL;
-        struct stat st;
-        int r;
-
-        r = parse_uuid(req->uuid, true, j->uuid, ret_message);
-        if (r < 0)
-                return r;
-        if (empty(req->definition)) {
-                g_autoptr(SysfsDevice) sd = NULL;
-                InvDevice *d = inventory_get_device(ops->inv, j->uuid);
-                const SysfsDevice *sys = d ? d->sys : NULL;
-
-                if (!sys && sysfs_read_device(j->uuid, &sd) >= 0)
-                        sys = sd;
-                if (!sys)
-                        return fail(ret_message, -ENOENT, "Device %s is not running: give a definition", j->uuid);
-                if (!empty(req->parent) && !g_str_equal(req->parent, sys->parent))
-                        return fail(ret_message, -EINVAL, "Device %s runs on %s, not on %s", j->uuid, sys->parent,
-                                    req->parent);
-                if (!sys->type_id)
-                        return fail(ret_message, -ENOENT, "The type of device %s is unknown", j->uuid);
-                j->parent = g_strdup(sys->parent);
-                j->def = mdev_def_new();
-                j->def->mdev_type = g_strdup(sys->type_id);
-        } else {
-                g_autofree char *why = NULL;
-
-                if (empty(req->parent))
-                        return fail(ret_message, -EINVAL, "No parent specified");
-                r = mdev_def_parse(req->definition, strlen(req->definition), &j->def, &why);
-                if (r < 0)
-                        return fail(ret_message, -EINVAL, "Invalid definition: %s", why ? why : "not valid JSON");
-                j->parent = g_strdup(req->parent);
-        }
-        if (!store_parent_name_is_valid(j->parent))
-                return fail(ret_message, -EINVAL, "Invalid parent name '%s'", j->parent);
-        path = g_build_filename(definitions_dir(ops), j->parent, j->uuid, NULL);
-        if (lstat(path, &st) == 0)
-                return fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
-
-        r = store_write(definitions_dir(ops), j->parent, j->uuid, j->def);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
-                return store_error(r, what, ret_message);
-        }
-        log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
-                 j->def->autostart ? "auto" : "manual");
-        definitions_changed(ops);
-        return 0;
-}
-
-static int undefine_run(Ops *ops, Job *j, char **ret_message)
-{
-        OpsRequest *req = j->req;
-        g_auto(GStrv) parents = NULL;
-        int r;
-
-        r = parse_uuid(req->uuid, false, j->uuid, ret_message);
-        if (r < 0)
-                return r;
-        if (!empty(req->parent)) {
-                if (!store_parent_name_is_valid(req->parent))
-                        return fail(ret_message, -EINVAL, "Invalid parent name '%s'", req->parent);
-                parents = g_new0(char *, 2);
-                parents[0] = g_strdup(req->parent);
-        } else {
-                r = store_find(definitions_dir(ops), j->uuid, &parents);
-                if (r < 0)
-                        return fail(ret_message, r, "Cannot read %s: %s", definitions_dir(ops), g_strerror(-r));
-        }
-        if (!parents[0])
-                return fail(ret_message, -ENOENT, "No definition matches %s", j->uuid);
-
-        for (char **p = parents; *p; p++) {
-                r = store_remove(definitions_dir(ops), *p, j->uuid);
-                if (r == -ENOENT)
-                        r = fail(ret_message, -ENOENT, "Mediated device %s is not defined on %s", j->uuid, *p);
-                else if (r < 0) {
-                        g_autofree char *what = g_strdup_printf("Cannot undefine %s on %s", j->uuid, *p);
-                        r = store_error(r, what, ret_message);
-                }
-                if (r < 0) {
-                        if (p != parents)
-                                definitions_changed(ops); /* those that did go */
-                        return r;
-                }
-                log_info("Undefined %s on %s", j->uuid, *p);
-                g_free(j->parent);
-                j->parent = g_strdup(*p);
-        }
-        definitions_changed(ops);
-        return 0;
-}
-
-/* The changes of a Modify request, in their order, on def. */
-static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
-{
-        int r;
-
-        if (req->new_definition) {
-                g_autoptr(MdevDef) d = NULL;
-                g_autofree char *why = NULL;
-
-                r = mdev_def_parse(req->new_definition, strlen(req->new_definition), &d, &why);
-                if (r < 0) {
-                        *ret_message = g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
-                        return -EINVAL;
-                }
-                mdev_def_free(*def);
-                *def = g_steal_pointer(&d);
-        }
-        if (req->new_type) {
-                if (!mdev_name_is_valid(req->new_type)) {
-                        *ret_message = g_strdup_printf("Invalid type '%s'", req->new_type);
-                        return -EINVAL;
-                }
-                g_free((*def)->mdev_type);
-                (*def)->mdev_type = g_strdup(req->new_type);
-        }
-        if (req->new_start) {
-                if (!g_str_equal(req->new_start, "auto") && !g_str_equal(req->new_start, "manual")) {
-                        *ret_message = g_strdup_printf("Invalid start '%s': expected auto or manual", req->new_start);
-                        return -EINVAL;
-                }
-                (*def)->autostart = g_str_equal(req->new_start, "auto");
-        }
-        if (req->del_attr) {
-                r = mdev_def_del_attr(*def, req->del_index);
-                if (r < 0) {
-                        *ret_message = g_strdup_printf("Attribute index %d is invalid", req->del_index);
-                        return -EINVAL;
-                }
-        }
-        if (req->add_attr) {
-                r = mdev_def_add_attr(*def, req->add_name, req->add_value, req->add_index);
-                if (r == -ERANGE) {
-                        *ret_message = g_strdup_printf("Attribute index %d is invalid", req->add_index);
-                        return -EINVAL;
-                }
-                if (r < 0) {
-                        *ret_message = g_strdup_printf("Invalid attribute name '%s'", req->add_name);
-                        return -EINVAL;
-                }
-        }
-        return 0;
-}
-
-static int modify_run(Ops *ops, Job *j, char **ret_message)
-{
-        OpsRequest *req = j->req;
-        g_autoptr(StoredDef) stored = NULL;
-        InvDevice *d = NULL;
-        int r;
-
-        r = parse_uuid(req->uuid, false, j->uuid, ret_message);
-        if (r < 0)
-                return r;
-        if (!req->defined && !req->live)
-                return fail(ret_message, -EINVAL, "Nothing to modify: neither the definition nor the live device");
-        if (req->live) {
-                inventory_device_changed(ops->inv, j->uuid);
-                d = inventory_get_device(ops->inv, j->uuid);
-                if (!d)
-                        return fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
-                if (!empty(req->parent) && !g_str_equal(req->parent, d->sys->parent))
-                        return fail(ret_message, -ENOENT, "Device %s does not run on %s", j->uuid, req->parent);
-        }
-
-        r = find_definition(ops, !empty(req->parent) ? req->parent : d ? d->sys->parent : NULL, j->uuid, &stored,
-                            ret_message);
-        if (r >= 0) {
-                j->parent = g_strdup(stored->parent);
-                j->def = g_steal_pointer(&stored->def);
-        } else if (r == -ENOENT && !req->defined) {
-                /* live only, on a device without a definition: start from what runs */
-                j->parent = g_strdup(d->sys->parent);
-                j->def = mdev_def_new();
-                j->def->mdev_type = g_strdup(d->sys->type_id ? d->sys->type_id : "");
-        } else
-                return r;
-
-        r = modify_apply(req, &j->def, ret_message);
-        if (r < 0)
-                return r;
-
-        if (req->live) {
-                if (g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
-                        return fail(ret_message, -EINVAL, "Cannot change the type of running device %s (%s) to %s",
-                                    j->uuid, d->sys->type_id ? d->sys->type_id : "unknown", j->def->mdev_type);
-                r = write_attrs(j->uuid, j->def, ret_message);
-                if (r < 0)
-                        return r;
-        }
-        if (req->defined) {
-                r = store_write(definitions_dir(ops), j->parent, j->uuid, j->def);
-                if (r < 0) {
-                        g_autofree char *what = g_strdup_printf("Cannot modify %s on %s", j->uuid, j->parent);
-                        return store_error(r, what, ret_message);
-                }
-                log_info("Modified the definition %s on %s", j->uuid, j->parent);
-                definitions_changed(ops);
-        }
-        return 0;
 }
 
 /* ---- autostart ---- */
@@ -779,7 +464,7 @@ static int autostart_run(Ops *ops, Job *j)
                 Job *s;
 
                 if (!def->def->autostart || !g_str_equal(def->parent, j->autostart_parent) ||
-                    device_running(ops, def->uuid))
+                    ops_device_running(ops, def->uuid))
                         continue;
                 s = g_new0(Job, 1);
                 s->req = ops_request_new(OPS_START);
@@ -804,7 +489,7 @@ static int autostart_run(Ops *ops, Job *j)
 
 static int compare_strptr(gconstpointer a, gconstpointer b)
 {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int on_autostart_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -842,8 +527,8 @@ void ops_autostart(Ops *ops, const char *parent)
                 g_hash_table_add(ops->autostart, g_strdup(parent));
         if (g_hash_table_size(ops->autostart) == 0)
                 return;
-        (void) sd_event_source_set_time_relative(ops->autostart_timer, AUTOSTART_DELAY_USEC);
-        (void) sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_ONESHOT);
+        (void)sd_event_source_set_time_relative(ops->autostart_timer, AUTOSTART_DELAY_USEC);
+        (void)sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_ONESHOT);
 }
 
 /* ---- waiting ---- */
@@ -856,18 +541,19 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
                         j->step = STEP_NONE;
                         start_device_appeared(ops, j);
                 } else if (!inventory_has_parent(ops->inv, j->parent)) {
-                        g_autofree char *msg = g_strdup_printf("Parent %s went away while %s was being created",
-                                                               j->parent, j->uuid);
+                        g_autofree char *msg = g_strdup_printf(
+                                "Parent %s went away while %s was being created", j->parent, j->uuid);
                         j->step = STEP_NONE;
                         job_finish(ops, j, -ENOENT, msg);
                 } else if (timed_out) {
                         g_autoptr(SysfsDevice) sd = NULL;
-                        g_autofree char *msg = g_strdup_printf(
-                                "Timed out waiting for the driver to create %s (%s on %s)", j->uuid,
-                                j->def->mdev_type, j->parent);
+                        g_autofree char *msg =
+                                g_strdup_printf("Timed out waiting for the driver to create %s (%s on %s)",
+                                                j->uuid, j->def->mdev_type, j->parent);
                         j->step = STEP_NONE;
                         if (sysfs_read_device(j->uuid, &sd) >= 0)
-                                start_rollback(ops, j, -ETIMEDOUT, g_steal_pointer(&msg)); /* late: remove it */
+                                start_rollback(ops, j, -ETIMEDOUT,
+                                               g_steal_pointer(&msg)); /* late: remove it */
                         else
                                 job_finish(ops, j, -ETIMEDOUT, msg);
                 }
@@ -889,8 +575,7 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
                         job_finish(ops, j, j->error, j->message);
                 }
                 break;
-        case STEP_NONE:
-                break;
+        case STEP_NONE: break;
         }
 }
 
@@ -933,10 +618,10 @@ static int on_kick(sd_event_source *s, void *userdata)
                 switch (j->req->kind) {
                 case OPS_START: r = start_run(ops, j, &msg); break;
                 case OPS_STOP: r = stop_run(ops, j, &msg); break;
-                case OPS_DEFINE: r = define_run(ops, j, &msg); break;
-                case OPS_UNDEFINE: r = undefine_run(ops, j, &msg); break;
-                case OPS_MODIFY: r = modify_run(ops, j, &msg); break;
-                default: r = fail(&msg, -EINVAL, "Unknown request"); break;
+                case OPS_DEFINE: r = ops_define_run(ops, j, &msg); break;
+                case OPS_UNDEFINE: r = ops_undefine_run(ops, j, &msg); break;
+                case OPS_MODIFY: r = ops_modify_run(ops, j, &msg); break;
+                default: r = ops_fail(&msg, -EINVAL, "Unknown request"); break;
                 }
         if (r <= 0) /* done; 1: it waits for the kernel and finishes from job_resume() */
                 job_finish(ops, j, r, msg);
@@ -971,15 +656,15 @@ int ops_new(sd_event *event, Inventory *inv, Ops **ret)
         r = sd_event_add_defer(event, &ops->kick, on_kick, ops);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(ops->kick, "ops-kick");
+        (void)sd_event_source_set_description(ops->kick, "ops-kick");
         r = sd_event_source_set_enabled(ops->kick, SD_EVENT_OFF);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(event, &ops->autostart_timer, CLOCK_MONOTONIC, AUTOSTART_DELAY_USEC, 0,
-                                       on_autostart_timer, ops);
+        r = sd_event_add_time_relative(event, &ops->autostart_timer, CLOCK_MONOTONIC, AUTOSTART_DELAY_USEC,
+                                       0, on_autostart_timer, ops);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(ops->autostart_timer, "ops-autostart");
+        (void)sd_event_source_set_description(ops->autostart_timer, "ops-autostart");
         r = sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_OFF);
         if (r < 0)
                 return r;

@@ -18,7 +18,7 @@
 #include "inventory.h"
 
 /* The driver refused a write to create, remove or an attribute. */
-#define OPS_DRIVER_REFUSED (-EREMOTEIO)
+#define OPS_DRIVER_REFUSED       (-EREMOTEIO)
 
 #define OPS_DEFAULT_TIMEOUT_USEC (10ULL * 1000 * 1000)
 
@@ -36,22 +36,22 @@ typedef enum {
 typedef struct OpsRequest {
         OpsKind kind;
         char *parent;
-        char *uuid;             /* any form vgpu_uuid_parse() takes; Start/Define: "" makes a new one */
-        char *definition;       /* Start/Define: JSON in mdevctl's format */
-        uint64_t timeout_usec;  /* Start/Stop: how long to wait for the kernel; 0: the default */
-        bool force;             /* accepted; vgpud runs no callout scripts (yet) that it could override */
+        char *uuid;            /* any form vgpu_uuid_parse() takes; Start/Define: "" makes a new one */
+        char *definition;      /* Start/Define: JSON in mdevctl's format */
+        uint64_t timeout_usec; /* Start/Stop: how long to wait for the kernel; 0: the default */
+        bool force;            /* accepted; vgpud runs no callout scripts (yet) that it could override */
 
         /* Modify, applied in this order */
         char *new_definition;
         char *new_type;
-        char *new_start;        /* "auto" or "manual" */
+        char *new_start; /* "auto" or "manual" */
         bool del_attr;
         int del_index;
         bool add_attr;
         char *add_name, *add_value;
         int add_index;
-        bool defined;           /* change the stored definition (default true) */
-        bool live;              /* write the attributes to the running device */
+        bool defined; /* change the stored definition (default true) */
+        bool live;    /* write the attributes to the running device */
 } OpsRequest;
 
 OpsRequest *ops_request_new(OpsKind kind);

@@ -16,9 +16,9 @@
 /* How long after the first event of a burst the directory is read again. */
 #define COALESCE_USEC (50ULL * 1000)
 
-#define DIR_EVENTS                                                                                          \
-        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | \
-         IN_ONLYDIR)
+#define DIR_EVENTS                                                                               \
+        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | \
+         IN_MOVE_SELF | IN_ONLYDIR)
 
 struct StoreWatch {
         Inventory *inv;
@@ -38,7 +38,8 @@ static void add_watches(StoreWatch *w)
 
         if (inotify_add_watch(w->fd, dir, DIR_EVENTS) < 0) {
                 g_autofree char *up = g_path_get_dirname(dir);
-                if (errno != ENOENT || inotify_add_watch(w->fd, up, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+                if (errno != ENOENT ||
+                    inotify_add_watch(w->fd, up, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
                         log_debug_errno(negative_errno(), "Cannot watch %s: %m", dir);
                 return;
         }
@@ -61,7 +62,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         w->armed = false;
         add_watches(w); /* new parents' directories */
         log_debug("The definitions directory changed: reloading");
-        (void) inventory_reload_definitions(w->inv);
+        (void)inventory_reload_definitions(w->inv);
         return 0;
 }
 
@@ -82,7 +83,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         break; /* EAGAIN: all read */
                 }
                 for (char *p = u.buf; p < u.buf + n;) {
-                        struct inotify_event *e = (struct inotify_event *) p;
+                        struct inotify_event *e = (struct inotify_event *)p;
 
                         /* dot files are temp files (ours or anyone's): their rename is what counts */
                         if (!(e->len > 0 && e->name[0] == '.') && !(e->mask & IN_IGNORED))
@@ -94,8 +95,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         }
         if (relevant && !w->armed) {
                 w->armed = true;
-                (void) sd_event_source_set_time_relative(w->timer, COALESCE_USEC);
-                (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+                (void)sd_event_source_set_time_relative(w->timer, COALESCE_USEC);
+                (void)sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
         }
         return 0;
 }
@@ -125,11 +126,11 @@ int store_watch_new(sd_event *event, Inventory *inv, StoreWatch **ret)
         r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_io, w);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the definitions directory: %m");
-        (void) sd_event_source_set_description(w->io, "store-watch");
+        (void)sd_event_source_set_description(w->io, "store-watch");
         r = sd_event_add_time_relative(event, &w->timer, CLOCK_MONOTONIC, COALESCE_USEC, 0, on_timer, w);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(w->timer, "store-watch-coalesce");
+        (void)sd_event_source_set_description(w->timer, "store-watch-coalesce");
         r = sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
         if (r < 0)
                 return r;

@@ -48,7 +48,7 @@ static char *read_file(const char *dir, const char *parent, const char *uuid)
 /* Names in dir, sorted and joined by ' ': exactly what a write left behind. */
 static int compare_str(gconstpointer a, gconstpointer b)
 {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static char *list_dir_sorted(const char *dir)
@@ -63,7 +63,7 @@ static char *list_dir_sorted(const char *dir)
                 g_ptr_array_add(names, g_strdup(n));
         g_ptr_array_sort(names, compare_str);
         g_ptr_array_add(names, NULL);
-        return g_strjoinv(" ", (char **) names->pdata);
+        return g_strjoinv(" ", (char **)names->pdata);
 }
 
 static void test_round_trip(void)
@@ -89,7 +89,7 @@ static void test_round_trip(void)
         g_assert_cmpstr(sd->def->mdev_type, ==, "nvidia-231");
         g_assert_true(sd->def->autostart);
         g_assert_cmpuint(sd->def->attrs->len, ==, 3);
-        g_assert_cmpstr(((MdevAttr *) sd->def->attrs->pdata[2])->value, ==, "value \"2\"\n");
+        g_assert_cmpstr(((MdevAttr *)sd->def->attrs->pdata[2])->value, ==, "value \"2\"\n");
 
         /* replacing: the new bytes, and nothing else in the directory */
         g_assert_cmpint(store_write(dir, P1, U1, other), ==, 0);
@@ -132,7 +132,7 @@ static void test_invalid_names(void)
         g_autoptr(MdevDef) def = make_def("nvidia-231", false, 0);
         g_autoptr(MdevDef) notype = mdev_def_new();
         g_autoptr(MdevDef) badtype = make_def("../x", false, 0);
-        static const char *const bad_parents[] = { "", ".", "..", "../evil", "a/b", ".hidden", "scripts.d" };
+        static const char *const bad_parents[] = {"", ".", "..", "../evil", "a/b", ".hidden", "scripts.d"};
         g_autofree char *names = NULL;
 
         for (size_t i = 0; i < G_N_ELEMENTS(bad_parents); i++) {
@@ -164,7 +164,7 @@ static void test_leftover_temp_file_is_ignored(void)
         g_assert_true(g_file_set_contents(leftover, "{\"mdev_type\": \"nvi", -1, NULL));
         g_assert_cmpint(store_load_all(dir, &defs, &warnings), ==, 0);
         g_assert_cmpuint(defs->len, ==, 1);
-        g_assert_cmpstr(((StoredDef *) defs->pdata[0])->uuid, ==, U1);
+        g_assert_cmpstr(((StoredDef *)defs->pdata[0])->uuid, ==, U1);
         g_assert_cmpuint(warnings->len, ==, 0);
 
         /* the directory is kept while the leftover is there */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Inside the lifecycle engine: the job of one request and the helpers that ops.c (the queue, start,
+ * stop, autostart) and ops-definitions.c (define, undefine, modify) share. */
+
+#include <stdbool.h>
+
+#include "macro.h"
+#include "mdev-def.h"
+#include "store.h"
+#include "uuid.h"
+#include "ops.h"
+
+typedef enum {
+        STEP_NONE,
+        STEP_WAIT_ADD,      /* start: create written, waiting for the device to appear */
+        STEP_WAIT_REMOVE,   /* stop: remove written, waiting for the device to go */
+        STEP_WAIT_ROLLBACK, /* start failed after the device appeared: waiting for it to go */
+} Step;
+
+typedef struct Job {
+        OpsRequest *req;        /* NULL for an autostart job */
+        char *autostart_parent; /* the parent of an autostart job */
+        bool autostarted;       /* a start queued by autostart: its failure is logged */
+        OpsDone done;
+        void *userdata;
+
+        Step step;
+        char uuid[VGPU_UUID_STRING_MAX];
+        char *parent;
+        MdevDef *def;
+        sd_event_source *timer;
+        int error; /* the original error, kept through a rollback */
+        char *message;
+} Job;
+
+struct Ops {
+        sd_event *event;
+        Inventory *inv;
+        GQueue queue; /* Job*, waiting */
+        Job *current;
+        sd_event_source *kick;
+        GHashTable *autostart; /* parent names waiting for the autostart delay */
+        sd_event_source *autostart_timer;
+};
+
+bool ops_empty(const char *s);
+const char *ops_definitions_dir(Ops *ops);
+
+/* Set *ret_message and return r, for `return ops_fail(ret_message, -ENOENT, "...")`. */
+int ops_fail(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+
+/* A UUID in any form mdevctl takes, canonical in ret; with may_generate "" makes a new one. */
+int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
+                   char **ret_message);
+/* The stored definition of uuid: on parent, or the only one when parent is NULL or "". */
+int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDef **ret, char **ret_message);
+/* Is uuid running (known to the inventory, or in sysfs)? */
+bool ops_device_running(Ops *ops, const char *uuid);
+/* Write def's attributes to the running device, in order. OPS_DRIVER_REFUSED when one fails. */
+int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message);
+
+/* The requests of ops-definitions.c: 0 done, or a negative errno with *ret_message. */
+int ops_define_run(Ops *ops, Job *j, char **ret_message);
+int ops_undefine_run(Ops *ops, Job *j, char **ret_message);
+int ops_modify_run(Ops *ops, Job *j, char **ret_message);
