@@ -88,6 +88,8 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         int r;
 
         r = inventory_rescan(m->inventory);
+        /* a request waiting for a device whose uevent was lost sees it now */
+        ops_uevents(m->ops, NULL, NULL, NULL);
         if (r < 0)
                 return vgpud_bus_error_set(error, r, "Rescan failed: %s", g_strerror(-r));
         return sd_bus_reply_method_return(msg, NULL);

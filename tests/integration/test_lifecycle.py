@@ -221,6 +221,23 @@ class TestStartStop(LifecycleTestCase):
         self.assertLess(time.monotonic() - t0, 5)  # not the 10 s timeout
         self.assertEqual(self.running(), set())
 
+    def test_rescan_finds_a_device_whose_uevent_was_lost(self):
+        sender = self.sim.emulator.sender
+        send = sender.send
+        sender.send = lambda props: None
+        results = {}
+        try:
+            self.call_async('Start', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {}), results, 'start')
+            self.assertTrue(self.sim.emulator.wait_for(lambda: U1 in self.sim.host.mdevs))
+            time.sleep(0.2)
+            self.wait_for(lambda s: False, timeout=0.1)
+            self.assertEqual(results, {})  # still waiting for the add event
+            self.call('/org/vgpud1', 'org.vgpud1.Manager', 'Rescan')
+        finally:
+            sender.send = send
+        self.wait_results(results, 1, timeout=5)
+        self.assertEqual(results['start'], ('ok', (U1, device_path(U1))))
+
     def test_errors_leave_nothing_behind(self):
         self.start(T4, U1, dfn(TWO_Q))
         before_events = len(self.sim.emulator.events)
@@ -608,9 +625,10 @@ class TestUnprivileged(LifecycleTestCase):
         self.wait_name('org.vgpud1')
 
     def tearDown(self):
+        rc = None
         if self.vgpud.poll() is None:
             self.vgpud.terminate()
-            self.vgpud.wait(10)
+            rc = self.vgpud.wait(30)
         if self.polkit_mock is not None:
             self.polkit_mock.terminate()
             self.polkit_mock.wait()
@@ -618,6 +636,7 @@ class TestUnprivileged(LifecycleTestCase):
         self.bus.terminate()
         self.bus.wait()
         super().tearDown()
+        self.assertEqual(rc, 0, 'vgpud exited with %s on SIGTERM' % rc)
 
     def wait_name(self, name):
         for _ in range(500):
