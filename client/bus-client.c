@@ -64,22 +64,6 @@ int vc_bus_log_error(const sd_bus_error *error, int r, const char *what)
         return r < 0 ? r : -EIO;
 }
 
-int vc_bus_call_simple(sd_bus *bus, const char *path, const char *interface, const char *method,
-                       sd_bus_message **ret_reply)
-{
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = sd_bus_call_method(bus, VGPUD_BUS_NAME, path, interface, method, &error, ret_reply, "");
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf("%s.%s", interface, method);
-                vc_bus_log_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        return 0;
-}
-
 typedef struct PendingCall {
         sd_bus_slot *slot;
         sd_bus_message *reply;
@@ -87,6 +71,7 @@ typedef struct PendingCall {
 
 struct VcPendingCalls {
         sd_bus *bus;
+        const char *interface;
         const char *const *methods;
         size_t n;
         PendingCall calls[];
@@ -111,20 +96,21 @@ void vc_bus_calls_free(VcPendingCalls *calls)
         g_free(calls);
 }
 
-int vc_bus_calls_send(sd_bus *bus, const char *const *methods, size_t n, VcPendingCalls **ret)
+int vc_bus_calls_send(sd_bus *bus, const char *interface, const char *const *methods, size_t n,
+                      VcPendingCalls **ret)
 {
         g_autoptr(VcPendingCalls) calls = g_malloc0(sizeof(VcPendingCalls) + n * sizeof(PendingCall));
         int r;
 
         calls->bus = bus;
+        calls->interface = interface;
         calls->methods = methods;
         calls->n = n;
         for (size_t i = 0; i < n; i++) {
                 r = sd_bus_call_method_async(bus, &calls->calls[i].slot, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH,
-                                             VGPUD_MANAGER_IFACE, methods[i], on_reply, &calls->calls[i],
-                                             "");
+                                             interface, methods[i], on_reply, &calls->calls[i], "");
                 if (r < 0) {
-                        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, methods[i]);
+                        g_autofree char *what = g_strdup_printf("%s.%s", interface, methods[i]);
                         return vc_bus_log_error(NULL, r, what);
                 }
         }
@@ -135,7 +121,7 @@ int vc_bus_calls_send(sd_bus *bus, const char *const *methods, size_t n, VcPendi
 int vc_bus_calls_wait(VcPendingCalls *calls, size_t i, sd_bus_message **ret_reply)
 {
         PendingCall *call = &calls->calls[i];
-        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, calls->methods[i]);
+        g_autofree char *what = g_strdup_printf("%s.%s", calls->interface, calls->methods[i]);
         const sd_bus_error *error;
         int r;
 
@@ -157,4 +143,16 @@ int vc_bus_calls_wait(VcPendingCalls *calls, size_t i, sd_bus_message **ret_repl
         }
         *ret_reply = TAKE_PTR(call->reply);
         return 0;
+}
+
+int vc_bus_call_simple(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret_reply)
+{
+        const char *const methods[] = {method};
+        g_autoptr(VcPendingCalls) calls = NULL;
+        int r;
+
+        r = vc_bus_calls_send(bus, interface, methods, 1, &calls);
+        if (r < 0)
+                return r;
+        return vc_bus_calls_wait(calls, 0, ret_reply);
 }

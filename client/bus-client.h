@@ -22,18 +22,17 @@ int vc_bus_open(sd_bus **ret);
  * r is the negative errno the call returned. Returns r. */
 int vc_bus_log_error(const sd_bus_error *error, int r, const char *what);
 
-/* Call method on vgpud's object path/interface with no arguments and return the reply. Prints the
- * error on failure. */
-int vc_bus_call_simple(sd_bus *bus, const char *path, const char *interface, const char *method,
-                       sd_bus_message **ret_reply);
-
-/* Calls to several methods without arguments of vgpud's Manager, all sent at once: every request is
- * out before the first reply is read, so the daemon builds the next reply while this process reads the
- * previous one. */
+/* Calls to methods without arguments on vgpud's /org/vgpud1, all sent at once: every request is out
+ * before the first reply is read, so the daemon builds the next reply while this process reads the
+ * previous one. They are asynchronous calls even when there is just one, because sd_bus_call() waits
+ * for the bus's answer to Hello before it sends anything, which costs a round trip through
+ * dbus-daemon; an asynchronous call goes out right behind the Hello. */
 typedef struct VcPendingCalls VcPendingCalls;
 
-/* Send the calls to methods[0..n) (the strings must outlive *ret). Prints the error on failure. */
-int vc_bus_calls_send(sd_bus *bus, const char *const *methods, size_t n, VcPendingCalls **ret);
+/* Send the calls to interface.methods[0..n) (the strings must outlive *ret). Prints the error on
+ * failure. */
+int vc_bus_calls_send(sd_bus *bus, const char *interface, const char *const *methods, size_t n,
+                      VcPendingCalls **ret);
 
 /* Wait for the reply to call i and return it (the caller owns it). Prints the error (also a timeout or
  * a lost connection) and returns a negative errno on failure. */
@@ -41,3 +40,6 @@ int vc_bus_calls_wait(VcPendingCalls *calls, size_t i, sd_bus_message **ret_repl
 
 void vc_bus_calls_free(VcPendingCalls *calls);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcPendingCalls, vc_bus_calls_free)
+
+/* One such call: interface.method on /org/vgpud1, and its reply. Prints the error on failure. */
+int vc_bus_call_simple(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret_reply);

@@ -70,18 +70,36 @@ static char *format_description(const char *s)
         return g_strjoinv(", ", lines);
 }
 
+/* Whether s may start or end with white space: an ASCII space or control character, or a non-ASCII
+ * byte (which might belong to a Unicode space). Most names need no trimming and are used as they are. */
+static bool may_need_trim(const char *s)
+{
+        size_t n = strlen(s);
+        unsigned char first = (unsigned char)s[0], last = n > 0 ? (unsigned char)s[n - 1] : 0;
+
+        return n > 0 && (first <= 0x20 || first >= 0x7f || last <= 0x20 || last >= 0x7f);
+}
+
 typedef struct TypeRow {
         const VcType *type;
-        char *name;
-        char *description;
-        char *device_api;
+        const char *name; /* trimmed; borrowed from the type or one of owned[] */
+        const char *description;
+        const char *device_api;
+        char *owned[3];
 } TypeRow;
 
 static void type_row_clear(TypeRow *row)
 {
-        g_free(row->name);
-        g_free(row->description);
-        g_free(row->device_api);
+        for (size_t i = 0; i < G_N_ELEMENTS(row->owned); i++)
+                g_free(row->owned[i]);
+}
+
+/* s trimmed, without a copy when there is nothing to trim. */
+static const char *trimmed(const char *s, char **owned)
+{
+        if (!may_need_trim(s))
+                return s;
+        return *owned = rust_trim(s);
 }
 
 static bool type_row_init(const VcGpu *g, const VcType *t, TypeRow *row)
@@ -94,10 +112,20 @@ static bool type_row_init(const VcGpu *g, const VcType *t, TypeRow *row)
                 return false;
         }
         row->type = t;
-        row->name = rust_trim(t->name);
-        row->description = format_description(t->description);
-        row->device_api = rust_trim(t->device_api);
+        row->name = trimmed(t->name, &row->owned[0]);
+        if (may_need_trim(t->description) || strchr(t->description, '\n'))
+                row->description = row->owned[1] = format_description(t->description);
+        else
+                row->description = t->description;
+        row->device_api = trimmed(t->device_api, &row->owned[2]);
         return true;
+}
+
+static void append_line(GString *out, const char *prefix, const char *value)
+{
+        g_string_append(out, prefix);
+        g_string_append(out, value);
+        g_string_append_c(out, '\n');
 }
 
 static void format_text(const VcInventory *inv, const char *parent, GString *out)
@@ -107,20 +135,21 @@ static void format_text(const VcInventory *inv, const char *parent, GString *out
 
                 if (parent && strcmp(parent, g->name) != 0)
                         continue;
-                g_string_append_printf(out, "%s\n", g->name);
+                append_line(out, "", g->name);
                 for (guint j = 0; j < g->types->len; j++) {
                         TypeRow row = {};
+                        char count[16];
 
                         if (!type_row_init(g, g->types->pdata[j], &row))
                                 continue;
-                        g_string_append_printf(out, "  %s\n", row.type->id);
-                        g_string_append_printf(out, "    Available instances: %d\n",
-                                               row.type->available_instances);
-                        g_string_append_printf(out, "    Device API: %s\n", row.device_api);
+                        append_line(out, "  ", row.type->id);
+                        snprintf(count, sizeof count, "%d", row.type->available_instances);
+                        append_line(out, "    Available instances: ", count);
+                        append_line(out, "    Device API: ", row.device_api);
                         if (*row.name)
-                                g_string_append_printf(out, "    Name: %s\n", row.name);
+                                append_line(out, "    Name: ", row.name);
                         if (*row.description)
-                                g_string_append_printf(out, "    Description: %s\n", row.description);
+                                append_line(out, "    Description: ", row.description);
                         type_row_clear(&row);
                 }
         }

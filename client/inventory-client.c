@@ -201,7 +201,8 @@ static VcDefinition *definition_new(VcInventory *inv, const char *path)
         return d;
 }
 
-/* Read an a(ssssiuts) into types (emptied first). */
+/* Read an a(ssssiuts) into types (emptied first), field by field (faster than
+ * sd_bus_message_read(m, "(ssssiuts)", ...), see parse_devices()). */
 static int read_types(sd_bus_message *m, VcInventory *inv, GPtrArray *types)
 {
         int r;
@@ -212,29 +213,33 @@ static int read_types(sd_bus_message *m, VcInventory *inv, GPtrArray *types)
         if (r <= 0)
                 return r < 0 ? r : -EBADMSG;
         for (;;) {
-                const char *id, *name, *description, *device_api, *profile;
-                int32_t avail;
-                uint32_t max;
-                uint64_t fb;
                 VcType *t;
 
-                r = sd_bus_message_read(m, "(ssssiuts)", &id, &name, &description, &device_api, &avail, &max,
-                                        &fb, &profile);
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, "ssssiuts");
                 if (r < 0)
                         return r;
                 if (r == 0)
                         break;
                 t = inventory_alloc(inv, sizeof(VcType));
-                *t = (VcType){
-                        .id = id,
-                        .name = name,
-                        .description = description,
-                        .device_api = device_api,
-                        .available_instances = avail,
-                        .max_instances = max,
-                        .framebuffer_mib = fb,
-                        .profile = profile,
-                };
+                r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->id);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->name);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->description);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->device_api);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_INT32, &t->available_instances);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_UINT32, &t->max_instances);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_UINT64, &t->framebuffer_mib);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->profile);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
                 g_ptr_array_add(types, t);
         }
         return sd_bus_message_exit_container(m);
@@ -631,8 +636,7 @@ int vc_inventory_load(sd_bus *bus, VcInventory **ret)
         g_autofree char *error = NULL;
         int r;
 
-        r = vc_bus_call_simple(bus, VGPUD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &reply);
+        r = vc_bus_call_simple(bus, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &reply);
         if (r < 0)
                 return r;
         r = vc_inventory_parse(reply, ret, &error);
@@ -650,7 +654,7 @@ int vc_inventory_load_types(sd_bus *bus, VcInventory **ret)
         sd_bus_message *reply = NULL;
         int r;
 
-        r = vc_bus_call_simple(bus, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, "ListTypes", &reply);
+        r = vc_bus_call_simple(bus, VGPUD_MANAGER_IFACE, "ListTypes", &reply);
         if (r < 0)
                 return r;
         g_ptr_array_add(inv->replies, reply);
@@ -673,7 +677,7 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret)
 
         /* Both requests go out at once; each reply is read as soon as it is in, while vgpud builds
          * the next one. */
-        r = vc_bus_calls_send(bus, methods, G_N_ELEMENTS(methods), &calls);
+        r = vc_bus_calls_send(bus, VGPUD_MANAGER_IFACE, methods, G_N_ELEMENTS(methods), &calls);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
