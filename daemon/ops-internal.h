@@ -22,7 +22,6 @@ typedef enum {
 typedef struct Job {
         OpsRequest *req;        /* NULL for an autostart job */
         char *autostart_parent; /* the parent of an autostart job */
-        bool autostarted;       /* a start queued by autostart: its failure is logged */
         OpsDone done;
         void *userdata;
 

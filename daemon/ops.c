@@ -470,7 +470,6 @@ static int autostart_run(Ops *ops, Job *j)
                 s->req = ops_request_new(OPS_START);
                 s->req->parent = g_strdup(def->parent);
                 s->req->uuid = g_strdup(def->uuid);
-                s->autostarted = true;
                 s->done = autostart_done;
                 /* in order, before what the clients queued meanwhile */
                 if (!after) {
