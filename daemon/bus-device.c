@@ -41,7 +41,7 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
         else if (g_str_equal(property, "SysfsPath"))
                 v = d->sys->syspath;
         else if (g_str_equal(property, "State"))
-                v = "active";
+                v = d->state ? d->state : "active";
         else if (g_str_equal(property, "Gpu")) {
                 gpu = inventory_gpu_path(d->sys->parent);
                 return sd_bus_message_append(reply, "o", gpu ? gpu : "/");

@@ -37,6 +37,7 @@ struct Inventory {
         GHashTable *devices;     /* uuid -> InvDevice* */
         GHashTable *definitions; /* "<parent>/<uuid>" -> InvDefinition* */
         GHashTable *gone_cores;  /* uuid -> core of devices that went recently (see inventory_update()) */
+        GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
         GPtrArray *sysfs_warnings;
         GPtrArray *store_warnings;
         GPtrArray *warnings;     /* both, for the bus */
@@ -139,6 +140,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                                  (GDestroyNotify) definition_free);
         inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        inv->device_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->sysfs_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->store_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->warnings = g_ptr_array_new();
@@ -156,6 +158,7 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
         g_hash_table_unref(inv->gone_cores);
+        g_hash_table_unref(inv->device_states);
         g_ptr_array_unref(inv->sysfs_warnings);
         g_ptr_array_unref(inv->store_warnings);
         g_ptr_array_unref(inv->warnings);
@@ -217,6 +220,23 @@ void inventory_release_names(Inventory *inv)
 GPtrArray *inventory_warnings(Inventory *inv)
 {
         return inv->warnings;
+}
+
+void inventory_set_device_state(Inventory *inv, const char *uuid, const char *state)
+{
+        InvDevice *d = g_hash_table_lookup(inv->devices, uuid);
+
+        if (state)
+                g_hash_table_insert(inv->device_states, g_strdup(uuid), (gpointer) state);
+        else
+                g_hash_table_remove(inv->device_states, uuid);
+        if (!d || g_strcmp0(d->state, state) == 0)
+                return;
+        d->state = state;
+        if (inv->observer && inv->observer->properties_changed) {
+                char *names[] = { (char *) "State", NULL };
+                inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEVICE, d->object_path, names);
+        }
 }
 
 bool inventory_has_parent(Inventory *inv, const char *name)
@@ -556,6 +576,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         memcpy(d->uuid, sys->uuid, sizeof(d->uuid));
         d->object_path = inventory_device_path(sys->uuid);
         d->sys = sys;
+        d->state = g_hash_table_lookup(inv->device_states, uuid);
         g_hash_table_insert(inv->devices, d->uuid, d);
         announce_added(inv, INV_OBJECT_DEVICE, d->object_path);
         log_object(inv, "Mediated device %s (%s on %s) appeared", uuid,

@@ -35,6 +35,8 @@ typedef struct InvDevice {
         char *object_path;
         SysfsDevice *sys;
         const VgpuType *type; /* its type's model on its parent, NULL when unknown (set by every update) */
+        const char *state;    /* static string: "starting", "stopping" while the lifecycle works on it;
+                                 NULL: "active" */
 } InvDevice;
 
 typedef struct InvDefinition {
@@ -81,6 +83,9 @@ void inventory_device_changed(Inventory *inv, const char *uuid);
 void inventory_update(Inventory *inv, char **parents, char **devices);
 /* Re-read the definitions directory. */
 int inventory_reload_definitions(Inventory *inv);
+/* The lifecycle's state of a device (a static string, "starting" or "stopping"; NULL: none, "active"),
+ * also for a device that has yet to appear; its object shows it and signals the change. */
+void inventory_set_device_state(Inventory *inv, const char *uuid, const char *state);
 /* Is this a parent we know? */
 bool inventory_has_parent(Inventory *inv, const char *name);
 

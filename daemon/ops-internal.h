@@ -26,6 +26,7 @@ typedef struct Job {
         void *userdata;
 
         Step step;
+        bool state_set; /* the device's State was set: back to "active" when the job ends */
         char uuid[VGPU_UUID_STRING_MAX];
         char *parent;
         MdevDef *def;

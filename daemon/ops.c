@@ -83,6 +83,8 @@ static void kick(Ops *ops)
 static void job_finish(Ops *ops, Job *j, int r, const char *message)
 {
         g_assert(ops->current == j);
+        if (j->state_set) /* before the reply: the caller sees the device as it is now */
+                inventory_set_device_state(ops->inv, j->uuid, NULL);
         if (r < 0)
                 log_debug("Request failed: %s", message ? message : g_strerror(-r));
         if (j->done)
@@ -353,6 +355,9 @@ static int start_run(Ops *ops, Job *j, char **ret_message)
         if (t->available_instances == 0)
                 return diagnose_capacity(ops, p, type_index, ret_message);
 
+        /* its object, once it appears, says "starting" until the attributes are written */
+        inventory_set_device_state(ops->inv, j->uuid, "starting");
+        j->state_set = true;
         create = g_strdup_printf("%s/%s/mdev_supported_types/%s/create", SYSFS_MDEV_BUS_CLASS, p->name,
                                  t->id);
         r = sysfs_write(create, j->uuid, 0);
@@ -401,6 +406,7 @@ static void start_rollback(Ops *ops, Job *j, int error, char *message)
         j->error = error;
         j->message = message;
         log_warning("Starting %s failed after it appeared, removing it: %s", j->uuid, message);
+        inventory_set_device_state(ops->inv, j->uuid, "stopping");
         r = write_remove(j->uuid);
         if (r >= 0)
                 r = job_wait(ops, j, STEP_WAIT_ROLLBACK);
@@ -427,6 +433,8 @@ static int stop_run(Ops *ops, Job *j, char **ret_message)
         if (!d)
                 return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         j->parent = g_strdup(d->sys->parent);
+        inventory_set_device_state(ops->inv, j->uuid, "stopping");
+        j->state_set = true;
         r = write_remove(j->uuid);
         if (r == -ENOENT)
                 return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);

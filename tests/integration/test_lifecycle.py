@@ -152,14 +152,25 @@ class TestStartStop(LifecycleTestCase):
         self.assertIn(U1, self.listed_devices())
         props = self.get_all_properties(path, DEVICE)
         self.assertEqual((props['Parent'], props['TypeId']), (T4, TWO_Q))
+        self.assertEqual(props['State'], 'active')
         self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesAdded')))
         self.assertEqual(self.def_files(), set())  # an explicit start stores nothing
+        # the object appeared "starting" and became "active" once its attributes were written
+        added = [a for m, p, a in self.recorder.signals if m == 'InterfacesAdded' and a[0] == path]
+        self.assertEqual(added[0][1][DEVICE]['State'], 'starting')
+        self.assertTrue(self.wait_for(lambda s: self.states(s, path) == ['active']))
 
         self.recorder.clear()
         self.assertEqual(self.stop(U1), ())
         self.assertEqual(self.running(), set())
         self.assertNotIn(U1, self.listed_devices())
         self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesRemoved')))
+        self.assertEqual(self.states(self.recorder.signals, path), ['stopping'])
+
+    @staticmethod
+    def states(signals, path):
+        return [a[1]['State'] for m, p, a in signals
+                if m == 'PropertiesChanged' and p == path and a[0] == DEVICE and 'State' in a[1]]
 
     def test_start_makes_a_uuid_and_takes_any_uuid_form(self):
         uuid, path = self.start(T4, '', dfn(TWO_Q))
