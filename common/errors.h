@@ -22,7 +22,8 @@
 extern const sd_bus_error_map vgpud_error_map[];
 
 /* The error name for a (negative or positive) errno: ENOENT -> NotFound, EINVAL -> InvalidArgument,
- * EEXIST -> Exists, ENOSPC -> NoCapacity, EXDEV -> SizeConflict, EBUSY -> Busy, ETIMEDOUT -> Timeout,
+ * EEXIST -> Exists, ENOSPC -> NoCapacity, EXDEV -> SizeConflict, EREMOTEIO (the kernel or vendor driver
+ * refused) -> DriverRefused, EBUSY -> Busy, ETIMEDOUT -> Timeout,
  * EBADMSG -> Corrupt, EROFS -> ReadOnly, EPERM/EACCES -> org.freedesktop.DBus.Error.AccessDenied,
  * anything else -> Failed. */
 const char *vgpud_error_name_from_errno(int error);

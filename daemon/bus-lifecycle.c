@@ -30,14 +30,6 @@ static void call_free(Call *c)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Call, call_free)
 
-static const char *error_name(int r)
-{
-        if (r == OPS_DRIVER_REFUSED)
-                return VGPUD_ERROR_DRIVER_REFUSED;
-        if (r == -EIO)
-                return VGPUD_ERROR_FAILED;
-        return vgpud_error_name_from_errno(r);
-}
 
 static void on_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
 {
@@ -45,7 +37,7 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
         g_autofree char *path = NULL;
 
         if (r < 0)
-                r = sd_bus_reply_method_errorf(c->call, error_name(r), "%s",
+                r = sd_bus_reply_method_errorf(c->call, vgpud_error_name_from_errno(r), "%s",
                                                message ? message : g_strerror(-r));
         else
                 switch (c->kind) {

@@ -139,8 +139,19 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
                 r = sd_bus_message_open_container(reply, 'a', "(ssso)");
         for (guint i = 0; r >= 0 && i < devices->len; i++) {
                 InvDevice *d = devices->pdata[i];
-                r = sd_bus_message_append(reply, "(ssso)", d->uuid, d->sys->parent,
-                                          d->sys->type_id ? d->sys->type_id : "", d->object_path);
+
+                /* field by field: cheaper than parsing a format string per device */
+                r = sd_bus_message_open_container(reply, 'r', "ssso");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(reply, 's', d->uuid);
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(reply, 's', d->sys->parent);
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(reply, 's', d->sys->type_id ? d->sys->type_id : "");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(reply, 'o', d->object_path);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);

@@ -49,6 +49,7 @@ struct Inventory {
         GHashTable *changed;     /* InvParent* -> GUINT_TO_POINTER(mask) */
         GPtrArray *added;        /* (kind, path) pairs to announce after recompute */
         bool quiet;              /* a full rescan logs objects at debug level only */
+        GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
         bool names_loaded;       /* the PCI ID database is in memory */
 };
 
@@ -154,6 +155,7 @@ void inventory_free(Inventory *inv)
 {
         if (!inv)
                 return;
+        g_clear_pointer(&inv->sorted_devices, g_ptr_array_unref);
         g_hash_table_unref(inv->devices); /* parents borrow devices: drop parents' lists first */
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
@@ -366,7 +368,15 @@ GPtrArray *inventory_list_parents(Inventory *inv)
 
 GPtrArray *inventory_list_devices(Inventory *inv)
 {
-        return sorted_values(inv->devices, compare_device_ptrs);
+        /* listing thousands of devices is the hot path of `vgpuctl list`: sort once per change */
+        if (!inv->sorted_devices)
+                inv->sorted_devices = sorted_values(inv->devices, compare_device_ptrs);
+        return g_ptr_array_ref(inv->sorted_devices);
+}
+
+static void devices_changed(Inventory *inv)
+{
+        g_clear_pointer(&inv->sorted_devices, g_ptr_array_unref);
 }
 
 GPtrArray *inventory_list_definitions(Inventory *inv)
@@ -549,6 +559,7 @@ static void remove_device(Inventory *inv, InvDevice *d)
         while (g_hash_table_iter_next(&it, NULL, &v))
                 if (g_ptr_array_remove(((InvParent *) v)->devices, d))
                         mark_changed(inv, v, CHANGED_DEVICES);
+        devices_changed(inv);
         g_hash_table_remove(inv->devices, d->uuid);
 }
 
@@ -578,6 +589,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         d->sys = sys;
         d->state = g_hash_table_lookup(inv->device_states, uuid);
         g_hash_table_insert(inv->devices, d->uuid, d);
+        devices_changed(inv);
         announce_added(inv, INV_OBJECT_DEVICE, d->object_path);
         log_object(inv, "Mediated device %s (%s on %s) appeared", uuid,
                    sys->type_id ? sys->type_id : "unknown type", sys->parent);
