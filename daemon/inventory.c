@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The live inventory: sync from sysfs and the definitions directory, derive GPU cores, boards and
- * capacity with the model, and tell the observer what changed. */
+/* The live inventory: sync from sysfs, derive GPU cores, boards and capacity with the model, and tell
+ * the observer what changed. The definitions directory's part is in inventory-definitions.c. */
 
 #include <errno.h>
 #include <malloc.h>
@@ -9,10 +9,9 @@
 
 #include "macro.h"
 #include "log.h"
-#include "pci-names.h"
 #include "store.h"
 #include "topology.h"
-#include "inventory.h"
+#include "inventory-internal.h"
 
 #define GPU_PREFIX        "/org/vgpud1/gpu"
 #define DEVICE_PREFIX     "/org/vgpud1/device"
@@ -29,28 +28,6 @@ enum {
         CHANGED_CORE = 1u << 6,
         CHANGED_BOARD = 1u << 7,
         CHANGED_BOARD_MODEL = 1u << 8,
-};
-
-struct Inventory {
-        char *definitions_dir;
-        GHashTable *parents;     /* name -> InvParent* */
-        GHashTable *devices;     /* uuid -> InvDevice* */
-        GHashTable *definitions; /* "<parent>/<uuid>" -> InvDefinition* */
-        GHashTable *gone_cores;  /* uuid -> core of devices that went recently (see inventory_update()) */
-        GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
-        GPtrArray *sysfs_warnings;
-        GPtrArray *store_warnings;
-        GPtrArray *warnings;     /* both, for the bus */
-        PciNames *pci;
-        const InventoryObserver *observer;
-        void *userdata;
-
-        /* bookkeeping of one update */
-        GHashTable *changed;     /* InvParent* -> GUINT_TO_POINTER(mask) */
-        GPtrArray *added;        /* (kind, path) pairs to announce after recompute */
-        bool quiet;              /* a full rescan logs objects at debug level only */
-        GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
-        bool names_loaded;       /* the PCI ID database is in memory */
 };
 
 /* Objects coming and going are worth an info line when they change, not when the daemon starts. */
@@ -119,18 +96,6 @@ static void device_free(InvDevice *d)
         g_free(d);
 }
 
-static void definition_free(InvDefinition *d)
-{
-        if (!d)
-                return;
-        g_free(d->key);
-        g_free(d->parent);
-        g_free(d->object_path);
-        g_free(d->file);
-        mdev_def_free(d->def);
-        g_free(d);
-}
-
 Inventory *inventory_new(const char *definitions_dir)
 {
         Inventory *inv = g_new0(Inventory, 1);
@@ -139,7 +104,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->parents = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) parent_free);
         inv->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) device_free);
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                                 (GDestroyNotify) definition_free);
+                                                 (GDestroyNotify) inventory_definition_free);
         inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         inv->device_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->sysfs_warnings = g_ptr_array_new_with_free_func(g_free);
@@ -217,11 +182,6 @@ void inventory_release_names(Inventory *inv)
         pci_names_flush(inv->pci);
         inv->names_loaded = false;
         (void) malloc_trim(0);
-}
-
-GPtrArray *inventory_warnings(Inventory *inv)
-{
-        return inv->warnings;
 }
 
 void inventory_set_device_state(Inventory *inv, const char *uuid, const char *state)
@@ -407,7 +367,7 @@ static void mark_changed(Inventory *inv, InvParent *p, unsigned mask)
         g_hash_table_insert(inv->changed, p, GUINT_TO_POINTER(old | mask));
 }
 
-static void announce_added(Inventory *inv, InvObjectKind kind, const char *path)
+void inventory_announce_added(Inventory *inv, InvObjectKind kind, const char *path)
 {
         PendingAdd *a = g_new0(PendingAdd, 1);
         a->kind = kind;
@@ -415,7 +375,7 @@ static void announce_added(Inventory *inv, InvObjectKind kind, const char *path)
         g_ptr_array_add(inv->added, a);
 }
 
-static void announce_removed(Inventory *inv, InvObjectKind kind, const char *path)
+void inventory_announce_removed(Inventory *inv, InvObjectKind kind, const char *path)
 {
         /* An object added and removed within one update was never announced. */
         for (guint i = 0; i < inv->added->len; i++) {
@@ -427,11 +387,6 @@ static void announce_removed(Inventory *inv, InvObjectKind kind, const char *pat
         }
         if (inv->observer && inv->observer->object_removed)
                 inv->observer->object_removed(inv->userdata, kind, path);
-}
-
-static bool str_eq0(const char *a, const char *b)
-{
-        return g_strcmp0(a, b) == 0;
 }
 
 static bool types_equal(GPtrArray *a, GPtrArray *b)
@@ -493,7 +448,7 @@ static InvParent *parent_new(Inventory *inv, SysfsParent *sys)
 
 static void remove_parent(Inventory *inv, InvParent *p)
 {
-        announce_removed(inv, INV_OBJECT_GPU, p->object_path);
+        inventory_announce_removed(inv, INV_OBJECT_GPU, p->object_path);
         g_hash_table_remove(inv->changed, p);
         g_hash_table_remove(inv->parents, p->name);
 }
@@ -518,7 +473,7 @@ static void sync_parent(Inventory *inv, const char *name, SysfsParent *sys)
         if (!p) {
                 p = parent_new(inv, sys);
                 g_hash_table_insert(inv->parents, p->name, p);
-                announce_added(inv, INV_OBJECT_GPU, p->object_path);
+                inventory_announce_added(inv, INV_OBJECT_GPU, p->object_path);
                 log_debug("GPU %s: %u mdev types", name, sys->types->len);
                 return;
         }
@@ -551,7 +506,7 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
 
 static void remove_device(Inventory *inv, InvDevice *d)
 {
-        announce_removed(inv, INV_OBJECT_DEVICE, d->object_path);
+        inventory_announce_removed(inv, INV_OBJECT_DEVICE, d->object_path);
         /* parents borrow device pointers: unlink before freeing, and say so */
         GHashTableIter it;
         gpointer v;
@@ -590,7 +545,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         d->state = g_hash_table_lookup(inv->device_states, uuid);
         g_hash_table_insert(inv->devices, d->uuid, d);
         devices_changed(inv);
-        announce_added(inv, INV_OBJECT_DEVICE, d->object_path);
+        inventory_announce_added(inv, INV_OBJECT_DEVICE, d->object_path);
         log_object(inv, "Mediated device %s (%s on %s) appeared", uuid,
                    sys->type_id ? sys->type_id : "unknown type", sys->parent);
 }
@@ -766,17 +721,8 @@ static void recompute(Inventory *inv)
         }
 }
 
-static void rebuild_warnings(Inventory *inv)
-{
-        g_ptr_array_set_size(inv->warnings, 0);
-        for (guint i = 0; i < inv->sysfs_warnings->len; i++)
-                g_ptr_array_add(inv->warnings, inv->sysfs_warnings->pdata[i]);
-        for (guint i = 0; i < inv->store_warnings->len; i++)
-                g_ptr_array_add(inv->warnings, inv->store_warnings->pdata[i]);
-}
-
 /* Recompute and tell the observer everything that changed during this update. */
-static void finish_update(Inventory *inv)
+void inventory_finish_update(Inventory *inv)
 {
         static const struct {
                 unsigned bit;
@@ -824,113 +770,6 @@ static void finish_update(Inventory *inv)
                                                           (char **) changed);
         }
         g_hash_table_remove_all(inv->changed);
-}
-
-/* ---- definitions ---- */
-
-static bool attrs_equal(const MdevDef *a, const MdevDef *b)
-{
-        if (a->attrs->len != b->attrs->len)
-                return false;
-        for (guint i = 0; i < a->attrs->len; i++) {
-                MdevAttr *x = a->attrs->pdata[i], *y = b->attrs->pdata[i];
-                if (!str_eq0(x->name, y->name) || !str_eq0(x->value, y->value))
-                        return false;
-        }
-        return true;
-}
-
-static void sync_definitions(Inventory *inv, GPtrArray *defs)
-{
-        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        GHashTableIter it;
-        gpointer v;
-
-        for (guint i = 0; i < defs->len; i++) {
-                StoredDef *sd = defs->pdata[i];
-                g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
-                InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
-
-                g_hash_table_add(seen, g_strdup(key));
-                if (d) {
-                        const char *changed[4];
-                        size_t n = 0;
-
-                        if (!str_eq0(d->def->mdev_type, sd->def->mdev_type))
-                                changed[n++] = "TypeId";
-                        if (d->def->autostart != sd->def->autostart)
-                                changed[n++] = "Start";
-                        if (!attrs_equal(d->def, sd->def))
-                                changed[n++] = "Attributes";
-                        changed[n] = NULL;
-                        mdev_def_free(d->def);
-                        d->def = g_steal_pointer(&sd->def);
-                        if (n > 0 && inv->observer && inv->observer->properties_changed)
-                                inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEFINITION,
-                                                                  d->object_path, (char **) changed);
-                        continue;
-                }
-                d = g_new0(InvDefinition, 1);
-                d->key = g_steal_pointer(&key);
-                d->parent = g_strdup(sd->parent);
-                memcpy(d->uuid, sd->uuid, sizeof(d->uuid));
-                d->object_path = inventory_definition_path(sd->parent, sd->uuid);
-                d->file = g_strdup(sd->path);
-                d->def = g_steal_pointer(&sd->def);
-                g_hash_table_insert(inv->definitions, d->key, d);
-                announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
-        }
-
-        g_hash_table_iter_init(&it, inv->definitions);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-                InvDefinition *d = v;
-                if (g_hash_table_contains(seen, d->key))
-                        continue;
-                announce_removed(inv, INV_OBJECT_DEFINITION, d->object_path);
-                g_hash_table_iter_remove(&it);
-        }
-}
-
-static bool warnings_equal(GPtrArray *a, GPtrArray *b)
-{
-        if (a->len != b->len)
-                return false;
-        for (guint i = 0; i < a->len; i++)
-                if (!g_str_equal(a->pdata[i], b->pdata[i]))
-                        return false;
-        return true;
-}
-
-static int load_definitions(Inventory *inv)
-{
-        g_autoptr(GPtrArray) defs = NULL, warnings = NULL;
-        int r;
-
-        r = store_load_all(inv->definitions_dir, &defs, &warnings);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read definitions in %s: %m", inv->definitions_dir);
-        for (guint i = 0; i < warnings->len; i++)
-                if (!g_ptr_array_find_with_equal_func(inv->store_warnings, warnings->pdata[i], g_str_equal, NULL))
-                        log_warning("%s", (char *) warnings->pdata[i]);
-        sync_definitions(inv, defs);
-        if (!warnings_equal(inv->store_warnings, warnings)) {
-                g_ptr_array_unref(inv->store_warnings);
-                inv->store_warnings = g_steal_pointer(&warnings);
-                rebuild_warnings(inv);
-                if (inv->observer && inv->observer->properties_changed) {
-                        char *names[] = { (char *) "Warnings", NULL };
-                        inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1",
-                                                          names);
-                }
-        }
-        return 0;
-}
-
-int inventory_reload_definitions(Inventory *inv)
-{
-        int r = load_definitions(inv);
-        finish_update(inv);
-        return r;
 }
 
 /* ---- updates ---- */
@@ -1003,7 +842,7 @@ static int rescan(Inventory *inv)
                 sync_device(inv, uuid, d);
         }
 
-        (void) load_definitions(inv);
+        (void) inventory_load_definitions(inv);
         return 0;
 }
 
@@ -1013,7 +852,7 @@ int inventory_rescan(Inventory *inv)
 
         inv->quiet = true;
         r = rescan(inv);
-        finish_update(inv); /* also after a failure: announce what did change */
+        inventory_finish_update(inv); /* also after a failure: announce what did change */
         inv->quiet = false;
         (void) malloc_trim(0); /* the scan's temporary memory goes back */
         return r;
@@ -1084,7 +923,7 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
         }
         for (guint i = 0; i < cores->len; i++)
                 refresh_core(inv, cores->pdata[i], done);
-        finish_update(inv);
+        inventory_finish_update(inv);
 }
 
 void inventory_parent_changed(Inventory *inv, const char *name)

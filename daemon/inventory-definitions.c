@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The inventory's definitions: the Definition objects synced from the definitions directory (mdevctl's
+ * /etc/mdevctl.d) and its warnings (skipped files), with their signals. */
+
+#include <string.h>
+
+#include "macro.h"
+#include "log.h"
+#include "store.h"
+#include "inventory-internal.h"
+
+void inventory_definition_free(InvDefinition *d)
+{
+        if (!d)
+                return;
+        g_free(d->key);
+        g_free(d->parent);
+        g_free(d->object_path);
+        g_free(d->file);
+        mdev_def_free(d->def);
+        g_free(d);
+}
+
+GPtrArray *inventory_warnings(Inventory *inv)
+{
+        return inv->warnings;
+}
+
+static void rebuild_warnings(Inventory *inv)
+{
+        g_ptr_array_set_size(inv->warnings, 0);
+        for (guint i = 0; i < inv->sysfs_warnings->len; i++)
+                g_ptr_array_add(inv->warnings, inv->sysfs_warnings->pdata[i]);
+        for (guint i = 0; i < inv->store_warnings->len; i++)
+                g_ptr_array_add(inv->warnings, inv->store_warnings->pdata[i]);
+}
+
+/* ---- definitions ---- */
+
+static bool attrs_equal(const MdevDef *a, const MdevDef *b)
+{
+        if (a->attrs->len != b->attrs->len)
+                return false;
+        for (guint i = 0; i < a->attrs->len; i++) {
+                MdevAttr *x = a->attrs->pdata[i], *y = b->attrs->pdata[i];
+                if (!str_eq0(x->name, y->name) || !str_eq0(x->value, y->value))
+                        return false;
+        }
+        return true;
+}
+
+static void sync_definitions(Inventory *inv, GPtrArray *defs)
+{
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        GHashTableIter it;
+        gpointer v;
+
+        for (guint i = 0; i < defs->len; i++) {
+                StoredDef *sd = defs->pdata[i];
+                g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
+                InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
+
+                g_hash_table_add(seen, g_strdup(key));
+                if (d) {
+                        const char *changed[4];
+                        size_t n = 0;
+
+                        if (!str_eq0(d->def->mdev_type, sd->def->mdev_type))
+                                changed[n++] = "TypeId";
+                        if (d->def->autostart != sd->def->autostart)
+                                changed[n++] = "Start";
+                        if (!attrs_equal(d->def, sd->def))
+                                changed[n++] = "Attributes";
+                        changed[n] = NULL;
+                        mdev_def_free(d->def);
+                        d->def = g_steal_pointer(&sd->def);
+                        if (n > 0 && inv->observer && inv->observer->properties_changed)
+                                inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEFINITION,
+                                                                  d->object_path, (char **) changed);
+                        continue;
+                }
+                d = g_new0(InvDefinition, 1);
+                d->key = g_steal_pointer(&key);
+                d->parent = g_strdup(sd->parent);
+                memcpy(d->uuid, sd->uuid, sizeof(d->uuid));
+                d->object_path = inventory_definition_path(sd->parent, sd->uuid);
+                d->file = g_strdup(sd->path);
+                d->def = g_steal_pointer(&sd->def);
+                g_hash_table_insert(inv->definitions, d->key, d);
+                inventory_announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
+        }
+
+        g_hash_table_iter_init(&it, inv->definitions);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                InvDefinition *d = v;
+                if (g_hash_table_contains(seen, d->key))
+                        continue;
+                inventory_announce_removed(inv, INV_OBJECT_DEFINITION, d->object_path);
+                g_hash_table_iter_remove(&it);
+        }
+}
+
+static bool warnings_equal(GPtrArray *a, GPtrArray *b)
+{
+        if (a->len != b->len)
+                return false;
+        for (guint i = 0; i < a->len; i++)
+                if (!g_str_equal(a->pdata[i], b->pdata[i]))
+                        return false;
+        return true;
+}
+
+int inventory_load_definitions(Inventory *inv)
+{
+        g_autoptr(GPtrArray) defs = NULL, warnings = NULL;
+        int r;
+
+        r = store_load_all(inv->definitions_dir, &defs, &warnings);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read definitions in %s: %m", inv->definitions_dir);
+        for (guint i = 0; i < warnings->len; i++)
+                if (!g_ptr_array_find_with_equal_func(inv->store_warnings, warnings->pdata[i], g_str_equal, NULL))
+                        log_warning("%s", (char *) warnings->pdata[i]);
+        sync_definitions(inv, defs);
+        if (!warnings_equal(inv->store_warnings, warnings)) {
+                g_ptr_array_unref(inv->store_warnings);
+                inv->store_warnings = g_steal_pointer(&warnings);
+                rebuild_warnings(inv);
+                if (inv->observer && inv->observer->properties_changed) {
+                        char *names[] = { (char *) "Warnings", NULL };
+                        inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1",
+                                                          names);
+                }
+        }
+        return 0;
+}
+
+int inventory_reload_definitions(Inventory *inv)
+{
+        int r = inventory_load_definitions(inv);
+        inventory_finish_update(inv);
+        return r;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Inside the inventory: its state and the change bookkeeping that inventory.c (sysfs: parents, devices,
+ * cores) and inventory-definitions.c (the definitions directory, warnings) share. */
+
+#include <stdbool.h>
+
+#include "pci-names.h"
+#include "inventory.h"
+
+struct Inventory {
+        char *definitions_dir;
+        GHashTable *parents;     /* name -> InvParent* */
+        GHashTable *devices;     /* uuid -> InvDevice* */
+        GHashTable *definitions; /* "<parent>/<uuid>" -> InvDefinition* */
+        GHashTable *gone_cores;  /* uuid -> core of devices that went recently (see inventory_update()) */
+        GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
+        GPtrArray *sysfs_warnings;
+        GPtrArray *store_warnings;
+        GPtrArray *warnings;     /* both, for the bus */
+        PciNames *pci;
+        const InventoryObserver *observer;
+        void *userdata;
+
+        /* bookkeeping of one update */
+        GHashTable *changed;     /* InvParent* -> GUINT_TO_POINTER(mask) */
+        GPtrArray *added;        /* (kind, path) pairs to announce after recompute */
+        bool quiet;              /* a full rescan logs objects at debug level only */
+        GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
+        bool names_loaded;       /* the PCI ID database is in memory */
+};
+
+static inline bool str_eq0(const char *a, const char *b)
+{
+        return g_strcmp0(a, b) == 0;
+}
+
+/* An object to announce once the update is complete, or one that went (unannounced if it came within
+ * the same update). */
+void inventory_announce_added(Inventory *inv, InvObjectKind kind, const char *path);
+void inventory_announce_removed(Inventory *inv, InvObjectKind kind, const char *path);
+/* Recompute cores and capacity and tell the observer everything that changed during this update. */
+void inventory_finish_update(Inventory *inv);
+
+/* inventory-definitions.c */
+void inventory_definition_free(InvDefinition *d);
+/* Read the definitions directory into the inventory (announced by the next inventory_finish_update()). */
+int inventory_load_definitions(Inventory *inv);
