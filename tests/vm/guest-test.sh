@@ -8,6 +8,10 @@
 #   vgputest.mode=full|plumbing   full (default) tests vgpud/vgpuctl; plumbing only the VM itself
 #   vgputest.groups=a,b,c         run exactly these groups
 #   vgputest.vgpud_args=a,b       arguments for vgpud (e.g. --udev-source=kernel,-v)
+#   vgputest.boot=1|2             which boot of a two-boot run (group second_boot)
+#   vgputest.second_boot_uuid=U   the device group second_boot defines in boot 1, expects in boot 2
+# The lifecycle groups (lifecycle, kernel_errors, autostart_reload, second_boot) live in
+# guest-lifecycle.sh.
 # Ends with "vgputest: N passed, M failed" and "VERDICT: PASS" or "VERDICT: FAIL".
 . /tests/guest-lib.sh
 
@@ -314,13 +318,14 @@ group_vgpud_stop() {
 }
 
 # ---------------------------------------------------------------- main
+. /tests/guest-lifecycle.sh
 EXTRA_GROUPS=
 for f in /tests/groups.d/*.sh; do
         [ -e "$f" ] && . "$f"
 done
 case $(cmdline_opt vgputest.mode full) in
 plumbing) default="services sysfs" ;;
-*) default="services sysfs vgpud_start types create remove oracle parent_hotplug vgpud_stop $EXTRA_GROUPS" ;;
+*) default="services sysfs vgpud_start types create remove oracle parent_hotplug lifecycle kernel_errors autostart_reload vgpud_stop $EXTRA_GROUPS" ;;
 esac
 groups=$(cmdline_opt vgputest.groups "$default" | tr ',' ' ')
 

@@ -93,7 +93,8 @@ add_file() { # SRC:DEST
         cp -a "$src" "$stage$dest"
 }
 
-for b in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/bin/udevadm /lib/systemd/systemd-udevd; do
+# busctl reads the D-Bus error names of vgpud's replies for the lifecycle checks
+for b in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/bin/busctl /usr/bin/udevadm /lib/systemd/systemd-udevd; do
         add_binary "$b:${b/#\/lib\//\/usr\/lib\/}"
 done
 # mdevctl, when installed, is the oracle the guest compares vgpuctl's output with
@@ -158,7 +159,7 @@ fi
 # --- the guest side: /init and the test scripts ---
 cp "$VM_DIR/guest-init.sh" "$stage/init"
 mkdir -p "$stage/tests/groups.d"
-cp "$VM_DIR/guest-lib.sh" "$VM_DIR/guest-test.sh" "$stage/tests/"
+cp "$VM_DIR/guest-lib.sh" "$VM_DIR/guest-test.sh" "$VM_DIR/guest-lifecycle.sh" "$stage/tests/"
 chmod 0755 "$stage/init" "$stage/tests/guest-test.sh"
 
 mkdir -p "$(dirname "$out")"

@@ -17,6 +17,8 @@ PKGS=(
         make gcc                               # out-of-tree module build
         dbus-daemon dbus-bin dbus-system-bus-common  # guest system bus, dbus-send
         udev                                   # guest systemd-udevd + udevadm
+        systemd                                # guest busctl (D-Bus error names)
+        e2fsprogs                              # mkfs.ext4/debugfs: the second boot's disk
         pci.ids                                # libpci names
         mdevctl                                # the oracle the guest compares vgpuctl with
 )
