@@ -327,6 +327,8 @@ case $(cmdline_opt vgputest.mode full) in
 plumbing) default="services sysfs" ;;
 *) default="services sysfs vgpud_start types create remove oracle parent_hotplug lifecycle kernel_errors autostart_reload vgpud_stop $EXTRA_GROUPS" ;;
 esac
+# run.sh's first boot of two (a disk for /etc/mdevctl.d attached) ends with second_boot
+[ -z "$(cmdline_opt vgputest.second_boot_uuid "")" ] || default="$default second_boot"
 groups=$(cmdline_opt vgputest.groups "$default" | tr ',' ' ')
 
 for g in $groups; do
