@@ -156,3 +156,37 @@ int vc_bus_call_simple(sd_bus *bus, const char *interface, const char *method, s
                 return r;
         return vc_bus_calls_wait(calls, 0, ret_reply);
 }
+
+int vc_bus_call_message(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, const char *what,
+                        sd_bus_message **ret_reply)
+{
+        PendingCall call = {};
+        const sd_bus_error *error;
+        int r;
+
+        /* Asynchronous for the same reason as vc_bus_calls_send(): no wait for Hello's answer. */
+        r = sd_bus_call_async(bus, &call.slot, m, on_reply, &call, timeout_usec);
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, what);
+        while (!call.reply) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0) {
+                        sd_bus_slot_unref(call.slot);
+                        return vc_bus_log_error(NULL, r, what);
+                }
+        }
+        sd_bus_slot_unref(call.slot);
+        error = sd_bus_message_get_error(call.reply);
+        if (error) {
+                if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) && sd_bus_is_open(bus) <= 0)
+                        r = vc_bus_log_error(NULL, -ECONNRESET, what);
+                else
+                        r = vc_bus_log_error(error, -sd_bus_error_get_errno(error), what);
+                sd_bus_message_unref(call.reply);
+                return r;
+        }
+        *ret_reply = call.reply;
+        return 0;
+}

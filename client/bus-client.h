@@ -41,5 +41,11 @@ int vc_bus_calls_wait(VcPendingCalls *calls, size_t i, sd_bus_message **ret_repl
 void vc_bus_calls_free(VcPendingCalls *calls);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcPendingCalls, vc_bus_calls_free)
 
+/* Send the method call m (built with sd_bus_message_new_method_call) and wait up to timeout_usec for
+ * its reply; what names the call in messages. Prints the error, the daemon's own message for its
+ * named errors ("Error: <message>"), and returns a negative errno on failure. */
+int vc_bus_call_message(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, const char *what,
+                        sd_bus_message **ret_reply);
+
 /* One such call: interface.method on /org/vgpud1, and its reply. Prints the error on failure. */
 int vc_bus_call_simple(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret_reply);

@@ -3,6 +3,7 @@
 /* The clap-compatible option parser of vgpuctl, its usage errors, and help/output helpers. */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
@@ -80,6 +81,96 @@ static char *option_display(const VcOption *o)
         return g_strdup_printf("--%s", o->long_name);
 }
 
+/* Rust's u32::from_str: an optional '+', then decimal digits, read in order (the first problem met is
+ * the one reported). Returns NULL and sets *ret, or Rust's message. */
+static const char *parse_u32(const char *s, unsigned *ret)
+{
+        uint64_t v = 0;
+
+        if (!*s)
+                return "cannot parse integer from empty string";
+        if (*s == '+' && s[1])
+                s++;
+        for (; *s; s++) {
+                if (!g_ascii_isdigit(*s))
+                        return "invalid digit found in string";
+                v = v * 10 + (uint64_t)(*s - '0');
+                if (v > UINT32_MAX)
+                        return "number too large to fit in target type";
+        }
+        if (ret)
+                *ret = (unsigned)v;
+        return NULL;
+}
+
+unsigned vc_arg_u32(const VcArgs *args, int id)
+{
+        unsigned v = 0;
+
+        g_assert(args->set[id] && args->value[id]);
+        g_assert(parse_u32(args->value[id], &v) == NULL);
+        return v;
+}
+
+static const VcOption *find_id(const VcCommand *cmd, int id)
+{
+        for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
+                if (o->id == id)
+                        return o;
+        g_assert_not_reached();
+}
+
+int vc_check_conflict(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b)
+{
+        g_autofree char *first = NULL, *second = NULL, *msg = NULL;
+
+        if (!args->set[a] || !args->set[b])
+                return 0;
+        if (args->order[b] < args->order[a]) {
+                int t = a;
+                a = b;
+                b = t;
+        }
+        first = option_display(find_id(cmd, a));
+        second = option_display(find_id(cmd, b));
+        msg = g_strdup_printf("The argument '%s' cannot be used with '%s'", first, second);
+        return vc_usage_error(ctx, cmd->usage, msg);
+}
+
+int vc_check_requires(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b)
+{
+        g_autofree char *need = NULL, *msg = NULL;
+
+        if (!args->set[a] || args->set[b])
+                return 0;
+        need = option_display(find_id(cmd, b));
+        msg = g_strdup_printf("The following required arguments were not provided:\n    %s", need);
+        return vc_usage_error(ctx, cmd->usage, msg);
+}
+
+int vc_check_required(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a)
+{
+        g_autofree char *need = NULL, *msg = NULL;
+
+        if (args->set[a])
+                return 0;
+        need = option_display(find_id(cmd, a));
+        msg = g_strdup_printf("The following required arguments were not provided:\n    %s", need);
+        return vc_usage_error(ctx, cmd->usage, msg);
+}
+
+int vc_check_required_unless(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b)
+{
+        g_autofree char *da = NULL, *db = NULL, *msg = NULL;
+
+        if (args->set[a] || args->set[b])
+                return 0;
+        da = option_display(find_id(cmd, a));
+        db = option_display(find_id(cmd, b));
+        msg = g_strdup_printf("The following required arguments were not provided:\n    %s\n    %s", da, db);
+        return vc_usage_error(ctx, cmd->usage, msg);
+}
+
 static int unexpected_argument(const VcContext *ctx, const VcCommand *cmd, const char *arg)
 {
         g_autofree char *msg = NULL;
@@ -123,10 +214,19 @@ static int store_value(const VcContext *ctx, const VcCommand *cmd, const VcOptio
                                 return vc_usage_error(ctx, NULL, msg);
                         }
                         args->value[o->id] = g_strdup(uuid);
+                } else if (o->kind == VC_VALUE_U32) {
+                        const char *why = parse_u32(value, NULL);
+                        if (why) {
+                                g_autofree char *msg = g_strdup_printf("Invalid value \"%s\" for '%s': %s",
+                                                                       value, disp, why);
+                                return vc_usage_error(ctx, NULL, msg);
+                        }
+                        args->value[o->id] = g_strdup(value);
                 } else
                         args->value[o->id] = g_strdup(value);
         }
         args->set[o->id] = true;
+        args->order[o->id] = ++args->n_set;
         return 0;
 }
 
@@ -159,6 +259,38 @@ static const char *next_value(int argc, char **argv, int *i)
                 return argv[*i];
         }
         return NULL;
+}
+
+/* Whether arg is an option cmd knows (so a missing value is reported as missing, not as arg). */
+static bool is_known_option(const VcCommand *cmd, const char *arg)
+{
+        if (arg[0] != '-' || arg[1] == '\0')
+                return false;
+        if (arg[1] == '-') {
+                const char *name = arg + 2, *eq = strchr(name, '=');
+                size_t len = eq ? (size_t)(eq - name) : strlen(name);
+                return len == 0 || find_long(cmd, name, len) ||
+                       (len == 4 && strncmp(name, "help", 4) == 0) ||
+                       (cmd->version && len == 7 && strncmp(name, "version", 7) == 0);
+        }
+        return find_short(cmd, arg[1]) || arg[1] == 'h' || (cmd->version && arg[1] == 'V');
+}
+
+/* An option's value from the next argument. As clap: when the next argument is an option this command
+ * does not know (e.g. "-1"), that argument is reported as unexpected rather than the value as missing. */
+static int store_next_value(const VcContext *ctx, const VcCommand *cmd, const VcOption *o, int argc,
+                            char **argv, int *i, VcArgs *args)
+{
+        const char *value = next_value(argc, argv, i);
+
+        if (!value && *i + 1 < argc && !is_known_option(cmd, argv[*i + 1]))
+                return unexpected_argument(ctx, cmd, argv[*i + 1]);
+        if (!value && *i + 1 < argc) {
+                if (!args->missing_value)
+                        args->missing_value = o;
+                return 0;
+        }
+        return store_value(ctx, cmd, o, value, args);
 }
 
 static void print_version(const VcContext *ctx, const VcCommand *cmd)
@@ -195,7 +327,9 @@ static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char
                 }
                 return store_value(ctx, cmd, o, NULL, args);
         }
-        return store_value(ctx, cmd, o, eq ? eq + 1 : next_value(argc, argv, i), args);
+        if (eq)
+                return store_value(ctx, cmd, o, eq + 1, args);
+        return store_next_value(ctx, cmd, o, argc, argv, i, args);
 }
 
 static int parse_short_cluster(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, int *i,
@@ -231,7 +365,7 @@ static int parse_short_cluster(const VcContext *ctx, const VcCommand *cmd, int a
                         return store_value(ctx, cmd, o, c + 2, args);
                 if (c[1])
                         return store_value(ctx, cmd, o, c + 1, args);
-                return store_value(ctx, cmd, o, next_value(argc, argv, i), args);
+                return store_next_value(ctx, cmd, o, argc, argv, i, args);
         }
         return 0;
 }
@@ -257,5 +391,7 @@ int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char 
                 if (r != 0)
                         return r;
         }
+        if (args->missing_value)
+                return store_value(ctx, cmd, args->missing_value, NULL, args);
         return VC_PARSE_RUN;
 }

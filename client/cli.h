@@ -16,6 +16,7 @@
 typedef enum {
         VC_VALUE_STRING, /* any string, also "" */
         VC_VALUE_UUID,   /* a UUID in any form mdevctl accepts; stored in canonical form */
+        VC_VALUE_U32,    /* a number as Rust's u32::from_str takes it ("+7" too); stored as given */
 } VcValueKind;
 
 typedef struct VcOption {
@@ -28,7 +29,11 @@ typedef struct VcOption {
 
 typedef struct VcArgs {
         bool set[VC_MAX_OPTIONS];
-        char *value[VC_MAX_OPTIONS]; /* owned; canonical form for VC_VALUE_UUID */
+        char *value[VC_MAX_OPTIONS];    /* owned; canonical form for VC_VALUE_UUID */
+        unsigned order[VC_MAX_OPTIONS]; /* 1 for the first option given, 2 for the next ...; 0: not set */
+        unsigned n_set;
+        const struct VcOption *missing_value; /* given without its value: reported after parsing, as clap
+                                                 does (a later -h still prints the help) */
 } VcArgs;
 
 void vc_args_clear(VcArgs *args);
@@ -47,6 +52,9 @@ typedef struct VcCommand {
         const char *version;     /* -V/--version prints this (same replacements); NULL: not accepted */
         bool vgpuctl_only;       /* not one of mdevctl's commands: hidden from the help in compat mode */
         const VcOption *options; /* terminated by an entry with id < 0 */
+        /* Optional: the checks clap makes between options (conflicts, requirements), run after parsing;
+         * returns -EINVAL after printing the error (exit 2), or 0. */
+        int (*check)(const VcContext *ctx, const struct VcCommand *cmd, const VcArgs *args);
         int (*run)(const VcContext *ctx, const VcArgs *args);
 } VcCommand;
 
@@ -63,6 +71,21 @@ typedef enum {
 /* Parse argv[0..argc) (the arguments after the subcommand name) for cmd. Returns VC_PARSE_RUN,
  * VC_PARSE_DONE, or -EINVAL after printing the error (exit 2). */
 int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, VcArgs *args);
+
+/* clap's checks between options, made by a command's check function (clap checks
+ * conflicts first, then requirements). Each prints clap's error and returns -EINVAL (exit 2), or 0.
+ *
+ * vc_check_conflict: a and b both given: "The argument '<first given>' cannot be used with '<other>'".
+ * vc_check_requires: a given without b: "The following required arguments were not provided: <b>".
+ * vc_check_required: a not given.
+ * vc_check_required_unless: neither a nor b given: both are listed as required. */
+int vc_check_required(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a);
+int vc_check_conflict(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b);
+int vc_check_requires(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b);
+int vc_check_required_unless(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b);
+
+/* A VC_VALUE_U32 option's value (already validated by the parser). */
+unsigned vc_arg_u32(const VcArgs *args, int id);
 
 /* A copy of text with "{bin}" replaced by the program name and "{version}" by vgpuctl's version. */
 char *vc_expand(const VcContext *ctx, const char *text);
@@ -84,3 +107,8 @@ extern const VcCommand vc_command_list;
 extern const VcCommand vc_command_lsmdev;
 extern const VcCommand vc_command_types;
 extern const VcCommand vc_command_status;
+extern const VcCommand vc_command_define;
+extern const VcCommand vc_command_undefine;
+extern const VcCommand vc_command_modify;
+extern const VcCommand vc_command_start;
+extern const VcCommand vc_command_stop;

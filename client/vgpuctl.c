@@ -15,9 +15,8 @@
 
 /* Every subcommand; `help` is handled here. Keep sorted by name: the help lists them in this order. */
 static const VcCommand *const commands[] = {
-        &vc_command_list,
-        &vc_command_status,
-        &vc_command_types,
+        &vc_command_define, &vc_command_list, &vc_command_modify, &vc_command_start,
+        &vc_command_status, &vc_command_stop, &vc_command_types,  &vc_command_undefine,
 };
 
 #define TOP_USAGE "{bin} <SUBCOMMAND>"
@@ -125,6 +124,8 @@ static int run_command(const VcContext *ctx, const VcCommand *cmd, int argc, cha
         int r;
 
         r = vc_parse_command(ctx, cmd, argc, argv, &args);
+        if (r == VC_PARSE_RUN && cmd->check && cmd->check(ctx, cmd, &args) < 0)
+                r = -EINVAL;
         if (r == VC_PARSE_RUN)
                 r = cmd->run(ctx, &args) < 0 ? 1 : 0;
         else if (r == VC_PARSE_DONE)

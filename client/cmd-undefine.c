@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* `vgpuctl undefine -u UUID [-p PARENT] [-f]`: mdevctl's undefine, as Manager.Undefine(parent, uuid):
+ * the definition on that parent, or on every parent when none is given. */
+
+#include <errno.h>
+
+#include "bus-client.h"
+#include "cli.h"
+#include "lifecycle-client.h"
+#include "macro.h"
+
+enum {
+        OPT_UUID,
+        OPT_PARENT,
+        OPT_FORCE,
+};
+
+static const VcOption undefine_options[] = {
+        {OPT_FORCE, "force", 'f', NULL, VC_VALUE_STRING},
+        {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
+        {OPT_UUID, "uuid", 'u', "UUID", VC_VALUE_UUID},
+        VC_OPTION_END,
+};
+
+static int check_undefine(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args)
+{
+        return vc_check_required(ctx, cmd, args, OPT_UUID);
+}
+
+static int run_undefine(const VcContext *ctx, const VcArgs *args)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        /* mdevctl 1.2.0 compares the parent with the directory names: "" matches none. */
+        if (args->set[OPT_PARENT] && args->value[OPT_PARENT][0] == '\0')
+                return vc_error("No devices match the specified uuid");
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_change_new(bus, "Undefine", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ss", args->set[OPT_PARENT] ? args->value[OPT_PARENT] : "",
+                                  args->value[OPT_UUID]);
+        if (r >= 0)
+                r = vc_change_append_options(m, args->set[OPT_FORCE], false, false, false);
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, "building the Undefine call");
+        return vc_change_send(bus, m, NULL);
+}
+
+#define FORCE_SHORT "Force command execution even if device-specific callout script fails"
+#define FORCE_LONG                                                               \
+        "Force command execution even if device-specific callout script fails\n" \
+        "            NOTE: only use this option if you are sure you know what you are doing\n"
+
+const VcCommand vc_command_undefine = {
+        .name = "undefine",
+        .about = "Undefine a persistent mediated device",
+        .usage = "{bin} undefine [OPTIONS] --uuid <UUID>",
+        .options = undefine_options,
+        .check = check_undefine,
+        .run = run_undefine,
+        .help_short = "vgpuctl-undefine \n"
+                      "Undefine a persistent mediated device\n"
+                      "\n"
+                      "USAGE:\n"
+                      "    {bin} undefine [OPTIONS] --uuid <UUID>\n"
+                      "\n"
+                      "OPTIONS:\n"
+                      "    -f, --force              " FORCE_SHORT "\n"
+                      "    -h, --help               Print help information\n"
+                      "    -p, --parent <PARENT>    Parent of the device to be undefined\n"
+                      "    -u, --uuid <UUID>        UUID of the device to be undefined\n",
+        .help_long = "vgpuctl-undefine \n"
+                     "Undefine, or remove a config for an mdev device\n"
+                     "\n"
+                     "If a UUID exists for multiple parents, all will be removed unless a parent is\n"
+                     "                specified.\n"
+                     "\n"
+                     "Running devices are unaffected by this command.\n"
+                     "\n"
+                     "USAGE:\n"
+                     "    {bin} undefine [OPTIONS] --uuid <UUID>\n"
+                     "\n"
+                     "OPTIONS:\n"
+                     "    -f, --force\n"
+                     "            " FORCE_LONG "\n"
+                     "    -h, --help\n"
+                     "            Print help information\n"
+                     "\n"
+                     "    -p, --parent <PARENT>\n"
+                     "            Parent of the device to be undefined\n"
+                     "\n"
+                     "    -u, --uuid <UUID>\n"
+                     "            UUID of the device to be undefined\n",
+};

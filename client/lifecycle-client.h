@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What vgpuctl's define, undefine, modify, start and stop share: building and sending the calls to
+ * org.vgpud1.Manager's Start/Stop/Define/Undefine/Modify, reading a --jsonfile (its text goes to the
+ * daemon unparsed: vgpud validates it), the compact definition JSON for --type/--auto, and mdevctl's
+ * own "Error: ..." texts for what the client finds wrong before it asks the daemon. */
+
+#include <stdbool.h>
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+/* How long a change may take, the daemon's queue included (Start waits up to 10 s for the kernel). */
+#define VC_CHANGE_TIMEOUT_USEC (120ULL * 1000ULL * 1000ULL)
+
+/* Print "Error: <message>" on stderr (mdevctl's form of a runtime error) and return -EINVAL. */
+int vc_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* path as Rust's Debug prints a path: in double quotes, with \" \\ \n \r \t \0 and \u{..} escapes. */
+char *vc_rust_debug_path(const char *path);
+
+/* Read the whole file (also a pipe such as /dev/stdin) as mdevctl does. On failure prints
+ * `Error: Unable to read jsonfile "<path>"\n\nCaused by:\n    <why>` and returns a negative errno. The
+ * text must be UTF-8 (as Rust's read_to_string wants) and may not hold a NUL byte (a D-Bus string
+ * cannot). */
+int vc_read_jsonfile(const char *path, char **ret);
+
+/* {"mdev_type":"<type>","start":"auto"|"manual","attrs":[]} */
+char *vc_definition_json(const char *type, bool autostart);
+
+/* A new call to org.vgpud1.Manager.method on /org/vgpud1. Prints the error on failure. */
+int vc_change_new(sd_bus *bus, const char *method, sd_bus_message **ret);
+
+/* Append the options a{sv}: "force" when force; Modify's "defined"/"live" when modify_options. */
+int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options, bool defined, bool live);
+
+/* Send the call and wait for its reply (the daemon's errors are printed as "Error: <message>"). */
+int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+
+/* Print "<uuid>\n" on stdout, as mdevctl does for a UUID it generated. */
+int vc_print_uuid(const char *uuid);
