@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mdevctl's callout and notifier scripts: find them, spawn them with posix_spawn, feed their stdin
+ * and collect their stderr through io sources, reap them with a child source and kill them on a
+ * timer, all on the sd-event loop. See callouts.h for the protocol. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "log.h"
+#include "callouts.h"
+
+/* What is kept of a script's stderr (the rest is read and dropped). */
+#define STDERR_MAX (16 * 1024)
+
+extern char **environ;
+
+struct Callouts {
+        sd_event *event;
+        char *system_dir; /* .../scripts.d */
+        char *config_dir; /* <definitions dir>/scripts.d */
+        uint64_t timeout_usec;
+};
+
+struct CalloutRun {
+        Callouts *c;
+        CalloutEvent event;
+        char *action;
+        CalloutState state;
+        char *type, *uuid, *parent, *input;
+        GPtrArray *scripts; /* paths to try (or, for notify, to run), in order */
+        guint next;
+        bool owner_only; /* scripts holds the owner found earlier */
+        CalloutDone done;
+        void *userdata;
+
+        /* the script running now */
+        const char *script;
+        pid_t pid;
+        sd_event_source *child_source, *stdin_source, *stderr_source, *timer;
+        int stdin_fd, stderr_fd;
+        size_t input_done;
+        GString *err;
+        bool timed_out;
+};
+
+const char *callout_event_to_string(CalloutEvent e)
+{
+        switch (e) {
+        case CALLOUT_EVENT_PRE: return "pre";
+        case CALLOUT_EVENT_POST: return "post";
+        case CALLOUT_EVENT_LIVE: return "live";
+        case CALLOUT_EVENT_NOTIFY: return "notify";
+        }
+        return "unknown";
+}
+
+const char *callout_state_to_string(CalloutState s)
+{
+        switch (s) {
+        case CALLOUT_STATE_NONE: return "none";
+        case CALLOUT_STATE_SUCCESS: return "success";
+        case CALLOUT_STATE_FAILURE: return "failure";
+        }
+        return "unknown";
+}
+
+int callouts_new(sd_event *event, const char *system_dir, const char *config_dir, Callouts **ret)
+{
+        Callouts *c;
+
+        if (!event || !config_dir || !ret)
+                return -EINVAL;
+        c = g_new0(Callouts, 1);
+        c->event = sd_event_ref(event);
+        c->system_dir = g_strdup(system_dir ? system_dir : CALLOUTS_SYSTEM_DIR);
+        c->config_dir = g_build_filename(config_dir, "scripts.d", NULL);
+        c->timeout_usec = CALLOUTS_DEFAULT_TIMEOUT_USEC;
+        *ret = c;
+        return 0;
+}
+
+void callouts_free(Callouts *c)
+{
+        if (!c)
+                return;
+        sd_event_unref(c->event);
+        g_free(c->system_dir);
+        g_free(c->config_dir);
+        g_free(c);
+}
+
+void callouts_set_timeout(Callouts *c, uint64_t usec)
+{
+        c->timeout_usec = usec ? usec : CALLOUTS_DEFAULT_TIMEOUT_USEC;
+}
+
+static int compare_strptr(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append the executable files of dir/sub to paths, sorted by name. A missing directory has none. */
+static void list_scripts(const char *dir, const char *sub, GPtrArray *paths)
+{
+        g_autofree char *path = g_build_filename(dir, sub, NULL);
+        g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+        _cleanup_closedir_ DIR *d = opendir(path);
+        struct dirent *de;
+
+        if (!d) {
+                if (errno != ENOENT && errno != ENOTDIR)
+                        log_warning("Cannot read the callout directory %s: %s", path, g_strerror(errno));
+                return;
+        }
+        while ((de = readdir(d))) {
+                g_autofree char *p = NULL;
+                struct stat st;
+
+                if (g_str_equal(de->d_name, ".") || g_str_equal(de->d_name, ".."))
+                        continue;
+                p = g_build_filename(path, de->d_name, NULL);
+                if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || access(p, X_OK) < 0) {
+                        log_debug("Skipping %s: not an executable file", p);
+                        continue;
+                }
+                g_ptr_array_add(found, g_steal_pointer(&p));
+        }
+        g_ptr_array_sort(found, compare_strptr);
+        for (guint i = 0; i < found->len; i++)
+                g_ptr_array_add(paths, g_steal_pointer(&found->pdata[i]));
+}
+
+/* ---- one script ---- */
+
+static void script_cleanup(CalloutRun *run)
+{
+        if (run->pid > 0 && run->child_source) {
+                /* still running (a cancel): the whole process group goes; the source reaps it */
+                (void)kill(-run->pid, SIGKILL);
+        }
+        run->child_source = sd_event_source_disable_unref(run->child_source);
+        run->stdin_source = sd_event_source_disable_unref(run->stdin_source);
+        run->stderr_source = sd_event_source_disable_unref(run->stderr_source);
+        run->timer = sd_event_source_disable_unref(run->timer);
+        if (run->stdin_fd >= 0)
+                close(TAKE_FD(run->stdin_fd));
+        if (run->stderr_fd >= 0)
+                close(TAKE_FD(run->stderr_fd));
+        run->pid = 0;
+}
+
+static void run_free(CalloutRun *run)
+{
+        if (!run)
+                return;
+        script_cleanup(run);
+        g_free(run->action);
+        g_free(run->type);
+        g_free(run->uuid);
+        g_free(run->parent);
+        g_free(run->input);
+        if (run->scripts)
+                g_ptr_array_unref(run->scripts);
+        if (run->err)
+                g_string_free(run->err, TRUE);
+        g_free(run);
+}
+
+void callout_run_cancel(CalloutRun *run)
+{
+        run_free(run);
+}
+
+/* Read what the script wrote to stderr so far; at EOF the pipe is closed. */
+static void read_stderr(CalloutRun *run)
+{
+        char buf[4096];
+
+        while (run->stderr_fd >= 0) {
+                ssize_t n = read(run->stderr_fd, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        run->stderr_source = sd_event_source_disable_unref(run->stderr_source);
+                        close(TAKE_FD(run->stderr_fd));
+                        return;
+                }
+                if (run->err->len < STDERR_MAX)
+                        g_string_append_len(run->err, buf, MIN((size_t)n, STDERR_MAX - run->err->len));
+        }
+}
+
+static int on_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        read_stderr(userdata);
+        return 0;
+}
+
+static void close_stdin(CalloutRun *run)
+{
+        run->stdin_source = sd_event_source_disable_unref(run->stdin_source);
+        if (run->stdin_fd >= 0)
+                close(TAKE_FD(run->stdin_fd));
+}
+
+static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Feed the input as far as the pipe takes it; the rest when it has room. */
+static void write_input(CalloutRun *run)
+{
+        size_t len = run->input ? strlen(run->input) : 0;
+
+        while (run->input_done < len) {
+                ssize_t n = write(run->stdin_fd, run->input + run->input_done, len - run->input_done);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        if (!run->stdin_source &&
+                            sd_event_add_io(run->c->event, &run->stdin_source, run->stdin_fd, EPOLLOUT,
+                                            on_stdin, run) < 0)
+                                break;
+                        return;
+                }
+                if (n < 0) {
+                        /* EPIPE: the script does not read its stdin, which is its business */
+                        log_debug("%s closed its stdin: %s", run->script, g_strerror(errno));
+                        break;
+                }
+                run->input_done += n;
+        }
+        close_stdin(run);
+}
+
+static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        write_input(userdata);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        CalloutRun *run = userdata;
+
+        log_warning("Callout script %s did not finish within %g s: killing it", run->script,
+                    run->c->timeout_usec / 1e6);
+        run->timed_out = true;
+        (void)kill(-run->pid, SIGKILL);
+        return 0;
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata);
+
+static int script_spawn(CalloutRun *run, const char *path)
+{
+        const char *argv[] = {
+                path,
+                "-t",
+                run->type,
+                "-e",
+                callout_event_to_string(run->event),
+                "-a",
+                run->action,
+                "-s",
+                callout_state_to_string(run->state),
+                "-u",
+                run->uuid,
+                "-p",
+                run->parent,
+                NULL,
+        };
+        static const int defaults[] = {SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        _cleanup_close_ int in_r = -1, in_w = -1, err_r = -1, err_w = -1;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t mask, def;
+        int fds[2], r;
+        pid_t pid;
+
+        if (run->event != CALLOUT_EVENT_NOTIFY) {
+                if (pipe2(fds, O_CLOEXEC) < 0)
+                        return negative_errno();
+                in_r = fds[0];
+                in_w = fds[1];
+        }
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        err_r = fds[0];
+        err_w = fds[1];
+
+        sigemptyset(&mask);
+        sigemptyset(&def);
+        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+                sigaddset(&def, defaults[i]);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        if (in_r >= 0)
+                posix_spawn_file_actions_adddup2(&fa, in_r, STDIN_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
+        /* its own process group, so a timeout kills what it started too */
+        posix_spawnattr_setflags(&attr,
+                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setsigmask(&attr, &mask);
+        posix_spawnattr_setsigdefault(&attr, &def);
+        posix_spawnattr_setpgroup(&attr, 0);
+        r = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        if (r != 0)
+                return -r;
+
+        log_debug("%s-%s: running %s -t %s -e %s -a %s -s %s -u %s -p %s (pid %d)",
+                  callout_event_to_string(run->event), run->action, path, run->type,
+                  callout_event_to_string(run->event), run->action, callout_state_to_string(run->state),
+                  run->uuid, run->parent, (int)pid);
+        run->script = path;
+        run->pid = pid;
+        run->timed_out = false;
+        run->input_done = 0;
+        g_string_truncate(run->err, 0);
+        run->stderr_fd = TAKE_FD(err_r);
+        run->stdin_fd = TAKE_FD(in_w);
+        r = sd_event_add_child(run->c->event, &run->child_source, pid, WEXITED, on_child, run);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch callout script %s: %m", path);
+                (void)kill(-pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
+                run->pid = 0;
+                script_cleanup(run);
+                return r;
+        }
+        /* freed early (a cancel), the source kills and reaps it */
+        (void)sd_event_source_set_child_process_own(run->child_source, true);
+        (void)fcntl(run->stderr_fd, F_SETFL, O_NONBLOCK);
+        r = sd_event_add_io(run->c->event, &run->stderr_source, run->stderr_fd, EPOLLIN, on_stderr, run);
+        if (r >= 0)
+                r = sd_event_add_time_relative(run->c->event, &run->timer, CLOCK_MONOTONIC,
+                                               run->c->timeout_usec, 0, on_timeout, run);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch callout script %s: %m", path);
+                script_cleanup(run);
+                return r;
+        }
+        if (run->stdin_fd >= 0) {
+                (void)fcntl(run->stdin_fd, F_SETFL, O_NONBLOCK);
+                write_input(run);
+        }
+        return 0;
+}
+
+/* ---- a run ---- */
+
+/* Start the next script that can be started: 1, or 0 when none is left. */
+static int run_next(CalloutRun *run)
+{
+        while (run->next < run->scripts->len) {
+                const char *path = run->scripts->pdata[run->next++];
+                int r = script_spawn(run, path);
+
+                if (r >= 0)
+                        return 1;
+                log_warning_errno(r, "Cannot run callout script %s: %m", path);
+        }
+        return 0;
+}
+
+/* The run ends: it is freed, then its owner hears how. */
+static void run_finish(CalloutRun *run, int r, const char *message, const char *owner)
+{
+        CalloutDone done = run->done;
+        void *userdata = run->userdata;
+        g_autofree char *m = g_strdup(message), *o = g_strdup(owner);
+
+        run_free(run);
+        done(r, m, o, userdata);
+}
+
+static void run_continue(CalloutRun *run)
+{
+        if (run_next(run) == 0)
+                run_finish(run, 0, NULL, NULL);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        CalloutRun *run = userdata;
+        g_autofree char *path = g_strdup(run->script), *err = NULL, *message = NULL;
+        bool exited = si->si_code == CLD_EXITED;
+        int status = si->si_status;
+
+        /* what it wrote before it went (a process it left behind may keep the pipe open: not waited for) */
+        read_stderr(run);
+        /* mark it reaped: the source must not kill its process group */
+        run->child_source = sd_event_source_disable_unref(run->child_source);
+        script_cleanup(run);
+        err = g_utf8_make_valid(run->err->str, run->err->len);
+        g_strstrip(err);
+        if (run->timed_out) {
+                exited = true;
+                status = 1;
+        }
+
+        if (run->event == CALLOUT_EVENT_NOTIFY) {
+                if (*err)
+                        log_debug("Notifier %s: %s", path, err);
+                if (!exited || status != 0)
+                        log_debug("Notifier %s ended with %s %d", path, exited ? "exit status" : "signal",
+                                  status);
+                run_continue(run);
+                return 0;
+        }
+        if (*err)
+                log_info("Callout %s: %s", path, err);
+        if (!exited) {
+                log_warning("Callout script %s was terminated by signal %s", path, strsignal(status));
+                if (run->owner_only)
+                        run_finish(run, 0, NULL, path); /* as mdevctl: no exit status is no error */
+                else
+                        run_continue(run);
+                return 0;
+        }
+        if (status == 2 && !run->owner_only) {
+                log_debug("Callout script %s: not its device", path);
+                run_continue(run);
+                return 0;
+        }
+        if (status == 0) {
+                run_finish(run, 0, NULL, path);
+                return 0;
+        }
+        if (run->timed_out)
+                message = g_strdup_printf("Callout script %s did not finish the %s-%s of %s within %g s",
+                                          path, callout_event_to_string(run->event), run->action, run->uuid,
+                                          run->c->timeout_usec / 1e6);
+        else
+                message = g_strdup_printf("Callout script %s refused the %s-%s of %s (exit status %d)%s%s",
+                                          path, callout_event_to_string(run->event), run->action, run->uuid,
+                                          status, *err ? ": " : "", err);
+        run_finish(run, -EPROTO, message, path);
+        return 0;
+}
+
+int callouts_run(Callouts *c, CalloutEvent event, const char *action, CalloutState state,
+                 const CalloutDevice *dev, const char *owner, CalloutDone done, void *userdata,
+                 CalloutRun **ret)
+{
+        CalloutRun *run;
+
+        g_return_val_if_fail(c && action && dev && dev->type && dev->uuid && dev->parent && done, -EINVAL);
+
+        run = g_new0(CalloutRun, 1);
+        run->c = c;
+        run->event = event;
+        run->action = g_strdup(action);
+        run->state = state;
+        run->type = g_strdup(dev->type);
+        run->uuid = g_strdup(dev->uuid);
+        run->parent = g_strdup(dev->parent);
+        run->input = g_strdup(dev->input);
+        run->done = done;
+        run->userdata = userdata;
+        run->stdin_fd = run->stderr_fd = -1;
+        run->err = g_string_new(NULL);
+        run->scripts = g_ptr_array_new_with_free_func(g_free);
+        if (event != CALLOUT_EVENT_NOTIFY && owner) {
+                run->owner_only = true;
+                g_ptr_array_add(run->scripts, g_strdup(owner));
+        } else {
+                const char *sub = event == CALLOUT_EVENT_NOTIFY ? "notifiers" : "callouts";
+                list_scripts(c->system_dir, sub, run->scripts);
+                list_scripts(c->config_dir, sub, run->scripts);
+        }
+        if (run_next(run) == 0) {
+                run_free(run);
+                if (ret)
+                        *ret = NULL;
+                return 0;
+        }
+        if (ret)
+                *ret = run;
+        return 1;
+}
