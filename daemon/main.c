@@ -30,7 +30,14 @@ static void help(void)
 
 static int parse_args(Manager *m, int argc, char **argv)
 {
-        enum { ARG_DEFINITIONS_DIR = 0x100, ARG_STATE_DIR, ARG_UDEV_SOURCE, ARG_VERSION };
+        enum {
+                ARG_DEFINITIONS_DIR = 0x100,
+                ARG_STATE_DIR,
+                ARG_UDEV_SOURCE,
+                ARG_VERSION,
+                ARG_SCRIPTS_DIR,
+                ARG_CALLOUT_TIMEOUT,
+        };
         static const struct option options[] = {
                 { "definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
@@ -38,6 +45,9 @@ static int parse_args(Manager *m, int argc, char **argv)
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                /* not in --help: for tests, which must never run the host's scripts */
+                { "system-scripts-dir", required_argument, NULL, ARG_SCRIPTS_DIR },
+                { "callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT },
                 {},
         };
         int c;
@@ -60,6 +70,25 @@ static int parse_args(Manager *m, int argc, char **argv)
                         g_free(m->udev_source);
                         m->udev_source = g_strdup(optarg);
                         break;
+                case ARG_SCRIPTS_DIR:
+                        g_free(m->scripts_dir);
+                        m->scripts_dir = g_strdup(optarg);
+                        break;
+                case ARG_CALLOUT_TIMEOUT: {
+                        char *end = NULL;
+                        guint64 ms;
+
+                        errno = 0;
+                        ms = g_ascii_strtoull(optarg, &end, 10);
+                        if (errno != 0 || !end || *end || end == optarg || ms == 0 ||
+                            ms > UINT64_MAX / 1000) {
+                                log_error("--callout-timeout-ms takes a number of milliseconds > 0, not '%s'",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        m->callout_timeout_usec = ms * 1000;
+                        break;
+                }
                 case 'v':
                         log_set_max_level(LOG_DEBUG);
                         break;
@@ -88,7 +117,8 @@ static int parse_args(Manager *m, int argc, char **argv)
 
 static void manager_done(Manager *m)
 {
-        ops_free(m->ops); /* callers still waiting get an error */
+        ops_free(m->ops); /* callers still waiting get an error; running callouts are killed */
+        callouts_free(m->callouts);
         store_watch_free(m->store_watch);
         udev_watch_free(m->udev);
         inventory_free(m->inventory);
@@ -97,6 +127,7 @@ static void manager_done(Manager *m)
         g_free(m->definitions_dir);
         g_free(m->state_dir);
         g_free(m->udev_source);
+        g_free(m->scripts_dir);
 }
 
 static void on_uevents(void *userdata, char **parents, char **devices, char **registered)
@@ -117,8 +148,12 @@ static int run(Manager *m)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD); /* callout scripts are reaped by sd-event child sources */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(negative_errno(), "Cannot block signals: %m");
+        /* a callout script may close its stdin before reading it: EPIPE, not death */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(negative_errno(), "Cannot ignore SIGPIPE: %m");
         /* a NULL handler makes sd-event exit the loop cleanly on the signal */
         r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
@@ -151,6 +186,11 @@ static int run(Manager *m)
         r = ops_new(m->event, m->inventory, &m->ops);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the lifecycle engine: %m");
+        r = callouts_new(m->event, m->scripts_dir, m->definitions_dir, &m->callouts);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the callouts: %m");
+        callouts_set_timeout(m->callouts, m->callout_timeout_usec);
+        ops_set_callouts(m->ops, m->callouts);
         udev_watch_set_hook(m->udev, on_uevents, m);
         r = store_watch_new(m->event, m->inventory, &m->store_watch);
         if (r < 0)

@@ -2,11 +2,12 @@
 #pragma once
 
 /* The daemon's context: one event loop, one bus connection, the inventory, the udev and definitions
- * watchers and the lifecycle engine. */
+ * watchers, the lifecycle engine and its callout scripts. */
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "callouts.h"
 #include "inventory.h"
 #include "ops.h"
 #include "store-watch.h"
@@ -19,7 +20,10 @@ typedef struct Manager {
         UdevWatch *udev;
         StoreWatch *store_watch;
         Ops *ops;
+        Callouts *callouts;
         char *definitions_dir;
         char *state_dir;
         char *udev_source; /* "udev", "kernel" or NULL for automatic */
+        char *scripts_dir; /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
+        uint64_t callout_timeout_usec; /* 0: the default */
 } Manager;

@@ -94,11 +94,9 @@ static void definitions_changed(Ops *ops)
         (void)inventory_reload_definitions(ops->inv);
 }
 
-int ops_define_run(Ops *ops, Job *j, char **ret_message)
+int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
-        g_autofree char *path = NULL;
-        struct stat st;
         int r;
 
         r = ops_parse_uuid(req->uuid, true, j->uuid, ret_message);
@@ -135,6 +133,16 @@ int ops_define_run(Ops *ops, Job *j, char **ret_message)
         }
         if (!store_parent_name_is_valid(j->parent))
                 return ops_fail(ret_message, -EINVAL, "Invalid parent name '%s'", j->parent);
+        ops_job_add_target(j, j->parent, j->def);
+        return 0;
+}
+
+int ops_define_run(Ops *ops, Job *j, char **ret_message)
+{
+        g_autofree char *path = NULL;
+        struct stat st;
+        int r;
+
         path = g_build_filename(ops_definitions_dir(ops), j->parent, j->uuid, NULL);
         if (lstat(path, &st) == 0)
                 return ops_fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
@@ -150,7 +158,8 @@ int ops_define_run(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-int ops_undefine_run(Ops *ops, Job *j, char **ret_message)
+/* The definitions to remove; the callouts see each as stored (one that cannot be read gets none). */
+int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
         g_auto(GStrv) parents = NULL;
@@ -172,6 +181,21 @@ int ops_undefine_run(Ops *ops, Job *j, char **ret_message)
         }
         if (!parents[0])
                 return ops_fail(ret_message, -ENOENT, "No definition matches %s", j->uuid);
+        for (char **p = parents; *p; p++) {
+                g_autoptr(StoredDef) stored = NULL;
+                g_autofree char *why = NULL;
+
+                if (store_load_one(ops_definitions_dir(ops), *p, j->uuid, &stored, &why) >= 0)
+                        ops_job_add_target(j, *p, stored->def);
+        }
+        j->parents = g_steal_pointer(&parents);
+        return 0;
+}
+
+int ops_undefine_run(Ops *ops, Job *j, char **ret_message)
+{
+        char **parents = j->parents;
+        int r;
 
         for (char **p = parents; *p; p++) {
                 r = store_remove(ops_definitions_dir(ops), *p, j->uuid);
@@ -250,7 +274,8 @@ static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
         return 0;
 }
 
-int ops_modify_run(Ops *ops, Job *j, char **ret_message)
+/* The definition as it will be, checked against the running device for a live change. */
+int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
         g_autoptr(StoredDef) stored = NULL;
@@ -292,12 +317,24 @@ int ops_modify_run(Ops *ops, Job *j, char **ret_message)
         r = modify_apply(req, &j->def, ret_message);
         if (r < 0)
                 return r;
+        if (req->live && g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
+                return ops_fail(ret_message, -EINVAL,
+                                "Cannot change the type of running device %s (%s) to %s", j->uuid,
+                                d->sys->type_id ? d->sys->type_id : "unknown", j->def->mdev_type);
+        ops_job_add_target(j, j->parent, j->def);
+        return 0;
+}
+
+int ops_modify_run(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        int r;
 
         if (req->live) {
-                if (g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
-                        return ops_fail(ret_message, -EINVAL,
-                                        "Cannot change the type of running device %s (%s) to %s", j->uuid,
-                                        d->sys->type_id ? d->sys->type_id : "unknown", j->def->mdev_type);
+                /* the pre and live callouts may have taken a while */
+                inventory_device_changed(ops->inv, j->uuid);
+                if (!inventory_get_device(ops->inv, j->uuid))
+                        return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
                 r = ops_write_attrs(j->uuid, j->def, ret_message);
                 if (r < 0)
                         return r;

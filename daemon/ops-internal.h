@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Inside the lifecycle engine: the job of one request and the helpers that ops.c (the queue, start,
- * stop, autostart) and ops-definitions.c (define, undefine, modify) share. */
+/* Inside the lifecycle engine: the job of one request and the helpers that ops.c (the queue, the
+ * callouts around each request, start, stop, autostart) and ops-definitions.c (define, undefine,
+ * modify) share.
+ *
+ * A request runs in phases: prepare (read the arguments, find what it is about: no callout runs when
+ * this fails), the pre callouts (and live, for a live modify), act (the change itself, which may wait
+ * for the kernel), the post callouts, the notifiers, then the reply. */
 
 #include <stdbool.h>
 
@@ -10,6 +15,7 @@
 #include "mdev-def.h"
 #include "store.h"
 #include "uuid.h"
+#include "callouts.h"
 #include "ops.h"
 
 typedef enum {
@@ -18,6 +24,24 @@ typedef enum {
         STEP_WAIT_REMOVE,   /* stop: remove written, waiting for the device to go */
         STEP_WAIT_ROLLBACK, /* start failed after the device appeared: waiting for it to go */
 } Step;
+
+typedef enum {
+        PHASE_PREPARE,
+        PHASE_PRE,
+        PHASE_LIVE,
+        PHASE_ACT,
+        PHASE_POST,
+        PHASE_NOTIFY,
+        PHASE_END,
+} Phase;
+
+/* A device or definition the callouts of a request are about. */
+typedef struct CalloutTarget {
+        char *parent;
+        char *type;
+        char *json;  /* the compact definition, the callouts' stdin */
+        char *owner; /* the callout that claimed it (pre, live, post) */
+} CalloutTarget;
 
 typedef struct Job {
         OpsRequest *req;        /* NULL for an autostart job */
@@ -33,6 +57,16 @@ typedef struct Job {
         sd_event_source *timer;
         int error; /* the original error, kept through a rollback */
         char *message;
+        char **parents; /* undefine: the definitions to remove */
+
+        /* the callouts */
+        Phase phase;
+        GPtrArray *targets; /* CalloutTarget* */
+        guint target;       /* the one whose callout runs now */
+        CalloutRun *callout;
+        CalloutState state; /* how the change went, for post and notify */
+        int result;         /* the change's result, reported after post and the notifiers */
+        char *result_message;
 } Job;
 
 struct Ops {
@@ -43,6 +77,7 @@ struct Ops {
         sd_event_source *kick;
         GHashTable *autostart; /* parent names waiting for the autostart delay */
         sd_event_source *autostart_timer;
+        Callouts *callouts; /* NULL: none run */
 };
 
 bool ops_empty(const char *s);
@@ -61,7 +96,15 @@ bool ops_device_running(Ops *ops, const char *uuid);
 /* Write def's attributes to the running device, in order. OPS_DRIVER_REFUSED when one fails. */
 int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message);
 
-/* The requests of ops-definitions.c: 0 done, or a negative errno with *ret_message. */
+/* The callouts of j will be about parent's definition def (its type and JSON); a def without a type
+ * gets none. */
+void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
+
+/* The requests of ops-definitions.c, each in two phases: prepare (before the pre callouts) and run
+ * (the change); 0 done, or a negative errno with *ret_message. */
+int ops_define_prepare(Ops *ops, Job *j, char **ret_message);
 int ops_define_run(Ops *ops, Job *j, char **ret_message);
+int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message);
 int ops_undefine_run(Ops *ops, Job *j, char **ret_message);
+int ops_modify_prepare(Ops *ops, Job *j, char **ret_message);
 int ops_modify_run(Ops *ops, Job *j, char **ret_message);

@@ -2,7 +2,8 @@
 /* The lifecycle engine: a FIFO of requests run one at a time on the event loop. Start writes the UUID
  * to the type's create file and waits for the device's add uevent, then writes its attributes; stop
  * writes its remove file and waits for it to go; autostart queues starts for "auto" definitions.
- * Define, undefine and modify are in ops-definitions.c. */
+ * Define, undefine and modify are in ops-definitions.c. Around each request run mdevctl's callout
+ * scripts (callouts.c): pre, the change, post, the notifiers, then the reply. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,10 +49,41 @@ void ops_request_free(OpsRequest *req)
         g_free(req);
 }
 
+static void target_free(CalloutTarget *t)
+{
+        if (!t)
+                return;
+        g_free(t->parent);
+        g_free(t->type);
+        g_free(t->json);
+        g_free(t->owner);
+        g_free(t);
+}
+
+void ops_job_add_target(Job *j, const char *parent, const MdevDef *def)
+{
+        CalloutTarget *t;
+
+        if (!def || ops_empty(def->mdev_type) || ops_empty(parent))
+                return;
+        t = g_new0(CalloutTarget, 1);
+        t->parent = g_strdup(parent);
+        t->type = g_strdup(def->mdev_type);
+        t->json = mdev_def_to_json(def, false);
+        if (!j->targets)
+                j->targets = g_ptr_array_new_with_free_func((GDestroyNotify)target_free);
+        g_ptr_array_add(j->targets, t);
+}
+
 static void job_free(Job *j)
 {
         if (!j)
                 return;
+        callout_run_cancel(j->callout);
+        if (j->targets)
+                g_ptr_array_unref(j->targets);
+        g_strfreev(j->parents);
+        g_free(j->result_message);
         ops_request_free(j->req);
         g_free(j->autostart_parent);
         g_free(j->parent);
@@ -79,12 +111,18 @@ static void kick(Ops *ops)
                 (void)sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
 }
 
+static void job_reset_state(Ops *ops, Job *j)
+{
+        if (j->state_set)
+                inventory_set_device_state(ops->inv, j->uuid, NULL);
+        j->state_set = false;
+}
+
 /* End the current job: tell its owner, then go on with the next one in a later loop iteration. */
-static void job_finish(Ops *ops, Job *j, int r, const char *message)
+static void job_end(Ops *ops, Job *j, int r, const char *message)
 {
         g_assert(ops->current == j);
-        if (j->state_set) /* before the reply: the caller sees the device as it is now */
-                inventory_set_device_state(ops->inv, j->uuid, NULL);
+        job_reset_state(ops, j); /* before the reply: the caller sees the device as it is now */
         if (r < 0)
                 log_debug("Request failed: %s", message ? message : g_strerror(-r));
         if (j->done)
@@ -105,6 +143,133 @@ int ops_fail(char **ret_message, int r, const char *format, ...)
         *ret_message = g_strdup_vprintf(format, ap);
         va_end(ap);
         return r;
+}
+
+/* ---- the callouts around a request ---- */
+
+static const char *const action_names[] = {
+        [OPS_START] = "start",       [OPS_STOP] = "stop",     [OPS_DEFINE] = "define",
+        [OPS_UNDEFINE] = "undefine", [OPS_MODIFY] = "modify",
+};
+
+static void job_continue(Ops *ops, Job *j);
+static void job_act(Ops *ops, Job *j);
+
+/* Does the current phase run callouts for this job? Modify runs pre and post only when it changes the
+ * definition, live only when it changes the running device. */
+static bool phase_applies(Ops *ops, Job *j)
+{
+        bool defined = j->req->kind != OPS_MODIFY || j->req->defined;
+
+        if (!ops->callouts || !j->targets)
+                return false;
+        switch (j->phase) {
+        case PHASE_PRE: return defined;
+        case PHASE_LIVE: return j->req->kind == OPS_MODIFY && j->req->live;
+        case PHASE_POST: return defined && j->state != CALLOUT_STATE_NONE;
+        case PHASE_NOTIFY: return true;
+        default: return false;
+        }
+}
+
+static CalloutEvent phase_event(Phase p)
+{
+        switch (p) {
+        case PHASE_PRE: return CALLOUT_EVENT_PRE;
+        case PHASE_LIVE: return CALLOUT_EVENT_LIVE;
+        case PHASE_POST: return CALLOUT_EVENT_POST;
+        default: return CALLOUT_EVENT_NOTIFY;
+        }
+}
+
+static void on_callout_done(int r, const char *message, const char *owner, void *userdata)
+{
+        Ops *ops = userdata;
+        Job *j = ops->current;
+        CalloutTarget *t = j->targets->pdata[j->target];
+
+        j->callout = NULL; /* freed by callouts.c */
+        if (owner && !t->owner && j->phase != PHASE_NOTIFY)
+                t->owner = g_strdup(owner);
+        if (r < 0 && (j->phase == PHASE_PRE || j->phase == PHASE_LIVE)) {
+                if (j->req->force)
+                        log_warning("Going on despite the callout (forced): %s", message);
+                else {
+                        log_info("%s", message);
+                        j->result = OPS_CALLOUT_REFUSED;
+                        j->result_message = g_strdup(message);
+                        j->phase = PHASE_NOTIFY; /* no change, no post; state "none" */
+                        j->target = 0;
+                        job_continue(ops, j);
+                        return;
+                }
+        } else if (r < 0)
+                log_warning("%s (ignored: the %s is done)", message, action_names[j->req->kind]);
+        j->target++;
+        job_continue(ops, j);
+}
+
+/* Run the callouts from where the job is, until one runs (its end continues) or the job reaches its
+ * change or its end. */
+static void job_continue(Ops *ops, Job *j)
+{
+        while (j->phase < PHASE_END) {
+                CalloutTarget *t;
+                CalloutDevice dev;
+                int r;
+
+                if (j->phase == PHASE_ACT) {
+                        job_act(ops, j);
+                        return;
+                }
+                if (!phase_applies(ops, j) || j->target >= j->targets->len) {
+                        j->phase++;
+                        j->target = 0;
+                        continue;
+                }
+                t = j->targets->pdata[j->target];
+                dev = (CalloutDevice){
+                        .type = t->type,
+                        .uuid = j->uuid,
+                        .parent = t->parent,
+                        .input = j->phase == PHASE_NOTIFY ? NULL : t->json,
+                };
+                r = callouts_run(ops->callouts, phase_event(j->phase), action_names[j->req->kind], j->state,
+                                 &dev, j->phase == PHASE_NOTIFY ? NULL : t->owner, on_callout_done, ops,
+                                 &j->callout);
+                if (r > 0)
+                        return;
+                j->target++; /* nothing to run for this one */
+        }
+        job_end(ops, j, j->result, j->result_message);
+}
+
+/* The change is done (r 0) or failed: post callouts and notifiers, then the reply. */
+static void job_finish(Ops *ops, Job *j, int r, const char *message)
+{
+        g_assert(ops->current == j);
+        /* no more waiting for the kernel: uevents and the timer must not resume it during post */
+        j->step = STEP_NONE;
+        j->timer = sd_event_source_disable_unref(j->timer);
+        job_reset_state(ops, j);
+        if (!j->req) { /* an autostart job */
+                job_end(ops, j, r, message);
+                return;
+        }
+        j->result = r < 0 ? r : 0;
+        if (r < 0 && message != j->result_message) {
+                g_free(j->result_message);
+                j->result_message = g_strdup(message);
+        }
+        j->state = r < 0 ? CALLOUT_STATE_FAILURE : CALLOUT_STATE_SUCCESS;
+        j->phase = PHASE_POST;
+        j->target = 0;
+        job_continue(ops, j);
+}
+
+void ops_set_callouts(Ops *ops, Callouts *callouts)
+{
+        ops->callouts = callouts;
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
@@ -274,15 +439,10 @@ bool ops_device_running(Ops *ops, const char *uuid)
 
 static void start_rollback(Ops *ops, Job *j, int error, char *message);
 
-/* Everything before the device exists: what to create where, the checks, the write to create. Returns 1
- * when it waits for the device. */
-static int start_run(Ops *ops, Job *j, char **ret_message)
+/* What to create where: the UUID, the parent and the definition. */
+static int start_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
-        g_autofree char *create = NULL;
-        const SysfsType *t = NULL;
-        guint type_index = 0;
-        InvParent *p;
         int r;
 
         if (ops_empty(req->definition) && ops_empty(req->uuid)) {
@@ -329,6 +489,19 @@ static int start_run(Ops *ops, Job *j, char **ret_message)
                 *ret_message = g_strdup_printf("Invalid parent name '%s'", j->parent);
                 return -EINVAL;
         }
+        ops_job_add_target(j, j->parent, j->def);
+        return 0;
+}
+
+/* Everything before the device exists: the checks, the write to create. Returns 1 when it waits for the
+ * device. */
+static int start_run(Ops *ops, Job *j, char **ret_message)
+{
+        g_autofree char *create = NULL;
+        const SysfsType *t = NULL;
+        guint type_index = 0;
+        InvParent *p;
+        int r;
 
         /* the parent as it is now, availability included */
         inventory_parent_changed(ops->inv, j->parent);
@@ -418,9 +591,11 @@ static void start_rollback(Ops *ops, Job *j, int error, char *message)
 
 /* ---- stop ---- */
 
-/* Returns 1 when it waits for the device to go. */
-static int stop_run(Ops *ops, Job *j, char **ret_message)
+/* The device to stop; its callouts see it as sysfs shows it (type, manual, no attributes), as mdevctl's
+ * do. */
+static int stop_prepare(Ops *ops, Job *j, char **ret_message)
 {
+        g_autoptr(MdevDef) def = mdev_def_new();
         InvDevice *d;
         int r;
 
@@ -433,6 +608,20 @@ static int stop_run(Ops *ops, Job *j, char **ret_message)
         if (!d)
                 return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         j->parent = g_strdup(d->sys->parent);
+        def->mdev_type = g_strdup(d->sys->type_id);
+        ops_job_add_target(j, j->parent, def);
+        return 0;
+}
+
+/* Returns 1 when it waits for the device to go. */
+static int stop_run(Ops *ops, Job *j, char **ret_message)
+{
+        int r;
+
+        /* the pre callouts may have taken a while */
+        inventory_device_changed(ops->inv, j->uuid);
+        if (!inventory_get_device(ops->inv, j->uuid))
+                return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
         j->state_set = true;
         r = write_remove(j->uuid);
@@ -619,20 +808,44 @@ static int on_kick(sd_event_source *s, void *userdata)
         if (!j)
                 return 0;
         ops->current = j;
-        if (!j->req)
+        if (!j->req) {
                 r = autostart_run(ops, j);
-        else
-                switch (j->req->kind) {
-                case OPS_START: r = start_run(ops, j, &msg); break;
-                case OPS_STOP: r = stop_run(ops, j, &msg); break;
-                case OPS_DEFINE: r = ops_define_run(ops, j, &msg); break;
-                case OPS_UNDEFINE: r = ops_undefine_run(ops, j, &msg); break;
-                case OPS_MODIFY: r = ops_modify_run(ops, j, &msg); break;
-                default: r = ops_fail(&msg, -EINVAL, "Unknown request"); break;
-                }
+                job_end(ops, j, r, NULL);
+                return 0;
+        }
+        switch (j->req->kind) {
+        case OPS_START: r = start_prepare(ops, j, &msg); break;
+        case OPS_STOP: r = stop_prepare(ops, j, &msg); break;
+        case OPS_DEFINE: r = ops_define_prepare(ops, j, &msg); break;
+        case OPS_UNDEFINE: r = ops_undefine_prepare(ops, j, &msg); break;
+        case OPS_MODIFY: r = ops_modify_prepare(ops, j, &msg); break;
+        default: r = ops_fail(&msg, -EINVAL, "Unknown request"); break;
+        }
+        if (r < 0) { /* not even clear what it is about: no callouts */
+                job_end(ops, j, r, msg);
+                return 0;
+        }
+        j->phase = PHASE_PRE;
+        job_continue(ops, j);
+        return 0;
+}
+
+/* The change itself, between the pre and the post callouts. */
+static void job_act(Ops *ops, Job *j)
+{
+        g_autofree char *msg = NULL;
+        int r;
+
+        switch (j->req->kind) {
+        case OPS_START: r = start_run(ops, j, &msg); break;
+        case OPS_STOP: r = stop_run(ops, j, &msg); break;
+        case OPS_DEFINE: r = ops_define_run(ops, j, &msg); break;
+        case OPS_UNDEFINE: r = ops_undefine_run(ops, j, &msg); break;
+        case OPS_MODIFY: r = ops_modify_run(ops, j, &msg); break;
+        default: r = ops_fail(&msg, -EINVAL, "Unknown request"); break;
+        }
         if (r <= 0) /* done; 1: it waits for the kernel and finishes from job_resume() */
                 job_finish(ops, j, r, msg);
-        return 0;
 }
 
 void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)

@@ -8,17 +8,24 @@
  *
  * Errors are a negative errno and a message: -EINVAL (InvalidArgument), -ENOENT (NotFound), -EEXIST
  * (Exists), -ENOSPC (NoCapacity), -EXDEV (SizeConflict), -EBUSY (Busy), -ETIMEDOUT (Timeout), -EBADMSG
- * (Corrupt), -EROFS (ReadOnly), OPS_DRIVER_REFUSED (DriverRefused), -ECANCELED (the daemon stopped),
- * anything else Failed. */
+ * (Corrupt), -EROFS (ReadOnly), OPS_DRIVER_REFUSED (DriverRefused), OPS_CALLOUT_REFUSED (Failed: a
+ * pre or live callout script refused), -ECANCELED (the daemon stopped), anything else Failed.
+ *
+ * With callouts set (ops_set_callouts()), mdevctl's callout scripts run around every request: pre
+ * before anything is touched (a failure aborts the request unless it has "force"), post after the
+ * change (failures logged), then every notifier; the reply comes after the notifiers. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "callouts.h"
 #include "inventory.h"
 
 /* The driver refused a write to create, remove or an attribute. */
-#define OPS_DRIVER_REFUSED       (-EREMOTEIO)
+#define OPS_DRIVER_REFUSED (-EREMOTEIO)
+/* A pre (or live) callout script refused the request. */
+#define OPS_CALLOUT_REFUSED      (-EPROTO)
 
 #define OPS_DEFAULT_TIMEOUT_USEC (10ULL * 1000 * 1000)
 
@@ -39,7 +46,7 @@ typedef struct OpsRequest {
         char *uuid;            /* any form vgpu_uuid_parse() takes; Start/Define: "" makes a new one */
         char *definition;      /* Start/Define: JSON in mdevctl's format */
         uint64_t timeout_usec; /* Start/Stop: how long to wait for the kernel; 0: the default */
-        bool force;            /* accepted; vgpud runs no callout scripts (yet) that it could override */
+        bool force;            /* go ahead when a pre or live callout script refuses */
 
         /* Modify, applied in this order */
         char *new_definition;
@@ -63,6 +70,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(OpsRequest, ops_request_free)
 typedef void (*OpsDone)(int r, const char *message, const char *uuid, const char *parent, void *userdata);
 
 int ops_new(sd_event *event, Inventory *inv, Ops **ret);
+/* Run mdevctl's callout scripts around every request (NULL: none); borrowed, must outlive ops. */
+void ops_set_callouts(Ops *ops, Callouts *callouts);
 /* Requests still waiting end with -ECANCELED. */
 void ops_free(Ops *ops);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)
