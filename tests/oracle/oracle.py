@@ -201,18 +201,21 @@ class OracleCase(dbusmock.DBusTestCase if dbusmock else unittest.TestCase):
 
     # ------------------------------------------------------------ the two programs
     @classmethod
-    def mdevctl(cls, root, args, prog=MDEVCTL):
-        """mdevctl 1.2.0 with root's sys/ and etc/mdevctl.d bind-mounted over the real ones."""
-        cmd = ['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', _MOUNT_SCRIPT, root, prog] + list(args)
-        return Result(subprocess.run(cmd, capture_output=True, env=CLEAN_ENV, timeout=120))
+    def mdevctl(cls, root, args, prog=MDEVCTL, input=None, wrap=()):
+        """mdevctl 1.2.0 with root's sys/ and etc/mdevctl.d bind-mounted over the real ones.
+        input: bytes for its stdin; wrap: a command prefix inside the namespace (e.g. strace)."""
+        cmd = (['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', _MOUNT_SCRIPT, root] + list(wrap) +
+               [prog] + list(args))
+        return Result(subprocess.run(cmd, capture_output=True, env=CLEAN_ENV, timeout=120,
+                                     input=input if input is not None else b''))
 
     @classmethod
-    def vgpuctl(cls, args, name='mdevctl'):
-        """vgpuctl (invoked as `name`) against the running daemon."""
+    def vgpuctl(cls, args, name='mdevctl', input=None):
+        """vgpuctl (invoked as `name`) against the running daemon. input: bytes for its stdin."""
         env = dict(CLEAN_ENV)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
         return Result(subprocess.run([os.path.join(cls.bindir, name)] + list(args), capture_output=True,
-                                     env=env, timeout=120))
+                                     env=env, timeout=120, input=input if input is not None else b''))
 
     # ------------------------------------------------------------ assertions
     def assert_same(self, args, reference_root=None, name='mdevctl'):
