@@ -136,20 +136,18 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssso)");
+                r = sd_bus_message_open_container(reply, 'a', "(sss)");
         for (guint i = 0; r >= 0 && i < devices->len; i++) {
                 InvDevice *d = devices->pdata[i];
 
                 /* field by field: cheaper than parsing a format string per device */
-                r = sd_bus_message_open_container(reply, 'r', "ssso");
+                r = sd_bus_message_open_container(reply, 'r', "sss");
                 if (r >= 0)
                         r = sd_bus_message_append_basic(reply, 's', d->uuid);
                 if (r >= 0)
                         r = sd_bus_message_append_basic(reply, 's', d->sys->parent);
                 if (r >= 0)
                         r = sd_bus_message_append_basic(reply, 's', d->sys->type_id ? d->sys->type_id : "");
-                if (r >= 0)
-                        r = sd_bus_message_append_basic(reply, 'o', d->object_path);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }
@@ -228,7 +226,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, bus_method_modify, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListTypes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(soa(ssssiuts))", parents),
                                 method_list_types, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssso)", devices),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", devices),
                                 method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListDefinitions", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssssa(ss)o)", definitions, "as", warnings),
