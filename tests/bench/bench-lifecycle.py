@@ -336,6 +336,8 @@ def main():
     if not use_vgpuctl:
         f = client_floor()
         print('  (busctl itself: a no-op call to the bus takes %.2f ms)' % (f * 1000))
+    print('  (%s define/undefine include vgpud\'s fsync of the file and the directory; mdevctl writes in place)'
+          % ours)
     sys.stdout.flush()
 
     want = AUTOSTART_PARENTS * AUTOSTART_PER_PARENT
