@@ -113,10 +113,31 @@ int bus_append_types(sd_bus_message *m, InvParent *p)
                 SysfsType *t = p->sys->types->pdata[i];
                 VgpuType *v = p->models->pdata[i];
 
-                r = sd_bus_message_append(m, "(ssssiuts)", t->id, nz(t->name), nz(t->description),
-                                          nz(t->device_api), (int32_t) t->available_instances,
-                                          (uint32_t) v->max_instances, (uint64_t) v->framebuffer_mib,
-                                          nz(v->profile));
+                int32_t available = t->available_instances;
+                uint32_t max_instances = v->max_instances;
+                uint64_t framebuffer = v->framebuffer_mib;
+
+                /* field by field: ListTypes and GetManagedObjects send every type of every parent, and
+                 * parsing a format string per type costs more than the fields themselves */
+                r = sd_bus_message_open_container(m, 'r', "ssssiuts");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', t->id);
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', nz(t->name));
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', nz(t->description));
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', nz(t->device_api));
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 'i', &available);
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 'u', &max_instances);
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 't', &framebuffer);
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', nz(v->profile));
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }
