@@ -18,8 +18,9 @@ then on mdevctl's UUID stands for vgpuctl's in every comparison ({G1}, {G2}... i
 The mtty devices of these hosts have two writable attribute files, attr_a and attr_b (the sample
 driver has none; real drivers do), so attributes are written for real. mdevctl 1.2.0 writes them
 right after its write to `create` without waiting for the device (tests/sim/NOTES.md), which the
-emulator (a millisecond later) always loses: mdevctl runs under strace with a short delay injected
-after every close(2), which gives the emulator the time a real kernel takes inside write(2).
+emulator (a few milliseconds later) always loses: mdevctl runs under strace with a delay injected
+into its close(2) of a `create` file, which gives the emulator the time a real kernel takes inside
+write(2).
 
 Where mdevctl 1.2.0 crashes (exit 101) or corrupts, vgpuctl gives a clean error (exit 1) and
 changes nothing; those tests say so (test_deviation_*)."""
@@ -51,8 +52,8 @@ T4_1Q = hosts.nvidia_type_by_name(hosts.t4(), T4, 'GRID T4-1Q')
 T4_2Q = hosts.nvidia_type_by_name(hosts.t4(), T4, 'GRID T4-2Q')
 T4_16Q = hosts.nvidia_type_by_name(hosts.t4(), T4, 'GRID T4-16Q')
 
-# mdevctl 1.2.0 under strace: every close(2) returns 3 ms late (see above).
-STRACE = ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=close', '-e', 'inject=close:delay_exit=3000']
+# mdevctl 1.2.0 under strace: its close(2) of a `create` file returns this late (see above).
+CREATE_DELAY_USEC = 200000
 
 
 def lifecycle_host():
@@ -85,6 +86,16 @@ class Side:
         self.log = open(log_path, 'w')
         self.emulator = emulatormod.Emulator(self.tree, log=self.log).start()
         self.gen = []
+
+    def strace(self):
+        """The command prefix that delays mdevctl's close of every `create` file (strace applies the
+        injection only to the system calls its -P paths select)."""
+        cmd = ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=close',
+               '-e', 'inject=close:delay_exit=%d' % CREATE_DELAY_USEC]
+        for p in self.host.parents.values():
+            for t in p.types.values():
+                cmd += ['-P', '/sys/%s/create' % self.tree.type_dir(p, t)]
+        return cmd
 
     def stop(self):
         self.emulator.stop()
@@ -214,7 +225,7 @@ class LifecycleCase(OracleCase):
         return _canonical(got) == _canonical(want)
 
     def run_both(self, args, stdin=None):
-        want = self.mdevctl(self.m.root, [self.m.sub(a) for a in args], input=stdin, wrap=STRACE)
+        want = self.mdevctl(self.m.root, [self.m.sub(a) for a in args], input=stdin, wrap=self.m.strace())
         self.m.settle()
         got = self.vgpuctl([self.v.sub(a) for a in args], input=stdin)
         self.v.settle()
@@ -243,6 +254,35 @@ class LifecycleCase(OracleCase):
         self.compare_state()
         return want, got
 
+    def step_differently(self, m_steps, v_args, stdin=None):
+        """What mdevctl 1.2.0 cannot express in one command (1.3.0's options): mdevctl runs m_steps
+        (each must succeed), vgpuctl runs v_args (must succeed), then everything is compared."""
+        for args in m_steps:
+            want = self.mdevctl(self.m.root, [self.m.sub(a) for a in args], input=stdin, wrap=self.m.strace())
+            self.m.settle()
+            self.assertEqual(want.rc, 0, 'mdevctl 1.2.0 failed' + self.context(want))
+        self.steps.append(list(v_args))
+        got = self.vgpuctl([self.v.sub(a) for a in v_args], input=stdin)
+        self.v.settle()
+        self.assertEqual((got.rc, got.out), (0, b''), 'vgpuctl failed' + self.context(None, got))
+        self.compare_state()
+        return got
+
+    def deviation(self, args, m_rc, stdin=None, v_err=None):
+        """Where mdevctl 1.2.0 crashes (101) or does harm (0): it must exit m_rc; vgpuctl must fail
+        cleanly (exit 1, "Error: " and v_err on stderr, nothing on stdout) and change nothing."""
+        self.steps.append(list(args))
+        defs, devs = self.v.definitions(), self.v.devices()
+        want, got = self.run_both(args, stdin)
+        self.assertEqual(want.rc, m_rc, 'mdevctl 1.2.0 no longer does this' + self.context(want, got))
+        self.assertEqual((got.rc, got.out), (1, b''), self.context(want, got))
+        self.assertTrue(got.err.startswith(b'Error: '), self.context(want, got))
+        self.assertNotIn(b'panicked', got.err)
+        if v_err:
+            self.assertIn(v_err.encode(), got.err, self.context(want, got))
+        self.assertEqual((self.v.definitions(), self.v.devices()), (defs, devs), 'vgpuctl changed something')
+        return want, got
+
     def compare_state(self):
         mdefs = {self.m_to_v(k.encode()).decode(): self.m_to_v(v) for k, v in self.m.definitions().items()}
         self.assertEqual(self.v.definitions(), mdefs, 'definition files differ' + self.context())
@@ -254,14 +294,289 @@ class LifecycleCase(OracleCase):
                             '`%s` differs' % ' '.join(args) + self.context(want, got))
 
 
+def definition(mdev_type, start='manual', attrs=(), pretty=False):
+    obj = {'mdev_type': mdev_type, 'start': start, 'attrs': [{k: v} for k, v in attrs]}
+    return json.dumps(obj, indent=2 if pretty else None, separators=None if pretty else (',', ':'))
+
+
 class TestDefine(LifecycleCase):
     def test_define_forms(self):
         self.step('define', '-u', U1, '-p', T4, '-t', T4_1Q, rc=0)
         self.step('define', '-p', T4, '-t', T4_2Q, '--auto', rc=0)
         self.step('define', '-p', MTTY, '-t', 'mtty-1', rc=0)
-        self.step('define', '-u', RUNNING, rc=0)
+        self.step('define', '--uuid=' + U2.upper(), '--parent=' + T4, '--type=' + T4_1Q, '-a', rc=0)
         self.step('list', '-d', '-v', rc=0)
         self.step('list', '-d', '--dumpjson', rc=0)
+
+    def test_define_running_device(self):
+        self.step('define', '-u', RUNNING, rc=0)
+        self.step('undefine', '-u', RUNNING, rc=0)
+        self.step('define', '-u', RUNNING, '--auto', rc=0)
+        self.step('define', '-u', RUNNING, '-p', T4, rc=0)        # the running type, another parent
+        self.step('list', rc=0)
+        self.step('define', '-u', RUNNING, '-t', 'mtty-1', rc=1)  # a type without a parent
+
+    def test_define_jsonfile(self):
+        f = self.jsonfile(definition('mtty-2', 'auto', [('attr_b', 'b "q"'), ('attr_a', '\\')], pretty=True))
+        self.step('define', '-p', MTTY, '-u', U1, '--jsonfile', f, rc=0)
+        self.step('define', '-p', MTTY, '--jsonfile', f, rc=0)
+        bare = self.jsonfile('{"mdev_type":"%s","start":"manual"}' % T4_1Q)
+        self.step('define', '--parent=' + T4, '--jsonfile=' + bare, '--uuid=' + U2, rc=0)
+        self.step('list', '-d', '-v', rc=0)
+        self.step('list', '-d', '--dumpjson', '-u', U1, rc=0)
+
+    def test_define_jsonfile_stdin(self):
+        """libvirt's call: compact JSON on stdin, attrs absent."""
+        text = ('{"mdev_type":"mtty-1","start":"auto"}').encode()
+        self.step('define', '--parent=mtty', '--jsonfile=/dev/stdin', '--uuid=' + U1, stdin=text, rc=0)
+        self.step('define', '--parent=mtty', '--jsonfile=/dev/stdin', stdin=text, rc=0)
+
+    def test_define_errors(self):
+        self.step('define', '-u', DEFINED, '-p', MTTY, '-t', 'mtty-2', rc=1)   # already defined
+        self.step('define', '-u', U1, rc=1)                                   # not running, no parent
+        self.step('define', '-u', U1, '-p', T4, rc=1)                         # no type
+        self.step('define', '-p', T4, rc=1)                                   # no type
+        self.step('define', '-u', U1, '-t', T4_1Q, rc=1)                      # no parent
+        self.step('define', '-p', MTTY, '--jsonfile', os.path.join(self.work, 'nonexistent'), rc=1)
+        f = self.jsonfile(definition('mtty-1'))
+        self.step('define', '-u', U1, '--jsonfile', f, rc=1)                  # no parent
+        self.step('define', '-u', DEFINED, '-p', MTTY, '--jsonfile', f, rc=1)  # exists
+        self.step('define', '-p', MTTY, '--jsonfile', self.jsonfile('{"mdev_type": "mtty-1"'), rc=1)
+        self.step('define', '-p', MTTY, '--jsonfile', self.jsonfile('{"start": "auto"}'), rc=1)
+        self.step('define', '-p', MTTY, '--jsonfile', self.jsonfile(b'\xff'), rc=1)
+
+    def test_define_absent_parent(self):
+        """mdevctl does not check that the parent exists; neither does vgpud."""
+        self.step('define', '-u', U1, '-p', '0000:99:00.0', '-t', 'whatever', rc=0)
+
+
+class TestModify(LifecycleCase):
+    def test_modify_every_form(self):
+        D = DEFINED
+        self.step('modify', '-u', D, '--auto', rc=0)
+        self.step('modify', '-u', D, '--manual', rc=0)
+        self.step('modify', '-u', D, '-a', '-p', MTTY, rc=0)
+        self.step('modify', '-u', D, '-t', 'mtty-2', rc=0)
+        self.step('modify', '-u', D, '--addattr', 'attr_a', '--value', '2', rc=0)        # append
+        self.step('modify', '-u', D, '--addattr', 'attr_b', '--value', '', '--index', '0', rc=0)
+        self.step('modify', '-u', D, '--addattr=attr_a', '--value=v=w', '-i', '4', rc=0)  # index == count
+        self.step('list', '-d', '-v', rc=0)
+        self.step('modify', '-u', D, '--delattr', '--index', '1', rc=0)
+        self.step('modify', '-u', D, '--delattr', rc=0)                                  # the last one
+        self.step('modify', '-u', D, '-i', '+0', '--delattr', rc=0)
+        self.step('modify', '-u', D, rc=0)                                               # nothing
+        self.step('modify', '-u', D, '--value', 'ignored', rc=0)
+        self.step('modify', '-u', D, '--index', '0', rc=0)
+        self.step('modify', '-u', D, '--delattr', rc=0)
+        self.step('modify', '-u', D, '--delattr', rc=0)                                  # none left
+        self.step('modify', '-u', D, '-t', 'mtty-1', '-m', '--addattr', 'attr_a', '--value', 'x', rc=0)
+        self.step('list', '-d', '-v', rc=0)
+        self.step('list', '-d', '--dumpjson', rc=0)
+
+    def test_modify_errors(self):
+        D = DEFINED
+        self.step('modify', '-u', D, '--addattr', 'attr_a', '--value', '1', '--index', '3', rc=1)
+        self.step('modify', '-u', D, '--delattr', '--index', '3', rc=1)
+        self.step('modify', '-u', U1, '--auto', rc=1)                 # not defined
+        self.step('modify', '-u', D, '-p', T4, '--auto', rc=1)        # not defined there
+        self.step('modify', '-u', D, '-p', '', '--auto', rc=1)
+        self.step('define', '-u', D, '-p', T4, '-t', T4_1Q, rc=0)
+        self.step('modify', '-u', D, '--auto', rc=1)                  # defined twice: which one?
+        self.step('modify', '-u', D, '-p', T4, '--auto', rc=0)
+        self.step('list', '-d', rc=0)
+
+    def test_modify_jsonfile(self):
+        """1.3.0's modify --jsonfile (1.2.0 has none): the stored definition is replaced; mdevctl
+        1.2.0 gives the same file through undefine + define --jsonfile."""
+        f = self.jsonfile(definition('mtty-2', 'auto', [('attr_b', 'new')], pretty=True))
+        self.step_differently([['undefine', '-u', DEFINED, '-p', MTTY],
+                               ['define', '-u', DEFINED, '-p', MTTY, '--jsonfile', f]],
+                              ['modify', '-u', DEFINED, '-p', MTTY, '--jsonfile', f])
+        text = definition('mtty-1').encode()
+        self.step_differently([['undefine', '-u', DEFINED, '-p', MTTY],
+                               ['define', '-u', DEFINED, '-p', MTTY, '--jsonfile', '/dev/stdin']],
+                              ['modify', '--uuid=' + DEFINED, '--jsonfile=/dev/stdin', '--defined'], stdin=text)
+
+    def test_modify_live(self):
+        """1.3.0's modify --live: the running device's attributes are written (and with --defined the
+        definition too). No 1.2.0 equivalent: checked against the emulator's view."""
+        f = self.jsonfile(definition('mtty-2', 'manual', [('attr_a', '7'), ('attr_b', 'on')]))
+        got = self.vgpuctl(['modify', '-u', RUNNING, '--jsonfile', f, '--live'])
+        self.assertEqual((got.rc, got.out), (0, b''), got)
+        self.assertEqual(self.v.devices()[RUNNING], (MTTY, 'mtty-2', {'attr_a': b'7', 'attr_b': b'on'}))
+        self.assertEqual(self.v.definitions(), self.m.definitions(), '--live alone stores nothing')
+        got = self.vgpuctl(['modify', '-u', RUNNING, '--jsonfile', f, '--live', '--defined'])
+        self.assertEqual(got.rc, 1, 'there is no definition to change')
+        got = self.vgpuctl(['modify', '-u', RUNNING, '--jsonfile', self.jsonfile(definition('mtty-1')), '--live'])
+        self.assertEqual((got.rc, got.out), (1, b''), 'the type of a running device cannot change')
+
+    def test_libvirt_probe(self):
+        """libvirt uses modify --jsonfile only when this exits 0."""
+        got = self.vgpuctl(['modify', '--defined', '--live', '--jsonfile', 'b', '--help'])
+        self.assertEqual(got.rc, 0, got)
+        self.assertIn(b'--jsonfile <JSONFILE>', got.out)
+
+
+class TestStartStop(LifecycleCase):
+    def test_start_stop(self):
+        self.step('start', '-u', DEFINED, rc=0)                      # from the definition, attributes
+        self.step('list', '-v', rc=0)
+        self.step('stop', '-u', DEFINED, rc=0)
+        self.step('start', '-p', T4, '-t', T4_1Q, rc=0)              # generated UUID
+        self.step('start', '-u', U1, '-p', T4, '-t', T4_1Q, rc=0)
+        self.step('define', '-u', U1, rc=0)
+        self.step('list', rc=0)
+        self.step('list', '--dumpjson', rc=0)
+        self.step('stop', '-u', '{G1}', rc=0)
+        self.step('stop', '--uuid=' + U1.replace('-', '').upper(), rc=0)
+        self.step('start', '-u', DEFINED, '-t', 'mtty-1', rc=0)      # defined with that type: as stored
+        self.step('stop', '-u', DEFINED, rc=0)
+        self.step('start', '-u', DEFINED, '-p', MTTY, '-t', 'mtty-1', rc=0)
+        self.step('stop', '-u', DEFINED, rc=0)
+        self.step('stop', '-u', RUNNING, rc=0)
+
+    def test_start_jsonfile(self):
+        f = self.jsonfile(definition('mtty-1', 'auto', [('attr_b', 'B'), ('attr_a', 'A')], pretty=True))
+        self.step('start', '-p', MTTY, '-u', U1, '--jsonfile', f, rc=0)
+        self.step('start', '-p', MTTY, '--jsonfile', f, rc=0)
+        text = ('{"mdev_type":"%s","start":"manual"}' % T4_2Q).encode()
+        self.step('start', '--parent=' + T4, '--jsonfile=/dev/stdin', '--uuid=' + U2, stdin=text, rc=0)
+        self.step('start', '--parent=' + T4, '--jsonfile=/dev/stdin', stdin=text, rc=0)
+        self.step('list', '-v', rc=0)
+
+    def test_start_errors(self):
+        self.step('start', '-u', U1, rc=1)                                   # not defined
+        self.step('start', '-u', U1, '-t', 'mtty-1', rc=1)                   # a type without a parent
+        self.step('start', '-p', T4, '-t', T4_1Q, '-u', RUNNING, rc=1)       # already running
+        self.step('start', '-u', DEFINED, '-p', MTTY, '-t', 'mtty-2', rc=1)  # defined with another type
+        self.step('start', '-p', '0000:99:00.0', '-t', T4_1Q, rc=1)          # no such parent
+        self.step('start', '-p', 'MTTY', '-t', 'mtty-1', rc=1)               # "Did you mean 'mtty'?"
+        self.step('start', '-p', MTTY, '--jsonfile', os.path.join(self.work, 'nonexistent'), rc=1)
+        self.step('start', '--jsonfile', self.jsonfile(definition('mtty-1')), '-u', U1, rc=1)  # no parent
+        self.step('start', '-p', MTTY, '--jsonfile', self.jsonfile('[]'), rc=1)
+        self.step('stop', '-u', U1, rc=1)                                    # not running
+        self.step('define', '-u', DEFINED, '-p', T4, '-t', T4_1Q, rc=0)
+        self.step('start', '-u', DEFINED, rc=1)                              # defined twice
+        self.step('start', '-u', DEFINED, '-p', T4, rc=0)
+
+    def test_no_available_instances(self):
+        self.step('start', '-u', U1, '-p', T4, '-t', T4_16Q, rc=0)
+        self.step('start', '-u', U2, '-p', T4, '-t', T4_16Q, rc=1)
+        self.step('start', '-u', U2, '-p', T4, '-t', T4_1Q, rc=1)   # the core runs 16 GiB vGPUs
+        self.step('stop', '-u', U1, rc=0)
+        self.step('start', '-u', U2, '-p', T4, '-t', T4_1Q, rc=0)
+
+
+class TestUndefine(LifecycleCase):
+    def test_undefine(self):
+        self.step('define', '-u', DEFINED, '-p', T4, '-t', T4_1Q, rc=0)
+        self.step('undefine', '-u', DEFINED, '-p', T4, rc=0)
+        self.step('undefine', '-u', DEFINED, '-p', T4, rc=1)
+        self.step('define', '-u', DEFINED, '-p', T4, '-t', T4_1Q, rc=0)
+        self.step('undefine', '-u', DEFINED, rc=0)                  # on every parent
+        self.step('undefine', '-u', DEFINED, rc=1)
+        self.step('define', '-u', RUNNING, rc=0)
+        self.step('undefine', '--uuid', RUNNING, '--parent', MTTY, rc=0)  # the device keeps running
+        self.step('undefine', '-u', U1, '-p', MTTY, rc=1)
+        self.step('undefine', '-u', U1, '-p', '', rc=1)
+
+
+class TestBadArguments(LifecycleCase):
+    """Command lines clap rejects (exit 2): nothing happens on either side."""
+
+    def test_rejected(self):
+        f = self.jsonfile(definition('mtty-1'))
+        for args in (['define'], ['define', '-a'], ['define', '-t', 'mtty-1'],
+                     ['define', '-p', MTTY, '-t', 'mtty-1', '--jsonfile', f],
+                     ['define', '-p', MTTY, '-a', '--jsonfile', f], ['define', '-u', 'nope', '-p', MTTY],
+                     ['define', '-u', U1, '-u', U2, '-p', MTTY], ['define', '-p', MTTY, 'extra'],
+                     ['undefine'], ['undefine', '-p', MTTY], ['undefine', '-u'],
+                     ['modify'], ['modify', '-u', DEFINED, '--auto', '--manual'],
+                     ['modify', '-u', DEFINED, '-m', '-a'], ['modify', '-u', DEFINED, '--addattr', 'x'],
+                     ['modify', '-u', DEFINED, '--addattr', 'x', '--delattr', '--value', 'v'],
+                     ['modify', '-u', DEFINED, '--delattr', '--addattr', 'x', '--value', 'v'],
+                     ['modify', '-u', DEFINED, '-i', 'x', '--delattr'], ['modify', '-u', DEFINED, '-i', '-1'],
+                     ['modify', '-u', DEFINED, '-i', '4294967296', '--delattr'],
+                     ['modify', '-u', DEFINED, '-i', '', '--delattr'], ['modify', '-u', DEFINED, '-i'],
+                     ['start'], ['start', '-t', 'mtty-1'], ['start', '-p', MTTY, '-t', 'mtty-1', '--jsonfile', f],
+                     ['start', '-u', DEFINED, '-x'], ['stop'], ['stop', '-p', MTTY, '-u', RUNNING],
+                     ['stop', '-u', RUNNING, 'extra'], ['stop', '-u', RUNNING + '0']):
+            with self.subTest(args=args):
+                want, got = self.step(*args, rc=2)
+                self.assertTrue(got.err.startswith(b'error: '), got)
+
+    def test_help(self):
+        """-h of the new commands is mdevctl 1.2.0's plus the -f/--force (and for modify the
+        --defined/--jsonfile/--live) lines of 1.3.0; --help likewise with their paragraphs."""
+        added = ('--force', '--defined', '--jsonfile', '--live')
+        for cmd in ('define', 'undefine', 'modify', 'start', 'stop'):
+            for flag in ('-h', '--help'):
+                if cmd == 'stop' and flag == '--help':
+                    continue  # 1.2.0 prints its short help there: no long texts at all
+                with self.subTest(cmd=cmd, flag=flag):
+                    want = self.mdevctl(self.m.root, [cmd, flag])
+                    got = self.vgpuctl([cmd, flag])
+                    self.assertEqual((got.rc, want.rc), (0, 0))
+                    keep = [a for a in added if cmd == 'modify' or a == '--force']
+                    self.assertEqual(_help_without(got.out.decode(), keep),
+                                     _help_without(want.out.decode(), []))
+
+
+def _help_without(text, options):
+    """A help text without its first line (program and version), with the entries of options
+    removed, and "[OPTIONS] " dropped from USAGE (1.2.0's stop has no options but --uuid)."""
+    out, skipping = [], False
+    for line in text.splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith('-') and any(re.search(r'(^|, )%s\b' % re.escape(o), stripped) for o in options):
+            skipping = True            # the entry, its indented lines, then (long help) one blank line
+            continue
+        if skipping and line.startswith(' ' * 12):
+            continue
+        if skipping and not stripped:
+            skipping = False
+            continue
+        skipping = False
+        out.append(line.replace(' [OPTIONS] --uuid', ' --uuid') if 'stop' in line else line)
+    return '\n'.join(out)
+
+
+class TestDeviations(LifecycleCase):
+    """Where mdevctl 1.2.0 crashes or does harm, vgpuctl fails cleanly and changes nothing."""
+
+    def test_deviation_delattr_index_equal_to_count(self):
+        # DEFINED has 2 attributes: 1.2.0 panics "removal index (is 2) should be < len (is 2)"
+        self.deviation(['modify', '-u', DEFINED, '--delattr', '--index', '2'], 101,
+                       v_err='Attribute index 2 is invalid')
+
+    def test_deviation_attribute_value_not_a_string(self):
+        f = self.jsonfile('{"mdev_type":"mtty-1","start":"manual","attrs":[{"attr_a":1}]}')
+        self.deviation(['define', '-p', MTTY, '-u', U1, '--jsonfile', f], 101)
+        self.deviation(['start', '-p', MTTY, '-u', U1, '--jsonfile', f], 101)
+
+    def test_deviation_type_not_a_string(self):
+        f = self.jsonfile('{"mdev_type":7,"start":"manual"}')
+        self.deviation(['define', '-p', MTTY, '-u', U1, '--jsonfile', f], 101)
+
+    def test_deviation_empty_parent(self):
+        """1.2.0 writes etc/mdevctl.d/<uuid>, a file where parent directories belong."""
+        self.deviation(['define', '-p', '', '-t', 'mtty-1', '-u', U1], 0)
+        self.assertTrue(os.path.isfile(os.path.join(self.m.root, 'etc', 'mdevctl.d', U1)))
+
+    def test_deviation_attribute_names(self):
+        """1.2.0 stores attribute names that are paths (written relative to the device on start)."""
+        self.deviation(['modify', '-u', DEFINED, '--addattr', '../../x', '--value', '1'], 0)
+        self.deviation(['modify', '-u', DEFINED, '--addattr', '', '--value', '1'], 0)
+
+    def test_deviation_parent_outside_the_directory(self):
+        """1.2.0 wrote /etc/evil/<uuid> for `-p ../evil` (MDEVCTL-FACTS.md): too harmful to run here;
+        vgpuctl must refuse it."""
+        for args in (['define', '-p', '../evil', '-t', 'x', '-u', U1], ['define', '-p', '..', '-t', 'x', '-u', U1]):
+            defs = self.v.definitions()
+            got = self.vgpuctl(args)
+            self.assertEqual((got.rc, got.out), (1, b''), got)
+            self.assertEqual(self.v.definitions(), defs)
+        self.assertFalse(os.path.exists(os.path.join(self.v.root, 'etc', 'evil')))
 
 
 if __name__ == '__main__':
