@@ -27,6 +27,12 @@ struct Inventory {
         GHashTable *changed;     /* InvParent* -> GUINT_TO_POINTER(mask) */
         GPtrArray *added;        /* (kind, path) pairs to announce after recompute */
         bool quiet;              /* a full rescan logs objects at debug level only */
+        /* On 6.1 kernels the add uevent of an mdev comes before its mdev_type link exists
+         * (mdev_device_create: device_add, then mdev_create_sysfs_files). A new device read without
+         * a type during an event-driven update is not published yet: it waits here, uuid -> attempts,
+         * and the udev watcher asks again shortly (inventory_typeless). */
+        GHashTable *typeless;
+        bool defer_typeless;
         GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
         bool names_loaded;       /* the PCI ID database is in memory */
 };

@@ -107,6 +107,7 @@ Inventory *inventory_new(const char *definitions_dir)
                                                  (GDestroyNotify) inventory_definition_free);
         inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         inv->device_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        inv->typeless = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->sysfs_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->store_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->warnings = g_ptr_array_new();
@@ -126,6 +127,7 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->definitions);
         g_hash_table_unref(inv->gone_cores);
         g_hash_table_unref(inv->device_states);
+        g_hash_table_unref(inv->typeless);
         g_ptr_array_unref(inv->sysfs_warnings);
         g_ptr_array_unref(inv->store_warnings);
         g_ptr_array_unref(inv->warnings);
@@ -524,12 +526,25 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         InvDevice *d = g_hash_table_lookup(inv->devices, uuid);
 
         if (!sys) {
+                g_hash_table_remove(inv->typeless, uuid);
                 if (d) {
                         log_object(inv, "Mediated device %s is gone", uuid);
                         remove_device(inv, d);
                 }
                 return;
         }
+        if (!d && !sys->type_id && inv->defer_typeless) {
+                unsigned attempts = GPOINTER_TO_UINT(g_hash_table_lookup(inv->typeless, uuid)) + 1;
+
+                if (attempts <= INVENTORY_TYPELESS_ATTEMPTS) {
+                        g_hash_table_insert(inv->typeless, g_strdup(uuid), GUINT_TO_POINTER(attempts));
+                        sysfs_device_free(sys);
+                        return;
+                }
+                log_warning("Mediated device %s on %s has no mdev_type link; listing it with an unknown type",
+                            uuid, sys->parent);
+        }
+        g_hash_table_remove(inv->typeless, uuid);
         if (d && (!str_eq0(d->sys->parent, sys->parent) || !str_eq0(d->sys->type_id, sys->type_id))) {
                 remove_device(inv, d);
                 d = NULL;
@@ -874,10 +889,19 @@ static void refresh_core(Inventory *inv, const char *core, GHashTable *done)
         }
 }
 
+char **inventory_typeless(Inventory *inv)
+{
+        if (g_hash_table_size(inv->typeless) == 0)
+                return NULL;
+        return (char **) g_hash_table_get_keys_as_array(inv->typeless, NULL);
+}
+
 void inventory_update(Inventory *inv, char **parents, char **devices)
 {
         g_autoptr(GPtrArray) cores = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
+
+        inv->defer_typeless = true;
 
         for (char **n = parents; n && *n; n++) {
                 InvParent *old = g_hash_table_lookup(inv->parents, *n);
@@ -924,6 +948,7 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
         for (guint i = 0; i < cores->len; i++)
                 refresh_core(inv, cores->pdata[i], done);
         inventory_finish_update(inv);
+        inv->defer_typeless = false;
 }
 
 void inventory_parent_changed(Inventory *inv, const char *name)

@@ -81,6 +81,13 @@ void inventory_device_changed(Inventory *inv, const char *uuid);
 /* Re-read the given parents and devices (either may be NULL) in one go and announce the changes
  * once; what the udev watcher calls with the names it collected during one loop iteration. */
 void inventory_update(Inventory *inv, char **parents, char **devices);
+/* How often a new device without an mdev_type link is read again before it is listed with an
+ * unknown type, and how long apart (see inventory-internal.h). */
+#define INVENTORY_TYPELESS_ATTEMPTS 50
+#define INVENTORY_TYPELESS_RETRY_USEC (20 * 1000ULL)
+/* The UUIDs of new devices waiting for their mdev_type link (free the array with g_free, not the
+ * strings), or NULL when there are none. */
+char **inventory_typeless(Inventory *inv);
 /* Re-read the definitions directory. */
 int inventory_reload_definitions(Inventory *inv);
 /* The lifecycle's state of a device (a static string, "starting" or "stopping"; NULL: none, "active"),

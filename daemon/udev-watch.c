@@ -19,6 +19,7 @@ struct UdevWatch {
         struct udev_monitor *monitor;
         sd_event_source *io;
         sd_event_source *defer;
+        sd_event_source *typeless_retry; /* re-reads devices that appeared before their mdev_type link */
         GHashTable *parents; /* names to re-read at the end of this iteration */
         GHashTable *devices; /* uuids */
         GHashTable *registered; /* parents that appeared or registered */
@@ -29,6 +30,33 @@ struct UdevWatch {
 static char **keys_of(GHashTable *set)
 {
         return (char **) g_hash_table_get_keys_as_array(set, NULL);
+}
+
+static int on_typeless_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        UdevWatch *w = userdata;
+        g_autofree char **uuids = inventory_typeless(w->inv);
+
+        w->typeless_retry = sd_event_source_unref(w->typeless_retry);
+        for (char **u = uuids; u && *u; u++)
+                g_hash_table_add(w->devices, g_strdup(*u));
+        if (uuids)
+                return sd_event_source_set_enabled(w->defer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Devices that appeared without their mdev_type link yet are read again a little later. */
+static void schedule_typeless_retry(UdevWatch *w)
+{
+        g_autofree char **uuids = inventory_typeless(w->inv);
+        sd_event *e;
+
+        if (!uuids || w->typeless_retry)
+                return;
+        e = sd_event_source_get_event(w->defer);
+        if (sd_event_add_time_relative(e, &w->typeless_retry, CLOCK_MONOTONIC, INVENTORY_TYPELESS_RETRY_USEC, 0,
+                                       on_typeless_retry, w) < 0)
+                log_warning("Cannot schedule another look at devices without a type");
 }
 
 static int on_defer(sd_event_source *s, void *userdata)
@@ -44,6 +72,7 @@ static int on_defer(sd_event_source *s, void *userdata)
         g_hash_table_remove_all(w->parents);
         g_hash_table_remove_all(w->devices);
         g_hash_table_remove_all(w->registered);
+        schedule_typeless_retry(w);
         return sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
@@ -94,6 +123,7 @@ void udev_watch_free(UdevWatch *w)
                 return;
         sd_event_source_disable_unref(w->io);
         sd_event_source_disable_unref(w->defer);
+        sd_event_source_disable_unref(w->typeless_retry);
         if (w->monitor)
                 udev_monitor_unref(w->monitor);
         if (w->udev)

@@ -181,6 +181,19 @@ class TestInventory(vgpudtest.VgpudTestCase):
         self.assertEqual((t4['Devices'], t4['SizeClass'], t4['CoreUsed']), ([], 0, 0))
         self.assertEqual({t[0]: t[4] for t in t4['Types']}['nvidia-232'], 4)
 
+    def test_device_whose_type_link_comes_after_its_uevent(self):
+        # Linux 6.1 sends the add uevent before it creates the mdev_type link: the daemon must not
+        # publish the device with an unknown type (nor drop it), but look again shortly.
+        self.sim.emulator.late_type_link = 0.2
+        self.recorder.clear()
+        self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'), timeout=5))
+        added = [args for m, p, args in self.recorder.of('InterfacesAdded') if args[0] == UUID_PATH]
+        self.assertEqual(len(added), 1)
+        self.assertEqual(added[0][1][DEVICE]['TypeId'], 'nvidia-231')
+        rc, out, err = self.run_vgpuctl('list')
+        self.assertEqual(out, '%s %s nvidia-231 manual\n\n' % (UUID, T4), err)
+
     def test_sibling_vfs_of_a16_core_follow_a_new_vgpu(self):
         all_gpus = gpus(self.get_managed_objects())
         vfs = sorted(n for n, (_, p) in all_gpus.items() if p['DeviceId'] == 0x25b6)

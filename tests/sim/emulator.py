@@ -64,6 +64,9 @@ class Emulator:
         self.refusals = []       # dicts: parent, type, value, reason
         self.events = []         # (action, devpath, props) in send order
         self._refuse_next = 0
+        # seconds between a device's add/bind uevents and its mdev_type and type devices/ links, as on
+        # 6.1 where mdev_device_create() runs device_add() before mdev_create_sysfs_files(); 0: none
+        self.late_type_link = 0.0
         self.handled = 0         # create/remove writes processed so far
         self._seqnum = 1000
         self._usec = {}
@@ -223,12 +226,24 @@ class Emulator:
                 return None
             m = self.host.add_mdev(uuid, parent_name, type_dirname)
             self.tree.add_mdev(m)
+            late = self.late_type_link
+            if late:
+                type_link = self.tree.type_dir(m.parent, m.mtype) + '/devices/' + m.uuid
+                self.tree.unlink(m.path + '/mdev_type')
+                self.tree.unlink(type_link)
             self._watch_mdev(m)
             self.tree.update_available([parent.model])
             if self.verbose:
                 self._say('created %s (%s on %s)' % (uuid, type_dirname, parent_name))
             self._uevent('add', m.path, 'mdev')
             self._uevent('bind', m.path, 'mdev', [('DRIVER', parent.model.mdev_driver)])
+            if late:
+                def links(m=m, type_link=type_link):
+                    self.tree.link(m.path + '/mdev_type', self.tree.type_dir(m.parent, m.mtype))
+                    self.tree.link(type_link, m.path)
+                timer = threading.Timer(late, links)
+                timer.daemon = True
+                timer.start()
             self.changed.notify_all()
             return uuid
 
