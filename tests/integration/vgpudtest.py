@@ -343,7 +343,9 @@ class VgpudTestCase(dbusmock.DBusTestCase):
 
     def daemon_argv(self):
         argv = [os.path.join(builddir(), 'daemon', 'vgpud'),
-                '--definitions-dir', self.sim.definitions_dir, '--state-dir', self.state_dir]
+                '--definitions-dir', self.sim.definitions_dir, '--state-dir', self.state_dir,
+                # never the host's /usr/lib/mdevctl/scripts.d callouts
+                '--system-scripts-dir', os.path.join(self.workdir, 'no-system-scripts')]
         if os.environ.get('VALGRIND'):
             argv = ['valgrind', '--quiet', '--error-exitcode=33', '--leak-check=full',
                     '--errors-for-leak-kinds=definite', '--show-leak-kinds=definite'] + argv
