@@ -23,7 +23,9 @@ into its close(2) of a `create` file, which gives the emulator the time a real k
 write(2).
 
 Where mdevctl 1.2.0 crashes (exit 101) or corrupts, vgpuctl gives a clean error (exit 1) and
-changes nothing; those tests say so (test_deviation_*)."""
+changes nothing; those tests say so (test_deviation_*).
+
+ORACLE_SHOW_STDERR=1 prints both programs' stderr for every step (the wording may differ)."""
 
 import json
 import os
@@ -241,6 +243,8 @@ class LifecycleCase(OracleCase):
         (so a sequence cannot drift into comparing two failures)."""
         self.steps.append(list(args))
         want, got = self.run_both(args, stdin)
+        if os.environ.get('ORACLE_SHOW_STDERR') and (want.err or got.err):
+            print('\n$ %s\n  mdevctl: %r\n  vgpuctl: %r' % (' '.join(args), want.err.decode(), got.err.decode()))
         if rc is not None:
             self.assertEqual(want.rc, rc, 'mdevctl 1.2.0 did not exit %d%s' % (rc, self.context(want, got)))
         self.assertEqual(got.rc, want.rc, 'exit codes differ' + self.context(want, got))
@@ -479,6 +483,24 @@ class TestUndefine(LifecycleCase):
         self.step('undefine', '--uuid', RUNNING, '--parent', MTTY, rc=0)  # the device keeps running
         self.step('undefine', '-u', U1, '-p', MTTY, rc=1)
         self.step('undefine', '-u', U1, '-p', '', rc=1)
+
+
+class TestForce(LifecycleCase):
+    """1.3.0's -f/--force on every command (1.2.0 has none: it runs without). With no callout script
+    that refuses, it changes nothing."""
+
+    def test_force(self):
+        f = self.jsonfile(definition('mtty-1', 'manual', [('attr_a', 'f')]))
+        for m_args, v_args in (
+                (['define', '-u', U1, '-p', MTTY, '-t', 'mtty-2'], ['define', '-f', '-u', U1, '-p', MTTY, '-t', 'mtty-2']),
+                (['modify', '-u', U1, '--addattr', 'attr_b', '--value', '9'],
+                 ['modify', '--force', '-u', U1, '--addattr', 'attr_b', '--value', '9']),
+                (['start', '-u', U1], ['start', '-u', U1, '-f']),
+                (['start', '-u', U2, '-p', MTTY, '--jsonfile', f], ['start', '-fu', U2, '-p', MTTY, '--jsonfile', f]),
+                (['stop', '-u', U1], ['stop', '-f', '-u', U1]),
+                (['undefine', '-u', U1], ['undefine', '-u', U1, '--force'])):
+            with self.subTest(args=v_args):
+                self.step_differently([m_args], v_args)
 
 
 class TestBadArguments(LifecycleCase):
