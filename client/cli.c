@@ -137,38 +137,18 @@ int vc_check_conflict(const VcContext *ctx, const VcCommand *cmd, const VcArgs *
         return vc_usage_error(ctx, cmd->usage, msg);
 }
 
-int vc_check_requires(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b)
+int vc_check_missing(const VcContext *ctx, const VcCommand *cmd, const int *ids, size_t n)
 {
-        g_autofree char *need = NULL, *msg = NULL;
+        g_autoptr(GString) msg = NULL;
 
-        if (!args->set[a] || args->set[b])
+        if (n == 0)
                 return 0;
-        need = option_display(find_id(cmd, b));
-        msg = g_strdup_printf("The following required arguments were not provided:\n    %s", need);
-        return vc_usage_error(ctx, cmd->usage, msg);
-}
-
-int vc_check_required(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a)
-{
-        g_autofree char *need = NULL, *msg = NULL;
-
-        if (args->set[a])
-                return 0;
-        need = option_display(find_id(cmd, a));
-        msg = g_strdup_printf("The following required arguments were not provided:\n    %s", need);
-        return vc_usage_error(ctx, cmd->usage, msg);
-}
-
-int vc_check_required_unless(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b)
-{
-        g_autofree char *da = NULL, *db = NULL, *msg = NULL;
-
-        if (args->set[a] || args->set[b])
-                return 0;
-        da = option_display(find_id(cmd, a));
-        db = option_display(find_id(cmd, b));
-        msg = g_strdup_printf("The following required arguments were not provided:\n    %s\n    %s", da, db);
-        return vc_usage_error(ctx, cmd->usage, msg);
+        msg = g_string_new("The following required arguments were not provided:");
+        for (size_t i = 0; i < n; i++) {
+                g_autofree char *d = option_display(find_id(cmd, ids[i]));
+                g_string_append_printf(msg, "\n    %s", d);
+        }
+        return vc_usage_error(ctx, cmd->usage, msg->str);
 }
 
 static int unexpected_argument(const VcContext *ctx, const VcCommand *cmd, const char *arg)

@@ -76,13 +76,10 @@ int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char 
  * conflicts first, then requirements). Each prints clap's error and returns -EINVAL (exit 2), or 0.
  *
  * vc_check_conflict: a and b both given: "The argument '<first given>' cannot be used with '<other>'".
- * vc_check_requires: a given without b: "The following required arguments were not provided: <b>".
- * vc_check_required: a not given.
- * vc_check_required_unless: neither a nor b given: both are listed as required. */
-int vc_check_required(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a);
+ * vc_check_missing: clap's "The following required arguments were not provided:" for ids[0..n), all
+ * in one message as clap gives them; 0 when n is 0. */
 int vc_check_conflict(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b);
-int vc_check_requires(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b);
-int vc_check_required_unless(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int a, int b);
+int vc_check_missing(const VcContext *ctx, const VcCommand *cmd, const int *ids, size_t n);
 
 /* A VC_VALUE_U32 option's value (already validated by the parser). */
 unsigned vc_arg_u32(const VcArgs *args, int id);

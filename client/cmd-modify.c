@@ -61,6 +61,8 @@ static int check_modify(const VcContext *ctx, const VcCommand *cmd, const VcArgs
                 {OPT_JSONFILE, OPT_VALUE},   {OPT_JSONFILE, OPT_AUTO},    {OPT_JSONFILE, OPT_MANUAL},
                 {OPT_LIVE, OPT_TYPE},        {OPT_LIVE, OPT_INDEX},       {OPT_LIVE, OPT_VALUE},
         };
+        int missing[3];
+        size_t n = 0;
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(conflicts); i++) {
@@ -68,12 +70,13 @@ static int check_modify(const VcContext *ctx, const VcCommand *cmd, const VcArgs
                 if (r < 0)
                         return r;
         }
-        r = vc_check_required(ctx, cmd, args, OPT_UUID);
-        if (r >= 0)
-                r = vc_check_requires(ctx, cmd, args, OPT_ADDATTR, OPT_VALUE);
-        if (r >= 0)
-                r = vc_check_requires(ctx, cmd, args, OPT_LIVE, OPT_JSONFILE);
-        return r;
+        if (!args->set[OPT_UUID])
+                missing[n++] = OPT_UUID;
+        if (args->set[OPT_ADDATTR] && !args->set[OPT_VALUE])
+                missing[n++] = OPT_VALUE;
+        if (args->set[OPT_LIVE] && !args->set[OPT_JSONFILE])
+                missing[n++] = OPT_JSONFILE;
+        return vc_check_missing(ctx, cmd, missing, n);
 }
 
 /* The index for the daemon: -1 (the end) when none was given. */

@@ -37,11 +37,12 @@ static const VcOption start_options[] = {
 
 static int check_start(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args)
 {
+        static const int one_of[] = {OPT_UUID, OPT_PARENT};
         int r;
 
         r = vc_check_conflict(ctx, cmd, args, OPT_JSONFILE, OPT_TYPE);
         if (r >= 0)
-                r = vc_check_required_unless(ctx, cmd, args, OPT_UUID, OPT_PARENT);
+                r = vc_check_missing(ctx, cmd, one_of, args->set[OPT_UUID] || args->set[OPT_PARENT] ? 0 : 2);
         return r;
 }
 

@@ -23,7 +23,9 @@ static const VcOption stop_options[] = {
 
 static int check_stop(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args)
 {
-        return vc_check_required(ctx, cmd, args, OPT_UUID);
+        static const int uuid[] = {OPT_UUID};
+
+        return vc_check_missing(ctx, cmd, uuid, args->set[OPT_UUID] ? 0 : 1);
 }
 
 static int run_stop(const VcContext *ctx, const VcArgs *args)
