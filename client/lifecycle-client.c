@@ -31,6 +31,7 @@ int vc_error(const char *format, ...)
 char *vc_rust_debug_path(const char *path)
 {
         GString *s = g_string_new("\"");
+        bool utf8 = g_utf8_validate(path, -1, NULL);
 
         for (const unsigned char *p = (const unsigned char *)path; *p; p++)
                 switch (*p) {
@@ -42,6 +43,8 @@ char *vc_rust_debug_path(const char *path)
                 default:
                         if (*p < 0x20 || *p == 0x7f)
                                 g_string_append_printf(s, "\\u{%x}", *p);
+                        else if (*p >= 0x80 && !utf8) /* as Rust shows a path that is not UTF-8 */
+                                g_string_append_printf(s, "\\x%02X", *p);
                         else
                                 g_string_append_c(s, (char)*p);
                 }

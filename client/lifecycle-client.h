@@ -16,7 +16,8 @@
 /* Print "Error: <message>" on stderr (mdevctl's form of a runtime error) and return -EINVAL. */
 int vc_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
-/* path as Rust's Debug prints a path: in double quotes, with \" \\ \n \r \t \0 and \u{..} escapes. */
+/* path as Rust's Debug prints a path: in double quotes, with \" \\ \n \r \t and \u{..} escapes (\xNN for
+ * the bytes of a path that is not UTF-8). */
 char *vc_rust_debug_path(const char *path);
 
 /* Read the whole file (also a pipe such as /dev/stdin) as mdevctl does. On failure prints
