@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -589,6 +590,28 @@ class TestDeviations(LifecycleCase):
         """1.2.0 stores attribute names that are paths (written relative to the device on start)."""
         self.deviation(['modify', '-u', DEFINED, '--addattr', '../../x', '--value', '1'], 0)
         self.deviation(['modify', '-u', DEFINED, '--addattr', '', '--value', '1'], 0)
+
+    def test_deviation_start_jsonfile_contradicting_definition(self):
+        """1.2.0 checks a definition of the UUID on that parent only for `start -t`, not for
+        --jsonfile: it starts DEFINED as mtty-2 although its definition says mtty-1, and its `list`
+        then shows the running device with the definition's (wrong) type. vgpud refuses, as for -t."""
+        f = self.jsonfile(definition('mtty-2'))
+        self.deviation(['start', '-p', MTTY, '-u', DEFINED, '--jsonfile', f], 0,
+                       v_err='Device %s already exists on parent mtty with type mtty-1' % DEFINED)
+
+    def test_deviation_concurrent_modify(self):
+        """1.2.0 rewrites the file in place with no lock: concurrent modifies lose updates
+        (MDEVCTL-FACTS.md). Through vgpud none is lost."""
+        procs = [subprocess.Popen([os.path.join(self.bindir, 'mdevctl'), 'modify', '-u', DEFINED,
+                                   '--addattr', 'attr_a', '--value', str(i)],
+                                  env=dict(oracle.CLEAN_ENV, DBUS_SYSTEM_BUS_ADDRESS=os.environ['DBUS_SYSTEM_BUS_ADDRESS']),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(20)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual((p.returncode, out, err), (0, b'', b''))
+        stored = json.loads(self.v.definitions()[os.path.join(MTTY, DEFINED)])
+        self.assertEqual(stored['attrs'][:2], [{'attr_a': '1'}, {'attr_b': 'x y'}])
+        self.assertEqual(sorted(int(a['attr_a']) for a in stored['attrs'][2:]), list(range(20)))
 
     def test_deviation_parent_outside_the_directory(self):
         """1.2.0 wrote /etc/evil/<uuid> for `-p ../evil` (MDEVCTL-FACTS.md): too harmful to run here;
