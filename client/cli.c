@@ -106,9 +106,11 @@ static const char *parse_u32(const char *s, unsigned *ret)
 unsigned vc_arg_u32(const VcArgs *args, int id)
 {
         unsigned v = 0;
+        const char *why;
 
         g_assert(args->set[id] && args->value[id]);
-        g_assert(parse_u32(args->value[id], &v) == NULL);
+        why = parse_u32(args->value[id], &v); /* validated by the parser already */
+        g_assert(why == NULL);
         return v;
 }
 

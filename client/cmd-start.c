@@ -99,7 +99,7 @@ static int run_start(const VcContext *ctx, const VcArgs *args)
         else if (*uuid && parent && !*parent) {
                 /* mdevctl compares the parent with the directory names: "" matches no definition */
                 if (type)
-                        return vc_error("Parent  is not currently registered for mdev support");
+                        return vc_error("Unable to find parent device ''");
                 return vc_error("Device is insufficiently specified");
         }
 
