@@ -102,7 +102,9 @@ class Daemon:
         self.log_path = log_path
         self.log = open(log_path, 'wb')
         self.proc = subprocess.Popen(
-            [VGPUD, '--definitions-dir', os.path.join(root, 'etc', 'mdevctl.d'), '--state-dir', state_dir],
+            [VGPUD, '--definitions-dir', os.path.join(root, 'etc', 'mdevctl.d'), '--state-dir', state_dir,
+             # never the host's /usr/lib/mdevctl/scripts.d callouts
+             '--system-scripts-dir', os.path.join(state_dir, 'no-system-scripts')],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=60):

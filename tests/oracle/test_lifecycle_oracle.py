@@ -504,6 +504,37 @@ class TestForce(LifecycleCase):
                 self.step_differently([m_args], v_args)
 
 
+class TestCallouts(LifecycleCase):
+    """A callout script that refuses everything (exit 1), in both trees' etc/mdevctl.d/scripts.d/
+    callouts: mdevctl 1.2.0 and vgpud both refuse every change and change nothing (but undefine, for
+    which 1.2.0 runs no callout); only 1.3.0's -f (vgpuctl) goes on."""
+
+    def setUp(self):
+        super().setUp()
+        for side in (self.m, self.v):
+            path = os.path.join(side.root, 'etc', 'mdevctl.d', 'scripts.d', 'callouts', 'refuse')
+            with open(path, 'w') as f:
+                f.write('#!/bin/sh\ncat >/dev/null\nexit 1\n')
+            os.chmod(path, 0o755)
+
+    def test_refused(self):
+        self.step('define', '-u', U1, '-p', MTTY, '-t', 'mtty-1', rc=1)
+        self.step('modify', '-u', DEFINED, '--auto', rc=1)
+        self.step('start', '-u', DEFINED, rc=1)
+        self.step('start', '-u', U1, '-p', MTTY, '-t', 'mtty-1', rc=1)
+        self.step('stop', '-u', RUNNING, rc=1)
+        # 1.2.0 runs no callout for undefine; 1.3.0's protocol, which vgpud follows, runs pre-undefine
+        self.deviation(['undefine', '-u', DEFINED], 0, v_err='pre-undefine')
+
+    def test_force(self):
+        for args in (['define', '-f', '-u', U1, '-p', MTTY, '-t', 'mtty-1'], ['modify', '-f', '-u', U1, '--auto'],
+                     ['start', '-f', '-u', U1], ['stop', '-f', '-u', U1], ['undefine', '-f', '-u', U1]):
+            got = self.vgpuctl(args)
+            self.assertEqual((got.rc, got.out), (0, b''), '%s: %r' % (args, got))
+        self.assertNotIn(U1, self.v.devices())
+        self.assertEqual(self.v.definitions(), self.m.definitions())
+
+
 class TestBadArguments(LifecycleCase):
     """Command lines clap rejects (exit 2): nothing happens on either side."""
 
