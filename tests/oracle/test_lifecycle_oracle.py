@@ -189,6 +189,12 @@ class LifecycleCase(OracleCase):
 
     HOST = None
 
+    @classmethod
+    def setUpClass(cls):
+        if shutil.which('strace') is None:
+            raise unittest.SkipTest('strace is needed (apt-get install strace): see the module docstring')
+        super().setUpClass()
+
     def setUp(self):
         super().setUp()
         self.work = tempfile.mkdtemp(prefix='twins.', dir=self.tmp)
