@@ -60,8 +60,8 @@ int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDe
                         return -ENOENT;
                 }
                 if (parents[1]) {
-                        *ret_message =
-                                g_strdup_printf("Multiple definitions found for %s, specify a parent", uuid);
+                        *ret_message = g_strdup_printf(
+                                "Multiple definitions found for device %s. Please specify a parent.", uuid);
                         return -EINVAL;
                 }
                 parent = parents[0];
@@ -180,7 +180,7 @@ int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message)
                                         g_strerror(-r));
         }
         if (!parents[0])
-                return ops_fail(ret_message, -ENOENT, "No definition matches %s", j->uuid);
+                return ops_fail(ret_message, -ENOENT, "No devices match the specified uuid (%s)", j->uuid);
         for (char **p = parents; *p; p++) {
                 g_autoptr(StoredDef) stored = NULL;
                 g_autofree char *why = NULL;

@@ -411,20 +411,20 @@ static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, cha
 
         if (r == -EXDEV) {
                 g_autofree char *running = core_running_types(ops->inv, p);
-                *ret_message = g_strdup_printf("GPU core %s runs %" PRIu64
+                /* mdevctl's sentence first (scripts match on it), then the diagnosis */
+                *ret_message = g_strdup_printf("No available instances of %s on %s: GPU core %s runs %" PRIu64
                                                " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s",
-                                               p->core, p->cap.size_class_mib, running, type_label(t),
-                                               vgpu_type_size_class(model), fit_text);
+                                               t->id, p->name, p->core, p->cap.size_class_mib, running,
+                                               type_label(t), vgpu_type_size_class(model), fit_text);
                 return -EXDEV;
         }
         if (p->cap.capacity > 0)
                 *ret_message = g_strdup_printf(
-                        "No available instances of %s (%s) on %s: GPU core %s holds %u of "
-                        "%u vGPUs. %s",
-                        t->id, type_label(t), p->name, p->core, p->cap.used, p->cap.capacity, fit_text);
+                        "No available instances of %s on %s: %s; GPU core %s holds %u of %u vGPUs. %s",
+                        t->id, p->name, type_label(t), p->core, p->cap.used, p->cap.capacity, fit_text);
         else
-                *ret_message = g_strdup_printf("No available instances of %s (%s) on %s. %s", t->id,
-                                               type_label(t), p->name, fit_text);
+                *ret_message = g_strdup_printf("No available instances of %s on %s: %s. %s", t->id, p->name,
+                                               type_label(t), fit_text);
         return -ENOSPC;
 }
 

@@ -270,7 +270,8 @@ class TestStartStop(LifecycleTestCase):
         self.assertError(ERR + 'NotFound', self.start, '', U2)  # not defined
         self.assertError(ERR + 'InvalidArgument', self.start, '', '')
         msg = self.assertError(ERR + 'SizeConflict', self.start, T4, U2, dfn(FOUR_Q))
-        self.assertEqual(msg, 'GPU core 0000:41:00.0 runs 2048 MiB vGPUs (GRID T4-2Q); GRID T4-4Q needs 4096 MiB. '
+        self.assertEqual(msg, 'No available instances of nvidia-232 on 0000:41:00.0: '
+                              'GPU core 0000:41:00.0 runs 2048 MiB vGPUs (GRID T4-2Q); GRID T4-4Q needs 4096 MiB. '
                               'Types that fit now: nvidia-223 (GRID T4-2B, 7 left), nvidia-224 (GRID T4-2B4, 7 left), '
                               'nvidia-226 (GRID T4-2A, 7 left), nvidia-231 (GRID T4-2Q, 7 left)')
         self.assertError(ERR + 'NotFound', self.stop, U2)
@@ -286,7 +287,7 @@ class TestStartStop(LifecycleTestCase):
         for i in range(8):
             self.assertTrue(self.sim.emulator.create(T4, TWO_Q, hosts.make_uuid('full', i)))
         msg = self.assertError(ERR + 'NoCapacity', self.start, T4, U1, dfn(TWO_Q))
-        self.assertIn('No available instances of nvidia-231 (GRID T4-2Q) on 0000:41:00.0', msg)
+        self.assertIn('No available instances of nvidia-231 on 0000:41:00.0: GRID T4-2Q', msg)
         self.assertIn('8 of 8', msg)
         self.assertNotIn(U1, self.running())
 
