@@ -38,8 +38,10 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
                 v = d->sys->type_id;
         else if (g_str_equal(property, "TypeName"))
                 v = t ? t->name : NULL;
-        else if (g_str_equal(property, "SysfsPath"))
-                v = d->sys->syspath;
+        else if (g_str_equal(property, "SysfsPath")) {
+                g_autofree char *syspath = inventory_device_syspath(d->inventory, d);
+                return sd_bus_message_append(reply, "s", syspath);
+        }
         else if (g_str_equal(property, "State"))
                 v = d->state ? d->state : "active";
         else if (g_str_equal(property, "Gpu")) {

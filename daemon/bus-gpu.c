@@ -175,7 +175,8 @@ static int prop_devices(sd_bus *bus, const char *path, const char *interface, co
                 return r;
         for (guint i = 0; i < p->devices->len; i++) {
                 InvDevice *d = p->devices->pdata[i];
-                r = sd_bus_message_append(reply, "o", d->object_path);
+                g_autofree char *device_path = inventory_device_path(d->uuid);
+                r = sd_bus_message_append(reply, "o", device_path);
                 if (r < 0)
                         return r;
         }

@@ -91,7 +91,6 @@ static void device_free(InvDevice *d)
 {
         if (!d)
                 return;
-        g_free(d->object_path);
         sysfs_device_free(d->sys);
         g_free(d);
 }
@@ -199,7 +198,8 @@ void inventory_set_device_state(Inventory *inv, const char *uuid, const char *st
         d->state = state;
         if (inv->observer && inv->observer->properties_changed) {
                 char *names[] = { (char *) "State", NULL };
-                inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEVICE, d->object_path, names);
+                g_autofree char *path = inventory_device_path(d->uuid);
+                inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEVICE, path, names);
         }
 }
 
@@ -246,6 +246,15 @@ InvDefinition *inventory_get_definition_by_path(Inventory *inv, const char *path
         return g_hash_table_lookup(inv->definitions, key);
 }
 
+char *inventory_device_syspath(Inventory *inv, const InvDevice *d)
+{
+        InvParent *p = g_hash_table_lookup(inv->parents, d->sys->parent);
+
+        if (!p)
+                return g_build_filename(SYSFS_MDEV_DEVICES, d->uuid, NULL);
+        return g_build_filename(p->sys->syspath, d->uuid, NULL);
+}
+
 const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d)
 {
         InvParent *p;
@@ -269,7 +278,7 @@ static int compare_strptr(gconstpointer a, gconstpointer b)
 }
 
 /* The object paths of one table's values, sorted; get() reads a value's path. */
-static char **paths_of(GHashTable *table, const char *(*get)(gpointer))
+static char **paths_of(GHashTable *table, char *(*get)(gpointer))
 {
         g_autoptr(GPtrArray) out = g_ptr_array_new();
         GHashTableIter it;
@@ -277,23 +286,23 @@ static char **paths_of(GHashTable *table, const char *(*get)(gpointer))
 
         g_hash_table_iter_init(&it, table);
         while (g_hash_table_iter_next(&it, NULL, &v))
-                g_ptr_array_add(out, g_strdup(get(v)));
+                g_ptr_array_add(out, get(v));
         g_ptr_array_sort(out, compare_strptr);
         g_ptr_array_add(out, NULL);
         return (char **) g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
-static const char *parent_path_get(gpointer v)
+static char *parent_path_get(gpointer v)
 {
-        return ((InvParent *) v)->object_path;
+        return g_strdup(((InvParent *) v)->object_path);
 }
-static const char *device_path_get(gpointer v)
+static char *device_path_get(gpointer v)
 {
-        return ((InvDevice *) v)->object_path;
+        return inventory_device_path(((InvDevice *) v)->uuid);
 }
-static const char *definition_path_get(gpointer v)
+static char *definition_path_get(gpointer v)
 {
-        return ((InvDefinition *) v)->object_path;
+        return g_strdup(((InvDefinition *) v)->object_path);
 }
 
 static int compare_definitions(gconstpointer a, gconstpointer b)
@@ -508,7 +517,8 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
 
 static void remove_device(Inventory *inv, InvDevice *d)
 {
-        inventory_announce_removed(inv, INV_OBJECT_DEVICE, d->object_path);
+        g_autofree char *path = inventory_device_path(d->uuid);
+        inventory_announce_removed(inv, INV_OBJECT_DEVICE, path);
         /* parents borrow device pointers: unlink before freeing, and say so */
         GHashTableIter it;
         gpointer v;
@@ -554,13 +564,14 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
                 return;
         }
         d = g_new0(InvDevice, 1);
+        d->inventory = inv;
         memcpy(d->uuid, sys->uuid, sizeof(d->uuid));
-        d->object_path = inventory_device_path(sys->uuid);
         d->sys = sys;
         d->state = g_hash_table_lookup(inv->device_states, uuid);
         g_hash_table_insert(inv->devices, d->uuid, d);
         devices_changed(inv);
-        inventory_announce_added(inv, INV_OBJECT_DEVICE, d->object_path);
+        g_autofree char *path = inventory_device_path(d->uuid);
+        inventory_announce_added(inv, INV_OBJECT_DEVICE, path);
         log_object(inv, "Mediated device %s (%s on %s) appeared", uuid,
                    sys->type_id ? sys->type_id : "unknown type", sys->parent);
 }

@@ -31,8 +31,9 @@ typedef struct InvParent {
 } InvParent;
 
 typedef struct InvDevice {
+        Inventory *inventory;
         char uuid[37];
-        char *object_path;
+        /* no object path kept: inventory_device_path(uuid) gives it (thousands of devices) */
         SysfsDevice *sys;
         const VgpuType *type; /* its type's model on its parent, NULL when unknown (set by every update) */
         const char *state;    /* static string: "starting", "stopping" while the lifecycle works on it;
@@ -102,6 +103,8 @@ InvDevice *inventory_get_device_by_path(Inventory *inv, const char *path);
 InvDefinition *inventory_get_definition_by_path(Inventory *inv, const char *path);
 InvParent *inventory_get_parent(Inventory *inv, const char *name);
 InvDevice *inventory_get_device(Inventory *inv, const char *uuid);
+/* A device's sysfs directory (g_free it): its parent's directory plus its UUID. */
+char *inventory_device_syspath(Inventory *inv, const InvDevice *d);
 /* The model of a device's type (via its parent), or NULL. */
 const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d);
 

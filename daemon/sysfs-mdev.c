@@ -44,9 +44,6 @@ void sysfs_device_free(SysfsDevice *d)
 {
         if (!d)
                 return;
-        g_free(d->parent);
-        g_free(d->type_id);
-        g_free(d->syspath);
         g_free(d);
 }
 
@@ -341,7 +338,7 @@ int sysfs_list_parents(char ***ret)
 int sysfs_read_device(const char *uuid, SysfsDevice **ret)
 {
         g_autoptr(SysfsDevice) dev = NULL;
-        g_autofree char *parent_dir = NULL;
+        g_autofree char *syspath = NULL, *parent_dir = NULL, *parent = NULL, *type_id = NULL;
         int r;
 
         if (!vgpu_uuid_is_canonical(uuid))
@@ -349,18 +346,20 @@ int sysfs_read_device(const char *uuid, SysfsDevice **ret)
 
         dev = g_new0(SysfsDevice, 1);
         memcpy(dev->uuid, uuid, sizeof(dev->uuid));
-        r = resolve_link(SYSFS_MDEV_DEVICES, uuid, &dev->syspath);
+        r = resolve_link(SYSFS_MDEV_DEVICES, uuid, &syspath);
         if (r == -EINVAL) {
                 /* a plain directory rather than a link */
-                dev->syspath = g_build_filename(SYSFS_MDEV_DEVICES, uuid, NULL);
-                if (access(dev->syspath, F_OK) < 0)
+                syspath = g_build_filename(SYSFS_MDEV_DEVICES, uuid, NULL);
+                if (access(syspath, F_OK) < 0)
                         return -ENOENT;
         } else if (r < 0)
                 return r == -ENOTDIR ? -ENOENT : r;
 
-        parent_dir = g_path_get_dirname(dev->syspath);
-        dev->parent = g_path_get_basename(parent_dir);
-        dev->type_id = link_basename(dev->syspath, "mdev_type");
+        parent_dir = g_path_get_dirname(syspath);
+        parent = g_path_get_basename(parent_dir);
+        type_id = link_basename(syspath, "mdev_type");
+        dev->parent = g_intern_string(parent);
+        dev->type_id = type_id ? g_intern_string(type_id) : NULL;
         *ret = g_steal_pointer(&dev);
         return 0;
 }
@@ -380,9 +379,8 @@ int sysfs_parent_list_devices(const SysfsParent *p, GPtrArray *out)
                                 continue;
                         dev = g_new0(SysfsDevice, 1);
                         memcpy(dev->uuid, de->d_name, sizeof(dev->uuid));
-                        dev->parent = g_strdup(p->name);
-                        dev->type_id = g_strdup(t->id);
-                        dev->syspath = g_build_filename(p->syspath, de->d_name, NULL);
+                        dev->parent = g_intern_string(p->name);
+                        dev->type_id = g_intern_string(t->id);
                         g_ptr_array_add(out, dev);
                 }
         }

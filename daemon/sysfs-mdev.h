@@ -35,9 +35,11 @@ typedef struct SysfsParent {
 
 typedef struct SysfsDevice {
         char uuid[37];
-        char *parent;  /* parent name: the directory that holds the device */
-        char *type_id; /* basename of what mdev_type points to; NULL when unknown */
-        char *syspath; /* resolved device directory */
+        /* Interned (g_intern_string): thousands of devices share a few parent and type names. */
+        const char *parent;  /* parent name: the directory that holds the device */
+        const char *type_id; /* basename of what mdev_type points to; NULL when unknown */
+        /* No path: a device's directory is always <parent's directory>/<uuid>, and keeping it for
+         * thousands of devices would cost more than working it out when asked. */
 } SysfsDevice;
 
 void sysfs_type_free(SysfsType *t);
