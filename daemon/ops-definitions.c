@@ -311,6 +311,12 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
                 j->parent = g_strdup(d->sys->parent);
                 j->def = mdev_def_new();
                 j->def->mdev_type = g_strdup(d->sys->type_id ? d->sys->type_id : "");
+        } else if (r == -ENOENT && req->new_definition && !ops_empty(req->parent)) {
+                /* a whole definition for a UUID not defined on that parent yet creates it, as
+                 * mdevctl 1.3.0's `modify --jsonfile` does */
+                g_clear_pointer(ret_message, g_free);
+                j->parent = g_strdup(req->parent);
+                j->def = mdev_def_new();
         } else
                 return r;
 

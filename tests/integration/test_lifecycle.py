@@ -344,6 +344,18 @@ class TestDefinitions(LifecycleTestCase):
         self.assertError(ERR + 'NotFound', self.undefine, T4, U1)
         self.assertError(ERR + 'NotFound', self.undefine, '', U1)
 
+        # a whole definition for a UUID that is not defined creates it (mdevctl 1.3.0's modify --jsonfile),
+        # but only where the parent is named; other changes need an existing definition
+        whole = {'definition': GLib.Variant('s', '{"mdev_type":"nvidia-231","start":"auto"}')}
+        self.assertError(ERR + 'NotFound', self.modify, '', U1, whole)
+        self.assertError(ERR + 'NotFound', self.modify, T4, U1, {'start': GLib.Variant('s', 'auto')})
+        self.assertFalse(os.path.exists(self.def_file(T4, U1)))
+        self.modify(T4, U1, whole)
+        with open(self.def_file(T4, U1)) as f:
+            self.assertEqual(f.read(), hosts.definition_text(TWO_Q, 'auto'))
+        self.assertIn(path, self.get_managed_objects())
+        self.undefine(T4, U1)
+
     def test_define_a_running_device_and_make_uuids(self):
         self.start(T4, U1, dfn(TWO_Q))
         uuid, path = self.define('', U1)
