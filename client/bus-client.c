@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "bus-client.h"
@@ -33,6 +34,45 @@ int vc_bus_open(sd_bus **ret)
         /* sd-bus maps vgpud's named errors to errno values through this table. */
         (void)sd_bus_error_add_map(vgpud_error_map);
         *ret = bus;
+        return 0;
+}
+
+/* vgpud's private socket (see daemon/bus-private.c), used by read commands: the same objects
+ * without the bus broker in between. Only when the system bus is the real one (no
+ * DBUS_SYSTEM_BUS_ADDRESS), or when VGPUD_SOCKET names the socket, so that a test bus or a demo never
+ * reaches another daemon. Any failure falls back to the system bus. */
+#define VGPUD_PRIVATE_SOCKET "/run/vgpud/private"
+
+static const char *private_socket(void)
+{
+        const char *e = getenv("VGPUD_SOCKET");
+
+        if (e)
+                return *e ? e : NULL;
+        if (getenv("DBUS_SYSTEM_BUS_ADDRESS"))
+                return NULL;
+        return VGPUD_PRIVATE_SOCKET;
+}
+
+int vc_bus_open_read(sd_bus **ret)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        g_autofree char *address = NULL;
+        const char *path = private_socket();
+        int r;
+
+        if (!path || access(path, F_OK) < 0)
+                return vc_bus_open(ret);
+        address = g_strdup_printf("unix:path=%s", path);
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, address);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0)
+                return vc_bus_open(ret);
+        (void)sd_bus_error_add_map(vgpud_error_map);
+        *ret = TAKE_PTR(bus);
         return 0;
 }
 

@@ -17,6 +17,9 @@
 /* Connect to the system bus (DBUS_SYSTEM_BUS_ADDRESS redirects it). On failure prints an error and
  * returns a negative errno. */
 int vc_bus_open(sd_bus **ret);
+/* For commands that only read: vgpud's private socket when there is one (no broker in between),
+ * else the system bus. */
+int vc_bus_open_read(sd_bus **ret);
 
 /* Print the failure of a call to vgpud as "Error: <message>" on stderr. error may be NULL or unset;
  * r is the negative errno the call returned. Returns r. */

@@ -212,7 +212,7 @@ static int run_types(const VcContext *ctx, const VcArgs *args)
         sd_bus *bus = NULL;
         int r;
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_read(&bus);
         if (r < 0)
                 return r;
         r = vc_inventory_load_types(bus, &inv);

@@ -234,25 +234,35 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+int bus_add_objects(sd_bus *bus, Manager *m)
+{
+        int r;
+
+        r = sd_bus_add_object_manager(bus, NULL, VGPUD_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the object manager: %m");
+        r = sd_bus_add_object_vtable(bus, NULL, VGPUD_MANAGER_PATH, "org.vgpud1.Manager", manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the Manager vtable: %m");
+        r = bus_gpu_register(bus, m->inventory);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the Gpu vtable: %m");
+        r = bus_device_register(bus, m->inventory);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the Device vtable: %m");
+        r = bus_definition_register(bus, m->inventory);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the Definition vtable: %m");
+        return 0;
+}
+
 int bus_setup(Manager *m)
 {
         int r;
 
-        r = sd_bus_add_object_manager(m->bus, NULL, VGPUD_MANAGER_PATH);
+        r = bus_add_objects(m->bus, m);
         if (r < 0)
-                return log_error_errno(r, "Cannot add the object manager: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, VGPUD_MANAGER_PATH, "org.vgpud1.Manager", manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Cannot add the Manager vtable: %m");
-        r = bus_gpu_register(m->bus, m->inventory);
-        if (r < 0)
-                return log_error_errno(r, "Cannot add the Gpu vtable: %m");
-        r = bus_device_register(m->bus, m->inventory);
-        if (r < 0)
-                return log_error_errno(r, "Cannot add the Device vtable: %m");
-        r = bus_definition_register(m->bus, m->inventory);
-        if (r < 0)
-                return log_error_errno(r, "Cannot add the Definition vtable: %m");
+                return r;
         inventory_set_observer(m->inventory, &bus_observer, m);
         return 0;
 }

@@ -14,6 +14,13 @@
 
 /* Install every vtable, the object manager and the observer on m->bus. */
 int bus_setup(Manager *m);
+/* The object manager and every vtable on one connection (the system bus, or a private one). */
+int bus_add_objects(sd_bus *bus, Manager *m);
+
+/* The private socket (bus-private.c): the same objects over direct D-Bus connections, without the
+ * broker, as systemd serves /run/systemd/private. Signals go only to the system bus. */
+int bus_private_listen(Manager *m, const char *path);
+void bus_private_done(Manager *m);
 
 /* Per-interface registration (bus-gpu.c, bus-device.c, bus-definition.c). */
 int bus_gpu_register(sd_bus *bus, Inventory *inv);

@@ -22,6 +22,8 @@ static void help(void)
                "  --definitions-dir=DIR  persistent definitions (default: %s)\n"
                "  --state-dir=DIR        state (default: $STATE_DIRECTORY or %s)\n"
                "  --udev-source=SOURCE   'udev' or 'kernel' uevents (default: udev when udevd runs)\n"
+               "  --private-socket=PATH  also serve the objects on this socket, without the bus broker\n"
+               "                         (vgpuctl reads from /run/vgpud/private when it exists)\n"
                "  -v, --verbose          log debug messages\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n",
@@ -37,11 +39,13 @@ static int parse_args(Manager *m, int argc, char **argv)
                 ARG_VERSION,
                 ARG_SCRIPTS_DIR,
                 ARG_CALLOUT_TIMEOUT,
+                ARG_PRIVATE_SOCKET,
         };
         static const struct option options[] = {
                 { "definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "udev-source", required_argument, NULL, ARG_UDEV_SOURCE },
+                { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -69,6 +73,10 @@ static int parse_args(Manager *m, int argc, char **argv)
                         }
                         g_free(m->udev_source);
                         m->udev_source = g_strdup(optarg);
+                        break;
+                case ARG_PRIVATE_SOCKET:
+                        g_free(m->private_socket);
+                        m->private_socket = *optarg ? g_strdup(optarg) : NULL;
                         break;
                 case ARG_SCRIPTS_DIR:
                         g_free(m->scripts_dir);
@@ -121,6 +129,7 @@ static void manager_done(Manager *m)
         callouts_free(m->callouts);
         store_watch_free(m->store_watch);
         udev_watch_free(m->udev);
+        bus_private_done(m);
         inventory_free(m->inventory);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -128,6 +137,7 @@ static void manager_done(Manager *m)
         g_free(m->state_dir);
         g_free(m->udev_source);
         g_free(m->scripts_dir);
+        g_free(m->private_socket);
 }
 
 static void on_uevents(void *userdata, char **parents, char **devices, char **registered)
@@ -209,6 +219,11 @@ static int run(Manager *m)
         r = sd_bus_request_name(m->bus, VGPUD_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot own %s on the system bus: %m", VGPUD_BUS_NAME);
+        if (m->private_socket) {
+                r = bus_private_listen(m, m->private_socket);
+                if (r < 0)
+                        return r;
+        }
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
         log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",

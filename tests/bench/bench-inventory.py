@@ -9,8 +9,9 @@ written once, then, in a private mount namespace with the tree bind-mounted over
 /etc/mdevctl.d (so both tools read it as real sysfs, without umockdev's preload):
   - vgpud is started BENCH_STARTS times with NOTIFY_SOCKET set: time from exec to READY=1, and
     its VmRSS right after READY and after serving a full listing;
-  - `vgpuctl list`, `list --dumpjson`, `types` and the same mdevctl commands are each run
-    BENCH_RUNS times: median wall time and the ratio.
+  - `vgpuctl list`, `list --dumpjson`, `types` (over vgpud's private socket, as vgpud.service runs
+    it, and over the bus broker) and the same mdevctl commands are each run BENCH_RUNS times: median
+    wall time and the ratio.
 Usage: bench-inventory.py [BUILDDIR]  (default: build). Run as root.
 """
 
@@ -52,6 +53,19 @@ def rss_kib(pid):
     return 0
 
 
+def wall(argv, env):
+    """Wall time of one run, spawned directly with stdout to /dev/null: subprocess.run's pipes and
+    helper threads would add the same half millisecond to every command and blur the ratios."""
+    path = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0])
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(path, argv, env, file_actions=[(os.POSIX_SPAWN_OPEN, 1, '/dev/null', os.O_WRONLY, 0)])
+    _, status = os.waitpid(pid, 0)
+    dt = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError('%s failed' % ' '.join(argv))
+    return dt
+
+
 def timed(argv, env):
     t0 = time.perf_counter()
     p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -71,7 +85,8 @@ def start_vgpud(builddir, env, tmp):
     sock.settimeout(30)
     env = dict(env, NOTIFY_SOCKET=path)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([os.path.join(builddir, 'daemon', 'vgpud'), '--state-dir', tmp],
+    proc = subprocess.Popen([os.path.join(builddir, 'daemon', 'vgpud'), '--state-dir', tmp,
+                             '--private-socket', os.path.join(tmp, 'private')],
                             env=env, stderr=subprocess.DEVNULL)
     try:
         while True:
@@ -112,13 +127,17 @@ def inner(builddir, tree, label):
             stop(proc)
         proc, _ = start_vgpud(builddir, env, tmp)
         rows = []
+        # as vgpud.service runs: vgpuctl reads over the private socket; and over the bus broker
+        direct_env = dict(env, VGPUD_SOCKET=os.path.join(tmp, 'private'))
+        bus_env = dict(env, VGPUD_SOCKET='')
         for cmd in COMMANDS:
-            ours = [timed([vgpuctl] + cmd, env) for _ in range(RUNS)]
-            theirs = [timed(['mdevctl'] + cmd, env) for _ in range(RUNS)]
-            same = ours[0][1] == theirs[0][1]
-            a = statistics.median(t for t, _ in ours)
-            b = statistics.median(t for t, _ in theirs)
-            rows.append((' '.join(cmd), a, b, same))
+            outputs = [timed([vgpuctl] + cmd, direct_env)[1], timed([vgpuctl] + cmd, bus_env)[1],
+                       timed(['mdevctl'] + cmd, env)[1]]
+            same = outputs[0] == outputs[2] and outputs[1] == outputs[2]
+            a = statistics.median(wall([vgpuctl] + cmd, direct_env) for _ in range(RUNS))
+            c = statistics.median(wall([vgpuctl] + cmd, bus_env) for _ in range(RUNS))
+            b = statistics.median(wall(['mdevctl'] + cmd, env) for _ in range(RUNS))
+            rows.append((' '.join(cmd), a, c, b, same))
         rss_served = rss_kib(proc.pid)
         stop(proc)
     finally:
@@ -127,9 +146,11 @@ def inner(builddir, tree, label):
         shutil.rmtree(tmp, ignore_errors=True)
 
     print('size %s:' % label)
-    print('  %-16s %12s %12s %8s  %s' % ('command', 'vgpuctl', 'mdevctl', 'ratio', 'same output'))
-    for name, a, b, same in rows:
-        print('  %-16s %10.2fms %10.2fms %7.1fx  %s' % (name, a * 1000, b * 1000, b / a, 'yes' if same else 'NO'))
+    print('  %-16s %12s %12s %12s %8s %8s  %s' % ('command', 'vgpuctl', 'via bus', 'mdevctl', 'ratio',
+                                                 'via bus', 'same output'))
+    for name, a, c, b, same in rows:
+        print('  %-16s %10.2fms %10.2fms %10.2fms %7.1fx %7.1fx  %s' % (
+            name, a * 1000, c * 1000, b * 1000, b / a, b / c, 'yes' if same else 'NO'))
     print('  vgpud start to READY: median %.1f ms (min %.1f, max %.1f, %d starts)' %
           (statistics.median(ready) * 1000, min(ready) * 1000, max(ready) * 1000, len(ready)))
     print('  vgpud RSS: %.1f MiB after READY, %.1f MiB after serving %d listings' %

@@ -451,3 +451,67 @@ class TestLifecycle(vgpudtest.VgpudTestCase):
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
         self.assertTrue(re.match(r'vgpud \d', p.stdout))
+
+
+class TestPrivateSocket(vgpudtest.VgpudTestCase):
+    """--private-socket: the same objects over direct connections, as vgpud.service runs it."""
+    host = 't4'
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.workdir, 0o755)
+        self.sock = os.path.join(self.workdir, 'private')
+        self.start_vgpud(['--private-socket', self.sock])
+        self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
+        self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
+
+    def vgpuctl(self, *args, bus='unix:path=/nonexistent/bus', socket_path=None, user=None):
+        env = dict(self.env(), DBUS_SYSTEM_BUS_ADDRESS=bus, VGPUD_SOCKET=socket_path or self.sock)
+        argv = [os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl')] + list(args)
+        if user:
+            argv = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + argv
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+
+    def test_reads_need_no_broker_and_print_the_same(self):
+        for args in (['types'], ['list'], ['list', '--dumpjson'], ['list', '-d'], ['status']):
+            over_bus = self.run_vgpuctl(*args)
+            direct = self.vgpuctl(*args)  # the bus address leads nowhere: only the socket can answer
+            self.assertEqual(direct.returncode, 0, direct.stderr)
+            self.assertEqual((direct.returncode, direct.stdout), (over_bus[0], over_bus[1]), args)
+        self.assertIn(UUID, self.vgpuctl('list').stdout)
+
+    def test_anyone_reads_nobody_else_changes(self):
+        p = self.vgpuctl('types', '-p', T4, user=65534)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('GRID T4-2Q', p.stdout)
+        # a direct (peer-to-peer) connection: no Hello, no destination
+        stop = (
+            'import sys\n'
+            'from gi.repository import Gio, GLib\n'
+            'c = Gio.DBusConnection.new_for_address_sync(sys.argv[1], '
+            'Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)\n'
+            'try:\n'
+            '    c.call_sync(None, "/org/vgpud1", "org.vgpud1.Manager", "Stop", '
+            'GLib.Variant("(sa{sv})", (sys.argv[2], {})), None, 0, 10000, None)\n'
+            '    print("ok")\n'
+            'except GLib.Error as e:\n'
+            '    print(Gio.DBusError.get_remote_error(e))\n')
+        argv = ['/usr/bin/python3', '-c', stop, 'unix:path=' + self.sock, UUID]
+        p = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + argv,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.stdout.strip(), 'org.freedesktop.DBus.Error.AccessDenied', p.stderr)
+        self.assertIn(UUID, devices(self.get_managed_objects()))  # nothing changed
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)  # root may
+        self.assertEqual(p.stdout.strip(), 'ok', p.stderr)
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesRemoved')))
+
+    def test_missing_socket_falls_back_to_the_bus(self):
+        p = self.vgpuctl('list', bus=self.bus_address, socket_path=os.path.join(self.workdir, 'nope'))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(UUID, p.stdout)
+
+    def test_socket_goes_with_the_daemon(self):
+        self.assertTrue(os.path.exists(self.sock))
+        self.assertEqual(self.stop_vgpud(), 0)
+        self.assertFalse(os.path.exists(self.sock))

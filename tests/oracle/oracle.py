@@ -101,8 +101,11 @@ class Daemon:
         env['DBUS_SYSTEM_BUS_ADDRESS'] = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
         self.log_path = log_path
         self.log = open(log_path, 'wb')
+        # as deployed (vgpud.service): reads go over the private socket, changes over the bus
+        self.private_socket = os.path.join(state_dir, 'private')
         self.proc = subprocess.Popen(
             [VGPUD, '--definitions-dir', os.path.join(root, 'etc', 'mdevctl.d'), '--state-dir', state_dir,
+             '--private-socket', self.private_socket,
              # never the host's /usr/lib/mdevctl/scripts.d callouts
              '--system-scripts-dir', os.path.join(state_dir, 'no-system-scripts')],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -216,6 +219,8 @@ class OracleCase(dbusmock.DBusTestCase if dbusmock else unittest.TestCase):
         """vgpuctl (invoked as `name`) against the running daemon. input: bytes for its stdin."""
         env = dict(CLEAN_ENV)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
+        if cls.daemon is not None:
+            env['VGPUD_SOCKET'] = cls.daemon.private_socket
         return Result(subprocess.run([os.path.join(cls.bindir, name)] + list(args), capture_output=True,
                                      env=env, timeout=120, input=input if input is not None else b''))
 
