@@ -73,12 +73,10 @@ static int running_device(sd_bus *bus, const char *uuid, char **ret_parent, char
 static int run_define(const VcContext *ctx, const VcArgs *args)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         g_autofree char *json = NULL, *run_parent = NULL, *run_type = NULL;
         const char *uuid = args->set[OPT_UUID] ? args->value[OPT_UUID] : "";
         const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : NULL;
         const char *type = args->set[OPT_TYPE] ? args->value[OPT_TYPE] : NULL;
-        const char *ret_uuid, *ret_path;
         int r;
 
         if (args->set[OPT_JSONFILE]) {
@@ -116,27 +114,8 @@ static int run_define(const VcContext *ctx, const VcArgs *args)
         if (!json && type)
                 json = vc_definition_json(type, args->set[OPT_AUTO]);
 
-        r = vc_change_new(bus, "Define", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "sss", parent ? parent : "", uuid, json ? json : "");
-        if (r >= 0)
-                r = vc_change_append_options(m, args->set[OPT_FORCE], false, false, false);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the Define call");
-        r = vc_change_send(bus, m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "so", &ret_uuid, &ret_path);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "reading the answer to Define");
-        return *uuid ? 0 : vc_print_uuid(ret_uuid);
+        return vc_change_with_definition(bus, "Define", parent, uuid, json, args->set[OPT_FORCE]);
 }
-
-#define FORCE_SHORT "Force command execution even if device-specific callout script fails"
-#define FORCE_LONG                                                               \
-        "Force command execution even if device-specific callout script fails\n" \
-        "            NOTE: only use this option if you are sure you know what you are doing\n"
 
 const VcCommand vc_command_define = {
         .name = "define",

@@ -80,12 +80,10 @@ static int stored_definition(sd_bus *bus, const char *uuid, const char *parent, 
 static int run_start(const VcContext *ctx, const VcArgs *args)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         g_autofree char *json = NULL, *stored_parent = NULL;
         const char *uuid = args->set[OPT_UUID] ? args->value[OPT_UUID] : "";
         const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : NULL;
         const char *type = args->set[OPT_TYPE] ? args->value[OPT_TYPE] : NULL;
-        const char *ret_uuid, *ret_path;
         int r;
 
         if (args->set[OPT_JSONFILE]) {
@@ -121,27 +119,8 @@ static int run_start(const VcContext *ctx, const VcArgs *args)
                         json = vc_definition_json(type, false);
         }
 
-        r = vc_change_new(bus, "Start", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "sss", parent ? parent : "", uuid, json ? json : "");
-        if (r >= 0)
-                r = vc_change_append_options(m, args->set[OPT_FORCE], false, false, false);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the Start call");
-        r = vc_change_send(bus, m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "so", &ret_uuid, &ret_path);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "reading the answer to Start");
-        return *uuid ? 0 : vc_print_uuid(ret_uuid);
+        return vc_change_with_definition(bus, "Start", parent, uuid, json, args->set[OPT_FORCE]);
 }
-
-#define FORCE_SHORT "Force command execution even if device-specific callout script fails"
-#define FORCE_LONG                                                               \
-        "Force command execution even if device-specific callout script fails\n" \
-        "            NOTE: only use this option if you are sure you know what you are doing\n"
 
 const VcCommand vc_command_start = {
         .name = "start",

@@ -55,11 +55,6 @@ static int run_undefine(const VcContext *ctx, const VcArgs *args)
         return vc_change_send(bus, m, NULL);
 }
 
-#define FORCE_SHORT "Force command execution even if device-specific callout script fails"
-#define FORCE_LONG                                                               \
-        "Force command execution even if device-specific callout script fails\n" \
-        "            NOTE: only use this option if you are sure you know what you are doing\n"
-
 const VcCommand vc_command_undefine = {
         .name = "undefine",
         .about = "Undefine a persistent mediated device",

@@ -166,3 +166,29 @@ int vc_print_uuid(const char *uuid)
 
         return vc_write_stdout(line, strlen(line));
 }
+
+int vc_change_with_definition(sd_bus *bus, const char *method, const char *parent, const char *uuid,
+                              const char *json, bool force)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        g_autofree char *building = g_strdup_printf("building the %s call", method);
+        g_autofree char *reading = g_strdup_printf("reading the answer to %s", method);
+        const char *ret_uuid, *ret_path;
+        int r;
+
+        r = vc_change_new(bus, method, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "sss", parent ? parent : "", uuid, json ? json : "");
+        if (r >= 0)
+                r = vc_change_append_options(m, force, false, false, false);
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, building);
+        r = vc_change_send(bus, m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "so", &ret_uuid, &ret_path);
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, reading);
+        return *uuid ? 0 : vc_print_uuid(ret_uuid);
+}

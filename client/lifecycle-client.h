@@ -40,3 +40,14 @@ int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
 
 /* Print "<uuid>\n" on stdout, as mdevctl does for a UUID it generated. */
 int vc_print_uuid(const char *uuid);
+
+/* Define or Start (method) with (parent, uuid, definition JSON); prints the UUID when the daemon made
+ * it up (uuid ""), as mdevctl does. */
+int vc_change_with_definition(sd_bus *bus, const char *method, const char *parent, const char *uuid,
+                              const char *json, bool force);
+
+/* mdevctl 1.3.0's -f/--force help, in the short and the long form */
+#define FORCE_SHORT "Force command execution even if device-specific callout script fails"
+#define FORCE_LONG                                                               \
+        "Force command execution even if device-specific callout script fails\n" \
+        "            NOTE: only use this option if you are sure you know what you are doing\n"
