@@ -26,13 +26,55 @@ GPtrArray *inventory_warnings(Inventory *inv)
         return inv->warnings;
 }
 
+static int compare_lines(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 static void rebuild_warnings(Inventory *inv)
 {
+        g_autoptr(GPtrArray) failures = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer v;
+
         g_ptr_array_set_size(inv->warnings, 0);
         for (guint i = 0; i < inv->sysfs_warnings->len; i++)
                 g_ptr_array_add(inv->warnings, inv->sysfs_warnings->pdata[i]);
         for (guint i = 0; i < inv->store_warnings->len; i++)
                 g_ptr_array_add(inv->warnings, inv->store_warnings->pdata[i]);
+        g_hash_table_iter_init(&it, inv->start_failures);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                g_ptr_array_add(failures, v);
+        g_ptr_array_sort(failures, compare_lines);
+        for (guint i = 0; i < failures->len; i++)
+                g_ptr_array_add(inv->warnings, failures->pdata[i]);
+}
+
+static void warnings_changed(Inventory *inv)
+{
+        char *names[] = { (char *) "Warnings", NULL };
+
+        rebuild_warnings(inv);
+        if (inv->observer && inv->observer->properties_changed)
+                inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1", names);
+}
+
+void inventory_set_start_failure(Inventory *inv, const char *parent, const char *uuid, const char *message)
+{
+        g_autofree char *key = g_strconcat(parent, "/", uuid, NULL);
+        const char *old = g_hash_table_lookup(inv->start_failures, key);
+        g_autofree char *line = NULL;
+
+        if (!message) {
+                if (g_hash_table_remove(inv->start_failures, key))
+                        warnings_changed(inv);
+                return;
+        }
+        line = g_strdup_printf("%s/%s/%s: autostart failed: %s", inv->definitions_dir, parent, uuid, message);
+        if (old && g_str_equal(old, line))
+                return;
+        g_hash_table_insert(inv->start_failures, g_steal_pointer(&key), g_steal_pointer(&line));
+        warnings_changed(inv);
 }
 
 /* ---- definitions ---- */
@@ -125,12 +167,7 @@ int inventory_load_definitions(Inventory *inv)
         if (!warnings_equal(inv->store_warnings, warnings)) {
                 g_ptr_array_unref(inv->store_warnings);
                 inv->store_warnings = g_steal_pointer(&warnings);
-                rebuild_warnings(inv);
-                if (inv->observer && inv->observer->properties_changed) {
-                        char *names[] = { (char *) "Warnings", NULL };
-                        inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1",
-                                                          names);
-                }
+                warnings_changed(inv);
         }
         return 0;
 }

@@ -18,6 +18,7 @@ struct Inventory {
         GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
         GPtrArray *sysfs_warnings;
         GPtrArray *store_warnings;
+        GHashTable *start_failures; /* "<parent>/<uuid>" -> warning line, for autostarts that failed */
         GPtrArray *warnings;     /* both, for the bus */
         PciNames *pci;
         const InventoryObserver *observer;

@@ -127,6 +127,10 @@ unsigned inventory_count(Inventory *inv, InvObjectKind kind);
 int inventory_parent_names(Inventory *inv, InvParent *p);
 void inventory_release_names(Inventory *inv);
 
+/* An autostart of parent/uuid failed with message (NULL: it started, forget the failure). Failures are
+ * part of the Warnings until then, so that vgpuctl shows them. */
+void inventory_set_start_failure(Inventory *inv, const char *parent, const char *uuid, const char *message);
+
 /* Problems found while reading (char*, one per line). */
 GPtrArray *inventory_warnings(Inventory *inv);
 

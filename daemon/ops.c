@@ -568,6 +568,7 @@ static void start_device_appeared(Ops *ops, Job *j)
                 return;
         }
         log_info("Started %s (%s on %s)", j->uuid, j->def->mdev_type, j->parent);
+        inventory_set_start_failure(ops->inv, j->parent, j->uuid, NULL); /* whoever started it */
         job_finish(ops, j, 0, NULL);
 }
 
@@ -642,9 +643,14 @@ static int stop_run(Ops *ops, Job *j, char **ret_message)
 
 static void autostart_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
 {
+        Ops *ops = userdata;
+
         if (r < 0)
                 log_warning("Autostart of the definition %s/%s failed: %s", parent ? parent : "?",
                             uuid ? uuid : "?", message ? message : g_strerror(-r));
+        if (parent && uuid)
+                inventory_set_start_failure(ops->inv, parent, uuid,
+                                            r < 0 ? (message ? message : g_strerror(-r)) : NULL);
 }
 
 /* Queue a start, right after the current job, for every auto definition of the parent not running. */
@@ -668,6 +674,7 @@ static int autostart_run(Ops *ops, Job *j)
                 s->req->parent = g_strdup(def->parent);
                 s->req->uuid = g_strdup(def->uuid);
                 s->done = autostart_done;
+                s->userdata = ops;
                 /* in order, before what the clients queued meanwhile */
                 if (!after) {
                         g_queue_push_head(&ops->queue, s);

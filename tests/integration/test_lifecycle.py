@@ -582,6 +582,22 @@ class TestAutostart(LifecycleTestCase):
         self.assertEqual(self.sim.emulator.refusals, [])
         self.assertEqual(self.running(), {U1})
 
+    def test_autostart_failure_shows_in_vgpuctl_until_it_starts(self):
+        self.assertEqual(self.wait_log('Autostart of the definition %s/%s failed' % (T4, U2)), 1)
+        failed = [w for w in self.get_property('/org/vgpud1', MANAGER, 'Warnings') if 'autostart failed' in w]
+        self.assertEqual(len(failed), 1)
+        self.assertIn('%s/%s' % (T4, U2), failed[0])
+        self.assertIn('needs 4096 MiB', failed[0])
+        rc, out, err = self.run_vgpuctl('list', '-d')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Warning: ', err)
+        self.assertIn('autostart failed', err)
+        # once the core is free and the definition started (by anyone), the warning goes
+        self.stop(U1)
+        self.start('', U2)
+        self.assertEqual([w for w in self.get_property('/org/vgpud1', MANAGER, 'Warnings')
+                          if 'autostart failed' in w], [])
+
 
 # ---------------------------------------------------------------- callers that are not root
 
