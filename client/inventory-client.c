@@ -546,7 +546,7 @@ static int parse_types(sd_bus_message *m, VcInventory *inv)
 }
 
 /* ListDevices: a(sss). The hot loop of `vgpuctl list`: entering the struct and reading its fields
- * one by one measured a fifth faster than sd_bus_message_read(m, "(ssso)", ...). */
+ * one by one measured a fifth faster than sd_bus_message_read(m, "(sss)", ...). */
 static int parse_devices(sd_bus_message *m, VcInventory *inv)
 {
         int r;
