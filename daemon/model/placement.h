@@ -18,7 +18,8 @@
 typedef struct {
         const char *name;              /* parent name, e.g. "0000:41:00.4"; required */
         const VgpuType *const *types;  /* the offered types (entries may be NULL: ignored) */
-        const int *available;          /* available_instances of types[i]; -1 (any negative) unknown */
+        const int *available;          /* available_instances of types[i]; -1 (any negative) unknown;
+                                          NULL: all unknown */
         size_t n_types;
 } PlaceParent;
 
@@ -77,7 +78,9 @@ uint32_t placement_room(const PlaceCore *c, const VgpuType *t);
  * parent is the first, in the order given, that offers the type with available_instances > 0 (or
  * unknown when no parent of the core knows it).
  * Returns 0 with *ret filled, or:
- *   -EINVAL    cores NULL with n > 0, req or ret NULL, an empty profile
+ *   -EINVAL    cores NULL with n > 0, req or ret NULL, an empty (or all white space) profile, a
+ *              policy out of range, a core without its id, a parent without its name, parents or
+ *              types NULL with a count > 0 (*ret is then untouched)
  *   -ENOENT    no eligible core offers a matching type (n_matching == 0)
  *   -EXDEV     no core has room, and every matching core refused by size (n_conflict == n_matching)
  *   -ENOSPC    no core has room, otherwise (full cores; conflicts too when some are only full)
@@ -90,4 +93,5 @@ uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib);
 
 /* "pack" / "spread" -> 0 with *ret set; anything else (NULL, "") -EINVAL. */
 int placement_policy_from_string(const char *s, PlacePolicy *ret);
+/* "pack" / "spread"; NULL for any other value. */
 const char *placement_policy_to_string(PlacePolicy p);

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Where the next vGPU goes: the room a core has for a type (the size model and the driver's
+ * available_instances), the pack and spread orders over the eligible cores, and the parent within the
+ * chosen core. Pure computation: no I/O, no allocation of its own. */
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "placement.h"
+
+static bool is_empty(const char *s)
+{
+        return !s || !*s;
+}
+
+/* The same type: the same object, or the same id (types without an id only by pointer). */
+static bool same_type(const VgpuType *a, const VgpuType *b)
+{
+        if (a == b)
+                return true;
+        return a && b && a->id && b->id && strcmp(a->id, b->id) == 0;
+}
+
+static size_t core_n_parents(const PlaceCore *c)
+{
+        return c->parents ? c->n_parents : 0;
+}
+
+static size_t parent_n_types(const PlaceParent *p)
+{
+        return p->types ? p->n_types : 0;
+}
+
+/* available_instances of p->types[i]; a parent without an available array knows none. */
+static int parent_available(const PlaceParent *p, size_t i)
+{
+        return p->available ? p->available[i] : -1;
+}
+
+/* Does the parent pass the request's parent restriction? only == NULL: every parent does. */
+static bool parent_selected(const PlaceParent *p, const char *only)
+{
+        return !only || (p->name && strcmp(p->name, only) == 0);
+}
+
+static uint32_t clamp_u32(uint64_t v)
+{
+        return (uint32_t)MIN(v, (uint64_t)UINT32_MAX);
+}
+
+/* placement_room() over the core's parents that pass `only` (NULL: all of them). */
+static uint32_t room_on(const PlaceCore *c, const char *only, const VgpuType *t)
+{
+        const CoreCapacity *cap = &c->cap;
+        uint64_t model = 0, driver = 0;
+        bool model_known = false, driver_known = false;
+
+        if (core_capacity_check(cap, t) < 0)
+                return 0;
+
+        /* The model: a size-ruled type on a core that is not mixed counts against its own max (the
+         * core is empty or at t's size, or the check above refused it); else the core's capacity. */
+        if (vgpu_type_size_class(t) > 0 && !cap->mixed_size && t->max_instances > 0) {
+                model = t->max_instances > cap->used ? t->max_instances - cap->used : 0;
+                model_known = true;
+        } else if (cap->capacity > 0) {
+                model = cap->capacity > cap->used ? cap->capacity - cap->used : 0;
+                model_known = true;
+        }
+
+        /* The driver: what the parents still offer of this type. */
+        for (size_t p = 0; p < core_n_parents(c); p++) {
+                const PlaceParent *pp = &c->parents[p];
+
+                if (!parent_selected(pp, only))
+                        continue;
+                for (size_t i = 0; i < parent_n_types(pp); i++) {
+                        int a = parent_available(pp, i);
+
+                        if (!pp->types[i] || a < 0 || !same_type(pp->types[i], t))
+                                continue;
+                        driver += (uint64_t)a;
+                        driver_known = true;
+                }
+        }
+
+        if (model_known && driver_known)
+                return clamp_u32(MIN(model, driver));
+        if (model_known)
+                return clamp_u32(model);
+        if (driver_known)
+                return clamp_u32(driver);
+        return 1; /* nothing known, and the model allows one: it can be tried */
+}
+
+uint32_t placement_room(const PlaceCore *c, const VgpuType *t)
+{
+        if (!c || !t)
+                return 0;
+        return room_on(c, NULL, t);
+}
+
+uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib)
+{
+        uint32_t best = 0;
+
+        if (!c || size_mib == 0)
+                return 0;
+
+        /* A type offered by several parents (SR-IOV VFs) gives the same room each time: the most
+         * room needs no deduplication. */
+        for (size_t p = 0; p < core_n_parents(c); p++) {
+                const PlaceParent *pp = &c->parents[p];
+
+                for (size_t i = 0; i < parent_n_types(pp); i++) {
+                        const VgpuType *t = pp->types[i];
+
+                        if (!t || vgpu_type_size_class(t) != size_mib)
+                                continue;
+                        best = MAX(best, room_on(c, NULL, t));
+                }
+        }
+        return best;
+}
+
+/* What one eligible core offers for the request. */
+typedef struct {
+        bool matching;         /* offers a matching type through a selected parent */
+        bool conflict;         /* core_capacity_check() says -EXDEV for every matching type */
+        const VgpuType *type;  /* the matching type with the most room (ties: the first offered) */
+        size_t parent, index;  /* where that type is first offered */
+        uint32_t room;
+} CoreEval;
+
+static void core_evaluate(const PlaceCore *c, const char *only, const char *profile, CoreEval *ret)
+{
+        bool all_exdev = true;
+
+        *ret = (CoreEval){};
+        for (size_t p = 0; p < core_n_parents(c); p++) {
+                const PlaceParent *pp = &c->parents[p];
+
+                if (!parent_selected(pp, only))
+                        continue;
+                for (size_t i = 0; i < parent_n_types(pp); i++) {
+                        const VgpuType *t = pp->types[i];
+                        uint32_t room;
+
+                        if (!t || !vgpu_type_matches_profile(t, profile))
+                                continue;
+                        /* Types count once per core. Another offer of the best type so far (the VFs
+                         * of an SR-IOV core list the same types) changes nothing: skip it cheaply.
+                         * Offers of an earlier, weaker type give the same room again and, being
+                         * no more than the best, change nothing either. */
+                        if (ret->matching && same_type(t, ret->type))
+                                continue;
+
+                        room = room_on(c, only, t);
+                        if (!ret->matching || room > ret->room) {
+                                ret->type = t;
+                                ret->parent = p;
+                                ret->index = i;
+                                ret->room = room;
+                        }
+                        ret->matching = true;
+                        if (core_capacity_check(&c->cap, t) != -EXDEV)
+                                all_exdev = false;
+                }
+        }
+        ret->conflict = ret->matching && all_exdev;
+}
+
+/* Within the chosen core: the first selected parent offering the type with available_instances > 0;
+ * when none knows its count, the first offering it at all. */
+static void choose_parent(const PlaceCore *c, const char *only, const CoreEval *e, size_t *ret_parent,
+                          size_t *ret_index)
+{
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t p = 0; p < core_n_parents(c); p++) {
+                        const PlaceParent *pp = &c->parents[p];
+
+                        if (!parent_selected(pp, only))
+                                continue;
+                        for (size_t i = 0; i < parent_n_types(pp); i++) {
+                                int a = parent_available(pp, i);
+
+                                if (!pp->types[i] || !same_type(pp->types[i], e->type))
+                                        continue;
+                                if (pass == 0 ? a > 0 : a < 0) {
+                                        *ret_parent = p;
+                                        *ret_index = i;
+                                        return;
+                                }
+                        }
+                }
+
+        /* Not reached with room > 0 (a known count of 0 everywhere gives no room); kept total. */
+        *ret_parent = e->parent;
+        *ret_index = e->index;
+}
+
+/* Is core a (evaluated as ea) a better place than core b? */
+static bool better(const PlaceCore *a, const CoreEval *ea, const PlaceCore *b, const CoreEval *eb,
+                   PlacePolicy policy)
+{
+        int r;
+
+        if (policy == PLACE_PACK) {
+                bool a_used = a->cap.used > 0, b_used = b->cap.used > 0;
+
+                if (a_used != b_used)
+                        return a_used;
+                if (ea->room != eb->room)
+                        return ea->room < eb->room;
+        } else {
+                if (a->cap.used != b->cap.used)
+                        return a->cap.used < b->cap.used;
+                if (ea->room != eb->room)
+                        return ea->room > eb->room;
+        }
+        r = strcmp(a->core, b->core);
+        return r < 0;
+}
+
+static bool core_passes(const PlaceCore *c, const PlaceRequest *req, const char **ret_only)
+{
+        const char *board = c->board ? c->board : c->core;
+
+        if (!is_empty(req->board) && strcmp(board, req->board) != 0)
+                return false;
+        if (req->numa_node >= 0 && c->numa_node != req->numa_node)
+                return false;
+
+        /* A parent restriction naming the core takes all its parents; else the parent of that name. */
+        if (is_empty(req->parent) || strcmp(c->core, req->parent) == 0)
+                *ret_only = NULL;
+        else
+                *ret_only = req->parent;
+        return true;
+}
+
+static bool input_valid(const PlaceCore *cores, size_t n, const PlaceRequest *req, const PlaceChoice *ret)
+{
+        const char *s;
+
+        if ((!cores && n > 0) || !req || !ret)
+                return false;
+        if (req->policy != PLACE_PACK && req->policy != PLACE_SPREAD)
+                return false;
+        if (!req->profile)
+                return false;
+        for (s = req->profile; *s && g_ascii_isspace(*s); s++)
+                ;
+        if (!*s)
+                return false; /* empty or only white space: no profile at all */
+
+        for (size_t i = 0; i < n; i++) {
+                const PlaceCore *c = &cores[i];
+
+                if (is_empty(c->core) || (!c->parents && c->n_parents > 0))
+                        return false;
+                for (size_t p = 0; p < c->n_parents; p++)
+                        if (is_empty(c->parents[p].name) ||
+                            (!c->parents[p].types && c->parents[p].n_types > 0))
+                                return false;
+        }
+        return true;
+}
+
+int placement_choose(const PlaceCore *cores, size_t n, const PlaceRequest *req, PlaceChoice *ret)
+{
+        PlaceChoice choice = {};
+        CoreEval best_eval = {};
+        const char *best_only = NULL;
+        size_t best = SIZE_MAX;
+
+        if (!input_valid(cores, n, req, ret))
+                return -EINVAL;
+
+        for (size_t i = 0; i < n; i++) {
+                const PlaceCore *c = &cores[i];
+                const char *only;
+                CoreEval e;
+
+                if (!core_passes(c, req, &only))
+                        continue;
+                core_evaluate(c, only, req->profile, &e);
+                if (!e.matching)
+                        continue;
+
+                choice.n_matching++;
+                if (e.room == 0) {
+                        if (e.conflict)
+                                choice.n_conflict++;
+                        else
+                                choice.n_full++;
+                        continue;
+                }
+                if (best == SIZE_MAX || better(c, &e, &cores[best], &best_eval, req->policy)) {
+                        best = i;
+                        best_eval = e;
+                        best_only = only;
+                }
+        }
+
+        if (best == SIZE_MAX) {
+                *ret = choice;
+                if (choice.n_matching == 0)
+                        return -ENOENT;
+                if (choice.n_conflict == choice.n_matching)
+                        return -EXDEV;
+                return -ENOSPC;
+        }
+
+        choice.core = best;
+        choice.room = best_eval.room;
+        choose_parent(&cores[best], best_only, &best_eval, &choice.parent, &choice.type);
+        *ret = choice;
+        return 0;
+}
+
+int placement_policy_from_string(const char *s, PlacePolicy *ret)
+{
+        if (!s || !ret)
+                return -EINVAL;
+        if (strcmp(s, "pack") == 0)
+                *ret = PLACE_PACK;
+        else if (strcmp(s, "spread") == 0)
+                *ret = PLACE_SPREAD;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+const char *placement_policy_to_string(PlacePolicy p)
+{
+        switch (p) {
+        case PLACE_PACK: return "pack";
+        case PLACE_SPREAD: return "spread";
+        default: return NULL;
+        }
+}
