@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* UUID parsing and formatting with sd-id128, accepting exactly the forms mdevctl 1.2.0 accepts. */
+/* UUID parsing and formatting with sd-id128, accepting exactly the forms mdevctl 1.2.0 accepts; random
+ * and name-based (version 5) UUIDs. */
 
 #include "uuid.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <glib.h>
 #include <systemd/sd-id128.h>
 
 static bool is_hex(char c)
@@ -92,6 +96,39 @@ int vgpu_uuid_generate(char ret[static VGPU_UUID_STRING_MAX])
         r = sd_id128_randomize(&id);
         if (r < 0)
                 return r;
+        format_uuid(id, ret);
+        return 0;
+}
+
+int vgpu_uuid_derive(const char *vm_uuid, uint32_t slot, char ret[static VGPU_UUID_STRING_MAX])
+{
+        g_autoptr(GChecksum) sha1 = NULL;
+        char canonical[VGPU_UUID_STRING_MAX], name[VGPU_UUID_STRING_MAX + 16];
+        uint8_t digest[20];
+        gsize digest_len = sizeof(digest);
+        sd_id128_t ns, id;
+        int r;
+
+        r = vgpu_uuid_parse(vm_uuid, canonical);
+        if (r < 0)
+                return r;
+        r = sd_id128_from_string(VGPU_UUID_NAMESPACE, &ns);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof(name), "%s/%" PRIu32, canonical, slot);
+
+        /* RFC 9562 5.5: SHA-1 over the namespace's 16 bytes (network order, as sd_id128_t holds them)
+         * and the name; the first 16 bytes of the hash with the version and variant set. */
+        sha1 = g_checksum_new(G_CHECKSUM_SHA1);
+        g_checksum_update(sha1, ns.bytes, sizeof(ns.bytes));
+        g_checksum_update(sha1, (const guchar *)name, strlen(name));
+        g_checksum_get_digest(sha1, digest, &digest_len);
+        if (digest_len != sizeof(digest))
+                return -EIO;
+
+        memcpy(id.bytes, digest, sizeof(id.bytes));
+        id.bytes[6] = (id.bytes[6] & 0x0f) | 0x50; /* version 5 */
+        id.bytes[8] = (id.bytes[8] & 0x3f) | 0x80; /* RFC variant */
         format_uuid(id, ret);
         return 0;
 }

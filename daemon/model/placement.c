@@ -127,10 +127,10 @@ uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib)
 
 /* What one eligible core offers for the request. */
 typedef struct {
-        bool matching;         /* offers a matching type through a selected parent */
-        bool conflict;         /* core_capacity_check() says -EXDEV for every matching type */
-        const VgpuType *type;  /* the matching type with the most room (ties: the first offered) */
-        size_t parent, index;  /* where that type is first offered */
+        bool matching;        /* offers a matching type through a selected parent */
+        bool conflict;        /* core_capacity_check() says -EXDEV for every matching type */
+        const VgpuType *type; /* the matching type with the most room (ties: the first offered) */
+        size_t parent, index; /* where that type is first offered */
         uint32_t room;
 } CoreEval;
 

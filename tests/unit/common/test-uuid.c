@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests of common/uuid.c: the UUID forms mdevctl 1.2.0 takes, the canonical form, generation. */
+/* Tests of common/uuid.c: the UUID forms mdevctl 1.2.0 takes, the canonical form, generation, name-based
+ * UUIDs. */
 
 #include <errno.h>
 #include <glib.h>
@@ -117,6 +118,96 @@ static void test_generate(void)
         g_assert_cmpstr(again, ==, a);
 }
 
+/* Expected values computed with Python when the test was written:
+ *     uuid.uuid5(uuid.UUID("6e2bd084-7f2e-4b10-8b10-d69b5f000240"), "<vm uuid>/<slot>") */
+static const struct {
+        const char *vm_uuid;
+        uint32_t slot;
+        const char *expected;
+} derive_vectors[] = {
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", 0, "a47e3645-026d-5f58-aa8b-8c65fc0a968b"},
+        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", 1, "80a4c92b-e1f5-5009-96c5-b62583c11eb1"},
+        {"00000000-0000-0000-0000-000000000100", UINT32_MAX, "d91b61e1-03e0-5ec1-8a2c-29e47aed1e77"},
+        {"5f9a1c3e-2b7d-4e8a-9c41-0d6e3b2a7f18", 7, "fcce8322-aedf-5701-9841-69a0df9100c4"},
+};
+
+static void test_derive_vectors(void)
+{
+        g_assert_cmpstr(VGPU_UUID_NAMESPACE, ==, "6e2bd084-7f2e-4b10-8b10-d69b5f000240");
+        for (size_t i = 0; i < G_N_ELEMENTS(derive_vectors); i++) {
+                char out[VGPU_UUID_STRING_MAX];
+
+                g_assert_cmpint(vgpu_uuid_derive(derive_vectors[i].vm_uuid, derive_vectors[i].slot, out), ==,
+                                0);
+                g_assert_cmpstr(out, ==, derive_vectors[i].expected);
+                g_assert_true(vgpu_uuid_is_canonical(out));
+                g_assert_cmpint(out[14], ==, '5');
+                g_assert_nonnull(strchr("89ab", out[19]));
+        }
+}
+
+/* Every form vgpu_uuid_parse() accepts names the same VM. */
+static void test_derive_forms(void)
+{
+        const char *forms[] = {
+                "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE",
+                "aaaaaaaabbbbccccddddeeeeeeeeeeee",
+                "AAAAAAAABBBBCCCCDDDDEEEEEEEEEEEE",
+                "urn:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "{AAAAAAAA-bbbb-CCCC-dddd-EEEEEEEEEEEE}",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(forms); i++) {
+                char out[VGPU_UUID_STRING_MAX];
+
+                g_test_message("form \"%s\"", forms[i]);
+                g_assert_cmpint(vgpu_uuid_derive(forms[i], 1, out), ==, 0);
+                g_assert_cmpstr(out, ==, "80a4c92b-e1f5-5009-96c5-b62583c11eb1");
+        }
+}
+
+/* Different slots, and different VMs, give different UUIDs; the same input always the same. */
+static void test_derive_distinct(void)
+{
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        const char *vms[] = {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeef"};
+
+        for (size_t v = 0; v < G_N_ELEMENTS(vms); v++)
+                for (uint32_t slot = 0; slot < 64; slot++) {
+                        char out[VGPU_UUID_STRING_MAX], again[VGPU_UUID_STRING_MAX];
+
+                        g_assert_cmpint(vgpu_uuid_derive(vms[v], slot, out), ==, 0);
+                        g_assert_cmpint(vgpu_uuid_derive(vms[v], slot, again), ==, 0);
+                        g_assert_cmpstr(out, ==, again);
+                        g_assert_cmpstr(out, !=, vms[v]);
+                        g_assert_true(g_hash_table_add(seen, g_strdup(out)));
+                }
+        g_assert_cmpuint(g_hash_table_size(seen), ==, 2 * 64);
+}
+
+static void test_derive_bad(void)
+{
+        const char *bad[] = {
+                "",
+                "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeee",
+                "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeeg",
+                " aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/1",
+                "URN:UUID:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "100",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                char out[VGPU_UUID_STRING_MAX] = "untouched";
+
+                g_test_message("input \"%s\"", bad[i]);
+                g_assert_cmpint(vgpu_uuid_derive(bad[i], 0, out), ==, -EINVAL);
+                g_assert_cmpstr(out, ==, "untouched");
+        }
+        g_assert_cmpint(vgpu_uuid_derive(NULL, 0, (char[VGPU_UUID_STRING_MAX]){0}), ==, -EINVAL);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -124,5 +215,9 @@ int main(int argc, char *argv[])
         g_test_add_func("/uuid/parse-every-position", test_parse_every_position);
         g_test_add_func("/uuid/canonical", test_canonical);
         g_test_add_func("/uuid/generate", test_generate);
+        g_test_add_func("/uuid/derive-vectors", test_derive_vectors);
+        g_test_add_func("/uuid/derive-forms", test_derive_forms);
+        g_test_add_func("/uuid/derive-distinct", test_derive_distinct);
+        g_test_add_func("/uuid/derive-bad", test_derive_bad);
         return g_test_run();
 }
