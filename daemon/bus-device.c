@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "bus.h"
+#include "leases.h"
 
 static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                        sd_bus_error *error)
@@ -44,6 +45,10 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
         }
         else if (g_str_equal(property, "State"))
                 v = d->state ? d->state : "active";
+        else if (g_str_equal(property, "Owner")) {
+                Lease *lease = inventory_lease(d->inventory, d->uuid);
+                v = lease ? lease->owner : NULL;
+        }
         else if (g_str_equal(property, "Gpu")) {
                 gpu = inventory_gpu_path(d->sys->parent);
                 return sd_bus_message_append(reply, "o", gpu ? gpu : "/");
@@ -59,6 +64,14 @@ static int prop_framebuffer(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "t", (uint64_t) (t ? t->framebuffer_mib : 0));
 }
 
+static int prop_slot(sd_bus *bus, const char *path, const char *interface, const char *property,
+                     sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDevice *d = userdata;
+        Lease *lease = inventory_lease(d->inventory, d->uuid);
+        return sd_bus_message_append(reply, "u", lease ? lease->slot : 0);
+}
+
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
 
 static const sd_bus_vtable device_vtable[] = {
@@ -71,6 +84,8 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("FramebufferMiB", "t", prop_framebuffer, 0, CONST),
         SD_BUS_PROPERTY("SysfsPath", "s", prop_string, 0, CONST),
         SD_BUS_PROPERTY("State", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Owner", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Slot", "u", prop_slot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
 };
 

@@ -18,6 +18,8 @@ typedef struct {
         OpsKind kind;
         OpsRequest *req; /* until queued */
         const char *action;
+        GPtrArray *out;  /* the request's results (OpsRequest.out) */
+        bool dry_run;
 } Call;
 
 static void call_free(Call *c)
@@ -26,6 +28,8 @@ static void call_free(Call *c)
                 return;
         sd_bus_message_unref(c->call);
         ops_request_free(c->req);
+        if (c->out)
+                g_ptr_array_unref(c->out);
         g_free(c);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Call, call_free)
@@ -49,6 +53,24 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
                         path = inventory_definition_path(parent, uuid);
                         r = sd_bus_reply_method_return(c->call, "so", uuid, path);
                         break;
+                case OPS_ACQUIRE: {
+                        const char *type = c->out->len > 0 ? c->out->pdata[0] : "";
+                        if (!c->dry_run)
+                                path = inventory_device_path(uuid);
+                        r = sd_bus_reply_method_return(c->call, "soss", uuid, path ? path : "/",
+                                                       parent ? parent : "", type);
+                        break;
+                }
+                case OPS_RELEASE: {
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                        g_ptr_array_add(c->out, NULL);
+                        r = sd_bus_message_new_method_return(c->call, &reply);
+                        if (r >= 0)
+                                r = sd_bus_message_append_strv(reply, (char **)c->out->pdata);
+                        if (r >= 0)
+                                r = sd_bus_send(NULL, reply, NULL);
+                        break;
+                }
                 default: r = sd_bus_reply_method_return(c->call, NULL); break;
                 }
         if (r < 0)
@@ -86,6 +108,9 @@ static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char 
         c->kind = req->kind;
         c->req = req;
         c->action = action;
+        c->dry_run = req->dry_run;
+        c->out = g_ptr_array_new_with_free_func(g_free);
+        req->out = g_ptr_array_ref(c->out);
         r = polkit_check(call, action, on_polkit, c);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized to %s (%s): %s",
@@ -127,7 +152,7 @@ static int read_bool(sd_bus_message *msg, const char *key, bool *ret, sd_bus_err
                 r = sd_bus_message_exit_container(msg);
         if (r >= 0)
                 *ret = b;
-        return r;
+        return r < 0 ? r : 1;
 }
 
 static int read_string(sd_bus_message *msg, const char *key, char **ret, sd_bus_error *error)
@@ -144,14 +169,106 @@ static int read_string(sd_bus_message *msg, const char *key, char **ret, sd_bus_
                 g_free(*ret);
                 *ret = g_strdup(s);
         }
-        return r;
+        return r < 0 ? r : 1;
 }
 
-/* One a{sv} argument: the options of every method (with Modify's "defined" and "live" when
- * modify_options), or Modify's changes. Unknown keys are an error: a misspelt option must not be
- * silently ignored. */
-static int read_dict(sd_bus_message *msg, OpsRequest *req, bool changes, bool modify_options,
-                     sd_bus_error *error)
+static int read_u32(sd_bus_message *msg, const char *key, uint32_t *ret, sd_bus_error *error)
+{
+        int r;
+
+        r = enter_variant(msg, key, "u", error);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "u", ret);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(msg);
+        return r < 0 ? r : 1;
+}
+
+/* One option (or change) key the flags allow: 1 read, 0 not one of them, or an error. */
+static int read_option(sd_bus_message *msg, const char *key, OpsRequest *req, unsigned flags, sd_bus_error *error)
+{
+        int r;
+
+        if ((flags & BUS_OPTIONS_COMMON) && g_str_equal(key, "force"))
+                return read_bool(msg, key, &req->force, error);
+        if ((flags & BUS_OPTIONS_COMMON) && g_str_equal(key, "timeout_ms")) {
+                uint32_t ms;
+                r = read_u32(msg, key, &ms, error);
+                if (r >= 0)
+                        req->timeout_usec = (uint64_t)ms * 1000;
+                return r < 0 ? r : 1;
+        }
+        if ((flags & BUS_OPTIONS_MODIFY) && g_str_equal(key, "defined"))
+                return read_bool(msg, key, &req->defined, error);
+        if ((flags & BUS_OPTIONS_MODIFY) && g_str_equal(key, "live"))
+                return read_bool(msg, key, &req->live, error);
+        if (flags & BUS_OPTIONS_CHANGES) {
+                if (g_str_equal(key, "definition"))
+                        return read_string(msg, key, &req->new_definition, error);
+                if (g_str_equal(key, "type"))
+                        return read_string(msg, key, &req->new_type, error);
+                if (g_str_equal(key, "start"))
+                        return read_string(msg, key, &req->new_start, error);
+                if (g_str_equal(key, "delete_attribute")) {
+                        r = enter_variant(msg, key, "i", error);
+                        if (r >= 0)
+                                r = sd_bus_message_read(msg, "i", &req->del_index);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(msg);
+                        req->del_attr = true;
+                        return r < 0 ? r : 1;
+                }
+                if (g_str_equal(key, "add_attribute")) {
+                        const char *name, *value;
+                        r = enter_variant(msg, key, "(ssi)", error);
+                        if (r >= 0)
+                                r = sd_bus_message_read(msg, "(ssi)", &name, &value, &req->add_index);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(msg);
+                        if (r >= 0) {
+                                req->add_attr = true;
+                                req->add_name = g_strdup(name);
+                                req->add_value = g_strdup(value);
+                        }
+                        return r < 0 ? r : 1;
+                }
+        }
+        if (flags & BUS_OPTIONS_PLACE) {
+                if (g_str_equal(key, "parent"))
+                        return read_string(msg, key, &req->place_parent, error);
+                if (g_str_equal(key, "board"))
+                        return read_string(msg, key, &req->place_board, error);
+                if (g_str_equal(key, "policy"))
+                        return read_string(msg, key, &req->policy, error);
+                if (g_str_equal(key, "numa_node")) {
+                        r = enter_variant(msg, key, "i", error);
+                        if (r >= 0)
+                                r = sd_bus_message_read(msg, "i", &req->place_numa);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(msg);
+                        return r < 0 ? r : 1;
+                }
+        }
+        if ((flags & BUS_OPTIONS_SLOT) && g_str_equal(key, "slot")) {
+                req->slot_given = true;
+                return read_u32(msg, key, &req->slot, error);
+        }
+        if (flags & BUS_OPTIONS_ACQUIRE) {
+                if (g_str_equal(key, "uuid"))
+                        return read_string(msg, key, &req->uuid, error);
+                if (g_str_equal(key, "vm_uuid"))
+                        return read_string(msg, key, &req->vm_uuid, error);
+                if (g_str_equal(key, "persist"))
+                        return read_bool(msg, key, &req->persist, error);
+                if (g_str_equal(key, "dry_run"))
+                        return read_bool(msg, key, &req->dry_run, error);
+        }
+        return 0;
+}
+
+/* One a{sv} argument: the options (or Modify's changes) that flags allow. Unknown keys are an error:
+ * a misspelt option must not be silently ignored. */
+int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bus_error *error)
 {
         int r;
 
@@ -169,50 +286,10 @@ static int read_dict(sd_bus_message *msg, OpsRequest *req, bool changes, bool mo
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-
-                if (!changes && g_str_equal(key, "force"))
-                        r = read_bool(msg, key, &req->force, error);
-                else if (!changes && g_str_equal(key, "timeout_ms")) {
-                        uint32_t ms;
-                        r = enter_variant(msg, key, "u", error);
-                        if (r >= 0)
-                                r = sd_bus_message_read(msg, "u", &ms);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        if (r >= 0)
-                                req->timeout_usec = (uint64_t)ms * 1000;
-                } else if (modify_options && g_str_equal(key, "defined"))
-                        r = read_bool(msg, key, &req->defined, error);
-                else if (modify_options && g_str_equal(key, "live"))
-                        r = read_bool(msg, key, &req->live, error);
-                else if (changes && g_str_equal(key, "definition"))
-                        r = read_string(msg, key, &req->new_definition, error);
-                else if (changes && g_str_equal(key, "type"))
-                        r = read_string(msg, key, &req->new_type, error);
-                else if (changes && g_str_equal(key, "start"))
-                        r = read_string(msg, key, &req->new_start, error);
-                else if (changes && g_str_equal(key, "delete_attribute")) {
-                        r = enter_variant(msg, key, "i", error);
-                        if (r >= 0)
-                                r = sd_bus_message_read(msg, "i", &req->del_index);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        req->del_attr = true;
-                } else if (changes && g_str_equal(key, "add_attribute")) {
-                        const char *name, *value;
-                        r = enter_variant(msg, key, "(ssi)", error);
-                        if (r >= 0)
-                                r = sd_bus_message_read(msg, "(ssi)", &name, &value, &req->add_index);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        if (r >= 0) {
-                                req->add_attr = true;
-                                req->add_name = g_strdup(name);
-                                req->add_value = g_strdup(value);
-                        }
-                } else
+                r = read_option(msg, key, req, flags, error);
+                if (r == 0)
                         return vgpud_bus_error_set(error, -EINVAL, "Unknown %s \"%s\"",
-                                                   changes ? "change" : "option", key);
+                                                   (flags & BUS_OPTIONS_CHANGES) ? "change" : "option", key);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);
@@ -233,7 +310,7 @@ int bus_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "sss", &parent, &uuid, &definition);
         if (r < 0)
                 return r;
-        r = read_dict(msg, req, false, false, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON, error);
         if (r < 0)
                 return r;
         req->parent = g_strdup(parent);
@@ -251,7 +328,7 @@ int bus_method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "s", &uuid);
         if (r < 0)
                 return r;
-        r = read_dict(msg, req, false, false, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON, error);
         if (r < 0)
                 return r;
         req->uuid = g_strdup(uuid);
@@ -267,7 +344,7 @@ int bus_method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "sss", &parent, &uuid, &definition);
         if (r < 0)
                 return r;
-        r = read_dict(msg, req, false, false, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON, error);
         if (r < 0)
                 return r;
         req->parent = g_strdup(parent);
@@ -285,7 +362,7 @@ int bus_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = sd_bus_message_read(msg, "ss", &parent, &uuid);
         if (r < 0)
                 return r;
-        r = read_dict(msg, req, false, false, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON, error);
         if (r < 0)
                 return r;
         req->parent = g_strdup(parent);
@@ -302,13 +379,48 @@ int bus_method_modify(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "ss", &parent, &uuid);
         if (r < 0)
                 return r;
-        r = read_dict(msg, req, true, false, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_CHANGES, error);
         if (r < 0)
                 return r;
-        r = read_dict(msg, req, false, true, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON | BUS_OPTIONS_MODIFY, error);
         if (r < 0)
                 return r;
         req->parent = g_strdup(parent);
         req->uuid = g_strdup(uuid);
         return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_DEFINITION_CHANGE, error);
+}
+
+int bus_method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        g_autoptr(OpsRequest) req = ops_request_new(OPS_ACQUIRE);
+        const char *profile, *owner;
+        int r;
+
+        r = sd_bus_message_read(msg, "ss", &profile, &owner);
+        if (r < 0)
+                return r;
+        r = bus_read_options(msg, req,
+                             BUS_OPTIONS_COMMON | BUS_OPTIONS_PLACE | BUS_OPTIONS_SLOT | BUS_OPTIONS_ACQUIRE,
+                             error);
+        if (r < 0)
+                return r;
+        req->profile = g_strdup(profile);
+        req->owner = g_strdup(owner);
+        return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_VGPU_ACQUIRE, error);
+}
+
+int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        g_autoptr(OpsRequest) req = ops_request_new(OPS_RELEASE);
+        const char *what;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &what);
+        if (r < 0)
+                return r;
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON | BUS_OPTIONS_SLOT, error);
+        if (r < 0)
+                return r;
+        req->what = g_strdup(what);
+        return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_VGPU_ACQUIRE, error);
 }

@@ -37,6 +37,26 @@ int bus_method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_modify(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+/* Read an a{sv} of options into req: the keys of the given groups, any other key is InvalidArgument. */
+enum {
+        BUS_OPTIONS_COMMON = 1 << 0,  /* force, timeout_ms */
+        BUS_OPTIONS_MODIFY = 1 << 1,  /* defined, live */
+        BUS_OPTIONS_CHANGES = 1 << 2, /* Modify's changes */
+        BUS_OPTIONS_PLACE = 1 << 3,   /* parent, board, numa_node, policy */
+        BUS_OPTIONS_SLOT = 1 << 4,    /* slot */
+        BUS_OPTIONS_ACQUIRE = 1 << 5, /* uuid, vm_uuid, persist, dry_run */
+};
+int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bus_error *error);
+
+/* Manager's Plan, ListLeases and Orphans (bus-alloc.c); the Acquired/Released signals. */
+int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_list_leases(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_property_orphans(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error);
+void bus_lease_notify(void *userdata, bool acquired, const struct Lease *lease);
 
 /* The interface name of an inventory object kind. */
 const char *bus_interface_of(InvObjectKind kind);

@@ -42,6 +42,8 @@ static void rebuild_warnings(Inventory *inv)
                 g_ptr_array_add(inv->warnings, inv->sysfs_warnings->pdata[i]);
         for (guint i = 0; i < inv->store_warnings->len; i++)
                 g_ptr_array_add(inv->warnings, inv->store_warnings->pdata[i]);
+        for (guint i = 0; i < inv->other_warnings->len; i++)
+                g_ptr_array_add(inv->warnings, inv->other_warnings->pdata[i]);
         g_hash_table_iter_init(&it, inv->start_failures);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 g_ptr_array_add(failures, v);
@@ -57,6 +59,12 @@ static void warnings_changed(Inventory *inv)
         rebuild_warnings(inv);
         if (inv->observer && inv->observer->properties_changed)
                 inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1", names);
+}
+
+void inventory_add_warning(Inventory *inv, const char *line)
+{
+        g_ptr_array_add(inv->other_warnings, g_strdup(line));
+        warnings_changed(inv);
 }
 
 void inventory_set_start_failure(Inventory *inv, const char *parent, const char *uuid, const char *message)

@@ -8,6 +8,7 @@
 
 #include "pci-names.h"
 #include "inventory.h"
+#include "leases.h"
 
 struct Inventory {
         char *definitions_dir;
@@ -18,6 +19,7 @@ struct Inventory {
         GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
         GPtrArray *sysfs_warnings;
         GPtrArray *store_warnings;
+        GPtrArray *other_warnings; /* inventory_add_warning(): e.g. the leases file */
         GHashTable *start_failures; /* "<parent>/<uuid>" -> warning line, for autostarts that failed */
         GPtrArray *warnings;     /* both, for the bus */
         PciNames *pci;
@@ -36,6 +38,11 @@ struct Inventory {
         bool defer_typeless;
         GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
         bool names_loaded;       /* the PCI ID database is in memory */
+
+        /* inventory-owners.c */
+        Leases *leases;          /* borrowed; NULL: nobody holds anything */
+        guint orphans_count;     /* the orphans as last announced: count and a hash of their UUIDs */
+        guint orphans_hash;
 };
 
 static inline bool str_eq0(const char *a, const char *b)
@@ -49,6 +56,9 @@ void inventory_announce_added(Inventory *inv, InvObjectKind kind, const char *pa
 void inventory_announce_removed(Inventory *inv, InvObjectKind kind, const char *path);
 /* Recompute cores and capacity and tell the observer everything that changed during this update. */
 void inventory_finish_update(Inventory *inv);
+
+/* inventory-owners.c: announce Manager.Orphans when the set changed since the last call. */
+void inventory_check_orphans(Inventory *inv);
 
 /* inventory-definitions.c */
 void inventory_definition_free(InvDefinition *d);

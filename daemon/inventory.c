@@ -109,6 +109,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->typeless = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->sysfs_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->store_warnings = g_ptr_array_new_with_free_func(g_free);
+        inv->other_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->start_failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         inv->warnings = g_ptr_array_new();
         inv->pci = pci_names_new();
@@ -130,6 +131,7 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->typeless);
         g_ptr_array_unref(inv->sysfs_warnings);
         g_ptr_array_unref(inv->store_warnings);
+        g_ptr_array_unref(inv->other_warnings);
         g_hash_table_unref(inv->start_failures);
         g_ptr_array_unref(inv->warnings);
         pci_names_free(inv->pci);
@@ -798,6 +800,7 @@ void inventory_finish_update(Inventory *inv)
                                                           (char **) changed);
         }
         g_hash_table_remove_all(inv->changed);
+        inventory_check_orphans(inv);
 }
 
 /* ---- updates ---- */

@@ -131,6 +131,18 @@ void inventory_release_names(Inventory *inv);
  * part of the Warnings until then, so that vgpuctl shows them. */
 void inventory_set_start_failure(Inventory *inv, const char *parent, const char *uuid, const char *message);
 
+/* Owners (inventory-owners.c). The leases are borrowed and must outlive the inventory; NULL: none. */
+struct Leases;
+void inventory_set_leases(Inventory *inv, struct Leases *leases);
+/* The lease of a device (or of a UUID not running), NULL when nobody holds it. */
+struct Lease *inventory_lease(Inventory *inv, const char *uuid);
+/* The lease of uuid was made, changed or dropped: announce the device's Owner and Slot, and Orphans. */
+void inventory_lease_changed(Inventory *inv, const char *uuid);
+/* Running devices with neither lease nor definition (on their parent): char* UUIDs (borrowed), sorted. */
+GPtrArray *inventory_orphans(Inventory *inv);
+/* Add a warning line (e.g. about the leases file) to Warnings. */
+void inventory_add_warning(Inventory *inv, const char *line);
+
 /* Problems found while reading (char*, one per line). */
 GPtrArray *inventory_warnings(Inventory *inv);
 

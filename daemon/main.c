@@ -14,6 +14,7 @@
 #include "bus.h"
 #include "manager.h"
 #include "store.h"
+#include "leases.h"
 
 static void help(void)
 {
@@ -127,6 +128,9 @@ static void manager_done(Manager *m)
 {
         ops_free(m->ops); /* callers still waiting get an error; running callouts are killed */
         callouts_free(m->callouts);
+        if (m->inventory)
+                inventory_set_leases(m->inventory, NULL);
+        leases_free(m->leases);
         store_watch_free(m->store_watch);
         udev_watch_free(m->udev);
         bus_private_done(m);
@@ -145,6 +149,38 @@ static void on_uevents(void *userdata, char **parents, char **devices, char **re
         Manager *m = userdata;
 
         ops_uevents(m->ops, parents, devices, registered);
+}
+
+/* Read the leases, and say what the devices found in sysfs are: leased, defined, or orphans (which
+ * stay as they are: vgpud never removes what it cannot account for). */
+static int load_leases(Manager *m)
+{
+        g_autofree char *warning = NULL;
+        g_autoptr(GPtrArray) orphans = NULL;
+        g_autoptr(GPtrArray) leases = NULL;
+        unsigned running = 0;
+        int r;
+
+        r = leases_load(m->state_dir, &m->leases, &warning);
+        if (warning) {
+                log_warning("%s", warning);
+                inventory_add_warning(m->inventory, warning);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot use the state directory %s: %m", m->state_dir);
+        inventory_set_leases(m->inventory, m->leases);
+
+        leases = leases_list(m->leases, NULL);
+        for (guint i = 0; i < leases->len; i++)
+                if (inventory_get_device(m->inventory, ((Lease *)leases->pdata[i])->uuid))
+                        running++;
+        orphans = inventory_orphans(m->inventory);
+        if (leases->len > 0)
+                log_info("Leases: %u, %u of them running", leases->len, running);
+        for (guint i = 0; i < orphans->len; i++)
+                log_info("Orphan: %s runs with neither lease nor definition (left as it is)",
+                         (const char *)orphans->pdata[i]);
+        return 0;
 }
 
 static int run(Manager *m)
@@ -193,6 +229,10 @@ static int run(Manager *m)
         if (r < 0)
                 return r;
 
+        r = load_leases(m);
+        if (r < 0)
+                return r;
+
         r = ops_new(m->event, m->inventory, &m->ops);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the lifecycle engine: %m");
@@ -201,6 +241,7 @@ static int run(Manager *m)
                 return log_error_errno(r, "Cannot set up the callouts: %m");
         callouts_set_timeout(m->callouts, m->callout_timeout_usec);
         ops_set_callouts(m->ops, m->callouts);
+        ops_set_leases(m->ops, m->leases, bus_lease_notify, m);
         udev_watch_set_hook(m->udev, on_uevents, m);
         r = store_watch_new(m->event, m->inventory, &m->store_watch);
         if (r < 0)

@@ -21,6 +21,7 @@ typedef struct Manager {
         StoreWatch *store_watch;
         Ops *ops;
         Callouts *callouts;
+        struct Leases *leases;  /* who holds which vGPU (state_dir/leases) */
         char *definitions_dir;
         char *state_dir;
         char *udev_source; /* "udev", "kernel" or NULL for automatic */

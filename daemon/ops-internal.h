@@ -23,6 +23,7 @@ typedef enum {
         STEP_WAIT_ADD,      /* start: create written, waiting for the device to appear */
         STEP_WAIT_REMOVE,   /* stop: remove written, waiting for the device to go */
         STEP_WAIT_ROLLBACK, /* start failed after the device appeared: waiting for it to go */
+        STEP_WAIT_RELEASE,  /* release: remove written, waiting for the device to go */
 } Step;
 
 typedef enum {
@@ -67,6 +68,12 @@ typedef struct Job {
         CalloutState state; /* how the change went, for post and notify */
         int result;         /* the change's result, reported after post and the notifiers */
         char *result_message;
+
+        /* acquire and release (ops-acquire.c) */
+        char **leased;       /* release: the UUIDs to release, in order */
+        guint next;          /* release: the one being released */
+        bool lease_written;  /* acquire: this job wrote a new lease (undone when it fails) */
+        bool def_written;    /* acquire: this job stored a definition (undone when it fails) */
 } Job;
 
 struct Ops {
@@ -78,6 +85,9 @@ struct Ops {
         GHashTable *autostart; /* parent names waiting for the autostart delay */
         sd_event_source *autostart_timer;
         Callouts *callouts; /* NULL: none run */
+        struct Leases *leases;
+        OpsLeaseNotify lease_notify;
+        void *lease_userdata;
 };
 
 bool ops_empty(const char *s);
@@ -99,6 +109,27 @@ int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message);
 /* The callouts of j will be about parent's definition def (its type and JSON); a def without a type
  * gets none. */
 void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
+
+/* Start's change (ops.c): the checks and the write to create for j->uuid, j->parent and j->def; 1 when
+ * it waits for the device. */
+int ops_start_run(Ops *ops, Job *j, char **ret_message);
+/* Wait for the kernel (the timeout of the request, or the default) in step. */
+int ops_job_wait(Ops *ops, Job *j, Step step);
+/* Write "1" to a device's remove file. */
+int ops_write_remove(const char *uuid);
+/* The change of j ended (r 0 or an error): post callouts, notifiers, reply. */
+void ops_job_finish(Ops *ops, Job *j, int r, const char *message);
+
+/* ops-acquire.c: prepare returns 1 when the request is answered without a change (the owner holds
+ * it already; a dry run). run returns 1 when it waits. ops_acquire_end() runs when an acquire ends
+ * (r 0 or not) before its reply; ops_release_resume() when a device of a release went or the wait
+ * timed out. */
+int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message);
+int ops_acquire_run(Ops *ops, Job *j, char **ret_message);
+void ops_acquire_end(Ops *ops, Job *j, int r);
+int ops_release_prepare(Ops *ops, Job *j, char **ret_message);
+int ops_release_run(Ops *ops, Job *j, char **ret_message);
+void ops_release_resume(Ops *ops, Job *j, bool timed_out);
 
 /* The requests of ops-definitions.c, each in two phases: prepare (before the pre callouts) and run
  * (the change); 0 done, or a negative errno with *ret_message. */

@@ -18,6 +18,7 @@
 #include "mdev-def.h"
 #include "store.h"
 #include "uuid.h"
+#include "leases.h"
 #include "ops-internal.h"
 
 /* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
@@ -31,6 +32,7 @@ OpsRequest *ops_request_new(OpsKind kind)
         req->defined = true;
         req->del_index = -1;
         req->add_index = -1;
+        req->place_numa = -1;
         return req;
 }
 
@@ -46,6 +48,15 @@ void ops_request_free(OpsRequest *req)
         g_free(req->new_start);
         g_free(req->add_name);
         g_free(req->add_value);
+        g_free(req->profile);
+        g_free(req->owner);
+        g_free(req->what);
+        g_free(req->vm_uuid);
+        g_free(req->place_parent);
+        g_free(req->place_board);
+        g_free(req->policy);
+        if (req->out)
+                g_ptr_array_unref(req->out);
         g_free(req);
 }
 
@@ -83,6 +94,7 @@ static void job_free(Job *j)
         if (j->targets)
                 g_ptr_array_unref(j->targets);
         g_strfreev(j->parents);
+        g_strfreev(j->leased);
         g_free(j->result_message);
         ops_request_free(j->req);
         g_free(j->autostart_parent);
@@ -150,6 +162,8 @@ int ops_fail(char **ret_message, int r, const char *format, ...)
 static const char *const action_names[] = {
         [OPS_START] = "start",       [OPS_STOP] = "stop",     [OPS_DEFINE] = "define",
         [OPS_UNDEFINE] = "undefine", [OPS_MODIFY] = "modify",
+        /* as the callouts see them: an acquire starts a device, a release stops it */
+        [OPS_ACQUIRE] = "start",     [OPS_RELEASE] = "stop",
 };
 
 static void job_continue(Ops *ops, Job *j);
@@ -245,7 +259,7 @@ static void job_continue(Ops *ops, Job *j)
 }
 
 /* The change is done (r 0) or failed: post callouts and notifiers, then the reply. */
-static void job_finish(Ops *ops, Job *j, int r, const char *message)
+void ops_job_finish(Ops *ops, Job *j, int r, const char *message)
 {
         g_assert(ops->current == j);
         /* no more waiting for the kernel: uevents and the timer must not resume it during post */
@@ -256,6 +270,8 @@ static void job_finish(Ops *ops, Job *j, int r, const char *message)
                 job_end(ops, j, r, message);
                 return;
         }
+        if (j->req->kind == OPS_ACQUIRE)
+                ops_acquire_end(ops, j, r);
         j->result = r < 0 ? r : 0;
         if (r < 0 && message != j->result_message) {
                 g_free(j->result_message);
@@ -272,9 +288,16 @@ void ops_set_callouts(Ops *ops, Callouts *callouts)
         ops->callouts = callouts;
 }
 
+void ops_set_leases(Ops *ops, Leases *leases, OpsLeaseNotify notify, void *userdata)
+{
+        ops->leases = leases;
+        ops->lease_notify = notify;
+        ops->lease_userdata = userdata;
+}
+
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
 
-static int job_wait(Ops *ops, Job *j, Step step)
+int ops_job_wait(Ops *ops, Job *j, Step step)
 {
         uint64_t timeout = j->req && j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
 
@@ -307,7 +330,7 @@ static int sysfs_write(const char *path, const char *value, int extra_flags)
         return 0;
 }
 
-static int write_remove(const char *uuid)
+int ops_write_remove(const char *uuid)
 {
         g_autofree char *path = g_strdup_printf("%s/%s/remove", SYSFS_MDEV_DEVICES, uuid);
         return sysfs_write(path, "1", 0);
@@ -495,7 +518,7 @@ static int start_prepare(Ops *ops, Job *j, char **ret_message)
 
 /* Everything before the device exists: the checks, the write to create. Returns 1 when it waits for the
  * device. */
-static int start_run(Ops *ops, Job *j, char **ret_message)
+int ops_start_run(Ops *ops, Job *j, char **ret_message)
 {
         g_autofree char *create = NULL;
         const SysfsType *t = NULL;
@@ -540,7 +563,7 @@ static int start_run(Ops *ops, Job *j, char **ret_message)
                 return OPS_DRIVER_REFUSED;
         }
         log_debug("Wrote %s to %s", j->uuid, create);
-        r = job_wait(ops, j, STEP_WAIT_ADD);
+        r = ops_job_wait(ops, j, STEP_WAIT_ADD);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
         return 1;
@@ -559,7 +582,7 @@ static void start_device_appeared(Ops *ops, Job *j)
                 /* someone else made this UUID elsewhere in the meantime: not ours to remove */
                 msg = g_strdup_printf("Device %s appeared as %s on %s", j->uuid,
                                       d->sys->type_id ? d->sys->type_id : "an unknown type", d->sys->parent);
-                job_finish(ops, j, -EEXIST, msg);
+                ops_job_finish(ops, j, -EEXIST, msg);
                 return;
         }
         r = ops_write_attrs(j->uuid, j->def, &msg);
@@ -569,7 +592,7 @@ static void start_device_appeared(Ops *ops, Job *j)
         }
         log_info("Started %s (%s on %s)", j->uuid, j->def->mdev_type, j->parent);
         inventory_set_start_failure(ops->inv, j->parent, j->uuid, NULL); /* whoever started it */
-        job_finish(ops, j, 0, NULL);
+        ops_job_finish(ops, j, 0, NULL);
 }
 
 /* Remove the device again and report the original error once it is gone. */
@@ -581,12 +604,12 @@ static void start_rollback(Ops *ops, Job *j, int error, char *message)
         j->message = message;
         log_warning("Starting %s failed after it appeared, removing it: %s", j->uuid, message);
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
-        r = write_remove(j->uuid);
+        r = ops_write_remove(j->uuid);
         if (r >= 0)
-                r = job_wait(ops, j, STEP_WAIT_ROLLBACK);
+                r = ops_job_wait(ops, j, STEP_WAIT_ROLLBACK);
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove %s again: %m", j->uuid);
-                job_finish(ops, j, j->error, j->message);
+                ops_job_finish(ops, j, j->error, j->message);
         }
 }
 
@@ -625,7 +648,7 @@ static int stop_run(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
         j->state_set = true;
-        r = write_remove(j->uuid);
+        r = ops_write_remove(j->uuid);
         if (r == -ENOENT)
                 return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
         if (r == -EBUSY)
@@ -633,7 +656,7 @@ static int stop_run(Ops *ops, Job *j, char **ret_message)
         if (r < 0)
                 return ops_fail(ret_message, OPS_DRIVER_REFUSED, "The driver refused to remove %s: %s",
                                 j->uuid, g_strerror(-r));
-        r = job_wait(ops, j, STEP_WAIT_REMOVE);
+        r = ops_job_wait(ops, j, STEP_WAIT_REMOVE);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
         return 1;
@@ -747,7 +770,7 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
                         g_autofree char *msg = g_strdup_printf(
                                 "Parent %s went away while %s was being created", j->parent, j->uuid);
                         j->step = STEP_NONE;
-                        job_finish(ops, j, -ENOENT, msg);
+                        ops_job_finish(ops, j, -ENOENT, msg);
                 } else if (timed_out) {
                         g_autoptr(SysfsDevice) sd = NULL;
                         g_autofree char *msg =
@@ -758,26 +781,27 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
                                 start_rollback(ops, j, -ETIMEDOUT,
                                                g_steal_pointer(&msg)); /* late: remove it */
                         else
-                                job_finish(ops, j, -ETIMEDOUT, msg);
+                                ops_job_finish(ops, j, -ETIMEDOUT, msg);
                 }
                 break;
         case STEP_WAIT_REMOVE:
                 if (!inventory_get_device(ops->inv, j->uuid)) {
                         log_info("Stopped %s", j->uuid);
-                        job_finish(ops, j, 0, NULL);
+                        ops_job_finish(ops, j, 0, NULL);
                 } else if (timed_out) {
                         g_autofree char *msg = g_strdup_printf(
                                 "Timed out waiting for the driver to remove %s (on %s)", j->uuid, j->parent);
-                        job_finish(ops, j, -ETIMEDOUT, msg);
+                        ops_job_finish(ops, j, -ETIMEDOUT, msg);
                 }
                 break;
         case STEP_WAIT_ROLLBACK:
                 if (!inventory_get_device(ops->inv, j->uuid) || timed_out) {
                         if (timed_out)
                                 log_warning("%s did not go away after a failed start", j->uuid);
-                        job_finish(ops, j, j->error, j->message);
+                        ops_job_finish(ops, j, j->error, j->message);
                 }
                 break;
+        case STEP_WAIT_RELEASE: ops_release_resume(ops, j, timed_out); break;
         case STEP_NONE: break;
         }
 }
@@ -826,9 +850,11 @@ static int on_kick(sd_event_source *s, void *userdata)
         case OPS_DEFINE: r = ops_define_prepare(ops, j, &msg); break;
         case OPS_UNDEFINE: r = ops_undefine_prepare(ops, j, &msg); break;
         case OPS_MODIFY: r = ops_modify_prepare(ops, j, &msg); break;
+        case OPS_ACQUIRE: r = ops_acquire_prepare(ops, j, &msg); break;
+        case OPS_RELEASE: r = ops_release_prepare(ops, j, &msg); break;
         default: r = ops_fail(&msg, -EINVAL, "Unknown request"); break;
         }
-        if (r < 0) { /* not even clear what it is about: no callouts */
+        if (r != 0) { /* not even clear what it is about, or answered already: no callouts */
                 job_end(ops, j, r, msg);
                 return 0;
         }
@@ -844,15 +870,17 @@ static void job_act(Ops *ops, Job *j)
         int r;
 
         switch (j->req->kind) {
-        case OPS_START: r = start_run(ops, j, &msg); break;
+        case OPS_START: r = ops_start_run(ops, j, &msg); break;
         case OPS_STOP: r = stop_run(ops, j, &msg); break;
         case OPS_DEFINE: r = ops_define_run(ops, j, &msg); break;
         case OPS_UNDEFINE: r = ops_undefine_run(ops, j, &msg); break;
         case OPS_MODIFY: r = ops_modify_run(ops, j, &msg); break;
+        case OPS_ACQUIRE: r = ops_acquire_run(ops, j, &msg); break;
+        case OPS_RELEASE: r = ops_release_run(ops, j, &msg); break;
         default: r = ops_fail(&msg, -EINVAL, "Unknown request"); break;
         }
         if (r <= 0) /* done; 1: it waits for the kernel and finishes from job_resume() */
-                job_finish(ops, j, r, msg);
+                ops_job_finish(ops, j, r, msg);
 }
 
 void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)

@@ -37,6 +37,8 @@ typedef enum {
         OPS_DEFINE,
         OPS_UNDEFINE,
         OPS_MODIFY,
+        OPS_ACQUIRE, /* ops-acquire.c */
+        OPS_RELEASE,
 } OpsKind;
 
 /* What to do, as dbus/org.vgpud1.xml describes each method. Strings NULL or "" mean "not given". */
@@ -59,6 +61,22 @@ typedef struct OpsRequest {
         int add_index;
         bool defined; /* change the stored definition (default true) */
         bool live;    /* write the attributes to the running device */
+
+        /* Acquire (profile, owner) and Release (what: a device UUID or an owner) */
+        char *profile;
+        char *owner;
+        char *what;
+        uint32_t slot;
+        bool slot_given; /* Release: only this slot of the owner */
+        char *vm_uuid;   /* Acquire: derive the UUID from this and the slot ("uuid" gives it outright) */
+        char *place_parent, *place_board;
+        int place_numa; /* -1: any */
+        char *policy;   /* "pack" (NULL) or "spread" */
+        bool persist;
+        bool dry_run;
+        /* Results besides uuid and parent, filled for the caller (a reference it holds):
+         * Acquire: the type id; Release: the UUIDs released. */
+        GPtrArray *out;
 } OpsRequest;
 
 OpsRequest *ops_request_new(OpsKind kind);
@@ -72,6 +90,13 @@ typedef void (*OpsDone)(int r, const char *message, const char *uuid, const char
 int ops_new(sd_event *event, Inventory *inv, Ops **ret);
 /* Run mdevctl's callout scripts around every request (NULL: none); borrowed, must outlive ops. */
 void ops_set_callouts(Ops *ops, Callouts *callouts);
+
+/* The leases Acquire and Release keep (borrowed, must outlive ops; without them both fail), and who
+ * hears of each lease made (acquired true) or dropped. */
+struct Leases;
+struct Lease;
+typedef void (*OpsLeaseNotify)(void *userdata, bool acquired, const struct Lease *lease);
+void ops_set_leases(Ops *ops, struct Leases *leases, OpsLeaseNotify notify, void *userdata);
 /* Requests still waiting end with -ECANCELED. */
 void ops_free(Ops *ops);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The placement model's view of the host, built from the inventory; and the sentences that explain
+ * a placement that failed. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "alloc-host.h"
+
+static gint compare_by_core(gconstpointer a, gconstpointer b)
+{
+        const InvParent *x = *(InvParent *const *)a, *y = *(InvParent *const *)b;
+        int c = g_strcmp0(x->core ? x->core : x->name, y->core ? y->core : y->name);
+        return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static const char *core_id(const InvParent *p)
+{
+        return p->core ? p->core : p->name;
+}
+
+AllocHost *alloc_host_new(Inventory *inv)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+        AllocHost *h = g_new0(AllocHost, 1);
+        size_t n_types = 0, t = 0;
+
+        g_ptr_array_sort(parents, compare_by_core);
+        for (guint i = 0; i < parents->len; i++)
+                n_types += ((InvParent *)parents->pdata[i])->sys->types->len;
+        h->parents = g_new0(PlaceParent, MAX(parents->len, 1));
+        h->inv_parents = g_new0(InvParent *, MAX(parents->len, 1));
+        h->cores = g_new0(PlaceCore, MAX(parents->len, 1));
+        h->types = g_new0(const VgpuType *, MAX(n_types, 1));
+        h->available = g_new0(int, MAX(n_types, 1));
+
+        for (guint i = 0; i < parents->len; i++) {
+                InvParent *p = parents->pdata[i];
+                PlaceParent *pp = &h->parents[i];
+                PlaceCore *c;
+
+                if (h->n_cores == 0 || !g_str_equal(h->cores[h->n_cores - 1].core, core_id(p))) {
+                        c = &h->cores[h->n_cores++];
+                        c->core = core_id(p);
+                        c->board = p->board;
+                        c->numa_node = p->sys->numa_node;
+                        c->cap = p->cap;
+                        c->parents = pp;
+                } else
+                        c = &h->cores[h->n_cores - 1];
+                c->n_parents++;
+                if (c->numa_node < 0)
+                        c->numa_node = p->sys->numa_node;
+
+                h->inv_parents[i] = p;
+                pp->name = p->name;
+                pp->types = &h->types[t];
+                pp->available = &h->available[t];
+                pp->n_types = p->sys->types->len;
+                for (guint k = 0; k < p->sys->types->len; k++, t++) {
+                        h->types[t] = p->models->pdata[k];
+                        h->available[t] = ((SysfsType *)p->sys->types->pdata[k])->available_instances;
+                }
+        }
+        return h;
+}
+
+void alloc_host_free(AllocHost *h)
+{
+        if (!h)
+                return;
+        g_free(h->cores);
+        g_free(h->parents);
+        g_free(h->inv_parents);
+        g_free(h->types);
+        g_free(h->available);
+        g_free(h);
+}
+
+InvParent *alloc_host_parent(const AllocHost *h, size_t core, size_t parent)
+{
+        return h->inv_parents[(size_t)(h->cores[core].parents - h->parents) + parent];
+}
+
+const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent)
+{
+        for (size_t c = 0; c < h->n_cores; c++)
+                for (size_t i = 0; i < h->cores[c].n_parents; i++)
+                        if (g_str_equal(h->cores[c].parents[i].name, parent))
+                                return &h->cores[c];
+        return NULL;
+}
+
+/* The same rule as placement_choose(). */
+bool alloc_host_core_eligible(const PlaceCore *c, const PlaceRequest *req)
+{
+        bool parent_ok = !req->parent || !*req->parent || g_str_equal(c->core, req->parent);
+
+        for (size_t i = 0; i < c->n_parents && !parent_ok; i++)
+                parent_ok = g_str_equal(c->parents[i].name, req->parent);
+        if (!parent_ok)
+                return false;
+        if (req->board && *req->board && !g_str_equal(c->board ? c->board : c->core, req->board))
+                return false;
+        return req->numa_node < 0 || c->numa_node == req->numa_node;
+}
+
+/* The first type of the core matching the profile with room, or (room 0) the first matching one. */
+static const VgpuType *core_match(const PlaceCore *c, const char *profile, uint32_t *ret_room)
+{
+        const VgpuType *first = NULL;
+
+        *ret_room = 0;
+        for (size_t i = 0; i < c->n_parents; i++)
+                for (size_t k = 0; k < c->parents[i].n_types; k++) {
+                        const VgpuType *t = c->parents[i].types[k];
+                        uint32_t room;
+
+                        if (!t || !vgpu_type_matches_profile(t, profile))
+                                continue;
+                        if (!first)
+                                first = t;
+                        room = placement_room(c, t);
+                        if (room > *ret_room) {
+                                *ret_room = room;
+                                return t;
+                        }
+                }
+        return first;
+}
+
+char *alloc_host_cores_that_fit(const AllocHost *h, const PlaceRequest *req)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (size_t i = 0; i < h->n_cores; i++) {
+                const PlaceCore *c = &h->cores[i];
+                uint32_t room;
+
+                if (!alloc_host_core_eligible(c, req) || !core_match(c, req->profile, &room) || room == 0)
+                        continue;
+                if (s->len)
+                        g_string_append(s, ", ");
+                if (c->cap.used == 0)
+                        g_string_append_printf(s, "%s (empty, %" PRIu32 " free)", c->core, room);
+                else if (c->cap.size_class_mib > 0)
+                        g_string_append_printf(s, "%s (%" PRIu64 " MiB, %" PRIu32 " free)", c->core,
+                                               c->cap.size_class_mib, room);
+                else
+                        g_string_append_printf(s, "%s (%" PRIu32 " free)", c->core, room);
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* The type names running on a core, "A, B". */
+static char *core_running(Inventory *inv, const PlaceCore *c)
+{
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+        for (size_t i = 0; i < c->n_parents; i++) {
+                InvParent *p = inventory_get_parent(inv, c->parents[i].name);
+                for (guint k = 0; p && k < p->devices->len; k++) {
+                        const VgpuType *t = ((InvDevice *)p->devices->pdata[k])->type;
+                        const char *n = t ? (t->name ? t->name : t->id) : NULL;
+                        if (n && !g_ptr_array_find_with_equal_func(names, n, g_str_equal, NULL))
+                                g_ptr_array_add(names, (gpointer)n);
+                }
+        }
+        g_ptr_array_add(names, NULL);
+        return g_strjoinv(", ", (char **)names->pdata);
+}
+
+char *alloc_host_conflicts(const AllocHost *h, Inventory *inv, const PlaceRequest *req)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (size_t i = 0; i < h->n_cores; i++) {
+                const PlaceCore *c = &h->cores[i];
+                const VgpuType *t;
+                uint32_t room;
+                g_autofree char *running = NULL;
+
+                if (!alloc_host_core_eligible(c, req) || !(t = core_match(c, req->profile, &room)) ||
+                    core_capacity_check(&c->cap, t) != -EXDEV)
+                        continue;
+                running = core_running(inv, c);
+                if (s->len)
+                        g_string_append(s, "; ");
+                g_string_append_printf(s, "%s runs %" PRIu64 " MiB vGPUs (%s)", c->core,
+                                       c->cap.size_class_mib, running);
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static char *restriction_text(const PlaceRequest *req)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        if (req->parent && *req->parent)
+                g_string_append_printf(s, " on %s", req->parent);
+        if (req->board && *req->board)
+                g_string_append_printf(s, " on board %s", req->board);
+        if (req->numa_node >= 0)
+                g_string_append_printf(s, " on NUMA node %d", req->numa_node);
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *req, PlaceChoice *ret,
+                      char **ret_message)
+{
+        g_autofree char *where = restriction_text(req), *conflicts = NULL;
+        int r = placement_choose(h->cores, h->n_cores, req, ret);
+
+        switch (r) {
+        case 0: return 0;
+        case -ENOENT:
+                *ret_message =
+                        g_strdup_printf("No GPU%s offers a type matching \"%s\"", where, req->profile);
+                return r;
+        case -EXDEV:
+                conflicts = alloc_host_conflicts(h, inv, req);
+                *ret_message =
+                        g_strdup_printf("No GPU core%s can take \"%s\": every core that offers it runs "
+                                        "another framebuffer size: %s",
+                                        where, req->profile, conflicts);
+                return r;
+        case -ENOSPC:
+                conflicts = alloc_host_conflicts(h, inv, req);
+                *ret_message = g_strdup_printf(
+                        "No room for \"%s\"%s: %zu GPU core%s offer%s it, %zu full%s%s", req->profile, where,
+                        ret->n_matching, ret->n_matching == 1 ? "" : "s", ret->n_matching == 1 ? "s" : "",
+                        ret->n_full, *conflicts ? "; other sizes: " : "", conflicts);
+                return r;
+        default:
+                *ret_message = g_strdup_printf("Cannot place \"%s\": %s", req->profile, g_strerror(-r));
+                return r;
+        }
+}

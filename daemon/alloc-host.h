@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The host as the placement model (model/placement.h) sees it: the inventory's parents grouped by GPU
+ * core, with their types, available_instances and each core's capacity. A snapshot: build one per
+ * decision, it borrows from the inventory and is invalid once the inventory changes. */
+
+#include <stddef.h>
+
+#include "inventory.h"
+#include "placement.h"
+
+typedef struct AllocHost {
+        PlaceCore *cores; /* sorted by core id */
+        size_t n_cores;
+        /* storage behind the cores */
+        PlaceParent *parents;
+        InvParent **inv_parents; /* parallel to parents */
+        const VgpuType **types;
+        int *available;
+} AllocHost;
+
+AllocHost *alloc_host_new(Inventory *inv);
+void alloc_host_free(AllocHost *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AllocHost, alloc_host_free)
+
+/* The inventory's parent behind cores[core].parents[parent]. */
+InvParent *alloc_host_parent(const AllocHost *h, size_t core, size_t parent);
+/* The core a parent belongs to, or NULL. */
+const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent);
+
+/* "0000:41:00.0 (4096 MiB), 0000:42:00.0 (empty)": the cores with room for a type matching profile
+ * within req's restriction, each with its size class; "" when none. */
+char *alloc_host_cores_that_fit(const AllocHost *h, const PlaceRequest *req);
+/* "0000:41:00.0 runs 4096 MiB vGPUs (NVIDIA A40-4Q), ...": the cores within req's restriction that
+ * offer a matching type but refuse it by size, with what they run. */
+char *alloc_host_conflicts(const AllocHost *h, Inventory *inv, const PlaceRequest *req);
+
+/* Does the core pass req's restriction (parent or core, board, NUMA node)? */
+bool alloc_host_core_eligible(const PlaceCore *c, const PlaceRequest *req);
+
+/* placement_choose() with the diagnosis: 0 with *ret filled, or -ENOENT (no type matches), -EXDEV
+ * (every matching core runs another size: names each with what it runs), -ENOSPC (all full),
+ * -EINVAL, each with *ret_message. */
+int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *req, PlaceChoice *ret,
+                      char **ret_message);

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Acquire and Release, as requests of the lifecycle engine (ops.c), so that they are serialized with
+ * every other change: no two Acquires can hand out one device or one slot.
+ *
+ * Acquire: prepare finds the owner's slot (an existing lease answers at once when its device runs)
+ * or the UUID and the place (model/placement.c over alloc-host.c's view of the inventory); run
+ * writes the lease (and the definition, with "persist") BEFORE the write to create, so that after a
+ * crash at any point every device vgpud made has its lease; then it is a start. When the start
+ * fails, what this request wrote is taken back.
+ * Release: prepare collects the owner's (or the one) leased devices; run checks that no process has
+ * their VFIO groups open, then removes them one by one (waiting for each to go), removes the
+ * definitions Acquire stored, and drops the leases. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "alloc-host.h"
+#include "leases.h"
+#include "log.h"
+#include "vfio-busy.h"
+#include "ops-internal.h"
+
+static void notify(Ops *ops, bool acquired, const Lease *lease)
+{
+        inventory_lease_changed(ops->inv, lease->uuid);
+        if (ops->lease_notify)
+                ops->lease_notify(ops->lease_userdata, acquired, lease);
+}
+
+static int save(Ops *ops, char **ret_message)
+{
+        int r = leases_save(ops->leases);
+
+        if (r < 0)
+                return ops_fail(ret_message, r == -EROFS ? -EROFS : r, "Cannot write %s: %s",
+                                leases_path(ops->leases), g_strerror(-r));
+        return 0;
+}
+
+static void out_add(Job *j, const char *s)
+{
+        if (j->req->out)
+                g_ptr_array_add(j->req->out, g_strdup(s));
+}
+
+/* The model of a type id on a parent, or NULL. */
+static const VgpuType *type_on(Ops *ops, const char *parent, const char *type_id)
+{
+        InvParent *p = inventory_get_parent(ops->inv, parent);
+
+        for (guint i = 0; p && i < p->sys->types->len; i++)
+                if (g_str_equal(((SysfsType *)p->sys->types->pdata[i])->id, type_id))
+                        return p->models->pdata[i];
+        return NULL;
+}
+
+/* Does the lease's type answer to profile? (Only its id when its parent is gone.) */
+static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
+{
+        const VgpuType *t = type_on(ops, l->parent, l->type);
+
+        return t ? vgpu_type_matches_profile(t, profile) : g_ascii_strcasecmp(l->type, profile) == 0;
+}
+
+/* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. */
+static int place(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
+        PlaceRequest pr = {
+                .profile = req->profile,
+                .parent = req->place_parent,
+                .board = req->place_board,
+                .numa_node = req->place_numa,
+        };
+        PlaceChoice choice;
+        InvParent *p;
+        const VgpuType *t;
+        int r;
+
+        r = placement_policy_from_string(ops_empty(req->policy) ? "pack" : req->policy, &pr.policy);
+        if (r < 0)
+                return ops_fail(ret_message, -EINVAL, "Unknown policy \"%s\" (pack or spread)", req->policy);
+        r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
+        if (r < 0)
+                return r;
+
+        p = alloc_host_parent(h, choice.core, choice.parent);
+        t = h->cores[choice.core].parents[choice.parent].types[choice.type];
+        j->parent = g_strdup(p->name);
+        j->def = mdev_def_new();
+        j->def->mdev_type = g_strdup(t->id);
+        j->def->autostart = req->persist;
+        log_debug("Placement of %s for %s: %s on %s (core %s, room %" PRIu32 ", %s)", req->profile,
+                  req->owner, t->id, p->name, h->cores[choice.core].core, choice.room,
+                  placement_policy_to_string(pr.policy));
+        return 0;
+}
+
+/* The UUID of a new lease: given, derived from the VM's, or new; not running, not leased. */
+static int new_uuid(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        Lease *other;
+        int r;
+
+        if (!ops_empty(req->uuid) && !ops_empty(req->vm_uuid))
+                return ops_fail(ret_message, -EINVAL, "Give \"uuid\" or \"vm_uuid\", not both");
+        if (!ops_empty(req->vm_uuid)) {
+                r = vgpu_uuid_derive(req->vm_uuid, req->slot, j->uuid);
+                if (r < 0)
+                        return ops_fail(ret_message, -EINVAL, "Invalid VM UUID \"%s\"", req->vm_uuid);
+        } else {
+                r = ops_parse_uuid(req->uuid ? req->uuid : "", true, j->uuid, ret_message);
+                if (r < 0)
+                        return r;
+        }
+        other = leases_get(ops->leases, j->uuid);
+        if (other)
+                return ops_fail(ret_message, -EEXIST, "%s is held by %s (slot %" PRIu32 ")", j->uuid,
+                                other->owner, other->slot);
+        if (ops_device_running(ops, j->uuid))
+                return ops_fail(ret_message, -EEXIST, "Device %s exists already", j->uuid);
+        return 0;
+}
+
+int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        Lease *held;
+        int r;
+
+        if (!ops->leases)
+                return ops_fail(ret_message, -EROFS, "No state directory: leases cannot be kept");
+        if (!lease_owner_is_valid(req->owner))
+                return ops_fail(ret_message, -EINVAL,
+                                "Invalid owner \"%s\": 1 to %d bytes of UTF-8 without control characters",
+                                req->owner ? req->owner : "", LEASE_OWNER_MAX);
+        if (ops_empty(req->profile))
+                return ops_fail(ret_message, -EINVAL, "No profile given");
+
+        held = leases_get_slot(ops->leases, req->owner, req->slot);
+        if (held) {
+                if (!lease_matches(ops, held, req->profile))
+                        return ops_fail(ret_message, -EEXIST,
+                                        "%s holds %s (%s) in slot %" PRIu32 ", not \"%s\": release it first",
+                                        req->owner, held->uuid, held->type, req->slot, req->profile);
+                if (!ops_empty(req->uuid) || !ops_empty(req->vm_uuid)) {
+                        char want[VGPU_UUID_STRING_MAX];
+                        r = !ops_empty(req->uuid) ? vgpu_uuid_parse(req->uuid, want)
+                                                  : vgpu_uuid_derive(req->vm_uuid, req->slot, want);
+                        if (r < 0 || !g_str_equal(want, held->uuid))
+                                return ops_fail(ret_message, -EEXIST,
+                                                "%s holds %s in slot %" PRIu32 ", not the UUID asked for",
+                                                req->owner, held->uuid, req->slot);
+                }
+                memcpy(j->uuid, held->uuid, sizeof(j->uuid));
+                if (ops_device_running(ops, held->uuid)) { /* nothing to do: the same device again */
+                        j->parent = g_strdup(held->parent);
+                        out_add(j, held->type);
+                        return 1;
+                }
+                /* held but not running (stopped, or gone with a reboot): make it again, where its
+                 * definition is when Acquire stored one */
+                if (held->defined) {
+                        g_free(req->place_parent);
+                        req->place_parent = g_strdup(held->parent);
+                }
+        } else {
+                r = new_uuid(ops, j, ret_message);
+                if (r < 0)
+                        return r;
+        }
+
+        r = place(ops, j, ret_message);
+        if (r < 0)
+                return r;
+        if (req->dry_run) {
+                out_add(j, j->def->mdev_type);
+                return 1;
+        }
+        ops_job_add_target(j, j->parent, j->def);
+        return 0;
+}
+
+static void undo(Ops *ops, Job *j)
+{
+        if (j->def_written) {
+                int r = store_remove(ops_definitions_dir(ops), j->parent, j->uuid);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent,
+                                          j->uuid);
+                (void)inventory_reload_definitions(ops->inv);
+                j->def_written = false;
+        }
+        if (j->lease_written) {
+                g_autofree char *msg = NULL;
+                (void)leases_remove(ops->leases, j->uuid);
+                if (save(ops, &msg) < 0)
+                        log_warning("%s", msg);
+                inventory_lease_changed(ops->inv, j->uuid);
+                j->lease_written = false;
+        }
+}
+
+int ops_acquire_run(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        Lease *held = leases_get_slot(ops->leases, req->owner, req->slot);
+        Lease lease = {
+                .owner = req->owner,
+                .slot = req->slot,
+                .parent = j->parent,
+                .type = j->def->mdev_type,
+                .acquired_usec = (uint64_t)g_get_real_time(),
+                .defined = req->persist || (held && held->defined),
+        };
+        int r;
+
+        memcpy(lease.uuid, j->uuid, sizeof(lease.uuid));
+        /* the lease first: a crash after the write to create must not leave a device nobody owns */
+        if (!held || !g_str_equal(held->parent, j->parent) || !g_str_equal(held->type, j->def->mdev_type)) {
+                r = leases_put(ops->leases, &lease);
+                if (r < 0)
+                        return ops_fail(ret_message, r, "Cannot lease %s to %s: %s", j->uuid, req->owner,
+                                        g_strerror(-r));
+                j->lease_written = !held;
+                r = save(ops, ret_message);
+                if (r < 0) {
+                        if (held)
+                                log_warning("The lease of %s is changed in memory only", j->uuid);
+                        return r;
+                }
+        }
+        if (lease.defined) {
+                g_autoptr(StoredDef) stored = NULL;
+                g_autofree char *ignored = NULL;
+
+                if (store_load_one(ops_definitions_dir(ops), j->parent, j->uuid, &stored, &ignored) < 0) {
+                        r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
+                        if (r < 0)
+                                return ops_fail(ret_message, r, "Cannot define %s on %s: %s", j->uuid,
+                                                j->parent, g_strerror(-r));
+                        j->def_written = true;
+                        (void)inventory_reload_definitions(ops->inv);
+                }
+        }
+        return ops_start_run(ops, j, ret_message);
+}
+
+void ops_acquire_end(Ops *ops, Job *j, int r)
+{
+        Lease *lease;
+
+        if (r < 0) {
+                undo(ops, j);
+                return;
+        }
+        lease = leases_get(ops->leases, j->uuid);
+        if (!lease)
+                return;
+        out_add(j, lease->type);
+        log_info("Acquired %s (%s on %s) for %s, slot %" PRIu32, j->uuid, lease->type, lease->parent,
+                 lease->owner, lease->slot);
+        notify(ops, true, lease);
+}
+
+/* ---- release ---- */
+
+int ops_release_prepare(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        g_autoptr(GPtrArray) uuids = g_ptr_array_new();
+        char uuid[VGPU_UUID_STRING_MAX];
+        Lease *one = NULL;
+
+        if (!ops->leases)
+                return ops_fail(ret_message, -EROFS, "No state directory: leases cannot be kept");
+        if (ops_empty(req->what))
+                return ops_fail(ret_message, -EINVAL, "Give a device UUID or an owner");
+        if (vgpu_uuid_parse(req->what, uuid) >= 0)
+                one = leases_get(ops->leases, uuid);
+        if (one)
+                g_ptr_array_add(uuids, one->uuid);
+        else {
+                g_autoptr(GPtrArray) mine = leases_list(ops->leases, req->what);
+
+                for (guint i = 0; i < mine->len; i++) {
+                        Lease *l = mine->pdata[i];
+                        if (!req->slot_given || l->slot == req->slot)
+                                g_ptr_array_add(uuids, l->uuid);
+                }
+                if (uuids->len == 0 && mine->len > 0)
+                        return ops_fail(ret_message, -ENOENT, "%s holds no slot %" PRIu32, req->what,
+                                        req->slot);
+                if (uuids->len == 0 && vgpu_uuid_parse(req->what, uuid) >= 0 &&
+                    ops_device_running(ops, uuid))
+                        return ops_fail(ret_message, -ENOENT,
+                                        "Device %s is not leased to anyone (stop removes it)", uuid);
+                if (uuids->len == 0)
+                        return ops_fail(ret_message, -ENOENT, "No lease of a device or owner \"%s\"",
+                                        req->what);
+        }
+
+        for (guint i = 0; i < uuids->len; i++) {
+                Lease *l = leases_get(ops->leases, uuids->pdata[i]);
+                InvDevice *d = inventory_get_device(ops->inv, l->uuid);
+
+                if (d) { /* the callouts see it as sysfs shows it, as for a stop */
+                        g_autoptr(MdevDef) def = mdev_def_new();
+                        def->mdev_type = g_strdup(d->sys->type_id ? d->sys->type_id : l->type);
+                        ops_job_add_target(j, d->sys->parent, def);
+                }
+        }
+        g_ptr_array_add(uuids, NULL);
+        j->leased = g_strdupv((char **)uuids->pdata);
+        /* what the reply and the callouts name: the one device, or the first */
+        memcpy(j->uuid, j->leased[0], sizeof(j->uuid));
+        j->parent = g_strdup(leases_get(ops->leases, j->uuid)->parent);
+        return 0;
+}
+
+/* The device of lease l is gone (or was not running): drop what Acquire made for it. */
+static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
+{
+        g_autofree char *uuid = g_strdup(l->uuid), *owner = g_strdup(l->owner);
+        Lease copy = *l;
+        int r;
+
+        if (l->defined) {
+                r = store_remove(ops_definitions_dir(ops), l->parent, l->uuid);
+                if (r < 0 && r != -ENOENT)
+                        return ops_fail(ret_message, r, "Cannot remove the definition %s/%s: %s", l->parent,
+                                        l->uuid, g_strerror(-r));
+                (void)inventory_reload_definitions(ops->inv);
+        }
+        copy.owner = owner;
+        copy.parent = copy.type = NULL;
+        (void)leases_remove(ops->leases, uuid);
+        r = save(ops, ret_message);
+        if (r < 0)
+                return r;
+        log_info("Released %s (%s, slot %" PRIu32 ")", uuid, owner, copy.slot);
+        out_add(j, uuid);
+        notify(ops, false, &copy);
+        return 0;
+}
+
+/* Release from j->next on; 1 when it waits for a device to go. */
+static int release_continue(Ops *ops, Job *j, char **ret_message)
+{
+        for (; j->leased[j->next]; j->next++) {
+                const char *uuid = j->leased[j->next];
+                Lease *l = leases_get(ops->leases, uuid);
+                int r;
+
+                if (!l)
+                        continue;
+                inventory_device_changed(ops->inv, uuid);
+                if (inventory_get_device(ops->inv, uuid)) {
+                        inventory_set_device_state(ops->inv, uuid, "stopping");
+                        r = ops_write_remove(uuid);
+                        if (r == -ENOENT) /* went meanwhile */
+                                inventory_device_changed(ops->inv, uuid);
+                        else if (r < 0) {
+                                inventory_set_device_state(ops->inv, uuid, NULL);
+                                return ops_fail(ret_message, r == -EBUSY ? -EBUSY : OPS_DRIVER_REFUSED,
+                                                "The driver refused to remove %s: %s", uuid, g_strerror(-r));
+                        } else {
+                                memcpy(j->uuid, uuid, sizeof(j->uuid));
+                                r = ops_job_wait(ops, j, STEP_WAIT_RELEASE);
+                                if (r < 0)
+                                        return ops_fail(ret_message, r, "Cannot wait for %s: %s", uuid,
+                                                        g_strerror(-r));
+                                return 1;
+                        }
+                }
+                r = release_done_one(ops, j, l, ret_message);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ops_release_run(Ops *ops, Job *j, char **ret_message)
+{
+        /* all or nothing: nothing is removed while any of them is in use */
+        for (char **u = j->leased; *u && !j->req->force; u++) {
+                g_autofree char *comm = NULL, *group = NULL;
+                pid_t pid = 0;
+                int r = vfio_device_holder(*u, &pid, &comm, &group);
+
+                if (r < 0)
+                        log_warning_errno(r, "Cannot tell whether %s is in use: %m", *u);
+                if (r > 0)
+                        return ops_fail(ret_message, -EBUSY,
+                                        "Device %s is in use: process %d (%s) has its VFIO group %s open",
+                                        *u, (int)pid, comm, group);
+        }
+        return release_continue(ops, j, ret_message);
+}
+
+void ops_release_resume(Ops *ops, Job *j, bool timed_out)
+{
+        const char *uuid = j->leased[j->next];
+        g_autofree char *msg = NULL;
+        Lease *l;
+        int r;
+
+        if (inventory_get_device(ops->inv, uuid)) {
+                if (!timed_out)
+                        return;
+                inventory_set_device_state(ops->inv, uuid, NULL);
+                msg = g_strdup_printf("Timed out waiting for the driver to remove %s", uuid);
+                ops_job_finish(ops, j, -ETIMEDOUT, msg);
+                return;
+        }
+        j->step = STEP_NONE;
+        inventory_set_device_state(ops->inv, uuid, NULL);
+        l = leases_get(ops->leases, uuid);
+        r = l ? release_done_one(ops, j, l, &msg) : 0;
+        if (r >= 0) {
+                j->next++;
+                r = release_continue(ops, j, &msg);
+        }
+        if (r <= 0)
+                ops_job_finish(ops, j, r, msg);
+}
