@@ -19,6 +19,7 @@
 #include "store.h"
 #include "uuid.h"
 #include "leases.h"
+#include "alloc-host.h"
 #include "ops-internal.h"
 
 /* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
@@ -434,11 +435,18 @@ static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, cha
 
         if (r == -EXDEV) {
                 g_autofree char *running = core_running_types(ops->inv, p);
+                g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
+                PlaceRequest elsewhere = {.profile = t->id, .numa_node = -1};
+                g_autofree char *cores = alloc_host_cores_that_fit(h, &elsewhere);
+
                 /* mdevctl's sentence first (scripts match on it), then the diagnosis */
                 *ret_message = g_strdup_printf("No available instances of %s on %s: GPU core %s runs %" PRIu64
-                                               " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s",
+                                               " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s%s %s%s.",
                                                t->id, p->name, p->core, p->cap.size_class_mib, running,
-                                               type_label(t), vgpu_type_size_class(model), fit_text);
+                                               type_label(t), vgpu_type_size_class(model), fit_text,
+                                               g_str_has_suffix(fit_text, ".") ? "" : ".",
+                                               *cores ? "GPU cores where it fits: " : "It fits on no other GPU core",
+                                               cores);
                 return -EXDEV;
         }
         if (p->cap.capacity > 0)

@@ -273,7 +273,8 @@ class TestStartStop(LifecycleTestCase):
         self.assertEqual(msg, 'No available instances of nvidia-232 on 0000:41:00.0: '
                               'GPU core 0000:41:00.0 runs 2048 MiB vGPUs (GRID T4-2Q); GRID T4-4Q needs 4096 MiB. '
                               'Types that fit now: nvidia-223 (GRID T4-2B, 7 left), nvidia-224 (GRID T4-2B4, 7 left), '
-                              'nvidia-226 (GRID T4-2A, 7 left), nvidia-231 (GRID T4-2Q, 7 left)')
+                              'nvidia-226 (GRID T4-2A, 7 left), nvidia-231 (GRID T4-2Q, 7 left). '
+                              'It fits on no other GPU core.')
         self.assertError(ERR + 'NotFound', self.stop, U2)
         self.assertError(ERR + 'InvalidArgument', self.stop, 'nope')
 
