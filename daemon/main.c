@@ -158,7 +158,7 @@ static int load_leases(Manager *m)
         g_autofree char *warning = NULL;
         g_autoptr(GPtrArray) orphans = NULL;
         g_autoptr(GPtrArray) leases = NULL;
-        unsigned running = 0;
+        unsigned running = 0, dropped = 0;
         int r;
 
         r = leases_load(m->state_dir, &m->leases, &warning);
@@ -170,10 +170,29 @@ static int load_leases(Manager *m)
                 return log_error_errno(r, "Cannot use the state directory %s: %m", m->state_dir);
         inventory_set_leases(m->inventory, m->leases);
 
+        /* a lease whose device is gone (a reboot, or a crash before the write to create) holds
+         * nothing, unless Acquire stored a definition for it: that one comes back with autostart */
         leases = leases_list(m->leases, NULL);
-        for (guint i = 0; i < leases->len; i++)
-                if (inventory_get_device(m->inventory, ((Lease *)leases->pdata[i])->uuid))
+        for (guint i = 0; i < leases->len; i++) {
+                Lease *l = leases->pdata[i];
+                g_autoptr(SysfsDevice) d = NULL;
+
+                if (inventory_get_device(m->inventory, l->uuid) || sysfs_read_device(l->uuid, &d) >= 0)
                         running++;
+                else if (!l->defined) {
+                        log_info("Dropping the lease of %s (%s, slot %u): the device is gone", l->uuid,
+                                 l->owner, l->slot);
+                        (void)leases_remove(m->leases, l->uuid);
+                        dropped++;
+                }
+        }
+        if (dropped > 0) {
+                r = leases_save(m->leases);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot write %s: %m", leases_path(m->leases));
+                g_ptr_array_unref(leases);
+                leases = leases_list(m->leases, NULL);
+        }
         orphans = inventory_orphans(m->inventory);
         if (leases->len > 0)
                 log_info("Leases: %u, %u of them running", leases->len, running);
