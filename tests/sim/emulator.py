@@ -9,7 +9,8 @@ uevents udevd would broadcast (see NOTES.md for the exact sequences).
 Writes cannot fail under umockdev: a refused create simply produces no device;
 the reason is logged on stderr and kept in Emulator.refusals.
 Test helpers: create()/remove() (another tool writing the files),
-parent_unregister()/parent_register(), unplug()/plug(), refuse_next().
+parent_unregister()/parent_register(), unplug()/plug(), refuse_next(),
+vfio_group_path() (the node a VM would hold open).
 """
 
 import ctypes
@@ -415,6 +416,17 @@ class Emulator:
                     return False
                 self.changed.wait(left)
             return True
+
+    def iommu_group(self, uuid):
+        """The IOMMU group number of a running mediated device."""
+        with self.lock:
+            return self.host.mdevs[uuid].iommu_group
+
+    def vfio_group_path(self, uuid):
+        """The real path of a running device's /dev/vfio/<group> in the testbed: open it (in
+        any process) to play a VM that holds the device; it goes away with the device."""
+        with self.lock:
+            return self.tree.vfio_group_node(self.host.mdevs[uuid])
 
     def available(self, parent_name, type_dirname):
         """What the type's available_instances file reads now (as an int)."""

@@ -163,6 +163,8 @@ class Host:
         self.parents = {}      # name -> Parent
         self.mdevs = {}        # uuid -> Mdev
         self.definitions = []
+        # IOMMU groups of mediated devices: fresh numbers from 100 on, above the PCI functions'
+        # groups (tree.py numbers those 1, 2, ... in device order), never reused after a removal
         self.next_iommu_group = 100
 
     def add_device(self, dev):
@@ -176,11 +178,18 @@ class Host:
 
     def add_mdev(self, uuid, parent_name, type_dirname):
         parent = self.parents[parent_name]
-        m = Mdev(uuid, parent, parent.types[type_dirname], self.next_iommu_group)
-        self.next_iommu_group += 1
+        m = Mdev(uuid, parent, parent.types[type_dirname], self.fresh_iommu_group())
         parent.mdevs[uuid] = m
         self.mdevs[uuid] = m
         return m
+
+    def fresh_iommu_group(self):
+        """A group number no device has had yet (a mediated device's own group, as vfio's
+        emulated IOMMU gives it one; it has /dev/vfio/<N>)."""
+        npci = sum(1 for d in self.devices if isinstance(d, PciFunction))
+        group = max(self.next_iommu_group, npci + 1)
+        self.next_iommu_group = group + 1
+        return group
 
     def remove_mdev(self, uuid):
         m = self.mdevs.pop(uuid)
@@ -201,8 +210,7 @@ class Host:
         self.devices += other.devices
         self.parents.update(other.parents)
         for m in other.mdevs.values():
-            m.iommu_group = self.next_iommu_group
-            self.next_iommu_group += 1
+            m.iommu_group = self.fresh_iommu_group()
         self.mdevs.update(other.mdevs)
         self.definitions += other.definitions
 

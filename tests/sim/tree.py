@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Write a hosts.Host as a sysfs-like tree under a root directory:
 <root>/sys/... (devices, bus/pci, bus/mdev, class/mdev_bus, kernel/iommu_groups),
-<root>/dev and <root>/etc/mdevctl.d/ (definitions, scripts.d/{callouts,notifiers}).
+<root>/dev (vfio/vfio and one vfio/<group> per mediated device) and <root>/etc/mdevctl.d/
+(definitions, scripts.d/{callouts,notifiers}).
 
 The layout follows Linux 6.1 (drivers/vfio/mdev/mdev_sysfs.c, drivers/base) and is
 read the same way by libudev under the umockdev preload and by mdevctl with the
@@ -35,6 +36,7 @@ class Tree:
     def __init__(self, root, host):
         self.root = os.path.abspath(root)
         self.sys = os.path.join(self.root, 'sys')
+        self.dev = os.path.join(self.root, 'dev')
         self.definitions_dir = os.path.join(self.root, 'etc', 'mdevctl.d')
         self.host = host
         self._avail_cache = {}
@@ -75,7 +77,10 @@ class Tree:
     # ------------------------------------------------------------ whole tree
     def write_all(self):
         os.makedirs(self.sys, exist_ok=True)
-        os.makedirs(os.path.join(self.root, 'dev'), exist_ok=True)
+        os.makedirs(os.path.join(self.dev, 'vfio'), exist_ok=True)
+        # the container node (a character device on a real host; a plain file here)
+        with open(os.path.join(self.dev, 'vfio', 'vfio'), 'w'):
+            pass
         for d in ('devices/pci0000:00', 'devices/virtual', 'bus/pci/devices', 'bus/pci/drivers',
                   'bus/mdev/devices', 'bus/mdev/drivers', 'class/mdev_bus', 'kernel/iommu_groups'):
             self.mkdir(d)
@@ -207,6 +212,12 @@ class Tree:
         return written
 
     # ------------------------------------------------------------ mdevs
+    def vfio_group_node(self, m):
+        """The real path of the device's VFIO group node, <root>/dev/vfio/<group>. Under the
+        preload a process sees it as /dev/vfio/<group>; it is a regular file (real ones are
+        character devices), so a test opens it to play a VM that holds the group."""
+        return os.path.join(self.dev, 'vfio', str(m.iommu_group))
+
     def mdev_uevent(self, m):
         return 'DRIVER=%s\n' % m.parent.model.mdev_driver
 
@@ -222,6 +233,10 @@ class Tree:
         self.link('bus/mdev/drivers/%s/%s' % (drv, m.uuid), path)
         self.link('kernel/iommu_groups/%d/devices/%s' % (m.iommu_group, m.uuid), path)
         self.link(path + '/iommu_group', 'kernel/iommu_groups/%d' % m.iommu_group)
+        os.makedirs(os.path.join(self.dev, 'vfio'), exist_ok=True)
+        with open(self.vfio_group_node(m), 'w'):
+            pass
+        os.chmod(self.vfio_group_node(m), 0o600)
         if drv == 'nvidia-vgpu-vfio':
             self.mkdir(path + '/nvidia')
             self.write(path + '/nvidia/vgpu_params', '')
@@ -235,6 +250,10 @@ class Tree:
         self.unlink('bus/mdev/drivers/%s/%s' % (drv, m.uuid))
         self.unlink(self.type_dir(m.parent, m.mtype) + '/devices/' + m.uuid)
         self.rmtree('kernel/iommu_groups/%d' % m.iommu_group)
+        try:
+            os.unlink(self.vfio_group_node(m))
+        except FileNotFoundError:
+            pass
         self.rmtree(m.path)
 
 
