@@ -56,6 +56,9 @@ typedef struct VcCommand {
          * returns -EINVAL after printing the error (exit 2), or 0. */
         int (*check)(const VcContext *ctx, const struct VcCommand *cmd, const VcArgs *args);
         int (*run)(const VcContext *ctx, const VcArgs *args);
+        /* Instead of the parser and run: take the raw arguments after the subcommand name and return
+         * the exit status (0, 1 or 2). For commands with positional arguments (cli-positional.h). */
+        int (*main)(const VcContext *ctx, const struct VcCommand *cmd, int argc, char **argv);
 } VcCommand;
 
 #define VC_OPTION_END    \
@@ -109,3 +112,7 @@ extern const VcCommand vc_command_undefine;
 extern const VcCommand vc_command_modify;
 extern const VcCommand vc_command_start;
 extern const VcCommand vc_command_stop;
+extern const VcCommand vc_command_acquire;
+extern const VcCommand vc_command_release;
+extern const VcCommand vc_command_plan;
+extern const VcCommand vc_command_hook;

@@ -3,11 +3,14 @@
 /* `vgpuctl status`: vgpuctl's own overview (mdevctl has no such command). One row per GPU core (mdev
  * parents grouped by their Core property; a non-GPU parent such as mtty is its own core): address,
  * model, board, NUMA node, the framebuffer size class in use, vGPUs used/possible and a usage bar.
- * `--json` prints the same as a JSON array for scripts. */
+ * Under it, when there are any, the leases (who holds which vGPU, Manager.ListLeases) and the orphans
+ * (running devices with neither lease nor definition). `--json` prints the same as a JSON array for
+ * scripts, with each core's leases and orphans in it. */
 
 #include <errno.h>
 #include <string.h>
 
+#include "alloc-client.h"
 #include "bus-client.h"
 #include "cli.h"
 #include "inventory-client.h"
@@ -34,13 +37,29 @@ typedef struct CoreRow {
         bool mixed_allowed;  /* the driver lets sizes mix on this core */
         bool mixed_in_use;   /* vGPUs of different sizes run on it now */
         unsigned devices;    /* running devices on the core's parents */
+        GPtrArray *leases;   /* const VcLease* whose parent is on this core */
+        GPtrArray *orphans;  /* const VcDevice* on this core that are orphans */
 } CoreRow;
+
+/* Who holds what: NULL arrays when the daemon does not know leases (an older vgpud). */
+typedef struct Owners {
+        GPtrArray *leases; /* VcLease* */
+        char **orphans;
+} Owners;
+
+static void owners_clear(Owners *o)
+{
+        g_clear_pointer(&o->leases, g_ptr_array_unref);
+        g_clear_pointer(&o->orphans, g_strfreev);
+}
 
 static void core_row_free(CoreRow *row)
 {
         if (!row)
                 return;
         g_ptr_array_unref(row->parents);
+        g_ptr_array_unref(row->leases);
+        g_ptr_array_unref(row->orphans);
         g_free(row);
 }
 
@@ -55,12 +74,16 @@ static gint compare_rows(gconstpointer a, gconstpointer b)
         return strcmp(x->core, y->core);
 }
 
-/* Group the parents by core and gather the running devices' sizes per core. */
-static GPtrArray *build_rows(const VcInventory *inv)
+/* Group the parents by core and gather the running devices' sizes, leases and orphans per core. */
+static GPtrArray *build_rows(const VcInventory *inv, const Owners *owners)
 {
         g_autoptr(GHashTable) by_core = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) by_parent = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) orphans = g_hash_table_new(g_str_hash, g_str_equal);
         GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)core_row_free);
+
+        for (char **o = owners->orphans; o && *o; o++)
+                g_hash_table_add(orphans, *o);
 
         for (guint i = 0; i < inv->gpus->len; i++) {
                 const VcGpu *g = inv->gpus->pdata[i];
@@ -71,6 +94,8 @@ static GPtrArray *build_rows(const VcInventory *inv)
                         row->core = core_of(g);
                         row->first = g;
                         row->parents = g_ptr_array_new();
+                        row->leases = g_ptr_array_new();
+                        row->orphans = g_ptr_array_new();
                         g_hash_table_insert(by_core, (gpointer)row->core, row);
                         g_ptr_array_add(rows, row);
                 }
@@ -93,12 +118,20 @@ static GPtrArray *build_rows(const VcInventory *inv)
                 if (!row)
                         continue;
                 row->devices++;
+                if (g_hash_table_contains(orphans, d->uuid))
+                        g_ptr_array_add(row->orphans, (gpointer)d);
                 if (fb == 0)
                         continue;
                 if (row->size_class == 0)
                         row->size_class = fb;
                 else if (row->size_class != fb)
                         row->mixed_in_use = true;
+        }
+        for (guint i = 0; owners->leases && i < owners->leases->len; i++) {
+                const VcLease *l = owners->leases->pdata[i];
+                CoreRow *row = g_hash_table_lookup(by_parent, l->parent);
+                if (row)
+                        g_ptr_array_add(row->leases, (gpointer)l);
         }
         g_ptr_array_sort(rows, compare_rows);
         return rows;
@@ -209,6 +242,70 @@ static void format_table(GPtrArray *rows, GString *out)
         }
 }
 
+/* Rows of cells, columns padded to the widest cell plus two; the last column is not padded. */
+static void append_cells(GString *out, GPtrArray *cells, int n_cols)
+{
+        g_autofree size_t *width = g_new0(size_t, n_cols);
+
+        for (guint i = 0; i < cells->len; i++)
+                width[i % n_cols] = MAX(width[i % n_cols], (size_t)g_utf8_strlen(cells->pdata[i], -1));
+        for (guint i = 0; i < cells->len; i++) {
+                const char *cell = cells->pdata[i];
+                int c = i % n_cols;
+
+                g_string_append(out, cell);
+                if (c == n_cols - 1) {
+                        g_string_append_c(out, '\n');
+                        continue;
+                }
+                for (size_t pad = g_utf8_strlen(cell, -1); pad < width[c] + 2; pad++)
+                        g_string_append_c(out, ' ');
+        }
+}
+
+/* Under the core table, after a blank line each: the leases and the orphans, when there are any. */
+static void format_owners(const VcInventory *inv, const Owners *owners, GString *out)
+{
+        g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+        static const char *const lease_headers[] = {"OWNER", "SLOT", "UUID", "TYPE", "PARENT", "RUNNING"};
+        static const char *const orphan_headers[] = {"ORPHAN", "PARENT", "TYPE"};
+
+        if (owners->leases && owners->leases->len > 0) {
+                for (size_t i = 0; i < ELEMENTSOF(lease_headers); i++)
+                        g_ptr_array_add(cells, g_strdup(lease_headers[i]));
+                for (guint i = 0; i < owners->leases->len; i++) {
+                        const VcLease *l = owners->leases->pdata[i];
+                        g_ptr_array_add(cells, g_strdup(l->owner));
+                        g_ptr_array_add(cells, g_strdup_printf("%u", l->slot));
+                        g_ptr_array_add(cells, g_strdup(l->uuid));
+                        g_ptr_array_add(cells, g_strdup(*l->type ? l->type : "-"));
+                        g_ptr_array_add(cells, g_strdup(*l->parent ? l->parent : "-"));
+                        g_ptr_array_add(cells, g_strdup(l->running ? "yes" : "no"));
+                }
+                g_string_append_c(out, '\n');
+                append_cells(out, cells, ELEMENTSOF(lease_headers));
+                g_ptr_array_set_size(cells, 0);
+        }
+        if (owners->orphans && owners->orphans[0]) {
+                g_autoptr(GHashTable) devices = g_hash_table_new(g_str_hash, g_str_equal);
+
+                for (guint i = 0; i < inv->devices->len; i++) {
+                        const VcDevice *d = inv->devices->pdata[i];
+                        g_hash_table_insert(devices, (gpointer)d->uuid, (gpointer)d);
+                }
+                for (size_t i = 0; i < ELEMENTSOF(orphan_headers); i++)
+                        g_ptr_array_add(cells, g_strdup(orphan_headers[i]));
+                for (char **o = owners->orphans; *o; o++) {
+                        const VcDevice *found = g_hash_table_lookup(devices, *o);
+                        g_ptr_array_add(cells, g_strdup(*o));
+                        g_ptr_array_add(cells, g_strdup(found && *found->parent ? found->parent : "-"));
+                        g_ptr_array_add(cells, g_strdup(found && *found->type_id ? found->type_id : "-"));
+                }
+                g_string_append_c(out, '\n');
+                append_cells(out, cells, ELEMENTSOF(orphan_headers));
+        }
+}
+
 static void json_string_member(JsonWriter *w, const char *key, const char *value)
 {
         json_writer_key(w, key);
@@ -221,7 +318,7 @@ static void json_int_member(JsonWriter *w, const char *key, int64_t value)
         json_writer_int(w, value);
 }
 
-static void format_json(GPtrArray *rows, GString *out)
+static void format_json(GPtrArray *rows, bool with_owners, GString *out)
 {
         JsonWriter w;
 
@@ -253,10 +350,51 @@ static void format_json(GPtrArray *rows, GString *out)
                         json_writer_string(&w, p->name);
                 }
                 json_writer_end_array(&w);
+                if (with_owners) {
+                        json_writer_key(&w, "leases");
+                        json_writer_begin_array(&w);
+                        for (guint j = 0; j < row->leases->len; j++) {
+                                const VcLease *l = row->leases->pdata[j];
+                                json_writer_begin_object(&w);
+                                json_string_member(&w, "owner", l->owner);
+                                json_int_member(&w, "slot", l->slot);
+                                json_string_member(&w, "uuid", l->uuid);
+                                json_string_member(&w, "type", l->type);
+                                json_string_member(&w, "parent", l->parent);
+                                json_writer_key(&w, "acquired_usec");
+                                json_writer_uint(&w, l->acquired_usec);
+                                json_writer_key(&w, "persist");
+                                json_writer_bool(&w, l->persist);
+                                json_writer_key(&w, "running");
+                                json_writer_bool(&w, l->running);
+                                json_writer_end_object(&w);
+                        }
+                        json_writer_end_array(&w);
+                        json_writer_key(&w, "orphans");
+                        json_writer_begin_array(&w);
+                        for (guint j = 0; j < row->orphans->len; j++)
+                                json_writer_string(&w, ((const VcDevice *)row->orphans->pdata[j])->uuid);
+                        json_writer_end_array(&w);
+                }
                 json_writer_end_object(&w);
         }
         json_writer_end_array(&w);
         g_string_append_c(out, '\n');
+}
+
+/* The leases and orphans; a vgpud that does not know them (no ListLeases) leaves owners empty. */
+static int load_owners(sd_bus *bus, Owners *owners)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = vc_list_leases(bus, &error, &owners->leases);
+        if (r < 0) {
+                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                        return 0;
+                return vc_alloc_log_error(&error, r, "org.vgpud1.Manager.ListLeases");
+        }
+        return vc_get_orphans(bus, NULL, &owners->orphans);
 }
 
 static int run_status(const VcContext *ctx, const VcArgs *args)
@@ -264,6 +402,7 @@ static int run_status(const VcContext *ctx, const VcArgs *args)
         g_autoptr(VcInventory) inv = NULL;
         g_autoptr(GPtrArray) rows = NULL;
         g_autoptr(GString) out = g_string_new(NULL);
+        _cleanup_(owners_clear) Owners owners = {};
         sd_bus *bus = NULL;
         int r;
 
@@ -271,15 +410,19 @@ static int run_status(const VcContext *ctx, const VcArgs *args)
         if (r < 0)
                 return r;
         r = vc_inventory_load(bus, &inv);
+        if (r >= 0)
+                r = load_owners(bus, &owners);
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return r;
 
-        rows = build_rows(inv);
+        rows = build_rows(inv, &owners);
         if (args->set[OPT_JSON])
-                format_json(rows, out);
-        else
+                format_json(rows, owners.leases != NULL, out);
+        else {
                 format_table(rows, out);
+                format_owners(inv, &owners, out);
+        }
         return vc_write_stdout(out->str, out->len);
 }
 
@@ -308,7 +451,10 @@ const VcCommand vc_command_status = {
         "a non-GPU parent such as mtty is its own core). SIZE is the framebuffer size of the\n"
         "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do, 'n/a'\n"
         "when its types have no framebuffer size), VGPUS how many run and how many fit at that\n"
-        "size.\n"
+        "size. Under it, when there are any: the leases (OWNER, SLOT, the device's UUID, TYPE,\n"
+        "PARENT, whether it runs) and the orphans (running devices that neither an owner nor a\n"
+        "definition accounts for; vgpud never removes them). With --json each core also lists\n"
+        "its \"leases\" and \"orphans\".\n"
         "\n"
         "USAGE:\n"
         "    {bin} status [OPTIONS]\n"

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The allocation calls of vgpuctl (acquire, release, plan, status and the hooks): org.vgpud1.Manager's
+ * Acquire, Release and ListLeases and the Orphans property, with their options built from plain C
+ * structs. Changes go over the system bus (vc_bus_open), reads may use the private socket. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#include "cli.h"
+
+/* The placement options of Acquire and Plan; NULL / has_* false: not sent. */
+typedef struct VcPlacement {
+        const char *parent;
+        const char *board;
+        const char *policy; /* "pack" or "spread" (the daemon checks it) */
+        bool has_numa_node;
+        int32_t numa_node;
+} VcPlacement;
+
+typedef struct VcAcquireRequest {
+        const char *profile;
+        const char *owner;
+        VcPlacement place;
+        bool has_slot;
+        uint32_t slot;
+        const char *uuid;    /* NULL: none */
+        const char *vm_uuid; /* NULL: none */
+        bool persist, dry_run, force;
+        bool has_timeout;
+        uint32_t timeout_ms;
+} VcAcquireRequest;
+
+typedef struct VcAcquired {
+        char *uuid;
+        char *device; /* object path, "/" for a dry run */
+        char *parent;
+        char *type;
+} VcAcquired;
+
+void vc_acquired_clear(VcAcquired *a);
+
+typedef struct VcLease {
+        char *uuid;
+        char *owner;
+        uint32_t slot;
+        char *parent;
+        char *type;
+        uint64_t acquired_usec;
+        bool persist; /* Acquire stored a definition */
+        bool running;
+} VcLease;
+
+void vc_lease_free(VcLease *l);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcLease, vc_lease_free)
+
+/* Append the placement options (inside an open a{sv}). */
+int vc_placement_append(sd_bus_message *m, const VcPlacement *p);
+
+/* Manager.Acquire. On failure returns a negative errno and, when error is not NULL, leaves the daemon's
+ * error in it unprinted; with error NULL the failure is printed as "Error: <message>". */
+int vc_acquire(sd_bus *bus, const VcAcquireRequest *req, sd_bus_error *error, VcAcquired *ret);
+
+/* Manager.Release(what, {slot, force, timeout_ms}); *ret_released: the UUIDs (NULL-terminated).
+ * Errors as vc_acquire(). */
+int vc_release(sd_bus *bus, const char *what, const uint32_t *slot, bool force, const uint32_t *timeout_ms,
+               sd_bus_error *error, char ***ret_released);
+
+/* Manager.ListLeases: VcLease*, sorted by owner then slot (as the daemon sends them). Errors as
+ * vc_acquire(). */
+int vc_list_leases(sd_bus *bus, sd_bus_error *error, GPtrArray **ret);
+
+/* The Manager's Orphans property (NULL-terminated). Errors as vc_acquire(). */
+int vc_get_orphans(sd_bus *bus, sd_bus_error *error, char ***ret);
+
+/* Print the daemon's error (or r) as vc_bus_log_error() does and return r (negative). */
+int vc_alloc_log_error(const sd_bus_error *error, int r, const char *what);
+
+/* The checks of --policy (pack or spread) and --numa-node (at most INT32_MAX) for acquire and plan,
+ * given their option ids; prints a usage error and returns -EINVAL (exit 2), or 0. */
+int vc_check_placement(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int policy, int numa);

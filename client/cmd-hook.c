@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* `vgpuctl hook libvirt DOMAIN OPERATION SUBOP EXTRA` (libvirt's QEMU hook, domain XML on stdin) and
+ * `vgpuctl hook proxmox VMID PHASE` (a Proxmox VE hookscript). Before the VM starts they make sure each
+ * vGPU it needs runs, acquiring those its config asks for by profile; after it stops they release
+ * them. Any failure before the start releases what this run did and exits 1, so the hypervisor does
+ * not start the VM half-equipped. The parsers are hook-libvirt.c and hook-proxmox.c. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc-client.h"
+#include "bus-client.h"
+#include "cli.h"
+#include "errors.h"
+#include "hook-libvirt.h"
+#include "hook-proxmox.h"
+#include "inventory-client.h"
+#include "lifecycle-client.h"
+#include "macro.h"
+
+#define VC_HOOK_MAX_INPUT (64U * 1024U * 1024U)
+#define PVE_CONFIG_DIR    "/etc/pve/qemu-server"
+
+/* What one run changed, undone when it fails. */
+typedef struct Undo {
+        GPtrArray *acquired; /* char*: UUIDs Acquire returned */
+        GPtrArray *started;  /* char*: UUIDs started from their definition */
+} Undo;
+
+static void undo_clear(Undo *u)
+{
+        g_clear_pointer(&u->acquired, g_ptr_array_unref);
+        g_clear_pointer(&u->started, g_ptr_array_unref);
+}
+
+static void undo_init(Undo *u)
+{
+        u->acquired = g_ptr_array_new_with_free_func(g_free);
+        u->started = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void stop_device(sd_bus *bus, const char *uuid)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = vc_change_new(bus, "Stop", &m);
+        if (r < 0)
+                return;
+        r = sd_bus_message_append(m, "s", uuid);
+        if (r >= 0)
+                r = vc_change_append_options(m, true, false, false, false);
+        if (r >= 0)
+                r = vc_change_send(bus, m, NULL);
+        if (r < 0)
+                fprintf(stderr, "Warning: could not stop %s again\n", uuid);
+}
+
+/* Release what this run acquired and stop what it started, newest first. */
+static void undo_run(sd_bus *bus, Undo *u)
+{
+        const uint32_t *no_slot = NULL;
+
+        for (guint i = u->acquired->len; i > 0; i--) {
+                const char *uuid = u->acquired->pdata[i - 1];
+                if (vc_release(bus, uuid, no_slot, true, NULL, NULL, NULL) < 0)
+                        fprintf(stderr, "Warning: could not release %s again\n", uuid);
+        }
+        for (guint i = u->started->len; i > 0; i--)
+                stop_device(bus, u->started->pdata[i - 1]);
+}
+
+/* Release(owner) after the VM stopped; holding nothing is fine. */
+static int release_owner(const char *owner)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_auto(GStrv) released = NULL;
+        int r;
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_release(bus, owner, NULL, false, NULL, &error, &released);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, VGPUD_ERROR_NOT_FOUND))
+                        return 0;
+                return vc_alloc_log_error(&error, r, "org.vgpud1.Manager.Release");
+        }
+        for (char **u = released; u && *u; u++)
+                printf("vgpud: released %s (%s)\n", *u, owner);
+        return 0;
+}
+
+static void request_fill(VcAcquireRequest *req, const VcVgpuRequest *v, const char *owner)
+{
+        *req = (VcAcquireRequest){
+                .profile = v->profile,
+                .owner = owner,
+                .place =
+                        {
+                                .parent = v->parent,
+                                .board = v->board,
+                                .policy = v->policy,
+                                .has_numa_node = v->has_numa_node,
+                                .numa_node = v->numa_node,
+                        },
+                .has_slot = true,
+                .slot = v->slot,
+                .persist = v->persist,
+        };
+}
+
+/* Acquire v as uuid for owner and remember it in u. Prints the failure. */
+static int acquire_one(sd_bus *bus, const VcVgpuRequest *v, const char *owner, const char *uuid, Undo *u)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(vc_acquired_clear) VcAcquired got = {};
+        VcAcquireRequest req;
+        int r;
+
+        request_fill(&req, v, owner);
+        req.uuid = uuid;
+        r = vc_acquire(bus, &req, &error, &got);
+        if (r < 0) {
+                fprintf(stderr, "Error: vgpud could not acquire a %s vGPU (slot %u, UUID %s) for %s: %s\n",
+                        v->profile, v->slot, uuid, owner,
+                        sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
+                return r;
+        }
+        g_ptr_array_add(u->acquired, g_strdup(got.uuid));
+        printf("vgpud: slot %u: %s vGPU %s on %s (%s) for %s\n", v->slot, v->profile, got.uuid, got.parent,
+               got.type, owner);
+        return 0;
+}
+
+static int read_all_fd(int fd, const char *what, char **ret)
+{
+        g_autoptr(GString) text = g_string_new(NULL);
+
+        for (;;) {
+                char buf[65536];
+                ssize_t n = read(fd, buf, sizeof buf);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return vc_error("cannot read %s: %s", what, strerror(errno));
+                if (n == 0)
+                        break;
+                if (text->len + (size_t)n > VC_HOOK_MAX_INPUT)
+                        return vc_error("%s is larger than %u bytes", what, VC_HOOK_MAX_INPUT);
+                g_string_append_len(text, buf, n);
+        }
+        if (memchr(text->str, '\0', text->len))
+                return vc_error("%s holds a NUL byte", what);
+        *ret = g_string_free(g_steal_pointer(&text), false);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- libvirt */
+
+static GHashTable *uuid_set(void)
+{
+        return g_hash_table_new(g_str_hash, g_str_equal);
+}
+
+/* The UUID each vgpud:vgpu element of d becomes (see vc_domain_assign), the deterministic one from the
+ * domain's UUID when no hostdev is left. Prints every element that has no <hostdev> and returns -ENOENT
+ * then. */
+static int libvirt_assign(sd_bus *bus, const VcDomain *d, const char *owner, GHashTable *running,
+                          GHashTable *defined, GHashTable *held, GPtrArray **ret)
+{
+        g_autoptr(GPtrArray) assigned = vc_domain_assign(d, running, defined, held);
+        unsigned missing = 0;
+        int r;
+
+        for (guint i = 0; i < d->vgpus->len; i++) {
+                const VcVgpuRequest *v = d->vgpus->pdata[i];
+                g_autofree char *hostdev = NULL;
+
+                if (!assigned->pdata[i]) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                        _cleanup_(vc_acquired_clear) VcAcquired got = {};
+                        VcAcquireRequest req;
+
+                        if (!d->uuid)
+                                return vc_error(
+                                        "the domain has no <uuid>, and vGPU slot %u (%s) has no free "
+                                        "mdev <hostdev>",
+                                        v->slot, v->profile);
+                        request_fill(&req, v, owner);
+                        req.vm_uuid = d->uuid;
+                        req.dry_run = true;
+                        r = vc_acquire(bus, &req, &error, &got);
+                        if (r < 0)
+                                return vc_error(
+                                        "vGPU slot %u (%s) has no free mdev <hostdev>, and vgpud cannot "
+                                        "place it: %s",
+                                        v->slot, v->profile,
+                                        sd_bus_error_is_set(&error) && error.message ? error.message
+                                                                                     : strerror(-r));
+                        assigned->pdata[i] = g_strdup(got.uuid);
+                }
+                if (vc_domain_has_mdev(d, assigned->pdata[i]))
+                        continue;
+                hostdev = vc_domain_hostdev_xml(assigned->pdata[i]);
+                fprintf(stderr,
+                        "Error: vGPU slot %u (%s) of domain '%s' has no mdev <hostdev>: it will be %s.\n"
+                        "Add this to the domain's <devices> (virsh edit %s):\n"
+                        "    %s\n",
+                        v->slot, v->profile, d->name ? d->name : owner, (const char *)assigned->pdata[i],
+                        d->name ? d->name : "DOMAIN", hostdev);
+                missing++;
+        }
+        if (missing > 0)
+                return -ENOENT;
+        *ret = g_steal_pointer(&assigned);
+        return 0;
+}
+
+static int libvirt_prepare(const char *domain_name)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        g_autoptr(VcDomain) d = NULL;
+        g_autoptr(VcInventory) inv = NULL;
+        g_autoptr(GPtrArray) leases = NULL, assigned = NULL;
+        g_autoptr(GHashTable) running = uuid_set(), defined = uuid_set();
+        g_autoptr(GHashTable) held = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_autofree char *xml = NULL, *why = NULL, *owner = NULL;
+        _cleanup_(undo_clear) Undo undo = {};
+        int r;
+
+        r = read_all_fd(STDIN_FILENO, "the domain XML on stdin", &xml);
+        if (r < 0)
+                return r;
+        r = vc_domain_parse(xml, -1, &d, &why);
+        if (r < 0)
+                return vc_error("%s", why);
+        if (d->mdevs->len == 0 && d->vgpus->len == 0)
+                return 0; /* nothing for vgpud: do not even need it running */
+        owner = g_strconcat("libvirt:", domain_name, NULL);
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_inventory_load_listing(bus, &inv);
+        if (r < 0)
+                return r;
+        r = vc_list_leases(bus, NULL, &leases);
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < inv->devices->len; i++)
+                g_hash_table_add(running, (gpointer)((const VcDevice *)inv->devices->pdata[i])->uuid);
+        for (guint i = 0; i < inv->definitions->len; i++)
+                g_hash_table_add(defined,
+                                 (gpointer)((const VcDefinition *)inv->definitions->pdata[i])->uuid);
+        for (guint i = 0; i < leases->len; i++) {
+                const VcLease *l = leases->pdata[i];
+                if (strcmp(l->owner, owner) == 0)
+                        g_hash_table_insert(held, GUINT_TO_POINTER(l->slot), l->uuid);
+        }
+
+        r = libvirt_assign(bus, d, owner, running, defined, held, &assigned);
+        if (r < 0)
+                return r;
+
+        undo_init(&undo);
+        for (guint j = 0; j < d->mdevs->len; j++) {
+                const char *uuid = d->mdevs->pdata[j];
+                const VcVgpuRequest *claim = NULL;
+
+                for (guint i = 0; i < assigned->len; i++)
+                        if (strcmp(assigned->pdata[i], uuid) == 0)
+                                claim = d->vgpus->pdata[i];
+                if (g_hash_table_contains(running, uuid))
+                        continue;
+                if (claim)
+                        r = acquire_one(bus, claim, owner, uuid, &undo);
+                else if (g_hash_table_contains(defined, uuid)) {
+                        r = vc_change_with_definition(bus, "Start", "", uuid, "", false);
+                        if (r >= 0) {
+                                g_ptr_array_add(undo.started, g_strdup(uuid));
+                                printf("vgpud: started %s from its definition\n", uuid);
+                        }
+                } else
+                        r = vc_error("mdev %s of domain '%s' is neither running nor defined, and no "
+                                     "<vgpud:vgpu> element asks for it",
+                                     uuid, domain_name);
+                if (r < 0) {
+                        undo_run(bus, &undo);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int hook_libvirt(int argc, char **argv)
+{
+        const char *op;
+
+        if (argc != 4)
+                return vc_error(
+                        "usage: vgpuctl hook libvirt DOMAIN OPERATION SUB-OPERATION EXTRA (as libvirt "
+                        "calls /etc/libvirt/hooks/qemu), got %d arguments",
+                        argc);
+        if (!*argv[0])
+                return vc_error("the domain name is empty");
+        op = argv[1];
+        if (strcmp(op, "prepare") == 0)
+                return libvirt_prepare(argv[0]);
+        if (strcmp(op, "release") == 0) {
+                g_autofree char *owner = g_strconcat("libvirt:", argv[0], NULL);
+                return release_owner(owner);
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------- Proxmox */
+
+static int pve_read_config(uint32_t vmid, VcPveConfig **ret)
+{
+        const char *dir = getenv("VGPUD_PVE_CONFIG_DIR");
+        g_autofree char *path = NULL, *text = NULL, *why = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        path = g_strdup_printf("%s/%u.conf", dir && *dir ? dir : PVE_CONFIG_DIR, vmid);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return vc_error("cannot open the config of VM %u, %s: %s", vmid, path, strerror(errno));
+        r = read_all_fd(fd, path, &text);
+        if (r < 0)
+                return r;
+        r = vc_pve_config_parse(text, ret, &why);
+        if (r < 0)
+                return vc_error("%s: %s", path, why);
+        return 0;
+}
+
+static int proxmox_pre_start(uint32_t vmid)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        g_autoptr(VcPveConfig) conf = NULL;
+        g_autofree char *owner = g_strdup_printf("proxmox:%u", vmid);
+        _cleanup_(undo_clear) Undo undo = {};
+        int r;
+
+        r = pve_read_config(vmid, &conf);
+        if (r < 0)
+                return r;
+        if (conf->vgpus->len == 0)
+                return 0;
+        for (guint i = 0; i < conf->vgpus->len; i++) {
+                const VcVgpuRequest *v = conf->vgpus->pdata[i];
+                if (v->slot > 99999999)
+                        return vc_error(
+                                "VM %u: slot %u does not fit Proxmox's mdev UUIDs (at most 99999999)", vmid,
+                                v->slot);
+        }
+
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        undo_init(&undo);
+        for (guint i = 0; i < conf->vgpus->len; i++) {
+                const VcVgpuRequest *v = conf->vgpus->pdata[i];
+                g_autofree char *uuid = vc_pve_mdev_uuid(v->slot, vmid);
+                g_autofree char *sysfsdev = g_strdup_printf("sysfsdev=/sys/bus/mdev/devices/%s", uuid);
+
+                r = acquire_one(bus, v, owner, uuid, &undo);
+                if (r < 0) {
+                        undo_run(bus, &undo);
+                        return r;
+                }
+                if (!conf->args || !strstr(conf->args, sysfsdev))
+                        fprintf(stderr,
+                                "Warning: VM %u does not pass %s to QEMU: add to its config\n"
+                                "    args: -device vfio-pci,%s\n",
+                                vmid, uuid, sysfsdev);
+        }
+        return 0;
+}
+
+static int hook_proxmox(int argc, char **argv)
+{
+        uint32_t vmid;
+
+        if (argc != 2)
+                return vc_error("usage: vgpuctl hook proxmox VMID PHASE (as Proxmox VE calls a hookscript), "
+                                "got %d arguments",
+                                argc);
+        if (vc_pve_parse_vmid(argv[0], &vmid) < 0)
+                return vc_error("'%s' is not a Proxmox VMID (100 to 999999999)", argv[0]);
+        if (strcmp(argv[1], "pre-start") == 0)
+                return proxmox_pre_start(vmid);
+        if (strcmp(argv[1], "post-stop") == 0) {
+                g_autofree char *owner = g_strdup_printf("proxmox:%u", vmid);
+                return release_owner(owner);
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------- command */
+
+static int main_hook(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv)
+{
+        int r;
+
+        if (argc >= 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+                vc_print_help(ctx, strcmp(argv[0], "-h") == 0 ? cmd->help_short : cmd->help_long);
+                return 0;
+        }
+        if (argc < 1) {
+                vc_usage_error(ctx, cmd->usage,
+                               "The following required arguments were not provided:\n    <HYPERVISOR>");
+                return 2;
+        }
+        if (strcmp(argv[0], "libvirt") == 0)
+                r = hook_libvirt(argc - 1, argv + 1);
+        else if (strcmp(argv[0], "proxmox") == 0)
+                r = hook_proxmox(argc - 1, argv + 1);
+        else {
+                g_autofree char *msg = g_strdup_printf("'%s' is not a hook (libvirt, proxmox)", argv[0]);
+                vc_usage_error(ctx, cmd->usage, msg);
+                return 2;
+        }
+        fflush(stdout);
+        return r < 0 ? 1 : 0;
+}
+
+#define HOOK_USAGE "{bin} hook <libvirt DOMAIN OPERATION SUB-OPERATION EXTRA | proxmox VMID PHASE>"
+
+const VcCommand vc_command_hook = {
+        .name = "hook",
+        .about = "Run as a libvirt QEMU hook or a Proxmox VE hookscript",
+        .usage = HOOK_USAGE,
+        .vgpuctl_only = true,
+        .main = main_hook,
+        .help_short = "vgpuctl-hook \n"
+                      "Run as a libvirt QEMU hook or a Proxmox VE hookscript\n"
+                      "\n"
+                      "USAGE:\n"
+                      "    {bin} hook libvirt DOMAIN OPERATION SUB-OPERATION EXTRA < domain.xml\n"
+                      "    {bin} hook proxmox VMID PHASE\n"
+                      "\n"
+                      "OPTIONS:\n"
+                      "    -h, --help    Print help information\n",
+        .help_long = "vgpuctl-hook \n"
+                     "Run as a libvirt QEMU hook or a Proxmox VE hookscript\n"
+                     "\n"
+                     "libvirt (installed as /etc/libvirt/hooks/qemu.d/vgpud): at \"prepare\" every mdev\n"
+                     "<hostdev> of the domain is made to run (from its definition), and each\n"
+                     "<vgpud:vgpu profile=\"...\"/> in the domain's <metadata> (namespace\n"
+                     "https://vgpud.org/xmlns/libvirt/1) is acquired as one of those hostdevs for owner\n"
+                     "libvirt:DOMAIN; at \"release\" that owner's vGPUs are released.\n"
+                     "\n"
+                     "Proxmox VE (qm set VMID --hookscript ...): at \"pre-start\" each\n"
+                     "\"#vgpud: profile=...\" line of the VM's description is acquired as\n"
+                     "SSSSSSSS-0000-0000-0000-VVVVVVVVVVVV (slot, VMID) for owner proxmox:VMID; at\n"
+                     "\"post-stop\" they are released. VGPUD_PVE_CONFIG_DIR replaces /etc/pve/qemu-server.\n"
+                     "\n"
+                     "When anything fails before the VM starts, what this run acquired is released and the\n"
+                     "exit status is 1, so the VM does not start.\n"
+                     "\n"
+                     "USAGE:\n"
+                     "    {bin} hook libvirt DOMAIN OPERATION SUB-OPERATION EXTRA < domain.xml\n"
+                     "    {bin} hook proxmox VMID PHASE\n"
+                     "\n"
+                     "OPTIONS:\n"
+                     "    -h, --help\n"
+                     "            Print help information\n",
+};
