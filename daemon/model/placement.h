@@ -51,8 +51,9 @@ typedef struct {
 
 /* The outcome of placement_choose(). On success core, parent and type index the choice in the input
  * (cores[core].parents[parent].types[type]) and room is how many vGPUs of that type the chosen core
- * could take before this one (>= 1). The counts describe the cores that passed the restriction
- * (parent, board, NUMA node) and offer a matching type, whatever the result:
+ * could take before this one (>= 1), through the parents the request allows (with req->parent naming
+ * one VF, the driver's part of the room is that VF's count). The counts describe the cores that passed
+ * the restriction (parent, board, NUMA node) and offer a matching type, whatever the result:
  *   n_matching   cores offering a matching type
  *   n_conflict   of those, cores where core_capacity_check() says -EXDEV for every matching type
  *   n_full       of those, the others with no room for any matching type */
