@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark of allocation on the simulated host (tests/sim): Acquire-to-ready latency (p50, p99)
+and Acquires per second with 1, 8 and 64 concurrent clients, against mdevctl 1.2.0's nearest
+equivalent, `mdevctl start -p PARENT -t TYPE`. Prints a table; asserts nothing.
+
+Host: the "large" host of tests/sim/hosts.py (16 parents, 20 types each, 2,560 vGPUs running at
+scale 1; BENCH_SCALE changes it), type nvidia-900 (1 unit of each parent's 256-unit pool: 96 more
+fit per parent). A round is 64 Acquires (BENCH_PER_ROUND) spread over the clients, each Acquire for
+a distinct owner; everything is released (untimed) between rounds; BENCH_ROUNDS rounds per row.
+
+- vgpud via busctl: each Acquire is one `busctl call ... Acquire` process, as a hook or a script
+  would run it (vgpuctl acquire is not used: it is another part's work); the reply comes once the
+  device exists and its uevent was seen, so its wall time is the latency to ready.
+- vgpud in-process: each client thread holds one D-Bus connection and calls Acquire on it: the
+  daemon's own figure, without a process start per request.
+- mdevctl: each client runs `mdevctl start -p P -t T` and then waits until the device exists
+  (mdevctl returns right after its write to `create`); that wait is part of its latency. mdevctl
+  runs in a private mount namespace with the tree bind-mounted over /sys and /etc/mdevctl.d, as
+  bench-lifecycle.py runs it. Every client writes its own parent's and type's `create` file: the
+  emulator cannot tell two writes racing on one file apart (tests/sim/NOTES.md), and mdevctl does
+  not place anything, so it is told where to go.
+Usage: bench-acquire.py [BUILDDIR]  (default: build). Run as root.
+"""
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, 'tests', 'sim'))
+
+import hosts  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location('bench_lifecycle', os.path.join(HERE, 'bench-lifecycle.py'))
+lc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lc)  # the private bus, the simulated host and vgpud's start, shared
+
+SCALE = float(os.environ.get('BENCH_SCALE', '1'))
+ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
+PER_ROUND = int(os.environ.get('BENCH_PER_ROUND', '64'))
+CLIENTS = [1, 8, 64]
+PROFILE = 'nvidia-900'
+ONE_UNIT_TYPES = ['nvidia-900', 'nvidia-901', 'nvidia-902', 'nvidia-903']
+
+
+def percentile(values, p):
+    s = sorted(values)
+    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+
+def run_clients(n, per_client, work):
+    """n threads, each calling work(client, k) per_client times after a common start; returns
+    (latencies, wall time of the whole round)."""
+    lat = []
+    errors = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(n + 1)
+
+    def client(c):
+        barrier.wait()
+        for k in range(per_client):
+            try:
+                dt = work(c, k)
+            except Exception as e:  # report, never hide
+                with lock:
+                    errors.append(repr(e))
+                continue
+            with lock:
+                lat.append(dt)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(n)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError('%d of %d requests failed, e.g. %s' % (len(errors), n * per_client, errors[0]))
+    return lat, wall
+
+
+# ---------------------------------------------------------------- vgpud
+
+def gio():
+    import gi
+    gi.require_version('Gio', '2.0')
+    from gi.repository import Gio, GLib
+    return Gio, GLib
+
+
+def connect(address):
+    Gio, _ = gio()
+    return Gio.DBusConnection.new_for_address_sync(
+        address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None, None)
+
+
+def manager_call(conn, method, args, signature):
+    Gio, GLib = gio()
+    return conn.call_sync('org.vgpud1', '/org/vgpud1', 'org.vgpud1.Manager', method, GLib.Variant(signature, args),
+                          None, Gio.DBusCallFlags.NONE, 60000, None).unpack()
+
+
+def bench_vgpud(builddir, how):
+    """how: 'busctl' or 'dbus'. Returns {clients: (latencies, [round walls])}."""
+    sim = lc.Sim(hosts.large(SCALE))
+    tmp = tempfile.mkdtemp(prefix='vgpud-bench-bus.')
+    bus = lc.Bus(tmp)
+    state = os.path.join(tmp, 'state')
+    os.makedirs(state)
+    proc = None
+    out = {}
+    try:
+        proc, _ = lc.start_vgpud(builddir, sim, bus, state)
+        lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
+        admin = connect(bus.address)
+        base = sim.count()
+        for n in CLIENTS:
+            per = max(1, PER_ROUND // n)
+            conns = [connect(bus.address) for _ in range(n)] if how == 'dbus' else None
+            lats, walls = [], []
+            for r in range(ROUNDS):
+                def owner(c, k, r=r, n=n):
+                    return 'bench:%d-%d-%d-%d' % (n, r, c, k)
+
+                def work(c, k, owner=owner):
+                    t0 = time.perf_counter()
+                    if how == 'dbus':
+                        manager_call(conns[c], 'Acquire', (PROFILE, owner(c, k), {}), '(ssa{sv})')
+                    else:
+                        p = subprocess.run(['busctl', '--address=' + bus.address, 'call', 'org.vgpud1', '/org/vgpud1',
+                                            'org.vgpud1.Manager', 'Acquire', 'ssa{sv}', PROFILE, owner(c, k), '0'],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                        if p.returncode != 0:
+                            raise RuntimeError(p.stderr.decode().strip())
+                    return time.perf_counter() - t0
+
+                lat, wall = run_clients(n, per, work)
+                if sim.count() != base + n * per:
+                    raise RuntimeError('%d devices after %d Acquires' % (sim.count() - base, n * per))
+                lats += lat
+                walls.append(wall)
+                for c in range(n):
+                    for k in range(per):
+                        manager_call(admin, 'Release', (owner(c, k), {}), '(sa{sv})')
+                if sim.count() != base:
+                    raise RuntimeError('%d devices left after the releases' % (sim.count() - base))
+            out[n] = (lats, walls)
+            for c in conns or ():
+                c.close_sync(None)
+        admin.close_sync(None)
+    finally:
+        if proc is not None:
+            lc.stop(proc)
+        bus.close()
+        sim.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+# ---------------------------------------------------------------- mdevctl
+
+def inner_mdevctl():
+    """In a private mount namespace: the host, its emulator and mdevctl; prints the figures as JSON."""
+    sim = lc.Sim(hosts.large(SCALE))
+    try:
+        subprocess.run(['mount', '--bind', os.path.join(sim.root, 'sys'), '/sys'], check=True)
+        subprocess.run(['mount', '--bind', sim.definitions_dir, '/etc/mdevctl.d'], check=True)
+        parents = sorted(sim.host.parents)
+        slots = [(p, t) for t in ONE_UNIT_TYPES for p in parents]  # one create file per client
+        out = {}
+        for n in CLIENTS:
+            if n > len(slots):
+                raise RuntimeError('%d clients, but only %d create files' % (n, len(slots)))
+            per = max(1, PER_ROUND // n)
+            lats, cmds, walls = [], [], []
+            for _ in range(ROUNDS):
+                made = []
+                lock = threading.Lock()
+
+                def work(c, k):
+                    parent, mtype = slots[c]
+                    t0 = time.perf_counter()
+                    p = subprocess.run(['mdevctl', 'start', '-p', parent, '-t', mtype],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    t1 = time.perf_counter()
+                    if p.returncode != 0:
+                        raise RuntimeError(p.stderr.strip())
+                    u = p.stdout.strip()
+                    if not sim.emulator.wait_for(lambda: u in sim.host.mdevs, 10):
+                        raise RuntimeError('mdevctl started %s, but it never appeared' % u)
+                    with lock:
+                        made.append(u)
+                        cmds.append(t1 - t0)
+                    return time.perf_counter() - t0
+
+                lat, wall = run_clients(n, per, work)
+                lats += lat
+                walls.append(wall)
+                for u in made:
+                    sim.emulator.remove(u)
+            out[n] = (lats, walls, cmds)
+        print(json.dumps(out))
+    finally:
+        sim.close()
+
+
+def bench_mdevctl():
+    p = subprocess.run(['unshare', '-m', '--propagation', 'private', '--', sys.executable,
+                       os.path.abspath(__file__), '--inner-mdevctl'], stdout=subprocess.PIPE, check=True)
+    return {int(k): v for k, v in json.loads(p.stdout).items()}
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    if sys.argv[1:2] == ['--inner-mdevctl']:
+        inner_mdevctl()
+        return 0
+    builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
+    if not os.path.exists(os.path.join(builddir, 'daemon', 'vgpud')):
+        print('build first: %s/daemon/vgpud is missing' % builddir, file=sys.stderr)
+        return 1
+    if not shutil.which('mdevctl'):
+        print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
+        return 1
+    if os.geteuid() != 0:
+        print('run as root (mdevctl needs a mount namespace; Acquire needs uid 0 without polkit)', file=sys.stderr)
+        return 1
+    os.makedirs('/etc/mdevctl.d', exist_ok=True)
+    host = hosts.large(SCALE)
+    print('Acquire-to-ready on the simulated host: "large" at scale %g (%d parents, %d vGPUs running), '
+          'type %s;' % (SCALE, len(host.parents), len(host.mdevs), PROFILE))
+    print('%d rounds of %d Acquires (distinct owners) per row, all released between rounds.'
+          % (ROUNDS, PER_ROUND))
+    sys.stdout.flush()
+    a = bench_vgpud(builddir, 'busctl')
+    b = bench_vgpud(builddir, 'dbus')
+    m = bench_mdevctl()
+
+    def fig(lats, walls):
+        return (statistics.median(lats) * 1000, percentile(lats, 99) * 1000, len(lats) / sum(walls))
+
+    print()
+    print('%-8s | %-26s | %-26s | %-26s | %s' % ('clients', 'vgpud Acquire via busctl', 'vgpud Acquire in-process',
+                                               'mdevctl start, to ready', 'mdevctl / busctl'))
+    print('%-8s | %-26s | %-26s | %-26s | %s' % ('', '  p50     p99    per s', '  p50     p99    per s',
+                                               '  p50     p99    per s', ' p50    per s'))
+    print('-' * 8 + '-+-' + '-+-'.join(['-' * 26] * 3) + '-+-' + '-' * 15)
+    for n in CLIENTS:
+        x, y, z = fig(*a[n]), fig(*b[n]), fig(*m[n][:2])
+        row = ['%6.1fms %6.1fms %6.0f' % f for f in (x, y, z)]
+        print('%-8d | %s | %s | %s | %5.2fx %5.2fx' % (n, row[0], row[1], row[2], z[0] / x[0], x[2] / z[2]))
+    print()
+    print('mdevctl start alone (until it returns, before the device exists): p50 %s ms'
+          % ', '.join('%.1f (%d clients)' % (statistics.median(m[n][2]) * 1000, n) for n in CLIENTS))
+    print('"mdevctl / busctl": p50 latency of mdevctl over vgpud\'s, and vgpud\'s Acquires per second over '
+          'mdevctl\'s (above 1: vgpud is faster).')
+    print('vgpud places each vGPU itself (pack policy over all %d parents) and stores a lease before it '
+          'answers; mdevctl is told the parent and the type.' % len(host.parents))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
