@@ -50,8 +50,23 @@ static uint32_t clamp_u32(uint64_t v)
         return (uint32_t)MIN(v, (uint64_t)UINT32_MAX);
 }
 
-/* placement_room() over the core's parents that pass `only` (NULL: all of them). */
-static uint32_t room_on(const PlaceCore *c, const char *only, const VgpuType *t)
+/* The index of t's id among p's types, or SIZE_MAX. A parent lists a type id once (sysfs does); hint is
+ * where it is likely to be (the VFs of a core list the same types in the same order). */
+static size_t parent_find(const PlaceParent *p, const VgpuType *t, size_t hint)
+{
+        size_t n = parent_n_types(p);
+
+        if (hint < n && same_type(p->types[hint], t))
+                return hint;
+        for (size_t i = 0; i < n; i++)
+                if (same_type(p->types[i], t))
+                        return i;
+        return SIZE_MAX;
+}
+
+/* placement_room() over the core's parents that pass `only` (NULL: all of them); hint: see
+ * parent_find(). */
+static uint32_t room_on(const PlaceCore *c, const char *only, const VgpuType *t, size_t hint)
 {
         const CoreCapacity *cap = &c->cap;
         uint64_t model = 0, driver = 0;
@@ -73,17 +88,19 @@ static uint32_t room_on(const PlaceCore *c, const char *only, const VgpuType *t)
         /* The driver: what the parents still offer of this type. */
         for (size_t p = 0; p < core_n_parents(c); p++) {
                 const PlaceParent *pp = &c->parents[p];
+                size_t i;
+                int a;
 
                 if (!parent_selected(pp, only))
                         continue;
-                for (size_t i = 0; i < parent_n_types(pp); i++) {
-                        int a = parent_available(pp, i);
-
-                        if (!pp->types[i] || a < 0 || !same_type(pp->types[i], t))
-                                continue;
-                        driver += (uint64_t)a;
-                        driver_known = true;
-                }
+                i = parent_find(pp, t, hint);
+                if (i == SIZE_MAX)
+                        continue;
+                a = parent_available(pp, i);
+                if (a < 0)
+                        continue;
+                driver += (uint64_t)a;
+                driver_known = true;
         }
 
         if (model_known && driver_known)
@@ -99,7 +116,7 @@ uint32_t placement_room(const PlaceCore *c, const VgpuType *t)
 {
         if (!c || !t)
                 return 0;
-        return room_on(c, NULL, t);
+        return room_on(c, NULL, t, SIZE_MAX);
 }
 
 uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib)
@@ -119,7 +136,7 @@ uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib)
 
                         if (!t || vgpu_type_size_class(t) != size_mib)
                                 continue;
-                        best = MAX(best, room_on(c, NULL, t));
+                        best = MAX(best, room_on(c, NULL, t, i));
                 }
         }
         return best;
@@ -134,8 +151,26 @@ typedef struct {
         uint32_t room;
 } CoreEval;
 
+/* Does the i-th type of a parent match? The first selected parent of the core is matched type by type
+ * and its answers kept (ref_match, bit i); a later parent listing the same id at the same index (the
+ * VFs of a core list the same types in the same order) gets that answer without parsing again. */
+static bool offer_matches(const PlaceParent *pp, size_t i, const char *profile, const PlaceParent *ref,
+                          uint64_t *ref_match)
+{
+        bool m;
+
+        if (ref && ref != pp && i < 64 && i < parent_n_types(ref) && same_type(ref->types[i], pp->types[i]))
+                return (*ref_match >> i) & 1;
+        m = vgpu_type_matches_profile(pp->types[i], profile);
+        if (ref == pp && i < 64 && m)
+                *ref_match |= UINT64_C(1) << i;
+        return m;
+}
+
 static void core_evaluate(const PlaceCore *c, const char *only, const char *profile, CoreEval *ret)
 {
+        const PlaceParent *ref = NULL;
+        uint64_t ref_match = 0;
         bool all_exdev = true;
 
         *ret = (CoreEval){};
@@ -144,11 +179,13 @@ static void core_evaluate(const PlaceCore *c, const char *only, const char *prof
 
                 if (!parent_selected(pp, only))
                         continue;
+                if (!ref)
+                        ref = pp;
                 for (size_t i = 0; i < parent_n_types(pp); i++) {
                         const VgpuType *t = pp->types[i];
                         uint32_t room;
 
-                        if (!t || !vgpu_type_matches_profile(t, profile))
+                        if (!t || !offer_matches(pp, i, profile, ref, &ref_match))
                                 continue;
                         /* Types count once per core. Another offer of the best type so far (the VFs
                          * of an SR-IOV core list the same types) changes nothing: skip it cheaply.
@@ -157,7 +194,7 @@ static void core_evaluate(const PlaceCore *c, const char *only, const char *prof
                         if (ret->matching && same_type(t, ret->type))
                                 continue;
 
-                        room = room_on(c, only, t);
+                        room = room_on(c, only, t, i);
                         if (!ret->matching || room > ret->room) {
                                 ret->type = t;
                                 ret->parent = p;
@@ -180,19 +217,19 @@ static void choose_parent(const PlaceCore *c, const char *only, const CoreEval *
         for (int pass = 0; pass < 2; pass++)
                 for (size_t p = 0; p < core_n_parents(c); p++) {
                         const PlaceParent *pp = &c->parents[p];
+                        size_t i;
+                        int a;
 
                         if (!parent_selected(pp, only))
                                 continue;
-                        for (size_t i = 0; i < parent_n_types(pp); i++) {
-                                int a = parent_available(pp, i);
-
-                                if (!pp->types[i] || !same_type(pp->types[i], e->type))
-                                        continue;
-                                if (pass == 0 ? a > 0 : a < 0) {
-                                        *ret_parent = p;
-                                        *ret_index = i;
-                                        return;
-                                }
+                        i = parent_find(pp, e->type, e->index);
+                        if (i == SIZE_MAX)
+                                continue;
+                        a = parent_available(pp, i);
+                        if (pass == 0 ? a > 0 : a < 0) {
+                                *ret_parent = p;
+                                *ret_index = i;
+                                return;
                         }
                 }
 

@@ -17,7 +17,8 @@
 /* One mdev parent of a core, with what it offers. */
 typedef struct {
         const char *name;              /* parent name, e.g. "0000:41:00.4"; required */
-        const VgpuType *const *types;  /* the offered types (entries may be NULL: ignored) */
+        const VgpuType *const *types;  /* the offered types (entries may be NULL: ignored); each id once,
+                                          as sysfs lists them (a repeated id counts once) */
         const int *available;          /* available_instances of types[i]; -1 (any negative) unknown;
                                           NULL: all unknown */
         size_t n_types;
