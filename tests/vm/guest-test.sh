@@ -11,7 +11,8 @@
 #   vgputest.boot=1|2             which boot of a two-boot run (group second_boot)
 #   vgputest.second_boot_uuid=U   the device group second_boot defines in boot 1, expects in boot 2
 # The lifecycle groups (lifecycle, kernel_errors, autostart_reload, second_boot) live in
-# guest-lifecycle.sh.
+# guest-lifecycle.sh; the allocation group (acquire) in guest-acquire.sh, which run.sh ships as
+# /tests/groups.d/acquire.sh.
 # Ends with "vgputest: N passed, M failed" and "VERDICT: PASS" or "VERDICT: FAIL".
 . /tests/guest-lib.sh
 

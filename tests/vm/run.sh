@@ -83,6 +83,8 @@ if [ "$mode" = full ]; then
         [ -x "$vgpud" ] || die "$vgpud not built (meson setup $builddir && ninja -C $builddir)"
         [ -x "$vgpuctl" ] || die "$vgpuctl not built (meson setup $builddir && ninja -C $builddir)"
         initrd_args+=(--binary "$vgpud:/usr/libexec/vgpud" --binary "$vgpuctl:/usr/bin/vgpuctl")
+        # group acquire (allocation): guest-test.sh sources /tests/groups.d/*.sh
+        initrd_args+=(--file "$VM_DIR/guest-acquire.sh:/tests/groups.d/acquire.sh")
 fi
 # the project's bus policy is what a real install uses; the test copy only stands in for it
 policy=$SRC_ROOT/dbus/org.vgpud1.conf
