@@ -106,10 +106,11 @@ bool alloc_host_core_eligible(const PlaceCore *c, const PlaceRequest *req)
         return req->numa_node < 0 || c->numa_node == req->numa_node;
 }
 
-/* The first type of the core matching the profile with room, or (room 0) the first matching one. */
+/* The type of the core matching the profile with the most room (as placement_choose() picks it), or
+ * (room 0) the first matching one. Types are looked at on the core's first parent offering them. */
 static const VgpuType *core_match(const PlaceCore *c, const char *profile, uint32_t *ret_room)
 {
-        const VgpuType *first = NULL;
+        const VgpuType *best = NULL;
 
         *ret_room = 0;
         for (size_t i = 0; i < c->n_parents; i++)
@@ -119,15 +120,13 @@ static const VgpuType *core_match(const PlaceCore *c, const char *profile, uint3
 
                         if (!t || !vgpu_type_matches_profile(t, profile))
                                 continue;
-                        if (!first)
-                                first = t;
                         room = placement_room(c, t);
-                        if (room > *ret_room) {
+                        if (!best || room > *ret_room) {
+                                best = t;
                                 *ret_room = room;
-                                return t;
                         }
                 }
-        return first;
+        return best;
 }
 
 char *alloc_host_cores_that_fit(const AllocHost *h, const PlaceRequest *req)
@@ -209,8 +208,15 @@ static char *restriction_text(const PlaceRequest *req)
 int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *req, PlaceChoice *ret,
                       char **ret_message)
 {
-        g_autofree char *where = restriction_text(req), *conflicts = NULL;
+        g_autofree char *where = restriction_text(req), *conflicts = NULL, *elsewhere = NULL;
         int r = placement_choose(h->cores, h->n_cores, req, ret);
+
+        if (r == -EXDEV || r == -ENOSPC) {
+                PlaceRequest any = {.profile = req->profile, .numa_node = -1};
+                g_autofree char *fit = alloc_host_cores_that_fit(h, &any);
+                elsewhere = *fit ? g_strdup_printf(". It fits on: %s", fit)
+                                 : g_strdup(". It fits on no GPU core now");
+        }
 
         switch (r) {
         case 0: return 0;
@@ -222,15 +228,16 @@ int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *re
                 conflicts = alloc_host_conflicts(h, inv, req);
                 *ret_message =
                         g_strdup_printf("No GPU core%s can take \"%s\": every core that offers it runs "
-                                        "another framebuffer size: %s",
-                                        where, req->profile, conflicts);
+                                        "another framebuffer size: %s%s",
+                                        where, req->profile, conflicts, elsewhere);
                 return r;
         case -ENOSPC:
                 conflicts = alloc_host_conflicts(h, inv, req);
                 *ret_message = g_strdup_printf(
-                        "No room for \"%s\"%s: %zu GPU core%s offer%s it, %zu full%s%s", req->profile, where,
-                        ret->n_matching, ret->n_matching == 1 ? "" : "s", ret->n_matching == 1 ? "s" : "",
-                        ret->n_full, *conflicts ? "; other sizes: " : "", conflicts);
+                        "No room for \"%s\"%s: %zu GPU core%s offer%s it, %zu full%s%s%s", req->profile,
+                        where, ret->n_matching, ret->n_matching == 1 ? "" : "s",
+                        ret->n_matching == 1 ? "s" : "", ret->n_full, *conflicts ? "; other sizes: " : "",
+                        conflicts, elsewhere);
                 return r;
         default:
                 *ret_message = g_strdup_printf("Cannot place \"%s\": %s", req->profile, g_strerror(-r));

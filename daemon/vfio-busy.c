@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Find a process that holds a mediated device's VFIO group open, by comparing the group node with
  * every open file in /proc/<pid>/fd: the same character device (st_rdev), or the same file (st_dev
- * and st_ino; the simulated host's nodes are plain files). */
+ * and st_ino; the simulated host's nodes are plain files). The node is only stat()ed, never opened: a
+ * VFIO group takes one opener at a time. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +20,9 @@
 
 static bool same_node(const struct stat *a, const struct stat *b)
 {
-        if (S_ISCHR(a->st_mode))
-                return S_ISCHR(b->st_mode) && a->st_rdev == b->st_rdev;
+        if (S_ISCHR(a->st_mode) && S_ISCHR(b->st_mode))
+                return a->st_rdev == b->st_rdev;
+        /* the same file; also what umockdev's stat() shows as a character device is a file underneath */
         return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 

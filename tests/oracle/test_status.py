@@ -15,7 +15,7 @@ A16_VF = hosts.a16_vf_addr
 
 def table(text):
     """Rows of the status table as dicts (columns are separated by two or more spaces)."""
-    lines = text.splitlines()
+    lines = text.split('\n\n')[0].splitlines()  # the core table; leases and orphans follow it
     header = re.split(r'\s{2,}', lines[0].strip())
     return {r[0]: dict(zip(header, r)) for r in (re.split(r'\s{2,}', line.strip()) for line in lines[1:])}
 
