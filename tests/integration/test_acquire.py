@@ -154,14 +154,17 @@ class AcquireTestCase(LifecycleTestCase):
             return None
 
     def settle(self, timeout=10):
-        """Wait until leases and running devices stop changing (autostart after a restart runs
-        after the name is owned); returns (leases, running)."""
-        deadline = time.monotonic() + timeout
+        """Wait until leases and devices stop changing (autostart after a restart runs after the
+        name is owned: give a defined lease that is not running 3 s to start); returns (leases,
+        running)."""
+        start = time.monotonic()
         last = None
         while True:
-            now = (self.leases(), self.running())
-            if now == last or time.monotonic() > deadline:
-                return now
+            now = (self.leases(), self.running(), self.listed_devices())
+            pending = [x for x in now[0] if x[6] and not x[7]]
+            waited = time.monotonic() - start
+            if (now == last and (not pending or waited > 3)) or waited > timeout:
+                return now[:2]
             last = now
             time.sleep(0.3)
 
