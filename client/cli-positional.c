@@ -9,22 +9,6 @@
 #include "cli-positional.h"
 #include "macro.h"
 
-static const VcOption *find_long(const VcCommand *cmd, const char *name, size_t len)
-{
-        for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
-                if (strlen(o->long_name) == len && strncmp(o->long_name, name, len) == 0)
-                        return o;
-        return NULL;
-}
-
-static const VcOption *find_short(const VcCommand *cmd, char c)
-{
-        for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
-                if (o->short_name == c)
-                        return o;
-        return NULL;
-}
-
 /* As cli.c: an option's value is the next argument unless that looks like an option ("-" is a value). */
 static bool takes_next(int argc, char **argv, int i)
 {
@@ -52,13 +36,13 @@ int vc_parse_with_positional(const VcContext *ctx, const VcCommand *cmd, int arg
                 }
                 g_ptr_array_add(options, argv[i]);
                 if (arg[1] == '-') {
-                        const VcOption *o = find_long(cmd, arg + 2, strlen(arg + 2));
+                        const VcOption *o = vc_find_long(cmd, arg + 2, strlen(arg + 2));
                         if (o && o->value_name && takes_next(argc, argv, i))
                                 g_ptr_array_add(options, argv[++i]);
                         continue;
                 }
                 for (const char *c = arg + 1; *c; c++) {
-                        const VcOption *o = find_short(cmd, *c);
+                        const VcOption *o = vc_find_short(cmd, *c);
                         if (!o)
                                 break; /* cli.c reports it */
                         if (!o->value_name)

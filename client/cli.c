@@ -212,7 +212,7 @@ static int store_value(const VcContext *ctx, const VcCommand *cmd, const VcOptio
         return 0;
 }
 
-static const VcOption *find_long(const VcCommand *cmd, const char *name, size_t len)
+const VcOption *vc_find_long(const VcCommand *cmd, const char *name, size_t len)
 {
         for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
                 if (strlen(o->long_name) == len && strncmp(o->long_name, name, len) == 0)
@@ -220,7 +220,7 @@ static const VcOption *find_long(const VcCommand *cmd, const char *name, size_t 
         return NULL;
 }
 
-static const VcOption *find_short(const VcCommand *cmd, char c)
+const VcOption *vc_find_short(const VcCommand *cmd, char c)
 {
         for (const VcOption *o = cmd->options; o && o->id >= 0; o++)
                 if (o->short_name == c)
@@ -251,11 +251,11 @@ static bool is_known_option(const VcCommand *cmd, const char *arg)
         if (arg[1] == '-') {
                 const char *name = arg + 2, *eq = strchr(name, '=');
                 size_t len = eq ? (size_t)(eq - name) : strlen(name);
-                return len == 0 || find_long(cmd, name, len) ||
+                return len == 0 || vc_find_long(cmd, name, len) ||
                        (len == 4 && strncmp(name, "help", 4) == 0) ||
                        (cmd->version && len == 7 && strncmp(name, "version", 7) == 0);
         }
-        return find_short(cmd, arg[1]) || arg[1] == 'h' || (cmd->version && arg[1] == 'V');
+        return vc_find_short(cmd, arg[1]) || arg[1] == 'h' || (cmd->version && arg[1] == 'V');
 }
 
 /* An option's value from the next argument. As clap: when the next argument is an option this command
@@ -286,7 +286,7 @@ static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char
         const char *arg = argv[*i] + 2;
         const char *eq = strchr(arg, '=');
         size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const VcOption *o = find_long(cmd, arg, len);
+        const VcOption *o = vc_find_long(cmd, arg, len);
 
         if (!o) {
                 if (len == 4 && strncmp(arg, "help", 4) == 0 && !eq) {
@@ -320,7 +320,7 @@ static int parse_short_cluster(const VcContext *ctx, const VcCommand *cmd, int a
         const char *arg = argv[*i];
 
         for (const char *c = arg + 1; *c; c++) {
-                const VcOption *o = find_short(cmd, *c);
+                const VcOption *o = vc_find_short(cmd, *c);
                 int r;
 
                 if (!o) {
@@ -376,4 +376,24 @@ int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char 
         if (args->missing_value)
                 return store_value(ctx, cmd, args->missing_value, NULL, args);
         return VC_PARSE_RUN;
+}
+
+void vc_append_table(GString *out, GPtrArray *cells, int n_cols)
+{
+        g_autofree size_t *width = g_new0(size_t, n_cols);
+
+        for (guint i = 0; i < cells->len; i++)
+                width[i % n_cols] = MAX(width[i % n_cols], (size_t)g_utf8_strlen(cells->pdata[i], -1));
+        for (guint i = 0; i < cells->len; i++) {
+                const char *cell = cells->pdata[i];
+                int c = i % n_cols;
+
+                g_string_append(out, cell);
+                if (c == n_cols - 1) {
+                        g_string_append_c(out, '\n');
+                        continue;
+                }
+                for (size_t pad = g_utf8_strlen(cell, -1); pad < width[c] + 2; pad++)
+                        g_string_append_c(out, ' ');
+        }
 }

@@ -103,6 +103,14 @@ void vc_print_warnings(char **warnings);
 /* Write out to stdout; on failure prints an error and returns a negative errno. */
 int vc_write_stdout(const char *data, size_t len);
 
+/* The option of cmd with this long name (name need not be NUL-terminated at len) or short name. */
+const VcOption *vc_find_long(const VcCommand *cmd, const char *name, size_t len);
+const VcOption *vc_find_short(const VcCommand *cmd, char c);
+
+/* Append rows of cells (n_cols per row) as a table: columns padded to the widest cell plus two, the last
+ * column not padded. */
+void vc_append_table(GString *out, GPtrArray *cells, int n_cols);
+
 extern const VcCommand vc_command_list;
 extern const VcCommand vc_command_lsmdev;
 extern const VcCommand vc_command_types;

@@ -192,27 +192,6 @@ static char *core_fits(const PlanCore *c)
         return g_string_free(g_steal_pointer(&s), false);
 }
 
-/* Rows of cells, columns padded to the widest cell plus two; the last column is not padded. */
-static void append_table(GString *out, GPtrArray *cells, int n_cols)
-{
-        g_autofree size_t *width = g_new0(size_t, n_cols);
-
-        for (guint i = 0; i < cells->len; i++)
-                width[i % n_cols] = MAX(width[i % n_cols], (size_t)g_utf8_strlen(cells->pdata[i], -1));
-        for (guint i = 0; i < cells->len; i++) {
-                const char *cell = cells->pdata[i];
-                int c = i % n_cols;
-
-                g_string_append(out, cell);
-                if (c == n_cols - 1) {
-                        g_string_append_c(out, '\n');
-                        continue;
-                }
-                for (size_t pad = g_utf8_strlen(cell, -1); pad < width[c] + 2; pad++)
-                        g_string_append_c(out, ' ');
-        }
-}
-
 static void format_text(const Plan *p, const char *profile, GString *out)
 {
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
@@ -229,7 +208,7 @@ static void format_text(const Plan *p, const char *profile, GString *out)
                         g_ptr_array_add(cells, g_strdup_printf("%u", c->at_size));
                         g_ptr_array_add(cells, g_strdup_printf("%u", c->in_all));
                 }
-                append_table(out, cells, ELEMENTSOF(class_headers));
+                vc_append_table(out, cells, ELEMENTSOF(class_headers));
                 g_string_append_c(out, '\n');
                 g_ptr_array_set_size(cells, 0);
         }
@@ -251,7 +230,7 @@ static void format_text(const Plan *p, const char *profile, GString *out)
                                                    : g_strdup_printf("%u/?", c->used));
                 g_ptr_array_add(cells, core_fits(c));
         }
-        append_table(out, cells, ELEMENTSOF(core_headers));
+        vc_append_table(out, cells, ELEMENTSOF(core_headers));
 
         if (profile && p->fits)
                 g_string_append_printf(out, "\nNext %s: parent %s, type %s (%s), core %s\n", profile,

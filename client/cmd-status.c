@@ -242,27 +242,6 @@ static void format_table(GPtrArray *rows, GString *out)
         }
 }
 
-/* Rows of cells, columns padded to the widest cell plus two; the last column is not padded. */
-static void append_cells(GString *out, GPtrArray *cells, int n_cols)
-{
-        g_autofree size_t *width = g_new0(size_t, n_cols);
-
-        for (guint i = 0; i < cells->len; i++)
-                width[i % n_cols] = MAX(width[i % n_cols], (size_t)g_utf8_strlen(cells->pdata[i], -1));
-        for (guint i = 0; i < cells->len; i++) {
-                const char *cell = cells->pdata[i];
-                int c = i % n_cols;
-
-                g_string_append(out, cell);
-                if (c == n_cols - 1) {
-                        g_string_append_c(out, '\n');
-                        continue;
-                }
-                for (size_t pad = g_utf8_strlen(cell, -1); pad < width[c] + 2; pad++)
-                        g_string_append_c(out, ' ');
-        }
-}
-
 /* Under the core table, after a blank line each: the leases and the orphans, when there are any. */
 static void format_owners(const VcInventory *inv, const Owners *owners, GString *out)
 {
@@ -283,7 +262,7 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
                         g_ptr_array_add(cells, g_strdup(l->running ? "yes" : "no"));
                 }
                 g_string_append_c(out, '\n');
-                append_cells(out, cells, ELEMENTSOF(lease_headers));
+                vc_append_table(out, cells, ELEMENTSOF(lease_headers));
                 g_ptr_array_set_size(cells, 0);
         }
         if (owners->orphans && owners->orphans[0]) {
@@ -302,7 +281,7 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
                         g_ptr_array_add(cells, g_strdup(found && *found->type_id ? found->type_id : "-"));
                 }
                 g_string_append_c(out, '\n');
-                append_cells(out, cells, ELEMENTSOF(orphan_headers));
+                vc_append_table(out, cells, ELEMENTSOF(orphan_headers));
         }
 }
 
