@@ -556,7 +556,9 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                 *ret_message = g_strdup_printf("Device %s already exists", j->uuid);
                 return -EEXIST;
         }
-        if (t->available_instances == 0)
+        /* the size rule before sysfs is touched (the driver's count is the other half) */
+        if (t->available_instances == 0 ||
+            core_capacity_check(&p->cap, p->models->pdata[type_index]) == -EXDEV)
                 return diagnose_capacity(ops, p, type_index, ret_message);
 
         /* its object, once it appears, says "starting" until the attributes are written */
