@@ -152,8 +152,7 @@ char *alloc_host_cores_that_fit(const AllocHost *h, const PlaceRequest *req)
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-/* The type names running on a core, "A, B". */
-static char *core_running(Inventory *inv, const PlaceCore *c)
+char *alloc_host_core_running(Inventory *inv, const PlaceCore *c)
 {
         g_autoptr(GPtrArray) names = g_ptr_array_new();
 
@@ -183,7 +182,7 @@ char *alloc_host_conflicts(const AllocHost *h, Inventory *inv, const PlaceReques
                 if (!alloc_host_core_eligible(c, req) || !(t = core_match(c, req->profile, &room)) ||
                     core_capacity_check(&c->cap, t) != -EXDEV)
                         continue;
-                running = core_running(inv, c);
+                running = alloc_host_core_running(inv, c);
                 if (s->len)
                         g_string_append(s, "; ");
                 g_string_append_printf(s, "%s runs %" PRIu64 " MiB vGPUs (%s)", c->core,

@@ -29,6 +29,9 @@ InvParent *alloc_host_parent(const AllocHost *h, size_t core, size_t parent);
 /* The core a parent belongs to, or NULL. */
 const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent);
 
+/* The names of the types running on a core, "A, B", in the order of its parents and their devices. */
+char *alloc_host_core_running(Inventory *inv, const PlaceCore *c);
+
 /* "0000:41:00.0 (4096 MiB), 0000:42:00.0 (empty)": the cores with room for a type matching profile
  * within req's restriction, each with its size class; "" when none. */
 char *alloc_host_cores_that_fit(const AllocHost *h, const PlaceRequest *req);

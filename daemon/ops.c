@@ -161,10 +161,14 @@ int ops_fail(char **ret_message, int r, const char *format, ...)
 /* ---- the callouts around a request ---- */
 
 static const char *const action_names[] = {
-        [OPS_START] = "start",       [OPS_STOP] = "stop",     [OPS_DEFINE] = "define",
-        [OPS_UNDEFINE] = "undefine", [OPS_MODIFY] = "modify",
+        [OPS_START] = "start",
+        [OPS_STOP] = "stop",
+        [OPS_DEFINE] = "define",
+        [OPS_UNDEFINE] = "undefine",
+        [OPS_MODIFY] = "modify",
         /* as the callouts see them: an acquire starts a device, a release stops it */
-        [OPS_ACQUIRE] = "start",     [OPS_RELEASE] = "stop",
+        [OPS_ACQUIRE] = "start",
+        [OPS_RELEASE] = "stop",
 };
 
 static void job_continue(Ops *ops, Job *j);
@@ -402,27 +406,6 @@ static char *list_types(const InvParent *p, bool available_only)
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-/* The names of the types running on p's GPU core, "A, B". */
-static char *core_running_types(Inventory *inv, const InvParent *p)
-{
-        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
-        g_autoptr(GPtrArray) names = g_ptr_array_new();
-
-        for (guint i = 0; i < parents->len; i++) {
-                InvParent *q = parents->pdata[i];
-                if (g_strcmp0(q->core, p->core) != 0)
-                        continue;
-                for (guint k = 0; k < q->devices->len; k++) {
-                        const VgpuType *t = ((InvDevice *)q->devices->pdata[k])->type;
-                        const char *n = t ? (t->name ? t->name : t->id) : NULL;
-                        if (n && !g_ptr_array_find_with_equal_func(names, n, g_str_equal, NULL))
-                                g_ptr_array_add(names, (gpointer)n);
-                }
-        }
-        g_ptr_array_add(names, NULL);
-        return g_strjoinv(", ", (char **)names->pdata);
-}
-
 /* available_instances is 0: say why, with the model's view of the core. */
 static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, char **ret_message)
 {
@@ -434,19 +417,18 @@ static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, cha
         int r = core_capacity_check(&p->cap, model);
 
         if (r == -EXDEV) {
-                g_autofree char *running = core_running_types(ops->inv, p);
                 g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
+                g_autofree char *running = alloc_host_core_running(ops->inv, alloc_host_core_of(h, p->name));
                 PlaceRequest elsewhere = {.profile = t->id, .numa_node = -1};
                 g_autofree char *cores = alloc_host_cores_that_fit(h, &elsewhere);
 
                 /* mdevctl's sentence first (scripts match on it), then the diagnosis */
-                *ret_message = g_strdup_printf("No available instances of %s on %s: GPU core %s runs %" PRIu64
-                                               " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s%s %s%s.",
-                                               t->id, p->name, p->core, p->cap.size_class_mib, running,
-                                               type_label(t), vgpu_type_size_class(model), fit_text,
-                                               g_str_has_suffix(fit_text, ".") ? "" : ".",
-                                               *cores ? "GPU cores where it fits: " : "It fits on no other GPU core",
-                                               cores);
+                *ret_message = g_strdup_printf(
+                        "No available instances of %s on %s: GPU core %s runs %" PRIu64
+                        " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s%s %s%s.",
+                        t->id, p->name, p->core, p->cap.size_class_mib, running, type_label(t),
+                        vgpu_type_size_class(model), fit_text, g_str_has_suffix(fit_text, ".") ? "" : ".",
+                        *cores ? "GPU cores where it fits: " : "It fits on no other GPU core", cores);
                 return -EXDEV;
         }
         if (p->cap.capacity > 0)

@@ -58,7 +58,7 @@ static bool holds(int procfd, const char *pid, const struct stat *node)
         return false;
 }
 
-static char *comm_of(int procfd, const char *pid)
+static char *comm_of(const char *pid)
 {
         g_autofree char *path = g_strdup_printf("/proc/%s/comm", pid);
         g_autofree char *comm = NULL;
@@ -96,7 +96,7 @@ int vfio_device_holder(const char *uuid, pid_t *ret_pid, char **ret_comm, char *
                         continue;
                 if (holds(dirfd(proc), de->d_name, &node)) {
                         *ret_pid = (pid_t)pid;
-                        *ret_comm = comm_of(dirfd(proc), de->d_name);
+                        *ret_comm = comm_of(de->d_name);
                         *ret_group = g_steal_pointer(&group);
                         return 1;
                 }
