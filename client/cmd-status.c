@@ -369,7 +369,8 @@ static int load_owners(sd_bus *bus, Owners *owners)
 
         r = vc_list_leases(bus, &error, &owners->leases);
         if (r < 0) {
-                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD,
+                                           SD_BUS_ERROR_UNKNOWN_INTERFACE))
                         return 0;
                 return vc_alloc_log_error(&error, r, "org.vgpud1.Manager.ListLeases");
         }

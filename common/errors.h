@@ -30,4 +30,5 @@ const char *vgpud_error_name_from_errno(int error);
 
 /* Fill *e with the named error for r and a printf-style message; returns r as a negative errno, so a
  * method handler can `return vgpud_bus_error_set(e, r, "...")`. */
-int vgpud_bus_error_set(sd_bus_error *e, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));
+int vgpud_bus_error_set(sd_bus_error *e, int r, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));

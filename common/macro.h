@@ -10,17 +10,17 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _likely_(x) (__builtin_expect(!!(x), 1))
-#define _unlikely_(x) (__builtin_expect(!!(x), 0))
+#define _likely_(x)    (__builtin_expect(!!(x), 1))
+#define _unlikely_(x)  (__builtin_expect(!!(x), 0))
 
-#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
 
 static inline void freep(void *p)
 {
-        free(*(void **) p);
+        free(*(void **)p);
 }
 #define _cleanup_free_ _cleanup_(freep)
 
@@ -46,17 +46,17 @@ static inline void closedirp(DIR **d)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Take ownership out of a _cleanup_ variable: ret = TAKE_PTR(p). */
-#define TAKE_PTR(p)                                                                                         \
-        ({                                                                                                  \
-                __typeof__(p) _tp_ = (p);                                                                   \
-                (p) = NULL;                                                                                 \
-                _tp_;                                                                                       \
+#define TAKE_PTR(p)                       \
+        ({                                \
+                __typeof__(p) _tp_ = (p); \
+                (p) = NULL;               \
+                _tp_;                     \
         })
-#define TAKE_FD(fd)                                                                                         \
-        ({                                                                                                  \
-                int _tfd_ = (fd);                                                                           \
-                (fd) = -1;                                                                                  \
-                _tfd_;                                                                                      \
+#define TAKE_FD(fd)               \
+        ({                        \
+                int _tfd_ = (fd); \
+                (fd) = -1;        \
+                _tfd_;            \
         })
 
 /* errno as a negative value, never 0 (for "return -errno" after a failed libc call). */

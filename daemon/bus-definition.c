@@ -62,7 +62,7 @@ static int prop_attributes(sd_bus *bus, const char *path, const char *interface,
         return sd_bus_message_close_container(reply);
 }
 
-#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+#define CONST   SD_BUS_VTABLE_PROPERTY_CONST
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable definition_vtable[] = {

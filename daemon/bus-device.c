@@ -17,7 +17,8 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
         return 1;
 }
 
-static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes, sd_bus_error *error)
+static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                            sd_bus_error *error)
 {
         *nodes = inventory_device_paths(userdata);
         return 0;
@@ -42,14 +43,12 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
         else if (g_str_equal(property, "SysfsPath")) {
                 g_autofree char *syspath = inventory_device_syspath(d->inventory, d);
                 return sd_bus_message_append(reply, "s", syspath);
-        }
-        else if (g_str_equal(property, "State"))
+        } else if (g_str_equal(property, "State"))
                 v = d->state ? d->state : "active";
         else if (g_str_equal(property, "Owner")) {
                 Lease *lease = inventory_lease(d->inventory, d->uuid);
                 v = lease ? lease->owner : NULL;
-        }
-        else if (g_str_equal(property, "Gpu")) {
+        } else if (g_str_equal(property, "Gpu")) {
                 gpu = inventory_gpu_path(d->sys->parent);
                 return sd_bus_message_append(reply, "o", gpu ? gpu : "/");
         } else
@@ -60,8 +59,8 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
 static int prop_framebuffer(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const VgpuType *t = ((InvDevice *) userdata)->type;
-        return sd_bus_message_append(reply, "t", (uint64_t) (t ? t->framebuffer_mib : 0));
+        const VgpuType *t = ((InvDevice *)userdata)->type;
+        return sd_bus_message_append(reply, "t", (uint64_t)(t ? t->framebuffer_mib : 0));
 }
 
 static int prop_slot(sd_bus *bus, const char *path, const char *interface, const char *property,

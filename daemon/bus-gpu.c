@@ -59,19 +59,19 @@ static int prop_string(sd_bus *bus, const char *path, const char *interface, con
             g_str_equal(property, "SubsystemModel"))
                 names_ensure(bus, p);
         switch (property[0]) {
-        case 'N': v = p->name; break;                                           /* Name */
-        case 'D': v = p->sys->driver; break;                                    /* Driver */
-        case 'V': v = p->vendor; break;                                         /* Vendor */
-        case 'M': v = p->model; break;                                          /* Model */
-        case 'C': v = p->core; break;                                           /* Core */
-        case 'B': v = property[5] == 'M' ? p->board_model : p->board; break;    /* Board, BoardModel */
+        case 'N': v = p->name; break;                                        /* Name */
+        case 'D': v = p->sys->driver; break;                                 /* Driver */
+        case 'V': v = p->vendor; break;                                      /* Vendor */
+        case 'M': v = p->model; break;                                       /* Model */
+        case 'C': v = p->core; break;                                        /* Core */
+        case 'B': v = property[5] == 'M' ? p->board_model : p->board; break; /* Board, BoardModel */
         case 'S':
                 if (property[1] == 'y')
-                        v = p->sys->syspath;                                    /* SysfsPath */
+                        v = p->sys->syspath; /* SysfsPath */
                 else if (property[9] == 'M')
-                        v = p->subsystem_model;                                 /* SubsystemModel */
+                        v = p->subsystem_model; /* SubsystemModel */
                 else
-                        v = p->sys->subsystem;                                  /* Subsystem */
+                        v = p->sys->subsystem; /* Subsystem */
                 break;
         default: return -EINVAL;
         }
@@ -99,7 +99,7 @@ static int prop_numa(sd_bus *bus, const char *path, const char *interface, const
                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         InvParent *p = userdata;
-        return sd_bus_message_append(reply, "i", (int32_t) p->sys->numa_node);
+        return sd_bus_message_append(reply, "i", (int32_t)p->sys->numa_node);
 }
 
 int bus_append_types(sd_bus_message *m, InvParent *p)
@@ -156,12 +156,12 @@ static int prop_capacity(sd_bus *bus, const char *path, const char *interface, c
         InvParent *p = userdata;
 
         if (g_str_equal(property, "SizeClass"))
-                return sd_bus_message_append(reply, "t", (uint64_t) p->cap.size_class_mib);
+                return sd_bus_message_append(reply, "t", (uint64_t)p->cap.size_class_mib);
         if (g_str_equal(property, "MixedSize"))
-                return sd_bus_message_append(reply, "b", (int) p->cap.mixed_size);
+                return sd_bus_message_append(reply, "b", (int)p->cap.mixed_size);
         if (g_str_equal(property, "CoreUsed"))
-                return sd_bus_message_append(reply, "u", (uint32_t) p->cap.used);
-        return sd_bus_message_append(reply, "u", (uint32_t) p->cap.capacity);
+                return sd_bus_message_append(reply, "u", (uint32_t)p->cap.used);
+        return sd_bus_message_append(reply, "u", (uint32_t)p->cap.capacity);
 }
 
 static int prop_devices(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -183,7 +183,7 @@ static int prop_devices(sd_bus *bus, const char *path, const char *interface, co
         return sd_bus_message_close_container(reply);
 }
 
-#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+#define CONST   SD_BUS_VTABLE_PROPERTY_CONST
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable gpu_vtable[] = {
@@ -216,7 +216,8 @@ int bus_gpu_register(sd_bus *bus, Inventory *inv)
 {
         int r;
 
-        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/gpu", "org.vgpud1.Gpu", gpu_vtable, gpu_find, inv);
+        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/gpu", "org.vgpud1.Gpu", gpu_vtable, gpu_find,
+                                       inv);
         if (r < 0)
                 return r;
         return sd_bus_add_node_enumerator(bus, NULL, "/org/vgpud1/gpu", gpu_enumerate, inv);

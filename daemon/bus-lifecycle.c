@@ -18,7 +18,7 @@ typedef struct {
         OpsKind kind;
         OpsRequest *req; /* until queued */
         const char *action;
-        GPtrArray *out;  /* the request's results (OpsRequest.out) */
+        GPtrArray *out; /* the request's results (OpsRequest.out) */
         bool dry_run;
 } Call;
 
@@ -33,7 +33,6 @@ static void call_free(Call *c)
         g_free(c);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Call, call_free)
-
 
 static void on_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
 {
@@ -185,7 +184,8 @@ static int read_u32(sd_bus_message *msg, const char *key, uint32_t *ret, sd_bus_
 }
 
 /* One option (or change) key the flags allow: 1 read, 0 not one of them, or an error. */
-static int read_option(sd_bus_message *msg, const char *key, OpsRequest *req, unsigned flags, sd_bus_error *error)
+static int read_option(sd_bus_message *msg, const char *key, OpsRequest *req, unsigned flags,
+                       sd_bus_error *error)
 {
         int r;
 

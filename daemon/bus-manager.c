@@ -75,7 +75,7 @@ static int prop_warnings(sd_bus *bus, const char *path, const char *interface, c
         if (r < 0)
                 return r;
         for (guint i = 0; i < w->len; i++) {
-                r = sd_bus_message_append(reply, "s", (const char *) w->pdata[i]);
+                r = sd_bus_message_append(reply, "s", (const char *)w->pdata[i]);
                 if (r < 0)
                         return r;
         }
@@ -194,7 +194,7 @@ static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_e
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "s");
         for (guint i = 0; r >= 0 && i < warnings->len; i++)
-                r = sd_bus_message_append(reply, "s", (const char *) warnings->pdata[i]);
+                r = sd_bus_message_append(reply, "s", (const char *)warnings->pdata[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -209,10 +209,9 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Warnings", "as", prop_warnings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Rescan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_rescan, 0),
         /* polkit is the gate of these (bus-lifecycle.c), not sd-bus's CAP_SYS_ADMIN default */
-        SD_BUS_METHOD_WITH_ARGS("Start",
-                                SD_BUS_ARGS("s", parent, "s", uuid, "s", definition, "a{sv}", options),
-                                SD_BUS_RESULT("s", ret_uuid, "o", ret_device), bus_method_start,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "Start", SD_BUS_ARGS("s", parent, "s", uuid, "s", definition, "a{sv}", options),
+                SD_BUS_RESULT("s", ret_uuid, "o", ret_device), bus_method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", uuid, "a{sv}", options), SD_BUS_NO_RESULT,
                                 bus_method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Define",
@@ -231,15 +230,17 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListDefinitions", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssssa(ss)o)", definitions, "as", warnings),
                                 method_list_definitions, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Acquire", SD_BUS_ARGS("s", profile, "s", owner, "a{sv}", options),
-                                SD_BUS_RESULT("s", ret_uuid, "o", ret_device, "s", ret_parent, "s", ret_type),
-                                bus_method_acquire, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "Acquire", SD_BUS_ARGS("s", profile, "s", owner, "a{sv}", options),
+                SD_BUS_RESULT("s", ret_uuid, "o", ret_device, "s", ret_parent, "s", ret_type),
+                bus_method_acquire, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_ARGS("s", what, "a{sv}", options),
                                 SD_BUS_RESULT("as", ret_released), bus_method_release,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Plan", SD_BUS_ARGS("s", profile, "a{sv}", options),
-                                SD_BUS_RESULT("a(tuu)", classes, "a(sssitbuua(sstu))", cores, "(bssssss)", next),
-                                bus_method_plan, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "Plan", SD_BUS_ARGS("s", profile, "a{sv}", options),
+                SD_BUS_RESULT("a(tuu)", classes, "a(sssitbuua(sstu))", cores, "(bssssss)", next),
+                bus_method_plan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListLeases", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssusstbb)", leases),
                                 bus_method_list_leases, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Orphans", "as", bus_property_orphans, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

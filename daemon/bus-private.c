@@ -60,7 +60,8 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
                 r = sd_bus_set_server(bus, true, id);
         }
         if (r >= 0)
-                r = sd_bus_negotiate_creds(bus, true, SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
+                r = sd_bus_negotiate_creds(bus, true,
+                                           SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
         if (r >= 0)
                 r = bus_add_objects(bus, m);
         if (r >= 0)
@@ -84,7 +85,7 @@ int bus_private_listen(Manager *m, const char *path)
         union {
                 struct sockaddr sa;
                 struct sockaddr_un un;
-        } sa = { .un.sun_family = AF_UNIX };
+        } sa = {.un.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -95,7 +96,7 @@ int bus_private_listen(Manager *m, const char *path)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return log_error_errno(negative_errno(), "Cannot create the private socket: %m");
-        (void) unlink(path);
+        (void)unlink(path);
         if (bind(fd, &sa.sa, sizeof(sa.un)) < 0)
                 return log_error_errno(negative_errno(), "Cannot bind the private socket %s: %m", path);
         /* reading needs no privilege here either; changes are checked per call */
@@ -112,7 +113,7 @@ int bus_private_listen(Manager *m, const char *path)
         if (r < 0)
                 return r;
         TAKE_FD(fd);
-        (void) sd_event_source_set_description(m->private_listen, "private-socket");
+        (void)sd_event_source_set_description(m->private_listen, "private-socket");
         log_debug("Listening on %s", path);
         return 0;
 }
@@ -123,5 +124,5 @@ void bus_private_done(Manager *m)
         if (m->private_connections)
                 g_ptr_array_unref(g_steal_pointer(&m->private_connections));
         if (m->private_socket)
-                (void) unlink(m->private_socket);
+                (void)unlink(m->private_socket);
 }

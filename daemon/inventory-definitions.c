@@ -28,7 +28,7 @@ GPtrArray *inventory_warnings(Inventory *inv)
 
 static int compare_lines(gconstpointer a, gconstpointer b)
 {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void rebuild_warnings(Inventory *inv)
@@ -54,7 +54,7 @@ static void rebuild_warnings(Inventory *inv)
 
 static void warnings_changed(Inventory *inv)
 {
-        char *names[] = { (char *) "Warnings", NULL };
+        char *names[] = {(char *)"Warnings", NULL};
 
         rebuild_warnings(inv);
         if (inv->observer && inv->observer->properties_changed)
@@ -78,7 +78,8 @@ void inventory_set_start_failure(Inventory *inv, const char *parent, const char 
                         warnings_changed(inv);
                 return;
         }
-        line = g_strdup_printf("%s/%s/%s: autostart failed: %s", inv->definitions_dir, parent, uuid, message);
+        line = g_strdup_printf("%s/%s/%s: autostart failed: %s", inv->definitions_dir, parent, uuid,
+                               message);
         if (old && g_str_equal(old, line))
                 return;
         g_hash_table_insert(inv->start_failures, g_steal_pointer(&key), g_steal_pointer(&line));
@@ -126,7 +127,7 @@ static void sync_definitions(Inventory *inv, GPtrArray *defs)
                         d->def = g_steal_pointer(&sd->def);
                         if (n > 0 && inv->observer && inv->observer->properties_changed)
                                 inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEFINITION,
-                                                                  d->object_path, (char **) changed);
+                                                                  d->object_path, (char **)changed);
                         continue;
                 }
                 d = g_new0(InvDefinition, 1);
@@ -169,8 +170,9 @@ int inventory_load_definitions(Inventory *inv)
         if (r < 0)
                 return log_error_errno(r, "Cannot read definitions in %s: %m", inv->definitions_dir);
         for (guint i = 0; i < warnings->len; i++)
-                if (!g_ptr_array_find_with_equal_func(inv->store_warnings, warnings->pdata[i], g_str_equal, NULL))
-                        log_warning("%s", (char *) warnings->pdata[i]);
+                if (!g_ptr_array_find_with_equal_func(inv->store_warnings, warnings->pdata[i], g_str_equal,
+                                                      NULL))
+                        log_warning("%s", (char *)warnings->pdata[i]);
         sync_definitions(inv, defs);
         if (!warnings_equal(inv->store_warnings, warnings)) {
                 g_ptr_array_unref(inv->store_warnings);

@@ -12,24 +12,24 @@
 
 struct Inventory {
         char *definitions_dir;
-        GHashTable *parents;     /* name -> InvParent* */
-        GHashTable *devices;     /* uuid -> InvDevice* */
-        GHashTable *definitions; /* "<parent>/<uuid>" -> InvDefinition* */
-        GHashTable *gone_cores;  /* uuid -> core of devices that went recently (see inventory_update()) */
+        GHashTable *parents;       /* name -> InvParent* */
+        GHashTable *devices;       /* uuid -> InvDevice* */
+        GHashTable *definitions;   /* "<parent>/<uuid>" -> InvDefinition* */
+        GHashTable *gone_cores;    /* uuid -> core of devices that went recently (see inventory_update()) */
         GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
         GPtrArray *sysfs_warnings;
         GPtrArray *store_warnings;
-        GPtrArray *other_warnings; /* inventory_add_warning(): e.g. the leases file */
+        GPtrArray *other_warnings;  /* inventory_add_warning(): e.g. the leases file */
         GHashTable *start_failures; /* "<parent>/<uuid>" -> warning line, for autostarts that failed */
-        GPtrArray *warnings;     /* both, for the bus */
+        GPtrArray *warnings;        /* both, for the bus */
         PciNames *pci;
         const InventoryObserver *observer;
         void *userdata;
 
         /* bookkeeping of one update */
-        GHashTable *changed;     /* InvParent* -> GUINT_TO_POINTER(mask) */
-        GPtrArray *added;        /* (kind, path) pairs to announce after recompute */
-        bool quiet;              /* a full rescan logs objects at debug level only */
+        GHashTable *changed; /* InvParent* -> GUINT_TO_POINTER(mask) */
+        GPtrArray *added;    /* (kind, path) pairs to announce after recompute */
+        bool quiet;          /* a full rescan logs objects at debug level only */
         /* On 6.1 kernels the add uevent of an mdev comes before its mdev_type link exists
          * (mdev_device_create: device_add, then mdev_create_sysfs_files). A new device read without
          * a type during an event-driven update is not published yet: it waits here, uuid -> attempts,
@@ -37,11 +37,11 @@ struct Inventory {
         GHashTable *typeless;
         bool defer_typeless;
         GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
-        bool names_loaded;       /* the PCI ID database is in memory */
+        bool names_loaded;         /* the PCI ID database is in memory */
 
         /* inventory-owners.c */
-        Leases *leases;          /* borrowed; NULL: nobody holds anything */
-        guint orphans_count;     /* the orphans as last announced: count and a hash of their UUIDs */
+        Leases *leases;      /* borrowed; NULL: nobody holds anything */
+        guint orphans_count; /* the orphans as last announced: count and a hash of their UUIDs */
         guint orphans_hash;
 };
 

@@ -31,12 +31,12 @@ enum {
 };
 
 /* Objects coming and going are worth an info line when they change, not when the daemon starts. */
-#define log_object(inv, ...)                                                                                \
-        do {                                                                                                \
-                if ((inv)->quiet)                                                                           \
-                        log_debug(__VA_ARGS__);                                                             \
-                else                                                                                        \
-                        log_info(__VA_ARGS__);                                                              \
+#define log_object(inv, ...)                    \
+        do {                                    \
+                if ((inv)->quiet)               \
+                        log_debug(__VA_ARGS__); \
+                else                            \
+                        log_info(__VA_ARGS__);  \
         } while (0)
 
 typedef struct {
@@ -100,10 +100,10 @@ Inventory *inventory_new(const char *definitions_dir)
         Inventory *inv = g_new0(Inventory, 1);
 
         inv->definitions_dir = g_strdup(definitions_dir);
-        inv->parents = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) parent_free);
-        inv->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) device_free);
+        inv->parents = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)parent_free);
+        inv->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)device_free);
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                                 (GDestroyNotify) inventory_definition_free);
+                                                 (GDestroyNotify)inventory_definition_free);
         inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         inv->device_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->typeless = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -114,7 +114,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->warnings = g_ptr_array_new();
         inv->pci = pci_names_new();
         inv->changed = g_hash_table_new(NULL, NULL);
-        inv->added = g_ptr_array_new_with_free_func((GDestroyNotify) pending_add_free);
+        inv->added = g_ptr_array_new_with_free_func((GDestroyNotify)pending_add_free);
         return inv;
 }
 
@@ -186,7 +186,7 @@ void inventory_release_names(Inventory *inv)
                 return;
         pci_names_flush(inv->pci);
         inv->names_loaded = false;
-        (void) malloc_trim(0);
+        (void)malloc_trim(0);
 }
 
 void inventory_set_device_state(Inventory *inv, const char *uuid, const char *state)
@@ -194,14 +194,14 @@ void inventory_set_device_state(Inventory *inv, const char *uuid, const char *st
         InvDevice *d = g_hash_table_lookup(inv->devices, uuid);
 
         if (state)
-                g_hash_table_insert(inv->device_states, g_strdup(uuid), (gpointer) state);
+                g_hash_table_insert(inv->device_states, g_strdup(uuid), (gpointer)state);
         else
                 g_hash_table_remove(inv->device_states, uuid);
         if (!d || g_strcmp0(d->state, state) == 0)
                 return;
         d->state = state;
         if (inv->observer && inv->observer->properties_changed) {
-                char *names[] = { (char *) "State", NULL };
+                char *names[] = {(char *)"State", NULL};
                 g_autofree char *path = inventory_device_path(d->uuid);
                 inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEVICE, path, names);
         }
@@ -278,7 +278,7 @@ const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d)
 
 static int compare_strptr(gconstpointer a, gconstpointer b)
 {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The object paths of one table's values, sorted; get() reads a value's path. */
@@ -293,32 +293,32 @@ static char **paths_of(GHashTable *table, char *(*get)(gpointer))
                 g_ptr_array_add(out, get(v));
         g_ptr_array_sort(out, compare_strptr);
         g_ptr_array_add(out, NULL);
-        return (char **) g_ptr_array_free(g_steal_pointer(&out), FALSE);
+        return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
 static char *parent_path_get(gpointer v)
 {
-        return g_strdup(((InvParent *) v)->object_path);
+        return g_strdup(((InvParent *)v)->object_path);
 }
 static char *device_path_get(gpointer v)
 {
-        return inventory_device_path(((InvDevice *) v)->uuid);
+        return inventory_device_path(((InvDevice *)v)->uuid);
 }
 static char *definition_path_get(gpointer v)
 {
-        return g_strdup(((InvDefinition *) v)->object_path);
+        return g_strdup(((InvDefinition *)v)->object_path);
 }
 
 static int compare_definitions(gconstpointer a, gconstpointer b)
 {
-        const InvDefinition *x = *(InvDefinition *const *) a, *y = *(InvDefinition *const *) b;
+        const InvDefinition *x = *(InvDefinition *const *)a, *y = *(InvDefinition *const *)b;
         int c = strcmp(x->parent, y->parent);
         return c != 0 ? c : strcmp(x->uuid, y->uuid);
 }
 
 static int compare_device_ptrs(gconstpointer a, gconstpointer b)
 {
-        return strcmp((*(InvDevice *const *) a)->uuid, (*(InvDevice *const *) b)->uuid);
+        return strcmp((*(InvDevice *const *)a)->uuid, (*(InvDevice *const *)b)->uuid);
 }
 
 static GPtrArray *sorted_values(GHashTable *table, GCompareFunc compare)
@@ -422,15 +422,15 @@ static bool types_equal(GPtrArray *a, GPtrArray *b)
 static bool identity_differs(const SysfsParent *a, const SysfsParent *b)
 {
         return !str_eq0(a->syspath, b->syspath) || !str_eq0(a->subsystem, b->subsystem) ||
-               !str_eq0(a->driver, b->driver) || a->vendor_id != b->vendor_id || a->device_id != b->device_id ||
-               a->subsystem_vendor_id != b->subsystem_vendor_id ||
+               !str_eq0(a->driver, b->driver) || a->vendor_id != b->vendor_id ||
+               a->device_id != b->device_id || a->subsystem_vendor_id != b->subsystem_vendor_id ||
                a->subsystem_device_id != b->subsystem_device_id || a->numa_node != b->numa_node ||
                !str_eq0(a->physfn, b->physfn);
 }
 
 static GPtrArray *models_for(const SysfsParent *sys)
 {
-        GPtrArray *models = g_ptr_array_new_with_free_func((GDestroyNotify) vgpu_type_free);
+        GPtrArray *models = g_ptr_array_new_with_free_func((GDestroyNotify)vgpu_type_free);
 
         for (guint i = 0; i < sys->types->len; i++) {
                 SysfsType *t = sys->types->pdata[i];
@@ -528,7 +528,7 @@ static void remove_device(Inventory *inv, InvDevice *d)
         gpointer v;
         g_hash_table_iter_init(&it, inv->parents);
         while (g_hash_table_iter_next(&it, NULL, &v))
-                if (g_ptr_array_remove(((InvParent *) v)->devices, d))
+                if (g_ptr_array_remove(((InvParent *)v)->devices, d))
                         mark_changed(inv, v, CHANGED_DEVICES);
         devices_changed(inv);
         g_hash_table_remove(inv->devices, d->uuid);
@@ -555,8 +555,9 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
                         sysfs_device_free(sys);
                         return;
                 }
-                log_warning("Mediated device %s on %s has no mdev_type link; listing it with an unknown type",
-                            uuid, sys->parent);
+                log_warning(
+                        "Mediated device %s on %s has no mdev_type link; listing it with an unknown type",
+                        uuid, sys->parent);
         }
         g_hash_table_remove(inv->typeless, uuid);
         if (d && (!str_eq0(d->sys->parent, sys->parent) || !str_eq0(d->sys->type_id, sys->type_id))) {
@@ -582,12 +583,12 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
 
 static int compare_devices(gconstpointer a, gconstpointer b)
 {
-        return strcmp((*(InvDevice *const *) a)->uuid, (*(InvDevice *const *) b)->uuid);
+        return strcmp((*(InvDevice *const *)a)->uuid, (*(InvDevice *const *)b)->uuid);
 }
 
 static int compare_parents(gconstpointer a, gconstpointer b)
 {
-        return strcmp((*(InvParent *const *) a)->name, (*(InvParent *const *) b)->name);
+        return strcmp((*(InvParent *const *)a)->name, (*(InvParent *const *)b)->name);
 }
 
 static bool device_lists_equal(GPtrArray *a, GPtrArray *b)
@@ -606,10 +607,10 @@ static void recompute(Inventory *inv)
         g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
         g_autofree TopologyParent *in = g_new0(TopologyParent, parents->len + 1);
         g_autofree TopologyPlace *out = g_new0(TopologyPlace, parents->len + 1);
-        g_autoptr(GHashTable) cores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                                            (GDestroyNotify) g_ptr_array_unref);
-        g_autoptr(GHashTable) board_cores = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                                                  (GDestroyNotify) g_hash_table_unref);
+        g_autoptr(GHashTable) cores =
+                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GHashTable) board_cores =
+                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
         GHashTableIter it;
         gpointer k, v;
         int r;
@@ -620,7 +621,7 @@ static void recompute(Inventory *inv)
                 in[i] = (TopologyParent){
                         .name = p->name,
                         .physfn = p->sys->physfn,
-                        .pci_path = (const char *const *) p->sys->pci_path,
+                        .pci_path = (const char *const *)p->sys->pci_path,
                         .pci_path_len = p->sys->pci_path ? g_strv_length(p->sys->pci_path) : 0,
                         .vendor_id = p->sys->vendor_id,
                         .device_id = p->sys->device_id,
@@ -679,8 +680,8 @@ static void recompute(Inventory *inv)
         }
 
         /* device lists */
-        g_autoptr(GHashTable) new_lists = g_hash_table_new_full(NULL, NULL, NULL,
-                                                                (GDestroyNotify) g_ptr_array_unref);
+        g_autoptr(GHashTable) new_lists =
+                g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
         g_hash_table_iter_init(&it, inv->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 InvDevice *d = v;
@@ -724,15 +725,17 @@ static void recompute(Inventory *inv)
                         InvParent *p = members->pdata[i];
                         for (guint j = 0; j < p->sys->types->len; j++) {
                                 SysfsType *t = p->sys->types->pdata[j];
-                                CapacityOffer o = { .type = p->models->pdata[j],
-                                                    .available_instances = t->available_instances };
+                                CapacityOffer o = {.type = p->models->pdata[j],
+                                                   .available_instances = t->available_instances};
                                 g_array_append_val(offers, o);
                         }
                         for (guint j = 0; j < p->devices->len; j++)
-                                g_ptr_array_add(dev_types, (gpointer) ((InvDevice *) p->devices->pdata[j])->type);
+                                g_ptr_array_add(dev_types,
+                                                (gpointer)((InvDevice *)p->devices->pdata[j])->type);
                 }
-                core_capacity_compute((const CapacityOffer *) offers->data, offers->len,
-                                      (const VgpuType *const *) dev_types->pdata, dev_types->len, false, &cap);
+                core_capacity_compute((const CapacityOffer *)offers->data, offers->len,
+                                      (const VgpuType *const *)dev_types->pdata, dev_types->len, false,
+                                      &cap);
                 for (guint i = 0; i < members->len; i++) {
                         InvParent *p = members->pdata[i];
                         unsigned m = 0;
@@ -758,11 +761,15 @@ void inventory_finish_update(Inventory *inv)
                 unsigned bit;
                 const char *name;
         } names[] = {
-                { CHANGED_TYPES, "Types" },       { CHANGED_SIZE_CLASS, "SizeClass" },
-                { CHANGED_MIXED, "MixedSize" },   { CHANGED_USED, "CoreUsed" },
-                { CHANGED_CAPACITY, "CoreCapacity" }, { CHANGED_DEVICES, "Devices" },
-                { CHANGED_CORE, "Core" },         { CHANGED_BOARD, "Board" },
-                { CHANGED_BOARD_MODEL, "BoardModel" },
+                {CHANGED_TYPES, "Types"},
+                {CHANGED_SIZE_CLASS, "SizeClass"},
+                {CHANGED_MIXED, "MixedSize"},
+                {CHANGED_USED, "CoreUsed"},
+                {CHANGED_CAPACITY, "CoreCapacity"},
+                {CHANGED_DEVICES, "Devices"},
+                {CHANGED_CORE, "Core"},
+                {CHANGED_BOARD, "Board"},
+                {CHANGED_BOARD_MODEL, "BoardModel"},
         };
         g_autoptr(GPtrArray) added = NULL;
         g_autoptr(GHashTable) fresh = g_hash_table_new(g_str_hash, g_str_equal);
@@ -772,9 +779,9 @@ void inventory_finish_update(Inventory *inv)
         recompute(inv);
 
         added = g_steal_pointer(&inv->added);
-        inv->added = g_ptr_array_new_with_free_func((GDestroyNotify) pending_add_free);
+        inv->added = g_ptr_array_new_with_free_func((GDestroyNotify)pending_add_free);
         for (guint i = 0; i < added->len; i++)
-                g_hash_table_add(fresh, ((PendingAdd *) added->pdata[i])->path);
+                g_hash_table_add(fresh, ((PendingAdd *)added->pdata[i])->path);
 
         if (inv->observer && inv->observer->object_added)
                 for (guint i = 0; i < added->len; i++) {
@@ -797,7 +804,7 @@ void inventory_finish_update(Inventory *inv)
                 changed[n] = NULL;
                 if (n > 0 && inv->observer && inv->observer->properties_changed)
                         inv->observer->properties_changed(inv->userdata, INV_OBJECT_GPU, p->object_path,
-                                                          (char **) changed);
+                                                          (char **)changed);
         }
         g_hash_table_remove_all(inv->changed);
         inventory_check_orphans(inv);
@@ -838,13 +845,13 @@ static int rescan(Inventory *inv)
 
         /* devices: one readdir per type's devices/ directory; whatever /sys/bus/mdev/devices holds
          * beyond that (a device whose type directory is odd) is read one by one */
-        devs = g_ptr_array_new_with_free_func((GDestroyNotify) sysfs_device_free);
+        devs = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_device_free);
         g_hash_table_iter_init(&it, inv->parents);
         while (g_hash_table_iter_next(&it, NULL, &k))
-                (void) sysfs_parent_list_devices(((InvParent *) k)->sys, devs);
+                (void)sysfs_parent_list_devices(((InvParent *)k)->sys, devs);
         g_hash_table_remove_all(present);
         for (guint i = 0; i < devs->len; i++)
-                g_hash_table_add(present, ((SysfsDevice *) devs->pdata[i])->uuid);
+                g_hash_table_add(present, ((SysfsDevice *)devs->pdata[i])->uuid);
         r = sysfs_list_device_uuids(&uuids);
         if (r < 0)
                 return log_error_errno(r, "Cannot list %s: %m", SYSFS_MDEV_DEVICES);
@@ -873,7 +880,7 @@ static int rescan(Inventory *inv)
                 sync_device(inv, uuid, d);
         }
 
-        (void) inventory_load_definitions(inv);
+        (void)inventory_load_definitions(inv);
         return 0;
 }
 
@@ -885,7 +892,7 @@ int inventory_rescan(Inventory *inv)
         r = rescan(inv);
         inventory_finish_update(inv); /* also after a failure: announce what did change */
         inv->quiet = false;
-        (void) malloc_trim(0); /* the scan's temporary memory goes back */
+        (void)malloc_trim(0); /* the scan's temporary memory goes back */
         return r;
 }
 
@@ -909,7 +916,7 @@ char **inventory_typeless(Inventory *inv)
 {
         if (g_hash_table_size(inv->typeless) == 0)
                 return NULL;
-        return (char **) g_hash_table_get_keys_as_array(inv->typeless, NULL);
+        return (char **)g_hash_table_get_keys_as_array(inv->typeless, NULL);
 }
 
 void inventory_update(Inventory *inv, char **parents, char **devices)
@@ -969,12 +976,12 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
 
 void inventory_parent_changed(Inventory *inv, const char *name)
 {
-        char *names[] = { (char *) name, NULL };
+        char *names[] = {(char *)name, NULL};
         inventory_update(inv, names, NULL);
 }
 
 void inventory_device_changed(Inventory *inv, const char *uuid)
 {
-        char *uuids[] = { (char *) uuid, NULL };
+        char *uuids[] = {(char *)uuid, NULL};
         inventory_update(inv, NULL, uuids);
 }

@@ -21,13 +21,13 @@ typedef struct InvParent {
         char *name;
         char *object_path;
         SysfsParent *sys;
-        GPtrArray *models;   /* VgpuType*, parallel to sys->types */
-        char *vendor, *model, *subsystem_model;   /* PCI names: NULL until inventory_parent_names() */
+        GPtrArray *models;                      /* VgpuType*, parallel to sys->types */
+        char *vendor, *model, *subsystem_model; /* PCI names: NULL until inventory_parent_names() */
         /* derived from all parents and devices by inventory_recompute() */
         char *core, *board;
-        const char *board_model;                  /* static string or NULL */
+        const char *board_model; /* static string or NULL */
         CoreCapacity cap;
-        GPtrArray *devices;  /* InvDevice* (borrowed), sorted by uuid */
+        GPtrArray *devices; /* InvDevice* (borrowed), sorted by uuid */
 } InvParent;
 
 typedef struct InvDevice {
@@ -41,7 +41,7 @@ typedef struct InvDevice {
 } InvDevice;
 
 typedef struct InvDefinition {
-        char *key;           /* "<parent>/<uuid>" */
+        char *key; /* "<parent>/<uuid>" */
         char *parent;
         char uuid[37];
         char *object_path;
@@ -84,7 +84,7 @@ void inventory_device_changed(Inventory *inv, const char *uuid);
 void inventory_update(Inventory *inv, char **parents, char **devices);
 /* How often a new device without an mdev_type link is read again before it is listed with an
  * unknown type, and how long apart (see inventory-internal.h). */
-#define INVENTORY_TYPELESS_ATTEMPTS 50
+#define INVENTORY_TYPELESS_ATTEMPTS   50
 #define INVENTORY_TYPELESS_RETRY_USEC (20 * 1000ULL)
 /* The UUIDs of new devices waiting for their mdev_type link (free the array with g_free, not the
  * strings), or NULL when there are none. */

@@ -25,7 +25,7 @@ void log_internal(int level, const char *format, ...)
 {
         static int journal = -1;
         static const char *const names[] = {
-                [LOG_EMERG] = "emergency", [LOG_ALERT] = "alert", [LOG_CRIT] = "critical",
+                [LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",     [LOG_CRIT] = "critical",
                 [LOG_ERR] = "error",       [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
                 [LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
         };

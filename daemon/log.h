@@ -10,10 +10,10 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 void log_internal(int level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_full(level, ...)                                                                                \
-        do {                                                                                                \
-                if ((level) <= log_get_max_level())                                                         \
-                        log_internal((level), __VA_ARGS__);                                                 \
+#define log_full(level, ...)                                \
+        do {                                                \
+                if ((level) <= log_get_max_level())         \
+                        log_internal((level), __VA_ARGS__); \
         } while (0)
 #define log_debug(...)   log_full(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)    log_full(LOG_INFO, __VA_ARGS__)
@@ -22,12 +22,12 @@ void log_internal(int level, const char *format, ...) __attribute__((format(prin
 #define log_error(...)   log_full(LOG_ERR, __VA_ARGS__)
 
 /* Log at level and return r (a negative errno), for `return log_error_errno(r, "...: %m")`-style code. */
-#define log_full_errno(level, r, ...)                                                                       \
-        ({                                                                                                  \
-                int _r_ = (r);                                                                              \
-                errno = _r_ < 0 ? -_r_ : _r_;                                                               \
-                log_full(level, __VA_ARGS__);                                                               \
-                _r_ < 0 ? _r_ : -_r_;                                                                       \
+#define log_full_errno(level, r, ...)         \
+        ({                                    \
+                int _r_ = (r);                \
+                errno = _r_ < 0 ? -_r_ : _r_; \
+                log_full(level, __VA_ARGS__); \
+                _r_ < 0 ? _r_ : -_r_;         \
         })
 #define log_error_errno(r, ...)   log_full_errno(LOG_ERR, r, __VA_ARGS__)
 #define log_warning_errno(r, ...) log_full_errno(LOG_WARNING, r, __VA_ARGS__)

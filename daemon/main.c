@@ -43,16 +43,16 @@ static int parse_args(Manager *m, int argc, char **argv)
                 ARG_PRIVATE_SOCKET,
         };
         static const struct option options[] = {
-                { "definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR },
-                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
-                { "udev-source", required_argument, NULL, ARG_UDEV_SOURCE },
-                { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                {"definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR},
+                {"state-dir", required_argument, NULL, ARG_STATE_DIR},
+                {"udev-source", required_argument, NULL, ARG_UDEV_SOURCE},
+                {"private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET},
+                {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
                 /* not in --help: for tests, which must never run the host's scripts */
-                { "system-scripts-dir", required_argument, NULL, ARG_SCRIPTS_DIR },
-                { "callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT },
+                {"system-scripts-dir", required_argument, NULL, ARG_SCRIPTS_DIR},
+                {"callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT},
                 {},
         };
         int c;
@@ -91,24 +91,18 @@ static int parse_args(Manager *m, int argc, char **argv)
                         ms = g_ascii_strtoull(optarg, &end, 10);
                         if (errno != 0 || !end || *end || end == optarg || ms == 0 ||
                             ms > UINT64_MAX / 1000) {
-                                log_error("--callout-timeout-ms takes a number of milliseconds > 0, not '%s'",
-                                          optarg);
+                                log_error(
+                                        "--callout-timeout-ms takes a number of milliseconds > 0, not '%s'",
+                                        optarg);
                                 return -EINVAL;
                         }
                         m->callout_timeout_usec = ms * 1000;
                         break;
                 }
-                case 'v':
-                        log_set_max_level(LOG_DEBUG);
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("vgpud %s\n", VGPUD_VERSION);
-                        return 0;
-                default:
-                        return -EINVAL;
+                case 'v': log_set_max_level(LOG_DEBUG); break;
+                case 'h': help(); return 0;
+                case ARG_VERSION: printf("vgpud %s\n", VGPUD_VERSION); return 0;
+                default: return -EINVAL;
                 }
         }
         if (optind < argc) {
@@ -225,7 +219,7 @@ static int run(Manager *m)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
-        (void) sd_event_set_watchdog(m->event, true);
+        (void)sd_event_set_watchdog(m->event, true);
 
         m->inventory = inventory_new(m->definitions_dir);
         /* no write can be in progress now: what a crash interrupted goes */
@@ -237,7 +231,7 @@ static int run(Manager *m)
         r = sd_bus_open_system(&m->bus);
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to the system bus: %m");
-        (void) sd_bus_set_description(m->bus, "vgpud");
+        (void)sd_bus_set_description(m->bus, "vgpud");
 
         /* listen before the first scan, so nothing that happens during it is missed (the events wait
          * in the socket until the loop runs) */
@@ -285,14 +279,15 @@ static int run(Manager *m)
                         return r;
         }
 
-        (void) sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
+        (void)sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
         log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",
-                 inventory_count(m->inventory, INV_OBJECT_GPU), inventory_count(m->inventory, INV_OBJECT_DEVICE),
+                 inventory_count(m->inventory, INV_OBJECT_GPU),
+                 inventory_count(m->inventory, INV_OBJECT_DEVICE),
                  inventory_count(m->inventory, INV_OBJECT_DEFINITION));
         ops_autostart(m->ops, NULL); /* every "auto" definition whose parent is here */
 
         r = sd_event_loop(m->event);
-        (void) sd_notify(false, "STOPPING=1");
+        (void)sd_notify(false, "STOPPING=1");
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

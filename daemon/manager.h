@@ -21,13 +21,13 @@ typedef struct Manager {
         StoreWatch *store_watch;
         Ops *ops;
         Callouts *callouts;
-        struct Leases *leases;  /* who holds which vGPU (state_dir/leases) */
+        struct Leases *leases; /* who holds which vGPU (state_dir/leases) */
         char *definitions_dir;
         char *state_dir;
-        char *udev_source; /* "udev", "kernel" or NULL for automatic */
-        char *private_socket;           /* path of the private socket, NULL: none */
+        char *udev_source;    /* "udev", "kernel" or NULL for automatic */
+        char *private_socket; /* path of the private socket, NULL: none */
         sd_event_source *private_listen;
         GPtrArray *private_connections; /* sd_bus* of the connected peers */
-        char *scripts_dir; /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
-        uint64_t callout_timeout_usec; /* 0: the default */
+        char *scripts_dir;              /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
+        uint64_t callout_timeout_usec;  /* 0: the default */
 } Manager;

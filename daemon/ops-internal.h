@@ -70,10 +70,10 @@ typedef struct Job {
         char *result_message;
 
         /* acquire and release (ops-acquire.c) */
-        char **leased;       /* release: the UUIDs to release, in order */
-        guint next;          /* release: the one being released */
-        bool lease_written;  /* acquire: this job wrote a new lease (undone when it fails) */
-        bool def_written;    /* acquire: this job stored a definition (undone when it fails) */
+        char **leased;      /* release: the UUIDs to release, in order */
+        guint next;         /* release: the one being released */
+        bool lease_written; /* acquire: this job wrote a new lease (undone when it fails) */
+        bool def_written;   /* acquire: this job stored a definition (undone when it fails) */
 } Job;
 
 struct Ops {

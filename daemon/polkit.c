@@ -50,8 +50,8 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
                 } else
                         allowed = authorized ? 1 : 0;
         }
-        log_debug("polkit: %s %s %s", sd_bus_message_get_sender(q->call), allowed > 0 ? "may do" : "may not do",
-                  q->action_id);
+        log_debug("polkit: %s %s %s", sd_bus_message_get_sender(q->call),
+                  allowed > 0 ? "may do" : "may not do", q->action_id);
         q->cb(q->call, allowed, q->userdata);
         query_free(q);
         return 0;
@@ -82,7 +82,8 @@ int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb,
                                            "/org/freedesktop/PolicyKit1/Authority",
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s", sender, action_id);
+                r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s", sender,
+                                          action_id);
         if (r >= 0)
                 r = sd_bus_message_append(m, "a{ss}us", 0,
                                           sd_bus_message_get_allow_interactive_authorization(call) > 0

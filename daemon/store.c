@@ -45,7 +45,7 @@ int store_load_one(const char *dir, const char *parent, const char *uuid, Stored
                 return -EBADMSG;
         }
         if (st.st_size > DEF_FILE_MAX) {
-                *ret_error = g_strdup_printf("file too large (%lld bytes)", (long long) st.st_size);
+                *ret_error = g_strdup_printf("file too large (%lld bytes)", (long long)st.st_size);
                 return -EBADMSG;
         }
         if (!g_file_get_contents(path, &contents, &len, &error)) {
@@ -69,12 +69,12 @@ int store_load_one(const char *dir, const char *parent, const char *uuid, Stored
 
 static int compare_strings(gconstpointer a, gconstpointer b)
 {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int compare_defs(gconstpointer a, gconstpointer b)
 {
-        const StoredDef *x = *(StoredDef *const *) a, *y = *(StoredDef *const *) b;
+        const StoredDef *x = *(StoredDef *const *)a, *y = *(StoredDef *const *)b;
         int c = strcmp(x->parent, y->parent);
         return c != 0 ? c : strcmp(x->uuid, y->uuid);
 }
@@ -86,8 +86,8 @@ static void load_parent_dir(const char *dir, const char *parent, GPtrArray *defs
         struct dirent *de;
 
         if (!d) {
-                g_ptr_array_add(warnings, g_strdup_printf("%s: cannot read directory: %s", pdir,
-                                                          g_strerror(errno)));
+                g_ptr_array_add(warnings,
+                                g_strdup_printf("%s: cannot read directory: %s", pdir, g_strerror(errno)));
                 return;
         }
         while ((de = readdir(d))) {
@@ -106,8 +106,9 @@ static void load_parent_dir(const char *dir, const char *parent, GPtrArray *defs
                 if (r == -ENOENT)
                         continue; /* removed while we looked */
                 if (r < 0) {
-                        g_ptr_array_add(warnings, g_strdup_printf("%s/%s: not a valid definition, skipped: %s",
-                                                                  pdir, de->d_name, why ? why : g_strerror(-r)));
+                        g_ptr_array_add(warnings,
+                                        g_strdup_printf("%s/%s: not a valid definition, skipped: %s", pdir,
+                                                        de->d_name, why ? why : g_strerror(-r)));
                         continue;
                 }
                 g_ptr_array_add(defs, sd);
@@ -116,15 +117,15 @@ static void load_parent_dir(const char *dir, const char *parent, GPtrArray *defs
 
 int store_load_all(const char *dir, GPtrArray **ret_defs, GPtrArray **ret_warnings)
 {
-        g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func((GDestroyNotify) stored_def_free);
+        g_autoptr(GPtrArray) defs = g_ptr_array_new_with_free_func((GDestroyNotify)stored_def_free);
         g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
         d = opendir(dir);
         if (!d && errno != ENOENT)
-                g_ptr_array_add(warnings, g_strdup_printf("%s: cannot read directory: %s", dir,
-                                                          g_strerror(errno)));
+                g_ptr_array_add(warnings,
+                                g_strdup_printf("%s: cannot read directory: %s", dir, g_strerror(errno)));
         while (d && (de = readdir(d))) {
                 g_autofree char *path = NULL;
                 struct stat st;
@@ -172,7 +173,7 @@ int store_find(const char *dir, const char *uuid, char ***ret_parents)
         }
         g_ptr_array_sort(found, compare_strings);
         g_ptr_array_add(found, NULL);
-        *ret_parents = (char **) g_ptr_array_free(g_steal_pointer(&found), FALSE);
+        *ret_parents = (char **)g_ptr_array_free(g_steal_pointer(&found), FALSE);
         return 0;
 }
 
@@ -186,7 +187,7 @@ static int write_all(int fd, const char *buf, size_t len)
                         return negative_errno();
                 }
                 buf += n;
-                len -= (size_t) n;
+                len -= (size_t)n;
         }
         return 0;
 }
@@ -253,7 +254,7 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
         if (r >= 0 && renameat(pdir, tmp, pdir, uuid) < 0)
                 r = negative_errno();
         if (r < 0) {
-                (void) unlinkat(pdir, tmp, 0);
+                (void)unlinkat(pdir, tmp, 0);
                 return r;
         }
         if (fsync(pdir) < 0)
@@ -297,7 +298,7 @@ int store_remove(const char *dir, const char *parent, const char *uuid)
                 if (!g_str_equal(de->d_name, ".") && !g_str_equal(de->d_name, ".."))
                         empty = false;
         if (empty && unlinkat(top, parent, AT_REMOVEDIR) == 0)
-                (void) fsync(top);
+                (void)fsync(top);
         return 0;
 }
 

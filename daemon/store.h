@@ -13,7 +13,7 @@
 typedef struct StoredDef {
         char *parent;
         char uuid[37];
-        char *path;   /* the file */
+        char *path; /* the file */
         MdevDef *def;
 } StoredDef;
 

@@ -55,7 +55,7 @@ bool sysfs_is_pci_address(const char *s)
         if (!s || strlen(s) != sizeof(pattern) - 1)
                 return false;
         for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
-                if (pattern[i] == 'x' ? !isxdigit((unsigned char) s[i]) : s[i] != pattern[i])
+                if (pattern[i] == 'x' ? !isxdigit((unsigned char)s[i]) : s[i] != pattern[i])
                         return false;
         }
         return true;
@@ -160,7 +160,7 @@ static bool parse_long(const char *s, int base, long *ret)
 
         if (!s)
                 return false;
-        while (isspace((unsigned char) *s))
+        while (isspace((unsigned char)*s))
                 s++;
         if (*s == '\0')
                 return false;
@@ -168,7 +168,7 @@ static bool parse_long(const char *s, int base, long *ret)
         v = strtol(s, &end, base);
         if (errno != 0)
                 return false;
-        while (isspace((unsigned char) *end))
+        while (isspace((unsigned char)*end))
                 end++;
         if (*end != '\0')
                 return false;
@@ -183,7 +183,7 @@ static uint16_t read_hex16(const char *dir, const char *name)
 
         if (!parse_long(s, 16, &v) || v < 0 || v > 0xffff)
                 return 0;
-        return (uint16_t) v;
+        return (uint16_t)v;
 }
 
 static int read_int(const char *dir, const char *name, int fallback)
@@ -193,18 +193,18 @@ static int read_int(const char *dir, const char *name, int fallback)
 
         if (!parse_long(s, 10, &v) || v < INT_MIN || v > INT_MAX)
                 return fallback;
-        return (int) v;
+        return (int)v;
 }
 
 static int compare_type_ids(gconstpointer a, gconstpointer b)
 {
-        const SysfsType *x = *(SysfsType *const *) a, *y = *(SysfsType *const *) b;
+        const SysfsType *x = *(SysfsType *const *)a, *y = *(SysfsType *const *)b;
         return strcmp(x->id, y->id);
 }
 
 static int compare_strings(gconstpointer a, gconstpointer b)
 {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int read_type(const char *types_dir, const char *id, SysfsType **ret)
@@ -226,7 +226,7 @@ static int read_type(const char *types_dir, const char *id, SysfsType **ret)
 int sysfs_parent_refresh_types(SysfsParent *p)
 {
         g_autofree char *types_dir = g_build_filename(p->syspath, "mdev_supported_types", NULL);
-        g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func((GDestroyNotify) sysfs_type_free);
+        g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_type_free);
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
@@ -264,7 +264,7 @@ static char **pci_path_from_syspath(const char *syspath)
                 if (sysfs_is_pci_address(*p))
                         g_ptr_array_add(out, g_strdup(*p));
         g_ptr_array_add(out, NULL);
-        return (char **) g_ptr_array_free(g_steal_pointer(&out), FALSE);
+        return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
 bool sysfs_parent_exists(const char *name)
@@ -331,7 +331,7 @@ int sysfs_list_parents(char ***ret)
         g_ptr_array_sort(names, compare_strings);
         g_ptr_array_set_free_func(names, NULL);
         g_ptr_array_add(names, NULL);
-        *ret = (char **) g_ptr_array_free(g_steal_pointer(&names), FALSE);
+        *ret = (char **)g_ptr_array_free(g_steal_pointer(&names), FALSE);
         return 0;
 }
 
@@ -368,7 +368,8 @@ int sysfs_parent_list_devices(const SysfsParent *p, GPtrArray *out)
 {
         for (guint i = 0; i < p->types->len; i++) {
                 SysfsType *t = p->types->pdata[i];
-                g_autofree char *dir = g_build_filename(p->syspath, "mdev_supported_types", t->id, "devices", NULL);
+                g_autofree char *dir =
+                        g_build_filename(p->syspath, "mdev_supported_types", t->id, "devices", NULL);
                 _cleanup_closedir_ DIR *d = opendir(dir);
                 struct dirent *de;
 
@@ -401,13 +402,13 @@ int sysfs_list_device_uuids(char ***ret)
                         g_ptr_array_add(uuids, g_strdup(de->d_name));
         g_ptr_array_set_free_func(uuids, NULL);
         g_ptr_array_add(uuids, NULL);
-        *ret = (char **) g_ptr_array_free(g_steal_pointer(&uuids), FALSE);
+        *ret = (char **)g_ptr_array_free(g_steal_pointer(&uuids), FALSE);
         return 0;
 }
 
 int sysfs_list_devices(GPtrArray **ret)
 {
-        g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify) sysfs_device_free);
+        g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_device_free);
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 

@@ -21,16 +21,16 @@ typedef struct SysfsType {
 } SysfsType;
 
 typedef struct SysfsParent {
-        char *name;        /* as under /sys/class/mdev_bus, e.g. "0000:41:00.0" or "mtty" */
-        char *syspath;     /* resolved device directory, "/sys/devices/..." */
-        char *subsystem;   /* e.g. "pci"; NULL when unknown */
-        char *driver;      /* bound driver; NULL when none */
+        char *name;      /* as under /sys/class/mdev_bus, e.g. "0000:41:00.0" or "mtty" */
+        char *syspath;   /* resolved device directory, "/sys/devices/..." */
+        char *subsystem; /* e.g. "pci"; NULL when unknown */
+        char *driver;    /* bound driver; NULL when none */
         bool is_pci;
         uint16_t vendor_id, device_id, subsystem_vendor_id, subsystem_device_id;
-        int numa_node;     /* -1 when unknown */
-        char *physfn;      /* the physical function's address when this is an SR-IOV VF */
-        char **pci_path;   /* PCI addresses from the top bridge down to this device; NULL if not PCI */
-        GPtrArray *types;  /* SysfsType*, sorted by id */
+        int numa_node;    /* -1 when unknown */
+        char *physfn;     /* the physical function's address when this is an SR-IOV VF */
+        char **pci_path;  /* PCI addresses from the top bridge down to this device; NULL if not PCI */
+        GPtrArray *types; /* SysfsType*, sorted by id */
 } SysfsParent;
 
 typedef struct SysfsDevice {

@@ -20,16 +20,16 @@ struct UdevWatch {
         sd_event_source *io;
         sd_event_source *defer;
         sd_event_source *typeless_retry; /* re-reads devices that appeared before their mdev_type link */
-        GHashTable *parents; /* names to re-read at the end of this iteration */
-        GHashTable *devices; /* uuids */
-        GHashTable *registered; /* parents that appeared or registered */
+        GHashTable *parents;             /* names to re-read at the end of this iteration */
+        GHashTable *devices;             /* uuids */
+        GHashTable *registered;          /* parents that appeared or registered */
         UdevWatchHook hook;
         void *hook_userdata;
 };
 
 static char **keys_of(GHashTable *set)
 {
-        return (char **) g_hash_table_get_keys_as_array(set, NULL);
+        return (char **)g_hash_table_get_keys_as_array(set, NULL);
 }
 
 static int on_typeless_retry(sd_event_source *s, uint64_t usec, void *userdata)
@@ -54,8 +54,8 @@ static void schedule_typeless_retry(UdevWatch *w)
         if (!uuids || w->typeless_retry)
                 return;
         e = sd_event_source_get_event(w->defer);
-        if (sd_event_add_time_relative(e, &w->typeless_retry, CLOCK_MONOTONIC, INVENTORY_TYPELESS_RETRY_USEC, 0,
-                                       on_typeless_retry, w) < 0)
+        if (sd_event_add_time_relative(e, &w->typeless_retry, CLOCK_MONOTONIC, INVENTORY_TYPELESS_RETRY_USEC,
+                                       0, on_typeless_retry, w) < 0)
                 log_warning("Cannot schedule another look at devices without a type");
 }
 
@@ -161,7 +161,7 @@ int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatc
         if (!w->monitor)
                 return log_error_errno(negative_errno(), "Cannot listen to %s uevents: %m", source);
         /* a large buffer: creating hundreds of vGPUs at once makes bursts of events */
-        (void) udev_monitor_set_receive_buffer_size(w->monitor, 8 * 1024 * 1024);
+        (void)udev_monitor_set_receive_buffer_size(w->monitor, 8 * 1024 * 1024);
         r = udev_monitor_enable_receiving(w->monitor);
         if (r < 0)
                 return log_error_errno(r, "Cannot enable the udev monitor: %m");
@@ -169,11 +169,11 @@ int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatc
         r = sd_event_add_io(event, &w->io, udev_monitor_get_fd(w->monitor), EPOLLIN, on_io, w);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the udev monitor: %m");
-        (void) sd_event_source_set_description(w->io, "udev-monitor");
+        (void)sd_event_source_set_description(w->io, "udev-monitor");
         r = sd_event_add_defer(event, &w->defer, on_defer, w);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(w->defer, "udev-coalesce");
+        (void)sd_event_source_set_description(w->defer, "udev-coalesce");
         r = sd_event_source_set_enabled(w->defer, SD_EVENT_OFF);
         if (r < 0)
                 return r;

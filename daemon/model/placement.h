@@ -16,20 +16,20 @@
 
 /* One mdev parent of a core, with what it offers. */
 typedef struct {
-        const char *name;              /* parent name, e.g. "0000:41:00.4"; required */
-        const VgpuType *const *types;  /* the offered types (entries may be NULL: ignored); each id once,
-                                          as sysfs lists them (a repeated id counts once) */
-        const int *available;          /* available_instances of types[i]; -1 (any negative) unknown;
-                                          NULL: all unknown */
+        const char *name;             /* parent name, e.g. "0000:41:00.4"; required */
+        const VgpuType *const *types; /* the offered types (entries may be NULL: ignored); each id once,
+                                         as sysfs lists them (a repeated id counts once) */
+        const int *available;         /* available_instances of types[i]; -1 (any negative) unknown;
+                                         NULL: all unknown */
         size_t n_types;
 } PlaceParent;
 
 /* One GPU core: a physical function with its VFs, or any other parent on its own. */
 typedef struct {
-        const char *core;        /* the core id (Gpu.Core); required */
-        const char *board;       /* the board id (Gpu.Board); NULL: same as core */
-        int numa_node;           /* -1 unknown */
-        CoreCapacity cap;        /* as core_capacity_compute() found it */
+        const char *core;  /* the core id (Gpu.Core); required */
+        const char *board; /* the board id (Gpu.Board); NULL: same as core */
+        int numa_node;     /* -1 unknown */
+        CoreCapacity cap;  /* as core_capacity_compute() found it */
         const PlaceParent *parents;
         size_t n_parents;
 } PlaceCore;

@@ -46,8 +46,12 @@ static unsigned count_files(const char *dir, const char *prefix)
 
 static Lease lease(const char *uuid, const char *owner, uint32_t slot, bool defined)
 {
-        Lease l = {.owner = (char *)owner, .slot = slot, .parent = (char *)"0000:41:00.0",
-                   .type = (char *)"nvidia-231", .acquired_usec = 1795000000000000ULL, .defined = defined};
+        Lease l = {.owner = (char *)owner,
+                   .slot = slot,
+                   .parent = (char *)"0000:41:00.0",
+                   .type = (char *)"nvidia-231",
+                   .acquired_usec = 1795000000000000ULL,
+                   .defined = defined};
         g_strlcpy(l.uuid, uuid, sizeof(l.uuid));
         return l;
 }
