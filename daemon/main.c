@@ -15,11 +15,13 @@
 #include "manager.h"
 #include "store.h"
 #include "leases.h"
+#include "vgpud-config.h"
 
 static void help(void)
 {
         printf("Usage: vgpud [OPTIONS]\n\n"
                "Manages mediated devices and vGPUs and serves them on the system bus as org.vgpud1.\n\n"
+               "  --config=PATH          vgpud's configuration file (default: %s)\n"
                "  --definitions-dir=DIR  persistent definitions (default: %s)\n"
                "  --state-dir=DIR        state (default: $STATE_DIRECTORY or %s)\n"
                "  --udev-source=SOURCE   'udev' or 'kernel' uevents (default: udev when udevd runs)\n"
@@ -28,7 +30,7 @@ static void help(void)
                "  -v, --verbose          log debug messages\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n",
-               MDEVCTL_CONF_DIR, VGPUD_STATE_DIR);
+               VGPUD_CONFIG_FILE, MDEVCTL_CONF_DIR, VGPUD_STATE_DIR);
 }
 
 static int parse_args(Manager *m, int argc, char **argv)
@@ -41,8 +43,10 @@ static int parse_args(Manager *m, int argc, char **argv)
                 ARG_SCRIPTS_DIR,
                 ARG_CALLOUT_TIMEOUT,
                 ARG_PRIVATE_SOCKET,
+                ARG_CONFIG,
         };
         static const struct option options[] = {
+                {"config", required_argument, NULL, ARG_CONFIG},
                 {"definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR},
                 {"state-dir", required_argument, NULL, ARG_STATE_DIR},
                 {"udev-source", required_argument, NULL, ARG_UDEV_SOURCE},
@@ -55,10 +59,13 @@ static int parse_args(Manager *m, int argc, char **argv)
                 {"callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT},
                 {},
         };
-        int c;
+        const char *config_path = NULL;
+        g_autofree char *why = NULL;
+        int c, r;
 
         while ((c = getopt_long(argc, argv, "vh", options, NULL)) >= 0) {
                 switch (c) {
+                case ARG_CONFIG: config_path = optarg; break;
                 case ARG_DEFINITIONS_DIR:
                         g_free(m->definitions_dir);
                         m->definitions_dir = g_strdup(optarg);
@@ -109,6 +116,12 @@ static int parse_args(Manager *m, int argc, char **argv)
                 log_error("Unexpected argument: %s", argv[optind]);
                 return -EINVAL;
         }
+        /* after the options, so that --help and --version work with a broken file */
+        r = config_load(&m->config, config_path, &why);
+        if (r < 0) {
+                log_error("%s", why);
+                return r;
+        }
         if (!m->definitions_dir)
                 m->definitions_dir = g_strdup(MDEVCTL_CONF_DIR);
         if (!m->state_dir) {
@@ -136,6 +149,7 @@ static void manager_done(Manager *m)
         g_free(m->udev_source);
         g_free(m->scripts_dir);
         g_free(m->private_socket);
+        config_done(&m->config);
 }
 
 static void on_uevents(void *userdata, char **parents, char **devices, char **registered)

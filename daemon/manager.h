@@ -12,6 +12,7 @@
 #include "ops.h"
 #include "store-watch.h"
 #include "udev-watch.h"
+#include "vgpud-config.h"
 
 typedef struct Manager {
         sd_event *event;
@@ -30,4 +31,5 @@ typedef struct Manager {
         GPtrArray *private_connections; /* sd_bus* of the connected peers */
         char *scripts_dir;              /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
         uint64_t callout_timeout_usec;  /* 0: the default */
+        VgpudConfig config;             /* vgpud.conf (daemon/config.c) */
 } Manager;

@@ -341,8 +341,20 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         env['STATE_DIRECTORY'] = self.state_dir
         return env
 
+    def config_path(self):
+        """This test's vgpud.conf (never the host's /etc/vgpud/vgpud.conf); empty unless the test
+        writes it with write_config() before starting the daemon."""
+        path = os.path.join(self.workdir, 'vgpud.conf')
+        if not os.path.exists(path):
+            self.write_config('')
+        return path
+
+    def write_config(self, text):
+        with open(os.path.join(self.workdir, 'vgpud.conf'), 'w') as f:
+            f.write(text)
+
     def daemon_argv(self):
-        argv = [os.path.join(builddir(), 'daemon', 'vgpud'),
+        argv = [os.path.join(builddir(), 'daemon', 'vgpud'), '--config', self.config_path(),
                 '--definitions-dir', self.sim.definitions_dir, '--state-dir', self.state_dir,
                 # never the host's /usr/lib/mdevctl/scripts.d callouts
                 '--system-scripts-dir', os.path.join(self.workdir, 'no-system-scripts')]

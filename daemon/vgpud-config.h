@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vgpud's own configuration file (daemon/config.c): a GKeyFile, /etc/vgpud/vgpud.conf unless
+ * --config=PATH names another. Every group and key vgpud knows is one row of the table in config.c
+ * (group, key, type, where it goes, what it means); README.md lists them. What the table does not
+ * know is refused: an unknown group or key, or a value of the wrong type, makes config_load() fail
+ * with a message naming the file, the group and the key, and vgpud does not start (a typo must not
+ * silently turn a setting off). A missing file at the default path means the defaults; a missing
+ * file that --config named is an error. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VGPUD_CONFIG_FILE "/etc/vgpud/vgpud.conf"
+
+typedef struct VgpudConfig {
+        /* [Layout]: the vgpu-device-manager file and the name of the config in it that vgpud applies
+         * at start and whenever the file changes; both NULL: no configured layout */
+        char *layout_file;
+        char *layout_config;
+        char *layout_owner; /* the lease owner of the layout's vGPUs (default "layout") */
+} VgpudConfig;
+
+#define VGPUD_LAYOUT_OWNER_DEFAULT "layout"
+
+/* Fill *c from the file at path (NULL: VGPUD_CONFIG_FILE, where a missing file is no error). Keys
+ * missing from the file keep their defaults. Returns 0, or a negative errno with *ret_why set to a
+ * sentence (file, line or group and key): -ENOENT (an explicit path that does not exist), -EINVAL
+ * (syntax, unknown group or key, bad value), another errno when the file cannot be read. */
+int config_load(VgpudConfig *c, const char *path, char **ret_why);
+
+/* Parse a configuration from a buffer (the fuzz and unit-test entry point); name is used in
+ * messages. Same contract as config_load(). */
+int config_load_data(VgpudConfig *c, const char *data, size_t len, const char *name, char **ret_why);
+
+/* Free what *c holds and set every field back to its default (NULL, false, 0). */
+void config_done(VgpudConfig *c);
