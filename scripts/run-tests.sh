@@ -4,12 +4,12 @@
 # host), the mdevctl oracle, and the real kernel in QEMU. Prints one line per tier and a closing
 # "N passed, M failed" line; exits non-zero when anything failed or was skipped.
 #   BUILDDIR=build   where to build
-#   TIERS="unit integration oracle vm"   which tiers to run
+#   TIERS="unit integration oracle deb vm"   which tiers to run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 BUILDDIR=${BUILDDIR:-build}
-TIERS=${TIERS:-unit integration oracle vm}
+TIERS=${TIERS:-unit integration oracle deb vm}
 PY=/usr/bin/python3
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
@@ -73,6 +73,10 @@ for tier in $TIERS; do
                 ;;
         oracle)
                 run_tier oracle env VGPUD_BUILDDIR="$top/$BUILDDIR" "$PY" tests/oracle/run.py
+                ;;
+        deb)
+                # the Debian packages, built as Debian builds them, and lintian without errors
+                run_tier deb bash -c 'bash scripts/build-deb.sh "$1" && echo "1 passed, 0 failed"' _ "$top/build-deb"
                 ;;
         vm)
                 run_tier vm bash tests/vm/run.sh "$top/$BUILDDIR"

@@ -1,21 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Install what vgpud needs on Debian 12, as root. Usage: setup-deps.sh build|demo|test
+# Install what vgpud needs on Debian 12, as root. Usage: setup-deps.sh build|demo|deb|test
 # Installs nothing (and asks no mirror) when everything is there already.
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc libsystemd-dev libudev-dev libpci-dev pci.ids libglib2.0-dev
        libjson-glib-dev)
+# the Debian packages (scripts/build-deb.sh)
+deb=("${build[@]}" dpkg-dev debhelper lintian python3)
 demo=("${build[@]}" dbus umockdev libumockdev0 gir1.2-umockdev-1.0 python3-gi python3-dbus python3-dbusmock)
-test=("${demo[@]}" mdevctl util-linux systemd udev make binutils e2fsprogs strace
+test=("${demo[@]}" "${deb[@]:${#build[@]}}" mdevctl util-linux systemd udev make binutils e2fsprogs strace
       qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1 busybox-static cpio kmod
       xz-utils)
 
 case "${1:-test}" in
 build) pkgs=("${build[@]}") ;;
 demo) pkgs=("${demo[@]}") ;;
+deb) pkgs=("${deb[@]}") ;;
 test) pkgs=("${test[@]}") ;;
-*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+*) echo "usage: $0 build|demo|deb|test" >&2; exit 2 ;;
 esac
 
 missing=()
