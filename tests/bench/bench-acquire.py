@@ -2,29 +2,34 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Benchmark of allocation on the simulated host (tests/sim): Acquire-to-ready latency (p50, p99)
 and Acquires per second with 1, 8 and 64 concurrent clients, against mdevctl 1.2.0's nearest
-equivalent, `mdevctl start -p PARENT -t TYPE`. Prints a table; asserts nothing.
+equivalent, `mdevctl start -p PARENT -t TYPE`, in the same run. Prints a table; asserts nothing.
 
 Host: the "large" host of tests/sim/hosts.py (16 parents, 20 types each, 2,560 vGPUs running at
 scale 1; BENCH_SCALE changes it), type nvidia-900 (1 unit of each parent's 256-unit pool: 96 more
 fit per parent). A round is 64 Acquires (BENCH_PER_ROUND) spread over the clients, each Acquire for
 a distinct owner; everything is released (untimed) between rounds; BENCH_ROUNDS rounds per row.
 
-- vgpud via busctl: each Acquire is one `busctl call ... Acquire` process, as a hook or a script
-  would run it (vgpuctl acquire is not used: it is another part's work); the reply comes once the
-  device exists and its uevent was seen, so its wall time is the latency to ready.
+Like with like: both programs that touch sysfs (vgpud and mdevctl) see the tree through the same
+file access, umockdev's preload (tests/sim/simhost.py's environment), and the same kernel emulator
+answers both. The emulator's own cost is measured alone and printed beside them ("emulator
+alone"), so that vgpud's and mdevctl's own costs can be told from the simulator's.
+
+- vgpuctl acquire: each Acquire is one `vgpuctl acquire --owner O PROFILE` process (the client a
+  hook or a script runs); the reply comes once the device exists and its uevent was seen, so its
+  wall time is the latency to ready.
 - vgpud in-process: each client thread holds one D-Bus connection and calls Acquire on it: the
   daemon's own figure, without a process start per request.
-- mdevctl: each client runs `mdevctl start -p P -t T` and then waits until the device exists
-  (mdevctl returns right after its write to `create`); that wait is part of its latency. mdevctl
-  runs in a private mount namespace with the tree bind-mounted over /sys and /etc/mdevctl.d, as
-  bench-lifecycle.py runs it. Every client writes its own parent's and type's `create` file: the
-  emulator cannot tell two writes racing on one file apart (tests/sim/NOTES.md), and mdevctl does
-  not place anything, so it is told where to go.
+- mdevctl: each client runs `mdevctl start -p P -t T` under the preload and then waits until the
+  device exists (mdevctl returns right after its write to `create`); that wait is part of its
+  latency. Every client writes its own parent's and type's `create` file: the emulator cannot tell
+  two writes racing on one file apart (tests/sim/NOTES.md), and mdevctl does not place anything,
+  so it is told where to go.
+- emulator alone: each client thread writes `create` itself (the emulator's test helper) and waits
+  for the device, on the same slots as mdevctl: what any tool pays the simulator per vGPU.
 Usage: bench-acquire.py [BUILDDIR]  (default: build). Run as root.
 """
 
 import importlib.util
-import json
 import math
 import os
 import shutil
@@ -40,6 +45,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, 'tests', 'sim'))
 
 import hosts  # noqa: E402
+import simhost  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location('bench_lifecycle', os.path.join(HERE, 'bench-lifecycle.py'))
 lc = importlib.util.module_from_spec(_spec)
@@ -114,7 +120,7 @@ def manager_call(conn, method, args, signature):
 
 
 def bench_vgpud(builddir, how):
-    """how: 'busctl' or 'dbus'. Returns {clients: (latencies, [round walls])}."""
+    """how: 'vgpuctl' or 'dbus'. Returns {clients: (latencies, [round walls])}."""
     sim = lc.Sim(hosts.large(SCALE))
     tmp = tempfile.mkdtemp(prefix='vgpud-bench-bus.')
     bus = lc.Bus(tmp)
@@ -126,6 +132,8 @@ def bench_vgpud(builddir, how):
         proc, _ = lc.start_vgpud(builddir, sim, bus, state)
         lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
         admin = connect(bus.address)
+        vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET='')
         base = sim.count()
         for n in CLIENTS:
             per = max(1, PER_ROUND // n)
@@ -140,8 +148,7 @@ def bench_vgpud(builddir, how):
                     if how == 'dbus':
                         manager_call(conns[c], 'Acquire', (PROFILE, owner(c, k), {}), '(ssa{sv})')
                     else:
-                        p = subprocess.run(['busctl', '--address=' + bus.address, 'call', 'org.vgpud1', '/org/vgpud1',
-                                            'org.vgpud1.Manager', 'Acquire', 'ssa{sv}', PROFILE, owner(c, k), '0'],
+                        p = subprocess.run([vgpuctl, 'acquire', '--owner', owner(c, k), PROFILE], env=env,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                         if p.returncode != 0:
                             raise RuntimeError(p.stderr.decode().strip())
@@ -172,12 +179,13 @@ def bench_vgpud(builddir, how):
 
 # ---------------------------------------------------------------- mdevctl
 
-def inner_mdevctl():
-    """In a private mount namespace: the host, its emulator and mdevctl; prints the figures as JSON."""
+def bench_kernel_side(how):
+    """how: 'mdevctl' (mdevctl start under the preload, then wait for the device) or 'emulator' (the
+    benchmark writes create itself and waits). Returns {clients: (latencies, [round walls],
+    [mdevctl's own times])}."""
     sim = lc.Sim(hosts.large(SCALE))
+    env = simhost.sim_environment(sim.root)
     try:
-        subprocess.run(['mount', '--bind', os.path.join(sim.root, 'sys'), '/sys'], check=True)
-        subprocess.run(['mount', '--bind', sim.definitions_dir, '/etc/mdevctl.d'], check=True)
         parents = sorted(sim.host.parents)
         slots = [(p, t) for t in ONE_UNIT_TYPES for p in parents]  # one create file per client
         out = {}
@@ -186,21 +194,26 @@ def inner_mdevctl():
                 raise RuntimeError('%d clients, but only %d create files' % (n, len(slots)))
             per = max(1, PER_ROUND // n)
             lats, cmds, walls = [], [], []
-            for _ in range(ROUNDS):
+            for r in range(ROUNDS):
                 made = []
                 lock = threading.Lock()
 
-                def work(c, k):
+                def work(c, k, r=r, n=n):
                     parent, mtype = slots[c]
                     t0 = time.perf_counter()
-                    p = subprocess.run(['mdevctl', 'start', '-p', parent, '-t', mtype],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                    t1 = time.perf_counter()
-                    if p.returncode != 0:
-                        raise RuntimeError(p.stderr.strip())
-                    u = p.stdout.strip()
+                    if how == 'emulator':
+                        u = hosts.make_uuid('bench-emu-%d-%d' % (n, r), c * 1000 + k)
+                        sim.emulator.create(parent, mtype, u, wait=False)  # its wait is for one writer only
+                        t1 = time.perf_counter()
+                    else:
+                        p = subprocess.run(['mdevctl', 'start', '-p', parent, '-t', mtype], env=env,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                        t1 = time.perf_counter()
+                        if p.returncode != 0:
+                            raise RuntimeError(p.stderr.strip())
+                        u = p.stdout.strip()
                     if not sim.emulator.wait_for(lambda: u in sim.host.mdevs, 10):
-                        raise RuntimeError('mdevctl started %s, but it never appeared' % u)
+                        raise RuntimeError('%s started %s, but it never appeared' % (how, u))
                     with lock:
                         made.append(u)
                         cmds.append(t1 - t0)
@@ -212,23 +225,14 @@ def inner_mdevctl():
                 for u in made:
                     sim.emulator.remove(u)
             out[n] = (lats, walls, cmds)
-        print(json.dumps(out))
     finally:
         sim.close()
-
-
-def bench_mdevctl():
-    p = subprocess.run(['unshare', '-m', '--propagation', 'private', '--', sys.executable,
-                       os.path.abspath(__file__), '--inner-mdevctl'], stdout=subprocess.PIPE, check=True)
-    return {int(k): v for k, v in json.loads(p.stdout).items()}
+    return out
 
 
 # ---------------------------------------------------------------- main
 
 def main():
-    if sys.argv[1:2] == ['--inner-mdevctl']:
-        inner_mdevctl()
-        return 0
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
     if not os.path.exists(os.path.join(builddir, 'daemon', 'vgpud')):
         print('build first: %s/daemon/vgpud is missing' % builddir, file=sys.stderr)
@@ -237,37 +241,39 @@ def main():
         print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
         return 1
     if os.geteuid() != 0:
-        print('run as root (mdevctl needs a mount namespace; Acquire needs uid 0 without polkit)', file=sys.stderr)
+        print('run as root (Acquire needs uid 0 without polkit)', file=sys.stderr)
         return 1
-    os.makedirs('/etc/mdevctl.d', exist_ok=True)
     host = hosts.large(SCALE)
     print('Acquire-to-ready on the simulated host: "large" at scale %g (%d parents, %d vGPUs running), '
           'type %s;' % (SCALE, len(host.parents), len(host.mdevs), PROFILE))
     print('%d rounds of %d Acquires (distinct owners) per row, all released between rounds.'
           % (ROUNDS, PER_ROUND))
     sys.stdout.flush()
-    a = bench_vgpud(builddir, 'busctl')
+    a = bench_vgpud(builddir, 'vgpuctl')
     b = bench_vgpud(builddir, 'dbus')
-    m = bench_mdevctl()
+    m = bench_kernel_side('mdevctl')
+    e = bench_kernel_side('emulator')
 
-    def fig(lats, walls):
+    def fig(lats, walls, *_):
         return (statistics.median(lats) * 1000, percentile(lats, 99) * 1000, len(lats) / sum(walls))
 
+    cols = ['vgpuctl acquire', 'vgpud Acquire in-process', 'mdevctl start, to ready', 'emulator alone']
     print()
-    print('%-8s | %-26s | %-26s | %-26s | %s' % ('clients', 'vgpud Acquire via busctl', 'vgpud Acquire in-process',
-                                               'mdevctl start, to ready', 'mdevctl / busctl'))
-    print('%-8s | %-26s | %-26s | %-26s | %s' % ('', '  p50     p99    per s', '  p50     p99    per s',
-                                               '  p50     p99    per s', ' p50    per s'))
-    print('-' * 8 + '-+-' + '-+-'.join(['-' * 26] * 3) + '-+-' + '-' * 15)
+    print('%-7s | %s | %s' % ('clients', ' | '.join('%-24s' % c for c in cols), 'mdevctl / vgpuctl'))
+    print('%-7s | %s | %s' % ('', ' | '.join(['  p50     p99    per s '] * 4), '  p50   per s'))
+    print('-' * 7 + '-+-' + '-+-'.join(['-' * 24] * 4) + '-+-' + '-' * 17)
     for n in CLIENTS:
-        x, y, z = fig(*a[n]), fig(*b[n]), fig(*m[n][:2])
-        row = ['%6.1fms %6.1fms %6.0f' % f for f in (x, y, z)]
-        print('%-8d | %s | %s | %s | %5.2fx %5.2fx' % (n, row[0], row[1], row[2], z[0] / x[0], x[2] / z[2]))
+        figs = [fig(*x[n]) for x in (a, b, m, e)]
+        x, z = figs[0], figs[2]
+        row = ['%6.1fms %6.1fms %6.0f' % f for f in figs]
+        print('%-7d | %s | %6.2fx %6.2fx' % (n, ' | '.join(row), z[0] / x[0], x[2] / z[2]))
     print()
     print('mdevctl start alone (until it returns, before the device exists): p50 %s ms'
           % ', '.join('%.1f (%d clients)' % (statistics.median(m[n][2]) * 1000, n) for n in CLIENTS))
-    print('"mdevctl / busctl": p50 latency of mdevctl over vgpud\'s, and vgpud\'s Acquires per second over '
-          'mdevctl\'s (above 1: vgpud is faster).')
+    print('"mdevctl / vgpuctl": p50 latency of mdevctl over vgpuctl\'s, and vgpuctl\'s Acquires per second '
+          'over mdevctl\'s (above 1: vgpud is faster).')
+    print('vgpud and mdevctl both run under umockdev\'s preload against the same emulator; "emulator alone" is '
+          'the simulator\'s own cost per vGPU.')
     print('vgpud places each vGPU itself (pack policy over all %d parents) and stores a lease before it '
           'answers; mdevctl is told the parent and the type.' % len(host.parents))
     return 0

@@ -4,14 +4,18 @@
 vgpud's start-to-READY time and memory. Prints tables; asserts nothing (targets are in the issue,
 the figures go into HACKING.md).
 
-For each size (1/16, 1/4 and all of 16 parents x 20 types x 2,560 running devices) the tree is
+For each size (a small host of 3 parents: a T4, a GVT-g iGPU and mtty with 4 vGPUs running and 3
+defined; then 1/16, 1/4 and all of 16 parents x 20 types x 2,560 running devices) the tree is
 written once, then, in a private mount namespace with the tree bind-mounted over /sys and
 /etc/mdevctl.d (so both tools read it as real sysfs, without umockdev's preload):
   - vgpud is started BENCH_STARTS times with NOTIFY_SOCKET set: time from exec to READY=1, and
     its VmRSS right after READY and after serving a full listing;
-  - `vgpuctl list`, `list --dumpjson`, `types` (over vgpud's private socket, as vgpud.service runs
-    it, and over the bus broker) and the same mdevctl commands are each run BENCH_RUNS times: median
-    wall time and the ratio.
+  - `vgpuctl list`, `list --dumpjson`, `types`, `list -d` (over vgpud's private socket, as
+    vgpud.service runs it, and over the bus broker) and the same mdevctl commands are run
+    BENCH_RUNS times each, interleaved (one of each per round, so that load from elsewhere hits all
+    alike): median wall time and the ratio; the outputs are compared byte for byte;
+  - the floor under any client (tests/bench/bench-client-floor.c): a program that only connects to
+    the private socket, and one that links libsystemd and makes one Ping call over it.
 Usage: bench-inventory.py [BUILDDIR]  (default: build). Run as root.
 """
 
@@ -28,8 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 RUNS = int(os.environ.get('BENCH_RUNS', '9'))
 STARTS = int(os.environ.get('BENCH_STARTS', '7'))
-COMMANDS = [['list'], ['list', '--dumpjson'], ['types']]
-SCALES = [(1 / 16, '1/16'), (1 / 4, '1/4'), (1.0, '1')]
+COMMANDS = [['list'], ['list', '--dumpjson'], ['types'], ['list', '-d']]
+SCALES = [(None, 'small (3 parents)'), (1 / 16, '1/16'), (1 / 4, '1/4'), (1.0, '1')]
 
 BUS_CONF = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -43,6 +47,35 @@ BUS_CONF = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
   </policy>
 </busconfig>
 '''
+
+
+def small_host():
+    """3 parents (a T4, GVT-g, mtty) with 4 vGPUs running, 3 of them defined: the usual small box."""
+    sys.path.insert(0, os.path.join(TOP, 'tests', 'sim'))
+    import hosts
+    h = hosts.t4()
+    for other in (hosts.gvtg(), hosts.mtty()):
+        h.merge(other)
+    t4p = '0000:41:00.0'
+    q2 = hosts.nvidia_type_by_name(h, t4p, 'GRID T4-2Q')
+    for n in range(2):
+        h.add_mdev(hosts.make_uuid('small', n), t4p, q2)
+        h.define(t4p, hosts.make_uuid('small', n), q2, 'auto')
+    h.add_mdev(hosts.make_uuid('small', 2), '0000:00:02.0', 'i915-GVTg_V5_4')
+    h.add_mdev(hosts.make_uuid('small', 3), 'mtty', 'mtty-2')
+    h.define('mtty', hosts.make_uuid('small', 3), 'mtty-2', 'manual', [('foo', 'bar')])
+    h.name = 'small'
+    return h
+
+
+def write_tree(scale, path):
+    if scale is not None:
+        subprocess.run([sys.executable, os.path.join(TOP, 'tests', 'sim', 'simhost.py'), '--host', 'large',
+                        '--scale', str(scale), '--write-tree', path], check=True, stdout=subprocess.DEVNULL)
+        return
+    sys.path.insert(0, os.path.join(TOP, 'tests', 'sim'))
+    import tree as simtree
+    simtree.write_tree(small_host(), path)
 
 
 def rss_kib(pid):
@@ -128,16 +161,22 @@ def inner(builddir, tree, label):
         proc, _ = start_vgpud(builddir, env, tmp)
         rows = []
         # as vgpud.service runs: vgpuctl reads over the private socket; and over the bus broker
-        direct_env = dict(env, VGPUD_SOCKET=os.path.join(tmp, 'private'))
+        private = os.path.join(tmp, 'private')
+        direct_env = dict(env, VGPUD_SOCKET=private)
         bus_env = dict(env, VGPUD_SOCKET='')
+        floors = [[os.path.join(builddir, 'tests', 'bench', 'bench-floor-connect'), private],
+                  [os.path.join(builddir, 'tests', 'bench', 'bench-floor-sdbus'), private]]
         for cmd in COMMANDS:
             outputs = [timed([vgpuctl] + cmd, direct_env)[1], timed([vgpuctl] + cmd, bus_env)[1],
                        timed(['mdevctl'] + cmd, env)[1]]
             same = outputs[0] == outputs[2] and outputs[1] == outputs[2]
-            a = statistics.median(wall([vgpuctl] + cmd, direct_env) for _ in range(RUNS))
-            c = statistics.median(wall([vgpuctl] + cmd, bus_env) for _ in range(RUNS))
-            b = statistics.median(wall(['mdevctl'] + cmd, env) for _ in range(RUNS))
-            rows.append((' '.join(cmd), a, c, b, same))
+            a, c, b = [], [], []
+            for _ in range(RUNS):
+                a.append(wall([vgpuctl] + cmd, direct_env))
+                c.append(wall([vgpuctl] + cmd, bus_env))
+                b.append(wall(['mdevctl'] + cmd, env))
+            rows.append((' '.join(cmd), statistics.median(a), statistics.median(c), statistics.median(b), same))
+        floor = [statistics.median(wall(f, env) for _ in range(RUNS)) for f in floors]
         rss_served = rss_kib(proc.pid)
         stop(proc)
     finally:
@@ -151,6 +190,8 @@ def inner(builddir, tree, label):
     for name, a, c, b, same in rows:
         print('  %-16s %10.2fms %10.2fms %10.2fms %7.1fx %7.1fx  %s' % (
             name, a * 1000, c * 1000, b * 1000, b / a, b / c, 'yes' if same else 'NO'))
+    print('  floor: connect to the private socket only %.2f ms; with libsystemd, sd-bus and one Ping %.2f ms'
+          % (floor[0] * 1000, floor[1] * 1000))
     print('  vgpud start to READY: median %.1f ms (min %.1f, max %.1f, %d starts)' %
           (statistics.median(ready) * 1000, min(ready) * 1000, max(ready) * 1000, len(ready)))
     print('  vgpud RSS: %.1f MiB after READY, %.1f MiB after serving %d listings' %
@@ -171,13 +212,12 @@ def main():
         return 1
     os.makedirs('/etc/mdevctl.d', exist_ok=True)
     print('vgpud read-side benchmark: median of %d runs per command, %d daemon starts' % (RUNS, STARTS))
-    print('tree: 16 parents x 20 types x 2,560 running devices at size 1 (tests/sim/hosts.py: large)')
+    print('trees: a small host (3 parents), and 16 parents x 20 types x 2,560 running devices at size 1 '
+          '(tests/sim/hosts.py: large)')
     for scale, label in SCALES:
         tree = tempfile.mkdtemp(prefix='vgpud-bench-tree.')
         try:
-            subprocess.run([sys.executable, os.path.join(TOP, 'tests', 'sim', 'simhost.py'), '--host', 'large',
-                            '--scale', str(scale), '--write-tree', tree], check=True,
-                           stdout=subprocess.DEVNULL)
+            write_tree(scale, tree)
             subprocess.run(['unshare', '-m', '--propagation', 'private', '--', sys.executable,
                             os.path.abspath(__file__), '--inner', builddir, tree, label], check=True)
         finally:

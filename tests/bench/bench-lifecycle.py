@@ -6,12 +6,14 @@ asserts nothing (the figures go into HACKING.md).
 
 1. define / start / stop / undefine: median wall time of each vgpuctl command (against vgpud) and of
    mdevctl 1.2.0's same command, each on its own twin of the same host (one parent of the "large"
-   host with 160 vGPUs running), BENCH_RUNS UUIDs each. vgpud runs under the umockdev preload so it
-   gets the emulator's uevents; mdevctl runs in a private mount namespace with its twin tree
-   bind-mounted over /sys and /etc/mdevctl.d. Between the timed commands the benchmark waits
-   (untimed) for the emulator to have created or removed the device. Note what is compared:
-   vgpuctl start/stop return once the kernel confirmed (vgpud waited for the uevent); mdevctl
-   returns right after its sysfs write.
+   host with 160 vGPUs running), BENCH_RUNS UUIDs each. Like with like: vgpud and mdevctl both see
+   their twin's /sys through umockdev's preload (the emulator answers both), and both keep their
+   definitions on the twin's tree (mdevctl in a private mount namespace with the twin's
+   etc/mdevctl.d bind-mounted over /etc/mdevctl.d; vgpud with --definitions-dir there); the trees
+   live on tmpfs, so an fsync costs nothing here (bench-definitions.py measures define, modify
+   and undefine on a real disk). vgpuctl start/stop return once the kernel confirmed (vgpud waited
+   for the uevent); mdevctl returns right after its sysfs write, so its start and stop are timed
+   until the device exists or is gone (polled every 0.2 ms).
    Until vgpuctl has the write commands, the same requests are sent with busctl (labelled so).
 2. autostart: 16 parents like the "large" host's (16 GPU cores, 256-unit pools, 20 types each),
    nothing running, 512 "auto" definitions (32 per parent). Time from exec of vgpud to all 512
@@ -208,21 +210,25 @@ def bench_vgpud(builddir, use_vgpuctl, uuids):
 
 
 def inner_mdevctl(root, parent, uuids):
-    """In a private mount namespace: mdevctl on the tree at root; prints the times as JSON."""
-    subprocess.run(['mount', '--bind', os.path.join(root, 'sys'), '/sys'], check=True)
+    """In a private mount namespace: mdevctl on the tree at root (/sys through the preload, as vgpud
+    sees it; its definitions bind-mounted); prints the times as JSON."""
     subprocess.run(['mount', '--bind', os.path.join(root, 'etc', 'mdevctl.d'), '/etc/mdevctl.d'], check=True)
+    env = simhost.sim_environment(root)
+    sys_dir = os.path.join(root, 'sys')
     times = {c: [] for c in COMMANDS}
     for u in uuids:
-        dev = '/sys/bus/mdev/devices/' + u
+        dev = os.path.join(sys_dir, 'bus', 'mdev', 'devices', u)
         for cmd in COMMANDS:
             argv = ['mdevctl', cmd, '-u', u]
             if cmd == 'define':
                 argv += ['-p', parent, '-t', TYPE]
-            times[cmd].append(timed(argv))
-            if cmd == 'start':
-                wait_for(lambda: os.path.exists(dev))
+            t0 = time.perf_counter()
+            timed(argv, env)
+            if cmd == 'start':  # to ready, as vgpuctl start returns
+                wait_for(lambda: os.path.exists(dev), step=0.0002)
             elif cmd == 'stop':
-                wait_for(lambda: not os.path.exists(dev))
+                wait_for(lambda: not os.path.exists(dev), step=0.0002)
+            times[cmd].append(time.perf_counter() - t0)
     print(json.dumps(times))
 
 
@@ -332,12 +338,12 @@ def main():
         x = statistics.median(a[cmd])
         y = statistics.median(b[cmd])
         print('  %-10s %10.2fms %10.2fms %7.1fx' % (cmd, x * 1000, y * 1000, y / x))
-    print('  (%s start/stop return once the kernel confirmed; mdevctl returns after its write)' % ours)
+    print('  (start/stop until the device exists or is gone: %s returns then, mdevctl is polled)' % ours)
     if not use_vgpuctl:
         f = client_floor()
         print('  (busctl itself: a no-op call to the bus takes %.2f ms)' % (f * 1000))
-    print('  (%s define/undefine include vgpud\'s fsync of the file and the directory; mdevctl writes in place)'
-          % ours)
+    print('  (both under umockdev\'s preload, definitions on tmpfs; %s define/undefine fsync the file and the '
+          'directory, mdevctl writes in place)' % ours)
     sys.stdout.flush()
 
     want = AUTOSTART_PARENTS * AUTOSTART_PER_PARENT
