@@ -49,13 +49,13 @@ int vc_placement_append(sd_bus_message *m, const VcPlacement *p)
         int r = 0;
 
         if (p->parent)
-                r = sd_bus_message_append(m, "{sv}", "parent", "s", p->parent);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_PARENT, "s", p->parent);
         if (r >= 0 && p->board)
-                r = sd_bus_message_append(m, "{sv}", "board", "s", p->board);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_BOARD, "s", p->board);
         if (r >= 0 && p->has_numa_node)
-                r = sd_bus_message_append(m, "{sv}", "numa_node", "i", p->numa_node);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_NUMA_NODE, "i", p->numa_node);
         if (r >= 0 && p->policy)
-                r = sd_bus_message_append(m, "{sv}", "policy", "s", p->policy);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_POLICY, "s", p->policy);
         return r;
 }
 
@@ -88,19 +88,19 @@ int vc_acquire(sd_bus *bus, const VcAcquireRequest *req, sd_bus_error *error, Vc
         if (r >= 0)
                 r = vc_placement_append(m, &req->place);
         if (r >= 0 && req->has_slot)
-                r = sd_bus_message_append(m, "{sv}", "slot", "u", req->slot);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_SLOT, "u", req->slot);
         if (r >= 0 && req->uuid)
-                r = sd_bus_message_append(m, "{sv}", "uuid", "s", req->uuid);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_UUID, "s", req->uuid);
         if (r >= 0 && req->vm_uuid)
-                r = sd_bus_message_append(m, "{sv}", "vm_uuid", "s", req->vm_uuid);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_VM_UUID, "s", req->vm_uuid);
         if (r >= 0 && req->persist)
-                r = sd_bus_message_append(m, "{sv}", "persist", "b", 1);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_PERSIST, "b", 1);
         if (r >= 0 && req->dry_run)
-                r = sd_bus_message_append(m, "{sv}", "dry_run", "b", 1);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_DRY_RUN, "b", 1);
         if (r >= 0 && req->force)
-                r = sd_bus_message_append(m, "{sv}", "force", "b", 1);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
         if (r >= 0 && req->has_timeout)
-                r = sd_bus_message_append(m, "{sv}", "timeout_ms", "u", req->timeout_ms);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_TIMEOUT_MS, "u", req->timeout_ms);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -135,11 +135,11 @@ int vc_release(sd_bus *bus, const char *what, const uint32_t *slot, bool force, 
         if (r >= 0)
                 r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && slot)
-                r = sd_bus_message_append(m, "{sv}", "slot", "u", *slot);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_SLOT, "u", *slot);
         if (r >= 0 && force)
-                r = sd_bus_message_append(m, "{sv}", "force", "b", 1);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
         if (r >= 0 && timeout_ms)
-                r = sd_bus_message_append(m, "{sv}", "timeout_ms", "u", *timeout_ms);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_TIMEOUT_MS, "u", *timeout_ms);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)

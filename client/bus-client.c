@@ -41,7 +41,6 @@ int vc_bus_open(sd_bus **ret)
  * without the bus broker in between. Only when the system bus is the real one (no
  * DBUS_SYSTEM_BUS_ADDRESS), or when VGPUD_SOCKET names the socket, so that a test bus or a demo never
  * reaches another daemon. Any failure falls back to the system bus. */
-#define VGPUD_PRIVATE_SOCKET "/run/vgpud/private"
 
 static const char *private_socket(void)
 {

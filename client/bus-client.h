@@ -6,13 +6,7 @@
 
 #include <glib.h>
 #include <systemd/sd-bus.h>
-
-#define VGPUD_BUS_NAME         "org.vgpud1"
-#define VGPUD_MANAGER_PATH     "/org/vgpud1"
-#define VGPUD_MANAGER_IFACE    "org.vgpud1.Manager"
-#define VGPUD_GPU_IFACE        "org.vgpud1.Gpu"
-#define VGPUD_DEVICE_IFACE     "org.vgpud1.Device"
-#define VGPUD_DEFINITION_IFACE "org.vgpud1.Definition"
+#include "names.h"
 
 /* Connect to the system bus (DBUS_SYSTEM_BUS_ADDRESS redirects it). On failure prints an error and
  * returns a negative errno. */

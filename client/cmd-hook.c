@@ -90,7 +90,7 @@ static int release_owner(const char *owner)
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, VGPUD_ERROR_NOT_FOUND))
                         return 0;
-                return vc_alloc_log_error(&error, r, "org.vgpud1.Manager.Release");
+                return vc_alloc_log_error(&error, r, VGPUD_MANAGER_IFACE ".Release");
         }
         for (char **u = released; u && *u; u++)
                 printf("vgpud: released %s (%s)\n", *u, owner);

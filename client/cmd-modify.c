@@ -101,16 +101,17 @@ static int append_changes(sd_bus_message *m, const VcArgs *args, const char *jso
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && json)
-                r = sd_bus_message_append(m, "{sv}", "definition", "s", json);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_DEFINITION, "s", json);
         if (r >= 0 && args->set[OPT_TYPE])
-                r = sd_bus_message_append(m, "{sv}", "type", "s", args->value[OPT_TYPE]);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_TYPE, "s", args->value[OPT_TYPE]);
         if (r >= 0 && (args->set[OPT_AUTO] || args->set[OPT_MANUAL]))
-                r = sd_bus_message_append(m, "{sv}", "start", "s", args->set[OPT_AUTO] ? "auto" : "manual");
+                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_START, "s",
+                                          args->set[OPT_AUTO] ? "auto" : "manual");
         if (r >= 0 && args->set[OPT_ADDATTR])
-                r = sd_bus_message_append(m, "{sv}", "add_attribute", "(ssi)", args->value[OPT_ADDATTR],
-                                          args->value[OPT_VALUE], index);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_ADD_ATTRIBUTE, "(ssi)",
+                                          args->value[OPT_ADDATTR], args->value[OPT_VALUE], index);
         else if (r >= 0 && args->set[OPT_DELATTR])
-                r = sd_bus_message_append(m, "{sv}", "delete_attribute", "i", index);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_DEL_ATTRIBUTE, "i", index);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r;

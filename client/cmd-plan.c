@@ -351,7 +351,7 @@ static int run_plan(const VcContext *ctx, const VcArgs *args, GPtrArray *positio
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return vc_bus_log_error(NULL, r, "building the Plan call");
-        r = vc_bus_call_message(bus, m, 60ULL * 1000ULL * 1000ULL, "org.vgpud1.Manager.Plan", &reply);
+        r = vc_bus_call_message(bus, m, 60ULL * 1000ULL * 1000ULL, VGPUD_MANAGER_IFACE ".Plan", &reply);
         if (r < 0)
                 return r;
         r = plan_read(reply, &plan);

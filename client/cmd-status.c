@@ -372,7 +372,7 @@ static int load_owners(sd_bus *bus, Owners *owners)
                 if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD,
                                            SD_BUS_ERROR_UNKNOWN_INTERFACE))
                         return 0;
-                return vc_alloc_log_error(&error, r, "org.vgpud1.Manager.ListLeases");
+                return vc_alloc_log_error(&error, r, VGPUD_MANAGER_IFACE ".ListLeases");
         }
         return vc_get_orphans(bus, NULL, &owners->orphans);
 }

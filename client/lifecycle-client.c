@@ -135,10 +135,10 @@ int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options,
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && force)
-                r = sd_bus_message_append(m, "{sv}", "force", "b", 1);
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
         if (r >= 0 && modify_options)
-                r = sd_bus_message_append(m, "{sv}{sv}", "defined", "b", (int)defined, "live", "b",
-                                          (int)live);
+                r = sd_bus_message_append(m, "{sv}{sv}", VGPUD_OPT_DEFINED, "b", (int)defined,
+                                          VGPUD_OPT_LIVE, "b", (int)live);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r;

@@ -8,8 +8,14 @@
 
 #include "errors.h"
 
+/* Read both ways. Daemon: an errno gets the name of its first entry (anything not listed: Failed).
+ * Client (sd_bus_error_add_map): a name gets the errno of its first entry. So each name's first entry
+ * is its errno; further entries of a name are errnos that mean the same. To add an error: its name in
+ * errors.h and dbus/org.vgpud1.xml, one line here (and the errno's meaning in daemon/ops.h). */
 const sd_bus_error_map vgpud_error_map[] = {
         SD_BUS_ERROR_MAP(VGPUD_ERROR_NOT_FOUND, ENOENT),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_NOT_FOUND, ENODEV),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_NOT_FOUND, ENXIO),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_INVALID_ARGUMENT, EINVAL),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_EXISTS, EEXIST),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_NO_CAPACITY, ENOSPC),
@@ -19,29 +25,18 @@ const sd_bus_error_map vgpud_error_map[] = {
         SD_BUS_ERROR_MAP(VGPUD_ERROR_TIMEOUT, ETIMEDOUT),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_CORRUPT, EBADMSG),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_READ_ONLY, EROFS),
+        SD_BUS_ERROR_MAP(SD_BUS_ERROR_ACCESS_DENIED, EACCES),
+        SD_BUS_ERROR_MAP(SD_BUS_ERROR_ACCESS_DENIED, EPERM),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };
 
 const char *vgpud_error_name_from_errno(int error)
 {
-        switch (abs(error)) {
-        case ENOENT:
-        case ENODEV:
-        case ENXIO: return VGPUD_ERROR_NOT_FOUND;
-        case EINVAL: return VGPUD_ERROR_INVALID_ARGUMENT;
-        case EEXIST: return VGPUD_ERROR_EXISTS;
-        case ENOSPC: return VGPUD_ERROR_NO_CAPACITY;
-        case EXDEV: return VGPUD_ERROR_SIZE_CONFLICT;
-        case EREMOTEIO: return VGPUD_ERROR_DRIVER_REFUSED;
-        case EBUSY: return VGPUD_ERROR_BUSY;
-        case ETIMEDOUT: return VGPUD_ERROR_TIMEOUT;
-        case EBADMSG: return VGPUD_ERROR_CORRUPT;
-        case EROFS: return VGPUD_ERROR_READ_ONLY;
-        case EPERM:
-        case EACCES: return SD_BUS_ERROR_ACCESS_DENIED;
-        default: return VGPUD_ERROR_FAILED;
-        }
+        for (const sd_bus_error_map *m = vgpud_error_map; m->name; m++)
+                if (m->code == abs(error))
+                        return m->name;
+        return VGPUD_ERROR_FAILED;
 }
 
 int vgpud_bus_error_set(sd_bus_error *e, int r, const char *format, ...)

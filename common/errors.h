@@ -19,6 +19,7 @@
 #define VGPUD_ERROR_READ_ONLY        "org.vgpud1.Error.ReadOnly"
 #define VGPUD_ERROR_FAILED           "org.vgpud1.Error.Failed"
 
+/* The one table of names and errno values (errors.c), for sd_bus_error_add_map() on the client side. */
 extern const sd_bus_error_map vgpud_error_map[];
 
 /* The error name for a (negative or positive) errno: ENOENT -> NotFound, EINVAL -> InvalidArgument,

@@ -216,7 +216,7 @@ void bus_lease_notify(void *userdata, bool acquired, const Lease *lease)
         Manager *m = userdata;
         int r;
 
-        r = sd_bus_emit_signal(m->bus, VGPUD_MANAGER_PATH, "org.vgpud1.Manager",
+        r = sd_bus_emit_signal(m->bus, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
                                acquired ? "Acquired" : "Released", "ssu", lease->uuid, lease->owner,
                                lease->slot);
         if (r < 0)

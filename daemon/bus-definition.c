@@ -80,9 +80,10 @@ int bus_definition_register(sd_bus *bus, Inventory *inv)
 {
         int r;
 
-        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/definition", "org.vgpud1.Definition",
+        r = sd_bus_add_fallback_vtable(bus, NULL, VGPUD_DEFINITION_PATH_PREFIX, VGPUD_DEFINITION_IFACE,
                                        definition_vtable, definition_find, inv);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(bus, NULL, "/org/vgpud1/definition", definition_enumerate, inv);
+        return sd_bus_add_node_enumerator(bus, NULL, VGPUD_DEFINITION_PATH_PREFIX, definition_enumerate,
+                                          inv);
 }

@@ -92,9 +92,9 @@ int bus_device_register(sd_bus *bus, Inventory *inv)
 {
         int r;
 
-        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/device", "org.vgpud1.Device", device_vtable,
-                                       device_find, inv);
+        r = sd_bus_add_fallback_vtable(bus, NULL, VGPUD_DEVICE_PATH_PREFIX, VGPUD_DEVICE_IFACE,
+                                       device_vtable, device_find, inv);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(bus, NULL, "/org/vgpud1/device", device_enumerate, inv);
+        return sd_bus_add_node_enumerator(bus, NULL, VGPUD_DEVICE_PATH_PREFIX, device_enumerate, inv);
 }

@@ -216,9 +216,9 @@ int bus_gpu_register(sd_bus *bus, Inventory *inv)
 {
         int r;
 
-        r = sd_bus_add_fallback_vtable(bus, NULL, "/org/vgpud1/gpu", "org.vgpud1.Gpu", gpu_vtable, gpu_find,
-                                       inv);
+        r = sd_bus_add_fallback_vtable(bus, NULL, VGPUD_GPU_PATH_PREFIX, VGPUD_GPU_IFACE, gpu_vtable,
+                                       gpu_find, inv);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(bus, NULL, "/org/vgpud1/gpu", gpu_enumerate, inv);
+        return sd_bus_add_node_enumerator(bus, NULL, VGPUD_GPU_PATH_PREFIX, gpu_enumerate, inv);
 }

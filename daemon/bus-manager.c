@@ -13,10 +13,10 @@
 const char *bus_interface_of(InvObjectKind kind)
 {
         switch (kind) {
-        case INV_OBJECT_GPU: return "org.vgpud1.Gpu";
-        case INV_OBJECT_DEVICE: return "org.vgpud1.Device";
-        case INV_OBJECT_DEFINITION: return "org.vgpud1.Definition";
-        case INV_OBJECT_MANAGER: return "org.vgpud1.Manager";
+        case INV_OBJECT_GPU: return VGPUD_GPU_IFACE;
+        case INV_OBJECT_DEVICE: return VGPUD_DEVICE_IFACE;
+        case INV_OBJECT_DEFINITION: return VGPUD_DEFINITION_IFACE;
+        case INV_OBJECT_MANAGER: return VGPUD_MANAGER_IFACE;
         }
         return NULL;
 }
@@ -256,7 +256,7 @@ int bus_add_objects(sd_bus *bus, Manager *m)
         r = sd_bus_add_object_manager(bus, NULL, VGPUD_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the object manager: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, VGPUD_MANAGER_PATH, "org.vgpud1.Manager", manager_vtable, m);
+        r = sd_bus_add_object_vtable(bus, NULL, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the Manager vtable: %m");
         r = bus_gpu_register(bus, m->inventory);

@@ -8,9 +8,7 @@
 
 #include "inventory.h"
 #include "manager.h"
-
-#define VGPUD_BUS_NAME     "org.vgpud1"
-#define VGPUD_MANAGER_PATH "/org/vgpud1"
+#include "names.h"
 
 /* Install every vtable, the object manager and the observer on m->bus. */
 int bus_setup(Manager *m);

@@ -58,7 +58,8 @@ static void warnings_changed(Inventory *inv)
 
         rebuild_warnings(inv);
         if (inv->observer && inv->observer->properties_changed)
-                inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1", names);
+                inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, VGPUD_MANAGER_PATH,
+                                                  names);
 }
 
 void inventory_add_warning(Inventory *inv, const char *line)

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "names.h"
+#include "strutil.h"
 #include "pci-names.h"
 #include "inventory.h"
 #include "leases.h"
@@ -44,11 +46,6 @@ struct Inventory {
         guint orphans_count; /* the orphans as last announced: count and a hash of their UUIDs */
         guint orphans_hash;
 };
-
-static inline bool str_eq0(const char *a, const char *b)
-{
-        return g_strcmp0(a, b) == 0;
-}
 
 /* An object to announce once the update is complete, or one that went (unannounced if it came within
  * the same update). */

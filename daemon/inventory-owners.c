@@ -63,7 +63,8 @@ void inventory_check_orphans(Inventory *inv)
         inv->orphans_count = count;
         inv->orphans_hash = hash;
         if (inv->observer && inv->observer->properties_changed)
-                inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, "/org/vgpud1", names);
+                inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, VGPUD_MANAGER_PATH,
+                                                  names);
 }
 
 void inventory_lease_changed(Inventory *inv, const char *uuid)

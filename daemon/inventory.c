@@ -13,9 +13,9 @@
 #include "topology.h"
 #include "inventory-internal.h"
 
-#define GPU_PREFIX        "/org/vgpud1/gpu"
-#define DEVICE_PREFIX     "/org/vgpud1/device"
-#define DEFINITION_PREFIX "/org/vgpud1/definition"
+#define GPU_PREFIX        VGPUD_GPU_PATH_PREFIX
+#define DEVICE_PREFIX     VGPUD_DEVICE_PATH_PREFIX
+#define DEFINITION_PREFIX VGPUD_DEFINITION_PATH_PREFIX
 
 /* Which of a Gpu's changeable properties differ after an update. */
 enum {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "fileio.h"
 #include "leases.h"
 
 struct Leases {
@@ -216,10 +217,9 @@ static char *leases_to_data(Leases *l, gsize *ret_len)
 
 int leases_save(Leases *l)
 {
-        _cleanup_close_ int dirfd = -1, fd = -1;
-        g_autofree char *data = NULL, *tmp = NULL;
+        _cleanup_close_ int dirfd = -1;
+        g_autofree char *data = NULL;
         gsize len = 0;
-        int r = 0;
 
         if (mkdir(l->dir, 0755) < 0 && errno != EEXIST)
                 return negative_errno();
@@ -227,28 +227,7 @@ int leases_save(Leases *l)
         if (dirfd < 0)
                 return negative_errno();
         data = leases_to_data(l, &len);
-        tmp = g_strdup_printf(".%s.%08x", LEASES_FILE, g_random_int());
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return negative_errno();
-        for (gsize done = 0; done < len && r >= 0;) {
-                ssize_t n = write(fd, data + done, len - done);
-                if (n < 0 && errno != EINTR)
-                        r = negative_errno();
-                else if (n > 0)
-                        done += (gsize)n;
-        }
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, LEASES_FILE) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void)unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return fsync(dirfd) < 0 ? negative_errno() : 0;
+        return write_file_atomic_at(dirfd, LEASES_FILE, data, len, 0644);
 }
 
 Lease *leases_get(Leases *l, const char *uuid)

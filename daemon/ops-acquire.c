@@ -79,7 +79,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
         const VgpuType *t;
         int r;
 
-        r = placement_policy_from_string(ops_empty(req->policy) ? "pack" : req->policy, &pr.policy);
+        r = placement_policy_from_string(str_empty(req->policy) ? "pack" : req->policy, &pr.policy);
         if (r < 0)
                 return ops_fail(ret_message, -EINVAL, "Unknown policy \"%s\" (pack or spread)", req->policy);
         r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
@@ -105,9 +105,9 @@ static int new_uuid(Ops *ops, Job *j, char **ret_message)
         Lease *other;
         int r;
 
-        if (!ops_empty(req->uuid) && !ops_empty(req->vm_uuid))
+        if (!str_empty(req->uuid) && !str_empty(req->vm_uuid))
                 return ops_fail(ret_message, -EINVAL, "Give \"uuid\" or \"vm_uuid\", not both");
-        if (!ops_empty(req->vm_uuid)) {
+        if (!str_empty(req->vm_uuid)) {
                 r = vgpu_uuid_derive(req->vm_uuid, req->slot, j->uuid);
                 if (r < 0)
                         return ops_fail(ret_message, -EINVAL, "Invalid VM UUID \"%s\"", req->vm_uuid);
@@ -137,7 +137,7 @@ int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, -EINVAL,
                                 "Invalid owner \"%s\": 1 to %d bytes of UTF-8 without control characters",
                                 req->owner ? req->owner : "", LEASE_OWNER_MAX);
-        if (ops_empty(req->profile))
+        if (str_empty(req->profile))
                 return ops_fail(ret_message, -EINVAL, "No profile given");
 
         held = leases_get_slot(ops->leases, req->owner, req->slot);
@@ -146,9 +146,9 @@ int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
                         return ops_fail(ret_message, -EEXIST,
                                         "%s holds %s (%s) in slot %" PRIu32 ", not \"%s\": release it first",
                                         req->owner, held->uuid, held->type, req->slot, req->profile);
-                if (!ops_empty(req->uuid) || !ops_empty(req->vm_uuid)) {
+                if (!str_empty(req->uuid) || !str_empty(req->vm_uuid)) {
                         char want[VGPU_UUID_STRING_MAX];
-                        r = !ops_empty(req->uuid) ? vgpu_uuid_parse(req->uuid, want)
+                        r = !str_empty(req->uuid) ? vgpu_uuid_parse(req->uuid, want)
                                                   : vgpu_uuid_derive(req->vm_uuid, req->slot, want);
                         if (r < 0 || !g_str_equal(want, held->uuid))
                                 return ops_fail(ret_message, -EEXIST,
@@ -277,7 +277,7 @@ int ops_release_prepare(Ops *ops, Job *j, char **ret_message)
 
         if (!ops->leases)
                 return ops_fail(ret_message, -EROFS, "No state directory: leases cannot be kept");
-        if (ops_empty(req->what))
+        if (str_empty(req->what))
                 return ops_fail(ret_message, -EINVAL, "Give a device UUID or an owner");
         if (vgpu_uuid_parse(req->what, uuid) >= 0)
                 one = leases_get(ops->leases, uuid);

@@ -15,7 +15,7 @@
 int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
                    char **ret_message)
 {
-        if (ops_empty(s)) {
+        if (str_empty(s)) {
                 if (may_generate)
                         return vgpu_uuid_generate(ret);
                 *ret_message = g_strdup("No UUID given");
@@ -48,7 +48,7 @@ int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDe
         g_autofree char *why = NULL;
         int r;
 
-        if (ops_empty(parent)) {
+        if (str_empty(parent)) {
                 r = store_find(ops_definitions_dir(ops), uuid, &parents);
                 if (r < 0) {
                         *ret_message = g_strdup_printf("Cannot read %s: %s", ops_definitions_dir(ops),
@@ -102,7 +102,7 @@ int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
         r = ops_parse_uuid(req->uuid, true, j->uuid, ret_message);
         if (r < 0)
                 return r;
-        if (ops_empty(req->definition)) {
+        if (str_empty(req->definition)) {
                 g_autoptr(SysfsDevice) sd = NULL;
                 InvDevice *d = inventory_get_device(ops->inv, j->uuid);
                 const SysfsDevice *sys = d ? d->sys : NULL;
@@ -112,7 +112,7 @@ int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
                 if (!sys)
                         return ops_fail(ret_message, -ENOENT, "Device %s is not running: give a definition",
                                         j->uuid);
-                if (!ops_empty(req->parent) && !g_str_equal(req->parent, sys->parent))
+                if (!str_empty(req->parent) && !g_str_equal(req->parent, sys->parent))
                         return ops_fail(ret_message, -EINVAL, "Device %s runs on %s, not on %s", j->uuid,
                                         sys->parent, req->parent);
                 if (!sys->type_id)
@@ -123,7 +123,7 @@ int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
         } else {
                 g_autofree char *why = NULL;
 
-                if (ops_empty(req->parent))
+                if (str_empty(req->parent))
                         return ops_fail(ret_message, -EINVAL, "No parent specified");
                 r = mdev_def_parse(req->definition, strlen(req->definition), &j->def, &why);
                 if (r < 0)
@@ -168,7 +168,7 @@ int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message)
         r = ops_parse_uuid(req->uuid, false, j->uuid, ret_message);
         if (r < 0)
                 return r;
-        if (!ops_empty(req->parent)) {
+        if (!str_empty(req->parent)) {
                 if (!store_parent_name_is_valid(req->parent))
                         return ops_fail(ret_message, -EINVAL, "Invalid parent name '%s'", req->parent);
                 parents = g_new0(char *, 2);
@@ -293,13 +293,13 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
                 d = inventory_get_device(ops->inv, j->uuid);
                 if (!d)
                         return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
-                if (!ops_empty(req->parent) && !g_str_equal(req->parent, d->sys->parent))
+                if (!str_empty(req->parent) && !g_str_equal(req->parent, d->sys->parent))
                         return ops_fail(ret_message, -ENOENT, "Device %s does not run on %s", j->uuid,
                                         req->parent);
         }
 
         r = ops_find_definition(ops,
-                                !ops_empty(req->parent) ? req->parent
+                                !str_empty(req->parent) ? req->parent
                                 : d                     ? d->sys->parent
                                                         : NULL,
                                 j->uuid, &stored, ret_message);
@@ -311,7 +311,7 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
                 j->parent = g_strdup(d->sys->parent);
                 j->def = mdev_def_new();
                 j->def->mdev_type = g_strdup(d->sys->type_id ? d->sys->type_id : "");
-        } else if (r == -ENOENT && req->new_definition && !ops_empty(req->parent)) {
+        } else if (r == -ENOENT && req->new_definition && !str_empty(req->parent)) {
                 /* a whole definition for a UUID not defined on that parent yet creates it, as
                  * mdevctl 1.3.0's `modify --jsonfile` does */
                 g_clear_pointer(ret_message, g_free);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "macro.h"
+#include "strutil.h"
 #include "mdev-def.h"
 #include "store.h"
 #include "uuid.h"
@@ -90,7 +91,6 @@ struct Ops {
         void *lease_userdata;
 };
 
-bool ops_empty(const char *s);
 const char *ops_definitions_dir(Ops *ops);
 
 /* Set *ret_message and return r, for `return ops_fail(ret_message, -ENOENT, "...")`. */

@@ -76,7 +76,7 @@ void ops_job_add_target(Job *j, const char *parent, const MdevDef *def)
 {
         CalloutTarget *t;
 
-        if (!def || ops_empty(def->mdev_type) || ops_empty(parent))
+        if (!def || str_empty(def->mdev_type) || str_empty(parent))
                 return;
         t = g_new0(CalloutTarget, 1);
         t->parent = g_strdup(parent);
@@ -104,11 +104,6 @@ static void job_free(Job *j)
         sd_event_source_disable_unref(j->timer);
         g_free(j->message);
         g_free(j);
-}
-
-bool ops_empty(const char *s)
-{
-        return !s || !*s;
 }
 
 const char *ops_definitions_dir(Ops *ops)
@@ -458,7 +453,7 @@ static int start_prepare(Ops *ops, Job *j, char **ret_message)
         OpsRequest *req = j->req;
         int r;
 
-        if (ops_empty(req->definition) && ops_empty(req->uuid)) {
+        if (str_empty(req->definition) && str_empty(req->uuid)) {
                 *ret_message = g_strdup("Device is insufficiently specified: give a UUID or a definition");
                 return -EINVAL;
         }
@@ -466,11 +461,11 @@ static int start_prepare(Ops *ops, Job *j, char **ret_message)
         if (r < 0)
                 return r;
 
-        if (!ops_empty(req->definition)) {
+        if (!str_empty(req->definition)) {
                 g_autoptr(StoredDef) stored = NULL;
                 g_autofree char *why = NULL, *ignored = NULL;
 
-                if (ops_empty(req->parent)) {
+                if (str_empty(req->parent)) {
                         *ret_message = g_strdup("No parent specified");
                         return -EINVAL;
                 }

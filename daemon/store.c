@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "fileio.h"
 #include "uuid.h"
 #include "store.h"
 
@@ -177,21 +178,6 @@ int store_find(const char *dir, const char *uuid, char ***ret_parents)
         return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* Open (creating it when missing) a directory below dirfd, or the path itself when dirfd is AT_FDCWD.
  * *ret_created tells whether it was made now, so that the caller syncs what holds it. */
 static int open_dir(int dirfd, const char *name, bool *ret_created)
@@ -209,10 +195,9 @@ static int open_dir(int dirfd, const char *name, bool *ret_created)
 
 int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def)
 {
-        _cleanup_close_ int top = -1, pdir = -1, fd = -1;
-        g_autofree char *json = NULL, *tmp = NULL;
+        _cleanup_close_ int top = -1, pdir = -1;
+        g_autofree char *json = NULL;
         bool top_created, pdir_created;
-        mode_t mask;
         int r;
 
         if (!store_parent_name_is_valid(parent) || !vgpu_uuid_is_canonical(uuid) || !def ||
@@ -227,38 +212,10 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
         if (pdir < 0)
                 return pdir;
 
-        /* a dot name: the reader skips it, so a temp file left by a crash is never taken for a definition */
-        tmp = g_strdup_printf(".%s.XXXXXX", uuid);
-        for (int tries = 0;; tries++) {
-                g_autofree char *name = g_strdup(tmp);
-                /* mkostemp() wants a path: fill the X's ourselves and create relative to pdir */
-                for (char *x = strchr(name, 'X'); x && *x == 'X'; x++)
-                        *x = "abcdefghijklmnopqrstuvwxyz0123456789"[g_random_int_range(0, 36)];
-                mask = umask(0);
-                umask(mask);
-                fd = openat(pdir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666 & ~mask);
-                if (fd >= 0) {
-                        g_free(tmp);
-                        tmp = g_steal_pointer(&name);
-                        break;
-                }
-                if (errno != EEXIST || tries >= 100)
-                        return negative_errno();
-        }
-
-        r = write_all(fd, json, strlen(json));
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(pdir, tmp, pdir, uuid) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void)unlinkat(pdir, tmp, 0);
+        /* mdevctl's bytes, in a dot-named temporary file the reader skips (fileio.h) */
+        r = write_file_atomic_at(pdir, uuid, json, strlen(json), 0666);
+        if (r < 0)
                 return r;
-        }
-        if (fsync(pdir) < 0)
-                return negative_errno();
         if (pdir_created && fsync(top) < 0)
                 return negative_errno();
         return 0;

@@ -8,12 +8,8 @@
 
 #include <glib.h>
 
+#include "strutil.h"
 #include "placement.h"
-
-static bool is_empty(const char *s)
-{
-        return !s || !*s;
-}
 
 /* The same type: the same object, or the same id (types without an id only by pointer). */
 static bool same_type(const VgpuType *a, const VgpuType *b)
@@ -265,13 +261,13 @@ static bool core_passes(const PlaceCore *c, const PlaceRequest *req, const char 
 {
         const char *board = c->board ? c->board : c->core;
 
-        if (!is_empty(req->board) && strcmp(board, req->board) != 0)
+        if (!str_empty(req->board) && strcmp(board, req->board) != 0)
                 return false;
         if (req->numa_node >= 0 && c->numa_node != req->numa_node)
                 return false;
 
         /* A parent restriction naming the core takes all its parents; else the parent of that name. */
-        if (is_empty(req->parent) || strcmp(c->core, req->parent) == 0)
+        if (str_empty(req->parent) || strcmp(c->core, req->parent) == 0)
                 *ret_only = NULL;
         else
                 *ret_only = req->parent;
@@ -296,10 +292,10 @@ static bool input_valid(const PlaceCore *cores, size_t n, const PlaceRequest *re
         for (size_t i = 0; i < n; i++) {
                 const PlaceCore *c = &cores[i];
 
-                if (is_empty(c->core) || (!c->parents && c->n_parents > 0))
+                if (str_empty(c->core) || (!c->parents && c->n_parents > 0))
                         return false;
                 for (size_t p = 0; p < c->n_parents; p++)
-                        if (is_empty(c->parents[p].name) ||
+                        if (str_empty(c->parents[p].name) ||
                             (!c->parents[p].types && c->parents[p].n_types > 0))
                                 return false;
         }
