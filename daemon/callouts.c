@@ -19,8 +19,6 @@
 /* What is kept of a script's stderr (the rest is read and dropped). */
 #define STDERR_MAX (16 * 1024)
 
-extern char **environ;
-
 struct Callouts {
         sd_event *event;
         char *system_dir; /* .../scripts.d */
