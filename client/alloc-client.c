@@ -50,6 +50,19 @@ int vc_placement_append(sd_bus_message *m, const VcPlacement *p)
 
         if (p->parent)
                 r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_PARENT, "s", p->parent);
+        if (r >= 0 && p->parents) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", VGPUD_OPT_PARENTS);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, (char **)p->parents);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
         if (r >= 0 && p->board)
                 r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_BOARD, "s", p->board);
         if (r >= 0 && p->has_numa_node)

@@ -15,6 +15,7 @@
 /* The placement options of Acquire and Plan; NULL / has_* false: not sent. */
 typedef struct VcPlacement {
         const char *parent;
+        const char *const *parents; /* NULL-terminated; NULL: not sent */
         const char *board;
         const char *policy; /* "pack" or "spread" (the daemon checks it) */
         bool has_numa_node;

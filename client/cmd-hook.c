@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "alloc-client.h"
@@ -25,6 +27,8 @@
 
 #define VC_HOOK_MAX_INPUT (64U * 1024U * 1024U)
 #define PVE_CONFIG_DIR    "/etc/pve/qemu-server"
+#define PVE_PCI_MAPPING   "/etc/pve/mapping/pci.cfg"
+#define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
 
 /* What one run changed, undone when it fails. */
 typedef struct Undo {
@@ -343,10 +347,189 @@ static int pve_read_config(uint32_t vmid, VcPveConfig **ret)
         return 0;
 }
 
+/* This node's name as Proxmox knows it (PVE::INotify::nodename: the host name up to the first dot);
+ * VGPUD_PVE_NODE replaces it. */
+static char *pve_node_name(void)
+{
+        const char *env = getenv("VGPUD_PVE_NODE");
+        struct utsname u;
+
+        if (env && *env)
+                return g_strdup(env);
+        if (uname(&u) < 0)
+                return g_strdup("localhost");
+        return g_strndup(u.nodename, strcspn(u.nodename, "."));
+}
+
+/* The alternatives of h (one char** of ids each): its mapping's devices on this node (the mapping file
+ * VGPUD_PVE_MAPPING_FILE replaces /etc/pve/mapping/pci.cfg), or its host list. */
+static int pve_alternatives(const VcPveHostpci *h, GPtrArray **ret)
+{
+        const char *path = getenv("VGPUD_PVE_MAPPING_FILE");
+        g_autofree char *node = NULL, *text = NULL, *why = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!h->mapping) {
+                *ret = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+                g_ptr_array_add(*ret, g_strdupv(h->hosts));
+                return 0;
+        }
+        path = path && *path ? path : PVE_PCI_MAPPING;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return vc_error("hostpci%u: cannot read the PCI mappings, %s: %s", h->index, path,
+                                strerror(errno));
+        r = read_all_fd(fd, path, &text);
+        if (r < 0)
+                return r;
+        node = pve_node_name();
+        r = vc_pve_mapping_parse(text, h->mapping, node, ret, &why);
+        if (r < 0)
+                return vc_error("hostpci%u: %s (%s)", h->index, why, path);
+        return 0;
+}
+
+/* Every id of the alternatives, once, in order. */
+static GPtrArray *pve_candidates(GPtrArray *alternatives)
+{
+        GPtrArray *ids = g_ptr_array_new();
+
+        for (guint i = 0; i < alternatives->len; i++)
+                for (char **id = alternatives->pdata[i]; *id; id++)
+                        if (!g_ptr_array_find_with_equal_func(ids, *id, g_str_equal, NULL))
+                                g_ptr_array_add(ids, *id);
+        g_ptr_array_add(ids, NULL);
+        return ids;
+}
+
+static bool pve_is_nvidia_vf(const char *id)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s/nvidia", SYSFS_PCI_DEVICES, id);
+        struct stat st;
+
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A line whose first device is an NVIDIA VF with the per-VF interface (nvidia/): qemu-server writes
+ * the type to the VF's current_vgpu_type itself, tries the alternatives in order and writes 0 at
+ * cleanup. vgpud therefore neither makes nor removes anything there (one writer per VF, so neither
+ * undoes the other's work); it only checks, as a dry run over the same devices, that the type fits,
+ * and stops the start with its sentence when the size rule or the room says no. */
+static int pve_nvidia_vf_line(sd_bus *bus, uint32_t vmid, const VcPveHostpci *h, GPtrArray *ids,
+                              int numa_node)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(vc_acquired_clear) VcAcquired got = {};
+        g_autofree char *owner = g_strdup_printf("proxmox:%u", vmid);
+        VcAcquireRequest req = {
+                .profile = h->mdev,
+                .owner = owner,
+                .place = {.parents = (const char *const *)ids->pdata,
+                          .has_numa_node = numa_node >= 0,
+                          .numa_node = numa_node},
+                .has_slot = true,
+                .slot = h->index,
+                .dry_run = true,
+        };
+        int r;
+
+        r = vc_acquire(bus, &req, &error, &got);
+        if (r >= 0) {
+                printf("vgpud: hostpci%u: %s fits on these VFs (e.g. %s); qemu-server sets the type on "
+                       "the VF itself\n",
+                       h->index, h->mdev, got.parent);
+                return 0;
+        }
+        if (sd_bus_error_has_names(&error, VGPUD_ERROR_SIZE_CONFLICT, VGPUD_ERROR_NO_CAPACITY))
+                return vc_error("VM %u, hostpci%u (%s): %s", vmid, h->index, h->mdev, error.message);
+        fprintf(stderr,
+                "Warning: VM %u, hostpci%u: vgpud cannot check %s on these VFs (%s); qemu-server "
+                "chooses on its own\n",
+                vmid, h->index, h->mdev,
+                sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
+        return 0;
+}
+
+/* A hostpciN line with mdev=: vgpud chooses the parent among the line's devices with its placement
+ * rules and makes the vGPU there with Proxmox's UUID for (N, VMID), leased to proxmox:VMID in slot N,
+ * so that qemu-server's own start finds it ("already existed, using it") instead of taking the first
+ * device with a free instance. When nothing fits, vgpud's sentence stops the start. */
+static int pve_hostpci_line(sd_bus *bus, uint32_t vmid, const VcPveHostpci *h, int numa_node,
+                            GHashTable *running, Undo *u)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(vc_acquired_clear) VcAcquired got = {};
+        g_autoptr(GPtrArray) alternatives = NULL, ids = NULL;
+        g_autofree char *owner = g_strdup_printf("proxmox:%u", vmid);
+        g_autofree char *uuid = vc_pve_mdev_uuid(h->index, vmid);
+        g_autofree char *what =
+                h->mapping ? g_strdup_printf("mapping %s", h->mapping) : g_strjoinv(";", h->hosts);
+        VcAcquireRequest req;
+        int r;
+
+        r = pve_alternatives(h, &alternatives);
+        if (r < 0)
+                return r;
+        ids = pve_candidates(alternatives);
+        if (pve_is_nvidia_vf(((char **)alternatives->pdata[0])[0]))
+                return pve_nvidia_vf_line(bus, vmid, h, ids, numa_node);
+        if (g_hash_table_contains(running, uuid)) {
+                printf("vgpud: hostpci%u: %s runs already; qemu-server uses it\n", h->index, uuid);
+                return 0;
+        }
+        req = (VcAcquireRequest){
+                .profile = h->mdev,
+                .owner = owner,
+                .place = {.parents = (const char *const *)ids->pdata,
+                          .has_numa_node = numa_node >= 0,
+                          .numa_node = numa_node},
+                .has_slot = true,
+                .slot = h->index,
+                .uuid = uuid,
+        };
+        r = vc_acquire(bus, &req, &error, &got);
+        if (r < 0)
+                return vc_error("VM %u, hostpci%u (%s, mdev=%s): %s", vmid, h->index, what, h->mdev,
+                                sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
+        g_ptr_array_add(u->acquired, g_strdup(got.uuid));
+        printf("vgpud: hostpci%u: %s vGPU %s on %s for %s; qemu-server uses it\n", h->index, got.type,
+               got.uuid, got.parent, owner);
+        for (guint i = 0; i < alternatives->len; i++)
+                if (g_strv_length(alternatives->pdata[i]) > 1)
+                        fprintf(stderr,
+                                "Warning: VM %u, hostpci%u names several devices in one entry (%s): "
+                                "qemu-server refuses mdev with that (\"cannot use mediated device with "
+                                "multifunction device\"); write hostpci%u: %s,mdev=%s, or a resource "
+                                "mapping with one device per map line\n",
+                                vmid, h->index, what, h->index, got.parent, h->mdev);
+        return 0;
+}
+
+/* The running devices' UUIDs (strings owned by inv). */
+static GHashTable *running_set(const VcInventory *inv)
+{
+        GHashTable *set = uuid_set();
+
+        for (guint i = 0; i < inv->devices->len; i++)
+                g_hash_table_add(set, (gpointer)((const VcDevice *)inv->devices->pdata[i])->uuid);
+        return set;
+}
+
+static bool pve_has_mdev_lines(const VcPveConfig *conf)
+{
+        for (guint i = 0; i < conf->hostpci->len; i++)
+                if (((const VcPveHostpci *)conf->hostpci->pdata[i])->mdev)
+                        return true;
+        return false;
+}
+
 static int proxmox_pre_start(uint32_t vmid)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_autoptr(VcPveConfig) conf = NULL;
+        g_autoptr(VcInventory) inv = NULL;
+        g_autoptr(GHashTable) running = NULL;
         g_autofree char *owner = g_strdup_printf("proxmox:%u", vmid);
         _cleanup_(undo_clear) Undo undo = {};
         int r;
@@ -354,7 +537,7 @@ static int proxmox_pre_start(uint32_t vmid)
         r = pve_read_config(vmid, &conf);
         if (r < 0)
                 return r;
-        if (conf->vgpus->len == 0)
+        if (conf->vgpus->len == 0 && !pve_has_mdev_lines(conf))
                 return 0;
         for (guint i = 0; i < conf->vgpus->len; i++) {
                 const VcVgpuRequest *v = conf->vgpus->pdata[i];
@@ -367,6 +550,10 @@ static int proxmox_pre_start(uint32_t vmid)
         r = vc_bus_open(&bus);
         if (r < 0)
                 return r;
+        r = vc_inventory_load_listing(bus, &inv);
+        if (r < 0)
+                return r;
+        running = running_set(inv);
         undo_init(&undo);
         for (guint i = 0; i < conf->vgpus->len; i++) {
                 const VcVgpuRequest *v = conf->vgpus->pdata[i];
@@ -383,6 +570,17 @@ static int proxmox_pre_start(uint32_t vmid)
                                 "Warning: VM %u does not pass %s to QEMU: add to its config\n"
                                 "    args: -device vfio-pci,%s\n",
                                 vmid, uuid, sysfsdev);
+        }
+        for (guint i = 0; i < conf->hostpci->len; i++) {
+                const VcPveHostpci *h = conf->hostpci->pdata[i];
+
+                if (!h->mdev)
+                        continue;
+                r = pve_hostpci_line(bus, vmid, h, conf->numa_node, running, &undo);
+                if (r < 0) {
+                        undo_run(bus, &undo);
+                        return r;
+                }
         }
         return 0;
 }
@@ -463,7 +661,12 @@ const VcCommand vc_command_hook = {
                      "Proxmox VE (qm set VMID --hookscript ...): at \"pre-start\" each\n"
                      "\"#vgpud: profile=...\" line of the VM's description is acquired as\n"
                      "SSSSSSSS-0000-0000-0000-VVVVVVVVVVVV (slot, VMID) for owner proxmox:VMID; at\n"
-                     "\"post-stop\" they are released. VGPUD_PVE_CONFIG_DIR replaces /etc/pve/qemu-server.\n"
+                     "\"post-stop\" they are released. Each hostpciN line with mdev=TYPE (mapping=NAME\n"
+                     "from /etc/pve/mapping/pci.cfg, or host devices) is made, among its devices, where\n"
+                     "vgpud's placement puts it, as NNNNNNNN-0000-0000-0000-VVVVVVVVVVVV (N, VMID), so\n"
+                     "that qemu-server uses it; NVIDIA VFs with nvidia/ are only checked (qemu-server sets\n"
+                     "their type). VGPUD_PVE_CONFIG_DIR, VGPUD_PVE_MAPPING_FILE and VGPUD_PVE_NODE\n"
+                     "replace /etc/pve/qemu-server, the mapping file and the node name.\n"
                      "\n"
                      "When anything fails before the VM starts, what this run acquired is released and the\n"
                      "exit status is 1, so the VM does not start.\n"

@@ -25,6 +25,7 @@
 #define VGPUD_OPT_DEFINED    "defined"    /* b, Modify */
 #define VGPUD_OPT_LIVE       "live"       /* b, Modify */
 #define VGPUD_OPT_PARENT     "parent"     /* s, Acquire and Plan: where to place */
+#define VGPUD_OPT_PARENTS    "parents"    /* as: only these (a hypervisor's alternatives) */
 #define VGPUD_OPT_BOARD      "board"      /* s */
 #define VGPUD_OPT_NUMA_NODE  "numa_node"  /* i */
 #define VGPUD_OPT_POLICY     "policy"     /* s: pack or spread */

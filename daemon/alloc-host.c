@@ -92,14 +92,25 @@ const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent)
         return NULL;
 }
 
+static bool in_set(const char *const *set, const char *name)
+{
+        for (; *set; set++)
+                if (g_str_equal(*set, name))
+                        return true;
+        return false;
+}
+
 /* The same rule as placement_choose(). */
 bool alloc_host_core_eligible(const PlaceCore *c, const PlaceRequest *req)
 {
         bool parent_ok = !req->parent || !*req->parent || g_str_equal(c->core, req->parent);
+        bool set_ok = !req->parents || in_set(req->parents, c->core);
 
         for (size_t i = 0; i < c->n_parents && !parent_ok; i++)
                 parent_ok = g_str_equal(c->parents[i].name, req->parent);
-        if (!parent_ok)
+        for (size_t i = 0; i < c->n_parents && !set_ok; i++)
+                set_ok = in_set(req->parents, c->parents[i].name);
+        if (!parent_ok || !set_ok)
                 return false;
         if (req->board && *req->board && !g_str_equal(c->board ? c->board : c->core, req->board))
                 return false;
@@ -197,6 +208,12 @@ static char *restriction_text(const PlaceRequest *req)
 
         if (req->parent && *req->parent)
                 g_string_append_printf(s, " on %s", req->parent);
+        if (req->parents && g_strv_length((char **)req->parents) <= 4) {
+                g_autofree char *list = g_strjoinv(", ", (char **)req->parents);
+                g_string_append_printf(s, " among %s", *list ? list : "no parent");
+        } else if (req->parents)
+                g_string_append_printf(s, " among the %u parents given",
+                                       g_strv_length((char **)req->parents));
         if (req->board && *req->board)
                 g_string_append_printf(s, " on board %s", req->board);
         if (req->numa_node >= 0)

@@ -150,6 +150,7 @@ int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         req = (PlaceRequest){
                 .profile = profile,
                 .parent = opts->place_parent,
+                .parents = (const char *const *)opts->place_parents,
                 .board = opts->place_board,
                 .numa_node = opts->place_numa,
         };

@@ -171,6 +171,33 @@ static int read_string(sd_bus_message *msg, const char *key, char **ret, sd_bus_
         return r < 0 ? r : 1;
 }
 
+/* At most this many names in a list option ("parents"). */
+#define BUS_OPTION_LIST_MAX 4096
+
+static int read_strv(sd_bus_message *msg, const char *key, char ***ret, sd_bus_error *error)
+{
+        char **l = NULL;
+        int r;
+
+        r = enter_variant(msg, key, "as", error);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(msg, &l);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(msg);
+        if (r >= 0 && g_strv_length(l) > BUS_OPTION_LIST_MAX) {
+                g_strfreev(l);
+                return vgpud_bus_error_set(error, -EINVAL, "\"%s\" holds more than %d names", key,
+                                           BUS_OPTION_LIST_MAX);
+        }
+        if (r < 0) {
+                g_strfreev(l);
+                return r;
+        }
+        g_strfreev(*ret);
+        *ret = l ? l : g_new0(char *, 1);
+        return 1;
+}
+
 static int read_u32(sd_bus_message *msg, const char *key, uint32_t *ret, sd_bus_error *error)
 {
         int r;
@@ -236,6 +263,8 @@ static int read_option(sd_bus_message *msg, const char *key, OpsRequest *req, un
         if (flags & BUS_OPTIONS_PLACE) {
                 if (g_str_equal(key, "parent"))
                         return read_string(msg, key, &req->place_parent, error);
+                if (g_str_equal(key, VGPUD_OPT_PARENTS))
+                        return read_strv(msg, key, &req->place_parents, error);
                 if (g_str_equal(key, "board"))
                         return read_string(msg, key, &req->place_board, error);
                 if (g_str_equal(key, "policy"))

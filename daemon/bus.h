@@ -43,7 +43,7 @@ enum {
         BUS_OPTIONS_COMMON = 1 << 0,  /* force, timeout_ms */
         BUS_OPTIONS_MODIFY = 1 << 1,  /* defined, live */
         BUS_OPTIONS_CHANGES = 1 << 2, /* Modify's changes */
-        BUS_OPTIONS_PLACE = 1 << 3,   /* parent, board, numa_node, policy */
+        BUS_OPTIONS_PLACE = 1 << 3,   /* parent, parents, board, numa_node, policy */
         BUS_OPTIONS_SLOT = 1 << 4,    /* slot */
         BUS_OPTIONS_ACQUIRE = 1 << 5, /* uuid, vm_uuid, persist, dry_run */
 };

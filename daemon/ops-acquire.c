@@ -71,6 +71,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
         PlaceRequest pr = {
                 .profile = req->profile,
                 .parent = req->place_parent,
+                .parents = (const char *const *)req->place_parents,
                 .board = req->place_board,
                 .numa_node = req->place_numa,
         };

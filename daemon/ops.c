@@ -55,6 +55,7 @@ void ops_request_free(OpsRequest *req)
         g_free(req->vm_uuid);
         g_free(req->place_parent);
         g_free(req->place_board);
+        g_strfreev(req->place_parents);
         g_free(req->policy);
         if (req->out)
                 g_ptr_array_unref(req->out);

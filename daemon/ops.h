@@ -70,8 +70,9 @@ typedef struct OpsRequest {
         bool slot_given; /* Release: only this slot of the owner */
         char *vm_uuid;   /* Acquire: derive the UUID from this and the slot ("uuid" gives it outright) */
         char *place_parent, *place_board;
-        int place_numa; /* -1: any */
-        char *policy;   /* "pack" (NULL) or "spread" */
+        char **place_parents; /* NULL: any; else only these parents (or cores), NULL-terminated */
+        int place_numa;       /* -1: any */
+        char *policy;         /* "pack" (NULL) or "spread" */
         bool persist;
         bool dry_run;
         /* Results besides uuid and parent, filled for the caller (a reference it holds):

@@ -35,10 +35,27 @@ static int parent_available(const PlaceParent *p, size_t i)
         return p->available ? p->available[i] : -1;
 }
 
-/* Does the parent pass the request's parent restriction? only == NULL: every parent does. */
-static bool parent_selected(const PlaceParent *p, const char *only)
+/* Which parents of a core a request allows: only one (NULL: no such restriction), and only those named
+ * in set (NULL: no such restriction). */
+typedef struct {
+        const char *only;
+        const char *const *set;
+} Selection;
+
+static bool in_set(const char *const *set, const char *name)
 {
-        return !only || (p->name && strcmp(p->name, only) == 0);
+        for (; name && *set; set++)
+                if (strcmp(*set, name) == 0)
+                        return true;
+        return false;
+}
+
+/* Does the parent pass the request's parent restrictions? */
+static bool parent_selected(const PlaceParent *p, const Selection *sel)
+{
+        if (sel->only && !(p->name && strcmp(p->name, sel->only) == 0))
+                return false;
+        return !sel->set || in_set(sel->set, p->name);
 }
 
 static uint32_t clamp_u32(uint64_t v)
@@ -60,9 +77,9 @@ static size_t parent_find(const PlaceParent *p, const VgpuType *t, size_t hint)
         return SIZE_MAX;
 }
 
-/* placement_room() over the core's parents that pass `only` (NULL: all of them); hint: see
+/* placement_room() over the core's parents that pass `only`; hint: see
  * parent_find(). */
-static uint32_t room_on(const PlaceCore *c, const char *only, const VgpuType *t, size_t hint)
+static uint32_t room_on(const PlaceCore *c, const Selection *only, const VgpuType *t, size_t hint)
 {
         const CoreCapacity *cap = &c->cap;
         uint64_t model = 0, driver = 0;
@@ -110,13 +127,16 @@ static uint32_t room_on(const PlaceCore *c, const char *only, const VgpuType *t,
 
 uint32_t placement_room(const PlaceCore *c, const VgpuType *t)
 {
+        const Selection all = {};
+
         if (!c || !t)
                 return 0;
-        return room_on(c, NULL, t, SIZE_MAX);
+        return room_on(c, &all, t, SIZE_MAX);
 }
 
 uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib)
 {
+        const Selection all = {};
         uint32_t best = 0;
 
         if (!c || size_mib == 0)
@@ -132,7 +152,7 @@ uint32_t placement_room_for_size(const PlaceCore *c, uint64_t size_mib)
 
                         if (!t || vgpu_type_size_class(t) != size_mib)
                                 continue;
-                        best = MAX(best, room_on(c, NULL, t, i));
+                        best = MAX(best, room_on(c, &all, t, i));
                 }
         }
         return best;
@@ -163,7 +183,7 @@ static bool offer_matches(const PlaceParent *pp, size_t i, const char *profile, 
         return m;
 }
 
-static void core_evaluate(const PlaceCore *c, const char *only, const char *profile, CoreEval *ret)
+static void core_evaluate(const PlaceCore *c, const Selection *only, const char *profile, CoreEval *ret)
 {
         const PlaceParent *ref = NULL;
         uint64_t ref_match = 0;
@@ -207,7 +227,7 @@ static void core_evaluate(const PlaceCore *c, const char *only, const char *prof
 
 /* Within the chosen core: the first selected parent offering the type with available_instances > 0;
  * when none knows its count, the first offering it at all. */
-static void choose_parent(const PlaceCore *c, const char *only, const CoreEval *e, size_t *ret_parent,
+static void choose_parent(const PlaceCore *c, const Selection *only, const CoreEval *e, size_t *ret_parent,
                           size_t *ret_index)
 {
         for (int pass = 0; pass < 2; pass++)
@@ -257,9 +277,10 @@ static bool better(const PlaceCore *a, const CoreEval *ea, const PlaceCore *b, c
         return r < 0;
 }
 
-static bool core_passes(const PlaceCore *c, const PlaceRequest *req, const char **ret_only)
+static bool core_passes(const PlaceCore *c, const PlaceRequest *req, Selection *ret)
 {
         const char *board = c->board ? c->board : c->core;
+        bool any = false;
 
         if (!str_empty(req->board) && strcmp(board, req->board) != 0)
                 return false;
@@ -267,11 +288,16 @@ static bool core_passes(const PlaceCore *c, const PlaceRequest *req, const char 
                 return false;
 
         /* A parent restriction naming the core takes all its parents; else the parent of that name. */
-        if (str_empty(req->parent) || strcmp(c->core, req->parent) == 0)
-                *ret_only = NULL;
-        else
-                *ret_only = req->parent;
-        return true;
+        *ret = (Selection){};
+        if (!str_empty(req->parent) && strcmp(c->core, req->parent) != 0)
+                ret->only = req->parent;
+        /* So does a set naming the core; else the core passes with those of its parents in the set. */
+        if (!req->parents || in_set(req->parents, c->core))
+                return true;
+        ret->set = req->parents;
+        for (size_t p = 0; p < core_n_parents(c) && !any; p++)
+                any = parent_selected(&c->parents[p], ret);
+        return any;
 }
 
 static bool input_valid(const PlaceCore *cores, size_t n, const PlaceRequest *req, const PlaceChoice *ret)
@@ -306,7 +332,7 @@ int placement_choose(const PlaceCore *cores, size_t n, const PlaceRequest *req, 
 {
         PlaceChoice choice = {};
         CoreEval best_eval = {};
-        const char *best_only = NULL;
+        Selection best_only = {};
         size_t best = SIZE_MAX;
 
         if (!input_valid(cores, n, req, ret))
@@ -314,12 +340,12 @@ int placement_choose(const PlaceCore *cores, size_t n, const PlaceRequest *req, 
 
         for (size_t i = 0; i < n; i++) {
                 const PlaceCore *c = &cores[i];
-                const char *only;
+                Selection only;
                 CoreEval e;
 
                 if (!core_passes(c, req, &only))
                         continue;
-                core_evaluate(c, only, req->profile, &e);
+                core_evaluate(c, &only, req->profile, &e);
                 if (!e.matching)
                         continue;
 
@@ -349,7 +375,7 @@ int placement_choose(const PlaceCore *cores, size_t n, const PlaceRequest *req, 
 
         choice.core = best;
         choice.room = best_eval.room;
-        choose_parent(&cores[best], best_only, &best_eval, &choice.parent, &choice.type);
+        choose_parent(&cores[best], &best_only, &best_eval, &choice.parent, &choice.type);
         *ret = choice;
         return 0;
 }

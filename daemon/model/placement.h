@@ -45,8 +45,11 @@ typedef struct {
         const char *profile; /* required; vgpu_type_matches_profile() decides which types answer */
         const char *parent;  /* NULL/"": any; else only this parent, or every parent of the core whose id
                                 this is (a PF address selects its VFs) */
-        const char *board;   /* NULL/"": any; else only cores whose board (or, without one, core) is this */
-        int numa_node;       /* -1: any; else only cores on this node */
+        const char *const *parents; /* NULL: any; else, as well, only the parents named here and every
+                                       parent of a core whose id is named, NULL-terminated (a
+                                       hypervisor's list of alternatives, e.g. a Proxmox mapping) */
+        const char *board; /* NULL/"": any; else only cores whose board (or, without one, core) is this */
+        int numa_node;     /* -1: any; else only cores on this node */
         PlacePolicy policy;
 } PlaceRequest;
 

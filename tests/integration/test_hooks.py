@@ -9,10 +9,13 @@ post-stop releases, a failing start leaves nothing behind). And the installed wr
 import os
 import re
 import subprocess
+import time
 
 import vgpudtest
-from test_acquire import A16_CORES, T4, AcquireTestCase
+from test_acquire import A16_CORES, T4, AcquireTestCase, vf
 from test_lifecycle import dfn
+
+import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
 
 NS = 'https://vgpud.org/xmlns/libvirt/1'
 VM_UUID = 'c7a5fdbd-edaf-4455-926a-d65c16db1809'
@@ -313,3 +316,165 @@ class TestWrappers(vgpudtest.VgpudTestCase):
             os.chmod(script, 0o755)
             p = subprocess.run([script, 'a b', 'prepare'], input='<domain/>', capture_output=True, text=True)
             self.assertEqual(p.stdout, 'hook|%s|a b|prepare|<domain/>' % kind)
+
+
+def a16_vfs():
+    """Every VF of the A16 board, core by core: what Proxmox's GUI puts in a mapping of all of them."""
+    return [vf(core, i) for core in A16_CORES for i in range(16)]
+
+
+def pci_mapping(name, paths, node='pve1', other_node=None):
+    """/etc/pve/mapping/pci.cfg as Proxmox writes it: one `map` line per device of a node."""
+    lines = ['%s\n' % name, '\tdescription all A16 VFs\n', '\tmdev 1\n']
+    for p in paths:
+        lines.append('\tmap id=10de:25b6,iommugroup=%d,node=%s,path=%s,subsystem-id=10de:14a9\n'
+                     % (100 + len(lines), node, p))
+    for p in other_node or ():
+        lines.append('\tmap id=10de:25b6,node=pve2,path=%s,subsystem-id=10de:14a9\n' % p)
+    return ''.join(lines) + '\nT4\n\tmap id=10de:1eb8,iommugroup=7,node=pve1,path=0000:41:00.0\n'
+
+
+def pve_vm(vmid, hostpci, numa=''):
+    """A VM config as the Terraform provider (bpg/proxmox) leaves it, with hostpciN lines."""
+    return ('agent: 1\nbios: ovmf\nboot: order=scsi0\ncores: 4\ncpu: host\n%s'
+            'machine: q35\nmemory: 8192\nmeta: creation-qemu=9.0.2,ctime=1760000000\nname: vm-%d\n'
+            'net0: virtio=BC:24:11:3A:00:%02X,bridge=vmbr0\n%s'
+            'scsi0: local-zfs:vm-%d-disk-0,size=64G\nsmbios1: uuid=3d6f1c2a-0b5e-4e8f-9a1d-%012d\n'
+            % (''.join('hostpci%d: %s\n' % (i, v) for i, v in hostpci), vmid, vmid % 256, numa, vmid, vmid))
+
+
+class TestProxmoxMdevLines(HookCase):
+    """Proxmox's own `hostpciN: mapping=...,mdev=...` and host lines: vgpud places in front of
+    qemu-server's "first free" and makes the vGPU with the UUID qemu-server then adopts."""
+
+    def setUp(self):
+        super().setUp()
+        self.pve_dir = os.path.join(self.workdir, 'qemu-server')
+        os.makedirs(self.pve_dir)
+        self.mapping_file = os.path.join(self.workdir, 'pci.cfg')
+        with open(self.mapping_file, 'w') as f:
+            f.write(pci_mapping('A16-pool', a16_vfs(), other_node=[vf(A16_CORES[3], 15)]))
+        self.t = {n: hosts.nvidia_type_by_name(self.sim.host, vf(A16_CORES[0], 0), 'NVIDIA A16-' + n)
+                  for n in ('2Q', '4Q', '16Q')}
+
+    def proxmox(self, vmid, phase, config=None):
+        if config is not None:
+            with open(os.path.join(self.pve_dir, '%s.conf' % vmid), 'w') as f:
+                f.write(config)
+        return self.hook('proxmox', str(vmid), phase,
+                         env={'VGPUD_PVE_CONFIG_DIR': self.pve_dir, 'VGPUD_PVE_MAPPING_FILE': self.mapping_file,
+                              'VGPUD_PVE_NODE': 'pve1'})
+
+    def first_free(self, candidates, type_dirname):
+        """qemu-server's choice: the first device with an instance of the type left, or None."""
+        for c in candidates:
+            if self.sim.emulator.available(c, type_dirname) >= 1:
+                return c
+        return None
+
+    def empty_cores(self):
+        busy = {self.core_of(m.parent.name) for m in self.sim.host.mdevs.values()}
+        return sorted(set(A16_CORES) - busy)
+
+    def wait_listed(self, want):
+        deadline = time.monotonic() + 10
+        while self.listed_devices() != want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.listed_devices(), want)
+
+    def test_mapping_placement_where_first_free_strands_and_fails(self):
+        c63, c64, c65, c66 = A16_CORES
+        self.acquire('A16-4Q', 'test:other', slot=0, parent=c64)
+        self.acquire('A16-2Q', 'test:other', slot=1, parent=c65)
+        self.acquire('A16-2Q', 'test:other', slot=2, parent=c66)
+        before = self.running()
+        self.assertEqual(self.empty_cores(), [c63])
+
+        # Proxmox alone: a 4Q takes the first VF with an instance left, on the one empty core...
+        ff = self.first_free(a16_vfs(), self.t['4Q'])
+        self.assertEqual(ff, vf(c63, 0))
+        stray = hosts.make_uuid('first-free', 1)
+        self.assertTrue(self.sim.emulator.create(ff, self.t['4Q'], stray))
+        self.assertEqual(self.empty_cores(), [])  # stranded: core 63 now runs 4096 MiB vGPUs
+        # ...and the next VM's 16Q has no device left: qemu-server's "could not create mediated device"
+        self.assertIsNone(self.first_free(a16_vfs(), self.t['16Q']))
+        self.sim.emulator.remove(stray)
+        self.wait_listed(before)
+
+        # with vgpud in front: the 4Q joins core 64 (already at that size), the 16Q gets core 63
+        p101, p102 = '00000000-0000-0000-0000-000000000101', '00000000-0000-0000-0000-000000000102'
+        rc, out, err = self.proxmox(101, 'pre-start', pve_vm(101, [(0, 'mapping=A16-pool,mdev=%s,pcie=1'
+                                                                   % self.t['4Q'])]))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.core_of(self.sim.host.mdevs[p101].parent.name), c64)
+        rc, out, err = self.proxmox(102, 'pre-start', pve_vm(102, [(0, 'mapping=A16-pool,mdev=%s'
+                                                                   % self.t['16Q'])]))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.core_of(self.sim.host.mdevs[p102].parent.name), c63)
+        for u, t, vmid in ((p101, '4Q', 101), (p102, '16Q', 102)):
+            m = self.sim.host.mdevs[u]
+            self.assertEqual(m.mtype.dirname, self.t[t])
+            # what qemu-server's pci_create_mdev_device checks before it adopts the device
+            d = os.path.join(self.sim.sys_dir, 'bus/pci/devices', m.parent.name, u)
+            self.assertTrue(os.path.isdir(d), d)
+            self.assertEqual(os.path.basename(os.readlink(os.path.join(d, 'mdev_type'))), self.t[t])
+            self.assertEqual(self.owned('proxmox:%d' % vmid), {u: 0})
+            self.assertIn(u, out if vmid == 102 else self.proxmox(vmid, 'pre-start')[1])  # idempotent
+
+        # nothing fits: vgpud's sentence instead of EINVAL, and nothing made
+        snap = self.snapshot()
+        rc, out, err = self.proxmox(103, 'pre-start', pve_vm(103, [(1, 'mapping=A16-pool,mdev=%s'
+                                                                   % self.t['16Q'])]))
+        self.assertEqual(rc, 1)
+        self.assertIn('hostpci1 (mapping A16-pool, mdev=%s)' % self.t['16Q'], err)
+        self.assertIn('No room for', err)
+        self.assertIn('runs 4096 MiB vGPUs (NVIDIA A16-4Q)', err)
+        self.assertIn('runs 2048 MiB vGPUs (NVIDIA A16-2Q)', err)
+        self.assertEqual(self.snapshot()[:3], snap[:3])
+
+        rc, out, err = self.proxmox(101, 'post-stop')
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn(p101, self.running())
+        self.assertEqual(self.owned('proxmox:101'), {})
+        self.assertIn(p102, self.running())
+
+    def test_host_lists_numa_and_bad_lines(self):
+        c63, c64 = A16_CORES[:2]
+        self.acquire('A16-4Q', 'test:other', parent=vf(c64, 1))
+        hostlist = '%s;%s' % (vf(c63, 0), vf(c64, 0))
+        self.assertEqual(self.first_free(hostlist.split(';'), self.t['4Q']), vf(c63, 0))  # strands 63
+        t4_4q = hosts.nvidia_type_by_name(self.sim.host, T4, 'GRID T4-4Q')
+        rc, out, err = self.proxmox(110, 'pre-start', pve_vm(110, [(0, '%s,mdev=%s' % (hostlist, self.t['4Q'])),
+                                                                   (2, 'host=41:00.0,mdev=%s,rombar=0' % t4_4q),
+                                                                   (3, 'mapping=T4,x-vga=1')]))
+        self.assertEqual(rc, 0, err)
+        p0, p2 = '00000000-0000-0000-0000-000000000110', '00000002-0000-0000-0000-000000000110'
+        self.assertEqual(self.sim.host.mdevs[p0].parent.name, vf(c64, 0))
+        self.assertEqual(self.sim.host.mdevs[p2].parent.name, T4)
+        self.assertEqual(self.owned('proxmox:110'), {p0: 0, p2: 2})
+        self.assertIn('cannot use mediated device with multifunction device', err)  # the warning
+        self.assertEqual(self.proxmox(110, 'post-stop')[0], 0)
+        self.assertEqual(self.owned('proxmox:110'), {})
+
+        # a VM pinned to host NUMA node 0 cannot have the A16 (node 1): said, nothing made
+        snap = self.snapshot()
+        numa = 'numa: 1\nnuma0: cpus=0-3,hostnodes=0,memory=8192,policy=bind\n'
+        rc, out, err = self.proxmox(111, 'pre-start', pve_vm(111, [(0, 'mapping=A16-pool,mdev=%s' % self.t['2Q'])],
+                                                           numa))
+        self.assertEqual(rc, 1)
+        self.assertIn('on NUMA node 0', err)
+        self.assertEqual(self.snapshot()[:3], snap[:3])
+
+        for vmid, line, want in ((112, 'mapping=nope,mdev=%s' % self.t['2Q'], "no PCI mapping 'nope'"),
+                                 (113, 'mapping=A16-pool,host=41:00.0,mdev=x', 'both host and mapping'),
+                                 (114, '41:00.0;zz:00.0,mdev=%s' % t4_4q, "'zz:00.0' is not a PCI id")):
+            rc, out, err = self.proxmox(vmid, 'pre-start', pve_vm(vmid, [(0, line)]))
+            self.assertEqual(rc, 1, line)
+            self.assertIn(want, err)
+        # another node's entries are not this node's devices
+        with open(self.mapping_file, 'w') as f:
+            f.write(pci_mapping('A16-pool', [], other_node=a16_vfs()))
+        rc, out, err = self.proxmox(115, 'pre-start', pve_vm(115, [(0, 'mapping=A16-pool,mdev=%s' % self.t['2Q'])]))
+        self.assertEqual(rc, 1)
+        self.assertIn("has no device on node 'pve1'", err)
+        self.assertEqual(self.snapshot()[:3], snap[:3])

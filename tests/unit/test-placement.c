@@ -284,7 +284,7 @@ static void expect_place(Host *h, const PlaceRequest *req, const char *parent, c
         g_assert_cmpstr(pp->name, ==, parent);
         g_assert_true(g_strcmp0(t->name, type) == 0 || g_strcmp0(t->id, type) == 0);
         g_assert_cmpuint(ch.room, ==, room);
-        if (!req->parent || strcmp(req->parent, h->place[ch.core].core) == 0)
+        if ((!req->parent || strcmp(req->parent, h->place[ch.core].core) == 0) && !req->parents)
                 g_assert_cmpuint(ch.room, ==, placement_room(&h->place[ch.core], t));
         g_assert_cmpuint(ch.n_matching, >=, 1);
 
@@ -684,6 +684,40 @@ static void test_restrictions(void)
         expect_error(h, &r, -EXDEV, 1, 1, 0);
 }
 
+/* A set of parents (a Proxmox mapping's alternatives): only those VFs count, on the cores they belong
+ * to; a core id in the set takes all its parents. */
+static void test_parent_set(void)
+{
+        g_autoptr(Host) h = a16_host();
+        const char *const mapping[] = {"0000:89:00.4", "0000:8a:00.4", "0000:8b:00.4", NULL};
+        const char *const with_core[] = {"0000:89:00.4", "0000:8c:00.0", NULL};
+        const char *const nothing[] = {"0000:00:00.0", NULL};
+        PlaceRequest q4 = req_of("4Q", PLACE_PACK);
+
+        sim_run(h->cores[0], 1, 1, 1); /* a 2Q on 89:00.5: core 89 is at 2048M */
+        q4.parents = mapping;
+        /* the mapping's first device is on a core at another size: the next one, room 1 (one VF) */
+        expect_place(h, &q4, "0000:8a:00.4", "NVIDIA A16-4Q", 1);
+        expect_place(h, &q4, "0000:8b:00.4", "NVIDIA A16-4Q", 1);
+        /* 89 refuses by size, 8a and 8b have no free VF in the set: full, though their cores are not */
+        expect_error(h, &q4, -ENOSPC, 3, 1, 2);
+        g_assert_cmpuint(h->place[1].cap.used, ==, 1);
+
+        /* a core id takes every VF of that core */
+        q4.parents = with_core;
+        expect_place(h, &q4, "0000:8c:00.4", "NVIDIA A16-4Q", 4);
+        expect_place(h, &q4, "0000:8c:00.5", "NVIDIA A16-4Q", 3);
+        /* with "parent" too, both apply: a VF outside the set is none */
+        q4.parent = "0000:8c:00.7";
+        expect_place(h, &q4, "0000:8c:00.7", "NVIDIA A16-4Q", 1);
+        q4.parent = "0000:8a:00.5";
+        expect_error(h, &q4, -ENOENT, 0, 0, 0);
+        q4.parent = NULL;
+
+        q4.parents = nothing;
+        expect_error(h, &q4, -ENOENT, 0, 0, 0);
+}
+
 /* Sizeless types: mtty, GVT-g; the driver's counts and the model's capacity decide. */
 static void test_sizeless(void)
 {
@@ -899,6 +933,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/placement/mixed-size", test_mixed_size);
         g_test_add_func("/placement/profile-forms", test_profile_forms);
         g_test_add_func("/placement/restrictions", test_restrictions);
+        g_test_add_func("/placement/parent-set", test_parent_set);
         g_test_add_func("/placement/sizeless", test_sizeless);
         g_test_add_func("/placement/mig", test_mig);
         g_test_add_func("/placement/unknown-availability", test_unknown_availability);
