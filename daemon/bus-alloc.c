@@ -149,14 +149,15 @@ int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         req = (PlaceRequest){
                 .profile = profile,
-                .parent = opts->place_parent,
-                .parents = (const char *const *)opts->place_parents,
-                .board = opts->place_board,
-                .numa_node = opts->place_numa,
+                .parent = opts->acquire.place.parent,
+                .parents = (const char *const *)opts->acquire.place.parents,
+                .board = opts->acquire.place.board,
+                .numa_node = opts->acquire.place.numa_node,
         };
-        if (placement_policy_from_string(opts->policy ? opts->policy : "pack", &req.policy) < 0)
+        if (placement_policy_from_string(opts->acquire.place.policy ? opts->acquire.place.policy : "pack",
+                                         &req.policy) < 0)
                 return vgpud_bus_error_set(error, -EINVAL, "Unknown policy \"%s\" (pack or spread)",
-                                           opts->policy);
+                                           opts->acquire.place.policy);
 
         h = alloc_host_new(m->inventory);
         r = sd_bus_message_new_method_return(msg, &reply);

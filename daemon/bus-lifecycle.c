@@ -3,6 +3,7 @@
  * the request with the lifecycle engine (ops.c) and reply when it has run. */
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "errors.h"
@@ -107,7 +108,7 @@ static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char 
         c->kind = req->kind;
         c->req = req;
         c->action = action;
-        c->dry_run = req->dry_run;
+        c->dry_run = req->kind == OPS_ACQUIRE && req->acquire.dry_run;
         c->out = g_ptr_array_new_with_free_func(g_free);
         req->out = g_ptr_array_ref(c->out);
         r = polkit_check(call, action, on_polkit, c);
@@ -124,175 +125,138 @@ static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char 
 
 /* ---- a{sv} ---- */
 
-/* Enter the variant of key if it holds want; else an InvalidArgument error. */
-static int enter_variant(sd_bus_message *msg, const char *key, const char *want, sd_bus_error *error)
-{
-        const char *contents = NULL;
-        char type;
-        int r;
+typedef enum {
+        OPTION_BOOL,       /* b into a bool */
+        OPTION_STRING,     /* s into a char* (replaced) */
+        OPTION_STRV,       /* as into a char** (replaced; at most BUS_OPTION_LIST_MAX) */
+        OPTION_U32,        /* u into a uint32_t */
+        OPTION_I32,        /* i into an int */
+        OPTION_TIMEOUT_MS, /* u (milliseconds) into a uint64_t of microseconds */
+        OPTION_ATTRIBUTE,  /* (ssi) into Modify's add: name, value, index */
+} OptionType;
 
-        r = sd_bus_message_peek_type(msg, &type, &contents);
-        if (r < 0)
-                return r;
-        if (type != SD_BUS_TYPE_VARIANT || !contents || !g_str_equal(contents, want))
-                return vgpud_bus_error_set(error, -EINVAL, "\"%s\" takes a value of type %s, not %s", key,
-                                           want, contents ? contents : "?");
-        return sd_bus_message_enter_container(msg, SD_BUS_TYPE_VARIANT, want);
-}
+static const char *const option_signature[] = {
+        [OPTION_BOOL] = "b", [OPTION_STRING] = "s",     [OPTION_STRV] = "as",         [OPTION_U32] = "u",
+        [OPTION_I32] = "i",  [OPTION_TIMEOUT_MS] = "u", [OPTION_ATTRIBUTE] = "(ssi)",
+};
 
-static int read_bool(sd_bus_message *msg, const char *key, bool *ret, sd_bus_error *error)
-{
-        int b, r;
+/* Every key of every a{sv} argument: the group that allows it, its type and where in OpsRequest it goes;
+ * given, when not 0, is a bool set when the key is present (offset 0 is the kind, never a flag). */
+typedef struct {
+        const char *key;
+        unsigned group;
+        OptionType type;
+        size_t field;
+        size_t given;
+} BusOption;
 
-        r = enter_variant(msg, key, "b", error);
-        if (r >= 0)
-                r = sd_bus_message_read(msg, "b", &b);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(msg);
-        if (r >= 0)
-                *ret = b;
-        return r < 0 ? r : 1;
-}
-
-static int read_string(sd_bus_message *msg, const char *key, char **ret, sd_bus_error *error)
-{
-        const char *s;
-        int r;
-
-        r = enter_variant(msg, key, "s", error);
-        if (r >= 0)
-                r = sd_bus_message_read(msg, "s", &s);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(msg);
-        if (r >= 0) {
-                g_free(*ret);
-                *ret = g_strdup(s);
-        }
-        return r < 0 ? r : 1;
-}
+#define FIELD(f) offsetof(OpsRequest, f)
+static const BusOption options[] = {
+        {VGPUD_OPT_FORCE, BUS_OPTIONS_COMMON, OPTION_BOOL, FIELD(force)},
+        {VGPUD_OPT_TIMEOUT_MS, BUS_OPTIONS_COMMON, OPTION_TIMEOUT_MS, FIELD(timeout_usec)},
+        {VGPUD_OPT_DEFINED, BUS_OPTIONS_MODIFY, OPTION_BOOL, FIELD(modify.defined)},
+        {VGPUD_OPT_LIVE, BUS_OPTIONS_MODIFY, OPTION_BOOL, FIELD(modify.live)},
+        {VGPUD_CHANGE_DEFINITION, BUS_OPTIONS_CHANGES, OPTION_STRING, FIELD(modify.definition)},
+        {VGPUD_CHANGE_TYPE, BUS_OPTIONS_CHANGES, OPTION_STRING, FIELD(modify.type)},
+        {VGPUD_CHANGE_START, BUS_OPTIONS_CHANGES, OPTION_STRING, FIELD(modify.start)},
+        {VGPUD_CHANGE_DEL_ATTRIBUTE, BUS_OPTIONS_CHANGES, OPTION_I32, FIELD(modify.del_index),
+         FIELD(modify.del_attr)},
+        {VGPUD_CHANGE_ADD_ATTRIBUTE, BUS_OPTIONS_CHANGES, OPTION_ATTRIBUTE, FIELD(modify.add),
+         FIELD(modify.add_attr)},
+        {VGPUD_OPT_PARENT, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.parent)},
+        {VGPUD_OPT_PARENTS, BUS_OPTIONS_PLACE, OPTION_STRV, FIELD(acquire.place.parents)},
+        {VGPUD_OPT_BOARD, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.board)},
+        {VGPUD_OPT_POLICY, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.policy)},
+        {VGPUD_OPT_NUMA_NODE, BUS_OPTIONS_PLACE, OPTION_I32, FIELD(acquire.place.numa_node)},
+        {VGPUD_OPT_SLOT, BUS_OPTIONS_ACQUIRE, OPTION_U32, FIELD(acquire.slot)},
+        {VGPUD_OPT_UUID, BUS_OPTIONS_ACQUIRE, OPTION_STRING, FIELD(uuid)},
+        {VGPUD_OPT_VM_UUID, BUS_OPTIONS_ACQUIRE, OPTION_STRING, FIELD(acquire.vm_uuid)},
+        {VGPUD_OPT_PERSIST, BUS_OPTIONS_ACQUIRE, OPTION_BOOL, FIELD(acquire.persist)},
+        {VGPUD_OPT_DRY_RUN, BUS_OPTIONS_ACQUIRE, OPTION_BOOL, FIELD(acquire.dry_run)},
+        {VGPUD_OPT_SLOT, BUS_OPTIONS_RELEASE, OPTION_U32, FIELD(release.slot), FIELD(release.slot_given)},
+};
+#undef FIELD
 
 /* At most this many names in a list option ("parents"). */
 #define BUS_OPTION_LIST_MAX 4096
 
 static int read_strv(sd_bus_message *msg, const char *key, char ***ret, sd_bus_error *error)
 {
-        char **l = NULL;
+        g_auto(GStrv) l = NULL;
         int r;
 
-        r = enter_variant(msg, key, "as", error);
-        if (r >= 0)
-                r = sd_bus_message_read_strv(msg, &l);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(msg);
-        if (r >= 0 && g_strv_length(l) > BUS_OPTION_LIST_MAX) {
-                g_strfreev(l);
+        r = sd_bus_message_read_strv(msg, &l);
+        if (r < 0)
+                return r;
+        if (g_strv_length(l) > BUS_OPTION_LIST_MAX)
                 return vgpud_bus_error_set(error, -EINVAL, "\"%s\" holds more than %d names", key,
                                            BUS_OPTION_LIST_MAX);
-        }
-        if (r < 0) {
-                g_strfreev(l);
-                return r;
-        }
         g_strfreev(*ret);
-        *ret = l ? l : g_new0(char *, 1);
-        return 1;
-}
-
-static int read_u32(sd_bus_message *msg, const char *key, uint32_t *ret, sd_bus_error *error)
-{
-        int r;
-
-        r = enter_variant(msg, key, "u", error);
-        if (r >= 0)
-                r = sd_bus_message_read(msg, "u", ret);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(msg);
-        return r < 0 ? r : 1;
-}
-
-/* One option (or change) key the flags allow: 1 read, 0 not one of them, or an error. */
-static int read_option(sd_bus_message *msg, const char *key, OpsRequest *req, unsigned flags,
-                       sd_bus_error *error)
-{
-        int r;
-
-        if ((flags & BUS_OPTIONS_COMMON) && g_str_equal(key, "force"))
-                return read_bool(msg, key, &req->force, error);
-        if ((flags & BUS_OPTIONS_COMMON) && g_str_equal(key, "timeout_ms")) {
-                uint32_t ms;
-                r = read_u32(msg, key, &ms, error);
-                if (r >= 0)
-                        req->timeout_usec = (uint64_t)ms * 1000;
-                return r < 0 ? r : 1;
-        }
-        if ((flags & BUS_OPTIONS_MODIFY) && g_str_equal(key, "defined"))
-                return read_bool(msg, key, &req->defined, error);
-        if ((flags & BUS_OPTIONS_MODIFY) && g_str_equal(key, "live"))
-                return read_bool(msg, key, &req->live, error);
-        if (flags & BUS_OPTIONS_CHANGES) {
-                if (g_str_equal(key, "definition"))
-                        return read_string(msg, key, &req->new_definition, error);
-                if (g_str_equal(key, "type"))
-                        return read_string(msg, key, &req->new_type, error);
-                if (g_str_equal(key, "start"))
-                        return read_string(msg, key, &req->new_start, error);
-                if (g_str_equal(key, "delete_attribute")) {
-                        r = enter_variant(msg, key, "i", error);
-                        if (r >= 0)
-                                r = sd_bus_message_read(msg, "i", &req->del_index);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        req->del_attr = true;
-                        return r < 0 ? r : 1;
-                }
-                if (g_str_equal(key, "add_attribute")) {
-                        const char *name, *value;
-                        r = enter_variant(msg, key, "(ssi)", error);
-                        if (r >= 0)
-                                r = sd_bus_message_read(msg, "(ssi)", &name, &value, &req->add_index);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        if (r >= 0) {
-                                req->add_attr = true;
-                                req->add_name = g_strdup(name);
-                                req->add_value = g_strdup(value);
-                        }
-                        return r < 0 ? r : 1;
-                }
-        }
-        if (flags & BUS_OPTIONS_PLACE) {
-                if (g_str_equal(key, "parent"))
-                        return read_string(msg, key, &req->place_parent, error);
-                if (g_str_equal(key, VGPUD_OPT_PARENTS))
-                        return read_strv(msg, key, &req->place_parents, error);
-                if (g_str_equal(key, "board"))
-                        return read_string(msg, key, &req->place_board, error);
-                if (g_str_equal(key, "policy"))
-                        return read_string(msg, key, &req->policy, error);
-                if (g_str_equal(key, "numa_node")) {
-                        r = enter_variant(msg, key, "i", error);
-                        if (r >= 0)
-                                r = sd_bus_message_read(msg, "i", &req->place_numa);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        return r < 0 ? r : 1;
-                }
-        }
-        if ((flags & BUS_OPTIONS_SLOT) && g_str_equal(key, "slot")) {
-                req->slot_given = true;
-                return read_u32(msg, key, &req->slot, error);
-        }
-        if (flags & BUS_OPTIONS_ACQUIRE) {
-                if (g_str_equal(key, "uuid"))
-                        return read_string(msg, key, &req->uuid, error);
-                if (g_str_equal(key, "vm_uuid"))
-                        return read_string(msg, key, &req->vm_uuid, error);
-                if (g_str_equal(key, "persist"))
-                        return read_bool(msg, key, &req->persist, error);
-                if (g_str_equal(key, "dry_run"))
-                        return read_bool(msg, key, &req->dry_run, error);
-        }
+        *ret = l ? g_steal_pointer(&l) : g_new0(char *, 1);
         return 0;
+}
+
+/* Read the value of one option (the message is at its variant) into req. */
+static int read_value(sd_bus_message *msg, const BusOption *o, OpsRequest *req, sd_bus_error *error)
+{
+        const char *want = option_signature[o->type], *contents = NULL, *s1, *s2;
+        void *field = (char *)req + o->field;
+        char type;
+        int b, r;
+        uint32_t u;
+
+        r = sd_bus_message_peek_type(msg, &type, &contents);
+        if (r < 0)
+                return r;
+        if (type != SD_BUS_TYPE_VARIANT || !contents || !g_str_equal(contents, want))
+                return vgpud_bus_error_set(error, -EINVAL, "\"%s\" takes a value of type %s, not %s", o->key,
+                                           want, contents ? contents : "?");
+        r = sd_bus_message_enter_container(msg, SD_BUS_TYPE_VARIANT, want);
+        if (r < 0)
+                return r;
+        switch (o->type) {
+        case OPTION_BOOL:
+                r = sd_bus_message_read(msg, "b", &b);
+                if (r >= 0)
+                        *(bool *)field = b;
+                break;
+        case OPTION_STRING:
+                r = sd_bus_message_read(msg, "s", &s1);
+                if (r >= 0) {
+                        g_free(*(char **)field);
+                        *(char **)field = g_strdup(s1);
+                }
+                break;
+        case OPTION_STRV: r = read_strv(msg, o->key, field, error); break;
+        case OPTION_U32: r = sd_bus_message_read(msg, "u", (uint32_t *)field); break;
+        case OPTION_I32: r = sd_bus_message_read(msg, "i", (int *)field); break;
+        case OPTION_TIMEOUT_MS:
+                r = sd_bus_message_read(msg, "u", &u);
+                if (r >= 0)
+                        *(uint64_t *)field = (uint64_t)u * 1000;
+                break;
+        case OPTION_ATTRIBUTE:
+                r = sd_bus_message_read(msg, "(ssi)", &s1, &s2, &req->modify.add.index);
+                if (r >= 0) {
+                        g_free(req->modify.add.name);
+                        g_free(req->modify.add.value);
+                        req->modify.add.name = g_strdup(s1);
+                        req->modify.add.value = g_strdup(s2);
+                }
+                break;
+        }
+        if (r >= 0 && o->given)
+                *(bool *)((char *)req + o->given) = true;
+        return r < 0 ? r : sd_bus_message_exit_container(msg);
+}
+
+/* The entry of key among the groups of flags, or NULL. */
+static const BusOption *find_option(const char *key, unsigned flags)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(options); i++)
+                if ((options[i].group & flags) && g_str_equal(options[i].key, key))
+                        return &options[i];
+        return NULL;
 }
 
 /* One a{sv} argument: the options (or Modify's changes) that flags allow. Unknown keys are an error:
@@ -305,6 +269,7 @@ int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bu
         if (r < 0)
                 return r;
         for (;;) {
+                const BusOption *o;
                 const char *key;
 
                 r = sd_bus_message_enter_container(msg, SD_BUS_TYPE_DICT_ENTRY, "sv");
@@ -315,10 +280,11 @@ int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bu
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-                r = read_option(msg, key, req, flags, error);
-                if (r == 0)
+                o = find_option(key, flags);
+                if (!o)
                         return vgpud_bus_error_set(error, -EINVAL, "Unknown %s \"%s\"",
                                                    (flags & BUS_OPTIONS_CHANGES) ? "change" : "option", key);
+                r = read_value(msg, o, req, error);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);
@@ -344,7 +310,7 @@ int bus_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         req->parent = g_strdup(parent);
         req->uuid = g_strdup(uuid);
-        req->definition = g_strdup(definition);
+        req->start.definition = g_strdup(definition);
         return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_DEVICE_START, error);
 }
 
@@ -378,7 +344,7 @@ int bus_method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         req->parent = g_strdup(parent);
         req->uuid = g_strdup(uuid);
-        req->definition = g_strdup(definition);
+        req->define.definition = g_strdup(definition);
         return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_DEFINITION_CHANGE, error);
 }
 
@@ -428,13 +394,11 @@ int bus_method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "ss", &profile, &owner);
         if (r < 0)
                 return r;
-        r = bus_read_options(msg, req,
-                             BUS_OPTIONS_COMMON | BUS_OPTIONS_PLACE | BUS_OPTIONS_SLOT | BUS_OPTIONS_ACQUIRE,
-                             error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON | BUS_OPTIONS_PLACE | BUS_OPTIONS_ACQUIRE, error);
         if (r < 0)
                 return r;
-        req->profile = g_strdup(profile);
-        req->owner = g_strdup(owner);
+        req->acquire.profile = g_strdup(profile);
+        req->acquire.owner = g_strdup(owner);
         return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_VGPU_ACQUIRE, error);
 }
 
@@ -447,9 +411,9 @@ int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "s", &what);
         if (r < 0)
                 return r;
-        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON | BUS_OPTIONS_SLOT, error);
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON | BUS_OPTIONS_RELEASE, error);
         if (r < 0)
                 return r;
-        req->what = g_strdup(what);
+        req->release.what = g_strdup(what);
         return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_VGPU_ACQUIRE, error);
 }

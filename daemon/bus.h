@@ -38,14 +38,15 @@ int bus_method_modify(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
-/* Read an a{sv} of options into req: the keys of the given groups, any other key is InvalidArgument. */
+/* Read an a{sv} of options into req: the keys of the given groups (bus-lifecycle.c's table), any other key
+ * is InvalidArgument. */
 enum {
         BUS_OPTIONS_COMMON = 1 << 0,  /* force, timeout_ms */
         BUS_OPTIONS_MODIFY = 1 << 1,  /* defined, live */
         BUS_OPTIONS_CHANGES = 1 << 2, /* Modify's changes */
         BUS_OPTIONS_PLACE = 1 << 3,   /* parent, parents, board, numa_node, policy */
-        BUS_OPTIONS_SLOT = 1 << 4,    /* slot */
-        BUS_OPTIONS_ACQUIRE = 1 << 5, /* uuid, vm_uuid, persist, dry_run */
+        BUS_OPTIONS_ACQUIRE = 1 << 4, /* slot, uuid, vm_uuid, persist, dry_run */
+        BUS_OPTIONS_RELEASE = 1 << 5, /* slot */
 };
 int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bus_error *error);
 

@@ -66,23 +66,25 @@ static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
 /* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. */
 static int place(Ops *ops, Job *j, char **ret_message)
 {
-        OpsRequest *req = j->req;
+        OpsAcquireArgs *req = &j->req->acquire;
         g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
         PlaceRequest pr = {
                 .profile = req->profile,
-                .parent = req->place_parent,
-                .parents = (const char *const *)req->place_parents,
-                .board = req->place_board,
-                .numa_node = req->place_numa,
+                .parent = req->place.parent,
+                .parents = (const char *const *)req->place.parents,
+                .board = req->place.board,
+                .numa_node = req->place.numa_node,
         };
         PlaceChoice choice;
         InvParent *p;
         const VgpuType *t;
         int r;
 
-        r = placement_policy_from_string(str_empty(req->policy) ? "pack" : req->policy, &pr.policy);
+        r = placement_policy_from_string(str_empty(req->place.policy) ? "pack" : req->place.policy,
+                                         &pr.policy);
         if (r < 0)
-                return ops_fail(ret_message, -EINVAL, "Unknown policy \"%s\" (pack or spread)", req->policy);
+                return ops_fail(ret_message, -EINVAL, "Unknown policy \"%s\" (pack or spread)",
+                                req->place.policy);
         r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
         if (r < 0)
                 return r;
@@ -102,18 +104,18 @@ static int place(Ops *ops, Job *j, char **ret_message)
 /* The UUID of a new lease: given, derived from the VM's, or new; not running, not leased. */
 static int new_uuid(Ops *ops, Job *j, char **ret_message)
 {
-        OpsRequest *req = j->req;
+        OpsAcquireArgs *req = &j->req->acquire;
         Lease *other;
         int r;
 
-        if (!str_empty(req->uuid) && !str_empty(req->vm_uuid))
+        if (!str_empty(j->req->uuid) && !str_empty(req->vm_uuid))
                 return ops_fail(ret_message, -EINVAL, "Give \"uuid\" or \"vm_uuid\", not both");
         if (!str_empty(req->vm_uuid)) {
                 r = vgpu_uuid_derive(req->vm_uuid, req->slot, j->uuid);
                 if (r < 0)
                         return ops_fail(ret_message, -EINVAL, "Invalid VM UUID \"%s\"", req->vm_uuid);
         } else {
-                r = ops_parse_uuid(req->uuid ? req->uuid : "", true, j->uuid, ret_message);
+                r = ops_parse_uuid(j->req->uuid ? j->req->uuid : "", true, j->uuid, ret_message);
                 if (r < 0)
                         return r;
         }
@@ -126,9 +128,9 @@ static int new_uuid(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
+static int acquire_prepare(Ops *ops, Job *j, char **ret_message)
 {
-        OpsRequest *req = j->req;
+        OpsAcquireArgs *req = &j->req->acquire;
         Lease *held;
         int r;
 
@@ -147,10 +149,10 @@ int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
                         return ops_fail(ret_message, -EEXIST,
                                         "%s holds %s (%s) in slot %" PRIu32 ", not \"%s\": release it first",
                                         req->owner, held->uuid, held->type, req->slot, req->profile);
-                if (!str_empty(req->uuid) || !str_empty(req->vm_uuid)) {
+                if (!str_empty(j->req->uuid) || !str_empty(req->vm_uuid)) {
                         char want[VGPU_UUID_STRING_MAX];
-                        r = !str_empty(req->uuid) ? vgpu_uuid_parse(req->uuid, want)
-                                                  : vgpu_uuid_derive(req->vm_uuid, req->slot, want);
+                        r = !str_empty(j->req->uuid) ? vgpu_uuid_parse(j->req->uuid, want)
+                                                     : vgpu_uuid_derive(req->vm_uuid, req->slot, want);
                         if (r < 0 || !g_str_equal(want, held->uuid))
                                 return ops_fail(ret_message, -EEXIST,
                                                 "%s holds %s in slot %" PRIu32 ", not the UUID asked for",
@@ -165,8 +167,8 @@ int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
                 /* held but not running (stopped, or gone with a reboot): make it again, where its
                  * definition is when Acquire stored one */
                 if (held->defined) {
-                        g_free(req->place_parent);
-                        req->place_parent = g_strdup(held->parent);
+                        g_free(req->place.parent);
+                        req->place.parent = g_strdup(held->parent);
                 }
         } else {
                 r = new_uuid(ops, j, ret_message);
@@ -187,27 +189,27 @@ int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message)
 
 static void undo(Ops *ops, Job *j)
 {
-        if (j->def_written) {
+        if (j->acquire.def_written) {
                 int r = store_remove(ops_definitions_dir(ops), j->parent, j->uuid);
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent,
                                           j->uuid);
                 (void)inventory_reload_definitions(ops->inv);
-                j->def_written = false;
+                j->acquire.def_written = false;
         }
-        if (j->lease_written) {
+        if (j->acquire.lease_written) {
                 g_autofree char *msg = NULL;
                 (void)leases_remove(ops->leases, j->uuid);
                 if (save(ops, &msg) < 0)
                         log_warning("%s", msg);
                 inventory_lease_changed(ops->inv, j->uuid);
-                j->lease_written = false;
+                j->acquire.lease_written = false;
         }
 }
 
-int ops_acquire_run(Ops *ops, Job *j, char **ret_message)
+static int acquire_run(Ops *ops, Job *j, char **ret_message)
 {
-        OpsRequest *req = j->req;
+        OpsAcquireArgs *req = &j->req->acquire;
         Lease *held = leases_get_slot(ops->leases, req->owner, req->slot);
         Lease lease = {
                 .owner = req->owner,
@@ -226,7 +228,7 @@ int ops_acquire_run(Ops *ops, Job *j, char **ret_message)
                 if (r < 0)
                         return ops_fail(ret_message, r, "Cannot lease %s to %s: %s", j->uuid, req->owner,
                                         g_strerror(-r));
-                j->lease_written = !held;
+                j->acquire.lease_written = !held;
                 r = save(ops, ret_message);
                 if (r < 0) {
                         if (held)
@@ -243,14 +245,14 @@ int ops_acquire_run(Ops *ops, Job *j, char **ret_message)
                         if (r < 0)
                                 return ops_fail(ret_message, r, "Cannot define %s on %s: %s", j->uuid,
                                                 j->parent, g_strerror(-r));
-                        j->def_written = true;
+                        j->acquire.def_written = true;
                         (void)inventory_reload_definitions(ops->inv);
                 }
         }
         return ops_start_run(ops, j, ret_message);
 }
 
-void ops_acquire_end(Ops *ops, Job *j, int r)
+static void acquire_end(Ops *ops, Job *j, int r)
 {
         Lease *lease;
 
@@ -269,9 +271,9 @@ void ops_acquire_end(Ops *ops, Job *j, int r)
 
 /* ---- release ---- */
 
-int ops_release_prepare(Ops *ops, Job *j, char **ret_message)
+static int release_prepare(Ops *ops, Job *j, char **ret_message)
 {
-        OpsRequest *req = j->req;
+        OpsReleaseArgs *req = &j->req->release;
         g_autoptr(GPtrArray) uuids = g_ptr_array_new();
         char uuid[VGPU_UUID_STRING_MAX];
         Lease *one = NULL;
@@ -315,9 +317,9 @@ int ops_release_prepare(Ops *ops, Job *j, char **ret_message)
                 }
         }
         g_ptr_array_add(uuids, NULL);
-        j->leased = g_strdupv((char **)uuids->pdata);
+        j->release.leased = g_strdupv((char **)uuids->pdata);
         /* what the reply and the callouts name: the one device, or the first */
-        memcpy(j->uuid, j->leased[0], sizeof(j->uuid));
+        memcpy(j->uuid, j->release.leased[0], sizeof(j->uuid));
         j->parent = g_strdup(leases_get(ops->leases, j->uuid)->parent);
         return 0;
 }
@@ -348,11 +350,11 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
         return 0;
 }
 
-/* Release from j->next on; 1 when it waits for a device to go. */
+/* Release from j->release.next on; 1 when it waits for a device to go. */
 static int release_continue(Ops *ops, Job *j, char **ret_message)
 {
-        for (; j->leased[j->next]; j->next++) {
-                const char *uuid = j->leased[j->next];
+        for (; j->release.leased[j->release.next]; j->release.next++) {
+                const char *uuid = j->release.leased[j->release.next];
                 Lease *l = leases_get(ops->leases, uuid);
                 int r;
 
@@ -360,22 +362,12 @@ static int release_continue(Ops *ops, Job *j, char **ret_message)
                         continue;
                 inventory_device_changed(ops->inv, uuid);
                 if (inventory_get_device(ops->inv, uuid)) {
-                        inventory_set_device_state(ops->inv, uuid, "stopping");
-                        r = ops_write_remove(uuid);
-                        if (r == -ENOENT) /* went meanwhile */
-                                inventory_device_changed(ops->inv, uuid);
-                        else if (r < 0) {
-                                inventory_set_device_state(ops->inv, uuid, NULL);
-                                return ops_fail(ret_message, r == -EBUSY ? -EBUSY : OPS_DRIVER_REFUSED,
-                                                "The driver refused to remove %s: %s", uuid, g_strerror(-r));
-                        } else {
-                                memcpy(j->uuid, uuid, sizeof(j->uuid));
-                                r = ops_job_wait(ops, j, STEP_WAIT_RELEASE);
-                                if (r < 0)
-                                        return ops_fail(ret_message, r, "Cannot wait for %s: %s", uuid,
-                                                        g_strerror(-r));
-                                return 1;
-                        }
+                        memcpy(j->uuid, uuid, sizeof(j->uuid));
+                        g_free(j->parent);
+                        j->parent = g_strdup(l->parent);
+                        r = ops_remove_and_wait(ops, j, ret_message);
+                        if (r != 0) /* waits, or the driver refused */
+                                return r;
                 }
                 r = release_done_one(ops, j, l, ret_message);
                 if (r < 0)
@@ -384,10 +376,10 @@ static int release_continue(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-int ops_release_run(Ops *ops, Job *j, char **ret_message)
+static int release_run(Ops *ops, Job *j, char **ret_message)
 {
         /* all or nothing: nothing is removed while any of them is in use */
-        for (char **u = j->leased; *u && !j->req->force; u++) {
+        for (char **u = j->release.leased; *u && !j->req->force; u++) {
                 g_autofree char *comm = NULL, *group = NULL;
                 pid_t pid = 0;
                 int r = vfio_device_holder(*u, &pid, &comm, &group);
@@ -402,29 +394,72 @@ int ops_release_run(Ops *ops, Job *j, char **ret_message)
         return release_continue(ops, j, ret_message);
 }
 
-void ops_release_resume(Ops *ops, Job *j, bool timed_out)
+/* The device being released went (or the wait timed out): drop its lease, go on with the next. */
+static int release_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
-        const char *uuid = j->leased[j->next];
-        g_autofree char *msg = NULL;
         Lease *l;
         int r;
 
-        if (inventory_get_device(ops->inv, uuid)) {
-                if (!timed_out)
-                        return;
-                inventory_set_device_state(ops->inv, uuid, NULL);
-                msg = g_strdup_printf("Timed out waiting for the driver to remove %s", uuid);
-                ops_job_finish(ops, j, -ETIMEDOUT, msg);
-                return;
+        r = ops_remove_resume(ops, j, timed_out, ret_message);
+        if (r != 0)
+                return r;
+        l = leases_get(ops->leases, j->uuid);
+        if (l) {
+                r = release_done_one(ops, j, l, ret_message);
+                if (r < 0)
+                        return r;
         }
-        j->step = STEP_NONE;
-        inventory_set_device_state(ops->inv, uuid, NULL);
-        l = leases_get(ops->leases, uuid);
-        r = l ? release_done_one(ops, j, l, &msg) : 0;
-        if (r >= 0) {
-                j->next++;
-                r = release_continue(ops, j, &msg);
-        }
-        if (r <= 0)
-                ops_job_finish(ops, j, r, msg);
+        j->release.next++;
+        return release_continue(ops, j, ret_message);
 }
+
+static void acquire_init(OpsRequest *req)
+{
+        req->acquire.place.numa_node = -1;
+}
+
+static void place_clear(OpsPlaceArgs *place)
+{
+        g_free(place->parent);
+        g_free(place->board);
+        g_strfreev(place->parents);
+        g_free(place->policy);
+}
+
+static void acquire_clear(OpsRequest *req)
+{
+        g_free(req->acquire.profile);
+        g_free(req->acquire.owner);
+        g_free(req->acquire.vm_uuid);
+        place_clear(&req->acquire.place);
+}
+
+static void release_clear(OpsRequest *req)
+{
+        g_free(req->release.what);
+}
+
+static void release_clear_job(Job *j)
+{
+        g_strfreev(j->release.leased);
+}
+
+/* An acquire is a start, as the callouts see it; a release is a stop. */
+const OpsKindInfo ops_kind_acquire = {
+        .action = "start",
+        .init = acquire_init,
+        .clear = acquire_clear,
+        .prepare = acquire_prepare,
+        .run = acquire_run,
+        .resume = ops_start_resume,
+        .end = acquire_end,
+};
+
+const OpsKindInfo ops_kind_release = {
+        .action = "stop",
+        .clear = release_clear,
+        .prepare = release_prepare,
+        .run = release_run,
+        .resume = release_resume,
+        .clear_job = release_clear_job,
+};

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The lifecycle engine's requests on the definitions directory: define, undefine and modify, each
+/* The lifecycle engine's request kinds on the definitions directory: define, undefine and modify, each
  * written atomically by store.c and reloaded into the inventory before the request ends, so the
  * Definition objects and their signals are current when the caller gets its answer. */
 
@@ -11,22 +11,6 @@
 #include "macro.h"
 #include "log.h"
 #include "ops-internal.h"
-
-int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
-                   char **ret_message)
-{
-        if (str_empty(s)) {
-                if (may_generate)
-                        return vgpu_uuid_generate(ret);
-                *ret_message = g_strdup("No UUID given");
-                return -EINVAL;
-        }
-        if (vgpu_uuid_parse(s, ret) < 0) {
-                *ret_message = g_strdup_printf("Invalid UUID '%s'", s);
-                return -EINVAL;
-        }
-        return 0;
-}
 
 /* A store error as the bus should see it: a read-only tree is ReadOnly whichever errno said so; a full
  * disk is not NoCapacity. */
@@ -41,51 +25,6 @@ static int store_error(int r, const char *what, char **ret_message)
         return r == -ENOSPC || r == -EDQUOT ? -EIO : r;
 }
 
-/* Load the stored definition of uuid: on parent, or the only one when parent is empty. */
-int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDef **ret, char **ret_message)
-{
-        g_auto(GStrv) parents = NULL;
-        g_autofree char *why = NULL;
-        int r;
-
-        if (str_empty(parent)) {
-                r = store_find(ops_definitions_dir(ops), uuid, &parents);
-                if (r < 0) {
-                        *ret_message = g_strdup_printf("Cannot read %s: %s", ops_definitions_dir(ops),
-                                                       g_strerror(-r));
-                        return r;
-                }
-                if (!parents[0]) {
-                        *ret_message = g_strdup_printf("Mediated device %s is not defined", uuid);
-                        return -ENOENT;
-                }
-                if (parents[1]) {
-                        *ret_message = g_strdup_printf(
-                                "Multiple definitions found for device %s. Please specify a parent.", uuid);
-                        return -EINVAL;
-                }
-                parent = parents[0];
-        } else if (!store_parent_name_is_valid(parent)) {
-                *ret_message = g_strdup_printf("Invalid parent name '%s'", parent);
-                return -EINVAL;
-        }
-        r = store_load_one(ops_definitions_dir(ops), parent, uuid, ret, &why);
-        if (r == -ENOENT) {
-                *ret_message = g_strdup_printf("Mediated device %s is not defined on %s", uuid, parent);
-                return r;
-        }
-        if (r == -EBADMSG) {
-                *ret_message = g_strdup_printf("The definition %s/%s is corrupt: %s", parent, uuid, why);
-                return r;
-        }
-        if (r < 0) {
-                *ret_message = g_strdup_printf("Cannot read the definition %s/%s: %s", parent, uuid,
-                                               why ? why : g_strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
 /* ---- define, undefine, modify ---- */
 
 static void definitions_changed(Ops *ops)
@@ -94,7 +33,7 @@ static void definitions_changed(Ops *ops)
         (void)inventory_reload_definitions(ops->inv);
 }
 
-int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
+static int define_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
         int r;
@@ -102,7 +41,7 @@ int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
         r = ops_parse_uuid(req->uuid, true, j->uuid, ret_message);
         if (r < 0)
                 return r;
-        if (str_empty(req->definition)) {
+        if (str_empty(req->define.definition)) {
                 g_autoptr(SysfsDevice) sd = NULL;
                 InvDevice *d = inventory_get_device(ops->inv, j->uuid);
                 const SysfsDevice *sys = d ? d->sys : NULL;
@@ -125,7 +64,7 @@ int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
 
                 if (str_empty(req->parent))
                         return ops_fail(ret_message, -EINVAL, "No parent specified");
-                r = mdev_def_parse(req->definition, strlen(req->definition), &j->def, &why);
+                r = mdev_def_parse(req->define.definition, strlen(req->define.definition), &j->def, &why);
                 if (r < 0)
                         return ops_fail(ret_message, -EINVAL, "Invalid definition: %s",
                                         why ? why : "not valid JSON");
@@ -137,7 +76,7 @@ int ops_define_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-int ops_define_run(Ops *ops, Job *j, char **ret_message)
+static int define_run(Ops *ops, Job *j, char **ret_message)
 {
         g_autofree char *path = NULL;
         struct stat st;
@@ -159,7 +98,7 @@ int ops_define_run(Ops *ops, Job *j, char **ret_message)
 }
 
 /* The definitions to remove; the callouts see each as stored (one that cannot be read gets none). */
-int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message)
+static int undefine_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
         g_auto(GStrv) parents = NULL;
@@ -188,13 +127,13 @@ int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message)
                 if (store_load_one(ops_definitions_dir(ops), *p, j->uuid, &stored, &why) >= 0)
                         ops_job_add_target(j, *p, stored->def);
         }
-        j->parents = g_steal_pointer(&parents);
+        j->undefine.parents = g_steal_pointer(&parents);
         return 0;
 }
 
-int ops_undefine_run(Ops *ops, Job *j, char **ret_message)
+static int undefine_run(Ops *ops, Job *j, char **ret_message)
 {
-        char **parents = j->parents;
+        char **parents = j->undefine.parents;
         int r;
 
         for (char **p = parents; *p; p++) {
@@ -220,15 +159,15 @@ int ops_undefine_run(Ops *ops, Job *j, char **ret_message)
 }
 
 /* The changes of a Modify request, in their order, on def. */
-static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
+static int modify_apply(const OpsModifyArgs *req, MdevDef **def, char **ret_message)
 {
         int r;
 
-        if (req->new_definition) {
+        if (req->definition) {
                 g_autoptr(MdevDef) d = NULL;
                 g_autofree char *why = NULL;
 
-                r = mdev_def_parse(req->new_definition, strlen(req->new_definition), &d, &why);
+                r = mdev_def_parse(req->definition, strlen(req->definition), &d, &why);
                 if (r < 0) {
                         *ret_message =
                                 g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
@@ -237,21 +176,21 @@ static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
                 mdev_def_free(*def);
                 *def = g_steal_pointer(&d);
         }
-        if (req->new_type) {
-                if (!mdev_name_is_valid(req->new_type)) {
-                        *ret_message = g_strdup_printf("Invalid type '%s'", req->new_type);
+        if (req->type) {
+                if (!mdev_name_is_valid(req->type)) {
+                        *ret_message = g_strdup_printf("Invalid type '%s'", req->type);
                         return -EINVAL;
                 }
                 g_free((*def)->mdev_type);
-                (*def)->mdev_type = g_strdup(req->new_type);
+                (*def)->mdev_type = g_strdup(req->type);
         }
-        if (req->new_start) {
-                if (!g_str_equal(req->new_start, "auto") && !g_str_equal(req->new_start, "manual")) {
-                        *ret_message = g_strdup_printf("Invalid start '%s': expected auto or manual",
-                                                       req->new_start);
+        if (req->start) {
+                if (!g_str_equal(req->start, "auto") && !g_str_equal(req->start, "manual")) {
+                        *ret_message =
+                                g_strdup_printf("Invalid start '%s': expected auto or manual", req->start);
                         return -EINVAL;
                 }
-                (*def)->autostart = g_str_equal(req->new_start, "auto");
+                (*def)->autostart = g_str_equal(req->start, "auto");
         }
         if (req->del_attr) {
                 r = mdev_def_del_attr(*def, req->del_index);
@@ -261,13 +200,13 @@ static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
                 }
         }
         if (req->add_attr) {
-                r = mdev_def_add_attr(*def, req->add_name, req->add_value, req->add_index);
+                r = mdev_def_add_attr(*def, req->add.name, req->add.value, req->add.index);
                 if (r == -ERANGE) {
-                        *ret_message = g_strdup_printf("Attribute index %d is invalid", req->add_index);
+                        *ret_message = g_strdup_printf("Attribute index %d is invalid", req->add.index);
                         return -EINVAL;
                 }
                 if (r < 0) {
-                        *ret_message = g_strdup_printf("Invalid attribute name '%s'", req->add_name);
+                        *ret_message = g_strdup_printf("Invalid attribute name '%s'", req->add.name);
                         return -EINVAL;
                 }
         }
@@ -275,7 +214,7 @@ static int modify_apply(OpsRequest *req, MdevDef **def, char **ret_message)
 }
 
 /* The definition as it will be, checked against the running device for a live change. */
-int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
+static int modify_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
         g_autoptr(StoredDef) stored = NULL;
@@ -285,10 +224,10 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
         r = ops_parse_uuid(req->uuid, false, j->uuid, ret_message);
         if (r < 0)
                 return r;
-        if (!req->defined && !req->live)
+        if (!req->modify.defined && !req->modify.live)
                 return ops_fail(ret_message, -EINVAL,
                                 "Nothing to modify: neither the definition nor the live device");
-        if (req->live) {
+        if (req->modify.live) {
                 inventory_device_changed(ops->inv, j->uuid);
                 d = inventory_get_device(ops->inv, j->uuid);
                 if (!d)
@@ -306,12 +245,12 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
         if (r >= 0) {
                 j->parent = g_strdup(stored->parent);
                 j->def = g_steal_pointer(&stored->def);
-        } else if (r == -ENOENT && !req->defined) {
+        } else if (r == -ENOENT && !req->modify.defined) {
                 /* live only, on a device without a definition: start from what runs */
                 j->parent = g_strdup(d->sys->parent);
                 j->def = mdev_def_new();
                 j->def->mdev_type = g_strdup(d->sys->type_id ? d->sys->type_id : "");
-        } else if (r == -ENOENT && req->new_definition && !str_empty(req->parent)) {
+        } else if (r == -ENOENT && req->modify.definition && !str_empty(req->parent)) {
                 /* a whole definition for a UUID not defined on that parent yet creates it, as
                  * mdevctl 1.3.0's `modify --jsonfile` does */
                 g_clear_pointer(ret_message, g_free);
@@ -320,10 +259,10 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
         } else
                 return r;
 
-        r = modify_apply(req, &j->def, ret_message);
+        r = modify_apply(&req->modify, &j->def, ret_message);
         if (r < 0)
                 return r;
-        if (req->live && g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
+        if (req->modify.live && g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
                 return ops_fail(ret_message, -EINVAL,
                                 "Cannot change the type of running device %s (%s) to %s", j->uuid,
                                 d->sys->type_id ? d->sys->type_id : "unknown", j->def->mdev_type);
@@ -331,12 +270,12 @@ int ops_modify_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-int ops_modify_run(Ops *ops, Job *j, char **ret_message)
+static int modify_run(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
         int r;
 
-        if (req->live) {
+        if (req->modify.live) {
                 /* the pre and live callouts may have taken a while */
                 inventory_device_changed(ops->inv, j->uuid);
                 if (!inventory_get_device(ops->inv, j->uuid))
@@ -345,7 +284,7 @@ int ops_modify_run(Ops *ops, Job *j, char **ret_message)
                 if (r < 0)
                         return r;
         }
-        if (req->defined) {
+        if (req->modify.defined) {
                 r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
                 if (r < 0) {
                         g_autofree char *what =
@@ -357,3 +296,58 @@ int ops_modify_run(Ops *ops, Job *j, char **ret_message)
         }
         return 0;
 }
+
+static void modify_init(OpsRequest *req)
+{
+        req->modify.defined = true;
+        req->modify.del_index = -1;
+        req->modify.add.index = -1;
+}
+
+static void modify_clear(OpsRequest *req)
+{
+        g_free(req->modify.definition);
+        g_free(req->modify.type);
+        g_free(req->modify.start);
+        g_free(req->modify.add.name);
+        g_free(req->modify.add.value);
+}
+
+/* pre and post only when it changes the definition, live only when it changes the running device */
+static unsigned modify_phases(const Job *j)
+{
+        return (j->req->modify.defined ? OPS_PHASE_PRE : 0) | (j->req->modify.live ? OPS_PHASE_LIVE : 0);
+}
+
+static void definition_clear(OpsRequest *req)
+{
+        g_free(req->define.definition);
+}
+
+static void undefine_clear_job(Job *j)
+{
+        g_strfreev(j->undefine.parents);
+}
+
+const OpsKindInfo ops_kind_define = {
+        .action = "define",
+        .clear = definition_clear,
+        .prepare = define_prepare,
+        .run = define_run,
+};
+
+const OpsKindInfo ops_kind_undefine = {
+        .action = "undefine",
+        .prepare = undefine_prepare,
+        .run = undefine_run,
+        .clear_job = undefine_clear_job,
+};
+
+const OpsKindInfo ops_kind_modify = {
+        .action = "modify",
+        .init = modify_init,
+        .clear = modify_clear,
+        .prepare = modify_prepare,
+        .run = modify_run,
+        .phases = modify_phases,
+};

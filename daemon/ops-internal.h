@@ -1,13 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Inside the lifecycle engine: the job of one request and the helpers that ops.c (the queue, the
- * callouts around each request, start, stop, autostart) and ops-definitions.c (define, undefine,
- * modify) share.
+/* Inside the lifecycle engine: the table of request kinds, the job of one request, and the helpers the
+ * kinds share.
  *
- * A request runs in phases: prepare (read the arguments, find what it is about: no callout runs when
- * this fails), the pre callouts (and live, for a live modify), act (the change itself, which may wait
- * for the kernel), the post callouts, the notifiers, then the reply. */
+ * A request runs in phases, the same for every kind (ops.c runs them):
+ *   prepare  read the arguments, find what the request is about (no callout runs when this fails);
+ *   pre      mdevctl's pre callouts (and live, for a live modify), which may refuse;
+ *   run      the change itself, which may wait for the kernel: resume is called on every uevent batch
+ *            and when the wait times out, until it is done;
+ *   end      the kind's last word on the result (undo what it wrote when the change failed);
+ *   post     the post callouts, the notifiers, then the reply.
+ *
+ * HOW TO ADD A REQUEST KIND (e.g. ApplyLayout, or a release of idle devices):
+ *   1. ops.h: a value in OpsKind, and when it takes arguments of its own, a struct OpsFooArgs and a
+ *      member of that type in OpsRequest's union (never fields of one kind in the common part).
+ *   2. A new file ops-foo.c with `const OpsKindInfo ops_kind_foo = {...}`: prepare and run (required),
+ *      resume when run can return 1 (it waits), end when a failure must be undone, init/clear when its
+ *      arguments need defaults or hold memory, phases when its callouts are not pre and post. State the
+ *      job keeps between phases goes in a struct of its own in Job's union below (clear_job frees it).
+ *   3. One line in the table in ops.c (kinds[]) and its declaration at the bottom of this file; the
+ *      file in daemon/meson.build.
+ *   4. The bus glue (bus-lifecycle.c): a method handler that fills an OpsRequest and submits it, its
+ *      reply in on_done(), its option keys in the option table, its polkit action.
+ * To create or remove a device use ops_start_run()/ops_remove_and_wait() (ops-lifecycle.c): they keep
+ * the state, the waits and the rollback in one place. */
 
 #include <stdbool.h>
 
@@ -19,13 +36,15 @@
 #include "callouts.h"
 #include "ops.h"
 
+typedef struct Job Job;
+
+/* What a job waits for from the kernel (the device helpers of ops-lifecycle.c set it). */
 typedef enum {
-        STEP_NONE,
-        STEP_WAIT_ADD,      /* start: create written, waiting for the device to appear */
-        STEP_WAIT_REMOVE,   /* stop: remove written, waiting for the device to go */
-        STEP_WAIT_ROLLBACK, /* start failed after the device appeared: waiting for it to go */
-        STEP_WAIT_RELEASE,  /* release: remove written, waiting for the device to go */
-} Step;
+        WAIT_NONE,
+        WAIT_APPEAR,   /* create written, waiting for j->uuid to appear */
+        WAIT_GONE,     /* remove written, waiting for j->uuid to go */
+        WAIT_ROLLBACK, /* a start failed after the device appeared: waiting for it to go again */
+} Wait;
 
 typedef enum {
         PHASE_PREPARE,
@@ -37,6 +56,34 @@ typedef enum {
         PHASE_END,
 } Phase;
 
+/* The callout phases a job runs (OpsKindInfo.phases). */
+enum {
+        OPS_PHASE_PRE = 1 << 0,  /* pre before the change; post after it */
+        OPS_PHASE_LIVE = 1 << 1, /* live before the change (a live modify) */
+};
+
+/* One kind of request. Each returns 0 or a negative errno with *ret_message (ops_fail()), or 1 where
+ * said; each runs from the event loop with the job current. */
+typedef struct OpsKindInfo {
+        const char *action; /* as the callouts see it: "start", "stop", "define", ... */
+        /* Defaults of the kind's arguments (NULL: all zero), and freeing them (NULL: nothing held). */
+        void (*init)(OpsRequest *req);
+        void (*clear)(OpsRequest *req);
+        /* Find what the request is about and add the callout targets; 1: answered without a change
+         * (nothing to do, a dry run). */
+        int (*prepare)(Ops *ops, Job *j, char **ret_message);
+        /* The change; 1: it waits for the kernel (ops_job_wait()) and resume goes on. */
+        int (*run)(Ops *ops, Job *j, char **ret_message);
+        /* After a uevent batch (timed_out false) or the timeout: 1 still waiting, else as run. */
+        int (*resume)(Ops *ops, Job *j, bool timed_out, char **ret_message);
+        /* The change ended with r, before the post callouts (NULL: nothing to do). */
+        void (*end)(Ops *ops, Job *j, int r);
+        /* The callout phases of this job (NULL: pre and post). */
+        unsigned (*phases)(const Job *j);
+        /* Free what the kind keeps in the job's union (NULL: nothing). */
+        void (*clear_job)(Job *j);
+} OpsKindInfo;
+
 /* A device or definition the callouts of a request are about. */
 typedef struct CalloutTarget {
         char *parent;
@@ -45,21 +92,38 @@ typedef struct CalloutTarget {
         char *owner; /* the callout that claimed it (pre, live, post) */
 } CalloutTarget;
 
-typedef struct Job {
-        OpsRequest *req;        /* NULL for an autostart job */
-        char *autostart_parent; /* the parent of an autostart job */
+/* Each kind's own state between phases. */
+typedef struct UndefineJob {
+        char **parents; /* the definitions to remove */
+} UndefineJob;
+
+typedef struct AcquireJob {
+        bool lease_written; /* this job wrote a new lease (undone when it fails) */
+        bool def_written;   /* this job stored a definition (undone when it fails) */
+} AcquireJob;
+
+typedef struct ReleaseJob {
+        char **leased; /* the UUIDs to release, in order */
+        guint next;    /* the one being released */
+} ReleaseJob;
+
+struct Job {
+        const OpsKindInfo *kind;
+        OpsRequest *req;
         OpsDone done;
         void *userdata;
 
-        Step step;
-        bool state_set; /* the device's State was set: back to "active" when the job ends */
+        /* what it is about (the reply names them) */
         char uuid[VGPU_UUID_STRING_MAX];
         char *parent;
         MdevDef *def;
+
+        /* waiting for the kernel */
+        Wait wait;
         sd_event_source *timer;
-        int error; /* the original error, kept through a rollback */
+        bool state_set; /* j->uuid's State was set: back to "active" when the change ends */
+        int error;      /* a rollback: the original error and message, reported once the device went */
         char *message;
-        char **parents; /* undefine: the definitions to remove */
 
         /* the callouts */
         Phase phase;
@@ -70,12 +134,12 @@ typedef struct Job {
         int result;         /* the change's result, reported after post and the notifiers */
         char *result_message;
 
-        /* acquire and release (ops-acquire.c) */
-        char **leased;      /* release: the UUIDs to release, in order */
-        guint next;         /* release: the one being released */
-        bool lease_written; /* acquire: this job wrote a new lease (undone when it fails) */
-        bool def_written;   /* acquire: this job stored a definition (undone when it fails) */
-} Job;
+        union {
+                UndefineJob undefine;
+                AcquireJob acquire;
+                ReleaseJob release;
+        };
+};
 
 struct Ops {
         sd_event *event;
@@ -91,11 +155,21 @@ struct Ops {
         void *lease_userdata;
 };
 
-const char *ops_definitions_dir(Ops *ops);
+/* ---- the engine (ops.c) ---- */
 
 /* Set *ret_message and return r, for `return ops_fail(ret_message, -ENOENT, "...")`. */
 int ops_fail(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+/* A new job for req (consumed), not queued. */
+Job *ops_job_new(OpsRequest *req, OpsDone done, void *userdata);
+/* The callouts of j will be about parent's definition def (its type and JSON); a def without a type
+ * gets none. */
+void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
+/* Wait for the kernel (the timeout of the request, or the default) for what; resume is called. */
+int ops_job_wait(Ops *ops, Job *j, Wait what);
 
+/* ---- lookups (ops-lookup.c) ---- */
+
+const char *ops_definitions_dir(Ops *ops);
 /* A UUID in any form mdevctl takes, canonical in ret; with may_generate "" makes a new one. */
 int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
                    char **ret_message);
@@ -103,39 +177,29 @@ int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_S
 int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDef **ret, char **ret_message);
 /* Is uuid running (known to the inventory, or in sysfs)? */
 bool ops_device_running(Ops *ops, const char *uuid);
+
+/* ---- devices (ops-lifecycle.c) ---- */
+
 /* Write def's attributes to the running device, in order. OPS_DRIVER_REFUSED when one fails. */
 int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message);
-
-/* The callouts of j will be about parent's definition def (its type and JSON); a def without a type
- * gets none. */
-void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
-
-/* Start's change (ops.c): the checks and the write to create for j->uuid, j->parent and j->def; 1 when
- * it waits for the device. */
+/* Create j->uuid as j->def on j->parent: the checks, the write to create; 1 when it waits for the
+ * device (ops_start_resume() goes on: the attributes, or the rollback when they fail). */
 int ops_start_run(Ops *ops, Job *j, char **ret_message);
-/* Wait for the kernel (the timeout of the request, or the default) in step. */
-int ops_job_wait(Ops *ops, Job *j, Step step);
-/* Write "1" to a device's remove file. */
-int ops_write_remove(const char *uuid);
-/* The change of j ended (r 0 or an error): post callouts, notifiers, reply. */
-void ops_job_finish(Ops *ops, Job *j, int r, const char *message);
+int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message);
+/* Remove the running device j->uuid (on j->parent): its State "stopping", the write to remove, the
+ * wait. 1 when it waits (ops_remove_resume() says when it went), 0 when it was gone already, or
+ * -EBUSY (Busy) / OPS_DRIVER_REFUSED when the driver refused. Used by Stop and Release. */
+int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message);
+/* 1 still there, 0 gone, -ETIMEDOUT when timed_out and still there. */
+int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message);
 
-/* ops-acquire.c: prepare returns 1 when the request is answered without a change (the owner holds
- * it already; a dry run). run returns 1 when it waits. ops_acquire_end() runs when an acquire ends
- * (r 0 or not) before its reply; ops_release_resume() when a device of a release went or the wait
- * timed out. */
-int ops_acquire_prepare(Ops *ops, Job *j, char **ret_message);
-int ops_acquire_run(Ops *ops, Job *j, char **ret_message);
-void ops_acquire_end(Ops *ops, Job *j, int r);
-int ops_release_prepare(Ops *ops, Job *j, char **ret_message);
-int ops_release_run(Ops *ops, Job *j, char **ret_message);
-void ops_release_resume(Ops *ops, Job *j, bool timed_out);
+/* ---- autostart (ops-lifecycle.c) ---- */
 
-/* The requests of ops-definitions.c, each in two phases: prepare (before the pre callouts) and run
- * (the change); 0 done, or a negative errno with *ret_message. */
-int ops_define_prepare(Ops *ops, Job *j, char **ret_message);
-int ops_define_run(Ops *ops, Job *j, char **ret_message);
-int ops_undefine_prepare(Ops *ops, Job *j, char **ret_message);
-int ops_undefine_run(Ops *ops, Job *j, char **ret_message);
-int ops_modify_prepare(Ops *ops, Job *j, char **ret_message);
-int ops_modify_run(Ops *ops, Job *j, char **ret_message);
+/* The autostart timer of ops_autostart(), off until asked. */
+int ops_autostart_setup(Ops *ops);
+
+/* ---- the kinds ---- */
+
+extern const OpsKindInfo ops_kind_start, ops_kind_stop, ops_kind_autostart;   /* ops-lifecycle.c */
+extern const OpsKindInfo ops_kind_define, ops_kind_undefine, ops_kind_modify; /* ops-definitions.c */
+extern const OpsKindInfo ops_kind_acquire, ops_kind_release;                  /* ops-acquire.c */

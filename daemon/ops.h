@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The lifecycle engine: start, stop, define, undefine and modify mediated devices, and autostart.
- * Requests wait in one FIFO queue and run one at a time on the sd-event loop, so no two changes race
- * between a check and an action. A request that waits for the kernel (a device to appear or go)
- * yields to the loop and resumes from ops_uevents() or its timer; nothing here blocks or knows D-Bus.
+/* The lifecycle engine: start, stop, define, undefine and modify mediated devices, acquire and release
+ * them, and autostart. Requests wait in one FIFO queue and run one at a time on the sd-event loop, so no
+ * two changes race between a check and an action. A request that waits for the kernel (a device to
+ * appear or go) yields to the loop and resumes from ops_uevents() or its timer; nothing here blocks or
+ * knows D-Bus. Each kind of request is one entry of a table (ops-internal.h).
  *
  * Errors are a negative errno and a message: -EINVAL (InvalidArgument), -ENOENT (NotFound), -EEXIST
  * (Exists), -ENOSPC (NoCapacity), -EXDEV (SizeConflict), -EBUSY (Busy), -ETIMEDOUT (Timeout), -EBADMSG
@@ -31,53 +32,85 @@
 
 typedef struct Ops Ops;
 
+/* The kinds of request. Each has its entry in the engine's table (ops-internal.h says how to add one). */
 typedef enum {
-        OPS_START,
-        OPS_STOP,
-        OPS_DEFINE,
-        OPS_UNDEFINE,
-        OPS_MODIFY,
-        OPS_ACQUIRE, /* ops-acquire.c */
-        OPS_RELEASE,
+        OPS_START,     /* ops-lifecycle.c */
+        OPS_STOP,      /* ops-lifecycle.c */
+        OPS_DEFINE,    /* ops-definitions.c */
+        OPS_UNDEFINE,  /* ops-definitions.c */
+        OPS_MODIFY,    /* ops-definitions.c */
+        OPS_ACQUIRE,   /* ops-acquire.c */
+        OPS_RELEASE,   /* ops-acquire.c */
+        OPS_AUTOSTART, /* ops-lifecycle.c: queue a start for each "auto" definition of parent (ops_autostart)
+                        */
+        _OPS_KIND_MAX,
 } OpsKind;
+
+/* Start and Define: the definition (JSON in mdevctl's format; Start: "" means the stored one). */
+typedef struct OpsDefinitionArgs {
+        char *definition;
+} OpsDefinitionArgs;
+
+/* Modify: the changes, applied in this order, and where. */
+typedef struct OpsModifyArgs {
+        char *definition; /* a whole new definition */
+        char *type;
+        char *start; /* "auto" or "manual" */
+        bool del_attr;
+        int del_index;
+        bool add_attr;
+        struct {
+                char *name, *value;
+                int index; /* -1: at the end */
+        } add;
+        bool defined; /* change the stored definition (default true) */
+        bool live;    /* write the attributes to the running device */
+} OpsModifyArgs;
+
+/* Where Acquire may place a vGPU (also what Plan reads). */
+typedef struct OpsPlaceArgs {
+        char *parent, *board;
+        char **parents; /* NULL: any; else only these parents (or cores), NULL-terminated */
+        int numa_node;  /* -1: any */
+        char *policy;   /* "pack" (NULL) or "spread" */
+} OpsPlaceArgs;
+
+/* Acquire: a vGPU of profile for owner's slot ("uuid" of the request gives its UUID outright). */
+typedef struct OpsAcquireArgs {
+        char *profile;
+        char *owner;
+        uint32_t slot;
+        char *vm_uuid; /* derive the UUID from this and the slot */
+        OpsPlaceArgs place;
+        bool persist;
+        bool dry_run;
+} OpsAcquireArgs;
+
+/* Release: what is a device UUID or an owner (then its slot only, when given). */
+typedef struct OpsReleaseArgs {
+        char *what;
+        uint32_t slot;
+        bool slot_given;
+} OpsReleaseArgs;
 
 /* What to do, as dbus/org.vgpud1.xml describes each method. Strings NULL or "" mean "not given". */
 typedef struct OpsRequest {
         OpsKind kind;
         char *parent;
         char *uuid;            /* any form vgpu_uuid_parse() takes; Start/Define: "" makes a new one */
-        char *definition;      /* Start/Define: JSON in mdevctl's format */
-        uint64_t timeout_usec; /* Start/Stop: how long to wait for the kernel; 0: the default */
+        uint64_t timeout_usec; /* how long to wait for the kernel; 0: the default */
         bool force;            /* go ahead when a pre or live callout script refuses */
-
-        /* Modify, applied in this order */
-        char *new_definition;
-        char *new_type;
-        char *new_start; /* "auto" or "manual" */
-        bool del_attr;
-        int del_index;
-        bool add_attr;
-        char *add_name, *add_value;
-        int add_index;
-        bool defined; /* change the stored definition (default true) */
-        bool live;    /* write the attributes to the running device */
-
-        /* Acquire (profile, owner) and Release (what: a device UUID or an owner) */
-        char *profile;
-        char *owner;
-        char *what;
-        uint32_t slot;
-        bool slot_given; /* Release: only this slot of the owner */
-        char *vm_uuid;   /* Acquire: derive the UUID from this and the slot ("uuid" gives it outright) */
-        char *place_parent, *place_board;
-        char **place_parents; /* NULL: any; else only these parents (or cores), NULL-terminated */
-        int place_numa;       /* -1: any */
-        char *policy;         /* "pack" (NULL) or "spread" */
-        bool persist;
-        bool dry_run;
         /* Results besides uuid and parent, filled for the caller (a reference it holds):
          * Acquire: the type id; Release: the UUIDs released. */
         GPtrArray *out;
+        /* the fields of the kind (only that member is set) */
+        union {
+                OpsDefinitionArgs start;
+                OpsDefinitionArgs define;
+                OpsModifyArgs modify;
+                OpsAcquireArgs acquire;
+                OpsReleaseArgs release;
+        };
 } OpsRequest;
 
 OpsRequest *ops_request_new(OpsKind kind);

@@ -426,3 +426,46 @@ int sysfs_list_devices(GPtrArray **ret)
         *ret = g_steal_pointer(&devs);
         return 0;
 }
+
+/* ---- writes ---- */
+
+/* Write value to a sysfs file in one write() and close it, as the kernel's store functions (and the
+ * simulator, which acts on close) want. */
+static int sysfs_write(const char *path, const char *value, int extra_flags)
+{
+        _cleanup_close_ int fd = -1;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY | extra_flags, 0644);
+        if (fd < 0)
+                return negative_errno();
+        n = write(fd, value, len);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t)n != len)
+                return -EIO;
+        if (close(TAKE_FD(fd)) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int sysfs_mdev_create(const char *parent, const char *type_id, const char *uuid)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s/mdev_supported_types/%s/create", SYSFS_MDEV_BUS_CLASS,
+                                                parent, type_id);
+        return sysfs_write(path, uuid, 0);
+}
+
+int sysfs_mdev_remove(const char *uuid)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s/remove", SYSFS_MDEV_DEVICES, uuid);
+        return sysfs_write(path, "1", 0);
+}
+
+int sysfs_mdev_write_attr(const char *uuid, const char *name, const char *value)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s/%s", SYSFS_MDEV_DEVICES, uuid, name);
+        /* created when missing, the way mdevctl's fs::write does */
+        return sysfs_write(path, value, O_CREAT);
+}

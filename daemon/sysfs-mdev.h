@@ -3,7 +3,8 @@
 
 /* Reading mdev parents, their supported types and mediated devices from sysfs into plain structs.
  * Nothing here knows D-Bus or the vGPU rules; every reader tolerates missing or odd files (a field
- * becomes NULL / -1) and fails only when the object itself is gone (-ENOENT). */
+ * becomes NULL / -1) and fails only when the object itself is gone (-ENOENT). And the three writes of
+ * the mdev core: create, remove, a device's attribute. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +68,14 @@ int sysfs_parent_list_devices(const SysfsParent *p, GPtrArray *out);
 int sysfs_list_device_uuids(char ***ret);
 /* One device by canonical UUID; -ENOENT when it does not exist. */
 int sysfs_read_device(const char *uuid, SysfsDevice **ret);
+
+/* Writes, each one write() that the kernel (or vendor driver) acts on; a negative errno when it
+ * refuses. Create the device uuid of type_id on parent (it appears with a uevent later); remove a
+ * device (it goes with a uevent); write one attribute of a running device (name checked by the
+ * caller). */
+int sysfs_mdev_create(const char *parent, const char *type_id, const char *uuid);
+int sysfs_mdev_remove(const char *uuid);
+int sysfs_mdev_write_attr(const char *uuid, const char *name, const char *value);
 
 /* Helpers, exposed for the unit tests. */
 char *sysfs_path_resolve(const char *dir, const char *link_target);

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A device's life, as request kinds of the lifecycle engine (ops.c): start writes the UUID to the type's
+ * create file and waits for the device's add uevent, then writes its attributes (and when that fails,
+ * removes the device again: the rollback); stop writes its remove file and waits for it to go;
+ * autostart queues starts for "auto" definitions. The device helpers here (ops_start_run(),
+ * ops_remove_and_wait()) are also Acquire's and Release's. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "log.h"
+#include "alloc-host.h"
+#include "ops-internal.h"
+
+/* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
+#define AUTOSTART_DELAY_USEC (100ULL * 1000)
+
+/* ---- why a start cannot go ahead ---- */
+
+static const char *type_label(const SysfsType *t)
+{
+        return t->name && *t->name ? t->name : t->id;
+}
+
+static char *parent_not_found(Inventory *inv, const char *name)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+
+        for (guint i = 0; i < parents->len; i++) {
+                InvParent *p = parents->pdata[i];
+                if (g_ascii_strcasecmp(p->name, name) == 0)
+                        return g_strdup_printf("Unable to find parent device '%s'. Did you mean '%s'?", name,
+                                               p->name);
+        }
+        return g_strdup_printf("Unable to find parent device '%s'", name);
+}
+
+/* "id (name), ..." of every type of p, or only those with instances left (with the count). */
+static char *list_types(const InvParent *p, bool available_only)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; i < p->sys->types->len; i++) {
+                SysfsType *t = p->sys->types->pdata[i];
+
+                if (available_only && t->available_instances <= 0)
+                        continue;
+                if (s->len > 0)
+                        g_string_append(s, ", ");
+                if (available_only)
+                        g_string_append_printf(s, "%s (%s, %d left)", t->id, type_label(t),
+                                               t->available_instances);
+                else
+                        g_string_append_printf(s, "%s (%s)", t->id, type_label(t));
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* available_instances is 0: say why, with the model's view of the core. */
+static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, char **ret_message)
+{
+        const SysfsType *t = p->sys->types->pdata[type_index];
+        const VgpuType *model = p->models->pdata[type_index];
+        g_autofree char *fit = list_types(p, true);
+        g_autofree char *fit_text =
+                *fit ? g_strdup_printf("Types that fit now: %s", fit) : g_strdup("No type fits now.");
+        int r = core_capacity_check(&p->cap, model);
+
+        if (r == -EXDEV) {
+                g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
+                g_autofree char *running = alloc_host_core_running(ops->inv, alloc_host_core_of(h, p->name));
+                PlaceRequest elsewhere = {.profile = t->id, .numa_node = -1};
+                g_autofree char *cores = alloc_host_cores_that_fit(h, &elsewhere);
+
+                /* mdevctl's sentence first (scripts match on it), then the diagnosis */
+                *ret_message = g_strdup_printf(
+                        "No available instances of %s on %s: GPU core %s runs %" PRIu64
+                        " MiB vGPUs (%s); %s needs %" PRIu64 " MiB. %s%s %s%s.",
+                        t->id, p->name, p->core, p->cap.size_class_mib, running, type_label(t),
+                        vgpu_type_size_class(model), fit_text, g_str_has_suffix(fit_text, ".") ? "" : ".",
+                        *cores ? "GPU cores where it fits: " : "It fits on no other GPU core", cores);
+                return -EXDEV;
+        }
+        if (p->cap.capacity > 0)
+                *ret_message = g_strdup_printf(
+                        "No available instances of %s on %s: %s; GPU core %s holds %u of %u vGPUs. %s",
+                        t->id, p->name, type_label(t), p->core, p->cap.used, p->cap.capacity, fit_text);
+        else
+                *ret_message = g_strdup_printf("No available instances of %s on %s: %s. %s", t->id, p->name,
+                                               type_label(t), fit_text);
+        return -ENOSPC;
+}
+
+/* ---- the devices ---- */
+
+/* Write the attributes in order, as mdevctl does. */
+int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
+{
+        for (guint i = 0; i < def->attrs->len; i++) {
+                MdevAttr *a = def->attrs->pdata[i];
+                int r;
+
+                if (!mdev_name_is_valid(a->name))
+                        return ops_fail(ret_message, -EINVAL, "Invalid attribute name \"%s\"", a->name);
+                r = sysfs_mdev_write_attr(uuid, a->name, a->value);
+                if (r < 0)
+                        return ops_fail(ret_message, OPS_DRIVER_REFUSED,
+                                        "Cannot write attribute %u (%s) of %s: %s", i, a->name, uuid,
+                                        g_strerror(-r));
+                log_debug("%s: %s = %s", uuid, a->name, a->value);
+        }
+        return 0;
+}
+
+/* The type id on parent p, or NULL with the error in *ret_message. */
+static const SysfsType *find_type(const InvParent *p, const char *id, guint *ret_index, char **ret_message)
+{
+        g_autofree char *types = NULL;
+
+        for (guint i = 0; i < p->sys->types->len; i++)
+                if (g_str_equal(((SysfsType *)p->sys->types->pdata[i])->id, id)) {
+                        *ret_index = i;
+                        return p->sys->types->pdata[i];
+                }
+        types = list_types(p, false);
+        (void)ops_fail(ret_message, -ENOENT, "Type %s does not exist on %s. Its types: %s", id, p->name,
+                       *types ? types : "none");
+        return NULL;
+}
+
+/* Everything before the device exists: the checks, the write to create. Returns 1 when it waits for the
+ * device. */
+int ops_start_run(Ops *ops, Job *j, char **ret_message)
+{
+        const SysfsType *t;
+        guint type_index = 0;
+        InvParent *p;
+        int r;
+
+        /* the parent as it is now, availability included */
+        inventory_parent_changed(ops->inv, j->parent);
+        p = inventory_get_parent(ops->inv, j->parent);
+        if (!p) {
+                g_free(*ret_message);
+                *ret_message = parent_not_found(ops->inv, j->parent);
+                return -ENOENT;
+        }
+        t = find_type(p, j->def->mdev_type, &type_index, ret_message);
+        if (!t)
+                return -ENOENT;
+        if (ops_device_running(ops, j->uuid))
+                return ops_fail(ret_message, -EEXIST, "Device %s already exists", j->uuid);
+        /* the size rule before sysfs is touched (the driver's count is the other half) */
+        if (t->available_instances == 0 ||
+            core_capacity_check(&p->cap, p->models->pdata[type_index]) == -EXDEV)
+                return diagnose_capacity(ops, p, type_index, ret_message);
+
+        /* its object, once it appears, says "starting" until the attributes are written */
+        inventory_set_device_state(ops->inv, j->uuid, "starting");
+        j->state_set = true;
+        r = sysfs_mdev_create(p->name, t->id, j->uuid);
+        if (r < 0)
+                return ops_fail(ret_message, OPS_DRIVER_REFUSED,
+                                "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t),
+                                p->name, g_strerror(-r));
+        log_debug("Created %s (%s on %s)", j->uuid, t->id, p->name);
+        r = ops_job_wait(ops, j, WAIT_APPEAR);
+        if (r < 0)
+                return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+        return 1;
+}
+
+/* Remove the device again and report error (and message, consumed) once it is gone: 1 while it waits. */
+static int start_rollback(Ops *ops, Job *j, int error, char *message, char **ret_message)
+{
+        int r;
+
+        j->error = error;
+        g_free(j->message);
+        j->message = message;
+        log_warning("Starting %s failed after it appeared, removing it: %s", j->uuid, message);
+        inventory_set_device_state(ops->inv, j->uuid, "stopping");
+        r = sysfs_mdev_remove(j->uuid);
+        if (r >= 0)
+                r = ops_job_wait(ops, j, WAIT_ROLLBACK);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot remove %s again: %m", j->uuid);
+                return ops_fail(ret_message, j->error, "%s", j->message);
+        }
+        return 1;
+}
+
+/* The device is there: its attributes, then done. */
+static int start_device_appeared(Ops *ops, Job *j, char **ret_message)
+{
+        InvDevice *d = inventory_get_device(ops->inv, j->uuid);
+        g_autofree char *msg = NULL;
+        int r;
+
+        j->timer = sd_event_source_disable_unref(j->timer);
+        if (g_strcmp0(d->sys->parent, j->parent) != 0 || g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
+                /* someone else made this UUID elsewhere in the meantime: not ours to remove */
+                return ops_fail(ret_message, -EEXIST, "Device %s appeared as %s on %s", j->uuid,
+                                d->sys->type_id ? d->sys->type_id : "an unknown type", d->sys->parent);
+        r = ops_write_attrs(j->uuid, j->def, &msg);
+        if (r < 0)
+                return start_rollback(ops, j, r, g_steal_pointer(&msg), ret_message);
+        log_info("Started %s (%s on %s)", j->uuid, j->def->mdev_type, j->parent);
+        inventory_set_start_failure(ops->inv, j->parent, j->uuid, NULL); /* whoever started it */
+        return 0;
+}
+
+int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        if (j->wait == WAIT_ROLLBACK) {
+                if (inventory_get_device(ops->inv, j->uuid) && !timed_out)
+                        return 1;
+                if (timed_out)
+                        log_warning("%s did not go away after a failed start", j->uuid);
+                return ops_fail(ret_message, j->error, "%s", j->message);
+        }
+        if (inventory_get_device(ops->inv, j->uuid)) {
+                j->wait = WAIT_NONE;
+                return start_device_appeared(ops, j, ret_message);
+        }
+        if (!inventory_has_parent(ops->inv, j->parent))
+                return ops_fail(ret_message, -ENOENT, "Parent %s went away while %s was being created",
+                                j->parent, j->uuid);
+        if (timed_out) {
+                g_autoptr(SysfsDevice) sd = NULL;
+                g_autofree char *msg =
+                        g_strdup_printf("Timed out waiting for the driver to create %s (%s on %s)", j->uuid,
+                                        j->def->mdev_type, j->parent);
+
+                if (sysfs_read_device(j->uuid, &sd) >= 0) /* late: remove it */
+                        return start_rollback(ops, j, -ETIMEDOUT, g_steal_pointer(&msg), ret_message);
+                return ops_fail(ret_message, -ETIMEDOUT, "%s", msg);
+        }
+        return 1;
+}
+
+int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
+{
+        int r;
+
+        inventory_set_device_state(ops->inv, j->uuid, "stopping");
+        j->state_set = true;
+        r = sysfs_mdev_remove(j->uuid);
+        if (r == -ENOENT) { /* gone meanwhile */
+                inventory_device_changed(ops->inv, j->uuid);
+                inventory_set_device_state(ops->inv, j->uuid, NULL);
+                j->state_set = false;
+                return 0;
+        }
+        if (r == -EBUSY)
+                return ops_fail(ret_message, -EBUSY, "Device %s is in use", j->uuid);
+        if (r < 0)
+                return ops_fail(ret_message, OPS_DRIVER_REFUSED, "The driver refused to remove %s: %s",
+                                j->uuid, g_strerror(-r));
+        r = ops_job_wait(ops, j, WAIT_GONE);
+        if (r < 0)
+                return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+        return 1;
+}
+
+int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        if (!inventory_get_device(ops->inv, j->uuid)) {
+                j->wait = WAIT_NONE;
+                j->timer = sd_event_source_disable_unref(j->timer);
+                inventory_set_device_state(ops->inv, j->uuid, NULL);
+                j->state_set = false;
+                return 0;
+        }
+        if (!timed_out)
+                return 1;
+        return ops_fail(ret_message, -ETIMEDOUT, "Timed out waiting for the driver to remove %s (on %s)",
+                        j->uuid, j->parent ? j->parent : "?");
+}
+
+/* ---- start ---- */
+
+/* What to create where: the UUID, the parent and the definition. */
+static int start_prepare(Ops *ops, Job *j, char **ret_message)
+{
+        OpsRequest *req = j->req;
+        int r;
+
+        if (str_empty(req->start.definition) && str_empty(req->uuid)) {
+                *ret_message = g_strdup("Device is insufficiently specified: give a UUID or a definition");
+                return -EINVAL;
+        }
+        r = ops_parse_uuid(req->uuid, true, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+
+        if (!str_empty(req->start.definition)) {
+                g_autoptr(StoredDef) stored = NULL;
+                g_autofree char *why = NULL, *ignored = NULL;
+
+                if (str_empty(req->parent)) {
+                        *ret_message = g_strdup("No parent specified");
+                        return -EINVAL;
+                }
+                r = mdev_def_parse(req->start.definition, strlen(req->start.definition), &j->def, &why);
+                if (r < 0) {
+                        *ret_message =
+                                g_strdup_printf("Invalid definition: %s", why ? why : "not valid JSON");
+                        return -EINVAL;
+                }
+                j->parent = g_strdup(req->parent);
+                /* as mdevctl: a definition of this UUID on this parent must not say otherwise */
+                if (store_parent_name_is_valid(j->parent) &&
+                    ops_find_definition(ops, j->parent, j->uuid, &stored, &ignored) >= 0 &&
+                    g_strcmp0(stored->def->mdev_type, j->def->mdev_type) != 0) {
+                        *ret_message = g_strdup_printf("Device %s already exists on parent %s with type %s",
+                                                       j->uuid, j->parent, stored->def->mdev_type);
+                        return -EEXIST;
+                }
+        } else {
+                g_autoptr(StoredDef) stored = NULL;
+
+                r = ops_find_definition(ops, req->parent, j->uuid, &stored, ret_message);
+                if (r < 0)
+                        return r;
+                j->parent = g_strdup(stored->parent);
+                j->def = g_steal_pointer(&stored->def);
+        }
+        if (!mdev_name_is_valid(j->parent)) {
+                *ret_message = g_strdup_printf("Invalid parent name '%s'", j->parent);
+                return -EINVAL;
+        }
+        ops_job_add_target(j, j->parent, j->def);
+        return 0;
+}
+
+static int start_run(Ops *ops, Job *j, char **ret_message)
+{
+        return ops_start_run(ops, j, ret_message);
+}
+
+static void definition_clear(OpsRequest *req)
+{
+        g_free(req->start.definition);
+}
+
+const OpsKindInfo ops_kind_start = {
+        .action = "start",
+        .clear = definition_clear,
+        .prepare = start_prepare,
+        .run = start_run,
+        .resume = ops_start_resume,
+};
+
+/* ---- stop ---- */
+
+/* The device to stop; its callouts see it as sysfs shows it (type, manual, no attributes), as mdevctl's
+ * do. */
+static int stop_prepare(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(MdevDef) def = mdev_def_new();
+        InvDevice *d;
+        int r;
+
+        r = ops_parse_uuid(j->req->uuid, false, j->uuid, ret_message);
+        if (r < 0)
+                return r;
+        /* the inventory may not have seen the device yet: make sure, so its removal is noticed */
+        inventory_device_changed(ops->inv, j->uuid);
+        d = inventory_get_device(ops->inv, j->uuid);
+        if (!d)
+                return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+        j->parent = g_strdup(d->sys->parent);
+        def->mdev_type = g_strdup(d->sys->type_id);
+        ops_job_add_target(j, j->parent, def);
+        return 0;
+}
+
+/* Returns 1 when it waits for the device to go. */
+static int stop_run(Ops *ops, Job *j, char **ret_message)
+{
+        int r;
+
+        /* the pre callouts may have taken a while */
+        inventory_device_changed(ops->inv, j->uuid);
+        if (!inventory_get_device(ops->inv, j->uuid))
+                return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+        r = ops_remove_and_wait(ops, j, ret_message);
+        if (r == 0)
+                return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
+        return r;
+}
+
+static int stop_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        int r = ops_remove_resume(ops, j, timed_out, ret_message);
+
+        if (r == 0)
+                log_info("Stopped %s", j->uuid);
+        return r;
+}
+
+const OpsKindInfo ops_kind_stop = {
+        .action = "stop",
+        .prepare = stop_prepare,
+        .run = stop_run,
+        .resume = stop_resume,
+};
+
+/* ---- autostart ---- */
+
+static void autostart_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
+{
+        Ops *ops = userdata;
+
+        if (r < 0)
+                log_warning("Autostart of the definition %s/%s failed: %s", parent ? parent : "?",
+                            uuid ? uuid : "?", message ? message : g_strerror(-r));
+        if (parent && uuid)
+                inventory_set_start_failure(ops->inv, parent, uuid,
+                                            r < 0 ? (message ? message : g_strerror(-r)) : NULL);
+}
+
+/* Queue a start, right after this job, for every auto definition of the parent not running; answered at
+ * once (1): no callouts of its own. */
+static int autostart_prepare(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(GPtrArray) defs = inventory_list_definitions(ops->inv);
+        const char *parent = j->req->parent;
+        GList *after = NULL;
+        unsigned n = 0;
+
+        if (!inventory_has_parent(ops->inv, parent))
+                return 1;
+        for (guint i = 0; i < defs->len; i++) {
+                InvDefinition *def = defs->pdata[i];
+                OpsRequest *req;
+
+                if (!def->def->autostart || !g_str_equal(def->parent, parent) ||
+                    ops_device_running(ops, def->uuid))
+                        continue;
+                req = ops_request_new(OPS_START);
+                req->parent = g_strdup(def->parent);
+                req->uuid = g_strdup(def->uuid);
+                /* in order, before what the clients queued meanwhile */
+                if (!after) {
+                        g_queue_push_head(&ops->queue, ops_job_new(req, autostart_done, ops));
+                        after = ops->queue.head;
+                } else {
+                        g_queue_insert_after(&ops->queue, after, ops_job_new(req, autostart_done, ops));
+                        after = after->next;
+                }
+                n++;
+        }
+        if (n > 0)
+                log_info("Autostart: %u definition%s of %s", n, n == 1 ? "" : "s", parent);
+        return 1;
+}
+
+static int autostart_run(Ops *ops, Job *j, char **ret_message)
+{
+        return 0; /* never called: prepare answers */
+}
+
+const OpsKindInfo ops_kind_autostart = {
+        .action = "start",
+        .prepare = autostart_prepare,
+        .run = autostart_run,
+};
+
+static int compare_strptr(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int on_autostart_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Ops *ops = userdata;
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init(&it, ops->autostart);
+        while (g_hash_table_iter_next(&it, &k, NULL)) {
+                g_hash_table_iter_steal(&it);
+                g_ptr_array_add(names, k);
+        }
+        g_ptr_array_sort(names, compare_strptr);
+        for (guint i = 0; i < names->len; i++) {
+                OpsRequest *req = ops_request_new(OPS_AUTOSTART);
+
+                req->parent = g_strdup(names->pdata[i]);
+                ops_submit(ops, req, NULL, NULL);
+        }
+        return 0;
+}
+
+void ops_autostart(Ops *ops, const char *parent)
+{
+        if (!parent) {
+                g_autoptr(GPtrArray) defs = inventory_list_definitions(ops->inv);
+                for (guint i = 0; i < defs->len; i++) {
+                        InvDefinition *d = defs->pdata[i];
+                        if (d->def->autostart)
+                                g_hash_table_add(ops->autostart, g_strdup(d->parent));
+                }
+        } else
+                g_hash_table_add(ops->autostart, g_strdup(parent));
+        if (g_hash_table_size(ops->autostart) == 0)
+                return;
+        (void)sd_event_source_set_time_relative(ops->autostart_timer, AUTOSTART_DELAY_USEC);
+        (void)sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_ONESHOT);
+}
+
+int ops_autostart_setup(Ops *ops)
+{
+        int r;
+
+        r = sd_event_add_time_relative(ops->event, &ops->autostart_timer, CLOCK_MONOTONIC,
+                                       AUTOSTART_DELAY_USEC, 0, on_autostart_timer, ops);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(ops->autostart_timer, "ops-autostart");
+        return sd_event_source_set_enabled(ops->autostart_timer, SD_EVENT_OFF);
+}
