@@ -112,6 +112,9 @@ static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char 
         c->out = g_ptr_array_new_with_free_func(g_free);
         req->out = g_ptr_array_ref(c->out);
         r = polkit_check(call, action, on_polkit, c);
+        if (r == -ENOBUFS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many of your requests wait for polkit; try again later");
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized to %s (%s): %s",
                                          sd_bus_message_get_member(call), action, g_strerror(-r));

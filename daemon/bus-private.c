@@ -7,9 +7,22 @@
  * exists; everything else (signals, and changes, which need the caller's bus name for polkit) stays on
  * the system bus. Method handlers are the same: a caller on a direct connection is identified by its
  * socket credentials, so uid 0 may change things here too and anyone else is denied (no bus name to
- * ask polkit about). */
+ * ask polkit about).
+ *
+ * The socket is 0666, so any local user can connect, and there is no broker to enforce per-user
+ * limits: vgpud enforces its own (see HACKING.md, "The private socket's limits").
+ * - connections: PRIVATE_MAX_PER_UID per user and PRIVATE_MAX_CONNECTIONS for all users but root
+ *   together; a connection over the limit is closed right after accept(). Root is never refused.
+ * - replies: a connection with more than PRIVATE_MAX_QUEUED_WRITES replies it has not read is
+ *   dropped, before its next call is dispatched; pipelined calls wait in the kernel's socket buffer
+ *   (sd-bus reads one message at a time), not in vgpud.
+ * - descriptors: when accept() fails for want of descriptors or memory, accepting pauses (no
+ *   level-triggered spin) and resumes when a connection closes or after PRIVATE_RETRY_USEC.
+ * - logging: refusals and failures are rate-limited. */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,63 +33,188 @@
 #include "log.h"
 #include "bus.h"
 
-static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
-{
-        Manager *mgr = userdata;
-        sd_bus *bus = sd_bus_message_get_bus(m);
+#define PRIVATE_MAX_CONNECTIONS   256u
+#define PRIVATE_MAX_PER_UID       16u
+#define PRIVATE_MAX_QUEUED_WRITES 16u
+#define PRIVATE_RETRY_USEC        (1000ULL * 1000)
 
-        /* the array holds the reference; the connection is freed once this callback has returned */
-        if (g_ptr_array_remove(mgr->private_connections, bus))
+typedef struct PrivateConnection {
+        Manager *manager;
+        sd_bus *bus;
+        uid_t uid;
+        bool dropped; /* shut down for not reading; waits for sd-bus to see it closed */
+} PrivateConnection;
+
+static RateLimit refused_ratelimit = RATELIMIT_INIT(10ULL * 1000 * 1000, 5);
+static RateLimit accept_ratelimit = RATELIMIT_INIT(10ULL * 1000 * 1000, 5);
+
+static void connection_free(gpointer p)
+{
+        PrivateConnection *c = p;
+
+        /* no flush: a peer that does not read would block the loop */
+        if (c->bus)
+                sd_bus_close_unref(c->bus);
+        g_free(c);
+}
+
+static void resume_accepting(Manager *m)
+{
+        if (m->private_listen && sd_event_source_get_enabled(m->private_listen, NULL) == 0) {
+                (void)sd_event_source_set_enabled(m->private_listen, SD_EVENT_ON);
+                (void)sd_event_source_set_enabled(m->private_retry, SD_EVENT_OFF);
+                log_debug("Accepting private connections again");
+        }
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        PrivateConnection *c = userdata;
+        Manager *m = c->manager;
+
+        /* sd-bus holds its own reference while this runs; the array's goes now */
+        if (g_ptr_array_remove(m->private_connections, c))
                 log_debug("Private connection closed");
+        resume_accepting(m); /* a descriptor is free again */
         return 0;
 }
 
-static void connection_unref(gpointer p)
+/* Runs before any method of a private connection is dispatched: drops a peer that sends calls but
+ * does not read the replies, rather than buffering them without end. */
+static int on_incoming(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
-        sd_bus_flush_close_unref(p);
+        PrivateConnection *c = userdata;
+        uint64_t queued = 0;
+        uint8_t type = 0;
+
+        if (sd_bus_message_get_type(msg, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+                return 0;
+        if (c->dropped)
+                return 1;
+        if (sd_bus_get_n_queued_write(c->bus, &queued) < 0 || queued <= PRIVATE_MAX_QUEUED_WRITES)
+                return 0;
+        log_full_ratelimited(&refused_ratelimit, LOG_WARNING,
+                             "Dropping the private connection of uid %u: %" PRIu64 " replies unread",
+                             (unsigned)c->uid, queued);
+        c->dropped = true;
+        /* sd-bus sees the end on its next read or write and sends Disconnected (on_disconnected) */
+        (void)shutdown(sd_bus_get_fd(c->bus), SHUT_RDWR);
+        return 1;
+}
+
+/* Whether one more connection of uid fits under the limits. */
+static bool connection_allowed(Manager *m, uid_t uid)
+{
+        unsigned total = 0, same = 0;
+
+        if (uid == 0)
+                return true;
+        for (guint i = 0; i < m->private_connections->len; i++) {
+                PrivateConnection *c = g_ptr_array_index(m->private_connections, i);
+
+                if (c->uid == 0)
+                        continue;
+                total++;
+                if (c->uid == uid)
+                        same++;
+        }
+        return total < PRIVATE_MAX_CONNECTIONS && same < PRIVATE_MAX_PER_UID;
+}
+
+/* Serve the objects on c->bus, which already owns the accepted descriptor. */
+static int connection_start(Manager *m, PrivateConnection *c)
+{
+        sd_id128_t id;
+        int r;
+
+        r = sd_id128_randomize(&id);
+        if (r >= 0)
+                r = sd_bus_set_server(c->bus, true, id);
+        if (r >= 0)
+                r = sd_bus_negotiate_creds(c->bus, true,
+                                           SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
+        if (r >= 0)
+                r = sd_bus_add_filter(c->bus, NULL, on_incoming, c);
+        if (r >= 0)
+                r = bus_add_objects(c->bus, m);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(c->bus, NULL, "org.freedesktop.DBus.Local", NULL,
+                                              "org.freedesktop.DBus.Local", "Disconnected", on_disconnected,
+                                              NULL, c);
+        if (r >= 0)
+                r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_start(c->bus);
+        return r;
+}
+
+static void pause_accepting(Manager *m, int error)
+{
+        uint64_t now = 0;
+
+        log_debug("Accepting private connections paused: %s", strerror(error));
+        log_full_ratelimited(&accept_ratelimit, LOG_WARNING,
+                             "Cannot accept a private connection: %s; pausing until a descriptor is free",
+                             strerror(error));
+        (void)sd_event_source_set_enabled(m->private_listen, SD_EVENT_OFF);
+        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void)sd_event_source_set_time(m->private_retry, now + PRIVATE_RETRY_USEC);
+        (void)sd_event_source_set_enabled(m->private_retry, SD_EVENT_ONESHOT);
 }
 
 static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Manager *m = userdata;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_close_ int nfd = -1;
-        sd_id128_t id;
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        PrivateConnection *c;
         int r;
 
         nfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (nfd < 0) {
-                if (errno != EAGAIN && errno != EINTR)
-                        log_warning_errno(negative_errno(), "Cannot accept a private connection: %m");
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        pause_accepting(m, errno);
+                else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_full_ratelimited(&accept_ratelimit, LOG_WARNING,
+                                             "Cannot accept a private connection: %s", strerror(errno));
                 return 0;
         }
-        r = sd_id128_randomize(&id);
+        if (getsockopt(nfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                log_full_ratelimited(&accept_ratelimit, LOG_WARNING, "Cannot learn a private peer: %s",
+                                     strerror(errno));
+                return 0;
+        }
+        if (!connection_allowed(m, cred.uid)) {
+                log_full_ratelimited(&refused_ratelimit, LOG_WARNING,
+                                     "Refusing a private connection of uid %u: too many connections",
+                                     (unsigned)cred.uid);
+                return 0;
+        }
+
+        c = g_new0(PrivateConnection, 1);
+        c->manager = m;
+        c->uid = cred.uid;
+        r = sd_bus_new(&c->bus);
         if (r >= 0)
-                r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_fd(bus, nfd, nfd);
+                r = sd_bus_set_fd(c->bus, nfd, nfd);
         if (r >= 0) {
-                TAKE_FD(nfd);
-                r = sd_bus_set_server(bus, true, id);
+                TAKE_FD(nfd); /* the bus closes it from now on */
+                r = connection_start(m, c);
         }
-        if (r >= 0)
-                r = sd_bus_negotiate_creds(bus, true,
-                                           SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
-        if (r >= 0)
-                r = bus_add_objects(bus, m);
-        if (r >= 0)
-                r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL,
-                                              "org.freedesktop.DBus.Local", "Disconnected", on_disconnected,
-                                              NULL, m);
-        if (r >= 0)
-                r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r >= 0)
-                r = sd_bus_start(bus);
         if (r < 0) {
-                log_warning_errno(r, "Cannot set up a private connection: %m");
+                connection_free(c);
+                log_full_ratelimited(&accept_ratelimit, LOG_WARNING,
+                                     "Cannot set up a private connection: %s", strerror(-r));
                 return 0;
         }
-        g_ptr_array_add(m->private_connections, TAKE_PTR(bus));
+        g_ptr_array_add(m->private_connections, c);
+        return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        resume_accepting(userdata);
         return 0;
 }
 
@@ -105,7 +243,11 @@ int bus_private_listen(Manager *m, const char *path)
         if (listen(fd, SOMAXCONN) < 0)
                 return log_error_errno(negative_errno(), "Cannot listen on %s: %m", path);
 
-        m->private_connections = g_ptr_array_new_with_free_func(connection_unref);
+        m->private_connections = g_ptr_array_new_with_free_func(connection_free);
+        r = sd_event_add_time(m->event, &m->private_retry, CLOCK_MONOTONIC, UINT64_MAX, 0, on_retry, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the private socket's retry timer: %m");
+        (void)sd_event_source_set_enabled(m->private_retry, SD_EVENT_OFF);
         r = sd_event_add_io(m->event, &m->private_listen, fd, EPOLLIN, on_connection, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the private socket: %m");
@@ -121,6 +263,7 @@ int bus_private_listen(Manager *m, const char *path)
 void bus_private_done(Manager *m)
 {
         m->private_listen = sd_event_source_disable_unref(m->private_listen);
+        m->private_retry = sd_event_source_disable_unref(m->private_retry);
         if (m->private_connections)
                 g_ptr_array_unref(g_steal_pointer(&m->private_connections));
         if (m->private_socket)

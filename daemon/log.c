@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -47,4 +48,26 @@ void log_internal(int level, const char *format, ...)
         va_end(ap);
         fputc('\n', stderr);
         errno = saved_errno;
+}
+
+bool log_ratelimit_below(RateLimit *rl)
+{
+        struct timespec ts;
+        uint64_t now;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        if (rl->begin_usec == 0 || now - rl->begin_usec >= rl->interval_usec) {
+                if (rl->suppressed > 0)
+                        log_internal(LOG_WARNING, "%u similar messages suppressed", rl->suppressed);
+                rl->begin_usec = now;
+                rl->num = 0;
+                rl->suppressed = 0;
+        }
+        if (rl->num < rl->burst) {
+                rl->num++;
+                return true;
+        }
+        rl->suppressed++;
+        return false;
 }

@@ -4,6 +4,8 @@
 /* Logging to stderr. Under systemd (JOURNAL_STREAM set) lines carry a "<N>" syslog level prefix, which
  * the journal turns into the priority; elsewhere they read "vgpud: warning: ...". */
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 void log_set_max_level(int level);
@@ -32,3 +34,27 @@ void log_internal(int level, const char *format, ...) __attribute__((format(prin
 #define log_error_errno(r, ...)   log_full_errno(LOG_ERR, r, __VA_ARGS__)
 #define log_warning_errno(r, ...) log_full_errno(LOG_WARNING, r, __VA_ARGS__)
 #define log_debug_errno(r, ...)   log_full_errno(LOG_DEBUG, r, __VA_ARGS__)
+
+/* A log rate limit for errors that a client or the kernel can repeat at will (a failing accept(), a
+ * dropped connection): at most burst lines per interval; the lines dropped are counted and the next
+ * line that passes says how many. Zero-initialize with RATELIMIT_INIT. */
+typedef struct RateLimit {
+        uint64_t interval_usec;
+        unsigned burst;
+        uint64_t begin_usec; /* start of the current interval (CLOCK_MONOTONIC) */
+        unsigned num;        /* lines logged in it */
+        unsigned suppressed; /* lines dropped since the last line logged */
+} RateLimit;
+#define RATELIMIT_INIT(interval, b)                       \
+        {                                                 \
+                .interval_usec = (interval), .burst = (b) \
+        }
+
+/* True when a line may be logged now; logs "N similar messages suppressed" first when some were. */
+bool log_ratelimit_below(RateLimit *rl);
+
+#define log_full_ratelimited(rl, level, ...)                                   \
+        do {                                                                   \
+                if ((level) <= log_get_max_level() && log_ratelimit_below(rl)) \
+                        log_internal((level), __VA_ARGS__);                    \
+        } while (0)

@@ -28,7 +28,8 @@ typedef struct Manager {
         char *udev_source;    /* "udev", "kernel" or NULL for automatic */
         char *private_socket; /* path of the private socket, NULL: none */
         sd_event_source *private_listen;
-        GPtrArray *private_connections; /* sd_bus* of the connected peers */
+        sd_event_source *private_retry; /* resumes accepting after EMFILE (bus-private.c) */
+        GPtrArray *private_connections; /* PrivateConnection* of the connected peers */
         char *scripts_dir;              /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
         uint64_t callout_timeout_usec;  /* 0: the default */
         VgpudConfig config;             /* vgpud.conf (daemon/config.c) */

@@ -14,6 +14,12 @@
 /* polkit may wait for a human to type a password: give it time */
 #define POLKIT_TIMEOUT_USEC (120ULL * 1000 * 1000)
 
+/* polkit checks in flight per bus name: a client cannot make vgpud hold more (the broker bounds the
+ * number of its connections) */
+#define POLKIT_MAX_PENDING_PER_SENDER 16u
+
+static GHashTable *pending_per_sender; /* unique name -> count (GUINT_TO_POINTER) */
+
 typedef struct {
         sd_bus_message *call;
         char *action_id;
@@ -21,8 +27,23 @@ typedef struct {
         void *userdata;
 } PolkitQuery;
 
+static unsigned pending_add(const char *sender, int delta)
+{
+        unsigned n;
+
+        if (!pending_per_sender)
+                pending_per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        n = GPOINTER_TO_UINT(g_hash_table_lookup(pending_per_sender, sender)) + delta;
+        if (n == 0)
+                g_hash_table_remove(pending_per_sender, sender);
+        else
+                g_hash_table_insert(pending_per_sender, g_strdup(sender), GUINT_TO_POINTER(n));
+        return n;
+}
+
 static void query_free(PolkitQuery *q)
 {
+        pending_add(sd_bus_message_get_sender(q->call), -1);
         sd_bus_message_unref(q->call);
         g_free(q->action_id);
         g_free(q);
@@ -78,6 +99,10 @@ int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb,
         if (!sender)
                 return -EACCES; /* a direct connection: no bus name for polkit to look at */
 
+        if (pending_per_sender && GPOINTER_TO_UINT(g_hash_table_lookup(pending_per_sender, sender)) >=
+                                          POLKIT_MAX_PENDING_PER_SENDER)
+                return -ENOBUFS;
+
         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.PolicyKit1",
                                            "/org/freedesktop/PolicyKit1/Authority",
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
@@ -95,6 +120,7 @@ int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb,
 
         q = g_new0(PolkitQuery, 1);
         q->call = sd_bus_message_ref(call);
+        pending_add(sender, +1);
         q->action_id = g_strdup(action_id);
         q->cb = cb;
         q->userdata = userdata;

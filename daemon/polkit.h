@@ -16,6 +16,7 @@
 typedef void (*PolkitCallback)(sd_bus_message *call, int allowed, void *userdata);
 
 /* Returns 1 when the sender is allowed right away (uid 0), 0 when a polkit query is in flight (cb then
- * runs exactly once, later, from the event loop), or a negative errno (cb will not run). The call
+ * runs exactly once, later, from the event loop), or a negative errno (cb will not run): -ENOBUFS when
+ * the sender has 16 checks in flight already. The call
  * message is kept referenced until cb has run. */
 int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb, void *userdata);

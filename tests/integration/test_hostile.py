@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Hostile local users against vgpud's private socket (0666, no broker in between): idle connections
+by the thousand, calls pipelined by the ten thousand whose replies are never read, and a host out of
+file descriptors. What is asserted is boundedness, never speed: root's Acquire still succeeds, vgpud
+holds a bounded number of connections and descriptors, its RSS stays under 32 MiB, its log is not
+flooded and it accepts again once descriptors are free. tests/bench/bench-hostile.py has the figures."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import vgpudtest
+from test_acquire import AcquireTestCase
+
+NOBODY = 65534
+MAX_PER_UID = 16  # daemon/bus-private.c PRIVATE_MAX_PER_UID
+HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'hostile.py')
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise AssertionError('no VmRSS for %d' % pid)
+
+
+def open_fds(pid):
+    return len(os.listdir('/proc/%d/fd' % pid))
+
+
+class HostileTestCase(AcquireTestCase):
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.workdir, 0o755)
+        self.sock = os.path.join(self.workdir, 'private')
+        self.attackers = []
+        self.start_vgpud(['--private-socket', self.sock])
+
+    def tearDown(self):
+        for p in self.attackers:
+            if p.poll() is None:
+                p.stdin.close()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        super().tearDown()
+
+    def attack(self, *args, uid=NOBODY):
+        """Start hostile.py as uid; returns (process, its JSON report) once it holds its connections."""
+        argv = ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid, '--clear-groups',
+                '/usr/bin/python3', HOSTILE] + [str(a) for a in args]
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.attackers.append(p)
+        line = p.stdout.readline()
+        self.assertTrue(line, 'hostile.py %s ended without a report' % ' '.join(map(str, args)))
+        return p, json.loads(line)
+
+    def held(self, p):
+        p.stdin.write('count\n')
+        p.stdin.flush()
+        return int(p.stdout.readline())
+
+    def settle_held(self, p, at_most, timeout=120):
+        """How many connections vgpud still holds, once it is at most at_most (or the timeout)."""
+        deadline = time.monotonic() + timeout
+        n = self.held(p)
+        while n > at_most and time.monotonic() < deadline:
+            time.sleep(0.2)
+            n = self.held(p)
+        return n
+
+    def log_lines(self):
+        return self.daemon_log().count('\n')
+
+    def root_still_served(self):
+        """Root's Acquire over the bus and root's read over the private socket both work."""
+        uuid, _dev, _parent, _type = self.acquire('T4-2Q', 'test:root-%d' % len(self.leases()))
+        env = dict(self.env(), VGPUD_SOCKET=self.sock, DBUS_SYSTEM_BUS_ADDRESS='unix:path=/nonexistent')
+        p = subprocess.run([os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl'), 'list'], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(uuid, p.stdout)
+        return uuid
+
+
+class TestHostileClients(HostileTestCase):
+    def test_idle_connections_are_capped_per_user(self):
+        lines_before = self.log_lines()
+        p, report = self.attack('idle', self.sock, 1100)
+        self.assertEqual(report['connected'] + report['refused'], 1100)
+        self.assertGreater(report['connected'], 2 * MAX_PER_UID)  # the attack happened
+        held = self.settle_held(p, MAX_PER_UID)
+        self.assertLessEqual(held, MAX_PER_UID)
+        self.assertGreater(held, 0)  # idle connections within the limit are kept
+        self.assertLess(open_fds(self.daemon.pid), 128)
+        self.root_still_served()
+        self.assertLess(self.log_lines() - lines_before, 40, 'the refusals flood the log')
+        self.assertIsNone(self.daemon.poll())
+
+    def test_unread_pipelined_calls_drop_the_connection(self):
+        lines_before = self.log_lines()
+        p, report = self.attack('pipeline', self.sock, 4, 50000)
+        self.assertEqual(report['connected'], 4)
+        # vgpud hung up on each before it had all 50,000 calls: it does not buffer without end
+        for sent in report['sent']:
+            self.assertLess(sent, 50000, report)
+            self.assertGreater(sent, 0, report)
+        self.assertEqual(self.settle_held(p, 0), 0)
+        self.assertLess(rss_kib(self.daemon.pid), 32 * 1024)
+        self.root_still_served()
+        self.assertLess(self.log_lines() - lines_before, 40, 'the drops flood the log')
+
+
+class TestOutOfDescriptors(HostileTestCase):
+    """vgpud with 96 descriptors, and root (never refused) holding more connections than that."""
+
+    def daemon_argv(self):
+        return ['prlimit', '--nofile=96:96', '--'] + super().daemon_argv() + ['-v']
+
+    def test_accept_pauses_and_resumes_without_a_spin(self):
+        import socket
+        conns = []
+        for _ in range(150):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(20)
+            s.connect(self.sock)  # the backlog takes them even while vgpud cannot accept
+            conns.append(s)
+        self.addCleanup(lambda: [s.close() for s in conns])
+        deadline = time.monotonic() + 60
+        while not re.search('Cannot accept|Accepting private connections paused', self.daemon_log()):
+            self.assertLess(time.monotonic(), deadline, 'vgpud never ran out of descriptors')
+            time.sleep(0.1)
+        time.sleep(2)  # a spin would log thousands of lines in this time, even on a busy machine
+        log = self.daemon_log()
+        attempts = len(re.findall(r'Cannot accept|Accepting private connections paused', log))
+        self.assertLess(attempts, 40, 'accept() spins on EMFILE')
+        self.assertIsNone(self.daemon.poll())
+        for s in conns:
+            s.close()
+        conns.clear()
+        # descriptors are free again: vgpud accepts and serves
+        self.root_still_served()
+
+
+if __name__ == '__main__':
+    sys.exit('run through tests/integration/run.py')
