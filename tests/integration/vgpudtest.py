@@ -70,8 +70,8 @@ class SimHost:
     def definitions_dir(self):
         return self.tree.definitions_dir
 
-    def env(self, base=None):
-        return simhost.sim_environment(self.root, base)
+    def env(self, base=None, nvml=False):
+        return simhost.sim_environment(self.root, base, nvml=nvml)
 
     def monitor_sockets(self):
         """The umockdev fake netlink sockets (one per libudev monitor, maybe stale)."""

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 
+from emulator_vf import VfDriver
 from uevent import UeventSender, monotonic_usec
 
 IN_CLOSE_WRITE = 0x00000008
@@ -84,9 +85,14 @@ class Emulator:
                     self._watch_types(parent)
             for m in self.host.mdevs.values():
                 self._watch_mdev(m)
+        # the nvidia driver of GPUs in VF mode, SR-IOV, NVML (emulator_vf.py)
+        self.vf = VfDriver(self)
+        with self.lock:
+            self.vf.watch()
 
     # ------------------------------------------------------------ lifecycle
     def start(self):
+        self.vf.start()
         self._thread = threading.Thread(target=self._run, name='mdev-emulator', daemon=True)
         self._thread.start()
         return self
@@ -94,6 +100,7 @@ class Emulator:
     def stop(self):
         if self._thread is None:
             return
+        self.vf.stop()
         self._stopping = True
         os.write(self._wake_w, b'x')
         self._thread.join(5)
@@ -158,6 +165,8 @@ class Emulator:
                 self._on_create_write(what[1], what[2])
             elif what[0] == 'remove' and name == 'remove':
                 self._on_remove_write(what[1])
+            elif what[0] in ('vf', 'vf-pf'):
+                self.vf.on_close_write(what, name)
 
     def _take(self, rel):
         """Read a written attribute and empty it again. Read-only open, so that we
@@ -282,14 +291,20 @@ class Emulator:
             return True
 
     # ------------------------------------------------------------ uevents
-    def _uevent(self, action, devpath, subsystem, extra=()):
+    def _make_uevent(self, action, devpath, subsystem, extra=()):
+        """Number and record a uevent (under the lock); returns its properties for sending."""
         self._seqnum += 1
         usec = self._usec.setdefault(devpath, monotonic_usec())
+        if action == 'remove':
+            self._usec.pop(devpath, None)
         props = [('ACTION', action), ('DEVPATH', '/' + devpath), ('SUBSYSTEM', subsystem)]
         props += list(extra)
         props += [('SEQNUM', str(self._seqnum)), ('USEC_INITIALIZED', str(usec))]
         self.events.append((action, '/sys/' + devpath, dict(props)))
-        self.sender.send(props)
+        return props
+
+    def _uevent(self, action, devpath, subsystem, extra=()):
+        self.sender.send(self._make_uevent(action, devpath, subsystem, extra))
 
     def _device_props(self, dev, with_driver=True):
         return [kv for kv in dev.uevent() if with_driver or kv[0] != 'DRIVER']
@@ -404,6 +419,19 @@ class Emulator:
                 if parent is not None:
                     parent.registered = False
                     self.parent_register(dev.name)
+            self.changed.notify_all()
+
+    def reboot(self):
+        """The host restarts (stop the daemon first): every mdev and every VF of a GPU in VF mode is
+        gone, with mixed-size mode and GPU instances; definitions and the daemon's state directory
+        stay. No uevents (nobody listens during a reboot). A16 VFs (mdev parents) stay: see NOTES.md."""
+        with self.lock:
+            for uuid in sorted(self.host.mdevs):
+                m = self.host.mdevs[uuid]
+                self.tree.remove_mdev(m)
+                self.host.remove_mdev(uuid)
+            self.tree.update_available()
+            self.vf.reboot()
             self.changed.notify_all()
 
     def wait_for(self, predicate, timeout=5):

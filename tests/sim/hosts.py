@@ -18,6 +18,7 @@ import re
 import uuid as uuidlib
 
 import drivers
+import nvidia_vf
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
 PCI_ROOT = 'devices/pci0000:00'
@@ -40,6 +41,7 @@ class PciFunction:
         self.revision = revision
         self.physfn = None
         self.vfs = []
+        self.total_vfs = None  # sriov_totalvfs when it differs from len(vfs) being present
         self.present = True
 
     @property
@@ -163,6 +165,7 @@ class Host:
         self.parents = {}      # name -> Parent
         self.mdevs = {}        # uuid -> Mdev
         self.definitions = []
+        self.vf_gpus = {}      # PF address -> nvidia_vf.NvidiaVfGpu (GPUs in vendor-specific VFIO mode)
         # IOMMU groups of mediated devices: fresh numbers from 100 on, above the PCI functions'
         # groups (tree.py numbers those 1, 2, ... in device order), never reused after a removal
         self.next_iommu_group = 100
@@ -199,6 +202,13 @@ class Host:
     def define(self, parent, uuid, mdev_type, start='manual', attrs=()):
         self.definitions.append(Definition(parent, uuid, definition_text(mdev_type, start, attrs)))
 
+    def vf_gpu_of(self, addr):
+        """The NvidiaVfGpu whose PF or VF is addr, or None."""
+        for gpu in self.vf_gpus.values():
+            if gpu.pf.addr == addr or any(v.addr == addr for v in gpu.vfs):
+                return gpu
+        return None
+
     def models(self):
         seen = []
         for p in self.parents.values():
@@ -209,6 +219,7 @@ class Host:
     def merge(self, other):
         self.devices += other.devices
         self.parents.update(other.parents)
+        self.vf_gpus.update(other.vf_gpus)
         for m in other.mdevs.values():
             m.iommu_group = self.fresh_iommu_group()
         self.mdevs.update(other.mdevs)
@@ -492,6 +503,81 @@ def large(scale=1.0):
     return h
 
 
+# ---------------------------------------------------------------- NVIDIA vGPU 17+ (VF mode)
+
+def vf_addr(pf_addr, offset, stride, i):
+    """The address of VF i of a PF: routing id = PF's + offset + i * stride (same bus)."""
+    dev, fn = int(pf_addr[8:10], 16), int(pf_addr[11])
+    devfn = (dev << 3 | fn) + offset + i * stride
+    return '%s%02x.%d' % (pf_addr[:8], devfn >> 3, devfn & 7)
+
+
+def _vf_gpu(h, board_name, pf_addr, root_port, numa_node, sriov=True, mixed_size=False, mig=False,
+            running=()):
+    """A GPU in vendor-specific VFIO mode: PF plus its VFs (present only with sriov), both bound to
+    nvidia; running: (VF index, type name) vGPUs set up front (needs sriov)."""
+    board = nvidia_vf.boards()[board_name]
+    rp = _root_port(h, root_port, numa_node=numa_node)
+    pf = h.add_device(PciFunction(pf_addr, board.vendor, board.device, board.vendor, 0x0000, 0x030200,
+                                  driver='nvidia', numa_node=numa_node, upstream=rp))
+    pf.total_vfs = board.total_vfs
+    vfs = []
+    for i in range(board.total_vfs):
+        vf = h.add_device(PciFunction(vf_addr(pf_addr, board.vf_offset, board.vf_stride, i), board.vendor,
+                                      board.device, board.vendor, 0x0000, 0x030200, driver='nvidia',
+                                      numa_node=numa_node, upstream=rp))
+        vf.physfn = pf
+        vf.present = sriov
+        pf.vfs.append(vf)
+        vfs.append(vf)
+    gpu = nvidia_vf.NvidiaVfGpu(board, pf, vfs, mixed_size=mixed_size, mig=mig)
+    gpu.numvfs = len(vfs) if sriov else 0
+    h.vf_gpus[pf_addr] = gpu
+    for i, tname in running:
+        vtype = next(t for t in board.types if t.name == tname)
+        rc = gpu.create(vfs[i].addr, vtype.type_id)
+        if rc:
+            raise ValueError('cannot set up %s on VF %d of %s: errno %d' % (tname, i, pf_addr, rc))
+    return gpu
+
+
+L40S = '0000:c1:00.0'
+RTX6000 = '0000:81:00.0'
+
+
+def l40s(sriov=True, mixed_size=False, running=()):
+    """NVIDIA L40S (10de:26b9, 48 GB, 32 VFs from .0.4) at 0000:c1:00.0. running: (VF index, name)."""
+    h = Host('l40s')
+    _vf_gpu(h, 'NVIDIA L40S', L40S, '0000:00:07.1', 1, sriov=sriov, mixed_size=mixed_size, running=running)
+    return h
+
+
+def rtx6000(sriov=True, mixed_size=False, mig=False, running=()):
+    """RTX PRO 6000 Blackwell Server Edition (10de:2bb5, 96 GB, 16 VFs from .0.2) at 0000:81:00.0;
+    mig=True: MIG mode on (MIG-backed types only; GPU instances via the emulator)."""
+    h = Host('rtx6000')
+    _vf_gpu(h, 'NVIDIA RTX Pro 6000 Blackwell DC', RTX6000, '0000:00:05.1', 0, sriov=sriov,
+            mixed_size=mixed_size, mig=mig, running=running)
+    return h
+
+
+def vf(sriov=True):
+    """A VF host: the L40S and the RTX PRO 6000 (sriov=False: as after a reboot, no VFs yet)."""
+    h = l40s(sriov=sriov)
+    h.merge(rtx6000(sriov=sriov))
+    h.name = 'vf'
+    return h
+
+
+def mixed(sriov=True):
+    """Classic mdev GPUs and VF-mode GPUs on one host: T4, A16 board, L40S, RTX PRO 6000."""
+    h = t4()
+    for other in (a16(), l40s(sriov=sriov), rtx6000(sriov=sriov)):
+        h.merge(other)
+    h.name = 'mixed'
+    return h
+
+
 HOSTS = {
     'default': default,
     't4': t4,
@@ -501,7 +587,17 @@ HOSTS = {
     'odd': odd,
     'large': large,
     'half-full': half_full,
+    'l40s': l40s,
+    'rtx6000': rtx6000,
+    'vf': vf,
+    'vf-off': lambda: _renamed(vf(sriov=False), 'vf-off'),
+    'mixed': mixed,
 }
+
+
+def _renamed(h, name):
+    h.name = name
+    return h
 
 
 def build_host(name, scale=1.0):

@@ -40,6 +40,7 @@ class Tree:
         self.definitions_dir = os.path.join(self.root, 'etc', 'mdevctl.d')
         self.host = host
         self._avail_cache = {}
+        self._vf_cache = {}
         self._pci_groups = {}
 
     # ------------------------------------------------------------ primitives
@@ -88,7 +89,8 @@ class Tree:
         self.write('bus/mdev/drivers_autoprobe', '1\n')
         self.write('bus/pci/drivers_autoprobe', '1\n')
         for dev in self.host.devices:
-            self.add_device(dev)
+            if dev.present:
+                self.add_device(dev)
         for parent in self.host.parents.values():
             if parent.registered:
                 self.add_types(parent)
@@ -138,14 +140,95 @@ class Tree:
         self.link('kernel/iommu_groups/%d/devices/%s' % (group, dev.addr), path)
         self.link(path + '/iommu_group', 'kernel/iommu_groups/%d' % group)
         if dev.vfs:
-            self.write(path + '/sriov_totalvfs', '%d\n' % len(dev.vfs))
-            self.write(path + '/sriov_numvfs', '%d\n' % len(dev.vfs))
-            self.write(path + '/sriov_offset', '4\n')
-            self.write(path + '/sriov_stride', '1\n')
-            for i, vf in enumerate(dev.vfs):
-                self.link('%s/virtfn%d' % (path, i), vf.path)
+            self._add_sriov(dev)
         if dev.physfn is not None:
             self.link(path + '/physfn', dev.physfn.path)
+        gpu = self.host.vf_gpu_of(dev.addr)
+        if gpu is not None and dev.physfn is not None:
+            self._add_vf_nvidia(gpu, dev)
+
+    def _add_sriov(self, dev):
+        """A PF's SR-IOV attributes and its virtfnN links (only the VFs that are present)."""
+        path = dev.path
+        present = [vf for vf in dev.vfs if vf.present]
+        gpu = self.host.vf_gpu_of(dev.addr)
+        self.write(path + '/sriov_totalvfs', '%d\n' % (dev.total_vfs or len(dev.vfs)))
+        self.write(path + '/sriov_numvfs', '%d\n' % len(present))
+        if gpu is not None:
+            self.write(path + '/sriov_offset', '%d\n' % gpu.board.vf_offset)
+            self.write(path + '/sriov_stride', '%d\n' % gpu.board.vf_stride)
+            self.write(path + '/sriov_vf_device', '%04x\n' % dev.device)
+            self.write(path + '/sriov_drivers_autoprobe', '1\n')
+        else:
+            self.write(path + '/sriov_offset', '4\n')
+            self.write(path + '/sriov_stride', '1\n')
+        for i, vf in enumerate(dev.vfs):
+            if vf.present:
+                self.link('%s/virtfn%d' % (path, i), vf.path)
+            else:
+                self.unlink('%s/virtfn%d' % (path, i))
+
+    def set_numvfs(self, pf):
+        """Rewrite a PF's sriov_numvfs and virtfnN links after VFs came or went."""
+        self._add_sriov(pf)
+
+    # ------------------------------------------------------------ NVIDIA VF mode
+    def pci_group(self, addr):
+        return self._pci_groups.get(addr)
+
+    def vf_group_node(self, vf):
+        """The real path of a VF's /dev/vfio/<group> (nvidia-vfio-pci registers every VF)."""
+        return os.path.join(self.dev, 'vfio', str(self._pci_groups[vf.addr]))
+
+    def _add_vf_nvidia(self, gpu, vf):
+        """The nvidia/ directory the driver creates on a VF at probe, and the VF's VFIO group node."""
+        d = vf.path + '/nvidia'
+        self.mkdir(d)
+        self.write(d + '/vgpu_params', '\n')
+        self.write(d + '/warm_update', '0\n')
+        self._vf_cache.pop(vf.addr, None)
+        self.update_vf(gpu, vf)
+        os.chmod(self.p(d + '/creatable_vgpu_types'), 0o444)
+        os.makedirs(os.path.join(self.dev, 'vfio'), exist_ok=True)
+        with open(self.vf_group_node(vf), 'w'):
+            pass
+        os.chmod(self.vf_group_node(vf), 0o600)
+
+    def vf_files(self, gpu, vf):
+        """What the VF's nvidia/ files read now: {name: content}. gpu_instance_id and placement_id
+        are empty while the VF has no vGPU (a read then fails with ENXIO; see NOTES.md)."""
+        g = gpu.vgpus.get(vf.addr)
+        # the driver prints "%-5d : %s" per type; the name it gets from RM ends in a newline
+        text = 'ID    : vGPU Name\n' + ''.join('%-5d : %s\n' % (t.type_id, t.name)
+                                              for t in gpu.creatable(vf.addr))
+        return {'creatable_vgpu_types': text,
+                'current_vgpu_type': '%d\n' % (g.vtype.type_id if g else 0),
+                'gpu_instance_id': '' if g is None else '%d\n' % (g.gpu_instance.gi_id if g.gpu_instance else 0),
+                'placement_id': '' if g is None else '%d\n' % g.placement}
+
+    def update_vf(self, gpu, vf):
+        """Rewrite the VF's nvidia/ files whose content changed. Returns how many were written."""
+        cache = self._vf_cache.setdefault(vf.addr, {})
+        written = 0
+        for name, text in self.vf_files(gpu, vf).items():
+            if cache.get(name) == text:
+                continue
+            path = self.p('%s/nvidia/%s' % (vf.path, name))
+            mode = None
+            if name == 'creatable_vgpu_types' and os.path.exists(path):
+                mode = os.stat(path).st_mode & 0o777
+                os.chmod(path, 0o644)
+            with open(path, 'w') as f:
+                f.write(text)
+            if mode is not None:
+                os.chmod(path, mode)
+            cache[name] = text
+            written += 1
+        return written
+
+    def update_vf_gpu(self, gpu):
+        """Rewrite the nvidia/ files of every present VF of the GPU."""
+        return sum(self.update_vf(gpu, vf) for vf in gpu.vfs if vf.present)
 
     def remove_device(self, dev):
         """Hot-unplug: the device directory and every link to it go."""
@@ -157,6 +240,12 @@ class Tree:
             group = self._pci_groups.get(dev.addr)
             if group is not None:
                 self.rmtree('kernel/iommu_groups/%d' % group)
+                if dev.physfn is not None and self.host.vf_gpu_of(dev.addr) is not None:
+                    try:
+                        os.unlink(self.vf_group_node(dev))
+                    except FileNotFoundError:
+                        pass
+                    self._vf_cache.pop(dev.addr, None)
         else:
             self.unlink('class/%s/%s' % (dev.cls, dev.name))
         self.unlink('class/mdev_bus/' + dev.name)
