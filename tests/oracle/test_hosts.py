@@ -37,6 +37,25 @@ def busy():
     return h
 
 
+def mixed_running():
+    """The mixed host (T4, A16 board, L40S and RTX PRO 6000 in VF mode) with vGPUs on both kinds:
+    mdevctl sees only the mediated devices, and so must `vgpuctl types`/`list`."""
+    h = hosts.mixed()
+    t4p = '0000:41:00.0'
+    u = [hosts.make_uuid('mixed', n) for n in range(3)]
+    h.add_mdev(u[0], t4p, hosts.nvidia_type_by_name(h, t4p, 'GRID T4-4Q'))
+    vf = hosts.a16_vf_addr(hosts.A16_CORES[2], 1)
+    h.add_mdev(u[1], vf, hosts.nvidia_type_by_name(h, vf, 'NVIDIA A16-8Q'))
+    h.define(t4p, u[0], hosts.nvidia_type_by_name(h, t4p, 'GRID T4-4Q'), 'auto')
+    h.define(t4p, u[2], hosts.nvidia_type_by_name(h, t4p, 'GRID T4-4Q'), 'manual')
+    for pf, n, type_id in ((hosts.L40S, 3, 1152), (hosts.RTX6000, 2, 1525)):
+        gpu = h.vf_gpus[pf]
+        for vf in gpu.vfs[:n]:
+            assert gpu.create(vf.addr, type_id) == 0
+    h.name = 'mixed-running'
+    return h
+
+
 def commands_for(host):
     """The command lines compared for a host, derived from what it contains."""
     parents = sorted(host.parents)
@@ -75,7 +94,8 @@ def host_class(name, spec):
 
 
 # The odd and large hosts have their own modules (test_odd.py, test_large.py).
-for _name, _spec in [(n, n) for n in ('default', 't4', 'a16', 'gvtg', 'mtty', 'half-full')] + [('busy', busy)]:
+for _name, _spec in ([(n, n) for n in ('default', 't4', 'a16', 'gvtg', 'mtty', 'half-full', 'mixed')] +
+                     [('busy', busy), ('mixed-running', mixed_running)]):
     _cls = host_class(_name, _spec)
     globals()[_cls.__name__] = _cls
 del _cls, _name, _spec
