@@ -222,12 +222,31 @@ class SignalRecorder:
 
 # ---------------------------------------------------------------- test case
 
+_OPTION_SUPPORT = {}
+
+
+def daemon_supports(option):
+    """Whether the built vgpud accepts `--<option> <value>` (it refuses unknown options, so
+    `vgpud --<option> x --version` exits 0 only when it knows the option)."""
+    if option not in _OPTION_SUPPORT:
+        vgpud = os.path.join(builddir(), 'daemon', 'vgpud')
+        p = subprocess.run([vgpud, '--' + option, '/nonexistent', '--version'], capture_output=True,
+                           timeout=30)
+        _OPTION_SUPPORT[option] = p.returncode == 0
+    return _OPTION_SUPPORT[option]
+
+
 class VgpudTestCase(dbusmock.DBusTestCase):
     host = 'default'
     scale = 1.0
     polkit = 'allow'
     start_daemon = True
     daemon_timeout = 10
+    # the fake libnvidia-ml.so.1 (tests/sim/nvml) on the daemon's library path; False: no NVML at all
+    nvml = False
+    # the fake sriov-manage (tests/sim/sriov-manage) as the daemon's sriov-manage, through
+    # --sriov-manage PATH (test-only option) when the daemon has it; None: a path that does not exist
+    sriov_manage = simhost.SRIOV_MANAGE
 
     @classmethod
     def setUpClass(cls):
@@ -335,7 +354,7 @@ class VgpudTestCase(dbusmock.DBusTestCase):
 
     # ------------------------------------------------------------ daemon
     def env(self):
-        env = self.sim.env()
+        env = self.sim.env(nvml=self.nvml)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = self.bus_address
         env.setdefault('G_DEBUG', 'fatal-criticals')
         env['STATE_DIRECTORY'] = self.state_dir
@@ -358,6 +377,9 @@ class VgpudTestCase(dbusmock.DBusTestCase):
                 '--definitions-dir', self.sim.definitions_dir, '--state-dir', self.state_dir,
                 # never the host's /usr/lib/mdevctl/scripts.d callouts
                 '--system-scripts-dir', os.path.join(self.workdir, 'no-system-scripts')]
+        if daemon_supports('sriov-manage'):
+            # never the host's /usr/lib/nvidia/sriov-manage
+            argv += ['--sriov-manage', self.sriov_manage or os.path.join(self.workdir, 'no-sriov-manage')]
         if os.environ.get('VALGRIND'):
             argv = ['valgrind', '--quiet', '--error-exitcode=33', '--leak-check=full',
                     '--errors-for-leak-kinds=definite', '--show-leak-kinds=definite'] + argv
