@@ -285,6 +285,47 @@ class DriverTest(VfSimTestCase):
         self.assertTrue(self.emu.wait_for(lambda: open(path).read() == '1150\n'))
 
 
+class TestApiTest(VfSimTestCase):
+    """The emulator's helpers for tests: another tool's writes, mixed-size mode, GPU instances."""
+
+    def test_helpers(self):
+        vf = self.emu.vf
+        self.assertEqual(vf.set_vgpu_type(L40S_VFS[2], 1150), 0)
+        self.assertEqual(vf.vgpu_type(L40S_VFS[2]), 1150)
+        self.assertEqual(self.read(L40S_VFS[2] + '/nvidia/current_vgpu_type'), '1150\n')
+        self.assertEqual(vf.set_vgpu_type(L40S_VFS[2], 1150), errno.EPERM)
+        self.assertEqual(vf.set_mixed_size(L40S, True), 'in-use')
+        self.assertEqual(vf.set_vgpu_type(L40S_VFS[2], 0), 0)
+        self.assertEqual(vf.vgpu_type(L40S_VFS[2]), 0)
+        self.assertEqual(vf.set_mixed_size(L40S, True), 'ok')
+        self.assertEqual(len(self.creatable(L40S_VFS[2])), L40S_TYPES)
+        self.assertEqual(vf.vfio_group_path(L40S_VFS[2]),
+                         os.path.join(self.sim.root, 'dev', 'vfio', os.path.basename(os.readlink(
+                             os.path.join(self.sim.sys_dir, 'bus/pci/devices', L40S_VFS[2], 'iommu_group')))))
+        with self.assertRaises(ValueError):
+            vf.create_gpu_instance(RTX, '1g.24gb')  # MIG mode is off
+        self.assertEqual(self.emu.events, [])
+
+
+class MigTest(VfSimTestCase):
+    def make_host(self):
+        return hosts.rtx6000(mig=True)
+
+    def test_gpu_instances(self):
+        vf = self.emu.vf
+        self.assertEqual(self.creatable(RTX_VFS[0]), [])
+        self.assertEqual(self.set_type(RTX_VFS[0], 1561), errno.EIO)
+        self.assertEqual(vf.create_gpu_instance(RTX, '2g.48gb'), 3)
+        self.assertEqual([n for _, n in self.creatable(RTX_VFS[0])],
+                         ['NVIDIA RTX Pro 6000 Blackwell DC-2-24Q', 'NVIDIA RTX Pro 6000 Blackwell DC-2-48Q'])
+        self.assertEqual(self.set_type(RTX_VFS[0], 1562), 0)
+        self.assertEqual(self.read(RTX_VFS[0] + '/nvidia/gpu_instance_id'), '3\n')
+        self.assertEqual(self.set_type(RTX_VFS[1], 1562), 0)    # two 24 GB vGPUs on the 48 GB instance
+        self.assertEqual(self.set_type(RTX_VFS[2], 1562), errno.EIO)
+        self.assertEqual(vf.create_gpu_instance(RTX, '2g.48gb'), 4)
+        self.assertIsNone(vf.create_gpu_instance(RTX, '1g.24gb'))  # all 4 slices taken
+
+
 class SriovTest(VfSimTestCase):
     host = 'vf-off'
 

@@ -369,6 +369,47 @@ class VfDriver:
             for gpu in self.host.vf_gpus.values():
                 self.disable(gpu, None)
 
+    # ------------------------------------------------------------ test API
+    def set_vgpu_type(self, vf_addr, type_id):
+        """Write type_id (0: destroy) to a VF's current_vgpu_type as another tool would (qemu-server,
+        an admin), synchronously and without uevents; returns the driver's errno (0: done)."""
+        gpu = self.host.vf_gpu_of(vf_addr)
+        vf = gpu.vf(vf_addr) if gpu else None
+        if vf is None:
+            raise KeyError(vf_addr)
+        return self.write(vf.path + '/nvidia/current_vgpu_type', '%d\n' % type_id)[0]
+
+    def vgpu_type(self, vf_addr):
+        """The type id a VF holds now, 0 for none."""
+        with self.emu.lock:
+            gpu = self.host.vf_gpu_of(vf_addr)
+            g = gpu.vgpus.get(vf_addr) if gpu else None
+            return g.vtype.type_id if g else 0
+
+    def set_mixed_size(self, pf, on):
+        """nvidia-smi vgpu -shm 1|0 -i <gpu>: 'ok', 'in-use' or 'not-supported'."""
+        with self.emu.lock:
+            gpu = self.host.vf_gpus[pf]
+            r = gpu.set_mixed_size(on)
+            self.tree.update_vf_gpu(gpu)
+            return r
+
+    def create_gpu_instance(self, pf, profile):
+        """nvidia-smi mig -cgi <profile> on a GPU in MIG mode: the GPU instance id, None when no room."""
+        with self.emu.lock:
+            gpu = self.host.vf_gpus[pf]
+            gi = gpu.create_gpu_instance(profile)
+            self.tree.update_vf_gpu(gpu)
+            return gi.gi_id if gi else None
+
+    def vfio_group_path(self, vf_addr):
+        """The real path of a VF's /dev/vfio/<group>: open it to play a VM that holds the VF."""
+        gpu = self.host.vf_gpu_of(vf_addr)
+        vf = gpu.vf(vf_addr) if gpu else None
+        if vf is None:
+            raise KeyError(vf_addr)
+        return self.tree.vf_group_node(vf)
+
     # ------------------------------------------------------------ NVML
     def _nvml_devices(self):
         """The GPUs NVML enumerates: every present NVIDIA PF bound to nvidia (VFs are not GPUs to
