@@ -195,6 +195,23 @@ class DriverTest(VfSimTestCase):
         self.assertEqual([w[2] for w in self.emu.vf.writes],
                          [0, errno.EPERM, errno.EPERM, errno.EPERM, errno.EINVAL, errno.EINVAL, errno.EIO, 0, 0])
 
+    def test_relative_to_a_directory_fd(self):
+        """openat(<fd of nvidia/>, "current_vgpu_type") is seen by the shim as well."""
+        script = ('import os, sys\n'
+                  'd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n'
+                  'out = []\n'
+                  'for v in ("1150", "1150"):\n'
+                  '    fd = os.open("current_vgpu_type", os.O_WRONLY | os.O_TRUNC, dir_fd=d)\n'
+                  '    try:\n'
+                  '        os.write(fd, v.encode()); out.append(0)\n'
+                  '    except OSError as e:\n'
+                  '        out.append(e.errno)\n'
+                  '    os.close(fd)\n'
+                  'fd = os.open("gpu_instance_id", os.O_RDONLY, dir_fd=d)\n'
+                  'print(out, os.read(fd, 64))\n')
+        self.assertEqual(self.py(script, SYS + L40S_VFS[1] + '/nvidia').strip(),
+                         "[0, %d] b'0\\n'" % errno.EPERM)
+
     def test_enxio_until_a_vgpu_exists(self):
         vf = L40S_VFS[3]
         paths = [SYS + vf + '/nvidia/gpu_instance_id', SYS + vf + '/nvidia/placement_id']

@@ -55,10 +55,39 @@ static int kind_of(const char *path)
         return KIND_NONE;
 }
 
+/* The file an fd is open on, as the kernel names it (under umockdev: the testbed's real path). */
+static bool fd_path(int fd, char *buf, size_t size)
+{
+        char link[64];
+        ssize_t n;
+
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, buf, size - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        return true;
+}
+
+/* Classify a freshly opened fd. The path as given may be relative to a directory fd
+ * ("current_vgpu_type" from an fd on nvidia/): when its last component is one of ours, the
+ * fd's own path decides. */
 static void mark(int fd, const char *path)
 {
-        if (fd >= 0 && fd < MAX_FD)
-                fd_kind[fd] = (unsigned char)kind_of(path);
+        const char *base;
+        char real[4096];
+
+        if (fd < 0 || fd >= MAX_FD)
+                return;
+        fd_kind[fd] = (unsigned char)kind_of(path);
+        if (fd_kind[fd] != KIND_NONE || path == NULL)
+                return;
+        base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        if (strcmp(base, "current_vgpu_type") != 0 && strcmp(base, "gpu_instance_id") != 0 &&
+            strcmp(base, "placement_id") != 0)
+                return;
+        if (fd_path(fd, real, sizeof real))
+                fd_kind[fd] = (unsigned char)kind_of(real);
 }
 
 static int fd_kind_of(int fd)
@@ -141,18 +170,12 @@ int close(int fd)
 static int ask_emulator(int fd, const void *buf, size_t count)
 {
         const char *dir = getenv("UMOCKDEV_DIR");
-        char link[64], path[4096];
+        char path[4096];
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        ssize_t n;
         int s, saved = errno;
 
-        if (dir == NULL || count > 4096)
+        if (dir == NULL || count > 4096 || !fd_path(fd, path, sizeof path))
                 return -1;
-        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-        n = readlink(link, path, sizeof path - 1);
-        if (n <= 0)
-                return -1;
-        path[n] = '\0';
         if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/simvf.sock", dir) >= sizeof sa.sun_path)
                 return -1;
         s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
