@@ -23,26 +23,11 @@ static int definition_enumerate(sd_bus *bus, const char *prefix, void *userdata,
         return 0;
 }
 
-static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
-                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        InvDefinition *d = userdata;
-        const char *v;
-
-        if (g_str_equal(property, "Uuid"))
-                v = d->uuid;
-        else if (g_str_equal(property, "Parent"))
-                v = d->parent;
-        else if (g_str_equal(property, "TypeId"))
-                v = d->def->mdev_type;
-        else if (g_str_equal(property, "Start"))
-                v = d->def->autostart ? "auto" : "manual";
-        else if (g_str_equal(property, "Path"))
-                v = d->file;
-        else
-                return -EINVAL;
-        return sd_bus_message_append(reply, "s", v ? v : "");
-}
+BUS_STRING_GETTER(prop_uuid, InvDefinition, o->uuid)
+BUS_STRING_GETTER(prop_parent, InvDefinition, o->parent)
+BUS_STRING_GETTER(prop_type_id, InvDefinition, o->def->mdev_type)
+BUS_STRING_GETTER(prop_start, InvDefinition, o->def->autostart ? "auto" : "manual")
+BUS_STRING_GETTER(prop_path, InvDefinition, o->file)
 
 static int prop_attributes(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -67,12 +52,12 @@ static int prop_attributes(sd_bus *bus, const char *path, const char *interface,
 
 static const sd_bus_vtable definition_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Uuid", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("Parent", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("TypeId", "s", prop_string, 0, CHANGES),
-        SD_BUS_PROPERTY("Start", "s", prop_string, 0, CHANGES),
+        SD_BUS_PROPERTY("Uuid", "s", prop_uuid, 0, CONST),
+        SD_BUS_PROPERTY("Parent", "s", prop_parent, 0, CONST),
+        SD_BUS_PROPERTY("TypeId", "s", prop_type_id, 0, CHANGES),
+        SD_BUS_PROPERTY("Start", "s", prop_start, 0, CHANGES),
         SD_BUS_PROPERTY("Attributes", "a(ss)", prop_attributes, 0, CHANGES),
-        SD_BUS_PROPERTY("Path", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("Path", "s", prop_path, 0, CONST),
         SD_BUS_VTABLE_END,
 };
 

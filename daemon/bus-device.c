@@ -24,36 +24,37 @@ static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, cha
         return 0;
 }
 
-static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
-                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+BUS_STRING_GETTER(prop_uuid, InvDevice, o->uuid)
+BUS_STRING_GETTER(prop_parent, InvDevice, o->sys->parent)
+BUS_STRING_GETTER(prop_type_id, InvDevice, o->sys->type_id)
+BUS_STRING_GETTER(prop_type_name, InvDevice, o->type ? o->type->name : NULL)
+BUS_STRING_GETTER(prop_state, InvDevice, o->state ? o->state : "active")
+
+static int prop_gpu(sd_bus *bus, const char *path, const char *interface, const char *property,
+                    sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         InvDevice *d = userdata;
-        const VgpuType *t = d->type;
-        g_autofree char *gpu = NULL;
-        const char *v = NULL;
+        g_autofree char *gpu = inventory_gpu_path(d->sys->parent);
 
-        if (g_str_equal(property, "Uuid"))
-                v = d->uuid;
-        else if (g_str_equal(property, "Parent"))
-                v = d->sys->parent;
-        else if (g_str_equal(property, "TypeId"))
-                v = d->sys->type_id;
-        else if (g_str_equal(property, "TypeName"))
-                v = t ? t->name : NULL;
-        else if (g_str_equal(property, "SysfsPath")) {
-                g_autofree char *syspath = inventory_device_syspath(d->inventory, d);
-                return sd_bus_message_append(reply, "s", syspath);
-        } else if (g_str_equal(property, "State"))
-                v = d->state ? d->state : "active";
-        else if (g_str_equal(property, "Owner")) {
-                Lease *lease = inventory_lease(d->inventory, d->uuid);
-                v = lease ? lease->owner : NULL;
-        } else if (g_str_equal(property, "Gpu")) {
-                gpu = inventory_gpu_path(d->sys->parent);
-                return sd_bus_message_append(reply, "o", gpu ? gpu : "/");
-        } else
-                return -EINVAL;
-        return sd_bus_message_append(reply, "s", v ? v : "");
+        return sd_bus_message_append(reply, "o", gpu ? gpu : "/");
+}
+
+static int prop_sysfs_path(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDevice *d = userdata;
+        g_autofree char *syspath = inventory_device_syspath(d->inventory, d);
+
+        return sd_bus_message_append(reply, "s", bus_nz(syspath));
+}
+
+static int prop_owner(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDevice *d = userdata;
+        Lease *lease = inventory_lease(d->inventory, d->uuid);
+
+        return sd_bus_message_append(reply, "s", lease ? lease->owner : "");
 }
 
 static int prop_framebuffer(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -75,15 +76,15 @@ static int prop_slot(sd_bus *bus, const char *path, const char *interface, const
 
 static const sd_bus_vtable device_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Uuid", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("Parent", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("Gpu", "o", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("TypeId", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("TypeName", "s", prop_string, 0, CONST),
+        SD_BUS_PROPERTY("Uuid", "s", prop_uuid, 0, CONST),
+        SD_BUS_PROPERTY("Parent", "s", prop_parent, 0, CONST),
+        SD_BUS_PROPERTY("Gpu", "o", prop_gpu, 0, CONST),
+        SD_BUS_PROPERTY("TypeId", "s", prop_type_id, 0, CONST),
+        SD_BUS_PROPERTY("TypeName", "s", prop_type_name, 0, CONST),
         SD_BUS_PROPERTY("FramebufferMiB", "t", prop_framebuffer, 0, CONST),
-        SD_BUS_PROPERTY("SysfsPath", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("State", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Owner", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SysfsPath", "s", prop_sysfs_path, 0, CONST),
+        SD_BUS_PROPERTY("State", "s", prop_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Owner", "s", prop_owner, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Slot", "u", prop_slot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
 };

@@ -44,63 +44,35 @@ static int gpu_enumerate(sd_bus *bus, const char *prefix, void *userdata, char *
         return 0;
 }
 
-static const char *nz(const char *s)
-{
-        return s ? s : "";
-}
+BUS_STRING_GETTER(prop_name, InvParent, o->name)
+BUS_STRING_GETTER(prop_sysfs_path, InvParent, o->sys->syspath)
+BUS_STRING_GETTER(prop_subsystem, InvParent, o->sys->subsystem)
+BUS_STRING_GETTER(prop_driver, InvParent, o->sys->driver)
+BUS_STRING_GETTER(prop_core, InvParent, o->core)
+BUS_STRING_GETTER(prop_board, InvParent, o->board)
+BUS_STRING_GETTER(prop_board_model, InvParent, o->board_model)
+BUS_GETTER(prop_vendor_id, InvParent, "q", unsigned, o->sys->vendor_id)
+BUS_GETTER(prop_device_id, InvParent, "q", unsigned, o->sys->device_id)
+BUS_GETTER(prop_subsystem_vendor_id, InvParent, "q", unsigned, o->sys->subsystem_vendor_id)
+BUS_GETTER(prop_subsystem_device_id, InvParent, "q", unsigned, o->sys->subsystem_device_id)
+BUS_GETTER(prop_numa_node, InvParent, "i", int32_t, o->sys->numa_node)
+BUS_GETTER(prop_size_class, InvParent, "t", uint64_t, o->cap.size_class_mib)
+BUS_GETTER(prop_mixed_size, InvParent, "b", int, o->cap.mixed_size)
+BUS_GETTER(prop_core_used, InvParent, "u", uint32_t, o->cap.used)
+BUS_GETTER(prop_core_capacity, InvParent, "u", uint32_t, o->cap.capacity)
 
-static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
-                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        InvParent *p = userdata;
-        const char *v = NULL;
-
-        if (g_str_equal(property, "Vendor") || g_str_equal(property, "Model") ||
-            g_str_equal(property, "SubsystemModel"))
-                names_ensure(bus, p);
-        switch (property[0]) {
-        case 'N': v = p->name; break;                                        /* Name */
-        case 'D': v = p->sys->driver; break;                                 /* Driver */
-        case 'V': v = p->vendor; break;                                      /* Vendor */
-        case 'M': v = p->model; break;                                       /* Model */
-        case 'C': v = p->core; break;                                        /* Core */
-        case 'B': v = property[5] == 'M' ? p->board_model : p->board; break; /* Board, BoardModel */
-        case 'S':
-                if (property[1] == 'y')
-                        v = p->sys->syspath; /* SysfsPath */
-                else if (property[9] == 'M')
-                        v = p->subsystem_model; /* SubsystemModel */
-                else
-                        v = p->sys->subsystem; /* Subsystem */
-                break;
-        default: return -EINVAL;
+/* The names from the PCI ID database, loaded on the first read. */
+#define NAME_GETTER(name, field)                                                                    \
+        static int name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error)                 \
+        {                                                                                           \
+                InvParent *p = userdata;                                                            \
+                names_ensure(bus, p);                                                               \
+                return sd_bus_message_append(reply, "s", bus_nz(p->field));                         \
         }
-        return sd_bus_message_append(reply, "s", nz(v));
-}
-
-static int prop_ids(sd_bus *bus, const char *path, const char *interface, const char *property,
-                    sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        InvParent *p = userdata;
-        uint16_t v;
-
-        if (property[0] == 'V')
-                v = p->sys->vendor_id;
-        else if (property[0] == 'D')
-                v = p->sys->device_id;
-        else if (property[9] == 'V')
-                v = p->sys->subsystem_vendor_id;
-        else
-                v = p->sys->subsystem_device_id;
-        return sd_bus_message_append(reply, "q", v);
-}
-
-static int prop_numa(sd_bus *bus, const char *path, const char *interface, const char *property,
-                     sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        InvParent *p = userdata;
-        return sd_bus_message_append(reply, "i", (int32_t)p->sys->numa_node);
-}
+NAME_GETTER(prop_vendor, vendor)
+NAME_GETTER(prop_model, model)
+NAME_GETTER(prop_subsystem_model, subsystem_model)
 
 int bus_append_types(sd_bus_message *m, InvParent *p)
 {
@@ -123,11 +95,11 @@ int bus_append_types(sd_bus_message *m, InvParent *p)
                 if (r >= 0)
                         r = sd_bus_message_append_basic(m, 's', t->id);
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(m, 's', nz(t->name));
+                        r = sd_bus_message_append_basic(m, 's', bus_nz(t->name));
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(m, 's', nz(t->description));
+                        r = sd_bus_message_append_basic(m, 's', bus_nz(t->description));
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(m, 's', nz(t->device_api));
+                        r = sd_bus_message_append_basic(m, 's', bus_nz(t->device_api));
                 if (r >= 0)
                         r = sd_bus_message_append_basic(m, 'i', &available);
                 if (r >= 0)
@@ -135,7 +107,7 @@ int bus_append_types(sd_bus_message *m, InvParent *p)
                 if (r >= 0)
                         r = sd_bus_message_append_basic(m, 't', &framebuffer);
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(m, 's', nz(v->profile));
+                        r = sd_bus_message_append_basic(m, 's', bus_nz(v->profile));
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
                 if (r < 0)
@@ -148,20 +120,6 @@ static int prop_types(sd_bus *bus, const char *path, const char *interface, cons
                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         return bus_append_types(reply, userdata);
-}
-
-static int prop_capacity(sd_bus *bus, const char *path, const char *interface, const char *property,
-                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        InvParent *p = userdata;
-
-        if (g_str_equal(property, "SizeClass"))
-                return sd_bus_message_append(reply, "t", (uint64_t)p->cap.size_class_mib);
-        if (g_str_equal(property, "MixedSize"))
-                return sd_bus_message_append(reply, "b", (int)p->cap.mixed_size);
-        if (g_str_equal(property, "CoreUsed"))
-                return sd_bus_message_append(reply, "u", (uint32_t)p->cap.used);
-        return sd_bus_message_append(reply, "u", (uint32_t)p->cap.capacity);
 }
 
 static int prop_devices(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -188,26 +146,26 @@ static int prop_devices(sd_bus *bus, const char *path, const char *interface, co
 
 static const sd_bus_vtable gpu_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Name", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("SysfsPath", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("Subsystem", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("Driver", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("VendorId", "q", prop_ids, 0, CONST),
-        SD_BUS_PROPERTY("DeviceId", "q", prop_ids, 0, CONST),
-        SD_BUS_PROPERTY("SubsystemVendorId", "q", prop_ids, 0, CONST),
-        SD_BUS_PROPERTY("SubsystemDeviceId", "q", prop_ids, 0, CONST),
-        SD_BUS_PROPERTY("Vendor", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("Model", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("SubsystemModel", "s", prop_string, 0, CONST),
-        SD_BUS_PROPERTY("NumaNode", "i", prop_numa, 0, CONST),
-        SD_BUS_PROPERTY("Core", "s", prop_string, 0, CHANGES),
-        SD_BUS_PROPERTY("Board", "s", prop_string, 0, CHANGES),
-        SD_BUS_PROPERTY("BoardModel", "s", prop_string, 0, CHANGES),
+        SD_BUS_PROPERTY("Name", "s", prop_name, 0, CONST),
+        SD_BUS_PROPERTY("SysfsPath", "s", prop_sysfs_path, 0, CONST),
+        SD_BUS_PROPERTY("Subsystem", "s", prop_subsystem, 0, CONST),
+        SD_BUS_PROPERTY("Driver", "s", prop_driver, 0, CONST),
+        SD_BUS_PROPERTY("VendorId", "q", prop_vendor_id, 0, CONST),
+        SD_BUS_PROPERTY("DeviceId", "q", prop_device_id, 0, CONST),
+        SD_BUS_PROPERTY("SubsystemVendorId", "q", prop_subsystem_vendor_id, 0, CONST),
+        SD_BUS_PROPERTY("SubsystemDeviceId", "q", prop_subsystem_device_id, 0, CONST),
+        SD_BUS_PROPERTY("Vendor", "s", prop_vendor, 0, CONST),
+        SD_BUS_PROPERTY("Model", "s", prop_model, 0, CONST),
+        SD_BUS_PROPERTY("SubsystemModel", "s", prop_subsystem_model, 0, CONST),
+        SD_BUS_PROPERTY("NumaNode", "i", prop_numa_node, 0, CONST),
+        SD_BUS_PROPERTY("Core", "s", prop_core, 0, CHANGES),
+        SD_BUS_PROPERTY("Board", "s", prop_board, 0, CHANGES),
+        SD_BUS_PROPERTY("BoardModel", "s", prop_board_model, 0, CHANGES),
         SD_BUS_PROPERTY("Types", "a(ssssiuts)", prop_types, 0, CHANGES),
-        SD_BUS_PROPERTY("SizeClass", "t", prop_capacity, 0, CHANGES),
-        SD_BUS_PROPERTY("MixedSize", "b", prop_capacity, 0, CHANGES),
-        SD_BUS_PROPERTY("CoreUsed", "u", prop_capacity, 0, CHANGES),
-        SD_BUS_PROPERTY("CoreCapacity", "u", prop_capacity, 0, CHANGES),
+        SD_BUS_PROPERTY("SizeClass", "t", prop_size_class, 0, CHANGES),
+        SD_BUS_PROPERTY("MixedSize", "b", prop_mixed_size, 0, CHANGES),
+        SD_BUS_PROPERTY("CoreUsed", "u", prop_core_used, 0, CHANGES),
+        SD_BUS_PROPERTY("CoreCapacity", "u", prop_core_capacity, 0, CHANGES),
         SD_BUS_PROPERTY("Devices", "ao", prop_devices, 0, CHANGES),
         SD_BUS_VTABLE_END,
 };

@@ -97,6 +97,14 @@ static void on_polkit(sd_bus_message *call, int allowed, void *userdata)
         queue(TAKE_PTR(c));
 }
 
+/* What polkit's rules see of the request (dbus/org.vgpud1.policy). */
+static char **call_details(void *userdata)
+{
+        Call *c = userdata;
+
+        return ops_request_details(c->m->ops, c->req);
+}
+
 /* Authorize, then queue; the reply comes from on_done(). req is consumed. */
 static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char *action, sd_bus_error *error)
 {
@@ -111,7 +119,7 @@ static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char 
         c->dry_run = req->kind == OPS_ACQUIRE && req->acquire.dry_run;
         c->out = g_ptr_array_new_with_free_func(g_free);
         req->out = g_ptr_array_ref(c->out);
-        r = polkit_check(call, action, on_polkit, c);
+        r = polkit_check(call, action, call_details, on_polkit, c);
         if (r == -ENOBUFS)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Too many of your requests wait for polkit; try again later");

@@ -10,6 +10,23 @@
 #include "manager.h"
 #include "names.h"
 
+/* One property getter per property: `BUS_GETTER(prop_numa, InvParent, "i", int32_t, o->sys->numa_node)`
+ * defines prop_numa, which appends expr (read from o, the object the vtable found) as sig, cast to
+ * ctype (what sd_bus_message_append() takes for sig). BUS_STRING_GETTER appends "" for NULL. */
+#define BUS_GETTER(name, type, sig, ctype, expr)                                                    \
+        static int name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error)                 \
+        {                                                                                           \
+                type *o = userdata;                                                                 \
+                return sd_bus_message_append(reply, sig, (ctype)(expr));                            \
+        }
+#define BUS_STRING_GETTER(name, type, expr) BUS_GETTER(name, type, "s", const char *, bus_nz(expr))
+
+static inline const char *bus_nz(const char *s)
+{
+        return s ? s : "";
+}
+
 /* Install every vtable, the object manager and the observer on m->bus. */
 int bus_setup(Manager *m);
 /* The object manager and every vtable on one connection (the system bus, or a private one). */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the request kinds of the lifecycle engine look up: UUIDs in mdevctl's forms, stored definitions,
- * running devices. */
+ * running devices; and what a request is about before it runs, for polkit. */
 
 #include <errno.h>
+#include <string.h>
+
+#include "leases.h"
 
 #include "ops-internal.h"
 
@@ -77,4 +80,82 @@ bool ops_device_running(Ops *ops, const char *uuid)
         g_autoptr(SysfsDevice) d = NULL;
 
         return inventory_get_device(ops->inv, uuid) || sysfs_read_device(uuid, &d) >= 0;
+}
+
+/* ---- what polkit is told ---- */
+
+/* The UUID the request is about, canonical in ret; false when it names none. */
+static bool request_uuid(const OpsRequest *req, char ret[static VGPU_UUID_STRING_MAX])
+{
+        if (req->kind == OPS_RELEASE)
+                return vgpu_uuid_parse(req->release.what ? req->release.what : "", ret) >= 0;
+        if (req->kind == OPS_ACQUIRE && !str_empty(req->acquire.vm_uuid))
+                return vgpu_uuid_derive(req->acquire.vm_uuid, req->acquire.slot, ret) >= 0;
+        return !str_empty(req->uuid) && vgpu_uuid_parse(req->uuid, ret) >= 0;
+}
+
+/* The type a request names itself: Start's and Define's definition, Modify's new type, Acquire's profile. */
+static char *request_type(const OpsRequest *req)
+{
+        const char *json = req->kind == OPS_START || req->kind == OPS_DEFINE ? req->start.definition : NULL;
+
+        if (req->kind == OPS_ACQUIRE)
+                return g_strdup(req->acquire.profile);
+        if (req->kind == OPS_MODIFY && !str_empty(req->modify.type))
+                return g_strdup(req->modify.type);
+        if (req->kind == OPS_MODIFY)
+                json = req->modify.definition;
+        if (!str_empty(json)) {
+                g_autoptr(MdevDef) def = NULL;
+                g_autofree char *why = NULL;
+
+                if (mdev_def_parse(json, strlen(json), &def, &why) >= 0)
+                        return g_strdup(def->mdev_type);
+        }
+        return NULL;
+}
+
+static void add_detail(GPtrArray *kv, const char *key, const char *value)
+{
+        if (str_empty(value))
+                return;
+        g_ptr_array_add(kv, g_strdup(key));
+        g_ptr_array_add(kv, g_strdup(value));
+}
+
+char **ops_request_details(Ops *ops, const OpsRequest *req)
+{
+        g_autoptr(GPtrArray) kv = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *type = request_type(req);
+        const char *parent = req->kind == OPS_ACQUIRE ? req->acquire.place.parent : req->parent;
+        const char *owner = req->kind == OPS_ACQUIRE ? req->acquire.owner : NULL;
+        char uuid[VGPU_UUID_STRING_MAX];
+        bool have_uuid = request_uuid(req, uuid);
+        InvDevice *d = have_uuid ? inventory_get_device(ops->inv, uuid) : NULL;
+        struct Lease *l = have_uuid && ops->leases ? leases_get(ops->leases, uuid) : NULL;
+
+        /* what the request does not say, from what runs, what is leased and what is defined */
+        if (str_empty(parent))
+                parent = d ? d->sys->parent : l ? l->parent : NULL;
+        if (!type)
+                type = g_strdup(d ? d->sys->type_id : l ? l->type : NULL);
+        if (have_uuid && (str_empty(parent) || !type) && req->kind != OPS_ACQUIRE) {
+                g_autoptr(StoredDef) stored = NULL;
+                g_autofree char *ignored = NULL;
+
+                if (ops_find_definition(ops, parent, uuid, &stored, &ignored) >= 0) {
+                        if (!type)
+                                type = g_strdup(stored->def->mdev_type);
+                        add_detail(kv, "parent", str_empty(parent) ? stored->parent : parent);
+                        parent = NULL; /* added */
+                }
+        }
+        if (!owner)
+                owner = l ? l->owner : req->kind == OPS_RELEASE && !have_uuid ? req->release.what : NULL;
+        add_detail(kv, "parent", parent);
+        add_detail(kv, "type", type);
+        add_detail(kv, "owner", owner);
+        add_detail(kv, "uuid", have_uuid ? uuid : NULL);
+        g_ptr_array_add(kv, NULL);
+        return (char **)g_ptr_array_free(g_steal_pointer(&kv), FALSE);
 }

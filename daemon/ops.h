@@ -147,5 +147,10 @@ void ops_uevents(Ops *ops, char **parents, char **devices, char **registered);
  * requests. Calls within a short time for one parent make one attempt; failures are logged. */
 void ops_autostart(Ops *ops, const char *parent);
 
+/* What req is about, as far as known before it runs, for polkit's rules (dbus/org.vgpud1.policy):
+ * "parent", "type" (Acquire: the profile asked for), "owner", "uuid", each only when known, as a
+ * NULL-terminated list of key, value pairs. Reads only; the request itself is not checked. */
+char **ops_request_details(Ops *ops, const OpsRequest *req);
+
 /* Number of requests queued or running (for tests and logs). */
 unsigned ops_pending(Ops *ops);

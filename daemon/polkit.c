@@ -78,8 +78,21 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
         return 0;
 }
 
-int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb, void *userdata)
+/* CheckAuthorization's details, a{ss}. */
+static int append_details(sd_bus_message *m, char **kv)
 {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{ss}");
+        for (char **p = kv; r >= 0 && p && p[0] && p[1]; p += 2)
+                r = sd_bus_message_append(m, "{ss}", p[0], p[1]);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+int polkit_check(sd_bus_message *call, const char *action_id, PolkitDetails details, PolkitCallback cb,
+                 void *userdata)
+{
+        g_auto(GStrv) kv = NULL;
         sd_bus *bus = sd_bus_message_get_bus(call);
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -109,8 +122,11 @@ int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb,
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s", sender,
                                           action_id);
+        kv = details ? details(userdata) : NULL;
         if (r >= 0)
-                r = sd_bus_message_append(m, "a{ss}us", 0,
+                r = append_details(m, kv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "us",
                                           sd_bus_message_get_allow_interactive_authorization(call) > 0
                                                   ? POLKIT_ALLOW_USER_INTERACTION
                                                   : 0u,

@@ -15,8 +15,13 @@
 /* allowed: 1 allowed, 0 denied, a negative errno when polkit could not be asked (treat as denied). */
 typedef void (*PolkitCallback)(sd_bus_message *call, int allowed, void *userdata);
 
+/* The details polkit passes to the rules (action.lookup(key)): a NULL-terminated list of key, value pairs,
+ * or NULL. Called only when polkit is asked (not for uid 0); the list is freed after use. */
+typedef char **(*PolkitDetails)(void *userdata);
+
 /* Returns 1 when the sender is allowed right away (uid 0), 0 when a polkit query is in flight (cb then
  * runs exactly once, later, from the event loop), or a negative errno (cb will not run): -ENOBUFS when
- * the sender has 16 checks in flight already. The call
- * message is kept referenced until cb has run. */
-int polkit_check(sd_bus_message *call, const char *action_id, PolkitCallback cb, void *userdata);
+ * the sender has 16 checks in flight already. The call message is kept referenced until cb has run.
+ * details (may be NULL) is called with userdata when polkit is asked. */
+int polkit_check(sd_bus_message *call, const char *action_id, PolkitDetails details, PolkitCallback cb,
+                 void *userdata);

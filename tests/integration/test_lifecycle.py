@@ -709,6 +709,25 @@ class TestUnprivileged(LifecycleTestCase):
             return ('error', name, msg)
         return ('ok', json.loads(out))
 
+    def polkit_details(self):
+        """The details of every CheckAuthorization the mock saw, in order."""
+        r = self.conn.call_sync('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority',
+                                dbusmock.MOCK_IFACE, 'GetMethodCalls', GLib.Variant('(s)', ('CheckAuthorization',)),
+                                None, 0, 5000, None)
+        return [(args[1], args[2]) for _, args in r.unpack()[0]]
+
+    def test_polkit_is_told_what_each_request_is_about(self):
+        self.start_polkit_mock()
+        self.polkit_allow(True)
+        self.assertEqual(self.as_nobody('Define', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {}))[0], 'ok')
+        # the definition gives parent and type; Stop finds them on the running device
+        self.assertEqual(self.as_nobody('Start', '(sssa{sv})', ('', U1, '', {}))[0], 'ok')
+        self.assertEqual(self.as_nobody('Stop', '(sa{sv})', (U1, {}))[0], 'ok')
+        about = {'parent': T4, 'type': TWO_Q, 'uuid': U1}
+        self.assertEqual(self.polkit_details(), [('org.vgpud1.definition.change', about),
+                                                 ('org.vgpud1.device.start', about),
+                                                 ('org.vgpud1.device.stop', about)])
+
     def test_denied_changes_nothing_and_reads_still_work(self):
         denied = 'org.freedesktop.DBus.Error.AccessDenied'
         # no polkit on the bus at all: denied
