@@ -33,34 +33,70 @@ static void help(void)
                VGPUD_CONFIG_FILE, MDEVCTL_CONF_DIR, VGPUD_STATE_DIR);
 }
 
+/* A number of milliseconds > 0, as microseconds. */
+static int parse_msec(const char *s, uint64_t *ret_usec)
+{
+        char *end = NULL;
+        guint64 ms;
+
+        errno = 0;
+        ms = g_ascii_strtoull(s, &end, 10);
+        if (errno != 0 || !end || *end || end == s || ms == 0 || ms > UINT64_MAX / 1000)
+                return -EINVAL;
+        *ret_usec = ms * 1000;
+        return 0;
+}
+
+/* The config file, then the defaults of what neither it nor the command line set. 1, or an error. */
+static int load_config(Manager *m, const char *config_path)
+{
+        g_autofree char *why = NULL;
+        int r;
+
+        r = config_load(&m->config, config_path, &why);
+        if (r < 0) {
+                log_error("%s", why);
+                return r;
+        }
+        if (!m->definitions_dir)
+                m->definitions_dir = g_strdup(MDEVCTL_CONF_DIR);
+        if (!m->state_dir) {
+                const char *e = getenv("STATE_DIRECTORY"); /* may list several, ':'-separated */
+                m->state_dir = e && *e ? g_strndup(e, strcspn(e, ":")) : g_strdup(VGPUD_STATE_DIR);
+        }
+        return 1;
+}
+
+/* vgpud's options (getopt_long) */
+enum {
+        ARG_DEFINITIONS_DIR = 0x100,
+        ARG_STATE_DIR,
+        ARG_UDEV_SOURCE,
+        ARG_VERSION,
+        ARG_SCRIPTS_DIR,
+        ARG_CALLOUT_TIMEOUT,
+        ARG_PRIVATE_SOCKET,
+        ARG_CONFIG,
+};
+static const struct option options[] = {
+        {"config", required_argument, NULL, ARG_CONFIG},
+        {"definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR},
+        {"state-dir", required_argument, NULL, ARG_STATE_DIR},
+        {"udev-source", required_argument, NULL, ARG_UDEV_SOURCE},
+        {"private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, ARG_VERSION},
+        /* not in --help: for tests, which must never run the host's scripts */
+        {"system-scripts-dir", required_argument, NULL, ARG_SCRIPTS_DIR},
+        {"callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT},
+        {},
+};
+
+/* 1: go on; 0: done (--help, --version); or an error. */
 static int parse_args(Manager *m, int argc, char **argv)
 {
-        enum {
-                ARG_DEFINITIONS_DIR = 0x100,
-                ARG_STATE_DIR,
-                ARG_UDEV_SOURCE,
-                ARG_VERSION,
-                ARG_SCRIPTS_DIR,
-                ARG_CALLOUT_TIMEOUT,
-                ARG_PRIVATE_SOCKET,
-                ARG_CONFIG,
-        };
-        static const struct option options[] = {
-                {"config", required_argument, NULL, ARG_CONFIG},
-                {"definitions-dir", required_argument, NULL, ARG_DEFINITIONS_DIR},
-                {"state-dir", required_argument, NULL, ARG_STATE_DIR},
-                {"udev-source", required_argument, NULL, ARG_UDEV_SOURCE},
-                {"private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET},
-                {"verbose", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                /* not in --help: for tests, which must never run the host's scripts */
-                {"system-scripts-dir", required_argument, NULL, ARG_SCRIPTS_DIR},
-                {"callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT},
-                {},
-        };
         const char *config_path = NULL;
-        g_autofree char *why = NULL;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "vh", options, NULL)) >= 0) {
@@ -90,22 +126,15 @@ static int parse_args(Manager *m, int argc, char **argv)
                         g_free(m->scripts_dir);
                         m->scripts_dir = g_strdup(optarg);
                         break;
-                case ARG_CALLOUT_TIMEOUT: {
-                        char *end = NULL;
-                        guint64 ms;
-
-                        errno = 0;
-                        ms = g_ascii_strtoull(optarg, &end, 10);
-                        if (errno != 0 || !end || *end || end == optarg || ms == 0 ||
-                            ms > UINT64_MAX / 1000) {
+                case ARG_CALLOUT_TIMEOUT:
+                        r = parse_msec(optarg, &m->callout_timeout_usec);
+                        if (r < 0) {
                                 log_error(
                                         "--callout-timeout-ms takes a number of milliseconds > 0, not '%s'",
                                         optarg);
-                                return -EINVAL;
+                                return r;
                         }
-                        m->callout_timeout_usec = ms * 1000;
                         break;
-                }
                 case 'v': log_set_max_level(LOG_DEBUG); break;
                 case 'h': help(); return 0;
                 case ARG_VERSION: printf("vgpud %s\n", VGPUD_VERSION); return 0;
@@ -117,18 +146,7 @@ static int parse_args(Manager *m, int argc, char **argv)
                 return -EINVAL;
         }
         /* after the options, so that --help and --version work with a broken file */
-        r = config_load(&m->config, config_path, &why);
-        if (r < 0) {
-                log_error("%s", why);
-                return r;
-        }
-        if (!m->definitions_dir)
-                m->definitions_dir = g_strdup(MDEVCTL_CONF_DIR);
-        if (!m->state_dir) {
-                const char *e = getenv("STATE_DIRECTORY"); /* may list several, ':'-separated */
-                m->state_dir = e && *e ? g_strndup(e, strcspn(e, ":")) : g_strdup(VGPUD_STATE_DIR);
-        }
-        return 1;
+        return load_config(m, config_path);
 }
 
 static void manager_done(Manager *m)
@@ -210,7 +228,8 @@ static int load_leases(Manager *m)
         return 0;
 }
 
-static int run(Manager *m)
+/* The loop, and the signals it handles: SIGTERM and SIGINT end it, SIGCHLD reaps callouts. */
+static int setup_event(Manager *m)
 {
         sigset_t mask;
         int r;
@@ -234,6 +253,67 @@ static int run(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
         (void)sd_event_set_watchdog(m->event, true);
+        return 0;
+}
+
+/* The engine and what it uses: callouts, leases, the store watch. */
+static int setup_engine(Manager *m)
+{
+        int r;
+
+        r = ops_new(m->event, m->inventory, &m->ops);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the lifecycle engine: %m");
+        r = callouts_new(m->event, m->scripts_dir, m->definitions_dir, &m->callouts);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the callouts: %m");
+        callouts_set_timeout(m->callouts, m->callout_timeout_usec);
+        ops_set_callouts(m->ops, m->callouts);
+        ops_set_leases(m->ops, m->leases, bus_lease_notify, m);
+        udev_watch_set_hook(m->udev, on_uevents, m);
+        return store_watch_new(m->event, m->inventory, &m->store_watch);
+}
+
+/* The objects on the bus, the name, the private socket, READY. */
+static int go_public(Manager *m)
+{
+        int r;
+
+        /* the vtables and the observer come after the first scan: nobody can see the objects yet, so
+         * announcing each one would only cost time */
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+
+        /* own the name only once the inventory is complete: a client never sees a half-read host */
+        r = sd_bus_request_name(m->bus, VGPUD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Cannot own %s on the system bus: %m", VGPUD_BUS_NAME);
+        if (m->private_socket) {
+                r = bus_private_listen(m, m->private_socket);
+                if (r < 0)
+                        return r;
+        }
+
+        (void)sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
+        log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",
+                 inventory_count(m->inventory, INV_OBJECT_GPU),
+                 inventory_count(m->inventory, INV_OBJECT_DEVICE),
+                 inventory_count(m->inventory, INV_OBJECT_DEFINITION));
+        return 0;
+}
+
+/* The startup order, with the reason at each step; then the loop until SIGTERM. */
+static int run(Manager *m)
+{
+        int r;
+
+        r = setup_event(m);
+        if (r < 0)
+                return r;
 
         m->inventory = inventory_new(m->definitions_dir);
         /* no write can be in progress now: what a crash interrupted goes */
@@ -260,44 +340,12 @@ static int run(Manager *m)
         if (r < 0)
                 return r;
 
-        r = ops_new(m->event, m->inventory, &m->ops);
-        if (r < 0)
-                return log_error_errno(r, "Cannot set up the lifecycle engine: %m");
-        r = callouts_new(m->event, m->scripts_dir, m->definitions_dir, &m->callouts);
-        if (r < 0)
-                return log_error_errno(r, "Cannot set up the callouts: %m");
-        callouts_set_timeout(m->callouts, m->callout_timeout_usec);
-        ops_set_callouts(m->ops, m->callouts);
-        ops_set_leases(m->ops, m->leases, bus_lease_notify, m);
-        udev_watch_set_hook(m->udev, on_uevents, m);
-        r = store_watch_new(m->event, m->inventory, &m->store_watch);
+        r = setup_engine(m);
         if (r < 0)
                 return r;
-
-        /* the vtables and the observer come after the first scan: nobody can see the objects yet, so
-         * announcing each one would only cost time */
-        r = bus_setup(m);
+        r = go_public(m);
         if (r < 0)
                 return r;
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
-
-        /* own the name only once the inventory is complete: a client never sees a half-read host */
-        r = sd_bus_request_name(m->bus, VGPUD_BUS_NAME, 0);
-        if (r < 0)
-                return log_error_errno(r, "Cannot own %s on the system bus: %m", VGPUD_BUS_NAME);
-        if (m->private_socket) {
-                r = bus_private_listen(m, m->private_socket);
-                if (r < 0)
-                        return r;
-        }
-
-        (void)sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
-        log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",
-                 inventory_count(m->inventory, INV_OBJECT_GPU),
-                 inventory_count(m->inventory, INV_OBJECT_DEVICE),
-                 inventory_count(m->inventory, INV_OBJECT_DEFINITION));
         ops_autostart(m->ops, NULL); /* every "auto" definition whose parent is here */
 
         r = sd_event_loop(m->event);
