@@ -62,3 +62,38 @@ vm_find_kernel() {
         [ -r "$VMLINUZ" ] || die "$VMLINUZ is not readable (run as root)"
         mkdir -p "$WORK"
 }
+
+# vm_copy_modules DIR MODULE...: copies each module (a name, alias or .ko path of kernel $KVER)
+# after its dependencies and "pre:" soft dependencies into DIR as plain ELF <name>.ko, and appends
+# the names in load order to DIR/load.order; soft dependencies are marked "?<name>" (they may fail
+# to load: crc32c_intel needs SSE4.2, which TCG's default CPU lacks). Fails on an unknown module.
+vm_copy_modules() {
+        local dir=$1 m
+        shift
+        mkdir -p "$dir"
+        declare -gA VM_MOD_SEEN=()
+        for m in "$@"; do
+                modinfo -k "$KVER" -F filename "$m" >/dev/null 2>&1 || die "no kernel module $m for $KVER"
+                vm_copy_module_ "$dir" "$m"
+        done
+}
+vm_copy_module_() { # DIR MODULE [optional]
+        local dir=$1 f name d opt=${3:-}
+        for f in $(if [[ $2 == */* ]]; then echo "$2"; else modinfo -k "$KVER" -F filename "$2"; fi); do
+                [[ -n $f && $f != "(builtin)" ]] || continue
+                name=$(basename "$f")
+                name=${name%%.ko*}
+                name=${name//-/_}
+                [ -z "${VM_MOD_SEEN[$name]:-}" ] || continue
+                VM_MOD_SEEN[$name]=1
+                for d in $(modinfo -F depends "$f" | tr ',' ' '); do vm_copy_module_ "$dir" "$d" "$opt"; done
+                for d in $(modinfo -F softdep "$f" | sed -n 's/^pre: *//p'); do vm_copy_module_ "$dir" "$d" optional; done
+                case $f in
+                *.ko.xz) xz -dc "$f" >"$dir/$name.ko" ;;
+                *.ko.zst) zstd -dcq "$f" >"$dir/$name.ko" ;;
+                *.ko.gz) gzip -dc "$f" >"$dir/$name.ko" ;;
+                *) cp "$f" "$dir/$name.ko" ;;
+                esac
+                echo "${opt:+?}$name" >>"$dir/load.order"
+        done
+}

@@ -107,34 +107,7 @@ for f in ${files[@]+"${files[@]}"}; do add_file "$f"; done
 
 # --- kernel modules in dependency order (busybox insmod wants plain ELF .ko) ---
 moddir=$stage/usr/lib/modules/vgpud-test
-mkdir -p "$moddir"
-declare -A seen=()
-# add_mod MODULE [optional]: a module name, alias or path, after its dependencies and "pre:"
-# soft dependencies; optional ones (soft dependencies) may fail to load in the guest
-add_mod() {
-        local f name d opt=${2:-}
-        for f in $(if [[ $1 == */* ]]; then echo "$1"; else modinfo -k "$KVER" -F filename "$1"; fi); do
-                [[ -n $f && $f != "(builtin)" ]] || continue
-                name=$(basename "$f")
-                name=${name%%.ko*}
-                name=${name//-/_}
-                [ -z "${seen[$name]:-}" ] || continue
-                seen[$name]=1
-                for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d" "$opt"; done
-                for d in $(modinfo -F softdep "$f" | sed -n 's/^pre: *//p'); do add_mod "$d" optional; done
-                case $f in
-                *.ko.xz) xz -dc "$f" >"$moddir/$name.ko" ;;
-                *.ko.zst) zstd -dcq "$f" >"$moddir/$name.ko" ;;
-                *.ko.gz) gzip -dc "$f" >"$moddir/$name.ko" ;;
-                *) cp "$f" "$moddir/$name.ko" ;;
-                esac
-                echo "${opt:+?}$name" >>"$moddir/load.order"
-        done
-}
-for m in vfio vfio_iommu_type1 mdev "$WORK"/modules/*.ko ${modules[@]+"${modules[@]}"}; do
-        modinfo -k "$KVER" -F filename "$m" >/dev/null 2>&1 || die "no kernel module $m for $KVER"
-        add_mod "$m"
-done
+vm_copy_modules "$moddir" vfio vfio_iommu_type1 mdev "$WORK"/modules/*.ko ${modules[@]+"${modules[@]}"}
 
 # --- configuration ---
 cat >"$stage/etc/passwd" <<'EOF'

@@ -1,0 +1,176 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The systemd tier's check groups (sourced by guest.sh): boot1 and boot2 and their helpers.
+
+UNIT=/lib/systemd/system/vgpud.service
+
+# not COMMAND...: succeeds when COMMAND fails (for check)
+not() { ! "$@"; }
+
+# show_matches KEY VALUE: systemctl show's value of KEY is VALUE (as sets of words, any case);
+# the few settings systemctl shows under another name or form are special-cased
+show_matches() {
+        local key=$1 want=$2 got norm
+        case $key in
+        WatchdogSec) key=WatchdogUSec ;;
+        esac
+        got=$(systemctl show -p "$key" --value vgpud.service)
+        norm() { tr ' ' '\n' | tr 'A-Z' 'a-z' | sed '/^$/d' | sort -u | tr '\n' ' '; }
+        case $key in
+        ExecStart) [[ $got == *"argv[]=${want}"* ]] ;;
+        SystemCallErrorNumber) [ "$want" = EPERM ] && [ "$got" = 1 ] ;; # shown as the number
+        IPAddressDeny) [ "$want" = any ] && [ "$(echo "$got" | norm)" = "$(echo '0.0.0.0/0 ::/0' | norm)" ] ;;
+        # an allow list (@system-service) without @privileged and @resources
+        SystemCallFilter)
+                [[ $got != "~"* ]] && [[ " $got " == *" read "* ]] && [[ " $got " != *" swapon "* ]] &&
+                        [[ " $got " != *" reboot "* ]] && [[ " $got " != *" setrlimit "* ]] ;;
+        *) [ "$(echo "$want" | norm)" = "$(echo "$got" | norm)" ] ;;
+        esac || {
+                fail "unit setting $1=$want: systemctl show says '$got'"
+                return 1
+        }
+}
+
+check_hardening() {
+        local line key value n=0 bad=0 pid
+        while IFS= read -r line; do
+                case $line in '' | '#'* | '['*) continue ;; esac
+                key=${line%%=*}
+                value=${line#*=}
+                n=$((n + 1))
+                show_matches "$key" "$value" || bad=$((bad + 1))
+        done < <(sed -n '/^\[Service\]/,/^\[/p' "$UNIT")
+        [ "$bad" = 0 ] && [ "$n" -gt 20 ] && ok "every one of the unit's $n [Service] settings is in effect (systemctl show)"
+        # and as the kernel sees the process
+        pid=$(systemctl show -p MainPID --value vgpud.service)
+        if [ "${pid:-0}" -gt 0 ]; then
+                check "vgpud (pid $pid): NoNewPrivs 1, seccomp filter mode" \
+                        grep -qx 'NoNewPrivs:[[:space:]]*1' /proc/$pid/status
+                check "vgpud: seccomp mode 2" grep -qx 'Seccomp:[[:space:]]*2' /proc/$pid/status
+                check "vgpud: bounding set is CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH only" \
+                        grep -qx 'CapBnd:[[:space:]]*0000000000080004' /proc/$pid/status
+                check "vgpud: a mount namespace of its own" \
+                        test "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/1/ns/mnt)"
+                check "vgpud: /usr is read-only in it" not nsenter -t "$pid" -m test -w /usr
+                check "vgpud: /home is not visible in it" not nsenter -t "$pid" -m test -e /home/alice
+                check "vgpud: /sys (mtty-2/create) is writable in it" \
+                        nsenter -t "$pid" -m test -w /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create
+                check "vgpud: /etc/mdevctl.d and /var/lib/vgpud are writable in it" \
+                        nsenter -t "$pid" -m sh -c 'test -w /etc/mdevctl.d && test -w /var/lib/vgpud'
+                touch /tmp/vgputest-host-tmp
+                check "vgpud: /tmp is private" not nsenter -t "$pid" -m test -e /tmp/vgputest-host-tmp
+        else
+                fail "vgpud.service has no main process"
+        fi
+}
+
+# as_alice COMMAND...: run as the unprivileged user, output in /tmp/alice.out
+as_alice() { setpriv --reuid=alice --regid=alice --init-groups --reset-env "$@" >/tmp/alice.out 2>&1; }
+
+check_unprivileged() {
+        local cmd n
+        for cmd in types list status "list -d"; do
+                # shellcheck disable=SC2086
+                if as_alice vgpuctl $cmd && vgpuctl $cmd >/tmp/root.out 2>&1 && cmp -s /tmp/alice.out /tmp/root.out; then
+                        ok "alice: vgpuctl $cmd works and prints what root's does"
+                else
+                        fail "alice: vgpuctl $cmd"
+                        show /tmp/alice.out
+                fi
+        done
+        n=$(ls "$MDEV_DEVICES" | wc -l)
+        for cmd in "start -p mtty -t mtty-2" "define -u 0b5f2a36-3c5d-4a7e-8d22-5b5d1f0c0a01 -p mtty -t mtty-2" \
+                "acquire mtty-2 --owner alice:1" "stop -u $U_AUTO"; do
+                # shellcheck disable=SC2086
+                if as_alice vgpuctl $cmd; then
+                        fail "alice: vgpuctl $cmd was allowed"
+                else
+                        ok "alice: vgpuctl $cmd is refused: $(head -n1 /tmp/alice.out)"
+                fi
+        done
+        check "alice's refused changes left the devices as they were" test "$(ls "$MDEV_DEVICES" | wc -l)" = "$n"
+        check "alice's refused define wrote nothing" test ! -e /etc/mdevctl.d/mtty/0b5f2a36-3c5d-4a7e-8d22-5b5d1f0c0a01
+}
+
+boot1() {
+        local out u before after
+        wait_until 30 test -d /sys/class/mdev_bus/mtty && ok "the sample mdev parents are registered ($(ls /sys/class/mdev_bus | tr '\n' ' '))" ||
+                fail "mtty is not registered"
+        if dpkg -i /root/debs/vgpud_*.deb /root/debs/vgpud-mdevctl_*.deb >/tmp/dpkg.out 2>&1; then
+                ok "dpkg -i vgpud vgpud-mdevctl"
+        else
+                fail "dpkg -i vgpud vgpud-mdevctl"
+                show /tmp/dpkg.out
+                return
+        fi
+        check "vgpud.service is enabled" test "$(systemctl is-enabled vgpud.service)" = enabled
+        if wait_until 30 svc_active; then ok "vgpud.service is active after the install"; else
+                fail "vgpud.service is $(systemctl is-active vgpud.service) after the install"
+                journalctl -b -u vgpud --no-pager | tail -n 20 | show
+                return
+        fi
+        check_hardening
+        systemd-analyze security vgpud.service >/tmp/security.out 2>&1
+        grep -q 'Overall exposure level for vgpud.service' /tmp/security.out &&
+                ok "systemd-analyze security (guest): $(grep -o 'Overall exposure level.*' /tmp/security.out)" ||
+                { fail "systemd-analyze security vgpud.service"; show /tmp/security.out; }
+        check "mdevctl (vgpud-mdevctl) is vgpuctl" test "$(readlink -f /usr/bin/mdevctl)" = /usr/bin/vgpuctl
+
+        # an auto definition, started now, and a --persist vGPU
+        check "vgpuctl define -u $U_AUTO -p mtty -t mtty-2 --auto" vgpuctl define -u "$U_AUTO" -p mtty -t mtty-2 --auto
+        check "vgpuctl start -u $U_AUTO" vgpuctl start -u "$U_AUTO"
+        if u=$(vgpuctl acquire mtty-2 --owner "$OWNER" --persist 2>/tmp/acq.err) && running "$u"; then
+                ok "vgpuctl acquire mtty-2 --owner $OWNER --persist: $u"
+                echo "$u" >"$STATE/acquired"
+        else
+                fail "vgpuctl acquire --persist"
+                show /tmp/acq.err
+        fi
+        check_unprivileged
+
+        # systemctl stop leaves every device and file; a call on the bus starts vgpud again
+        snapshot >/tmp/before
+        pid=$(systemctl show -p MainPID --value vgpud.service)
+        systemctl stop vgpud.service
+        check "systemctl stop: vgpud.service is inactive" test "$(systemctl is-active vgpud.service)" = inactive
+        snapshot >/tmp/after
+        if cmp -s /tmp/before /tmp/after && grep -q "$U_AUTO" /tmp/after; then
+                ok "systemctl stop left every device and file as it was ($(wc -l </tmp/after) entries)"
+        else
+                fail "systemctl stop changed devices or files"
+                diff /tmp/before /tmp/after | show
+        fi
+        if out=$(busctl --system get-property org.vgpud1 /org/vgpud1 org.vgpud1.Manager Version 2>&1) && svc_active; then
+                ok "D-Bus activation: a call to org.vgpud1 started vgpud.service ($out, pid $pid -> $(systemctl show -p MainPID --value vgpud.service))"
+        else
+                fail "D-Bus activation: $out; vgpud.service is $(systemctl is-active vgpud.service)"
+        fi
+        vgpuctl list >/tmp/list.out 2>&1
+        check "after activation vgpuctl list shows both devices again" \
+                grep -q "^$U_AUTO mtty mtty-2 auto (defined)" /tmp/list.out
+        [ -s "$STATE/acquired" ] && check "... and the acquired one" grep -q "^$(cat "$STATE/acquired") " /tmp/list.out
+}
+
+boot2() {
+        local u
+        u=$(cat "$STATE/acquired" 2>/dev/null)
+        if wait_until 60 svc_active; then ok "boot 2: vgpud.service is active"; else
+                fail "boot 2: vgpud.service is $(systemctl is-active vgpud.service)"
+                journalctl -b -u vgpud --no-pager | tail -n 20 | show
+        fi
+        check "boot 2: the auto definition $U_AUTO runs again" wait_until 30 running "$U_AUTO"
+        check "boot 2: the --persist vGPU $u runs again" wait_until 30 running "$u"
+        vgpuctl status >/tmp/status.out 2>&1
+        check "boot 2: vgpuctl status shows its owner $OWNER" grep -q "$OWNER" /tmp/status.out || show /tmp/status.out
+
+        # removal keeps the state, purge removes it; definitions stay
+        if dpkg -r vgpud-mdevctl vgpud >/tmp/dpkg.out 2>&1; then ok "dpkg -r vgpud-mdevctl vgpud"; else
+                fail "dpkg -r"
+                show /tmp/dpkg.out
+        fi
+        check "after dpkg -r no vgpud process runs" not grep -qx vgpud /proc/[0-9]*/comm
+        check "after dpkg -r the leases are kept" test -s /var/lib/vgpud/leases
+        check "after dpkg -r the devices still run" running "$U_AUTO"
+        dpkg -P vgpud >/tmp/dpkg.out 2>&1 || { fail "dpkg -P vgpud"; show /tmp/dpkg.out; }
+        check "after dpkg -P /var/lib/vgpud is gone" test ! -e /var/lib/vgpud
+        check "after dpkg -P the definition /etc/mdevctl.d/mtty/$U_AUTO stays" test -f "/etc/mdevctl.d/mtty/$U_AUTO"
+}
