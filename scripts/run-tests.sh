@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Set up and run every test tier of vgpud. Each tier is a meson suite (tests/meson.build): format
 # (clang-format), unit (g_test), integration (private bus + simulated host), oracle (Debian's mdevctl
-# 1.2.0, byte for byte), deb (the Debian packages and lintian) and vm (the real kernel in QEMU). Prints one line per tier, counted from meson's
+# 1.2.0, byte for byte), deb (the Debian packages and lintian), vm (the real kernel in QEMU) and systemd (the packages under
+# systemd as PID 1 in QEMU). Prints one line per tier, counted from meson's
 # own log, and a closing "N passed, M failed" line; exits non-zero when anything failed or was skipped.
 #   BUILDDIR=build                            where to build
-#   TIERS="format unit integration oracle deb vm"   which tiers to run, in this order
+#   TIERS="format unit integration oracle deb vm systemd"   which tiers to run, in this order
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILDDIR=${BUILDDIR:-build}
-TIERS=${TIERS:-format unit integration oracle deb vm}
+TIERS=${TIERS:-format unit integration oracle deb vm systemd}
 
 bash scripts/setup-deps.sh test || exit 1
 

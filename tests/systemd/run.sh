@@ -3,8 +3,8 @@
 # The systemd tier: the Debian package under systemd as PID 1, on Debian's kernel with the sample
 # mdev drivers, in one QEMU/TCG VM that reboots once.
 #
-#   run.sh [--keep] [DEBDIR]     DEBDIR holds vgpud_*.deb and vgpud-mdevctl_*.deb (default: built
-#                                now with scripts/build-deb.sh into build-deb)
+#   run.sh [--keep] [DEBDIR]     DEBDIR holds vgpud_*.deb and vgpud-mdevctl_*.deb (default
+#                                build-deb); when it does not, scripts/build-deb.sh builds them there
 #
 # Steps: tests/vm's dependencies and module build (cached), a Debian 12 root file system from
 # mmdebstrap (cached, make-rootfs.sh), then per run: the root file system unpacked with the
@@ -41,8 +41,8 @@ lap() { say "$1: $(($(date +%s) - t0))s"; }
 "$VM_DIR/setup-deps.sh"
 "$VM_DIR/build-modules.sh" >/dev/null
 vm_find_kernel
-if [ -z "$debdir" ]; then
-        debdir=$SRC_ROOT/build-deb
+debdir=${debdir:-$SRC_ROOT/build-deb}
+if ! ls "$debdir"/vgpud_*.deb "$debdir"/vgpud-mdevctl_*.deb >/dev/null 2>&1; then
         bash "$SRC_ROOT/scripts/build-deb.sh" "$debdir" >/dev/null
 fi
 debdir=$(cd "$debdir" && pwd)
