@@ -37,8 +37,8 @@ int vc_bus_open(sd_bus **ret)
         return 0;
 }
 
-/* vgpud's private socket (see daemon/bus-private.c), used by read commands: the same objects
- * without the bus broker in between. Only when the system bus is the real one (no
+/* vgpud's private socket (see daemon/bus-private.c), used by read commands and by root's changes:
+ * the same objects without the bus broker in between. Only when the system bus is the real one (no
  * DBUS_SYSTEM_BUS_ADDRESS), or when VGPUD_SOCKET names the socket, so that a test bus or a demo never
  * reaches another daemon. Any failure falls back to the system bus. */
 
@@ -53,7 +53,8 @@ static const char *private_socket(void)
         return VGPUD_PRIVATE_SOCKET;
 }
 
-int vc_bus_open_read(sd_bus **ret)
+/* The private socket, or -ENOENT (nothing printed) when there is none or it does not answer. */
+static int bus_open_private(sd_bus **ret)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_autofree char *address = NULL;
@@ -61,7 +62,7 @@ int vc_bus_open_read(sd_bus **ret)
         int r;
 
         if (!path || access(path, F_OK) < 0)
-                return vc_bus_open(ret);
+                return -ENOENT;
         address = g_strdup_printf("unix:path=%s", path);
         r = sd_bus_new(&bus);
         if (r >= 0)
@@ -69,10 +70,24 @@ int vc_bus_open_read(sd_bus **ret)
         if (r >= 0)
                 r = sd_bus_start(bus);
         if (r < 0)
-                return vc_bus_open(ret);
+                return -ENOENT;
         (void)sd_bus_error_add_map(vgpud_error_map);
         *ret = TAKE_PTR(bus);
         return 0;
+}
+
+int vc_bus_open_read(sd_bus **ret)
+{
+        if (bus_open_private(ret) >= 0)
+                return 0;
+        return vc_bus_open(ret);
+}
+
+int vc_bus_open_change(sd_bus **ret)
+{
+        if (geteuid() == 0 && bus_open_private(ret) >= 0)
+                return 0;
+        return vc_bus_open(ret);
 }
 
 static int is_not_running_error(const sd_bus_error *error)

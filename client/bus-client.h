@@ -14,6 +14,10 @@ int vc_bus_open(sd_bus **ret);
 /* For commands that only read: vgpud's private socket when there is one (no broker in between),
  * else the system bus. */
 int vc_bus_open_read(sd_bus **ret);
+/* For commands that change something: as root, vgpud's private socket when there is one (vgpud
+ * trusts uid 0 from the socket's credentials, as systemctl's changes over /run/systemd/private);
+ * anyone else goes through the system bus, where vgpud can ask polkit about the caller's name. */
+int vc_bus_open_change(sd_bus **ret);
 
 /* Print the failure of a call to vgpud as "Error: <message>" on stderr. error may be NULL or unset;
  * r is the negative errno the call returned. Returns r. */

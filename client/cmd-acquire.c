@@ -130,7 +130,7 @@ static int run_acquire(const VcContext *ctx, const VcArgs *args, GPtrArray *posi
         if (req.has_timeout)
                 req.timeout_ms = vc_arg_u32(args, OPT_TIMEOUT);
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_acquire(bus, &req, NULL, &got);

@@ -90,7 +90,7 @@ static int run_define(const VcContext *ctx, const VcArgs *args)
         } else if (*uuid && !parent && type)
                 return vc_error("No parent specified");
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
 

@@ -138,7 +138,7 @@ static int run_modify(const VcContext *ctx, const VcArgs *args)
         if (r < 0)
                 return r;
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_change_new(bus, "Modify", &m);

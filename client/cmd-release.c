@@ -69,7 +69,7 @@ static int run_release(const VcContext *ctx, const VcArgs *args, GPtrArray *posi
         if (args->set[OPT_TIMEOUT])
                 timeout = vc_arg_u32(args, OPT_TIMEOUT);
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_release(bus, what, args->set[OPT_SLOT] ? &slot : NULL, args->set[OPT_FORCE],

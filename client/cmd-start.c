@@ -101,7 +101,7 @@ static int run_start(const VcContext *ctx, const VcArgs *args)
                 return vc_error("Device is insufficiently specified");
         }
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
 

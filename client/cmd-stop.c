@@ -34,7 +34,7 @@ static int run_stop(const VcContext *ctx, const VcArgs *args)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_change_new(bus, "Stop", &m);

@@ -40,7 +40,7 @@ static int run_undefine(const VcContext *ctx, const VcArgs *args)
         if (args->set[OPT_PARENT] && args->value[OPT_PARENT][0] == '\0')
                 return vc_error("No devices match the specified uuid");
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_change_new(bus, "Undefine", &m);

@@ -4,10 +4,11 @@
  * Listing thousands of devices through dbus-daemon costs the broker as much as it costs vgpud: every
  * reply is copied and validated once more. systemd serves its manager on /run/systemd/private for
  * the same reason, and systemctl uses it when it can. vgpuctl's read commands use this socket when it
- * exists; everything else (signals, and changes, which need the caller's bus name for polkit) stays on
- * the system bus. Method handlers are the same: a caller on a direct connection is identified by its
- * socket credentials, so uid 0 may change things here too and anyone else is denied (no bus name to
- * ask polkit about).
+ * exists, and so do its changes when run as root (as systemctl's); everything else (signals, and other
+ * users' changes, which need the caller's bus name for polkit) stays on the system bus. Method handlers
+ * are the same: a caller on a direct connection is identified by its socket credentials (no round trip
+ * to the broker to learn them), so uid 0 may change things here and anyone else is denied (no bus name
+ * to ask polkit about).
  *
  * The socket is 0666, so any local user can connect, and there is no broker to enforce per-user
  * limits: vgpud enforces its own (see HACKING.md, "The private socket's limits").
