@@ -101,46 +101,51 @@ static bool attrs_equal(const MdevDef *a, const MdevDef *b)
         return true;
 }
 
+/* Take sd's definition into the inventory: a new Definition object, or the changed properties of the
+ * one there. Returns the inventory's definition. */
+static InvDefinition *sync_one(Inventory *inv, StoredDef *sd)
+{
+        g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
+        InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
+
+        if (d) {
+                const char *changed[4];
+                size_t n = 0;
+
+                if (!str_eq0(d->def->mdev_type, sd->def->mdev_type))
+                        changed[n++] = "TypeId";
+                if (d->def->autostart != sd->def->autostart)
+                        changed[n++] = "Start";
+                if (!attrs_equal(d->def, sd->def))
+                        changed[n++] = "Attributes";
+                changed[n] = NULL;
+                mdev_def_free(d->def);
+                d->def = g_steal_pointer(&sd->def);
+                if (n > 0 && inv->observer && inv->observer->properties_changed)
+                        inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEFINITION,
+                                                          d->object_path, (char **)changed);
+                return d;
+        }
+        d = g_new0(InvDefinition, 1);
+        d->key = g_steal_pointer(&key);
+        d->parent = g_strdup(sd->parent);
+        memcpy(d->uuid, sd->uuid, sizeof(d->uuid));
+        d->object_path = inventory_definition_path(sd->parent, sd->uuid);
+        d->file = g_strdup(sd->path);
+        d->def = g_steal_pointer(&sd->def);
+        g_hash_table_insert(inv->definitions, d->key, d);
+        inventory_announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
+        return d;
+}
+
 static void sync_definitions(Inventory *inv, GPtrArray *defs)
 {
-        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
         GHashTableIter it;
         gpointer v;
 
-        for (guint i = 0; i < defs->len; i++) {
-                StoredDef *sd = defs->pdata[i];
-                g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
-                InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
-
-                g_hash_table_add(seen, g_strdup(key));
-                if (d) {
-                        const char *changed[4];
-                        size_t n = 0;
-
-                        if (!str_eq0(d->def->mdev_type, sd->def->mdev_type))
-                                changed[n++] = "TypeId";
-                        if (d->def->autostart != sd->def->autostart)
-                                changed[n++] = "Start";
-                        if (!attrs_equal(d->def, sd->def))
-                                changed[n++] = "Attributes";
-                        changed[n] = NULL;
-                        mdev_def_free(d->def);
-                        d->def = g_steal_pointer(&sd->def);
-                        if (n > 0 && inv->observer && inv->observer->properties_changed)
-                                inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEFINITION,
-                                                                  d->object_path, (char **)changed);
-                        continue;
-                }
-                d = g_new0(InvDefinition, 1);
-                d->key = g_steal_pointer(&key);
-                d->parent = g_strdup(sd->parent);
-                memcpy(d->uuid, sd->uuid, sizeof(d->uuid));
-                d->object_path = inventory_definition_path(sd->parent, sd->uuid);
-                d->file = g_strdup(sd->path);
-                d->def = g_steal_pointer(&sd->def);
-                g_hash_table_insert(inv->definitions, d->key, d);
-                inventory_announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
-        }
+        for (guint i = 0; i < defs->len; i++)
+                g_hash_table_add(seen, sync_one(inv, defs->pdata[i])->key);
 
         g_hash_table_iter_init(&it, inv->definitions);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -188,4 +193,31 @@ int inventory_reload_definitions(Inventory *inv)
         int r = inventory_load_definitions(inv);
         inventory_finish_update(inv);
         return r;
+}
+
+int inventory_reload_definition(Inventory *inv, const char *parent, const char *uuid)
+{
+        g_autoptr(StoredDef) sd = NULL;
+        g_autofree char *why = NULL;
+        int r;
+
+        /* a file that was skipped with a warning may be the one that changed: read them all again */
+        if (inv->store_warnings->len > 0)
+                return inventory_reload_definitions(inv);
+        r = store_load_one(inv->definitions_dir, parent, uuid, &sd, &why);
+        if (r == -ENOENT) {
+                g_autofree char *key = g_strconcat(parent, "/", uuid, NULL);
+                InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
+
+                if (d) {
+                        inventory_announce_removed(inv, INV_OBJECT_DEFINITION, d->object_path);
+                        g_hash_table_remove(inv->definitions, key);
+                }
+        } else if (r < 0) {
+                return inventory_reload_definitions(inv); /* with its warning, as a full read gives it */
+        } else {
+                sync_one(inv, sd);
+        }
+        inventory_finish_update(inv);
+        return 0;
 }

@@ -91,6 +91,11 @@ void inventory_update(Inventory *inv, char **parents, char **devices);
 char **inventory_typeless(Inventory *inv);
 /* Re-read the definitions directory. */
 int inventory_reload_definitions(Inventory *inv);
+/* Re-read only <parent>/<uuid> of the definitions directory (added, changed or gone), as after vgpud's
+ * own write of it: what inventory_reload_definitions() would find when nothing else changed, without
+ * reading every other file. Falls back to the whole directory while any file is skipped with a
+ * warning, or when this one cannot be read. */
+int inventory_reload_definition(Inventory *inv, const char *parent, const char *uuid);
 /* The lifecycle's state of a device (a static string, "starting" or "stopping"; NULL: none, "active"),
  * also for a device that has yet to appear; its object shows it and signals the change. */
 void inventory_set_device_state(Inventory *inv, const char *uuid, const char *state);

@@ -194,7 +194,7 @@ static void undo(Ops *ops, Job *j)
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent,
                                           j->uuid);
-                (void)inventory_reload_definitions(ops->inv);
+                (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
                 j->acquire.def_written = false;
         }
         if (j->acquire.lease_written) {
@@ -246,7 +246,7 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
                                 return ops_fail(ret_message, r, "Cannot define %s on %s: %s", j->uuid,
                                                 j->parent, g_strerror(-r));
                         j->acquire.def_written = true;
-                        (void)inventory_reload_definitions(ops->inv);
+                        (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
                 }
         }
         return ops_start_run(ops, j, ret_message);
@@ -336,7 +336,7 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
                 if (r < 0 && r != -ENOENT)
                         return ops_fail(ret_message, r, "Cannot remove the definition %s/%s: %s", l->parent,
                                         l->uuid, g_strerror(-r));
-                (void)inventory_reload_definitions(ops->inv);
+                (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
         }
         copy.owner = owner;
         copy.parent = copy.type = NULL;

@@ -27,10 +27,12 @@ static int store_error(int r, const char *what, char **ret_message)
 
 /* ---- define, undefine, modify ---- */
 
-static void definitions_changed(Ops *ops)
+/* vgpud wrote or removed <parent>/<uuid>: the object and its signals follow before the caller gets
+ * its answer. Only that file is read again (the whole directory costs a read of every definition per
+ * request; store-watch still reloads everything after any change by someone else). */
+static void definitions_changed(Ops *ops, const char *parent, const char *uuid)
 {
-        /* the objects and their signals follow before the caller gets its answer */
-        (void)inventory_reload_definitions(ops->inv);
+        (void)inventory_reload_definition(ops->inv, parent, uuid);
 }
 
 static int define_prepare(Ops *ops, Job *j, char **ret_message)
@@ -93,7 +95,7 @@ static int define_run(Ops *ops, Job *j, char **ret_message)
         }
         log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
                  j->def->autostart ? "auto" : "manual");
-        definitions_changed(ops);
+        definitions_changed(ops, j->parent, j->uuid);
         return 0;
 }
 
@@ -145,16 +147,13 @@ static int undefine_run(Ops *ops, Job *j, char **ret_message)
                         g_autofree char *what = g_strdup_printf("Cannot undefine %s on %s", j->uuid, *p);
                         r = store_error(r, what, ret_message);
                 }
-                if (r < 0) {
-                        if (p != parents)
-                                definitions_changed(ops); /* those that did go */
-                        return r;
-                }
+                if (r < 0)
+                        return r; /* those that did go are in the inventory already */
                 log_info("Undefined %s on %s", j->uuid, *p);
+                definitions_changed(ops, *p, j->uuid);
                 g_free(j->parent);
                 j->parent = g_strdup(*p);
         }
-        definitions_changed(ops);
         return 0;
 }
 
@@ -292,7 +291,7 @@ static int modify_run(Ops *ops, Job *j, char **ret_message)
                         return store_error(r, what, ret_message);
                 }
                 log_info("Modified the definition %s on %s", j->uuid, j->parent);
-                definitions_changed(ops);
+                definitions_changed(ops, j->parent, j->uuid);
         }
         return 0;
 }
