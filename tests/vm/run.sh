@@ -18,7 +18,8 @@
 #     --single-boot       skip group second_boot's two boots with a disk (default in full mode
 #                         when --groups is absent or names second_boot)
 # Environment: VGPUD_VM_TIMEOUT (seconds per boot, default 300), VGPUD_VM_ACCEL (tcg; kvm only
-# where /dev/kvm runs a stock kernel), VGPUD_VM_WORKDIR (cache dir), KVER (kernel release).
+# where /dev/kvm runs a stock kernel), VGPUD_VM_SMP (guest CPUs under TCG, default 1),
+# VGPUD_VM_WORKDIR (cache dir), KVER (kernel release).
 # The guest console is copied to $WORK/last-serial.log. Prints the guest console, then "N passed,
 # M failed" alone on a line (both boots and the host's checks between them added up). Exit status
 # 0 only if every boot printed a PASS verdict with no FAIL line and finished in time.
@@ -117,7 +118,7 @@ qemu_base=(qemu-system-x86_64 -m 1024 -display none -monitor none -serial stdio 
 if [ "$accel" = kvm ]; then
         qemu_base+=(-accel kvm -cpu host -smp 2)
 else
-        qemu_base+=(-accel tcg -smp 1)
+        qemu_base+=(-accel tcg -smp "${VGPUD_VM_SMP:-1}")
 fi
 
 passed=0

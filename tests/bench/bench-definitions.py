@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark of define / modify / undefine on a real file system, against mdevctl 1.2.0 in the same
+run. Prints a table; asserts nothing about speed (it does check that every command did its work).
+
+A static tree (one parent of the "large" host, 160 vGPUs running; no emulator, no preload: these
+commands do not touch the kernel) is written under /var/tmp (the disk, not tmpfs) and bind-mounted
+over /sys and /etc/mdevctl.d in a private mount namespace, so both programs see it as a real host.
+vgpud runs as vgpud.service runs it: definitions in /etc/mdevctl.d, its private socket, which
+vgpuctl uses when it exists. Both write durably in their own way: vgpud writes a temporary file,
+fsyncs it, renames it and fsyncs the directory (what it said it wrote survives a power cut);
+mdevctl 1.2.0 writes the file in place and never fsyncs.
+
+1. one at a time: BENCH_RUNS rounds; in each round vgpuctl and mdevctl each define a UUID, modify
+   it (`--addattr`) and undefine it, the two programs alternating command by command, so that load
+   from elsewhere hits both alike. Median wall time of each command and the ratio.
+2. concurrent: BENCH_CONCURRENT defines started at once (distinct UUIDs), then as many modifies,
+   then as many undefines, for each program; wall time until the last returns (vgpud may let
+   concurrent requests share one fsync of the directory).
+Usage: bench-definitions.py [BUILDDIR]  (default: build). Run as root.
+"""
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid as uuidlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, 'tests', 'sim'))
+
+import hosts  # noqa: E402
+import tree as simtree  # noqa: E402
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location('bench_lifecycle', os.path.join(HERE, 'bench-lifecycle.py'))
+lc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lc)  # the private bus
+
+RUNS = int(os.environ.get('BENCH_RUNS', '21'))
+CONCURRENT = int(os.environ.get('BENCH_CONCURRENT', '16'))
+TYPE = 'nvidia-900'
+COMMANDS = ['define', 'modify', 'undefine']
+
+
+def argv_for(prog, cmd, u, parent):
+    argv = [prog, cmd, '-u', u]
+    if cmd == 'define':
+        argv += ['-p', parent, '-t', TYPE]
+    elif cmd == 'modify':
+        argv += ['--addattr', 'bench', '--value', 'x']
+    return argv
+
+
+def wall(argv, env):
+    """Wall time of one run, spawned directly (stdout to /dev/null)."""
+    path = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0])
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(path, argv, env, file_actions=[(os.POSIX_SPAWN_OPEN, 1, '/dev/null', os.O_WRONLY, 0)])
+    _, status = os.waitpid(pid, 0)
+    dt = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError('%s failed' % ' '.join(argv))
+    return dt
+
+
+def concurrent(argvs, env):
+    """Start every argv at once; wall time until the last one returns."""
+    t0 = time.perf_counter()
+    pids = [os.posix_spawn(shutil.which(a[0]) if not os.path.isabs(a[0]) else a[0], a, env,
+                           file_actions=[(os.POSIX_SPAWN_OPEN, 1, '/dev/null', os.O_WRONLY, 0)]) for a in argvs]
+    failed = 0
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        failed += os.waitstatus_to_exitcode(status) != 0
+    dt = time.perf_counter() - t0
+    if failed:
+        raise RuntimeError('%d of %d %s failed' % (failed, len(argvs), argvs[0][1]))
+    return dt
+
+
+def start_vgpud(builddir, env, tmp):
+    path = os.path.join(tmp, 'notify')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30)
+    proc = subprocess.Popen([os.path.join(builddir, 'daemon', 'vgpud'), '--state-dir', os.path.join(tmp, 'state'),
+                             '--private-socket', os.path.join(tmp, 'private')],
+                            env=dict(env, NOTIFY_SOCKET=path), stderr=subprocess.DEVNULL)
+    try:
+        while 'READY=1' not in sock.recv(4096).decode().split('\n'):
+            pass
+    finally:
+        sock.close()
+    return proc
+
+
+def defined(u):
+    """The parent directory holding u's definition in /etc/mdevctl.d, or None."""
+    for p in os.listdir('/etc/mdevctl.d'):
+        if os.path.exists(os.path.join('/etc/mdevctl.d', p, u)):
+            return p
+    return None
+
+
+def check(u, cmd):
+    """Each command did its work (a benchmark of commands that do nothing would mislead)."""
+    p = defined(u)
+    if cmd == 'undefine':
+        ok = p is None
+    else:
+        ok = p is not None
+        if ok and cmd == 'modify':
+            with open(os.path.join('/etc/mdevctl.d', p, u)) as f:
+                ok = any(a.get('bench') == 'x' for a in json.load(f).get('attrs', []))
+    if not ok:
+        raise RuntimeError('%s of %s left the wrong definition' % (cmd, u))
+
+
+def inner(builddir, tree):
+    """Runs inside the private mount namespace."""
+    subprocess.run(['mount', '--bind', os.path.join(tree, 'sys'), '/sys'], check=True)
+    subprocess.run(['mount', '--bind', os.path.join(tree, 'etc', 'mdevctl.d'), '/etc/mdevctl.d'], check=True)
+    tmp = tempfile.mkdtemp(prefix='vgpud-bench.', dir='/var/tmp')
+    os.makedirs(os.path.join(tmp, 'state'))
+    parent = sorted(os.listdir('/sys/class/mdev_bus'))[0]
+    bus = lc.Bus(tmp)
+    # vgpuctl finds vgpud's private socket as it does under vgpud.service
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=os.path.join(tmp, 'private'))
+    vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
+    try:
+        proc = start_vgpud(builddir, env, tmp)
+    except BaseException:
+        bus.close()
+        raise
+    try:
+        times = {(prog, cmd): [] for prog in ('vgpuctl', 'mdevctl') for cmd in COMMANDS}
+        for _ in range(RUNS):
+            us = {'vgpuctl': str(uuidlib.uuid4()), 'mdevctl': str(uuidlib.uuid4())}
+            for cmd in COMMANDS:
+                for prog, path in (('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')):
+                    times[(prog, cmd)].append(wall(argv_for(path, cmd, us[prog], parent), env))
+                    check(us[prog], cmd)
+        burst = {}
+        for prog, path in (('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')):
+            us = [str(uuidlib.uuid4()) for _ in range(CONCURRENT)]
+            for cmd in COMMANDS:
+                burst[(prog, cmd)] = concurrent([argv_for(path, cmd, u, parent) for u in us], env)
+                for u in us:
+                    check(u, cmd)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        bus.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    fs = subprocess.run(['stat', '-f', '-c', '%T', '/etc/mdevctl.d'], stdout=subprocess.PIPE, text=True).stdout.strip()
+    print('definitions on %s (%s), one parent of the large host; median of %d interleaved rounds' % (tree, fs, RUNS))
+    print('  %-10s %12s %12s %8s' % ('command', 'vgpuctl', 'mdevctl', 'ratio'))
+    for cmd in COMMANDS:
+        x = statistics.median(times[('vgpuctl', cmd)])
+        y = statistics.median(times[('mdevctl', cmd)])
+        print('  %-10s %10.2fms %10.2fms %7.2fx' % (cmd, x * 1000, y * 1000, y / x))
+    print('%d at once, until the last returns:' % CONCURRENT)
+    for cmd in COMMANDS:
+        x, y = burst[('vgpuctl', cmd)], burst[('mdevctl', cmd)]
+        print('  %-10s %10.1fms %10.1fms %7.2fx' % (cmd, x * 1000, y * 1000, y / x))
+    print('(ratio: mdevctl\'s time over vgpuctl\'s, above 1: vgpuctl is faster; vgpud fsyncs, mdevctl does not)')
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == '--inner':
+        inner(sys.argv[2], sys.argv[3])
+        return 0
+    builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
+    if not os.path.exists(os.path.join(builddir, 'daemon', 'vgpud')):
+        print('build first: %s/daemon/vgpud is missing' % builddir, file=sys.stderr)
+        return 1
+    if not shutil.which('mdevctl'):
+        print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
+        return 1
+    if os.geteuid() != 0:
+        print('run as root (private mount namespace)', file=sys.stderr)
+        return 1
+    os.makedirs('/etc/mdevctl.d', exist_ok=True)
+    tree = tempfile.mkdtemp(prefix='vgpud-bench-tree.', dir='/var/tmp')
+    try:
+        simtree.write_tree(hosts.large(1 / 16), tree)
+        sys.stdout.flush()
+        subprocess.run(['unshare', '-m', '--propagation', 'private', '--', sys.executable, os.path.abspath(__file__),
+                        '--inner', builddir, tree], check=True)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
