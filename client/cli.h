@@ -121,6 +121,7 @@ extern const VcCommand vc_command_modify;
 extern const VcCommand vc_command_start;
 extern const VcCommand vc_command_stop;
 extern const VcCommand vc_command_acquire;
+extern const VcCommand vc_command_apply;
 extern const VcCommand vc_command_release;
 extern const VcCommand vc_command_plan;
 extern const VcCommand vc_command_hook;

@@ -377,6 +377,22 @@ static int load_owners(sd_bus *bus, Owners *owners)
         return vc_get_orphans(bus, NULL, &owners->orphans);
 }
 
+/* "Layout CONFIG (FILE): STATE, MESSAGE" when vgpud has a configured layout (vgpud.conf [Layout]);
+ * nothing from a vgpud without the properties. */
+static void format_layout(sd_bus *bus, GString *out)
+{
+        static const char *const names[] = {"LayoutState", "LayoutConfig", "LayoutFile", "LayoutMessage"};
+        g_autofree char *v[4] = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (sd_bus_get_property_string(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
+                                               names[i], NULL, &v[i]) < 0)
+                        return;
+        if (g_str_equal(v[0], "none"))
+                return;
+        g_string_append_printf(out, "\nLayout %s (%s): %s%s%s\n", v[1], v[2], v[0], *v[3] ? ", " : "", v[3]);
+}
+
 static int run_status(const VcContext *ctx, const VcArgs *args)
 {
         g_autoptr(VcInventory) inv = NULL;
@@ -392,9 +408,10 @@ static int run_status(const VcContext *ctx, const VcArgs *args)
         r = vc_inventory_load(bus, &inv);
         if (r >= 0)
                 r = load_owners(bus, &owners);
-        sd_bus_flush_close_unref(bus);
-        if (r < 0)
+        if (r < 0) {
+                sd_bus_flush_close_unref(bus);
                 return r;
+        }
 
         rows = build_rows(inv, &owners);
         if (args->set[OPT_JSON])
@@ -402,7 +419,9 @@ static int run_status(const VcContext *ctx, const VcArgs *args)
         else {
                 format_table(rows, out);
                 format_owners(inv, &owners, out);
+                format_layout(bus, out);
         }
+        sd_bus_flush_close_unref(bus);
         return vc_write_stdout(out->str, out->len);
 }
 
@@ -433,8 +452,9 @@ const VcCommand vc_command_status = {
         "when its types have no framebuffer size), VGPUS how many run and how many fit at that\n"
         "size. Under it, when there are any: the leases (OWNER, SLOT, the device's UUID, TYPE,\n"
         "PARENT, whether it runs) and the orphans (running devices that neither an owner nor a\n"
-        "definition accounts for; vgpud never removes them). With --json each core also lists\n"
-        "its \"leases\" and \"orphans\".\n"
+        "definition accounts for; vgpud never removes them). Last, the configured layout (vgpud.conf\n"
+        "[Layout]) and its state: pending, applied or failed, and why. With --json each core also\n"
+        "lists its \"leases\" and \"orphans\" (the layout's state is on the bus: Manager.LayoutState).\n"
         "\n"
         "USAGE:\n"
         "    {bin} status [OPTIONS]\n"

@@ -34,6 +34,7 @@
 #define VGPUD_OPT_VM_UUID    "vm_uuid"    /* s */
 #define VGPUD_OPT_PERSIST    "persist"    /* b */
 #define VGPUD_OPT_DRY_RUN    "dry_run"    /* b */
+#define VGPUD_OPT_OWNER      "owner"      /* s, ApplyLayout: whose vGPUs the layout manages */
 
 /* Modify's changes (its first a{sv}) */
 #define VGPUD_CHANGE_DEFINITION    "definition"       /* s: a whole definition (JSON) */

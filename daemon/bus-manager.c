@@ -202,6 +202,13 @@ static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* the configured layout (layout-watch.c) */
+BUS_STRING_GETTER(prop_layout_file, Manager, o->config.layout_file)
+BUS_STRING_GETTER(prop_layout_config, Manager, o->config.layout_config)
+BUS_STRING_GETTER(prop_layout_state, Manager, layout_state_to_string(layout_watch_state(o->layout)))
+BUS_STRING_GETTER(prop_layout_message, Manager, layout_watch_message(o->layout))
+BUS_GETTER(prop_layout_vgpus, Manager, "u", uint32_t, layout_watch_vgpus(o->layout))
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -243,6 +250,15 @@ static const sd_bus_vtable manager_vtable[] = {
                 bus_method_plan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListLeases", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssusstbb)", leases),
                                 bus_method_list_leases, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ApplyLayout", SD_BUS_ARGS("s", layout, "s", config, "a{sv}", options),
+                                SD_BUS_RESULT("b", ret_changed, "a(ssss)", ret_removed, "a(sisu)",
+                                              ret_created, "as", ret_made, "as", ret_kept),
+                                bus_method_apply_layout, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("LayoutFile", "s", prop_layout_file, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LayoutConfig", "s", prop_layout_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LayoutState", "s", prop_layout_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LayoutMessage", "s", prop_layout_message, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LayoutVgpus", "u", prop_layout_vgpus, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Orphans", "as", bus_property_orphans, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_SIGNAL_WITH_ARGS("Acquired", SD_BUS_ARGS("s", uuid, "s", owner, "u", slot), 0),
         SD_BUS_SIGNAL_WITH_ARGS("Released", SD_BUS_ARGS("s", uuid, "s", owner, "u", slot), 0),

@@ -74,5 +74,12 @@ int bus_property_orphans(sd_bus *bus, const char *path, const char *interface, c
                          sd_bus_message *reply, void *userdata, sd_bus_error *error);
 void bus_lease_notify(void *userdata, bool acquired, const struct Lease *lease);
 
+/* Manager's ApplyLayout (bus-layout.c): parse, plan, apply; the reply is the plan (b changed, a(ssss)
+ * removed, a(sisu) created, as made, as kept). */
+int bus_method_apply_layout(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* The configured layout's watch callback (layout-watch.h): signals LayoutState, LayoutMessage and
+ * LayoutVgpus; userdata is the Manager. */
+void bus_layout_changed(void *userdata);
+
 /* The interface name of an inventory object kind. */
 const char *bus_interface_of(InvObjectKind kind);

@@ -16,6 +16,7 @@
 #include "store.h"
 #include "leases.h"
 #include "vgpud-config.h"
+#include "layout-apply.h"
 
 static void help(void)
 {
@@ -151,7 +152,9 @@ static int parse_args(Manager *m, int argc, char **argv)
 
 static void manager_done(Manager *m)
 {
-        ops_free(m->ops); /* callers still waiting get an error; running callouts are killed */
+        layout_apply_cancel_waiting(); /* before the engine: layouts waiting to plan end now */
+        ops_free(m->ops);              /* callers still waiting get an error; running callouts are killed */
+        layout_watch_free(m->layout);  /* after the engine: its applies have answered */
         callouts_free(m->callouts);
         if (m->inventory)
                 inventory_set_leases(m->inventory, NULL);
@@ -343,10 +346,19 @@ static int run(Manager *m)
         r = setup_engine(m);
         if (r < 0)
                 return r;
+        r = layout_watch_new(m->event, m->ops, m->inventory, m->leases, m->config.layout_file,
+                             m->config.layout_config, m->config.layout_owner, bus_layout_changed, m,
+                             &m->layout);
+        if (r < 0)
+                return r;
         r = go_public(m);
         if (r < 0)
                 return r;
         ops_autostart(m->ops, NULL); /* every "auto" definition whose parent is here */
+        /* after autostart: the layout plans once the engine is idle, with what autostart brought back */
+        r = layout_watch_start(m->layout);
+        if (r < 0)
+                return r;
 
         r = sd_event_loop(m->event);
         (void)sd_notify(false, "STOPPING=1");

@@ -13,6 +13,7 @@
 #include "store-watch.h"
 #include "udev-watch.h"
 #include "vgpud-config.h"
+#include "layout-watch.h"
 
 typedef struct Manager {
         sd_event *event;
@@ -33,4 +34,5 @@ typedef struct Manager {
         char *scripts_dir;              /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
         uint64_t callout_timeout_usec;  /* 0: the default */
         VgpudConfig config;             /* vgpud.conf (daemon/config.c) */
+        LayoutWatch *layout;            /* the configured layout (layout-watch.c) */
 } Manager;

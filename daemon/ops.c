@@ -362,6 +362,11 @@ void ops_set_leases(Ops *ops, struct Leases *leases, OpsLeaseNotify notify, void
         ops->lease_userdata = userdata;
 }
 
+bool ops_idle(Ops *ops)
+{
+        return ops_pending(ops) == 0 && g_hash_table_size(ops->autostart) == 0;
+}
+
 int ops_new(sd_event *event, Inventory *inv, Ops **ret)
 {
         g_autoptr(Ops) ops = g_new0(Ops, 1);

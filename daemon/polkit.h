@@ -11,6 +11,7 @@
 #define VGPUD_ACTION_DEVICE_STOP       "org.vgpud1.device.stop"
 #define VGPUD_ACTION_DEFINITION_CHANGE "org.vgpud1.definition.change"
 #define VGPUD_ACTION_VGPU_ACQUIRE      "org.vgpud1.vgpu.acquire"
+#define VGPUD_ACTION_LAYOUT_APPLY      "org.vgpud1.layout.apply"
 
 /* allowed: 1 allowed, 0 denied, a negative errno when polkit could not be asked (treat as denied). */
 typedef void (*PolkitCallback)(sd_bus_message *call, int allowed, void *userdata);

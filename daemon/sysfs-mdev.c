@@ -469,3 +469,57 @@ int sysfs_mdev_write_attr(const char *uuid, const char *name, const char *value)
         /* created when missing, the way mdevctl's fs::write does */
         return sysfs_write(path, value, O_CREAT);
 }
+
+#define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
+
+void sysfs_pci_gpu_free(SysfsPciGpu *g)
+{
+        if (!g)
+                return;
+        g_free(g->address);
+        g_free(g);
+}
+
+static int compare_gpus(gconstpointer a, gconstpointer b)
+{
+        /* "DDDD:BB:DD.F" in lower-case hex, fixed widths: the string order is the address order */
+        return strcmp((*(SysfsPciGpu *const *)a)->address, (*(SysfsPciGpu *const *)b)->address);
+}
+
+int sysfs_list_nvidia_gpus(GPtrArray **ret)
+{
+        g_autoptr(GPtrArray) gpus = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_pci_gpu_free);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        d = opendir(SYSFS_PCI_DEVICES);
+        if (!d && errno != ENOENT)
+                return negative_errno();
+        while (d && (de = readdir(d))) {
+                g_autofree char *dir = NULL, *class = NULL, *physfn = NULL;
+                SysfsPciGpu *g;
+                long cls;
+
+                if (!sysfs_is_pci_address(de->d_name))
+                        continue;
+                dir = g_build_filename(SYSFS_PCI_DEVICES, de->d_name, NULL);
+                if (read_hex16(dir, "vendor") != 0x10de)
+                        continue;
+                class = read_attr(dir, "class");
+                if (!parse_long(class, 16, &cls) || ((cls >> 8) != 0x0300 && (cls >> 8) != 0x0302))
+                        continue;
+                physfn = g_build_filename(dir, "physfn", NULL);
+                if (access(physfn, F_OK) == 0)
+                        continue;
+                g = g_new0(SysfsPciGpu, 1);
+                g->address = g_ascii_strdown(de->d_name, -1);
+                g->vendor_id = 0x10de;
+                g->device_id = read_hex16(dir, "device");
+                g->subsystem_vendor_id = read_hex16(dir, "subsystem_vendor");
+                g->subsystem_device_id = read_hex16(dir, "subsystem_device");
+                g_ptr_array_add(gpus, g);
+        }
+        g_ptr_array_sort(gpus, compare_gpus);
+        *ret = g_steal_pointer(&gpus);
+        return 0;
+}

@@ -77,6 +77,17 @@ int sysfs_mdev_create(const char *parent, const char *type_id, const char *uuid)
 int sysfs_mdev_remove(const char *uuid);
 int sysfs_mdev_write_attr(const char *uuid, const char *name, const char *value);
 
+/* NVIDIA GPUs as NVIDIA's vgpu-device-manager counts them for its "devices: [indexes]": the PCI functions
+ * under /sys/bus/pci/devices with vendor 0x10de and class 0x0300xx (VGA) or 0x0302xx (3D) that are not
+ * SR-IOV virtual functions (no physfn link), in PCI address order; the index is the position. Fills
+ * *ret with SysfsPciGpu* (empty when there are none). */
+typedef struct SysfsPciGpu {
+        char *address;
+        uint16_t vendor_id, device_id, subsystem_vendor_id, subsystem_device_id;
+} SysfsPciGpu;
+void sysfs_pci_gpu_free(SysfsPciGpu *g);
+int sysfs_list_nvidia_gpus(GPtrArray **ret);
+
 /* Helpers, exposed for the unit tests. */
 char *sysfs_path_resolve(const char *dir, const char *link_target);
 bool sysfs_is_pci_address(const char *s);
