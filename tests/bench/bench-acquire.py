@@ -15,7 +15,7 @@ answers both. The emulator's own cost is measured alone and printed beside them 
 alone"), so that vgpud's and mdevctl's own costs can be told from the simulator's.
 
 - vgpuctl acquire: each Acquire is one `vgpuctl acquire --owner O PROFILE` process (the client a
-  hook or a script runs); the reply comes once the device exists and its uevent was seen, so its
+  hook or a script runs; as root, over vgpud's private socket as where vgpud.service runs); the reply comes once the device exists and its uevent was seen, so its
   wall time is the latency to ready.
 - vgpud in-process: each client thread holds one D-Bus connection and calls Acquire on it: the
   daemon's own figure, without a process start per request.
@@ -133,7 +133,8 @@ def bench_vgpud(builddir, how):
         lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
         admin = connect(bus.address)
         vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET='')
+        # as root on a host where vgpud.service runs: over vgpud's private socket
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=lc.private_socket(state))
         base = sim.count()
         for n in CLIENTS:
             per = max(1, PER_ROUND // n)

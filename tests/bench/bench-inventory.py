@@ -175,7 +175,8 @@ def inner(builddir, tree, label):
                 a.append(wall([vgpuctl] + cmd, direct_env))
                 c.append(wall([vgpuctl] + cmd, bus_env))
                 b.append(wall(['mdevctl'] + cmd, env))
-            rows.append((' '.join(cmd), statistics.median(a), statistics.median(c), statistics.median(b), same))
+            rows.append((' '.join(cmd), statistics.median(a), statistics.median(c), statistics.median(b), same,
+                         min(b) / min(a)))
         floor = [statistics.median(wall(f, env) for _ in range(RUNS)) for f in floors]
         rss_served = rss_kib(proc.pid)
         stop(proc)
@@ -185,11 +186,12 @@ def inner(builddir, tree, label):
         shutil.rmtree(tmp, ignore_errors=True)
 
     print('size %s:' % label)
-    print('  %-16s %12s %12s %12s %8s %8s  %s' % ('command', 'vgpuctl', 'via bus', 'mdevctl', 'ratio',
-                                                 'via bus', 'same output'))
-    for name, a, c, b, same in rows:
-        print('  %-16s %10.2fms %10.2fms %10.2fms %7.1fx %7.1fx  %s' % (
-            name, a * 1000, c * 1000, b * 1000, b / a, b / c, 'yes' if same else 'NO'))
+    print('  %-16s %12s %12s %12s %8s %8s %8s  %s' % ('command', 'vgpuctl', 'via bus', 'mdevctl', 'ratio',
+                                                      'via bus', 'of mins', 'same output'))
+    for name, a, c, b, same, mins in rows:
+        print('  %-16s %10.2fms %10.2fms %10.2fms %7.1fx %7.1fx %7.1fx  %s' % (
+            name, a * 1000, c * 1000, b * 1000, b / a, b / c, mins, 'yes' if same else 'NO'))
+    print('  (ratio: mdevctl\'s median over vgpuctl\'s; "of mins": of the fastest runs, less touched by load)')
     print('  floor: connect to the private socket only %.2f ms; with libsystemd, sd-bus and one Ping %.2f ms'
           % (floor[0] * 1000, floor[1] * 1000))
     print('  vgpud start to READY: median %.1f ms (min %.1f, max %.1f, %d starts)' %

@@ -105,11 +105,17 @@ class Bus:
         self.proc.wait()
 
 
+def private_socket(state):
+    """Where start_vgpud() puts vgpud's private socket (as vgpud.service has /run/vgpud/private): root's
+    vgpuctl uses it, given as VGPUD_SOCKET."""
+    return os.path.join(state, 'private')
+
+
 def start_vgpud(builddir, sim, bus, state):
     env = simhost.sim_environment(sim.root)
     env['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address
     argv = [os.path.join(builddir, 'daemon', 'vgpud'), '--definitions-dir', sim.definitions_dir,
-            '--state-dir', state]
+            '--state-dir', state, '--private-socket', private_socket(state)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, t0
@@ -187,7 +193,7 @@ def bench_vgpud(builddir, use_vgpuctl, uuids):
     sim = Sim(host)
     tmp = tempfile.mkdtemp(prefix='vgpud-bench-bus.')
     bus = Bus(tmp)
-    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=private_socket(tmp))
     proc = None
     times = {c: [] for c in COMMANDS}
     try:
