@@ -86,6 +86,8 @@ if [ "$mode" = full ]; then
         initrd_args+=(--binary "$vgpud:/usr/libexec/vgpud" --binary "$vgpuctl:/usr/bin/vgpuctl")
         # group acquire (allocation): guest-test.sh sources /tests/groups.d/*.sh
         initrd_args+=(--file "$VM_DIR/guest-acquire.sh:/tests/groups.d/acquire.sh")
+        # group layout (vgpuctl apply): after acquire, whose helpers it uses
+        initrd_args+=(--file "$VM_DIR/guest-layout.sh:/tests/groups.d/layout.sh")
 fi
 # the project's bus policy is what a real install uses; the test copy only stands in for it
 policy=$SRC_ROOT/dbus/org.vgpud1.conf
