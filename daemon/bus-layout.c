@@ -68,10 +68,12 @@ static void on_applied(int r, const char *message, const LayoutPlan *plan, char 
         g_autoptr(ApplyCall) c = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
-        if (r < 0)
+        if (r < 0) {
+                log_info("ApplyLayout \"%s\" for %s refused: %s", c->config, c->owner,
+                         message ? message : g_strerror(-r));
                 r = sd_bus_reply_method_errorf(c->call, vgpud_error_name_from_errno(r), "%s",
                                                message ? message : g_strerror(-r));
-        else {
+        } else {
                 r = sd_bus_message_new_method_return(c->call, &reply);
                 if (r >= 0)
                         r = append_plan(reply, plan, made);

@@ -30,6 +30,7 @@ static const ConfigKey config_keys[] = {
         {"Layout", "File", CONFIG_PATH, offsetof(VgpudConfig, layout_file)},
         {"Layout", "Config", CONFIG_STRING, offsetof(VgpudConfig, layout_config)},
         {"Layout", "Owner", CONFIG_STRING, offsetof(VgpudConfig, layout_owner)},
+        {"Layout", "RetrySec", CONFIG_UINT, offsetof(VgpudConfig, layout_retry_sec)},
 };
 
 static const ConfigKey *config_key_find(const char *group, const char *key)
@@ -114,6 +115,7 @@ static int config_key_read(VgpudConfig *c, GKeyFile *kf, const ConfigKey *k, cha
 static void config_defaults(VgpudConfig *c)
 {
         c->layout_owner = g_strdup(VGPUD_LAYOUT_OWNER_DEFAULT);
+        c->layout_retry_sec = VGPUD_LAYOUT_RETRY_SEC_DEFAULT;
 }
 
 /* Every group and key of kf must be in the table; then read them all. */

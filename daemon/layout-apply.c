@@ -64,8 +64,8 @@ static void apply_end(Apply *a)
         if (a->counted)
                 applying--;
         g_ptr_array_add(a->made, NULL);
-        if (a->r < 0)
-                log_warning("Layout not applied: %s", a->message);
+        if (a->r < 0) /* the caller says it where it counts (the client's error, the watch's log) */
+                log_debug("Layout not applied: %s", a->message);
         a->done(a->r, a->message, a->plan, (char **)a->made->pdata, a->userdata);
 }
 

@@ -25,9 +25,10 @@ struct LayoutWatch {
         LayoutState state;
         char *message;
         unsigned vgpus;
-        char *tried;   /* the content last applied (or refused); NULL: none yet */
-        bool applying; /* layout_apply() has not answered yet */
-        bool again;    /* the file changed while applying */
+        uint64_t retry_usec; /* 0: no retry */
+        char *tried;         /* the content last applied (or refused); NULL: none yet */
+        bool applying;       /* layout_apply() has not answered yet */
+        bool again;          /* the file changed while applying */
 };
 
 const char *layout_state_to_string(LayoutState s)
@@ -56,9 +57,16 @@ static void on_applied(int r, const char *message, const LayoutPlan *plan, char 
         LayoutWatch *w = userdata;
 
         w->applying = false;
-        if (r < 0)
+        if (r < 0) {
+                if (w->state != LAYOUT_STATE_FAILED || !g_str_equal(w->message, message ? message : ""))
+                        log_warning("Layout \"%s\" of %s not applied: %s", w->config, w->path, message);
                 set_state(w, LAYOUT_STATE_FAILED, g_strdup(message));
-        else {
+                if (w->retry_usec > 0 && !w->again) {
+                        g_clear_pointer(&w->tried, g_free); /* the same content is tried again */
+                        (void)sd_event_source_set_time_relative(w->settle, w->retry_usec);
+                        (void)sd_event_source_set_enabled(w->settle, SD_EVENT_ONESHOT);
+                }
+        } else {
                 w->vgpus = plan->keep->len + (made ? g_strv_length(made) : 0);
                 set_state(w, LAYOUT_STATE_APPLIED,
                           g_strdup_printf("%u vGPUs: %u kept, %u created, %u removed", w->vgpus,
@@ -96,7 +104,9 @@ static void try_apply(LayoutWatch *w)
         g_free(w->tried);
         w->tried = g_strdup(text);
         w->applying = true;
-        set_state(w, LAYOUT_STATE_PENDING, g_strdup_printf("Applying \"%s\" of %s", w->config, w->path));
+        if (w->state != LAYOUT_STATE_FAILED) /* a retry keeps saying why it failed until it works */
+                set_state(w, LAYOUT_STATE_PENDING,
+                          g_strdup_printf("Applying \"%s\" of %s", w->config, w->path));
         layout_apply(w->event, w->ops, w->inv, w->leases, text, len, w->config, &o, on_applied, w);
 }
 
@@ -119,8 +129,8 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
 }
 
 int layout_watch_new(sd_event *event, Ops *ops, Inventory *inv, struct Leases *leases, const char *path,
-                     const char *config, const char *owner, LayoutWatchChanged changed, void *userdata,
-                     LayoutWatch **ret)
+                     const char *config, const char *owner, uint64_t retry_sec, LayoutWatchChanged changed,
+                     void *userdata, LayoutWatch **ret)
 {
         g_autoptr(LayoutWatch) w = g_new0(LayoutWatch, 1);
 
@@ -132,6 +142,7 @@ int layout_watch_new(sd_event *event, Ops *ops, Inventory *inv, struct Leases *l
         w->dir = path ? g_path_get_dirname(path) : NULL;
         w->config = g_strdup(config);
         w->owner = g_strdup(owner);
+        w->retry_usec = MIN(retry_sec, 86400ULL) * 1000ULL * 1000ULL;
         w->changed = changed;
         w->userdata = userdata;
         w->message = g_strdup("");

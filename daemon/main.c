@@ -347,8 +347,8 @@ static int run(Manager *m)
         if (r < 0)
                 return r;
         r = layout_watch_new(m->event, m->ops, m->inventory, m->leases, m->config.layout_file,
-                             m->config.layout_config, m->config.layout_owner, bus_layout_changed, m,
-                             &m->layout);
+                             m->config.layout_config, m->config.layout_owner, m->config.layout_retry_sec,
+                             bus_layout_changed, m, &m->layout);
         if (r < 0)
                 return r;
         r = go_public(m);

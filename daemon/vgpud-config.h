@@ -19,10 +19,13 @@ typedef struct VgpudConfig {
          * at start and whenever the file changes; both NULL: no configured layout */
         char *layout_file;
         char *layout_config;
-        char *layout_owner; /* the lease owner of the layout's vGPUs (default "layout") */
+        char *layout_owner;        /* the lease owner of the layout's vGPUs (default "layout") */
+        uint64_t layout_retry_sec; /* a layout that failed is tried again after this long; 0: only when
+                                      the file changes (default 30) */
 } VgpudConfig;
 
-#define VGPUD_LAYOUT_OWNER_DEFAULT "layout"
+#define VGPUD_LAYOUT_OWNER_DEFAULT     "layout"
+#define VGPUD_LAYOUT_RETRY_SEC_DEFAULT 30
 
 /* Fill *c from the file at path (NULL: VGPUD_CONFIG_FILE, where a missing file is no error). Keys
  * missing from the file keep their defaults. Returns 0, or a negative errno with *ret_why set to a

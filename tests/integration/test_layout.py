@@ -254,9 +254,8 @@ class TestApplyA16Node(LayoutTestCase):
         self.assertFalse(self.apply('A16-16Q', path=EXAMPLES)['changed'])
 
 
-class TestConfiguredLayout(LayoutTestCase):
-    """[Layout] in vgpud.conf: applied at start, on a change of the file, after a restart and a
-    simulated reboot, with no command."""
+class ConfiguredLayoutCase(LayoutTestCase):
+    """[Layout] in vgpud.conf (the tests' layouts file, config a16-8q)."""
     start_daemon = False
 
     def setUp(self):
@@ -283,6 +282,11 @@ class TestConfiguredLayout(LayoutTestCase):
         with open(tmp, 'w') as f:
             f.write(text)
         os.rename(tmp, self.layouts)
+
+
+class TestConfiguredLayout(ConfiguredLayoutCase):
+    """Applied at start, on a change of the file, after a restart and a simulated reboot, with no
+    command."""
 
     def test_applied_at_start_and_when_the_file_changes(self):
         self.start_vgpud()
@@ -335,3 +339,30 @@ class TestConfiguredLayout(LayoutTestCase):
         self.assertTrue(self.wait_for(lambda s: uuids <= self.running(), timeout=60))
         self.assertEqual(set(self.layout_leases()), uuids)
         self.assertEqual(self.running(), uuids)
+
+
+class TestConfiguredLayoutRetry(ConfiguredLayoutCase):
+    """A layout refused because a VM holds a vGPU it no longer wants is applied once the VM lets go."""
+
+    def setUp(self):
+        super().setUp()
+        self.write_config('[Layout]\nFile=%s\nConfig=a16-8q\nRetrySec=1\n' % self.layouts)
+
+    def test_converges_once_the_vm_lets_go(self):
+        self.start_vgpud()
+        self.wait_state('applied')
+        held = sorted(self.layout_leases())[0]
+        holder = self.hold_group(held)
+        before = self.snapshot()
+        self.replace_layouts(LAYOUTS.replace('vgpu-devices: {"A16-8Q": 2}', 'vgpu-devices: {"A16-16Q": 1}', 1))
+        state, message, _ = self.wait_state('failed')
+        self.assertIn('is in use by', message)
+        self.assertIn(held, message)
+        time.sleep(2.5)  # retried at least once meanwhile: still refused, nothing touched
+        self.assertEqual(self.layout_props()[0], 'failed')
+        self.assertEqual(self.snapshot(), before)
+        holder.kill()
+        holder.wait()
+        self.assertEqual(self.wait_state('applied')[2], 4)
+        self.assertNotIn(held, self.running())
+        self.assertEqual(len(self.layout_leases()), 4)

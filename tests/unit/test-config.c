@@ -23,6 +23,7 @@ static void test_defaults(void)
         g_assert_null(c.layout_file);
         g_assert_null(c.layout_config);
         g_assert_cmpstr(c.layout_owner, ==, VGPUD_LAYOUT_OWNER_DEFAULT);
+        g_assert_cmpuint(c.layout_retry_sec, ==, VGPUD_LAYOUT_RETRY_SEC_DEFAULT);
         config_done(&c);
         g_assert_null(c.layout_owner);
 }
@@ -34,13 +35,14 @@ static void test_layout(void)
 
         g_assert_cmpint(load(&c,
                              "# a comment\n[Layout]\nFile=/etc/vgpud/layouts.yaml\nConfig=A16-2Q\n"
-                             "Owner=kubevirt\n",
+                             "Owner=kubevirt\nRetrySec=0\n",
                              &why),
                         ==, 0);
         g_assert_null(why);
         g_assert_cmpstr(c.layout_file, ==, "/etc/vgpud/layouts.yaml");
         g_assert_cmpstr(c.layout_config, ==, "A16-2Q");
         g_assert_cmpstr(c.layout_owner, ==, "kubevirt");
+        g_assert_cmpuint(c.layout_retry_sec, ==, 0);
         config_done(&c);
 }
 
@@ -55,6 +57,10 @@ static void test_refused(void)
                 {"[Layout]\nFile=x.yaml\nConfig=a\n", "[Layout] File: 'x.yaml' is not an absolute path"},
                 {"[Layout]\nFile=\nConfig=a\n", "[Layout] File: the value is empty"},
                 {"[Layout]\nFile=/x.yaml\n", "[Layout] needs both File and Config"},
+                {"[Layout]\nFile=/x\nConfig=a\nRetrySec=-1\n",
+                 "[Layout] RetrySec: the value is not a decimal number"},
+                {"[Layout]\nFile=/x\nConfig=a\nRetrySec=5s\n",
+                 "[Layout] RetrySec: the value is not a decimal number"},
                 {"[Layout]\nConfig=a\n", "[Layout] needs both File and Config"},
                 {"[Layout]\nFile[de]=/x\nConfig=a\n",
                  "test.conf:2: localized keys are not supported: File[de]"},
