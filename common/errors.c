@@ -27,6 +27,8 @@ const sd_bus_error_map vgpud_error_map[] = {
         SD_BUS_ERROR_MAP(VGPUD_ERROR_READ_ONLY, EROFS),
         SD_BUS_ERROR_MAP(SD_BUS_ERROR_ACCESS_DENIED, EACCES),
         SD_BUS_ERROR_MAP(SD_BUS_ERROR_ACCESS_DENIED, EPERM),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_IO, EIO),
+        /* the client side: Failed is an EIO too (the daemon sends it for anything not listed) */
         SD_BUS_ERROR_MAP(VGPUD_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };

@@ -17,6 +17,7 @@
 #define VGPUD_ERROR_TIMEOUT          "org.vgpud1.Error.Timeout"
 #define VGPUD_ERROR_CORRUPT          "org.vgpud1.Error.Corrupt"
 #define VGPUD_ERROR_READ_ONLY        "org.vgpud1.Error.ReadOnly"
+#define VGPUD_ERROR_IO               "org.vgpud1.Error.Io"
 #define VGPUD_ERROR_FAILED           "org.vgpud1.Error.Failed"
 
 /* The one table of names and errno values (errors.c), for sd_bus_error_add_map() on the client side. */
@@ -26,7 +27,11 @@ extern const sd_bus_error_map vgpud_error_map[];
  * EEXIST -> Exists, ENOSPC -> NoCapacity, EXDEV -> SizeConflict, EREMOTEIO (the kernel or vendor driver
  * refused) -> DriverRefused, EBUSY -> Busy, ETIMEDOUT -> Timeout,
  * EBADMSG -> Corrupt, EROFS -> ReadOnly, EPERM/EACCES -> org.freedesktop.DBus.Error.AccessDenied,
- * anything else -> Failed. */
+ * EIO -> Io, anything else -> Failed.
+ * The errno is a meaning, not where it came from: ENOSPC and EXDEV stand for the capacity model's
+ * answers only, EACCES/EPERM for the caller's authorization only. A file system or sysfs error is
+ * turned into its meaning where it happens (a failed write of vgpud's own files: EIO -> Io, naming
+ * the path and the errno; see ops_io_fail() in daemon/), never passed through as is. */
 const char *vgpud_error_name_from_errno(int error);
 
 /* Fill *e with the named error for r and a printf-style message; returns r as a negative errno, so a

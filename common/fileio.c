@@ -68,3 +68,16 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
         }
         return fsync(dirfd) < 0 ? negative_errno() : 0;
 }
+
+bool is_temp_file_of(const char *entry, const char *name)
+{
+        size_t n = strlen(name), len = strlen(entry);
+
+        if (len != 1 + n + 1 + 6 || entry[0] != '.' || strncmp(entry + 1, name, n) != 0 ||
+            entry[1 + n] != '.')
+                return false;
+        for (const char *x = entry + n + 2; *x; x++)
+                if (!g_ascii_islower(*x) && !g_ascii_isdigit(*x))
+                        return false;
+        return true;
+}

@@ -3,6 +3,7 @@
 
 /* The one durable, atomic file writer of vgpud (definitions, leases, anything it says it wrote). */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -12,3 +13,6 @@
  * applies). When it returns 0 a power cut keeps the new contents; when it fails name is untouched and
  * the temporary file removed. A negative errno on failure. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
+/* Is entry a temporary file write_file_atomic_at() makes for name (".<name>.XXXXXX")? */
+bool is_temp_file_of(const char *entry, const char *name);

@@ -303,3 +303,22 @@ int leases_remove(Leases *l, const char *uuid)
 {
         return g_hash_table_remove(l->by_uuid, uuid) ? 0 : -ENOENT;
 }
+
+unsigned leases_remove_temp_files(const char *dir)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        while (d && (de = readdir(d)))
+                if (is_temp_file_of(de->d_name, LEASES_FILE) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        n++;
+        return n;
+}
+
+LeaseVerdict lease_verdict(const Lease *l, bool running, bool definition_exists)
+{
+        if (running)
+                return l->defined && !definition_exists ? LEASE_UNDEFINE : LEASE_KEEP;
+        return l->defined && definition_exists ? LEASE_KEEP : LEASE_DROP;
+}

@@ -51,6 +51,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Leases, leases_free)
 int leases_save(Leases *l);
 const char *leases_path(Leases *l);
 
+/* Delete the temporary files an interrupted leases_save() left in dir (".leases.XXXXXX"); for startup,
+ * when no write can be in progress. Returns how many went. */
+unsigned leases_remove_temp_files(const char *dir);
+
+/* What a lease is worth, given whether its device runs and whether its definition (parent/uuid in the
+ * definitions directory) exists. A lease promises a running device, or with Defined=true one that
+ * comes back from its definition; a promise that cannot be kept is not kept silently. */
+typedef enum LeaseVerdict {
+        LEASE_KEEP,     /* its device runs, or is defined and comes back */
+        LEASE_UNDEFINE, /* its device runs but the definition Acquire stored is gone: Defined=false */
+        LEASE_DROP,     /* neither device nor (for Defined=true) definition: it holds nothing */
+} LeaseVerdict;
+LeaseVerdict lease_verdict(const Lease *l, bool running, bool definition_exists);
+
 /* Is this a valid owner: 1 to LEASE_OWNER_MAX bytes of UTF-8 without control characters? */
 bool lease_owner_is_valid(const char *owner);
 

@@ -180,6 +180,13 @@ static void on_uevents(void *userdata, char **parents, char **devices, char **re
         ops_uevents(m->ops, parents, devices, registered);
 }
 
+static void on_definitions_reloaded(void *userdata)
+{
+        Manager *m = userdata;
+
+        ops_reconcile_leases_soon(m->ops);
+}
+
 /* Read the leases, and say what the devices found in sysfs are: leased, defined, or orphans (which
  * stay as they are: vgpud never removes what it cannot account for). */
 static int load_leases(Manager *m)
@@ -187,7 +194,7 @@ static int load_leases(Manager *m)
         g_autofree char *warning = NULL;
         g_autoptr(GPtrArray) orphans = NULL;
         g_autoptr(GPtrArray) leases = NULL;
-        unsigned running = 0, dropped = 0;
+        unsigned running = 0, dropped = 0, n;
         int r;
 
         r = leases_load(m->state_dir, &m->leases, &warning);
@@ -199,20 +206,38 @@ static int load_leases(Manager *m)
                 return log_error_errno(r, "Cannot use the state directory %s: %m", m->state_dir);
         inventory_set_leases(m->inventory, m->leases);
 
+        n = leases_remove_temp_files(m->state_dir);
+        if (n > 0)
+                log_info("Removed %u temporary leases files an interrupted write left", n);
+
         /* a lease whose device is gone (a reboot, or a crash before the write to create) holds
-         * nothing, unless Acquire stored a definition for it: that one comes back with autostart */
+         * nothing, unless Acquire stored a definition for it that is still there: that one comes
+         * back with autostart (lease_verdict) */
         leases = leases_list(m->leases, NULL);
         for (guint i = 0; i < leases->len; i++) {
                 Lease *l = leases->pdata[i];
                 g_autoptr(SysfsDevice) d = NULL;
+                g_autofree char *def = g_build_filename(m->definitions_dir, l->parent, l->uuid, NULL);
+                bool run =
+                        inventory_get_device(m->inventory, l->uuid) || sysfs_read_device(l->uuid, &d) >= 0;
 
-                if (inventory_get_device(m->inventory, l->uuid) || sysfs_read_device(l->uuid, &d) >= 0)
-                        running++;
-                else if (!l->defined) {
-                        log_info("Dropping the lease of %s (%s, slot %u): the device is gone", l->uuid,
-                                 l->owner, l->slot);
+                running += run;
+                switch (lease_verdict(l, run, access(def, F_OK) == 0)) {
+                case LEASE_KEEP: break;
+                case LEASE_UNDEFINE:
+                        log_warning("The definition %s of the lease of %s (%s) is gone: the lease now lasts "
+                                    "while the device runs",
+                                    def, l->uuid, l->owner);
+                        l->defined = false;
+                        dropped++;
+                        break;
+                case LEASE_DROP:
+                        log_info("Dropping the lease of %s (%s, slot %u): %s", l->uuid, l->owner, l->slot,
+                                 l->defined ? "its device and its definition are gone"
+                                            : "the device is gone");
                         (void)leases_remove(m->leases, l->uuid);
                         dropped++;
+                        break;
                 }
         }
         if (dropped > 0) {
@@ -274,7 +299,12 @@ static int setup_engine(Manager *m)
         ops_set_callouts(m->ops, m->callouts);
         ops_set_leases(m->ops, m->leases, bus_lease_notify, m);
         udev_watch_set_hook(m->udev, on_uevents, m);
-        return store_watch_new(m->event, m->inventory, &m->store_watch);
+        r = store_watch_new(m->event, m->inventory, &m->store_watch);
+        if (r < 0)
+                return r;
+        /* another tool's Undefine may take the definition a lease stands on */
+        store_watch_set_hook(m->store_watch, on_definitions_reloaded, m);
+        return 0;
 }
 
 /* The objects on the bus, the name, the private socket, READY. */

@@ -33,8 +33,7 @@ static int save(Ops *ops, char **ret_message)
         int r = leases_save(ops->leases);
 
         if (r < 0)
-                return ops_fail(ret_message, r == -EROFS ? -EROFS : r, "Cannot write %s: %s",
-                                leases_path(ops->leases), g_strerror(-r));
+                return ops_io_fail(ret_message, r, "Cannot write the leases", leases_path(ops->leases));
         return 0;
 }
 
@@ -242,9 +241,13 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
 
                 if (store_load_one(ops_definitions_dir(ops), j->parent, j->uuid, &stored, &ignored) < 0) {
                         r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
-                        if (r < 0)
-                                return ops_fail(ret_message, r, "Cannot define %s on %s: %s", j->uuid,
-                                                j->parent, g_strerror(-r));
+                        if (r < 0) {
+                                g_autofree char *what =
+                                        g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
+                                g_autofree char *path =
+                                        g_build_filename(ops_definitions_dir(ops), j->parent, j->uuid, NULL);
+                                return ops_io_fail(ret_message, r, what, path);
+                        }
                         j->acquire.def_written = true;
                         (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
                 }
@@ -333,17 +336,30 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
 
         if (l->defined) {
                 r = store_remove(ops_definitions_dir(ops), l->parent, l->uuid);
-                if (r < 0 && r != -ENOENT)
-                        return ops_fail(ret_message, r, "Cannot remove the definition %s/%s: %s", l->parent,
-                                        l->uuid, g_strerror(-r));
+                if (r < 0 && r != -ENOENT) {
+                        g_autofree char *path =
+                                g_build_filename(ops_definitions_dir(ops), l->parent, l->uuid, NULL);
+                        g_autofree char *what = g_strdup_printf(
+                                "Released %s: the device is removed, but its definition is not", uuid);
+                        return ops_io_fail(ret_message, r, what, path);
+                }
                 (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
         }
         copy.owner = owner;
         copy.parent = copy.type = NULL;
         (void)leases_remove(ops->leases, uuid);
-        r = save(ops, ret_message);
-        if (r < 0)
-                return r;
+        r = leases_save(ops->leases);
+        if (r < 0) {
+                /* the lease is gone from memory; the file still has it, and the next start drops it
+                 * (its device and definition are gone) */
+                g_autofree char *what = g_strdup_printf(
+                        "Released %s: the device is removed, but the lease could not be saved (vgpud "
+                        "drops it at its next start)",
+                        uuid);
+                log_warning("%s", what);
+                notify(ops, false, &copy);
+                return ops_io_fail(ret_message, r, what, leases_path(ops->leases));
+        }
         log_info("Released %s (%s, slot %" PRIu32 ")", uuid, owner, copy.slot);
         out_add(j, uuid);
         notify(ops, false, &copy);
@@ -463,3 +479,56 @@ const OpsKindInfo ops_kind_release = {
         .resume = release_resume,
         .clear_job = release_clear_job,
 };
+
+/* One lease against its device and definition (lease_verdict); true when the leases changed. */
+static bool reconcile_one(Ops *ops, Lease *l)
+{
+        g_autoptr(SysfsDevice) d = NULL;
+        g_autofree char *def = g_build_filename(ops_definitions_dir(ops), l->parent, l->uuid, NULL);
+        bool running = inventory_get_device(ops->inv, l->uuid) || sysfs_read_device(l->uuid, &d) >= 0;
+        g_autofree char *uuid = NULL, *owner = NULL;
+        Lease copy;
+
+        switch (lease_verdict(l, running, access(def, F_OK) == 0)) {
+        case LEASE_KEEP: return false;
+        case LEASE_UNDEFINE:
+                log_warning(
+                        "The definition %s of the lease of %s (%s) is gone: the lease now lasts while the "
+                        "device runs",
+                        def, l->uuid, l->owner);
+                l->defined = false;
+                inventory_lease_changed(ops->inv, l->uuid);
+                return true;
+        case LEASE_DROP: break;
+        }
+        log_warning("Dropping the lease of %s (%s, slot %" PRIu32 "): %s", l->uuid, l->owner, l->slot,
+                    l->defined ? "its device and its definition are gone" : "its device is gone");
+        uuid = g_strdup(l->uuid);
+        owner = g_strdup(l->owner);
+        copy = *l;
+        copy.owner = owner;
+        copy.parent = copy.type = NULL;
+        (void)leases_remove(ops->leases, uuid);
+        notify(ops, false, &copy);
+        return true;
+}
+
+void ops_reconcile_leases(Ops *ops)
+{
+        g_autoptr(GPtrArray) all = NULL;
+        bool changed = false;
+        int r;
+
+        g_assert(!ops->current);
+        if (!ops->leases)
+                return;
+        all = leases_list(ops->leases, NULL);
+        for (guint i = 0; i < all->len; i++)
+                changed |= reconcile_one(ops, all->pdata[i]);
+        if (!changed)
+                return;
+        r = leases_save(ops->leases);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s: %m (the next start reconciles again)",
+                                  leases_path(ops->leases));
+}

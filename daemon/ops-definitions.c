@@ -14,15 +14,28 @@
 
 /* A store error as the bus should see it: a read-only tree is ReadOnly whichever errno said so; a full
  * disk is not NoCapacity. */
-static int store_error(int r, const char *what, char **ret_message)
+/* A failed write or removal of <dir>/<parent>/<uuid>, by its meaning (ops_io_fail); -EFBIG is the
+ * size limit (store_write), -EINVAL. */
+static int store_error(Ops *ops, int r, const char *parent, const char *uuid, const char *what,
+                       char **ret_message)
 {
-        if (r == -EROFS || r == -EACCES || r == -EPERM) {
-                *ret_message = g_strdup_printf("%s: the definitions directory is read-only (%s)", what,
-                                               g_strerror(-r));
-                return -EROFS;
-        }
-        *ret_message = g_strdup_printf("%s: %s", what, g_strerror(-r));
-        return r == -ENOSPC || r == -EDQUOT ? -EIO : r;
+        g_autofree char *path = g_build_filename(ops_definitions_dir(ops), parent, uuid, NULL);
+
+        if (r == -EFBIG)
+                return ops_fail(ret_message, -EINVAL, "%s: the definition is larger than %d bytes", what,
+                                STORE_DEFINITION_MAX);
+        return ops_io_fail(ret_message, r, what, path);
+}
+
+/* Refuse a definition larger than vgpud writes, before anything runs or changes. */
+static int check_size(const MdevDef *def, char **ret_message)
+{
+        size_t size = store_definition_size(def);
+
+        if (size > STORE_DEFINITION_MAX)
+                return ops_fail(ret_message, -EINVAL, "The definition is too large: %zu bytes, at most %d",
+                                size, STORE_DEFINITION_MAX);
+        return 0;
 }
 
 /* ---- define, undefine, modify ---- */
@@ -74,6 +87,9 @@ static int define_prepare(Ops *ops, Job *j, char **ret_message)
         }
         if (!store_parent_name_is_valid(j->parent))
                 return ops_fail(ret_message, -EINVAL, "Invalid parent name '%s'", j->parent);
+        r = check_size(j->def, ret_message);
+        if (r < 0)
+                return r;
         ops_job_add_target(j, j->parent, j->def);
         return 0;
 }
@@ -91,7 +107,7 @@ static int define_run(Ops *ops, Job *j, char **ret_message)
         r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
         if (r < 0) {
                 g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
-                return store_error(r, what, ret_message);
+                return store_error(ops, r, j->parent, j->uuid, what, ret_message);
         }
         log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
                  j->def->autostart ? "auto" : "manual");
@@ -145,7 +161,7 @@ static int undefine_run(Ops *ops, Job *j, char **ret_message)
                                      j->uuid, *p);
                 else if (r < 0) {
                         g_autofree char *what = g_strdup_printf("Cannot undefine %s on %s", j->uuid, *p);
-                        r = store_error(r, what, ret_message);
+                        r = store_error(ops, r, *p, j->uuid, what, ret_message);
                 }
                 if (r < 0)
                         return r; /* those that did go are in the inventory already */
@@ -261,6 +277,11 @@ static int modify_prepare(Ops *ops, Job *j, char **ret_message)
         r = modify_apply(&req->modify, &j->def, ret_message);
         if (r < 0)
                 return r;
+        if (req->modify.defined) {
+                r = check_size(j->def, ret_message);
+                if (r < 0)
+                        return r;
+        }
         if (req->modify.live && g_strcmp0(d->sys->type_id, j->def->mdev_type) != 0)
                 return ops_fail(ret_message, -EINVAL,
                                 "Cannot change the type of running device %s (%s) to %s", j->uuid,
@@ -288,7 +309,7 @@ static int modify_run(Ops *ops, Job *j, char **ret_message)
                 if (r < 0) {
                         g_autofree char *what =
                                 g_strdup_printf("Cannot modify %s on %s", j->uuid, j->parent);
-                        return store_error(r, what, ret_message);
+                        return store_error(ops, r, j->parent, j->uuid, what, ret_message);
                 }
                 log_info("Modified the definition %s on %s", j->uuid, j->parent);
                 definitions_changed(ops, j->parent, j->uuid);

@@ -153,6 +153,7 @@ struct Ops {
         struct Leases *leases;
         OpsLeaseNotify lease_notify;
         void *lease_userdata;
+        bool reconcile; /* ops_reconcile_leases() is due once the queue is empty */
 };
 
 /* ---- the engine (ops.c) ---- */
@@ -166,6 +167,12 @@ Job *ops_job_new(OpsRequest *req, OpsDone done, void *userdata);
 void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
 /* Wait for the kernel (the timeout of the request, or the default) for what; resume is called. */
 int ops_job_wait(Ops *ops, Job *j, Wait what);
+/* A failed write (or removal) of vgpud's own files (definitions, leases) by its meaning: -EROFS
+ * (ReadOnly) for a read-only file system, -EIO (org.vgpud1.Error.Io) for anything else, ENOSPC and
+ * EACCES included; the message is "<what>: <path>: <strerror> (<ERRNO>)". */
+int ops_io_fail(char **ret_message, int r, const char *what, const char *path);
+/* The leases against devices and definitions, now (ops-acquire.c); only while no job runs. */
+void ops_reconcile_leases(Ops *ops);
 
 /* ---- lookups (ops-lookup.c) ---- */
 

@@ -127,7 +127,7 @@ static void job_reset_state(Ops *ops, Job *j)
 
 static void kick(Ops *ops)
 {
-        if (!ops->current && !g_queue_is_empty(&ops->queue))
+        if (!ops->current && (!g_queue_is_empty(&ops->queue) || ops->reconcile))
                 (void)sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
 }
 
@@ -143,6 +143,7 @@ static void job_end(Ops *ops, Job *j, int r, const char *message)
                         j->userdata);
         ops->current = NULL;
         job_free(j);
+        ops->reconcile = true;
         kick(ops);
 }
 
@@ -155,6 +156,15 @@ void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)
 unsigned ops_pending(Ops *ops)
 {
         return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0);
+}
+
+int ops_io_fail(char **ret_message, int r, const char *what, const char *path)
+{
+        const char *name = strerrorname_np(-r);
+
+        g_free(*ret_message);
+        *ret_message = g_strdup_printf("%s: %s: %s (%s)", what, path, g_strerror(-r), name ? name : "?");
+        return r == -EROFS ? -EROFS : -EIO;
 }
 
 /* ---- the callouts around the change ---- */
@@ -322,6 +332,14 @@ void ops_uevents(Ops *ops, char **parents, char **devices, char **registered)
         for (char **p = registered; p && *p; p++)
                 if (inventory_has_parent(ops->inv, *p))
                         ops_autostart(ops, *p);
+        if (devices && *devices)
+                ops_reconcile_leases_soon(ops);
+}
+
+void ops_reconcile_leases_soon(Ops *ops)
+{
+        ops->reconcile = true;
+        kick(ops);
 }
 
 /* The next job: prepare it, then its pre callouts, which lead to the change. */
@@ -335,8 +353,13 @@ static int on_kick(sd_event_source *s, void *userdata)
         if (ops->current)
                 return 0;
         j = g_queue_pop_head(&ops->queue);
-        if (!j)
+        if (!j) {
+                if (ops->reconcile) {
+                        ops->reconcile = false;
+                        ops_reconcile_leases(ops);
+                }
                 return 0;
+        }
         ops->current = j;
         r = j->kind->prepare(ops, j, &msg);
         if (r != 0) { /* not even clear what it is about, or answered already: no callouts */

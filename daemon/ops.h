@@ -157,3 +157,9 @@ unsigned ops_pending(Ops *ops);
 /* Nothing queued or running, and no autostart waiting for its delay: what a layout waits for before
  * it plans (layout-apply.c), so that it sees the devices autostart brings back. */
 bool ops_idle(Ops *ops);
+
+/* Check every lease against its device and its definition (lease_verdict()) once no request runs:
+ * a lease whose promise cannot be kept is dropped (Released is signalled) or loses Defined, with a
+ * warning in the log, never kept silently. Runs after every request and every batch of uevents by
+ * itself; main.c calls this after the definitions directory changed behind vgpud's back. */
+void ops_reconcile_leases_soon(Ops *ops);

@@ -26,6 +26,8 @@ struct StoreWatch {
         sd_event_source *io;
         sd_event_source *timer;
         bool armed;
+        void (*hook)(void *userdata);
+        void *hook_userdata;
 };
 
 /* Watch the directory and every parent's directory in it; when it does not exist (yet), its parent,
@@ -63,6 +65,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         add_watches(w); /* new parents' directories */
         log_debug("The definitions directory changed: reloading");
         (void)inventory_reload_definitions(w->inv);
+        if (w->hook)
+                w->hook(w->hook_userdata);
         return 0;
 }
 
@@ -112,6 +116,12 @@ void store_watch_free(StoreWatch *w)
         g_free(w);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreWatch, store_watch_free)
+
+void store_watch_set_hook(StoreWatch *w, void (*hook)(void *userdata), void *userdata)
+{
+        w->hook = hook;
+        w->hook_userdata = userdata;
+}
 
 int store_watch_new(sd_event *event, Inventory *inv, StoreWatch **ret)
 {

@@ -13,4 +13,6 @@
 typedef struct StoreWatch StoreWatch;
 
 int store_watch_new(sd_event *event, Inventory *inv, StoreWatch **ret);
+/* hook runs after each reload, from the loop (main.c: the leases are reconciled with it). */
+void store_watch_set_hook(StoreWatch *w, void (*hook)(void *userdata), void *userdata);
 void store_watch_free(StoreWatch *w);

@@ -24,9 +24,6 @@ void stored_def_free(StoredDef *d)
         g_free(d);
 }
 
-/* Definition files are small; anything this large is not one. */
-#define DEF_FILE_MAX (1024 * 1024)
-
 int store_load_one(const char *dir, const char *parent, const char *uuid, StoredDef **ret, char **ret_error)
 {
         g_autofree char *path = g_build_filename(dir, parent, uuid, NULL);
@@ -45,9 +42,11 @@ int store_load_one(const char *dir, const char *parent, const char *uuid, Stored
                 *ret_error = g_strdup("not a regular file");
                 return -EBADMSG;
         }
-        if (st.st_size > DEF_FILE_MAX) {
-                *ret_error = g_strdup_printf("file too large (%lld bytes)", (long long)st.st_size);
-                return -EBADMSG;
+        if (st.st_size > STORE_READ_MAX) {
+                *ret_error =
+                        g_strdup_printf("file too large to read (%lld bytes, at most %d), left as it is",
+                                        (long long)st.st_size, STORE_READ_MAX);
+                return -EFBIG;
         }
         if (!g_file_get_contents(path, &contents, &len, &error)) {
                 *ret_error = g_strdup(error->message);
@@ -63,6 +62,7 @@ int store_load_one(const char *dir, const char *parent, const char *uuid, Stored
         d->parent = g_strdup(parent);
         g_strlcpy(d->uuid, uuid, sizeof(d->uuid));
         d->path = g_steal_pointer(&path);
+        d->size = len;
         d->def = g_steal_pointer(&def);
         *ret = g_steal_pointer(&d);
         return 0;
@@ -112,6 +112,12 @@ static void load_parent_dir(const char *dir, const char *parent, GPtrArray *defs
                                                         de->d_name, why ? why : g_strerror(-r)));
                         continue;
                 }
+                if (sd->size > STORE_DEFINITION_MAX)
+                        g_ptr_array_add(
+                                warnings,
+                                g_strdup_printf("%s/%s: %zu bytes, larger than vgpud writes (%d); read "
+                                                "and kept, but Modify cannot save it",
+                                                pdir, de->d_name, sd->size, STORE_DEFINITION_MAX));
                 g_ptr_array_add(defs, sd);
         }
 }
@@ -193,6 +199,13 @@ static int open_dir(int dirfd, const char *name, bool *ret_created)
         return fd < 0 ? negative_errno() : fd;
 }
 
+size_t store_definition_size(const MdevDef *def)
+{
+        g_autofree char *json = mdev_def_to_json(def, true);
+
+        return strlen(json);
+}
+
 int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def)
 {
         _cleanup_close_ int top = -1, pdir = -1;
@@ -204,6 +217,8 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
             !mdev_name_is_valid(def->mdev_type))
                 return -EINVAL;
         json = mdev_def_to_json(def, true);
+        if (strlen(json) > STORE_DEFINITION_MAX)
+                return -EFBIG;
 
         top = open_dir(AT_FDCWD, dir, &top_created);
         if (top < 0)

@@ -10,10 +10,19 @@
 #include <glib.h>
 #include "mdev-def.h"
 
+/* The largest definition vgpud writes (mdevctl's bytes): mdevctl's own definitions are a few hundred
+ * bytes. Define and Modify refuse a larger one with InvalidArgument. */
+#define STORE_DEFINITION_MAX (64 * 1024)
+/* The largest file the reader takes: an existing definition above STORE_DEFINITION_MAX (written by
+ * another tool, or by an older vgpud) is still read, with a warning, and never rewritten or removed
+ * unless asked; only beyond this is it skipped (with a warning, the file left as it is). */
+#define STORE_READ_MAX (64 * 1024 * 1024)
+
 typedef struct StoredDef {
         char *parent;
         char uuid[37];
-        char *path; /* the file */
+        char *path;  /* the file */
+        size_t size; /* of the file */
         MdevDef *def;
 } StoredDef;
 
@@ -33,10 +42,14 @@ bool store_parent_name_is_valid(const char *parent);
 /* The parents under which uuid (canonical) is defined, sorted (strv, empty when none). */
 int store_find(const char *dir, const char *uuid, char ***ret_parents);
 
+/* The size of def in mdevctl's bytes, as store_write() would write it. */
+size_t store_definition_size(const MdevDef *def);
+
 /* Write def (mdevctl's bytes: mdev_def_to_json(def, true)) to <dir>/<parent>/<uuid>, replacing what is
  * there, atomically; dir and dir/parent are created as needed. Returns 0, -EINVAL for an invalid
- * parent, uuid or type, or the errno of the file system (-EROFS, -EACCES, -ENOSPC, ...); on failure
- * the old file, if any, is untouched and no temp file is left. */
+ * parent, uuid or type, -EFBIG when it is larger than STORE_DEFINITION_MAX, or the errno of the file system
+ * (-EROFS, -EACCES, -ENOSPC, ...); on failure the old file, if any, is untouched and no temp file is left.
+ */
 int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def);
 
 /* Delete <dir>/<parent>/<uuid> (and the parent's directory when that leaves it empty), durably.

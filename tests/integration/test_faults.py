@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Faults and limits (issue 11): a full or read-only file system under the definitions and the
+leases gives Io or ReadOnly naming the path and the errno, never NoCapacity; definitions have one
+size limit on write and an existing larger file stays readable; a Release that removed the device
+but could not save the lease says so and the next start converges; temp files of the leases are
+removed at startup; leases are reconciled with devices and definitions at startup and after
+Stop/Undefine, by vgpud's hand or another's. Each ends with every lease, definition and device
+accounted for. Needs root (tmpfs mounts)."""
+
+import json
+import os
+import subprocess
+
+from gi.repository import GLib
+from test_acquire import AcquireTestCase, T4
+from test_lifecycle import dfn, error_of
+
+ERR = 'org.vgpud1.Error.'
+U5 = '55555555-1111-4222-8333-444455556666'
+U6 = '66666666-1111-4222-8333-444455556666'
+DEF_MAX = 64 * 1024  # daemon/store.h STORE_DEFINITION_MAX
+
+
+class FaultTestCase(AcquireTestCase):
+    def mount_tmpfs(self, path, size='64k', ro=False, fill=True):
+        """A small tmpfs over path (hiding what is there), full unless fill=False; undone at cleanup."""
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=%s,mode=0755' % size, 'tmpfs', path], check=True)
+        self.addCleanup(subprocess.run, ['umount', '-l', path], stderr=subprocess.DEVNULL)
+        if fill:
+            subprocess.run(['dd', 'if=/dev/zero', 'of=' + os.path.join(path, '.fill'), 'bs=4k'],
+                           stderr=subprocess.DEVNULL)
+        if ro:
+            subprocess.run(['mount', '-o', 'remount,ro', path], check=True)
+
+    def error(self, fn, *args):
+        with self.assertRaises(GLib.Error) as cm:
+            fn(*args)
+        return error_of(cm.exception)
+
+    def running(self):
+        return sorted(os.listdir(os.path.join(self.sim.sys_dir, 'bus/mdev/devices')))
+
+    def definitions(self):
+        return sorted((d[0], d[1]) for d in self.manager('ListDefinitions', None, None)[0])
+
+    def warnings(self):
+        return self.get_property('/org/vgpud1', 'org.vgpud1.Manager', 'Warnings')
+
+
+class TestFullAndReadOnly(FaultTestCase):
+    def test_full_state_dir_makes_acquire_fail_with_io(self):
+        self.mount_tmpfs(self.state_dir)
+        name, msg = self.error(self.acquire, 'T4-2Q', 'test:full')
+        self.assertEqual(name, ERR + 'Io', msg)
+        self.assertIn('ENOSPC', msg)
+        self.assertIn(os.path.join(self.state_dir, 'leases'), msg)
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(self.running(), [])  # the lease comes first: nothing was created
+
+    def test_full_definitions_dir_makes_define_fail_with_io(self):
+        self.mount_tmpfs(self.sim.definitions_dir)
+        name, msg = self.error(self.define, T4, U5, dfn('nvidia-231'))
+        self.assertEqual(name, ERR + 'Io', msg)
+        self.assertIn('ENOSPC', msg)
+        self.assertEqual(self.definitions(), [])
+        # Acquire --persist: the definition cannot be stored, the lease and device are undone
+        name, msg = self.error(lambda: self.acquire('T4-2Q', 'test:persist', persist=True))
+        self.assertEqual(name, ERR + 'Io', msg)
+        self.assertEqual((self.leases(), self.running(), self.definitions()), ([], [], []))
+
+    def test_read_only_definitions_dir_is_read_only(self):
+        self.mount_tmpfs(self.sim.definitions_dir, ro=True, fill=False)
+        name, msg = self.error(self.define, T4, U5, dfn('nvidia-231'))
+        self.assertEqual(name, ERR + 'ReadOnly', msg)
+        self.assertIn('EROFS', msg)
+
+    def test_release_that_cannot_save_says_so_and_converges(self):
+        uuid = self.acquire('T4-2Q', 'test:half')[0]
+        self.mount_tmpfs(self.state_dir)  # hides the leases file that has the lease
+        name, msg = self.error(self.release, uuid)
+        self.assertEqual(name, ERR + 'Io', msg)
+        self.assertIn('the device is removed, but the lease could not be saved', msg)
+        self.assertNotIn(uuid, self.running())
+        self.assertEqual(self.leases(), [])  # vgpud itself holds no lease for nothing
+        subprocess.run(['umount', '-l', self.state_dir], check=True)
+        with open(os.path.join(self.state_dir, 'leases')) as f:
+            self.assertIn(uuid, f.read())  # the file still has it...
+        self.restart_vgpud()
+        self.assertEqual(self.leases(), [])  # ...and the next start drops it
+        with open(os.path.join(self.state_dir, 'leases')) as f:
+            self.assertNotIn(uuid, f.read())
+
+
+class TestDefinitionSize(FaultTestCase):
+    host = 't4'
+
+    def test_define_over_the_limit_is_invalid_argument(self):
+        big = dfn('nvidia-231', attrs=[('x', 'a' * DEF_MAX)])
+        name, msg = self.error(self.define, T4, U5, big)
+        self.assertEqual(name, ERR + 'InvalidArgument', msg)
+        self.assertLess(len(msg), 1000)
+        self.assertFalse(os.path.exists(os.path.join(self.sim.definitions_dir, T4, U5)))
+        self.define(T4, U5, dfn('nvidia-231', attrs=[('x', 'a' * 1000)]))  # a normal one is fine
+
+    def test_modify_over_the_limit_leaves_the_file(self):
+        self.define(T4, U5, dfn('nvidia-231'))
+        path = os.path.join(self.sim.definitions_dir, T4, U5)
+        with open(path, 'rb') as f:
+            before = f.read()
+        changes = {'add_attribute': GLib.Variant('(ssi)', ('x', 'a' * DEF_MAX, -1))}
+        name, msg = self.error(self.manager, 'Modify', '(ssa{sv}a{sv})', (T4, U5, changes, {}))
+        self.assertEqual(name, ERR + 'InvalidArgument', msg)
+        with open(path, 'rb') as f:
+            self.assertEqual(f.read(), before)
+
+    def test_an_existing_oversize_file_stays_usable(self):
+        # written by another tool: valid JSON, 2 MiB of it whitespace
+        path = os.path.join(self.sim.definitions_dir, T4, U6)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(json.dumps({'mdev_type': 'nvidia-231', 'start': 'manual'}) + ' ' * (2 << 20))
+        self.restart_vgpud()
+        self.assertIn((T4, U6), self.definitions())
+        self.assertTrue(any(U6 in w and 'larger than vgpud writes' in w for w in self.warnings()))
+        self.start(T4, U6)
+        self.assertIn(U6, self.running())
+        self.assertEqual(os.path.getsize(path), len(json.dumps({'mdev_type': 'nvidia-231', 'start':
+                                                                'manual'})) + (2 << 20))
+
+
+class TestLeaseReconciliation(FaultTestCase):
+    def test_startup_removes_leases_temp_files(self):
+        self.stop_vgpud()
+        tmp = [os.path.join(self.state_dir, '.leases.' + s) for s in ('a1b2c3', 'zz9y8x')]
+        for t in tmp:
+            with open(t, 'w') as f:
+                f.write('[partial')
+        other = os.path.join(self.state_dir, '.leases.keep')  # not a name the writer makes
+        open(other, 'w').close()
+        self.start_vgpud()
+        self.assertEqual([t for t in tmp if os.path.exists(t)], [])
+        self.assertTrue(os.path.exists(other))
+
+    def test_startup_drops_a_defined_lease_with_nothing_behind_it(self):
+        self.stop_vgpud()
+        with open(os.path.join(self.state_dir, 'leases'), 'w') as f:
+            f.write('[%s]\nOwner=test:ghost\nSlot=0\nParent=%s\nType=nvidia-231\nAcquired=1\n'
+                    'Defined=true\n' % (U5, T4))
+        self.start_vgpud()
+        self.assertEqual(self.leases(), [])
+        self.assertIn('its device and its definition are gone', self.daemon_log())
+
+    def test_stop_of_a_leased_device_drops_its_lease(self):
+        uuid = self.acquire('T4-2Q', 'test:stopped')[0]
+        self.stop(uuid)
+        self.assertTrue(self.wait_for(lambda s: self.leases() == [], timeout=60))
+        self.assertIn('Dropping the lease of %s' % uuid, self.daemon_log())
+
+    def test_removed_by_another_tool_drops_the_lease(self):
+        uuid = self.acquire('T4-2Q', 'test:gone')[0]
+        self.sim.emulator.remove(uuid)  # as mdevctl stop or an admin's echo 1 > remove would
+        self.assertTrue(self.wait_for(lambda s: self.leases() == [], timeout=60))
+
+    def test_undefine_of_a_persisted_lease(self):
+        uuid, _dev, parent, _t = self.acquire('T4-2Q', 'test:persist', persist=True)
+        self.assertTrue(self.lease_of(uuid)[6])
+        self.undefine(parent, uuid)
+        # still running: the lease stays, without the promise of a definition
+        self.assertTrue(self.wait_for(lambda s: self.lease_of(uuid) and not self.lease_of(uuid)[6],
+                                      timeout=60))
+        self.stop(uuid)
+        self.assertTrue(self.wait_for(lambda s: self.leases() == [], timeout=60))
+        self.assertEqual((self.running(), self.definitions()), ([], []))
+
+    def test_definition_removed_behind_the_daemons_back(self):
+        uuid, _dev, parent, _t = self.acquire('T4-2Q', 'test:persist', persist=True)
+        self.stop_vgpud()
+        self.sim.emulator.remove(uuid)
+        os.unlink(os.path.join(self.sim.definitions_dir, parent, uuid))
+        self.start_vgpud()
+        self.assertEqual(self.leases(), [])
