@@ -254,13 +254,14 @@ static void test_full(void)
         g_autofree char *names = NULL;
         g_autoptr(MdevDef) def = make_def("nvidia-231", false, 1);
         g_autoptr(MdevDef) huge = make_def("nvidia-231", false, 0);
-        g_autofree char *big = g_malloc(64 * 1024 + 1);
+        g_autoptr(MdevDef) over = make_def("nvidia-231", false, 0);
+        g_autofree char *big = g_malloc(32 * 1024 + 1), *too_big = g_malloc(STORE_DEFINITION_MAX + 1);
 
         if (!private_mounts()) {
                 g_test_skip("cannot mount in a private namespace (not root?)");
                 return;
         }
-        mnt = mount_tmpfs("size=64k,mode=0755");
+        mnt = mount_tmpfs("size=16k,mode=0755");
         if (!mnt) {
                 g_test_skip("cannot mount tmpfs");
                 return;
@@ -270,10 +271,15 @@ static void test_full(void)
         g_assert_cmpint(store_write(dir, P1, U1, def), ==, 0);
         before = read_file(dir, P1, U1);
 
-        memset(big, 'x', 64 * 1024);
-        big[64 * 1024] = '\0';
+        memset(big, 'x', 32 * 1024);
+        big[32 * 1024] = '\0';
         g_assert_cmpint(mdev_def_add_attr(huge, "big", big, -1), ==, 0);
         g_assert_cmpint(store_write(dir, P1, U1, huge), ==, -ENOSPC);
+        /* over the size limit: refused before the file system is asked */
+        memset(too_big, 'x', STORE_DEFINITION_MAX);
+        too_big[STORE_DEFINITION_MAX] = '\0';
+        g_assert_cmpint(mdev_def_add_attr(over, "big", too_big, -1), ==, 0);
+        g_assert_cmpint(store_write(dir, P1, U1, over), ==, -EFBIG);
         after = read_file(dir, P1, U1);
         g_assert_cmpstr(after, ==, before); /* the old file, whole */
         names = list_dir_sorted(pdir);
