@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "log.h"
+#include "name.h"
 #include "ops-internal.h"
 
 /* A store error as the bus should see it: a read-only tree is ReadOnly whichever errno said so; a full
@@ -21,6 +22,8 @@ static int store_error(Ops *ops, int r, const char *parent, const char *uuid, co
 {
         g_autofree char *path = g_build_filename(ops_definitions_dir(ops), parent, uuid, NULL);
 
+        if (r == -EINVAL) /* store_write's own check of the names */
+                return ops_fail(ret_message, -EINVAL, "%s: an invalid parent or type name", what);
         if (r == -EFBIG)
                 return ops_fail(ret_message, -EINVAL, "%s: the definition is larger than %d bytes", what,
                                 STORE_DEFINITION_MAX);
@@ -85,8 +88,14 @@ static int define_prepare(Ops *ops, Job *j, char **ret_message)
                                         why ? why : "not valid JSON");
                 j->parent = g_strdup(req->parent);
         }
-        if (!store_parent_name_is_valid(j->parent))
-                return ops_fail(ret_message, -EINVAL, "Invalid parent name '%s'", j->parent);
+        if (!store_parent_name_is_valid(j->parent)) {
+                g_autofree char *q = name_quote(j->parent);
+                return ops_fail(ret_message, -EINVAL, "Invalid parent name %s", q);
+        }
+        if (!name_is_valid(j->def->mdev_type)) {
+                g_autofree char *q = name_quote(j->def->mdev_type);
+                return ops_fail(ret_message, -EINVAL, "Invalid type %s", q);
+        }
         r = check_size(j->def, ret_message);
         if (r < 0)
                 return r;
@@ -126,8 +135,10 @@ static int undefine_prepare(Ops *ops, Job *j, char **ret_message)
         if (r < 0)
                 return r;
         if (!str_empty(req->parent)) {
-                if (!store_parent_name_is_valid(req->parent))
-                        return ops_fail(ret_message, -EINVAL, "Invalid parent name '%s'", req->parent);
+                if (!store_parent_name_is_valid(req->parent)) {
+                        g_autofree char *q = name_quote(req->parent);
+                        return ops_fail(ret_message, -EINVAL, "Invalid parent name %s", q);
+                }
                 parents = g_new0(char *, 2);
                 parents[0] = g_strdup(req->parent);
         } else {
@@ -193,7 +204,8 @@ static int modify_apply(const OpsModifyArgs *req, MdevDef **def, char **ret_mess
         }
         if (req->type) {
                 if (!mdev_name_is_valid(req->type)) {
-                        *ret_message = g_strdup_printf("Invalid type '%s'", req->type);
+                        g_autofree char *q = name_quote(req->type);
+                        *ret_message = g_strdup_printf("Invalid type %s", q);
                         return -EINVAL;
                 }
                 g_free((*def)->mdev_type);

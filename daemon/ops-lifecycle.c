@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "name.h"
 #include "alloc-host.h"
 #include "ops-internal.h"
 
@@ -327,8 +328,9 @@ static int start_prepare(Ops *ops, Job *j, char **ret_message)
                 j->parent = g_strdup(stored->parent);
                 j->def = g_steal_pointer(&stored->def);
         }
-        if (!mdev_name_is_valid(j->parent)) {
-                *ret_message = g_strdup_printf("Invalid parent name '%s'", j->parent);
+        if (!name_is_valid(j->parent)) {
+                g_autofree char *q = name_quote(j->parent);
+                *ret_message = g_strdup_printf("Invalid parent name %s", q);
                 return -EINVAL;
         }
         ops_job_add_target(j, j->parent, j->def);

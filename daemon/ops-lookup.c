@@ -7,6 +7,7 @@
 
 #include "leases.h"
 
+#include "name.h"
 #include "ops-internal.h"
 
 const char *ops_definitions_dir(Ops *ops)
@@ -55,7 +56,8 @@ int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDe
                 }
                 parent = parents[0];
         } else if (!store_parent_name_is_valid(parent)) {
-                *ret_message = g_strdup_printf("Invalid parent name '%s'", parent);
+                g_autofree char *q = name_quote(parent);
+                *ret_message = g_strdup_printf("Invalid parent name %s", q);
                 return -EINVAL;
         }
         r = store_load_one(ops_definitions_dir(ops), parent, uuid, ret, &why);

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "fileio.h"
 #include "uuid.h"
+#include "name.h"
 #include "store.h"
 
 void stored_def_free(StoredDef *d)
@@ -153,7 +154,7 @@ int store_load_all(const char *dir, GPtrArray **ret_defs, GPtrArray **ret_warnin
 bool store_parent_name_is_valid(const char *parent)
 {
         /* names the reader skips would be written and never seen again */
-        return mdev_name_is_valid(parent) && parent[0] != '.' && !g_str_equal(parent, "scripts.d");
+        return name_is_valid(parent) && !g_str_equal(parent, "scripts.d");
 }
 
 int store_find(const char *dir, const char *uuid, char ***ret_parents)
@@ -214,7 +215,7 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
         int r;
 
         if (!store_parent_name_is_valid(parent) || !vgpu_uuid_is_canonical(uuid) || !def ||
-            !mdev_name_is_valid(def->mdev_type))
+            !name_is_valid(def->mdev_type))
                 return -EINVAL;
         json = mdev_def_to_json(def, true);
         if (strlen(json) > STORE_DEFINITION_MAX)

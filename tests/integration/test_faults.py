@@ -180,3 +180,24 @@ class TestLeaseReconciliation(FaultTestCase):
         os.unlink(os.path.join(self.sim.definitions_dir, parent, uuid))
         self.start_vgpud()
         self.assertEqual(self.leases(), [])
+
+
+class TestNames(FaultTestCase):
+    host = 't4'
+
+    def test_parents_and_types_that_would_forge_paths_or_lines(self):
+        for parent in ('a\nb', ' ', '-rf', '.hidden', 'a/b', 'x' * 256, 'tab\there', '\x1b[31m'):
+            name, msg = self.error(self.define, parent, U5, dfn('nvidia-231'))
+            self.assertEqual(name, ERR + 'InvalidArgument', (parent, msg))
+            self.assertNotIn('\n', msg)
+        for mdev_type in ('a b', 'x\ny', '-t'):
+            name, msg = self.error(self.define, T4, U5, dfn(mdev_type))
+            self.assertEqual(name, ERR + 'InvalidArgument', (mdev_type, msg))
+        self.assertEqual(self.definitions(), [])
+        self.define('x' * 255, U5, dfn('nvidia-231'))  # the limit itself is a name
+
+    def test_error_messages_quote_a_bounded_prefix(self):
+        name, msg = self.error(self.define, 'p' * (1 << 20) + '\n', U5, dfn('nvidia-231'))
+        self.assertEqual(name, ERR + 'InvalidArgument')
+        self.assertLess(len(msg), 200)
+        self.assertIn('p' * 64 + '"...', msg)

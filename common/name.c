@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The name rule (name.h). */
+
+#include <string.h>
+#include <glib.h>
+
+#include "name.h"
+
+bool name_is_valid(const char *name)
+{
+        size_t len;
+
+        if (!name)
+                return false;
+        len = strlen(name);
+        if (len == 0 || len > NAME_LEN_MAX || name[0] == '.' || name[0] == '-' ||
+            !g_utf8_validate(name, (gssize)len, NULL))
+                return false;
+        for (const char *p = name; *p; p = g_utf8_next_char(p)) {
+                gunichar c = g_utf8_get_char(p);
+
+                if (c == '/' || g_unichar_isspace(c) || !g_unichar_isprint(c))
+                        return false;
+        }
+        return true;
+}
+
+char *name_quote(const char *s)
+{
+        size_t len = s ? strlen(s) : 0, cut = len > NAME_QUOTE_MAX ? NAME_QUOTE_MAX : len;
+        g_autofree char *prefix = g_strndup(s ? s : "", cut);
+        g_autofree char *escaped = g_strescape(prefix, NULL);
+
+        return g_strdup_printf("\"%s\"%s", escaped, cut < len ? "..." : "");
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The one rule for names that vgpud puts into paths or output lines: parents (a directory under the
+ * definitions directory, a field of `list -d`) and types. */
+
+#include <stdbool.h>
+
+/* A file name's limit: a parent is a directory name. */
+#define NAME_LEN_MAX 255
+/* How much of a rejected input an error message quotes. */
+#define NAME_QUOTE_MAX 64
+
+/* 1 to NAME_LEN_MAX bytes of valid UTF-8, every character printable and none a separator (no
+ * whitespace, no '/'), not starting with '.' or '-' (a hidden file, an option). */
+bool name_is_valid(const char *name);
+
+/* s for an error message: double-quoted, control characters escaped, at most NAME_QUOTE_MAX bytes of
+ * it followed by "..." when longer (a 50 MB argument never becomes a 50 MB reply). g_free() it. */
+char *name_quote(const char *s);
