@@ -464,14 +464,18 @@ class TestPrivateSocket(vgpudtest.VgpudTestCase):
         self.sock = os.path.join(self.workdir, 'private')
         self.start_vgpud(['--private-socket', self.sock])
         self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
-        self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
+        # the daemon has the device before any test looks: a state, not a signal within a time
+        deadline = time.monotonic() + 300
+        while UUID not in devices(self.get_managed_objects()):
+            self.assertLess(time.monotonic(), deadline, 'vgpud never saw the device')
+            time.sleep(0.05)
 
     def vgpuctl(self, *args, bus='unix:path=/nonexistent/bus', socket_path=None, user=None):
         env = dict(self.env(), DBUS_SYSTEM_BUS_ADDRESS=bus, VGPUD_SOCKET=socket_path or self.sock)
         argv = [os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl')] + list(args)
         if user:
             argv = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + argv
-        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
 
     def test_reads_need_no_broker_and_print_the_same(self):
         for args in (['types'], ['list'], ['list', '--dumpjson'], ['list', '-d'], ['status']):
@@ -493,18 +497,19 @@ class TestPrivateSocket(vgpudtest.VgpudTestCase):
             'Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)\n'
             'try:\n'
             '    c.call_sync(None, "/org/vgpud1", "org.vgpud1.Manager", "Stop", '
-            'GLib.Variant("(sa{sv})", (sys.argv[2], {})), None, 0, 10000, None)\n'
+            'GLib.Variant("(sa{sv})", (sys.argv[2], {})), None, 0, 600000, None)\n'
             '    print("ok")\n'
             'except GLib.Error as e:\n'
             '    print(Gio.DBusError.get_remote_error(e))\n')
         argv = ['/usr/bin/python3', '-c', stop, 'unix:path=' + self.sock, UUID]
         p = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + argv,
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=900)
         self.assertEqual(p.stdout.strip(), 'org.freedesktop.DBus.Error.AccessDenied', p.stderr)
         self.assertIn(UUID, devices(self.get_managed_objects()))  # nothing changed
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)  # root may
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=900)  # root may
         self.assertEqual(p.stdout.strip(), 'ok', p.stderr)
-        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesRemoved')))
+        # Stop answers once the kernel's remove event is seen: the device is gone, no waiting
+        self.assertNotIn(UUID, devices(self.get_managed_objects()))
 
     def test_missing_socket_falls_back_to_the_bus(self):
         p = self.vgpuctl('list', bus=self.bus_address, socket_path=os.path.join(self.workdir, 'nope'))
