@@ -25,11 +25,18 @@ bool name_is_valid(const char *name)
         return true;
 }
 
-char *name_quote(const char *s)
+char *name_prefix(const char *s)
 {
         size_t len = s ? strlen(s) : 0, cut = len > NAME_QUOTE_MAX ? NAME_QUOTE_MAX : len;
         g_autofree char *prefix = g_strndup(s ? s : "", cut);
         g_autofree char *escaped = g_strescape(prefix, NULL);
 
-        return g_strdup_printf("\"%s\"%s", escaped, cut < len ? "..." : "");
+        return g_strdup_printf("%s%s", escaped, cut < len ? "..." : "");
+}
+
+char *name_quote(const char *s)
+{
+        g_autofree char *p = name_prefix(s);
+
+        return g_strdup_printf("\"%s\"", p);
 }

@@ -18,3 +18,5 @@ bool name_is_valid(const char *name);
 /* s for an error message: double-quoted, control characters escaped, at most NAME_QUOTE_MAX bytes of
  * it followed by "..." when longer (a 50 MB argument never becomes a 50 MB reply). g_free() it. */
 char *name_quote(const char *s);
+/* The same without the quotes, for messages that bring their own (mdevctl's wording). */
+char *name_prefix(const char *s);

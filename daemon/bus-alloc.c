@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "leases.h"
 #include "log.h"
+#include "name.h"
 #include "bus.h"
 
 static gint compare_u64(gconstpointer a, gconstpointer b)
@@ -155,9 +156,10 @@ int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 .numa_node = opts->acquire.place.numa_node,
         };
         if (placement_policy_from_string(opts->acquire.place.policy ? opts->acquire.place.policy : "pack",
-                                         &req.policy) < 0)
-                return vgpud_bus_error_set(error, -EINVAL, "Unknown policy \"%s\" (pack or spread)",
-                                           opts->acquire.place.policy);
+                                         &req.policy) < 0) {
+                g_autofree char *q = name_quote(opts->acquire.place.policy);
+                return vgpud_bus_error_set(error, -EINVAL, "Unknown policy %s (pack or spread)", q);
+        }
 
         h = alloc_host_new(m->inventory);
         r = sd_bus_message_new_method_return(msg, &reply);

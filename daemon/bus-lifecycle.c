@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "macro.h"
 #include "log.h"
+#include "name.h"
 #include "ops.h"
 #include "polkit.h"
 #include "bus.h"
@@ -292,9 +293,11 @@ int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bu
                 if (r < 0)
                         return r;
                 o = find_option(key, flags);
-                if (!o)
-                        return vgpud_bus_error_set(error, -EINVAL, "Unknown %s \"%s\"",
-                                                   (flags & BUS_OPTIONS_CHANGES) ? "change" : "option", key);
+                if (!o) {
+                        g_autofree char *q = name_quote(key);
+                        return vgpud_bus_error_set(error, -EINVAL, "Unknown %s %s",
+                                                   (flags & BUS_OPTIONS_CHANGES) ? "change" : "option", q);
+                }
                 r = read_value(msg, o, req, error);
                 if (r < 0)
                         return r;

@@ -18,6 +18,7 @@
 #include "alloc-host.h"
 #include "leases.h"
 #include "log.h"
+#include "name.h"
 #include "vfio-busy.h"
 #include "ops-internal.h"
 
@@ -81,9 +82,10 @@ static int place(Ops *ops, Job *j, char **ret_message)
 
         r = placement_policy_from_string(str_empty(req->place.policy) ? "pack" : req->place.policy,
                                          &pr.policy);
-        if (r < 0)
-                return ops_fail(ret_message, -EINVAL, "Unknown policy \"%s\" (pack or spread)",
-                                req->place.policy);
+        if (r < 0) {
+                g_autofree char *q = name_quote(req->place.policy);
+                return ops_fail(ret_message, -EINVAL, "Unknown policy %s (pack or spread)", q);
+        }
         r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
         if (r < 0)
                 return r;
@@ -111,8 +113,10 @@ static int new_uuid(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, -EINVAL, "Give \"uuid\" or \"vm_uuid\", not both");
         if (!str_empty(req->vm_uuid)) {
                 r = vgpu_uuid_derive(req->vm_uuid, req->slot, j->uuid);
-                if (r < 0)
-                        return ops_fail(ret_message, -EINVAL, "Invalid VM UUID \"%s\"", req->vm_uuid);
+                if (r < 0) {
+                        g_autofree char *q = name_quote(req->vm_uuid);
+                        return ops_fail(ret_message, -EINVAL, "Invalid VM UUID %s", q);
+                }
         } else {
                 r = ops_parse_uuid(j->req->uuid ? j->req->uuid : "", true, j->uuid, ret_message);
                 if (r < 0)
@@ -135,10 +139,12 @@ static int acquire_prepare(Ops *ops, Job *j, char **ret_message)
 
         if (!ops->leases)
                 return ops_fail(ret_message, -EROFS, "No state directory: leases cannot be kept");
-        if (!lease_owner_is_valid(req->owner))
+        if (!lease_owner_is_valid(req->owner)) {
+                g_autofree char *q = name_quote(req->owner);
                 return ops_fail(ret_message, -EINVAL,
-                                "Invalid owner \"%s\": 1 to %d bytes of UTF-8 without control characters",
-                                req->owner ? req->owner : "", LEASE_OWNER_MAX);
+                                "Invalid owner %s: 1 to %d bytes of UTF-8 without control characters", q,
+                                LEASE_OWNER_MAX);
+        }
         if (str_empty(req->profile))
                 return ops_fail(ret_message, -EINVAL, "No profile given");
 
@@ -304,9 +310,10 @@ static int release_prepare(Ops *ops, Job *j, char **ret_message)
                     ops_device_running(ops, uuid))
                         return ops_fail(ret_message, -ENOENT,
                                         "Device %s is not leased to anyone (stop removes it)", uuid);
-                if (uuids->len == 0)
-                        return ops_fail(ret_message, -ENOENT, "No lease of a device or owner \"%s\"",
-                                        req->what);
+                if (uuids->len == 0) {
+                        g_autofree char *q = name_quote(req->what);
+                        return ops_fail(ret_message, -ENOENT, "No lease of a device or owner %s", q);
+                }
         }
 
         for (guint i = 0; i < uuids->len; i++) {

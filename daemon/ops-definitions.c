@@ -213,8 +213,8 @@ static int modify_apply(const OpsModifyArgs *req, MdevDef **def, char **ret_mess
         }
         if (req->start) {
                 if (!g_str_equal(req->start, "auto") && !g_str_equal(req->start, "manual")) {
-                        *ret_message =
-                                g_strdup_printf("Invalid start '%s': expected auto or manual", req->start);
+                        g_autofree char *q = name_prefix(req->start);
+                        *ret_message = g_strdup_printf("Invalid start '%s': expected auto or manual", q);
                         return -EINVAL;
                 }
                 (*def)->autostart = g_str_equal(req->start, "auto");
@@ -233,7 +233,8 @@ static int modify_apply(const OpsModifyArgs *req, MdevDef **def, char **ret_mess
                         return -EINVAL;
                 }
                 if (r < 0) {
-                        *ret_message = g_strdup_printf("Invalid attribute name '%s'", req->add.name);
+                        g_autofree char *q = name_prefix(req->add.name);
+                        *ret_message = g_strdup_printf("Invalid attribute name '%s'", q);
                         return -EINVAL;
                 }
         }

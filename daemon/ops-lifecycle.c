@@ -27,14 +27,15 @@ static const char *type_label(const SysfsType *t)
 static char *parent_not_found(Inventory *inv, const char *name)
 {
         g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+        g_autofree char *q = name_prefix(name); /* mdevctl's words, at most a prefix of the input */
 
         for (guint i = 0; i < parents->len; i++) {
                 InvParent *p = parents->pdata[i];
                 if (g_ascii_strcasecmp(p->name, name) == 0)
-                        return g_strdup_printf("Unable to find parent device '%s'. Did you mean '%s'?", name,
+                        return g_strdup_printf("Unable to find parent device '%s'. Did you mean '%s'?", q,
                                                p->name);
         }
-        return g_strdup_printf("Unable to find parent device '%s'", name);
+        return g_strdup_printf("Unable to find parent device '%s'", q);
 }
 
 /* "id (name), ..." of every type of p, or only those with instances left (with the count). */
@@ -102,8 +103,10 @@ int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
                 MdevAttr *a = def->attrs->pdata[i];
                 int r;
 
-                if (!mdev_name_is_valid(a->name))
-                        return ops_fail(ret_message, -EINVAL, "Invalid attribute name \"%s\"", a->name);
+                if (!mdev_name_is_valid(a->name)) {
+                        g_autofree char *q = name_quote(a->name);
+                        return ops_fail(ret_message, -EINVAL, "Invalid attribute name %s", q);
+                }
                 r = sysfs_mdev_write_attr(uuid, a->name, a->value);
                 if (r < 0)
                         return ops_fail(ret_message, OPS_DRIVER_REFUSED,

@@ -25,7 +25,8 @@ int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_S
                 return -EINVAL;
         }
         if (vgpu_uuid_parse(s, ret) < 0) {
-                *ret_message = g_strdup_printf("Invalid UUID '%s'", s);
+                g_autofree char *q = name_prefix(s);
+                *ret_message = g_strdup_printf("Invalid UUID '%s'", q);
                 return -EINVAL;
         }
         return 0;

@@ -163,7 +163,11 @@ int ops_io_fail(char **ret_message, int r, const char *what, const char *path)
         const char *name = strerrorname_np(-r);
 
         g_free(*ret_message);
-        *ret_message = g_strdup_printf("%s: %s: %s (%s)", what, path, g_strerror(-r), name ? name : "?");
+        if (r == -EROFS)
+                *ret_message = g_strdup_printf("%s: %s: the file system is read-only (EROFS)", what, path);
+        else
+                *ret_message =
+                        g_strdup_printf("%s: %s: %s (%s)", what, path, g_strerror(-r), name ? name : "?");
         return r == -EROFS ? -EROFS : -EIO;
 }
 

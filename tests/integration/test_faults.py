@@ -200,4 +200,4 @@ class TestNames(FaultTestCase):
         name, msg = self.error(self.define, 'p' * (1 << 20) + '\n', U5, dfn('nvidia-231'))
         self.assertEqual(name, ERR + 'InvalidArgument')
         self.assertLess(len(msg), 200)
-        self.assertIn('p' * 64 + '"...', msg)
+        self.assertIn('p' * 64 + '..."', msg)
