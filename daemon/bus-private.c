@@ -19,7 +19,12 @@
  *   (sd-bus reads one message at a time), not in vgpud.
  * - descriptors: when accept() fails for want of descriptors or memory, accepting pauses (no
  *   level-triggered spin) and resumes when a connection closes or after PRIVATE_RETRY_USEC.
- * - logging: refusals and failures are rate-limited. */
+ * - logging: refusals and failures are rate-limited.
+ *
+ * A call that a peer sends right behind its authentication (sd-bus and GDBus clients pipeline it) can
+ * arrive in the same read as the end of the authentication; sd-bus (252) then holds it in its buffer
+ * and waits for more input, which a client waiting for its reply never sends. on_post() processes each
+ * new connection once more as soon as it is authenticated. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +49,7 @@ typedef struct PrivateConnection {
         sd_bus *bus;
         uid_t uid;
         bool dropped; /* shut down for not reading; waits for sd-bus to see it closed */
+        bool fresh;   /* not yet processed once after its authentication (on_post) */
 } PrivateConnection;
 
 static RateLimit refused_ratelimit = RATELIMIT_INIT(10ULL * 1000 * 1000, 5);
@@ -196,6 +202,7 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
         c = g_new0(PrivateConnection, 1);
         c->manager = m;
         c->uid = cred.uid;
+        c->fresh = true;
         r = sd_bus_new(&c->bus);
         if (r >= 0)
                 r = sd_bus_set_fd(c->bus, nfd, nfd);
@@ -210,6 +217,33 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         }
         g_ptr_array_add(m->private_connections, c);
+        return 0;
+}
+
+static void bus_unref(gpointer p)
+{
+        sd_bus_unref(p);
+}
+
+/* After every event: each connection that finished authenticating since is processed until sd-bus has
+ * nothing left in its buffers (see the top of this file). */
+static int on_post(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        g_autoptr(GPtrArray) ready = g_ptr_array_new_with_free_func(bus_unref);
+
+        for (guint i = 0; i < m->private_connections->len; i++) {
+                PrivateConnection *c = g_ptr_array_index(m->private_connections, i);
+
+                if (c->fresh && sd_bus_is_ready(c->bus) > 0) {
+                        c->fresh = false;
+                        g_ptr_array_add(ready, sd_bus_ref(c->bus));
+                }
+        }
+        /* by reference: processing may close a connection and free its PrivateConnection */
+        for (guint i = 0; i < ready->len; i++)
+                for (int n = 0; n < 64 && sd_bus_process(ready->pdata[i], NULL) > 0; n++)
+                        ;
         return 0;
 }
 
@@ -249,6 +283,9 @@ int bus_private_listen(Manager *m, const char *path)
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the private socket's retry timer: %m");
         (void)sd_event_source_set_enabled(m->private_retry, SD_EVENT_OFF);
+        r = sd_event_add_post(m->event, &m->private_post, on_post, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the private socket: %m");
         r = sd_event_add_io(m->event, &m->private_listen, fd, EPOLLIN, on_connection, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the private socket: %m");
@@ -265,6 +302,7 @@ void bus_private_done(Manager *m)
 {
         m->private_listen = sd_event_source_disable_unref(m->private_listen);
         m->private_retry = sd_event_source_disable_unref(m->private_retry);
+        m->private_post = sd_event_source_disable_unref(m->private_post);
         if (m->private_connections)
                 g_ptr_array_unref(g_steal_pointer(&m->private_connections));
         if (m->private_socket)

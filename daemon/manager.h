@@ -30,6 +30,7 @@ typedef struct Manager {
         char *private_socket; /* path of the private socket, NULL: none */
         sd_event_source *private_listen;
         sd_event_source *private_retry; /* resumes accepting after EMFILE (bus-private.c) */
+        sd_event_source *private_post;  /* processes what came with a peer's authentication */
         GPtrArray *private_connections; /* PrivateConnection* of the connected peers */
         char *scripts_dir;              /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
         uint64_t callout_timeout_usec;  /* 0: the default */

@@ -119,6 +119,31 @@ class TestHostileClients(HostileTestCase):
         self.assertLess(self.log_lines() - lines_before, 40, 'the drops flood the log')
 
 
+class TestPipelinedAuthentication(HostileTestCase):
+    """A call sent in the same write as the authentication (sd-bus and GDBus clients pipeline it) is
+    answered: it must not wait in vgpud's buffer for input that never comes."""
+
+    def test_call_behind_begin_is_answered(self):
+        import socket
+        sys.path.insert(0, os.path.dirname(HOSTILE))
+        import hostile
+        for _ in range(5):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(120)  # a failure is a reply that never comes, not a slow one
+            s.connect(self.sock)
+            auth = b'\0AUTH EXTERNAL ' + str(os.geteuid()).encode().hex().encode() + b'\r\nBEGIN\r\n'
+            s.sendall(auth + bytes(hostile.list_types_blob(7)))
+            data = b''
+            while b'\r\n' not in data or len(data.split(b'\r\n', 1)[1]) < 16:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, 'vgpud closed the connection: %r' % data[:80])
+                data += chunk
+            self.assertTrue(data.startswith(b'OK '), data[:80])
+            reply = data.split(b'\r\n', 1)[1]
+            self.assertEqual(reply[1], 2, 'not a method return')  # METHOD_RETURN
+            s.close()
+
+
 class TestOutOfDescriptors(HostileTestCase):
     """vgpud with 96 descriptors, and root (never refused) holding more connections than that."""
 
