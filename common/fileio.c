@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "macro.h"
+#include "fault.h"
 #include "fileio.h"
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -60,6 +61,8 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
                 r = negative_errno();
         if (r >= 0 && close(TAKE_FD(fd)) < 0)
                 r = negative_errno();
+        if (r >= 0)
+                fault_point(strcmp(name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition");
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = negative_errno();
         if (r < 0) {

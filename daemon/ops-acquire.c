@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "fault.h"
 #include "alloc-host.h"
 #include "leases.h"
 #include "log.h"
@@ -235,6 +236,8 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
                                         g_strerror(-r));
                 j->acquire.lease_written = !held;
                 r = save(ops, ret_message);
+                if (r >= 0)
+                        fault_point("acquire-leased");
                 if (r < 0) {
                         if (held)
                                 log_warning("The lease of %s is changed in memory only", j->uuid);
@@ -255,6 +258,7 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
                                 return ops_io_fail(ret_message, r, what, path);
                         }
                         j->acquire.def_written = true;
+                        fault_point("acquire-defined");
                         (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
                 }
         }
@@ -352,6 +356,8 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
                 }
                 (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
         }
+        if (l->defined)
+                fault_point("release-undefined");
         copy.owner = owner;
         copy.parent = copy.type = NULL;
         (void)leases_remove(ops->leases, uuid);

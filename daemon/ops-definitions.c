@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fault.h"
 #include "macro.h"
 #include "log.h"
 #include "name.h"
@@ -114,6 +115,8 @@ static int define_run(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
 
         r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
+        if (r >= 0)
+                fault_point("defined");
         if (r < 0) {
                 g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
                 return store_error(ops, r, j->parent, j->uuid, what, ret_message);

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "name.h"
 #include "alloc-host.h"
@@ -168,6 +169,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, OPS_DRIVER_REFUSED,
                                 "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t),
                                 p->name, g_strerror(-r));
+        fault_point("created");
         log_debug("Created %s (%s on %s)", j->uuid, t->id, p->name);
         r = ops_job_wait(ops, j, WAIT_APPEAR);
         if (r < 0)
@@ -251,6 +253,8 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
         j->state_set = true;
         r = sysfs_mdev_remove(j->uuid);
+        if (r >= 0)
+                fault_point("removed");
         if (r == -ENOENT) { /* gone meanwhile */
                 inventory_device_changed(ops->inv, j->uuid);
                 inventory_set_device_state(ops->inv, j->uuid, NULL);

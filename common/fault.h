@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Test-only crash points. When the environment variable VGPUD_TEST_CRASH_AT names a point, the process
+ * kills itself with SIGKILL the first time it reaches it, as kill -9 or a power cut (for what is already
+ * on disk) would at that step. The fault tier (tests/faults/test_crash.py) runs vgpud once per point
+ * and checks that the next start accounts for every lease, definition and device. Unset (always, outside
+ * that tier), a point costs one comparison. The points: write-temp-definition and write-temp-leases (the
+ * temporary file is written and fsynced, not yet renamed), created (the write to create returned),
+ * removed (the write to remove returned), acquire-leased (the lease is saved, nothing created yet),
+ * acquire-defined (Acquire --persist stored its definition), release-undefined (Release removed the
+ * definition, the lease not yet saved), defined (Define wrote the file, nothing reloaded yet). */
+void fault_point(const char *point);
