@@ -11,3 +11,8 @@
  * acquire-defined (Acquire --persist stored its definition), release-undefined (Release removed the
  * definition, the lease not yet saved), defined (Define wrote the file, nothing reloaded yet). */
 void fault_point(const char *point);
+
+/* Test-only failures: when VGPUD_TEST_FAIL_AT is "<point>:<ERRNO NAME>" (e.g. "sysfs-write:EIO") and
+ * names this point, a negative errno the caller returns as if the system call had failed so; else 0.
+ * The point: sysfs-write (every write to create, remove or an attribute, before the file is opened). */
+int fault_errno(const char *point);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fault.h"
 #include "macro.h"
 #include "uuid.h"
 #include "sysfs-mdev.h"
@@ -436,7 +437,10 @@ static int sysfs_write(const char *path, const char *value, int extra_flags)
         _cleanup_close_ int fd = -1;
         size_t len = strlen(value);
         ssize_t n;
+        int r = fault_errno("sysfs-write");
 
+        if (r < 0)
+                return r;
         fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY | extra_flags, 0644);
         if (fd < 0)
                 return negative_errno();

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The fault tier's crashes (issue 11): vgpud killed with SIGKILL at every step of Acquire, Release and
+"""The fault tier (issue 11): EIO on a sysfs write and a driver that never answers; vgpud killed with SIGKILL at every step of Acquire, Release and
 Define, by the test-only crash points of common/fault.h (VGPUD_TEST_CRASH_AT), then started again. Each
 case ends with everything accounted for: no temporary file left, every definition readable, every lease
 backed by its running device or (Defined) by its definition, every running device leased, defined or
@@ -20,11 +20,14 @@ U7 = '77777777-1111-4222-8333-444455556666'
 class CrashTestCase(AcquireTestCase):
     host = 't4'
     crash_at = None
+    fail_at = None
 
     def env(self):
         env = super().env()
         if self.crash_at:
             env['VGPUD_TEST_CRASH_AT'] = self.crash_at
+        if self.fail_at:
+            env['VGPUD_TEST_FAIL_AT'] = self.fail_at
         return env
 
     def crash_during(self, point, call):
@@ -114,3 +117,33 @@ class TestCrashDefine(CrashTestCase):
                 if U7 in defined:
                     self.undefine(T4, U7)
                 self.assertEqual(self.accounted(), (set(), set(), set()))
+
+
+class TestDriverFaults(CrashTestCase):
+    """EIO on a sysfs write, and a driver that never answers: named by meaning, nothing left behind."""
+
+    def test_eio_on_a_sysfs_write(self):
+        self.stop_vgpud()
+        self.fail_at = 'sysfs-write:EIO'
+        self.start_vgpud()
+        for persist in (False, True):
+            with self.assertRaises(GLib.Error) as cm:
+                self.acquire('T4-2Q', 'test:eio', persist=persist)
+            self.assertIn('DriverRefused', str(cm.exception))
+            self.assertIn('Input/output error', str(cm.exception))
+            self.assertEqual(self.accounted(), (set(), set(), set()))
+        with self.assertRaises(GLib.Error) as cm:
+            self.start(T4, U7, dfn('nvidia-231'))
+        self.assertIn('DriverRefused', str(cm.exception))
+        self.assertEqual(self.accounted(), (set(), set(), set()))
+
+    def test_a_driver_that_never_answers(self):
+        for persist in (False, True):
+            self.sim.emulator.refuse_next()
+            with self.assertRaises(GLib.Error) as cm:
+                self.acquire('T4-2Q', 'test:silent', persist=persist, timeout_ms=400)
+            self.assertIn('Timeout', str(cm.exception))
+            self.assertEqual(self.accounted(), (set(), set(), set()))
+        # and the next one works
+        uuid = self.acquire('T4-2Q', 'test:silent')[0]
+        self.assertEqual(self.accounted(), ({uuid}, {uuid}, set()))
