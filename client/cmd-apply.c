@@ -206,7 +206,7 @@ static int run_apply(const VcContext *ctx, const VcArgs *args, GPtrArray *positi
                 return vc_error("Cannot read %s: %s", path, err->message);
         if (strlen(text) != len || !g_utf8_validate(text, (gssize)len, NULL))
                 return vc_error("%s is not UTF-8 text", path);
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = apply_call(bus, text, args, &reply);

@@ -87,7 +87,7 @@ static int release_owner(const char *owner)
         g_auto(GStrv) released = NULL;
         int r;
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_release(bus, owner, NULL, false, NULL, &error, &released);
@@ -250,7 +250,7 @@ static int libvirt_prepare(const char *domain_name)
                 return 0; /* nothing for vgpud: do not even need it running */
         owner = g_strconcat("libvirt:", domain_name, NULL);
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_inventory_load_listing(bus, &inv);
@@ -547,7 +547,7 @@ static int proxmox_pre_start(uint32_t vmid)
                                 v->slot);
         }
 
-        r = vc_bus_open(&bus);
+        r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
         r = vc_inventory_load_listing(bus, &inv);
