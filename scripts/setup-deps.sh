@@ -7,7 +7,7 @@ set -euo pipefail
 build=(meson ninja-build pkg-config gcc libsystemd-dev libudev-dev libpci-dev pci.ids libglib2.0-dev
        libjson-glib-dev libyaml-dev)
 # the Debian packages (scripts/build-deb.sh)
-deb=("${build[@]}" dpkg-dev debhelper lintian python3)
+deb=("${build[@]}" dpkg-dev debhelper lintian python3 scdoc xsltproc)
 demo=("${build[@]}" dbus umockdev libumockdev0 gir1.2-umockdev-1.0 python3-gi python3-dbus python3-dbusmock)
 test=("${demo[@]}" "${deb[@]:${#build[@]}}" mdevctl util-linux systemd udev make binutils e2fsprogs strace
       qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1 busybox-static cpio kmod

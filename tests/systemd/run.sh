@@ -79,7 +79,7 @@ printf '%s\n' mtty mdpy mbochs >"$root/etc/modules-load.d/vgputest.conf"
 # the packages and the checks
 mkdir -p "$root/root/debs" "$root/usr/local/lib/vgputest" "$root/var/lib/vgputest"
 cp "$deb" "$compat" "$root/root/debs/"
-cp "$VM_DIR/guest-lib.sh" "$here/guest.sh" "$here/guest-boot.sh" "$root/usr/local/lib/vgputest/"
+cp "$VM_DIR/guest-lib.sh" "$here/guest.sh" "$here/guest-boot.sh" "$here/complete.sh" "$root/usr/local/lib/vgputest/"
 chmod 0755 "$root/usr/local/lib/vgputest/guest.sh"
 cp "$here/vgputest.service" "$root/etc/systemd/system/"
 ln -s ../vgputest.service "$root/etc/systemd/system/multi-user.target.wants/vgputest.service"
