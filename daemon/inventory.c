@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "leases.h"
 #include "log.h"
 #include "store.h"
 #include "topology.h"
@@ -534,6 +535,24 @@ static void remove_device(Inventory *inv, InvDevice *d)
         g_hash_table_remove(inv->devices, d->uuid);
 }
 
+/* "appeared" or "is gone" for one device, at info level (debug during a quiet full scan), with its
+ * journal fields: its lease's owner when it has one. */
+static void log_device_event(Inventory *inv, const SysfsDevice *sys, bool appeared)
+{
+        Lease *lease = inventory_lease(inv, sys->uuid);
+        LogFields f = {.uuid = sys->uuid,
+                       .parent = sys->parent,
+                       .type = sys->type_id,
+                       .owner = lease ? lease->owner : NULL};
+        int level = inv->quiet ? LOG_DEBUG : LOG_INFO;
+
+        if (appeared)
+                log_event(level, LOG_ID_DEVICE_APPEARED, &f, "Mediated device %s (%s on %s) appeared",
+                          sys->uuid, sys->type_id ? sys->type_id : "unknown type", sys->parent);
+        else
+                log_event(level, LOG_ID_DEVICE_GONE, &f, "Mediated device %s is gone", sys->uuid);
+}
+
 /* Bring one device in line with sysfs; sys consumed (NULL: gone). */
 static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
 {
@@ -542,7 +561,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         if (!sys) {
                 g_hash_table_remove(inv->typeless, uuid);
                 if (d) {
-                        log_object(inv, "Mediated device %s is gone", uuid);
+                        log_device_event(inv, d->sys, false);
                         remove_device(inv, d);
                 }
                 return;
@@ -577,8 +596,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         devices_changed(inv);
         g_autofree char *path = inventory_device_path(d->uuid);
         inventory_announce_added(inv, INV_OBJECT_DEVICE, path);
-        log_object(inv, "Mediated device %s (%s on %s) appeared", uuid,
-                   sys->type_id ? sys->type_id : "unknown type", sys->parent);
+        log_device_event(inv, sys, true);
 }
 
 static int compare_devices(gconstpointer a, gconstpointer b)

@@ -2,7 +2,12 @@
 #pragma once
 
 /* Logging to stderr. Under systemd (JOURNAL_STREAM set) lines carry a "<N>" syslog level prefix, which
- * the journal turns into the priority; elsewhere they read "vgpud: warning: ...". */
+ * the journal turns into the priority; elsewhere they read "vgpud: warning: ...".
+ *
+ * Events about one device (log_event) also carry journal fields when stderr is the journal: MESSAGE_ID
+ * (one per kind of event, below) and VGPUD_UUID, VGPUD_PARENT, VGPUD_TYPE, VGPUD_OWNER, VGPUD_REQUEST,
+ * VGPUD_ERROR where known, so that `journalctl -u vgpud VGPUD_UUID=<uuid>` shows one vGPU's history.
+ * Elsewhere they are plain lines like any other. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +16,32 @@
 void log_set_max_level(int level);
 int log_get_max_level(void);
 void log_internal(int level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* The MESSAGE_IDs of log_event(), one per kind of event (journalctl MESSAGE_ID=...). */
+#define LOG_ID_DEVICE_APPEARED "a4fc391a5dff40b5ad94cc0271af7274" /* a mediated device appeared in sysfs */
+#define LOG_ID_DEVICE_GONE     "1c290a4b7b944838b5b02e1aba26d1ed" /* a mediated device went */
+#define LOG_ID_REQUEST_DONE \
+        "fca8da828fc74557b1a6c27a765f517b" /* a request (start, acquire, ...) succeeded */
+#define LOG_ID_REQUEST_FAILED \
+        "604341d84e6f4468ac65819caf116c10" /* a request failed (VGPUD_ERROR says how) */
+
+/* What an event is about; NULL or "" fields are left out. */
+typedef struct LogFields {
+        const char *uuid;
+        const char *parent;
+        const char *type;    /* the mdev type id */
+        const char *owner;   /* who holds the device (its lease) */
+        const char *request; /* the request kind: "start", "acquire", ... */
+        const char *error;   /* the error name (org.vgpud1.Error.*) */
+} LogFields;
+
+void log_event_internal(int level, const char *message_id, const LogFields *fields, const char *format, ...)
+        __attribute__((format(printf, 4, 5)));
+#define log_event(level, message_id, fields, ...)                                         \
+        do {                                                                              \
+                if ((level) <= log_get_max_level())                                       \
+                        log_event_internal((level), (message_id), (fields), __VA_ARGS__); \
+        } while (0)
 
 #define log_full(level, ...)                                \
         do {                                                \

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdarg.h>
 
+#include "errors.h"
+#include "leases.h"
 #include "log.h"
 #include "ops-internal.h"
 
@@ -131,13 +133,38 @@ static void kick(Ops *ops)
                 (void)sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
 }
 
+/* One journal event per request that ends, with the device it was about (its lease's owner and type
+ * when it has one), so that a vGPU's history is one journalctl match away. Autostart's own request is
+ * only the queueing of starts, each of which logs. */
+static void log_request_end(Ops *ops, Job *j, int r, const char *message)
+{
+        const char *uuid = j->uuid[0] ? j->uuid : NULL;
+        Lease *lease = uuid ? inventory_lease(ops->inv, uuid) : NULL;
+        LogFields f = {
+                .uuid = uuid,
+                .parent = j->parent ? j->parent : (lease ? lease->parent : NULL),
+                .type = lease ? lease->type : (j->def ? j->def->mdev_type : NULL),
+                .owner = lease ? lease->owner : (j->req->kind == OPS_ACQUIRE ? j->req->acquire.owner : NULL),
+                .request = j->kind->action,
+                .error = r < 0 ? vgpud_error_name_from_errno(r) : NULL,
+        };
+
+        if (j->req->kind == OPS_AUTOSTART)
+                return;
+        if (r < 0)
+                log_event(LOG_NOTICE, LOG_ID_REQUEST_FAILED, &f, "%s%s%s failed: %s", j->kind->action,
+                          uuid ? " " : "", str_or(uuid, ""), message ? message : g_strerror(-r));
+        else
+                log_event(LOG_INFO, LOG_ID_REQUEST_DONE, &f, "%s%s%s done", j->kind->action, uuid ? " " : "",
+                          str_or(uuid, ""));
+}
+
 /* End the current job: tell its owner, then go on with the next one in a later loop iteration. */
 static void job_end(Ops *ops, Job *j, int r, const char *message)
 {
         g_assert(ops->current == j);
         job_reset_state(ops, j); /* before the reply: the caller sees the device as it is now */
-        if (r < 0)
-                log_debug("Request failed: %s", message ? message : g_strerror(-r));
+        log_request_end(ops, j, r, message);
         if (j->done)
                 j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent,
                         j->userdata);

@@ -63,6 +63,67 @@ check_hardening() {
         fi
 }
 
+# man_shows PAGE... TEXT: `man PAGE...` prints TEXT (man-db as installed, no pager)
+man_shows() {
+        local text=${*: -1}
+        MANPAGER=cat MANWIDTH=100 man "${@:1:$#-1}" 2>/tmp/man.err | grep -qF -- "$text"
+}
+check_man() {
+        check "man vgpuctl" man_shows vgpuctl "vgpuctl, mdevctl, lsmdev - control the vGPU"
+        check "man vgpuctl documents acquire's --persist" man_shows vgpuctl "--persist"
+        check "man 8 vgpud" man_shows 8 vgpud "vgpud - mediated device and vGPU manager daemon"
+        check "man 5 org.vgpud1 (from the D-Bus contract)" man_shows 5 org.vgpud1 "INTERFACE org.vgpud1.Manager"
+        check "man mdevctl is vgpuctl's page (vgpud-mdevctl)" man_shows mdevctl "vgpuctl, mdevctl, lsmdev"
+}
+
+# completes USER WORD...: Tab's candidates for WORD... in bash as USER, on one line, sorted
+completes() {
+        local user=$1
+        shift
+        setpriv --reuid="$user" --regid="$user" --init-groups --reset-env \
+                /usr/local/lib/vgputest/complete.sh "$@" 2>&1 | sort | tr '\n' ' '
+}
+check_completion() {
+        local u got
+        u=$(cat "$STATE/acquired" 2>/dev/null)
+        got=$(completes alice vgpuctl st)
+        [ "$got" = "start status stop " ] && ok "Tab: vgpuctl st -> $got" || fail "Tab: vgpuctl st -> '$got'"
+        got=$(completes alice vgpuctl start -p "")
+        [ "$got" = "mbochs mdpy mtty " ] && ok "Tab: vgpuctl start -p -> $got(as alice)" || fail "Tab: vgpuctl start -p -> '$got'"
+        got=$(completes alice vgpuctl stop -u "")
+        [ "$got" = "$(printf '%s\n' "$U_AUTO" "$u" | sort | tr '\n' ' ')" ] && ok "Tab: vgpuctl stop -u -> $got" ||
+                fail "Tab: vgpuctl stop -u -> '$got'"
+        got=$(completes alice vgpuctl release --owner "")
+        [ "$got" = "$OWNER " ] && ok "Tab: vgpuctl release --owner -> $got" || fail "Tab: vgpuctl release --owner -> '$got'"
+        got=$(completes root mdevctl list --d)
+        [ "$got" = "--defined --dumpjson " ] && ok "Tab: mdevctl list --d -> $got" || fail "Tab: mdevctl list --d -> '$got'"
+}
+
+# the journal's lines of one vGPU: journalctl -u vgpud VGPUD_UUID=<uuid> [MORE MATCHES]
+vgpu_journal() {
+        local u=$1
+        shift
+        journalctl -b -u vgpud.service --no-pager -o cat "VGPUD_UUID=$u" "$@" 2>&1
+}
+check_journal() {
+        local u=$1 n
+        vgpu_journal "$U_AUTO" >/tmp/journal.out
+        n=$(wc -l </tmp/journal.out)
+        if grep -q "^define $U_AUTO done" /tmp/journal.out && grep -q "^start $U_AUTO done" /tmp/journal.out &&
+                grep -q "^Mediated device $U_AUTO (mtty-2 on mtty) appeared" /tmp/journal.out &&
+                ! grep -v "$U_AUTO" /tmp/journal.out | grep -q .; then
+                ok "journalctl -u vgpud VGPUD_UUID=$U_AUTO: its define, start and appearance, nothing else ($n lines)"
+        else
+                fail "journalctl -u vgpud VGPUD_UUID=$U_AUTO"
+                show /tmp/journal.out
+        fi
+        check "journal: the acquire of $u carries VGPUD_OWNER=$OWNER VGPUD_TYPE=mtty-2 and its MESSAGE_ID" \
+                test "$(vgpu_journal "$u" VGPUD_OWNER="$OWNER" VGPUD_TYPE=mtty-2 VGPUD_REQUEST=acquire \
+                        MESSAGE_ID=fca8da828fc74557b1a6c27a765f517b)" = "acquire $u done"
+        check "journal: alice's refused start left no request event" \
+                test -z "$(journalctl -b -u vgpud.service --no-pager -o cat MESSAGE_ID=604341d84e6f4468ac65819caf116c10)"
+}
+
 # as_alice COMMAND...: run as the unprivileged user, output in /tmp/alice.out
 as_alice() { setpriv --reuid=alice --regid=alice --init-groups --reset-env "$@" >/tmp/alice.out 2>&1; }
 
@@ -114,6 +175,7 @@ boot1() {
                 ok "systemd-analyze security (guest): $(grep -o 'Overall exposure level.*' /tmp/security.out)" ||
                 { fail "systemd-analyze security vgpud.service"; show /tmp/security.out; }
         check "mdevctl (vgpud-mdevctl) is vgpuctl" test "$(readlink -f /usr/bin/mdevctl)" = /usr/bin/vgpuctl
+        check_man
 
         # an auto definition, started now, and a --persist vGPU
         check "vgpuctl define -u $U_AUTO -p mtty -t mtty-2 --auto" vgpuctl define -u "$U_AUTO" -p mtty -t mtty-2 --auto
@@ -126,6 +188,7 @@ boot1() {
                 show /tmp/acq.err
         fi
         check_unprivileged
+        check_completion
 
         # systemctl stop leaves every device and file; a call on the bus starts vgpud again
         snapshot >/tmp/before
@@ -148,6 +211,7 @@ boot1() {
         check "after activation vgpuctl list shows both devices again" \
                 grep -q "^$U_AUTO mtty mtty-2 auto (defined)" /tmp/list.out
         [ -s "$STATE/acquired" ] && check "... and the acquired one" grep -q "^$(cat "$STATE/acquired") " /tmp/list.out
+        check_journal "$(cat "$STATE/acquired")"
 }
 
 boot2() {
@@ -161,6 +225,8 @@ boot2() {
         check "boot 2: the --persist vGPU $u runs again" wait_until 30 running "$u"
         vgpuctl status >/tmp/status.out 2>&1
         check "boot 2: vgpuctl status shows its owner $OWNER" grep -q "$OWNER" /tmp/status.out || show /tmp/status.out
+        check "boot 2: journalctl -b VGPUD_UUID=$U_AUTO shows its autostart" \
+                wait_until 10 sh -c "journalctl -b -u vgpud.service -o cat VGPUD_UUID=$U_AUTO VGPUD_REQUEST=start | grep -q '^start $U_AUTO done'"
 
         # removal keeps the state, purge removes it; definitions stay
         if dpkg -r vgpud-mdevctl vgpud >/tmp/dpkg.out 2>&1; then ok "dpkg -r vgpud-mdevctl vgpud"; else
