@@ -124,4 +124,5 @@ extern const VcCommand vc_command_acquire;
 extern const VcCommand vc_command_apply;
 extern const VcCommand vc_command_release;
 extern const VcCommand vc_command_plan;
+extern const VcCommand vc_command_metrics;
 extern const VcCommand vc_command_hook;

@@ -15,9 +15,9 @@
 
 /* Every subcommand; `help` is handled here. Keep sorted by name: the help lists them in this order. */
 static const VcCommand *const commands[] = {
-        &vc_command_acquire, &vc_command_apply, &vc_command_define,   &vc_command_hook,  &vc_command_list,
-        &vc_command_modify,  &vc_command_plan,  &vc_command_release,  &vc_command_start, &vc_command_status,
-        &vc_command_stop,    &vc_command_types, &vc_command_undefine,
+        &vc_command_acquire, &vc_command_apply,  &vc_command_define, &vc_command_hook,     &vc_command_list,
+        &vc_command_metrics, &vc_command_modify, &vc_command_plan,   &vc_command_release,  &vc_command_start,
+        &vc_command_status,  &vc_command_stop,   &vc_command_types,  &vc_command_undefine,
 };
 
 #define TOP_USAGE "{bin} <SUBCOMMAND>"

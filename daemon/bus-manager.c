@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "macro.h"
 #include "log.h"
+#include "metrics.h"
 #include "bus.h"
 
 const char *bus_interface_of(InvObjectKind kind)
@@ -209,6 +210,15 @@ BUS_STRING_GETTER(prop_layout_state, Manager, layout_state_to_string(layout_watc
 BUS_STRING_GETTER(prop_layout_message, Manager, layout_watch_message(o->layout))
 BUS_GETTER(prop_layout_vgpus, Manager, "u", uint32_t, layout_watch_vgpus(o->layout))
 
+/* The metrics in Prometheus' text format (metrics.h), for `vgpuctl metrics`. */
+static int method_get_metrics(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        g_autofree char *text = metrics_render(m->metrics);
+
+        return sd_bus_reply_method_return(msg, "s", text);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -260,6 +270,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("LayoutMessage", "s", prop_layout_message, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LayoutVgpus", "u", prop_layout_vgpus, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Orphans", "as", bus_property_orphans, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetMetrics", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", metrics),
+                                method_get_metrics, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Acquired", SD_BUS_ARGS("s", uuid, "s", owner, "u", slot), 0),
         SD_BUS_SIGNAL_WITH_ARGS("Released", SD_BUS_ARGS("s", uuid, "s", owner, "u", slot), 0),
         SD_BUS_VTABLE_END,

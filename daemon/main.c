@@ -11,6 +11,7 @@
 #include "config.h"
 #include "macro.h"
 #include "log.h"
+#include "metrics.h"
 #include "bus.h"
 #include "manager.h"
 #include "store.h"
@@ -28,6 +29,8 @@ static void help(void)
                "  --udev-source=SOURCE   'udev' or 'kernel' uevents (default: udev when udevd runs)\n"
                "  --private-socket=PATH  also serve the objects on this socket, without the bus broker\n"
                "                         (vgpuctl reads from /run/vgpud/private when it exists)\n"
+               "  --metrics-file=PATH    keep Prometheus metrics in this file (node_exporter's textfile\n"
+               "                         collector), rewritten after every change\n"
                "  -v, --verbose          log debug messages\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n",
@@ -77,6 +80,7 @@ enum {
         ARG_SCRIPTS_DIR,
         ARG_CALLOUT_TIMEOUT,
         ARG_PRIVATE_SOCKET,
+        ARG_METRICS_FILE,
         ARG_CONFIG,
 };
 static const struct option options[] = {
@@ -85,6 +89,7 @@ static const struct option options[] = {
         {"state-dir", required_argument, NULL, ARG_STATE_DIR},
         {"udev-source", required_argument, NULL, ARG_UDEV_SOURCE},
         {"private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET},
+        {"metrics-file", required_argument, NULL, ARG_METRICS_FILE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, ARG_VERSION},
@@ -123,6 +128,10 @@ static int parse_args(Manager *m, int argc, char **argv)
                         g_free(m->private_socket);
                         m->private_socket = *optarg ? g_strdup(optarg) : NULL;
                         break;
+                case ARG_METRICS_FILE:
+                        g_free(m->metrics_file);
+                        m->metrics_file = *optarg ? g_strdup(optarg) : NULL;
+                        break;
                 case ARG_SCRIPTS_DIR:
                         g_free(m->scripts_dir);
                         m->scripts_dir = g_strdup(optarg);
@@ -155,6 +164,8 @@ static void manager_done(Manager *m)
         layout_apply_cancel_waiting(); /* before the engine: layouts waiting to plan end now */
         ops_free(m->ops);              /* callers still waiting get an error; running callouts are killed */
         layout_watch_free(m->layout);  /* after the engine: its applies have answered */
+        metrics_free(m->metrics);
+        g_free(m->metrics_file);
         callouts_free(m->callouts);
         if (m->inventory)
                 inventory_set_leases(m->inventory, NULL);
@@ -299,6 +310,10 @@ static int setup_engine(Manager *m)
         ops_set_callouts(m->ops, m->callouts);
         ops_set_leases(m->ops, m->leases, bus_lease_notify, m);
         udev_watch_set_hook(m->udev, on_uevents, m);
+        m->metrics = metrics_new(m->inventory);
+        metrics_set_leases(m->metrics, m->leases);
+        ops_set_metrics(m->ops, m->metrics);
+        udev_watch_set_metrics(m->udev, m->metrics);
         r = store_watch_new(m->event, m->inventory, &m->store_watch);
         if (r < 0)
                 return r;
@@ -331,6 +346,12 @@ static int go_public(Manager *m)
                         return r;
         }
 
+        /* the first metrics file: the host as the first scan found it */
+        if (m->metrics_file) {
+                r = metrics_set_file(m->metrics, m->event, m->metrics_file);
+                if (r < 0)
+                        return r;
+        }
         (void)sd_notify(false, "READY=1\nSTATUS=Serving org.vgpud1");
         log_info("Ready: %u mdev parents, %u mediated devices, %u definitions",
                  inventory_count(m->inventory, INV_OBJECT_GPU),

@@ -112,6 +112,7 @@ struct Job {
         OpsRequest *req;
         OpsDone done;
         void *userdata;
+        uint64_t submitted_usec; /* CLOCK_MONOTONIC, for the metrics' latency */
 
         /* what it is about (the reply names them) */
         char uuid[VGPU_UUID_STRING_MAX];
@@ -154,6 +155,7 @@ struct Ops {
         OpsLeaseNotify lease_notify;
         void *lease_userdata;
         bool reconcile; /* ops_reconcile_leases() is due once the queue is empty */
+        struct Metrics *metrics; /* NULL: none counted */
 };
 
 /* ---- the engine (ops.c) ---- */

@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "leases.h"
 #include "log.h"
+#include "metrics.h"
 #include "ops-internal.h"
 
 /* The request kinds (ops-internal.h says how to add one). */
@@ -18,6 +19,14 @@ static const OpsKindInfo *const kinds[_OPS_KIND_MAX] = {
         [OPS_DEFINE] = &ops_kind_define,   [OPS_UNDEFINE] = &ops_kind_undefine,
         [OPS_MODIFY] = &ops_kind_modify,   [OPS_ACQUIRE] = &ops_kind_acquire,
         [OPS_RELEASE] = &ops_kind_release, [OPS_AUTOSTART] = &ops_kind_autostart,
+};
+
+/* The request kinds as the journal and the metrics name them (the bus method, lower case); a kind's
+ * action is what the callouts see, and Acquire's is "start". */
+static const char *const kind_names[_OPS_KIND_MAX] = {
+        [OPS_START] = "start",       [OPS_STOP] = "stop",           [OPS_DEFINE] = "define",
+        [OPS_UNDEFINE] = "undefine", [OPS_MODIFY] = "modify",       [OPS_ACQUIRE] = "acquire",
+        [OPS_RELEASE] = "release",   [OPS_AUTOSTART] = "autostart",
 };
 
 static const OpsKindInfo *kind_of(OpsKind kind)
@@ -97,6 +106,7 @@ Job *ops_job_new(OpsRequest *req, OpsDone done, void *userdata)
         j->req = req;
         j->done = done;
         j->userdata = userdata;
+        j->submitted_usec = g_get_monotonic_time();
         return j;
 }
 
@@ -145,18 +155,19 @@ static void log_request_end(Ops *ops, Job *j, int r, const char *message)
                 .parent = j->parent ? j->parent : (lease ? lease->parent : NULL),
                 .type = lease ? lease->type : (j->def ? j->def->mdev_type : NULL),
                 .owner = lease ? lease->owner : (j->req->kind == OPS_ACQUIRE ? j->req->acquire.owner : NULL),
-                .request = j->kind->action,
+                .request = kind_names[j->req->kind],
                 .error = r < 0 ? vgpud_error_name_from_errno(r) : NULL,
         };
 
         if (j->req->kind == OPS_AUTOSTART)
                 return;
         if (r < 0)
-                log_event(LOG_NOTICE, LOG_ID_REQUEST_FAILED, &f, "%s%s%s failed: %s", j->kind->action,
-                          uuid ? " " : "", str_or(uuid, ""), message ? message : g_strerror(-r));
+                log_event(LOG_NOTICE, LOG_ID_REQUEST_FAILED, &f, "%s%s%s failed: %s",
+                          kind_names[j->req->kind], uuid ? " " : "", str_or(uuid, ""),
+                          message ? message : g_strerror(-r));
         else
-                log_event(LOG_INFO, LOG_ID_REQUEST_DONE, &f, "%s%s%s done", j->kind->action, uuid ? " " : "",
-                          str_or(uuid, ""));
+                log_event(LOG_INFO, LOG_ID_REQUEST_DONE, &f, "%s%s%s done", kind_names[j->req->kind],
+                          uuid ? " " : "", str_or(uuid, ""));
 }
 
 /* End the current job: tell its owner, then go on with the next one in a later loop iteration. */
@@ -165,6 +176,9 @@ static void job_end(Ops *ops, Job *j, int r, const char *message)
         g_assert(ops->current == j);
         job_reset_state(ops, j); /* before the reply: the caller sees the device as it is now */
         log_request_end(ops, j, r, message);
+        if (ops->metrics && j->req->kind != OPS_AUTOSTART)
+                metrics_request_done(ops->metrics, kind_names[j->req->kind], r,
+                                     (uint64_t)g_get_monotonic_time() - j->submitted_usec);
         if (j->done)
                 j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent,
                         j->userdata);
@@ -419,6 +433,11 @@ void ops_set_leases(Ops *ops, struct Leases *leases, OpsLeaseNotify notify, void
 bool ops_idle(Ops *ops)
 {
         return ops_pending(ops) == 0 && g_hash_table_size(ops->autostart) == 0;
+}
+
+void ops_set_metrics(Ops *ops, struct Metrics *metrics)
+{
+        ops->metrics = metrics;
 }
 
 int ops_new(sd_event *event, Inventory *inv, Ops **ret)

@@ -131,6 +131,9 @@ struct Leases;
 struct Lease;
 typedef void (*OpsLeaseNotify)(void *userdata, bool acquired, const struct Lease *lease);
 void ops_set_leases(Ops *ops, struct Leases *leases, OpsLeaseNotify notify, void *userdata);
+/* Count every request that ends, with its latency, in metrics (borrowed, must outlive ops; NULL: none). */
+struct Metrics;
+void ops_set_metrics(Ops *ops, struct Metrics *metrics);
 /* Requests still waiting end with -ECANCELED. */
 void ops_free(Ops *ops);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)

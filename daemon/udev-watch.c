@@ -9,6 +9,7 @@
 
 #include "macro.h"
 #include "log.h"
+#include "metrics.h"
 #include "uuid.h"
 #include "sysfs-mdev.h"
 #include "udev-watch.h"
@@ -25,6 +26,7 @@ struct UdevWatch {
         GHashTable *registered;          /* parents that appeared or registered */
         UdevWatchHook hook;
         void *hook_userdata;
+        struct Metrics *metrics;
 };
 
 static char **keys_of(GHashTable *set)
@@ -86,6 +88,8 @@ static void handle_device(UdevWatch *w, struct udev_device *dev)
 
         if (!sysname)
                 return;
+        if (w->metrics)
+                metrics_uevent(w->metrics, subsystem);
         log_debug("uevent %s %s %s%s%s", action ? action : "?", subsystem ? subsystem : "?", sysname,
                   state ? " MDEV_STATE=" : "", state ? state : "");
 
@@ -132,6 +136,11 @@ void udev_watch_free(UdevWatch *w)
         g_hash_table_unref(w->devices);
         g_hash_table_unref(w->registered);
         g_free(w);
+}
+
+void udev_watch_set_metrics(UdevWatch *w, struct Metrics *metrics)
+{
+        w->metrics = metrics;
 }
 
 void udev_watch_set_hook(UdevWatch *w, UdevWatchHook hook, void *userdata)

@@ -19,4 +19,7 @@ int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatc
  * that appeared ("add") or registered with the mdev core (MDEV_STATE=registered). NULL-terminated. */
 typedef void (*UdevWatchHook)(void *userdata, char **parents, char **devices, char **registered);
 void udev_watch_set_hook(UdevWatch *w, UdevWatchHook hook, void *userdata);
+/* Count every uevent in metrics (borrowed, must outlive w; NULL: none). */
+struct Metrics;
+void udev_watch_set_metrics(UdevWatch *w, struct Metrics *metrics);
 void udev_watch_free(UdevWatch *w);
