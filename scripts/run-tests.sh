@@ -4,15 +4,16 @@
 # (clang-format), unit (g_test), integration (private bus + simulated host), faults (vgpud killed at
 # every step of Acquire/Release/Define), fuzz (libFuzzer, 5 s per parser), sanitize (clang ASan+UBSan,
 # a subset of integration), oracle (Debian's mdevctl 1.2.0, byte for byte), deb (the Debian packages
-# and lintian), vm (the real kernel in QEMU) and systemd (the packages under systemd as PID 1 in QEMU).
+# and lintian), vm (the real kernel in QEMU) and systemd-vm (the packages under systemd as PID 1 in
+# QEMU).
 # Prints one line per tier, counted from meson's own log, and a closing "N passed, M failed" line;
 # exits non-zero when anything failed or was skipped.
 #   BUILDDIR=build                            where to build
-#   TIERS="format unit integration faults fuzz sanitize oracle deb vm systemd"   which tiers to run, in this order
+#   TIERS="format unit integration faults fuzz sanitize oracle deb vm systemd-vm"   which tiers to run, in this order
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILDDIR=${BUILDDIR:-build}
-TIERS=${TIERS:-format unit integration faults fuzz sanitize oracle deb vm systemd}
+TIERS=${TIERS:-format unit integration faults fuzz sanitize oracle deb vm systemd-vm}
 
 bash scripts/setup-deps.sh test || exit 1
 

@@ -14,7 +14,8 @@ show_matches() {
         WatchdogSec) key=WatchdogUSec ;;
         esac
         got=$(systemctl show -p "$key" --value vgpud.service)
-        norm() { tr ' ' '\n' | tr 'A-Z' 'a-z' | sed '/^$/d' | sort -u | tr '\n' ' '; }
+        # as sets of words, any case, without the "-" (ignore if missing) of paths
+        norm() { tr ' ' '\n' | tr 'A-Z' 'a-z' | sed '/^$/d; s|^-/|/|' | sort -u | tr '\n' ' '; }
         case $key in
         ExecStart) [[ $got == *"argv[]=${want}"* ]] ;;
         SystemCallErrorNumber) [ "$want" = EPERM ] && [ "$got" = 1 ] ;; # shown as the number
@@ -124,6 +125,23 @@ check_journal() {
                 test -z "$(journalctl -b -u vgpud.service --no-pager -o cat MESSAGE_ID=604341d84e6f4468ac65819caf116c10)"
 }
 
+METRICS=/var/lib/prometheus/node-exporter/vgpud.prom
+# metrics_used FILE: the mtty core's vgpud_core_vgpus_used in a metrics text
+metrics_used() { sed -n 's/^vgpud_core_vgpus_used{core="mtty"} \([0-9]*\)$/\1/p' "$1"; }
+check_metrics() {
+        local n
+        n=$(ls -d /sys/class/mdev_bus/mtty/mdev_supported_types/*/devices/* | wc -l)
+        if wait_until 10 sh -c "[ \"\$(sed -n 's/^vgpud_core_vgpus_used{core=\"mtty\"} //p' $METRICS)\" = $n ]"; then
+                ok "the hardened service keeps $METRICS: mtty's core uses $n vGPUs, as sysfs says"
+        else
+                fail "$METRICS does not show mtty's $n vGPUs"
+                show "$METRICS"
+        fi
+        as_alice vgpuctl metrics
+        check "alice: vgpuctl metrics shows the same vGPUs used" test "$(metrics_used /tmp/alice.out)" = "$n"
+        check "vgpuctl metrics counts the acquire" grep -q '^vgpud_requests_total{request="acquire",result="ok"} 1$' /tmp/alice.out
+}
+
 # as_alice COMMAND...: run as the unprivileged user, output in /tmp/alice.out
 as_alice() { setpriv --reuid=alice --regid=alice --init-groups --reset-env "$@" >/tmp/alice.out 2>&1; }
 
@@ -189,6 +207,7 @@ boot1() {
         fi
         check_unprivileged
         check_completion
+        check_metrics
 
         # systemctl stop leaves every device and file; a call on the bus starts vgpud again
         snapshot >/tmp/before

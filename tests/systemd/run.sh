@@ -77,7 +77,9 @@ cp /lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} "$root/lib/modul
 depmod -b "$root" "$KVER"
 printf '%s\n' mtty mdpy mbochs >"$root/etc/modules-load.d/vgputest.conf"
 # the packages and the checks
-mkdir -p "$root/root/debs" "$root/usr/local/lib/vgputest" "$root/var/lib/vgputest"
+# node_exporter's textfile directory, as package prometheus-node-exporter makes it
+mkdir -p "$root/root/debs" "$root/usr/local/lib/vgputest" "$root/var/lib/vgputest" \
+        "$root/var/lib/prometheus/node-exporter"
 cp "$deb" "$compat" "$root/root/debs/"
 cp "$VM_DIR/guest-lib.sh" "$here/guest.sh" "$here/guest-boot.sh" "$here/complete.sh" "$root/usr/local/lib/vgputest/"
 chmod 0755 "$root/usr/local/lib/vgputest/guest.sh"
