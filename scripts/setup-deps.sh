@@ -11,7 +11,7 @@ deb=("${build[@]}" dpkg-dev debhelper lintian python3 scdoc xsltproc)
 demo=("${build[@]}" dbus umockdev libumockdev0 gir1.2-umockdev-1.0 python3-gi python3-dbus python3-dbusmock)
 test=("${demo[@]}" "${deb[@]:${#build[@]}}" mdevctl util-linux systemd udev make binutils e2fsprogs strace
       qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1 busybox-static cpio kmod
-      xz-utils clang-format mmdebstrap
+      xz-utils clang-format mmdebstrap python3-prometheus-client
       clang libclang-rt-14-dev)  # the fuzz and sanitize tiers (libFuzzer, ASan, UBSan)
 
 case "${1:-test}" in
