@@ -255,6 +255,7 @@ boot2() {
         check "after dpkg -r no vgpud process runs" not grep -qx vgpud /proc/[0-9]*/comm
         check "after dpkg -r the leases are kept" test -s /var/lib/vgpud/leases
         check "after dpkg -r the devices still run" running "$U_AUTO"
+        check "after dpkg -r the metrics file is gone (no stale numbers for node_exporter)" test ! -e "$METRICS"
         dpkg -P vgpud >/tmp/dpkg.out 2>&1 || { fail "dpkg -P vgpud"; show /tmp/dpkg.out; }
         check "after dpkg -P /var/lib/vgpud is gone" test ! -e /var/lib/vgpud
         check "after dpkg -P the definition /etc/mdevctl.d/mtty/$U_AUTO stays" test -f "/etc/mdevctl.d/mtty/$U_AUTO"
