@@ -154,7 +154,7 @@ struct Ops {
         struct Leases *leases;
         OpsLeaseNotify lease_notify;
         void *lease_userdata;
-        bool reconcile; /* ops_reconcile_leases() is due once the queue is empty */
+        bool reconcile;          /* ops_reconcile_leases() is due once the queue is empty */
         struct Metrics *metrics; /* NULL: none counted */
 };
 
