@@ -34,6 +34,11 @@ static const VcOption apply_options[] = {
 
 #define APPLY_USAGE "{bin} apply [OPTIONS] --config <NAME> <FILE>"
 
+/* How long an apply may take: vgpud first waits (up to 120 s) for its queue to drain, then makes or
+ * removes the vGPUs one by one, each allowed 10 s by the kernel; a layout of hundreds of vGPUs takes
+ * minutes, not the two a single change is given. */
+#define APPLY_TIMEOUT_USEC (30ULL * 60ULL * 1000ULL * 1000ULL)
+
 typedef struct {
         const char *uuid, *core, *type, *held_by;
 } Removed;
@@ -66,7 +71,8 @@ static int apply_call(sd_bus *bus, const char *text, const VcArgs *args, sd_bus_
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return vc_bus_log_error(NULL, r, "building the ApplyLayout call");
-        return vc_change_send(bus, m, ret_reply);
+        return vc_bus_call_message(bus, m, APPLY_TIMEOUT_USEC, VGPUD_MANAGER_IFACE ".ApplyLayout",
+                                   ret_reply);
 }
 
 static int read_answer(sd_bus_message *reply, int *changed, GArray *removed, GArray *created, char ***made,
