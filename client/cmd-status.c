@@ -382,15 +382,18 @@ static int load_owners(sd_bus *bus, Owners *owners)
 static void format_layout(sd_bus *bus, GString *out)
 {
         static const char *const names[] = {"LayoutState", "LayoutConfig", "LayoutFile", "LayoutMessage"};
-        g_autofree char *v[4] = {};
+        /* one g_autofree each: on an array it would free only the first element */
+        g_autofree char *state = NULL, *config = NULL, *file = NULL, *message = NULL;
+        char **v[] = {&state, &config, &file, &message};
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (sd_bus_get_property_string(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
-                                               names[i], NULL, &v[i]) < 0)
+                                               names[i], NULL, v[i]) < 0)
                         return;
-        if (g_str_equal(v[0], "none"))
+        if (g_str_equal(state, "none"))
                 return;
-        g_string_append_printf(out, "\nLayout %s (%s): %s%s%s\n", v[1], v[2], v[0], *v[3] ? ", " : "", v[3]);
+        g_string_append_printf(out, "\nLayout %s (%s): %s%s%s\n", config, file, state, *message ? ", " : "",
+                               message);
 }
 
 static int run_status(const VcContext *ctx, const VcArgs *args)

@@ -114,7 +114,10 @@ class TestHostileClients(HostileTestCase):
             self.assertLess(sent, 50000, report)
             self.assertGreater(sent, 0, report)
         self.assertEqual(self.settle_held(p, 0), 0)
-        self.assertLess(rss_kib(self.daemon.pid), 32 * 1024)
+        # ASan's shadow memory and quarantine weigh on RSS by themselves (tests/sanitize.sh sets this);
+        # unbounded buffering of 4 x 50,000 replies would be ~900 MiB either way
+        limit = 160 if os.environ.get('VGPUD_TEST_SANITIZED') else 32
+        self.assertLess(rss_kib(self.daemon.pid), limit * 1024)
         self.root_still_served()
         self.assertLess(self.log_lines() - lines_before, 40, 'the drops flood the log')
 
