@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "layout-apply.h"
 #include "log.h"
+#include "metrics.h"
 #include "macro.h"
 #include "polkit.h"
 #include "bus.h"
@@ -195,6 +196,8 @@ void bus_layout_changed(void *userdata)
         Manager *m = userdata;
         int r;
 
+        if (m->metrics)
+                metrics_changed(m->metrics);
         if (!m->bus)
                 return;
         r = sd_bus_emit_properties_changed(m->bus, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, "LayoutState",

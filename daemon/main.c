@@ -402,6 +402,7 @@ static int run(Manager *m)
                              bus_layout_changed, m, &m->layout);
         if (r < 0)
                 return r;
+        metrics_set_layout(m->metrics, m->layout, m->config.layout_config);
         r = go_public(m);
         if (r < 0)
                 return r;

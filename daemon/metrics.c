@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "fileio.h"
+#include "layout-watch.h"
 #include "leases.h"
 #include "log.h"
 #include "macro.h"
@@ -35,6 +36,8 @@ typedef struct RequestStats {
 struct Metrics {
         Inventory *inv;
         struct Leases *leases;
+        struct LayoutWatch *layout; /* borrowed; NULL: none */
+        char *layout_config;
         GHashTable *requests; /* "request result" -> RequestStats* */
         GHashTable *uevents;  /* subsystem -> count (GUINT_TO_POINTER is too small: uint64_t*) */
         /* the textfile */
@@ -73,7 +76,15 @@ void metrics_free(Metrics *m)
         g_hash_table_unref(m->uevents);
         g_free(m->dir);
         g_free(m->name);
+        g_free(m->layout_config);
         g_free(m);
+}
+
+void metrics_set_layout(Metrics *m, struct LayoutWatch *w, const char *config)
+{
+        m->layout = w;
+        g_free(m->layout_config);
+        m->layout_config = g_strdup(config);
 }
 
 void metrics_set_leases(Metrics *m, struct Leases *leases)
@@ -338,6 +349,29 @@ static void render_uevents(Metrics *m, GString *out)
         }
 }
 
+static void render_layout(Metrics *m, GString *out)
+{
+        static const LayoutState states[] = {LAYOUT_STATE_PENDING, LAYOUT_STATE_APPLIED,
+                                             LAYOUT_STATE_FAILED};
+        LayoutState now = layout_watch_state(m->layout);
+
+        if (!m->layout || now == LAYOUT_STATE_NONE)
+                return;
+        append_header(out, "vgpud_layout_state", "gauge",
+                      "The configured layout (vgpud.conf [Layout]): 1 for its current state.");
+        for (size_t i = 0; i < G_N_ELEMENTS(states); i++) {
+                g_string_append(out, "vgpud_layout_state{config=\"");
+                append_value(out, m->layout_config);
+                g_string_append_printf(out, "\",state=\"%s\"} %d\n", layout_state_to_string(states[i]),
+                                       states[i] == now);
+        }
+        append_header(out, "vgpud_layout_vgpus", "gauge",
+                      "vGPUs of the configured layout's owner after its last successful apply.");
+        g_string_append(out, "vgpud_layout_vgpus{config=\"");
+        append_value(out, m->layout_config);
+        g_string_append_printf(out, "\"} %u\n", layout_watch_vgpus(m->layout));
+}
+
 char *metrics_render(Metrics *m)
 {
         g_autoptr(GPtrArray) parents = inventory_list_parents(m->inv);
@@ -348,6 +382,7 @@ char *metrics_render(Metrics *m)
         render_counts(m, out);
         render_requests(m, out);
         render_uevents(m, out);
+        render_layout(m, out);
         return g_string_free(out, FALSE);
 }
 

@@ -26,6 +26,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Metrics, metrics_free)
 /* The leases to count (borrowed; NULL: none). */
 void metrics_set_leases(Metrics *m, struct Leases *leases);
 
+/* The configured layout to show (borrowed, must outlive m; NULL: none): vgpud_layout_state (1 for the
+ * current state of "pending", "applied", "failed") and vgpud_layout_vgpus, labelled with its config. */
+struct LayoutWatch;
+void metrics_set_layout(Metrics *m, struct LayoutWatch *w, const char *config);
+
 /* A request of kind action ("start", "acquire", ...) ended: r 0 or a negative errno, after usec
  * microseconds from its submission. */
 void metrics_request_done(Metrics *m, const char *action, int r, uint64_t usec);

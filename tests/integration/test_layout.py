@@ -299,6 +299,13 @@ class TestConfiguredLayout(ConfiguredLayoutCase):
         rc, out, err = self.run_vgpuctl('status')
         self.assertEqual(rc, 0, err)
         self.assertIn('Layout a16-8q (%s): applied, 8 vGPUs' % self.layouts, out)
+        rc, out, err = self.run_vgpuctl('metrics')
+        self.assertEqual(rc, 0, err)
+        for line in ('vgpud_layout_state{config="a16-8q",state="pending"} 0',
+                     'vgpud_layout_state{config="a16-8q",state="applied"} 1',
+                     'vgpud_layout_state{config="a16-8q",state="failed"} 0',
+                     'vgpud_layout_vgpus{config="a16-8q"} 8'):
+            self.assertIn(line + '\n', out)
 
         # a change of the file: the config now wants one per GPU
         self.replace_layouts(LAYOUTS.replace('vgpu-devices: {"A16-8Q": 2}', 'vgpu-devices: {"A16-8Q": 1}'))
@@ -315,6 +322,8 @@ class TestConfiguredLayout(ConfiguredLayoutCase):
         self.assertEqual(self.snapshot(), before)
         rc, out, err = self.run_vgpuctl('status')
         self.assertIn("Layout a16-8q (%s): failed, Invalid layout file: 5:32:" % self.layouts, out)
+        rc, out, err = self.run_vgpuctl('metrics')
+        self.assertIn('vgpud_layout_state{config="a16-8q",state="failed"} 1\n', out)
 
     def test_restart_and_reboot_end_in_the_layout(self):
         self.start_vgpud()
