@@ -43,6 +43,13 @@ void vc_print_help(const VcContext *ctx, const char *text)
         fputs(s, stdout);
 }
 
+void vc_print_command_help(const VcContext *ctx, const VcCommand *cmd, const char *text)
+{
+        vc_print_help(ctx, text);
+        if (cmd->help_vgpuctl && !ctx->compat)
+                vc_print_help(ctx, cmd->help_vgpuctl);
+}
+
 int vc_usage_error(const VcContext *ctx, const char *usage, const char *message)
 {
         g_autoptr(GString) s = g_string_new(NULL);
@@ -290,7 +297,7 @@ static int parse_long(const VcContext *ctx, const VcCommand *cmd, int argc, char
 
         if (!o) {
                 if (len == 4 && strncmp(arg, "help", 4) == 0 && !eq) {
-                        vc_print_help(ctx, cmd->help_long);
+                        vc_print_command_help(ctx, cmd, cmd->help_long);
                         return VC_PARSE_DONE;
                 }
                 if (cmd->version && len == 7 && strncmp(arg, "version", 7) == 0 && !eq) {
@@ -326,7 +333,7 @@ static int parse_short_cluster(const VcContext *ctx, const VcCommand *cmd, int a
                 if (!o) {
                         g_autofree char *bad = g_strdup_printf("-%c", *c);
                         if (*c == 'h') {
-                                vc_print_help(ctx, cmd->help_short);
+                                vc_print_command_help(ctx, cmd, cmd->help_short);
                                 return VC_PARSE_DONE;
                         }
                         if (*c == 'V' && cmd->version) {

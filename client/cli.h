@@ -45,13 +45,15 @@ typedef struct VcContext {
 
 typedef struct VcCommand {
         const char *name;
-        const char *about;       /* the one line in the top-level help */
-        const char *help_short;  /* printed for -h; "{bin}" is replaced by the program name */
-        const char *help_long;   /* printed for --help and `help NAME`; same replacement */
-        const char *usage;       /* e.g. "{bin} list [OPTIONS]", for error messages */
-        const char *version;     /* -V/--version prints this (same replacements); NULL: not accepted */
-        bool vgpuctl_only;       /* not one of mdevctl's commands: hidden from the help in compat mode */
-        const VcOption *options; /* terminated by an entry with id < 0 */
+        const char *about;        /* the one line in the top-level help */
+        const char *help_short;   /* printed for -h; "{bin}" is replaced by the program name */
+        const char *help_long;    /* printed for --help and `help NAME`; same replacement */
+        const char *usage;        /* e.g. "{bin} list [OPTIONS]", for error messages */
+        const char *version;      /* -V/--version prints this (same replacements); NULL: not accepted */
+        bool vgpuctl_only;        /* not one of mdevctl's commands: hidden from the help in compat mode */
+        const char *help_vgpuctl; /* appended to help_short and help_long unless in compat mode: options
+                                     mdevctl does not have */
+        const VcOption *options;  /* terminated by an entry with id < 0 */
         /* Optional: the checks clap makes between options (conflicts, requirements), run after parsing;
          * returns -EINVAL after printing the error (exit 2), or 0. */
         int (*check)(const VcContext *ctx, const struct VcCommand *cmd, const VcArgs *args);
@@ -92,6 +94,8 @@ char *vc_expand(const VcContext *ctx, const char *text);
 
 /* Print text to stdout with "{bin}" replaced by the program name and "{version}" by vgpuctl's version. */
 void vc_print_help(const VcContext *ctx, const char *text);
+/* A command's help text, then its help_vgpuctl unless invoked as mdevctl or lsmdev. */
+void vc_print_command_help(const VcContext *ctx, const VcCommand *cmd, const char *text);
 
 /* A clap-style usage error: "error: <message>\n\n[USAGE:\n    <usage>\n\n]For more information try
  * --help\n" on stderr. usage may be NULL. Returns -EINVAL. */

@@ -26,6 +26,7 @@ enum {
         OPT_VERBOSE,
         OPT_UUID,
         OPT_PARENT,
+        OPT_VF,
 };
 
 static const VcOption list_options[] = {
@@ -34,6 +35,7 @@ static const VcOption list_options[] = {
         {OPT_VERBOSE, "verbose", 'v', NULL, VC_VALUE_STRING},
         {OPT_UUID, "uuid", 'u', "UUID", VC_VALUE_UUID},
         {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
+        {OPT_VF, "vf", 0, NULL, VC_VALUE_STRING},
         VC_OPTION_END,
 };
 
@@ -236,7 +238,9 @@ static int run_list(const VcContext *ctx, const VcArgs *args)
         r = vc_bus_open_read(&bus);
         if (r < 0)
                 return r;
-        r = vc_inventory_load_listing(bus, &inv);
+        /* mdevctl's view unless asked: libvirt runs vgpuctl as mdevctl */
+        r = args->set[OPT_VF] ? vc_inventory_load_listing_all(bus, &inv)
+                              : vc_inventory_load_listing(bus, &inv);
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return r;
@@ -277,6 +281,10 @@ const VcCommand vc_command_list = {
         .version = "vgpuctl-list {version}\n",
         .options = list_options,
         .run = run_list,
+        .help_vgpuctl =
+                "\nvgpuctl's own:\n"
+                "        --vf                 Also list the vGPUs on NVIDIA VFs (vGPU 17+), which are not\n"
+                "                             mediated devices and which mdevctl does not show\n",
         .help_short = "vgpuctl-list {version}\n"
                       "List mediated devices\n"
                       "\n"

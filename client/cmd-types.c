@@ -17,11 +17,13 @@
 enum {
         OPT_PARENT,
         OPT_DUMPJSON,
+        OPT_VF,
 };
 
 static const VcOption types_options[] = {
         {OPT_DUMPJSON, "dumpjson", 0, NULL, VC_VALUE_STRING},
         {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
+        {OPT_VF, "vf", 0, NULL, VC_VALUE_STRING},
         VC_OPTION_END,
 };
 
@@ -215,7 +217,8 @@ static int run_types(const VcContext *ctx, const VcArgs *args)
         r = vc_bus_open_read(&bus);
         if (r < 0)
                 return r;
-        r = vc_inventory_load_types(bus, &inv);
+        /* mdevctl's view unless asked: libvirt runs vgpuctl as mdevctl */
+        r = args->set[OPT_VF] ? vc_inventory_load_types_all(bus, &inv) : vc_inventory_load_types(bus, &inv);
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return r;
@@ -235,6 +238,10 @@ const VcCommand vc_command_types = {
         .version = NULL,
         .options = types_options,
         .run = run_types,
+        .help_vgpuctl =
+                "\nvgpuctl's own:\n"
+                "        --vf                 Also list the types of NVIDIA VFs (vGPU 17+), which are not\n"
+                "                             mdev parents and which mdevctl does not show\n",
         .help_short = "vgpuctl-types \n"
                       "List available mediated device types\n"
                       "\n"

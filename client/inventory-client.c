@@ -693,3 +693,51 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret)
         *ret = g_steal_pointer(&inv);
         return 0;
 }
+
+/* Manager.<method>("") on the bus, its reply parsed into inv. */
+static int call_all_backends(sd_bus *bus, const char *method,
+                             int (*parse)(sd_bus_message *m, VcInventory *inv), VcInventory *inv)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
+                                           method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "");
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, method);
+        r = vc_bus_call_message(bus, m, 0, method, &reply);
+        if (r < 0)
+                return r;
+        g_ptr_array_add(inv->replies, reply);
+        r = parse(reply, inv);
+        return r < 0 ? report_malformed(method, r) : 0;
+}
+
+int vc_inventory_load_types_all(sd_bus *bus, VcInventory **ret)
+{
+        g_autoptr(VcInventory) inv = inventory_new();
+        int r = call_all_backends(bus, "ListTypesOf", parse_types, inv);
+
+        if (r < 0)
+                return r;
+        sort_inventory(inv);
+        *ret = g_steal_pointer(&inv);
+        return 0;
+}
+
+int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret)
+{
+        g_autoptr(VcInventory) inv = inventory_new();
+        int r = call_all_backends(bus, "ListDevicesOf", parse_devices, inv);
+
+        if (r >= 0)
+                r = call_all_backends(bus, "ListDefinitionsOf", parse_definitions, inv);
+        if (r < 0)
+                return r;
+        sort_inventory(inv);
+        *ret = g_steal_pointer(&inv);
+        return 0;
+}

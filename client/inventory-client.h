@@ -96,6 +96,12 @@ int vc_inventory_load_types(sd_bus *bus, VcInventory **ret);
  * definitions with the Warnings (Manager.ListDefinitions), both calls sent at once. GPUs stay empty. */
 int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret);
 
+/* As vc_inventory_load_types() and vc_inventory_load_listing(), with every backend's GPUs, devices and
+ * definitions (ListTypesOf(""), ListDevicesOf(""), ListDefinitionsOf("")): also the vGPUs on NVIDIA
+ * VFs, which mdevctl does not show. */
+int vc_inventory_load_types_all(sd_bus *bus, VcInventory **ret);
+int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret);
+
 /* Parse a GetManagedObjects reply (exposed for tests). On a malformed reply returns a negative errno
  * and sets *ret_error to a description. */
 int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_error);

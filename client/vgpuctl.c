@@ -115,7 +115,7 @@ static int run_help(const VcContext *ctx, int argc, char **argv)
                 vc_usage_error(ctx, c->usage, msg);
                 return 2;
         }
-        vc_print_help(ctx, c->help_long);
+        vc_print_command_help(ctx, c, c->help_long);
         return 0;
 }
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.vgpud1.Device: one object per running mediated device. */
+/* org.vgpud1.Device: one object per running vGPU (a mediated device, or a vGPU on an NVIDIA VF). */
 
 #include <errno.h>
 
 #include "bus.h"
 #include "leases.h"
+#include "sysfs-util.h"
 
 static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                        sd_bus_error *error)
@@ -29,6 +30,20 @@ BUS_STRING_GETTER(prop_parent, InvDevice, o->sys->parent)
 BUS_STRING_GETTER(prop_type_id, InvDevice, o->sys->type_id)
 BUS_STRING_GETTER(prop_type_name, InvDevice, o->type ? o->type->name : NULL)
 BUS_STRING_GETTER(prop_state, InvDevice, o->state ? o->state : "active")
+BUS_STRING_GETTER(prop_backend, InvDevice, backend_name(o->sys->backend))
+/* the VF that carries a VF vGPU; a mediated device has none */
+BUS_STRING_GETTER(prop_pci_address, InvDevice,
+                  o->sys->backend->class->read_parent_device ? o->sys->parent : NULL)
+
+static int prop_vfio_group(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        InvDevice *d = userdata;
+        g_autofree char *syspath = inventory_device_syspath(d->inventory, d);
+        g_autofree char *group = sysfs_link_basename(syspath, "iommu_group");
+
+        return sd_bus_message_append(reply, "s", bus_nz(group));
+}
 
 static int prop_gpu(sd_bus *bus, const char *path, const char *interface, const char *property,
                     sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -83,6 +98,9 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("TypeName", "s", prop_type_name, 0, CONST),
         SD_BUS_PROPERTY("FramebufferMiB", "t", prop_framebuffer, 0, CONST),
         SD_BUS_PROPERTY("SysfsPath", "s", prop_sysfs_path, 0, CONST),
+        SD_BUS_PROPERTY("Backend", "s", prop_backend, 0, CONST),
+        SD_BUS_PROPERTY("PciAddress", "s", prop_pci_address, 0, CONST),
+        SD_BUS_PROPERTY("VfioGroup", "s", prop_vfio_group, 0, CONST),
         SD_BUS_PROPERTY("State", "s", prop_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Owner", "s", prop_owner, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Slot", "u", prop_slot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -45,6 +45,7 @@ static int gpu_enumerate(sd_bus *bus, const char *prefix, void *userdata, char *
 }
 
 BUS_STRING_GETTER(prop_name, InvParent, o->name)
+BUS_STRING_GETTER(prop_backend, InvParent, backend_name(o->sys->backend))
 BUS_STRING_GETTER(prop_sysfs_path, InvParent, o->sys->syspath)
 BUS_STRING_GETTER(prop_subsystem, InvParent, o->sys->subsystem)
 BUS_STRING_GETTER(prop_driver, InvParent, o->sys->driver)
@@ -147,6 +148,7 @@ static int prop_devices(sd_bus *bus, const char *path, const char *interface, co
 static const sd_bus_vtable gpu_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", prop_name, 0, CONST),
+        SD_BUS_PROPERTY("Backend", "s", prop_backend, 0, CONST),
         SD_BUS_PROPERTY("SysfsPath", "s", prop_sysfs_path, 0, CONST),
         SD_BUS_PROPERTY("Subsystem", "s", prop_subsystem, 0, CONST),
         SD_BUS_PROPERTY("Driver", "s", prop_driver, 0, CONST),

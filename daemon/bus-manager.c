@@ -7,6 +7,7 @@
 #include "config.h"
 #include "errors.h"
 #include "macro.h"
+#include "strutil.h"
 #include "log.h"
 #include "metrics.h"
 #include "bus.h"
@@ -100,9 +101,14 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
  * systemd's ListUnits() do: GetManagedObjects() carries every property of every object, which for
  * thousands of devices costs the daemon tens of milliseconds to serialize. */
 
-static int method_list_types(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* Does p (or a device on a parent of backend b) belong in a listing of backend (NULL or "": all)? */
+static bool listed(const Backend *b, const char *backend)
 {
-        Manager *m = userdata;
+        return str_empty(backend) || g_str_equal(backend_name(b), backend);
+}
+
+static int reply_types(sd_bus_message *msg, Manager *m, const char *backend)
+{
         g_autoptr(GPtrArray) parents = inventory_list_parents(m->inventory);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -113,6 +119,8 @@ static int method_list_types(sd_bus_message *msg, void *userdata, sd_bus_error *
         for (guint i = 0; r >= 0 && i < parents->len; i++) {
                 InvParent *p = parents->pdata[i];
 
+                if (!listed(p->sys->backend, backend))
+                        continue;
                 r = sd_bus_message_open_container(reply, 'r', "soa(ssssiuts)");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "so", p->name, p->object_path);
@@ -128,9 +136,36 @@ static int method_list_types(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* The backend argument of ListTypesOf/ListDevicesOf: "", or one in use. */
+static int read_backend_arg(sd_bus_message *msg, Manager *m, const char **ret, sd_bus_error *error)
 {
-        Manager *m = userdata;
+        int r = sd_bus_message_read(msg, "s", ret);
+
+        if (r < 0)
+                return r;
+        if (!str_empty(*ret) && !inventory_backend(m->inventory, *ret))
+                return vgpud_bus_error_set(error, -EINVAL,
+                                           "Unknown backend '%s': \"mdev\", \"nvidia-vf\" or \"\" for all",
+                                           *ret);
+        return 0;
+}
+
+/* mdevctl's view: mdev parents only (libvirt runs vgpuctl as mdevctl). */
+static int method_list_types(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return reply_types(msg, userdata, "mdev");
+}
+
+static int method_list_types_of(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        const char *backend;
+        int r = read_backend_arg(msg, userdata, &backend, error);
+
+        return r < 0 ? r : reply_types(msg, userdata, backend);
+}
+
+static int reply_devices(sd_bus_message *msg, Manager *m, const char *backend)
+{
         g_autoptr(GPtrArray) devices = inventory_list_devices(m->inventory);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -140,6 +175,9 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
                 r = sd_bus_message_open_container(reply, 'a', "(sss)");
         for (guint i = 0; r >= 0 && i < devices->len; i++) {
                 InvDevice *d = devices->pdata[i];
+
+                if (!listed(d->sys->backend, backend))
+                        continue;
 
                 /* field by field: cheaper than parsing a format string per device */
                 r = sd_bus_message_open_container(reply, 'r', "sss");
@@ -159,9 +197,23 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* mdevctl's view: mediated devices only. */
+static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        Manager *m = userdata;
+        return reply_devices(msg, userdata, "mdev");
+}
+
+static int method_list_devices_of(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        const char *backend;
+        int r = read_backend_arg(msg, userdata, &backend, error);
+
+        return r < 0 ? r : reply_devices(msg, userdata, backend);
+}
+
+static int reply_definitions(sd_bus_message *msg, Manager *m, const char *backend)
+{
+        Backend *b = str_empty(backend) ? NULL : inventory_backend(m->inventory, backend);
         g_autoptr(GPtrArray) defs = inventory_list_definitions(m->inventory);
         GPtrArray *warnings = inventory_warnings(m->inventory);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -173,6 +225,8 @@ static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_e
         for (guint i = 0; r >= 0 && i < defs->len; i++) {
                 InvDefinition *d = defs->pdata[i];
 
+                if (b && d->own_store != b->class->own_store)
+                        continue;
                 r = sd_bus_message_open_container(reply, 'r', "ssssa(ss)o");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "ssss", d->parent, d->uuid, d->def->mdev_type,
@@ -219,6 +273,20 @@ static int method_get_metrics(sd_bus_message *msg, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(msg, "s", text);
 }
 
+/* mdevctl's view: the definitions in mdevctl's directory. */
+static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return reply_definitions(msg, userdata, "mdev");
+}
+
+static int method_list_definitions_of(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        const char *backend;
+        int r = read_backend_arg(msg, userdata, &backend, error);
+
+        return r < 0 ? r : reply_definitions(msg, userdata, backend);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -244,9 +312,17 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_list_types, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", devices),
                                 method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTypesOf", SD_BUS_ARGS("s", backend),
+                                SD_BUS_RESULT("a(soa(ssssiuts))", parents), method_list_types_of,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDevicesOf", SD_BUS_ARGS("s", backend), SD_BUS_RESULT("a(sss)", devices),
+                                method_list_devices_of, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListDefinitions", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssssa(ss)o)", definitions, "as", warnings),
                                 method_list_definitions, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDefinitionsOf", SD_BUS_ARGS("s", backend),
+                                SD_BUS_RESULT("a(ssssa(ss)o)", definitions, "as", warnings),
+                                method_list_definitions_of, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(
                 "Acquire", SD_BUS_ARGS("s", profile, "s", owner, "a{sv}", options),
                 SD_BUS_RESULT("s", ret_uuid, "o", ret_device, "s", ret_parent, "s", ret_type),

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "macro.h"
+#include "sysfs-util.h"
 #include "vgpud-config.h"
 
 typedef enum {
@@ -31,7 +32,22 @@ static const ConfigKey config_keys[] = {
         {"Layout", "Config", CONFIG_STRING, offsetof(VgpudConfig, layout_config)},
         {"Layout", "Owner", CONFIG_STRING, offsetof(VgpudConfig, layout_owner)},
         {"Layout", "RetrySec", CONFIG_UINT, offsetof(VgpudConfig, layout_retry_sec)},
+        {"NvidiaVF", "EnableSRIOV", CONFIG_BOOL, offsetof(VgpudConfig, vf_enable_sriov)},
+        {"NvidiaVF", "SRIOVManage", CONFIG_PATH, offsetof(VgpudConfig, vf_sriov_manage)},
+        {"NvidiaVF", "PFs", CONFIG_STRING, offsetof(VgpudConfig, vf_pfs)},
+        {"NvidiaVF", "MixedSize", CONFIG_STRING, offsetof(VgpudConfig, vf_mixed_size)},
 };
+
+/* A space-separated list of PCI addresses ("0000:c1:00.0 0000:c2:00.0"); NULL is an empty one. */
+static bool pci_address_list_is_valid(const char *s)
+{
+        g_auto(GStrv) words = g_strsplit_set(s ? s : "", " \t", -1);
+
+        for (char **w = words; *w; w++)
+                if (**w && !sysfs_is_pci_address(*w))
+                        return false;
+        return true;
+}
 
 static const ConfigKey *config_key_find(const char *group, const char *key)
 {
@@ -116,6 +132,7 @@ static void config_defaults(VgpudConfig *c)
 {
         c->layout_owner = g_strdup(VGPUD_LAYOUT_OWNER_DEFAULT);
         c->layout_retry_sec = VGPUD_LAYOUT_RETRY_SEC_DEFAULT;
+        c->vf_enable_sriov = true;
 }
 
 /* Every group and key of kf must be in the table; then read them all. */
@@ -146,6 +163,12 @@ static int config_apply(VgpudConfig *c, GKeyFile *kf, const char *name, char **r
                                 return r;
                         }
                 }
+        }
+        if (!pci_address_list_is_valid(c->vf_pfs) || !pci_address_list_is_valid(c->vf_mixed_size)) {
+                *ret_why = g_strdup_printf("%s: [NvidiaVF] PFs and MixedSize take PCI addresses "
+                                           "(0000:c1:00.0) separated by spaces",
+                                           name);
+                return -EINVAL;
         }
         if ((c->layout_file != NULL) != (c->layout_config != NULL)) {
                 *ret_why = g_strdup_printf("%s: [Layout] needs both File and Config", name);

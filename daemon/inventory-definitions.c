@@ -79,8 +79,8 @@ void inventory_set_start_failure(Inventory *inv, const char *parent, const char 
                         warnings_changed(inv);
                 return;
         }
-        line = g_strdup_printf("%s/%s/%s: autostart failed: %s", inv->definitions_dir, parent, uuid,
-                               message);
+        line = g_strdup_printf("%s/%s/%s: autostart failed: %s", inventory_definitions_dir_for(inv, parent),
+                               parent, uuid, message);
         if (old && g_str_equal(old, line))
                 return;
         g_hash_table_insert(inv->start_failures, g_steal_pointer(&key), g_steal_pointer(&line));
@@ -102,8 +102,8 @@ static bool attrs_equal(const MdevDef *a, const MdevDef *b)
 }
 
 /* Take sd's definition into the inventory: a new Definition object, or the changed properties of the
- * one there. Returns the inventory's definition. */
-static InvDefinition *sync_one(Inventory *inv, StoredDef *sd)
+ * one there (own_store: it is in vgpud's own store). Returns the inventory's definition. */
+static InvDefinition *sync_one(Inventory *inv, StoredDef *sd, bool own_store)
 {
         g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
         InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
@@ -132,20 +132,27 @@ static InvDefinition *sync_one(Inventory *inv, StoredDef *sd)
         memcpy(d->uuid, sd->uuid, sizeof(d->uuid));
         d->object_path = inventory_definition_path(sd->parent, sd->uuid);
         d->file = g_strdup(sd->path);
+        d->own_store = own_store;
         d->def = g_steal_pointer(&sd->def);
         g_hash_table_insert(inv->definitions, d->key, d);
         inventory_announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
         return d;
 }
 
-static void sync_definitions(Inventory *inv, GPtrArray *defs)
+static void sync_definitions(Inventory *inv, GPtrArray *defs, guint own_from)
 {
         g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
         GHashTableIter it;
         gpointer v;
 
-        for (guint i = 0; i < defs->len; i++)
-                g_hash_table_add(seen, sync_one(inv, defs->pdata[i])->key);
+        for (guint i = 0; i < defs->len; i++) {
+                StoredDef *sd = defs->pdata[i];
+                g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
+
+                if (g_hash_table_contains(seen, key))
+                        continue; /* in both stores: mdevctl's wins */
+                g_hash_table_add(seen, sync_one(inv, sd, i >= own_from)->key);
+        }
 
         g_hash_table_iter_init(&it, inv->definitions);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -170,16 +177,28 @@ static bool warnings_equal(GPtrArray *a, GPtrArray *b)
 int inventory_load_definitions(Inventory *inv)
 {
         g_autoptr(GPtrArray) defs = NULL, warnings = NULL;
+        guint own_from = G_MAXUINT; /* defs from here on are from the own store */
         int r;
 
         r = store_load_all(inv->definitions_dir, &defs, &warnings);
         if (r < 0)
                 return log_error_errno(r, "Cannot read definitions in %s: %m", inv->definitions_dir);
+        if (inv->own_definitions_dir) {
+                g_autoptr(GPtrArray) own = NULL, own_warnings = NULL;
+
+                r = store_load_all(inv->own_definitions_dir, &own, &own_warnings);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read definitions in %s: %m",
+                                               inv->own_definitions_dir);
+                g_ptr_array_extend_and_steal(warnings, g_steal_pointer(&own_warnings));
+                own_from = defs->len;
+                g_ptr_array_extend_and_steal(defs, g_steal_pointer(&own));
+        }
         for (guint i = 0; i < warnings->len; i++)
                 if (!g_ptr_array_find_with_equal_func(inv->store_warnings, warnings->pdata[i], g_str_equal,
                                                       NULL))
                         log_warning("%s", (char *)warnings->pdata[i]);
-        sync_definitions(inv, defs);
+        sync_definitions(inv, defs, own_from);
         if (!warnings_equal(inv->store_warnings, warnings)) {
                 g_ptr_array_unref(inv->store_warnings);
                 inv->store_warnings = g_steal_pointer(&warnings);
@@ -204,7 +223,7 @@ int inventory_reload_definition(Inventory *inv, const char *parent, const char *
         /* a file that was skipped with a warning may be the one that changed: read them all again */
         if (inv->store_warnings->len > 0)
                 return inventory_reload_definitions(inv);
-        r = store_load_one(inv->definitions_dir, parent, uuid, &sd, &why);
+        r = store_load_one(inventory_definitions_dir_for(inv, parent), parent, uuid, &sd, &why);
         if (r == -ENOENT) {
                 g_autofree char *key = g_strconcat(parent, "/", uuid, NULL);
                 InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
@@ -216,7 +235,7 @@ int inventory_reload_definition(Inventory *inv, const char *parent, const char *
         } else if (r < 0) {
                 return inventory_reload_definitions(inv); /* with its warning, as a full read gives it */
         } else {
-                sync_one(inv, sd);
+                sync_one(inv, sd, inventory_definitions_dir_for(inv, parent) != inv->definitions_dir);
         }
         inventory_finish_update(inv);
         return 0;

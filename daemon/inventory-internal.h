@@ -14,6 +14,8 @@
 
 struct Inventory {
         char *definitions_dir;
+        char *own_definitions_dir; /* NULL: none (see inventory_set_own_definitions_dir()) */
+        GPtrArray *backends;       /* Backend*, owned; asked in order (mdev first) */
         GHashTable *parents;       /* name -> InvParent* */
         GHashTable *devices;       /* uuid -> InvDevice* */
         GHashTable *definitions;   /* "<parent>/<uuid>" -> InvDefinition* */

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
@@ -101,6 +103,7 @@ Inventory *inventory_new(const char *definitions_dir)
         Inventory *inv = g_new0(Inventory, 1);
 
         inv->definitions_dir = g_strdup(definitions_dir);
+        inv->backends = g_ptr_array_new_with_free_func((GDestroyNotify)backend_free);
         inv->parents = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)parent_free);
         inv->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)device_free);
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -139,7 +142,67 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->changed);
         g_ptr_array_unref(inv->added);
         g_free(inv->definitions_dir);
+        g_free(inv->own_definitions_dir);
+        g_ptr_array_unref(inv->backends);
         g_free(inv);
+}
+
+void inventory_add_backend(Inventory *inv, Backend *b)
+{
+        g_ptr_array_add(inv->backends, b);
+}
+
+Backend *inventory_backend(Inventory *inv, const char *name)
+{
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                if (g_str_equal(b->class->name, name))
+                        return b;
+        }
+        return NULL;
+}
+
+int inventory_read_device(Inventory *inv, const char *uuid, SysfsDevice **ret)
+{
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                if (b->class->read_device(b, uuid, ret) >= 0)
+                        return 0;
+        }
+        return -ENOENT;
+}
+
+bool inventory_parent_exists(Inventory *inv, const char *name)
+{
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                if (b->class->parent_exists(b, name))
+                        return true;
+        }
+        return false;
+}
+
+BackendEvent inventory_classify_uevent(Inventory *inv, const char *subsystem, const char *sysname,
+                                       char **ret_name)
+{
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                BackendEvent e = b->class->uevent(b, subsystem, sysname, ret_name);
+                if (e != BACKEND_EVENT_NONE)
+                        return e;
+        }
+        return BACKEND_EVENT_NONE;
+}
+
+/* The parent of this name from the first backend that has it; -ENOENT when none does. */
+static int read_parent(Inventory *inv, const char *name, SysfsParent **ret)
+{
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                if (b->class->parent_exists(b, name))
+                        return b->class->read_parent(b, name, ret);
+        }
+        return -ENOENT;
 }
 
 void inventory_set_observer(Inventory *inv, const InventoryObserver *observer, void *userdata)
@@ -153,6 +216,51 @@ const char *inventory_definitions_dir(Inventory *inv)
         return inv->definitions_dir;
 }
 
+void inventory_set_own_definitions_dir(Inventory *inv, const char *dir)
+{
+        g_free(inv->own_definitions_dir);
+        inv->own_definitions_dir = g_strdup(dir);
+}
+
+const char *inventory_definitions_dir_for(Inventory *inv, const char *parent)
+{
+        InvParent *p = parent ? g_hash_table_lookup(inv->parents, parent) : NULL;
+        g_autofree char *dir = NULL;
+
+        if (!inv->own_definitions_dir || !store_parent_name_is_valid(parent))
+                return inv->definitions_dir;
+        if (p)
+                return p->sys->backend->class->own_store ? inv->own_definitions_dir : inv->definitions_dir;
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                if (b->class->parent_exists(b, parent))
+                        return b->class->own_store ? inv->own_definitions_dir : inv->definitions_dir;
+        }
+        dir = g_build_filename(inv->own_definitions_dir, parent, NULL);
+        return access(dir, F_OK) == 0 ? inv->own_definitions_dir : inv->definitions_dir;
+}
+
+static int compare_strptr(gconstpointer a, gconstpointer b);
+
+int inventory_find_definitions(Inventory *inv, const char *uuid, char ***ret_parents)
+{
+        g_auto(GStrv) mine = NULL, own = NULL;
+        g_autoptr(GStrvBuilder) all = g_strv_builder_new();
+        int r;
+
+        r = store_find(inv->definitions_dir, uuid, &mine);
+        if (r >= 0 && inv->own_definitions_dir)
+                r = store_find(inv->own_definitions_dir, uuid, &own);
+        if (r < 0)
+                return r;
+        g_strv_builder_addv(all, (const char **)mine);
+        if (own)
+                g_strv_builder_addv(all, (const char **)own);
+        *ret_parents = g_strv_builder_end(all);
+        qsort(*ret_parents, g_strv_length(*ret_parents), sizeof(char *), compare_strptr);
+        return 0;
+}
+
 unsigned inventory_count(Inventory *inv, InvObjectKind kind)
 {
         switch (kind) {
@@ -160,6 +268,22 @@ unsigned inventory_count(Inventory *inv, InvObjectKind kind)
         case INV_OBJECT_DEVICE: return g_hash_table_size(inv->devices);
         case INV_OBJECT_DEFINITION: return g_hash_table_size(inv->definitions);
         default: return 1;
+        }
+}
+
+/* A GPU the PCI ID database does not know yet (Debian 12's does not know the L40S) is named after its
+ * vGPU types: "NVIDIA L40S-8Q" -> "NVIDIA L40S". */
+static void model_from_types(InvParent *p)
+{
+        for (guint i = 0; i < p->models->len; i++) {
+                const VgpuType *t = p->models->pdata[i];
+                if (t->board && t->name &&
+                    (g_str_has_prefix(t->name, "NVIDIA ") || g_str_has_prefix(t->name, "GRID "))) {
+                        g_free(p->model);
+                        p->model = g_strdup_printf(
+                                "%s %s", g_str_has_prefix(t->name, "GRID ") ? "GRID" : "NVIDIA", t->board);
+                        return;
+                }
         }
 }
 
@@ -178,6 +302,8 @@ int inventory_parent_names(Inventory *inv, InvParent *p)
                 p->model = g_strdup("");
                 p->subsystem_model = g_strdup("");
         }
+        if (str_empty(p->model))
+                model_from_types(p);
         return inv->names_loaded && !loaded;
 }
 
@@ -254,10 +380,9 @@ InvDefinition *inventory_get_definition_by_path(Inventory *inv, const char *path
 char *inventory_device_syspath(Inventory *inv, const InvDevice *d)
 {
         InvParent *p = g_hash_table_lookup(inv->parents, d->sys->parent);
+        Backend *b = d->sys->backend;
 
-        if (!p)
-                return g_build_filename(SYSFS_MDEV_DEVICES, d->uuid, NULL);
-        return g_build_filename(p->sys->syspath, d->uuid, NULL);
+        return b->class->device_syspath(b, d->sys, p ? p->sys : NULL);
 }
 
 const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d)
@@ -422,9 +547,10 @@ static bool types_equal(GPtrArray *a, GPtrArray *b)
 /* Does the parent's identity (what the Gpu object's constant properties show) differ? */
 static bool identity_differs(const SysfsParent *a, const SysfsParent *b)
 {
-        return !str_eq0(a->syspath, b->syspath) || !str_eq0(a->subsystem, b->subsystem) ||
-               !str_eq0(a->driver, b->driver) || a->vendor_id != b->vendor_id ||
-               a->device_id != b->device_id || a->subsystem_vendor_id != b->subsystem_vendor_id ||
+        return a->backend != b->backend || !str_eq0(a->syspath, b->syspath) ||
+               !str_eq0(a->subsystem, b->subsystem) || !str_eq0(a->driver, b->driver) ||
+               a->vendor_id != b->vendor_id || a->device_id != b->device_id ||
+               a->subsystem_vendor_id != b->subsystem_vendor_id ||
                a->subsystem_device_id != b->subsystem_device_id || a->numa_node != b->numa_node ||
                !str_eq0(a->physfn, b->physfn);
 }
@@ -490,7 +616,7 @@ static void sync_parent(Inventory *inv, const char *name, SysfsParent *sys)
                 p = parent_new(inv, sys);
                 g_hash_table_insert(inv->parents, p->name, p);
                 inventory_announce_added(inv, INV_OBJECT_GPU, p->object_path);
-                log_debug("GPU %s: %u mdev types", name, sys->types->len);
+                log_debug("GPU %s: %u %s types", name, sys->types->len, backend_name(sys->backend));
                 return;
         }
         if (!types_equal(p->sys->types, sys->types)) {
@@ -509,7 +635,7 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
         g_autoptr(GPtrArray) old = g_ptr_array_ref(p->sys->types);
         int r;
 
-        r = sysfs_parent_refresh_types(p->sys);
+        r = (p->sys->backend)->class->refresh_types(p->sys->backend, p->sys);
         if (r < 0) {
                 log_debug_errno(r, "Cannot re-read the types of %s: %m", p->name);
                 return;
@@ -518,6 +644,11 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
                 parent_set_types_from(p);
                 mark_changed(inv, p, CHANGED_TYPES);
         }
+}
+
+static const char *device_noun(const SysfsDevice *d)
+{
+        return d->backend->class->read_parent_device ? "vGPU" : "Mediated device";
 }
 
 static void remove_device(Inventory *inv, InvDevice *d)
@@ -547,10 +678,10 @@ static void log_device_event(Inventory *inv, const SysfsDevice *sys, bool appear
         int level = inv->quiet ? LOG_DEBUG : LOG_INFO;
 
         if (appeared)
-                log_event(level, LOG_ID_DEVICE_APPEARED, &f, "Mediated device %s (%s on %s) appeared",
+                log_event(level, LOG_ID_DEVICE_APPEARED, &f, "%s %s (%s on %s) appeared", device_noun(sys),
                           sys->uuid, sys->type_id ? sys->type_id : "unknown type", sys->parent);
         else
-                log_event(level, LOG_ID_DEVICE_GONE, &f, "Mediated device %s is gone", sys->uuid);
+                log_event(level, LOG_ID_DEVICE_GONE, &f, "%s %s is gone", device_noun(sys), sys->uuid);
 }
 
 /* Bring one device in line with sysfs; sys consumed (NULL: gone). */
@@ -599,6 +730,36 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         log_device_event(inv, sys, true);
 }
 
+/* A parent that holds at most one device (a VF) shows it when it is read: bring the device of the
+ * parent called name in line (gone with the parent, replaced when its UUID changed). */
+static void sync_parent_device(Inventory *inv, const char *name)
+{
+        InvParent *p = g_hash_table_lookup(inv->parents, name);
+        g_autoptr(GPtrArray) old = g_ptr_array_new_with_free_func(g_free);
+        SysfsDevice *sys = NULL;
+        GHashTableIter it;
+        gpointer v;
+
+        if (p && !p->sys->backend->class->read_parent_device)
+                return;
+        g_hash_table_iter_init(&it, inv->devices);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                InvDevice *d = v;
+                if (d->sys->backend->class->read_parent_device && g_str_equal(d->sys->parent, name))
+                        g_ptr_array_add(old, g_strdup(d->uuid));
+        }
+        if (p && p->sys->backend->class->read_parent_device(p->sys->backend, p->sys, &sys) < 0)
+                sys = NULL;
+        for (guint i = 0; i < old->len; i++)
+                if (!sys || !g_str_equal(sys->uuid, old->pdata[i]))
+                        sync_device(inv, old->pdata[i], NULL);
+        if (sys) {
+                char uuid[37];
+                memcpy(uuid, sys->uuid, sizeof(uuid));
+                sync_device(inv, uuid, sys);
+        }
+}
+
 static int compare_devices(gconstpointer a, gconstpointer b)
 {
         return strcmp((*(InvDevice *const *)a)->uuid, (*(InvDevice *const *)b)->uuid);
@@ -619,21 +780,15 @@ static bool device_lists_equal(GPtrArray *a, GPtrArray *b)
         return true;
 }
 
-/* Derive cores, boards, per-parent device lists and per-core capacity from the raw data. */
-static void recompute(Inventory *inv)
+/* Cores and boards of every parent (parents sorted by name); fills cores (core -> InvParent* members)
+ * and board_cores (board -> set of its cores). */
+static void recompute_topology(Inventory *inv, GPtrArray *parents, GHashTable *cores,
+                               GHashTable *board_cores)
 {
-        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
         g_autofree TopologyParent *in = g_new0(TopologyParent, parents->len + 1);
         g_autofree TopologyPlace *out = g_new0(TopologyPlace, parents->len + 1);
-        g_autoptr(GHashTable) cores =
-                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
-        g_autoptr(GHashTable) board_cores =
-                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
-        GHashTableIter it;
-        gpointer k, v;
         int r;
 
-        /* topology */
         for (guint i = 0; i < parents->len; i++) {
                 InvParent *p = parents->pdata[i];
                 in[i] = (TopologyParent){
@@ -680,8 +835,11 @@ static void recompute(Inventory *inv)
                 }
                 g_hash_table_add(bc, p->core);
         }
+}
 
-        /* board names */
+/* The board model of every parent, from its PCI identity and its board's number of cores. */
+static void recompute_board_models(Inventory *inv, GPtrArray *parents, GHashTable *board_cores)
+{
         for (guint i = 0; i < parents->len; i++) {
                 InvParent *p = parents->pdata[i];
                 GHashTable *bc = g_hash_table_lookup(board_cores, p->board);
@@ -696,10 +854,16 @@ static void recompute(Inventory *inv)
                         mark_changed(inv, p, CHANGED_BOARD_MODEL);
                 }
         }
+}
 
-        /* device lists */
+/* Each device's type model, and each parent's sorted list of its devices. */
+static void recompute_device_lists(Inventory *inv, GPtrArray *parents)
+{
         g_autoptr(GHashTable) new_lists =
                 g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+        GHashTableIter it;
+        gpointer v;
+
         g_hash_table_iter_init(&it, inv->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 InvDevice *d = v;
@@ -730,46 +894,62 @@ static void recompute(Inventory *inv)
                 g_ptr_array_unref(p->devices);
                 p->devices = list;
         }
+}
 
-        /* capacity per core */
-        g_hash_table_iter_init(&it, cores);
-        while (g_hash_table_iter_next(&it, &k, &v)) {
-                GPtrArray *members = v;
-                g_autoptr(GArray) offers = g_array_new(FALSE, TRUE, sizeof(CapacityOffer));
-                g_autoptr(GPtrArray) dev_types = g_ptr_array_new();
-                CoreCapacity cap = {};
+/* The capacity of one core (members: its InvParent*), given to each member. */
+static void recompute_core_capacity(Inventory *inv, GPtrArray *members)
+{
+        g_autoptr(GArray) offers = g_array_new(FALSE, TRUE, sizeof(CapacityOffer));
+        g_autoptr(GPtrArray) dev_types = g_ptr_array_new();
+        CoreCapacity cap = {};
 
-                for (guint i = 0; i < members->len; i++) {
-                        InvParent *p = members->pdata[i];
-                        for (guint j = 0; j < p->sys->types->len; j++) {
-                                SysfsType *t = p->sys->types->pdata[j];
-                                CapacityOffer o = {.type = p->models->pdata[j],
-                                                   .available_instances = t->available_instances};
-                                g_array_append_val(offers, o);
-                        }
-                        for (guint j = 0; j < p->devices->len; j++)
-                                g_ptr_array_add(dev_types,
-                                                (gpointer)((InvDevice *)p->devices->pdata[j])->type);
+        for (guint i = 0; i < members->len; i++) {
+                InvParent *p = members->pdata[i];
+                for (guint j = 0; j < p->sys->types->len; j++) {
+                        SysfsType *t = p->sys->types->pdata[j];
+                        CapacityOffer o = {.type = p->models->pdata[j],
+                                           .available_instances = t->available_instances};
+                        g_array_append_val(offers, o);
                 }
-                core_capacity_compute((const CapacityOffer *)offers->data, offers->len,
-                                      (const VgpuType *const *)dev_types->pdata, dev_types->len, false,
-                                      &cap);
-                for (guint i = 0; i < members->len; i++) {
-                        InvParent *p = members->pdata[i];
-                        unsigned m = 0;
-                        if (p->cap.size_class_mib != cap.size_class_mib)
-                                m |= CHANGED_SIZE_CLASS;
-                        if (p->cap.mixed_size != cap.mixed_size)
-                                m |= CHANGED_MIXED;
-                        if (p->cap.used != cap.used)
-                                m |= CHANGED_USED;
-                        if (p->cap.capacity != cap.capacity)
-                                m |= CHANGED_CAPACITY;
-                        p->cap = cap;
-                        if (m)
-                                mark_changed(inv, p, m);
-                }
+                for (guint j = 0; j < p->devices->len; j++)
+                        g_ptr_array_add(dev_types, (gpointer)((InvDevice *)p->devices->pdata[j])->type);
         }
+        core_capacity_compute((const CapacityOffer *)offers->data, offers->len,
+                              (const VgpuType *const *)dev_types->pdata, dev_types->len, false, &cap);
+        for (guint i = 0; i < members->len; i++) {
+                InvParent *p = members->pdata[i];
+                unsigned m = 0;
+                if (p->cap.size_class_mib != cap.size_class_mib)
+                        m |= CHANGED_SIZE_CLASS;
+                if (p->cap.mixed_size != cap.mixed_size)
+                        m |= CHANGED_MIXED;
+                if (p->cap.used != cap.used)
+                        m |= CHANGED_USED;
+                if (p->cap.capacity != cap.capacity)
+                        m |= CHANGED_CAPACITY;
+                p->cap = cap;
+                if (m)
+                        mark_changed(inv, p, m);
+        }
+}
+
+/* Derive cores, boards, per-parent device lists and per-core capacity from the raw data. */
+static void recompute(Inventory *inv)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+        g_autoptr(GHashTable) cores =
+                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GHashTable) board_cores =
+                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
+        GHashTableIter it;
+        gpointer v;
+
+        recompute_topology(inv, parents, cores, board_cores);
+        recompute_board_models(inv, parents, board_cores);
+        recompute_device_lists(inv, parents);
+        g_hash_table_iter_init(&it, cores);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                recompute_core_capacity(inv, v);
 }
 
 /* Recompute and tell the observer everything that changed during this update. */
@@ -830,29 +1010,36 @@ void inventory_finish_update(Inventory *inv)
 
 /* ---- updates ---- */
 
-static int rescan(Inventory *inv)
+/* Every parent of every backend; those no backend lists any more go. */
+static int rescan_parents(Inventory *inv)
 {
-        g_auto(GStrv) names = NULL, uuids = NULL;
-        g_autoptr(GPtrArray) devs = NULL;
-        g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
         gpointer k;
         int r;
 
-        r = sysfs_list_parents(&names);
-        if (r < 0)
-                return log_error_errno(r, "Cannot list %s: %m", SYSFS_MDEV_BUS_CLASS);
-        for (char **n = names; *n; n++) {
-                SysfsParent *sys = NULL;
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                g_auto(GStrv) names = NULL;
 
-                r = sysfs_read_parent(*n, &sys);
-                if (r < 0) {
-                        log_debug_errno(r, "Skipping parent %s: %m", *n);
-                        continue;
+                r = b->class->list_parents(b, &names);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot list the %s parents under %s: %m", b->class->name,
+                                               b->root);
+                for (char **n = names; *n; n++) {
+                        SysfsParent *sys = NULL;
+
+                        if (g_hash_table_contains(present, *n))
+                                continue; /* an earlier backend has it */
+                        r = b->class->read_parent(b, *n, &sys);
+                        if (r < 0) {
+                                log_debug_errno(r, "Skipping parent %s: %m", *n);
+                                continue;
+                        }
+                        g_hash_table_add(present, g_strdup(*n));
+                        sync_parent(inv, *n, sys);
                 }
-                g_hash_table_add(present, *n);
-                sync_parent(inv, *n, sys);
         }
         g_hash_table_iter_init(&it, inv->parents);
         while (g_hash_table_iter_next(&it, &k, NULL))
@@ -860,28 +1047,34 @@ static int rescan(Inventory *inv)
                         g_ptr_array_add(gone, g_strdup(k));
         for (guint i = 0; i < gone->len; i++)
                 sync_parent(inv, gone->pdata[i], NULL);
+        return 0;
+}
 
-        /* devices: one readdir per type's devices/ directory; whatever /sys/bus/mdev/devices holds
-         * beyond that (a device whose type directory is odd) is read one by one */
-        devs = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_device_free);
-        g_hash_table_iter_init(&it, inv->parents);
-        while (g_hash_table_iter_next(&it, NULL, &k))
-                (void)sysfs_parent_list_devices(((InvParent *)k)->sys, devs);
-        g_hash_table_remove_all(present);
+/* Every running device, from each backend for its parents; those no backend shows any more go. */
+static int rescan_devices(Inventory *inv)
+{
+        g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_device_free);
+        g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer k, v;
+        int r;
+
+        for (guint i = 0; i < inv->backends->len; i++) {
+                Backend *b = inv->backends->pdata[i];
+                g_autoptr(GPtrArray) mine = g_ptr_array_new();
+
+                g_hash_table_iter_init(&it, inv->parents);
+                while (g_hash_table_iter_next(&it, NULL, &v))
+                        if (((InvParent *)v)->sys->backend == b)
+                                g_ptr_array_add(mine, ((InvParent *)v)->sys);
+                r = b->class->list_devices(b, mine, devs);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot list the %s devices under %s: %m", b->class->name,
+                                               b->root);
+        }
         for (guint i = 0; i < devs->len; i++)
                 g_hash_table_add(present, ((SysfsDevice *)devs->pdata[i])->uuid);
-        r = sysfs_list_device_uuids(&uuids);
-        if (r < 0)
-                return log_error_errno(r, "Cannot list %s: %m", SYSFS_MDEV_DEVICES);
-        for (char **u = uuids; *u; u++) {
-                SysfsDevice *d;
-                if (g_hash_table_contains(present, *u) || sysfs_read_device(*u, &d) < 0)
-                        continue;
-                g_ptr_array_add(devs, d);
-                g_hash_table_add(present, d->uuid);
-        }
-
-        g_ptr_array_set_size(gone, 0);
         g_hash_table_iter_init(&it, inv->devices);
         while (g_hash_table_iter_next(&it, &k, NULL))
                 if (!g_hash_table_contains(present, k))
@@ -897,7 +1090,19 @@ static int rescan(Inventory *inv)
                 memcpy(uuid, d->uuid, sizeof(uuid));
                 sync_device(inv, uuid, d);
         }
+        return 0;
+}
 
+static int rescan(Inventory *inv)
+{
+        int r;
+
+        r = rescan_parents(inv);
+        if (r < 0)
+                return r;
+        r = rescan_devices(inv);
+        if (r < 0)
+                return r;
         (void)inventory_load_definitions(inv);
         return 0;
 }
@@ -950,9 +1155,10 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
 
                 if (old)
                         g_ptr_array_add(cores, g_strdup(old->core));
-                if (sysfs_read_parent(*n, &sys) < 0)
+                if (read_parent(inv, *n, &sys) < 0)
                         sys = NULL;
                 sync_parent(inv, *n, sys);
+                sync_parent_device(inv, *n);
                 InvParent *p = g_hash_table_lookup(inv->parents, *n);
                 if (p) {
                         g_hash_table_add(done, p->name);
@@ -967,7 +1173,7 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
 
                 if (old && (p = g_hash_table_lookup(inv->parents, old->sys->parent)))
                         g_ptr_array_add(cores, g_strdup(p->core));
-                if (sysfs_read_device(*u, &sys) < 0)
+                if (inventory_read_device(inv, *u, &sys) < 0)
                         sys = NULL;
                 /* A device's directory goes before the driver updates available_instances and sends
                  * "remove": the "unbind" before it may find the device gone but the counts not yet

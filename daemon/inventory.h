@@ -11,7 +11,7 @@
 
 #include "capacity.h"
 #include "mdev-def.h"
-#include "sysfs-mdev.h"
+#include "backend.h"
 #include "vgpu-type.h"
 
 typedef struct Inventory Inventory;
@@ -47,6 +47,7 @@ typedef struct InvDefinition {
         char *object_path;
         char *file;
         MdevDef *def;
+        bool own_store; /* in vgpud's own store (a VF vGPU's), not in mdevctl's directory */
 } InvDefinition;
 
 typedef enum {
@@ -69,8 +70,29 @@ Inventory *inventory_new(const char *definitions_dir);
 void inventory_free(Inventory *inv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Inventory, inventory_free)
 
+/* Read sysfs through this backend too (consumed); before the first scan. The backends are asked in the
+ * order they were added, so a name two of them claim belongs to the first. */
+void inventory_add_backend(Inventory *inv, Backend *b);
+/* The backend of this name ("mdev", "nvidia-vf"), NULL when not in use. */
+Backend *inventory_backend(Inventory *inv, const char *name);
+/* Ask every backend: a running device by canonical UUID (-ENOENT when none has it). */
+int inventory_read_device(Inventory *inv, const char *uuid, SysfsDevice **ret);
+/* Is name a parent in sysfs right now (for any backend)? */
+bool inventory_parent_exists(Inventory *inv, const char *name);
+/* What a uevent is about, by the first backend that claims it (BACKEND_EVENT_NONE: none does). */
+BackendEvent inventory_classify_uevent(Inventory *inv, const char *subsystem, const char *sysname,
+                                       char **ret_name);
+
 void inventory_set_observer(Inventory *inv, const InventoryObserver *observer, void *userdata);
 const char *inventory_definitions_dir(Inventory *inv);
+/* vgpud's own store of definitions, for parents whose backend keeps them there (BackendClass.own_store):
+ * the same layout and format as mdevctl's directory, somewhere mdevctl does not look. NULL: none. */
+void inventory_set_own_definitions_dir(Inventory *inv, const char *dir);
+/* Where parent's definitions belong: the own store when parent is (or was: a VF not enabled yet after a
+ * reboot) a parent of such a backend, else mdevctl's directory. */
+const char *inventory_definitions_dir_for(Inventory *inv, const char *parent);
+/* The parents under which uuid is defined in either store, sorted (strv; empty when none). */
+int inventory_find_definitions(Inventory *inv, const char *uuid, char ***ret_parents);
 
 /* Re-read everything: parents, types, devices, definitions. */
 int inventory_rescan(Inventory *inv);
@@ -110,6 +132,11 @@ InvParent *inventory_get_parent(Inventory *inv, const char *name);
 InvDevice *inventory_get_device(Inventory *inv, const char *uuid);
 /* A device's sysfs directory (g_free it): its parent's directory plus its UUID. */
 char *inventory_device_syspath(Inventory *inv, const InvDevice *d);
+/* The backend of a device (never NULL). */
+static inline Backend *inventory_device_backend(const InvDevice *d)
+{
+        return d->sys->backend;
+}
 /* The model of a device's type (via its parent), or NULL. */
 const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d);
 

@@ -18,6 +18,9 @@
 #include "leases.h"
 #include "vgpud-config.h"
 #include "layout-apply.h"
+#include "sysfs-mdev.h"
+#include "sysfs-nvidia-vf.h"
+#include "sriov.h"
 
 static void help(void)
 {
@@ -82,6 +85,7 @@ enum {
         ARG_PRIVATE_SOCKET,
         ARG_METRICS_FILE,
         ARG_CONFIG,
+        ARG_SRIOV_MANAGE,
 };
 static const struct option options[] = {
         {"config", required_argument, NULL, ARG_CONFIG},
@@ -96,6 +100,9 @@ static const struct option options[] = {
         /* not in --help: for tests, which must never run the host's scripts */
         {"system-scripts-dir", required_argument, NULL, ARG_SCRIPTS_DIR},
         {"callout-timeout-ms", required_argument, NULL, ARG_CALLOUT_TIMEOUT},
+        /* not in --help: for tests, which must never run the host's sriov-manage (vgpud.conf's
+         * [NvidiaVF] SRIOVManage is the setting for users) */
+        {"sriov-manage", required_argument, NULL, ARG_SRIOV_MANAGE},
         {},
 };
 
@@ -132,6 +139,10 @@ static int parse_args(Manager *m, int argc, char **argv)
                         g_free(m->metrics_file);
                         m->metrics_file = *optarg ? g_strdup(optarg) : NULL;
                         break;
+                case ARG_SRIOV_MANAGE:
+                        g_free(m->sriov_manage);
+                        m->sriov_manage = g_strdup(optarg);
+                        break;
                 case ARG_SCRIPTS_DIR:
                         g_free(m->scripts_dir);
                         m->scripts_dir = g_strdup(optarg);
@@ -166,6 +177,7 @@ static void manager_done(Manager *m)
         layout_watch_free(m->layout);  /* after the engine: its applies have answered */
         metrics_free(m->metrics);
         g_free(m->metrics_file);
+        sriov_free(m->sriov);          /* a running sriov-manage is killed */
         callouts_free(m->callouts);
         if (m->inventory)
                 inventory_set_leases(m->inventory, NULL);
@@ -181,7 +193,36 @@ static void manager_done(Manager *m)
         g_free(m->udev_source);
         g_free(m->scripts_dir);
         g_free(m->private_socket);
+        g_free(m->sriov_manage);
         config_done(&m->config);
+}
+
+static void on_pci_bound(void *userdata, char **bound)
+{
+        Manager *m = userdata;
+
+        for (char **pf = bound; *pf; pf++)
+                sriov_check(m->sriov, *pf);
+}
+
+/* SR-IOV and mixed-size mode of NVIDIA GPUs, as vgpud.conf's [NvidiaVF] says. */
+static int setup_sriov(Manager *m)
+{
+        g_auto(GStrv) pfs = NULL, mixed = NULL;
+        SriovSettings settings = {
+                .enable = m->config.vf_enable_sriov,
+                .manage = m->sriov_manage ? m->sriov_manage : m->config.vf_sriov_manage,
+        };
+
+        if (m->config.vf_pfs) {
+                pfs = g_strsplit_set(m->config.vf_pfs, " \t", -1);
+                settings.pfs = pfs;
+        }
+        if (m->config.vf_mixed_size) {
+                mixed = g_strsplit_set(m->config.vf_mixed_size, " \t", -1);
+                settings.mixed_size = mixed;
+        }
+        return sriov_new(m->event, m->inventory, NULL, &settings, &m->sriov);
 }
 
 static void on_uevents(void *userdata, char **parents, char **devices, char **registered)
@@ -228,9 +269,10 @@ static int load_leases(Manager *m)
         for (guint i = 0; i < leases->len; i++) {
                 Lease *l = leases->pdata[i];
                 g_autoptr(SysfsDevice) d = NULL;
-                g_autofree char *def = g_build_filename(m->definitions_dir, l->parent, l->uuid, NULL);
-                bool run =
-                        inventory_get_device(m->inventory, l->uuid) || sysfs_read_device(l->uuid, &d) >= 0;
+                g_autofree char *def = g_build_filename(inventory_definitions_dir_for(m->inventory, l->parent),
+                                                        l->parent, l->uuid, NULL);
+                bool run = inventory_get_device(m->inventory, l->uuid) ||
+                           inventory_read_device(m->inventory, l->uuid, &d) >= 0;
 
                 running += run;
                 switch (lease_verdict(l, run, access(def, F_OK) == 0)) {
@@ -310,6 +352,10 @@ static int setup_engine(Manager *m)
         ops_set_callouts(m->ops, m->callouts);
         ops_set_leases(m->ops, m->leases, bus_lease_notify, m);
         udev_watch_set_hook(m->udev, on_uevents, m);
+        r = setup_sriov(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up SR-IOV enabling: %m");
+        udev_watch_set_pci_hook(m->udev, on_pci_bound, m);
         m->metrics = metrics_new(m->inventory);
         metrics_set_leases(m->metrics, m->leases);
         ops_set_metrics(m->ops, m->metrics);
@@ -363,6 +409,7 @@ static int go_public(Manager *m)
 /* The startup order, with the reason at each step; then the loop until SIGTERM. */
 static int run(Manager *m)
 {
+        g_autofree char *own_defs = NULL;
         int r;
 
         r = setup_event(m);
@@ -370,6 +417,10 @@ static int run(Manager *m)
                 return r;
 
         m->inventory = inventory_new(m->definitions_dir);
+        inventory_add_backend(m->inventory, backend_mdev_new(NULL));
+        inventory_add_backend(m->inventory, backend_nvidia_vf_new(NULL, m->state_dir));
+        own_defs = g_build_filename(m->state_dir, "nvidia-vf-definitions", NULL);
+        inventory_set_own_definitions_dir(m->inventory, own_defs);
         /* no write can be in progress now: what a crash interrupted goes */
         unsigned n = store_remove_temp_files(m->definitions_dir);
         if (n > 0)
@@ -411,6 +462,8 @@ static int run(Manager *m)
         r = layout_watch_start(m->layout);
         if (r < 0)
                 return r;
+        /* VFs gone with a reboot come back; their definitions start when they appear */
+        sriov_check(m->sriov, NULL);
 
         r = sd_event_loop(m->event);
         (void)sd_notify(false, "STOPPING=1");

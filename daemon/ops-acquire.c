@@ -196,7 +196,7 @@ static int acquire_prepare(Ops *ops, Job *j, char **ret_message)
 static void undo(Ops *ops, Job *j)
 {
         if (j->acquire.def_written) {
-                int r = store_remove(ops_definitions_dir(ops), j->parent, j->uuid);
+                int r = store_remove(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid);
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent,
                                           j->uuid);
@@ -248,13 +248,13 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
                 g_autoptr(StoredDef) stored = NULL;
                 g_autofree char *ignored = NULL;
 
-                if (store_load_one(ops_definitions_dir(ops), j->parent, j->uuid, &stored, &ignored) < 0) {
-                        r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
+                if (store_load_one(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, &stored, &ignored) < 0) {
+                        r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
                         if (r < 0) {
                                 g_autofree char *what =
                                         g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
                                 g_autofree char *path =
-                                        g_build_filename(ops_definitions_dir(ops), j->parent, j->uuid, NULL);
+                                        g_build_filename(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
                                 return ops_io_fail(ret_message, r, what, path);
                         }
                         j->acquire.def_written = true;
@@ -346,10 +346,10 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
         int r;
 
         if (l->defined) {
-                r = store_remove(ops_definitions_dir(ops), l->parent, l->uuid);
+                r = store_remove(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid);
                 if (r < 0 && r != -ENOENT) {
                         g_autofree char *path =
-                                g_build_filename(ops_definitions_dir(ops), l->parent, l->uuid, NULL);
+                                g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
                         g_autofree char *what = g_strdup_printf(
                                 "Released %s: the device is removed, but its definition is not", uuid);
                         return ops_io_fail(ret_message, r, what, path);
@@ -411,7 +411,8 @@ static int release_run(Ops *ops, Job *j, char **ret_message)
         for (char **u = j->release.leased; *u && !j->req->force; u++) {
                 g_autofree char *comm = NULL, *group = NULL;
                 pid_t pid = 0;
-                int r = vfio_device_holder(*u, &pid, &comm, &group);
+                g_autofree char *dir = ops_device_dir(ops, *u);
+                int r = dir ? vfio_device_holder(dir, &pid, &comm, &group) : 0;
 
                 if (r < 0)
                         log_warning_errno(r, "Cannot tell whether %s is in use: %m", *u);
@@ -497,8 +498,8 @@ const OpsKindInfo ops_kind_release = {
 static bool reconcile_one(Ops *ops, Lease *l)
 {
         g_autoptr(SysfsDevice) d = NULL;
-        g_autofree char *def = g_build_filename(ops_definitions_dir(ops), l->parent, l->uuid, NULL);
-        bool running = inventory_get_device(ops->inv, l->uuid) || sysfs_read_device(l->uuid, &d) >= 0;
+        g_autofree char *def = g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
+        bool running = inventory_get_device(ops->inv, l->uuid) || inventory_read_device(ops->inv, l->uuid, &d) >= 0;
         g_autofree char *uuid = NULL, *owner = NULL;
         Lease copy;
 

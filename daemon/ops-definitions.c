@@ -21,7 +21,7 @@
 static int store_error(Ops *ops, int r, const char *parent, const char *uuid, const char *what,
                        char **ret_message)
 {
-        g_autofree char *path = g_build_filename(ops_definitions_dir(ops), parent, uuid, NULL);
+        g_autofree char *path = g_build_filename(ops_definitions_dir_for(ops, parent), parent, uuid, NULL);
 
         if (r == -EINVAL) /* store_write's own check of the names */
                 return ops_fail(ret_message, -EINVAL, "%s: an invalid parent or type name", what);
@@ -65,7 +65,7 @@ static int define_prepare(Ops *ops, Job *j, char **ret_message)
                 InvDevice *d = inventory_get_device(ops->inv, j->uuid);
                 const SysfsDevice *sys = d ? d->sys : NULL;
 
-                if (!sys && sysfs_read_device(j->uuid, &sd) >= 0)
+                if (!sys && inventory_read_device(ops->inv, j->uuid, &sd) >= 0)
                         sys = sd;
                 if (!sys)
                         return ops_fail(ret_message, -ENOENT, "Device %s is not running: give a definition",
@@ -110,11 +110,11 @@ static int define_run(Ops *ops, Job *j, char **ret_message)
         struct stat st;
         int r;
 
-        path = g_build_filename(ops_definitions_dir(ops), j->parent, j->uuid, NULL);
+        path = g_build_filename(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
         if (lstat(path, &st) == 0)
                 return ops_fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
 
-        r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
+        r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
         if (r >= 0)
                 fault_point("defined");
         if (r < 0) {
@@ -145,7 +145,7 @@ static int undefine_prepare(Ops *ops, Job *j, char **ret_message)
                 parents = g_new0(char *, 2);
                 parents[0] = g_strdup(req->parent);
         } else {
-                r = store_find(ops_definitions_dir(ops), j->uuid, &parents);
+                r = inventory_find_definitions(ops->inv, j->uuid, &parents);
                 if (r < 0)
                         return ops_fail(ret_message, r, "Cannot read %s: %s", ops_definitions_dir(ops),
                                         g_strerror(-r));
@@ -156,7 +156,7 @@ static int undefine_prepare(Ops *ops, Job *j, char **ret_message)
                 g_autoptr(StoredDef) stored = NULL;
                 g_autofree char *why = NULL;
 
-                if (store_load_one(ops_definitions_dir(ops), *p, j->uuid, &stored, &why) >= 0)
+                if (store_load_one(ops_definitions_dir_for(ops, *p), *p, j->uuid, &stored, &why) >= 0)
                         ops_job_add_target(j, *p, stored->def);
         }
         j->undefine.parents = g_steal_pointer(&parents);
@@ -169,7 +169,7 @@ static int undefine_run(Ops *ops, Job *j, char **ret_message)
         int r;
 
         for (char **p = parents; *p; p++) {
-                r = store_remove(ops_definitions_dir(ops), *p, j->uuid);
+                r = store_remove(ops_definitions_dir_for(ops, *p), *p, j->uuid);
                 if (r == -ENOENT)
                         r = ops_fail(ret_message, -ENOENT, "Mediated device %s is not defined on %s",
                                      j->uuid, *p);
@@ -316,12 +316,12 @@ static int modify_run(Ops *ops, Job *j, char **ret_message)
                 inventory_device_changed(ops->inv, j->uuid);
                 if (!inventory_get_device(ops->inv, j->uuid))
                         return ops_fail(ret_message, -ENOENT, "Device %s is not running", j->uuid);
-                r = ops_write_attrs(j->uuid, j->def, ret_message);
+                r = ops_write_attrs(ops, j->uuid, j->def, ret_message);
                 if (r < 0)
                         return r;
         }
         if (req->modify.defined) {
-                r = store_write(ops_definitions_dir(ops), j->parent, j->uuid, j->def);
+                r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
                 if (r < 0) {
                         g_autofree char *what =
                                 g_strdup_printf("Cannot modify %s on %s", j->uuid, j->parent);

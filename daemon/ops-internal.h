@@ -122,8 +122,9 @@ struct Job {
         /* waiting for the kernel */
         Wait wait;
         sd_event_source *timer;
-        bool state_set; /* j->uuid's State was set: back to "active" when the change ends */
-        int error;      /* a rollback: the original error and message, reported once the device went */
+        sd_event_source *check; /* looks once, from the loop, whether what it waits for is there already */
+        bool state_set;         /* j->uuid's State was set: back to "active" when the change ends */
+        int error; /* a rollback: the original error and message, reported once the device went */
         char *message;
 
         /* the callouts */
@@ -179,6 +180,8 @@ void ops_reconcile_leases(Ops *ops);
 /* ---- lookups (ops-lookup.c) ---- */
 
 const char *ops_definitions_dir(Ops *ops);
+/* Where the definitions of parent are: mdevctl's directory, or vgpud's own store for a VF. */
+const char *ops_definitions_dir_for(Ops *ops, const char *parent);
 /* A UUID in any form mdevctl takes, canonical in ret; with may_generate "" makes a new one. */
 int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
                    char **ret_message);
@@ -190,7 +193,9 @@ bool ops_device_running(Ops *ops, const char *uuid);
 /* ---- devices (ops-lifecycle.c) ---- */
 
 /* Write def's attributes to the running device, in order. OPS_DRIVER_REFUSED when one fails. */
-int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message);
+int ops_write_attrs(Ops *ops, const char *uuid, const MdevDef *def, char **ret_message);
+/* The sysfs directory of a running device (g_free), NULL when it does not run. */
+char *ops_device_dir(Ops *ops, const char *uuid);
 /* Create j->uuid as j->def on j->parent: the checks, the write to create; 1 when it waits for the
  * device (ops_start_resume() goes on: the attributes, or the rollback when they fail). */
 int ops_start_run(Ops *ops, Job *j, char **ret_message);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "name.h"
 #include "alloc-host.h"
+#include "vfio-busy.h"
 #include "ops-internal.h"
 
 /* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
@@ -97,9 +98,63 @@ static int diagnose_capacity(Ops *ops, const InvParent *p, guint type_index, cha
 
 /* ---- the devices ---- */
 
-/* Write the attributes in order, as mdevctl does. */
-int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
+/* The device of uuid as the inventory knows it, or as a backend reads it now (in *tmp). */
+static const SysfsDevice *device_of(Ops *ops, const char *uuid, SysfsDevice **tmp)
 {
+        InvDevice *d = inventory_get_device(ops->inv, uuid);
+
+        if (d)
+                return d->sys;
+        return inventory_read_device(ops->inv, uuid, tmp) >= 0 ? *tmp : NULL;
+}
+
+char *ops_device_dir(Ops *ops, const char *uuid)
+{
+        g_autoptr(SysfsDevice) tmp = NULL;
+        const SysfsDevice *sys = device_of(ops, uuid, &tmp);
+        InvParent *p;
+
+        if (!sys)
+                return NULL;
+        p = inventory_get_parent(ops->inv, sys->parent);
+        return sys->backend->class->device_syspath(sys->backend, sys, p ? p->sys : NULL);
+}
+
+/* Remove a running device through its backend: 1 when a uevent will say it went, 0 when it is gone
+ * already (a VF vGPU: the inventory has seen it go), -EBUSY when a VM holds a VF vGPU's VFIO group (the
+ * driver would not say), -ENOENT when it does not run, else the driver's errno. */
+static int remove_device(Ops *ops, const char *uuid)
+{
+        g_autoptr(SysfsDevice) tmp = NULL;
+        const SysfsDevice *sys = device_of(ops, uuid, &tmp);
+        g_autofree char *parent = NULL;
+        Backend *b;
+        int r;
+
+        if (!sys)
+                return -ENOENT;
+        b = sys->backend;
+        parent = g_strdup(sys->parent);
+        if (b->class->read_parent_device) {
+                g_autofree char *dir = b->class->device_syspath(b, sys, NULL);
+                g_autofree char *comm = NULL, *group = NULL;
+                pid_t pid;
+
+                if (vfio_device_holder(dir, &pid, &comm, &group) > 0)
+                        return -EBUSY;
+        }
+        r = b->class->remove(b, sys);
+        if (r == 0)
+                inventory_parent_changed(ops->inv, parent);
+        return r;
+}
+
+/* Write the attributes in order, as mdevctl does. */
+int ops_write_attrs(Ops *ops, const char *uuid, const MdevDef *def, char **ret_message)
+{
+        g_autoptr(SysfsDevice) tmp = NULL;
+        const SysfsDevice *sys = def->attrs->len > 0 ? device_of(ops, uuid, &tmp) : NULL;
+
         for (guint i = 0; i < def->attrs->len; i++) {
                 MdevAttr *a = def->attrs->pdata[i];
                 int r;
@@ -108,7 +163,7 @@ int ops_write_attrs(const char *uuid, const MdevDef *def, char **ret_message)
                         g_autofree char *q = name_quote(a->name);
                         return ops_fail(ret_message, -EINVAL, "Invalid attribute name %s", q);
                 }
-                r = sysfs_mdev_write_attr(uuid, a->name, a->value);
+                r = sys ? sys->backend->class->write_attr(sys->backend, sys, a->name, a->value) : -ENOENT;
                 if (r < 0)
                         return ops_fail(ret_message, OPS_DRIVER_REFUSED,
                                         "Cannot write attribute %u (%s) of %s: %s", i, a->name, uuid,
@@ -141,6 +196,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         const SysfsType *t;
         guint type_index = 0;
         InvParent *p;
+        Backend *b;
         int r;
 
         /* the parent as it is now, availability included */
@@ -164,13 +220,16 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         /* its object, once it appears, says "starting" until the attributes are written */
         inventory_set_device_state(ops->inv, j->uuid, "starting");
         j->state_set = true;
-        r = sysfs_mdev_create(p->name, t->id, j->uuid);
+        b = p->sys->backend;
+        r = b->class->create(b, p->sys, t->id, j->uuid);
         if (r < 0)
                 return ops_fail(ret_message, OPS_DRIVER_REFUSED,
                                 "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t),
                                 p->name, g_strerror(-r));
         fault_point("created");
         log_debug("Created %s (%s on %s)", j->uuid, t->id, p->name);
+        if (r == 0) /* there already (a VF): no uevent will say so */
+                inventory_parent_changed(ops->inv, j->parent);
         r = ops_job_wait(ops, j, WAIT_APPEAR);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
@@ -187,7 +246,7 @@ static int start_rollback(Ops *ops, Job *j, int error, char *message, char **ret
         j->message = message;
         log_warning("Starting %s failed after it appeared, removing it: %s", j->uuid, message);
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
-        r = sysfs_mdev_remove(j->uuid);
+        r = remove_device(ops, j->uuid);
         if (r >= 0)
                 r = ops_job_wait(ops, j, WAIT_ROLLBACK);
         if (r < 0) {
@@ -209,7 +268,7 @@ static int start_device_appeared(Ops *ops, Job *j, char **ret_message)
                 /* someone else made this UUID elsewhere in the meantime: not ours to remove */
                 return ops_fail(ret_message, -EEXIST, "Device %s appeared as %s on %s", j->uuid,
                                 d->sys->type_id ? d->sys->type_id : "an unknown type", d->sys->parent);
-        r = ops_write_attrs(j->uuid, j->def, &msg);
+        r = ops_write_attrs(ops, j->uuid, j->def, &msg);
         if (r < 0)
                 return start_rollback(ops, j, r, g_steal_pointer(&msg), ret_message);
         log_info("Started %s (%s on %s)", j->uuid, j->def->mdev_type, j->parent);
@@ -239,7 +298,7 @@ int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
                         g_strdup_printf("Timed out waiting for the driver to create %s (%s on %s)", j->uuid,
                                         j->def->mdev_type, j->parent);
 
-                if (sysfs_read_device(j->uuid, &sd) >= 0) /* late: remove it */
+                if (inventory_read_device(ops->inv, j->uuid, &sd) >= 0) /* late: remove it */
                         return start_rollback(ops, j, -ETIMEDOUT, g_steal_pointer(&msg), ret_message);
                 return ops_fail(ret_message, -ETIMEDOUT, "%s", msg);
         }
@@ -252,7 +311,7 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
 
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
         j->state_set = true;
-        r = sysfs_mdev_remove(j->uuid);
+        r = remove_device(ops, j->uuid);
         if (r >= 0)
                 fault_point("removed");
         if (r == -ENOENT) { /* gone meanwhile */

@@ -15,6 +15,11 @@ const char *ops_definitions_dir(Ops *ops)
         return inventory_definitions_dir(ops->inv);
 }
 
+const char *ops_definitions_dir_for(Ops *ops, const char *parent)
+{
+        return inventory_definitions_dir_for(ops->inv, parent);
+}
+
 int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
                    char **ret_message)
 {
@@ -40,7 +45,7 @@ int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDe
         int r;
 
         if (str_empty(parent)) {
-                r = store_find(ops_definitions_dir(ops), uuid, &parents);
+                r = inventory_find_definitions(ops->inv, uuid, &parents);
                 if (r < 0) {
                         *ret_message = g_strdup_printf("Cannot read %s: %s", ops_definitions_dir(ops),
                                                        g_strerror(-r));
@@ -61,7 +66,7 @@ int ops_find_definition(Ops *ops, const char *parent, const char *uuid, StoredDe
                 *ret_message = g_strdup_printf("Invalid parent name %s", q);
                 return -EINVAL;
         }
-        r = store_load_one(ops_definitions_dir(ops), parent, uuid, ret, &why);
+        r = store_load_one(ops_definitions_dir_for(ops, parent), parent, uuid, ret, &why);
         if (r == -ENOENT) {
                 *ret_message = g_strdup_printf("Mediated device %s is not defined on %s", uuid, parent);
                 return r;
@@ -82,7 +87,7 @@ bool ops_device_running(Ops *ops, const char *uuid)
 {
         g_autoptr(SysfsDevice) d = NULL;
 
-        return inventory_get_device(ops->inv, uuid) || sysfs_read_device(uuid, &d) >= 0;
+        return inventory_get_device(ops->inv, uuid) || inventory_read_device(ops->inv, uuid, &d) >= 0;
 }
 
 /* ---- what polkit is told ---- */

@@ -124,6 +124,7 @@ static void job_free(Job *j)
         g_free(j->parent);
         mdev_def_free(j->def);
         sd_event_source_disable_unref(j->timer);
+        sd_event_source_disable_unref(j->check);
         g_free(j->message);
         g_free(j);
 }
@@ -350,6 +351,15 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
                 job_finish(ops, j, r, msg);
 }
 
+static int on_check(sd_event_source *s, void *userdata)
+{
+        Ops *ops = userdata;
+
+        if (ops->current && ops->current->check == s)
+                job_resume(ops, ops->current, false);
+        return 0;
+}
+
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Ops *ops = userdata;
@@ -362,12 +372,17 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 int ops_job_wait(Ops *ops, Job *j, Wait what)
 {
         uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
+        int r;
 
         g_assert(j->kind->resume);
         j->wait = what;
         j->timer = sd_event_source_disable_unref(j->timer);
-        return sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout,
-                                          ops);
+        r = sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout, ops);
+        if (r < 0)
+                return r;
+        /* and once from the loop: a backend that is done when its write returns (a VF) sends no uevent */
+        j->check = sd_event_source_disable_unref(j->check);
+        return sd_event_add_defer(ops->event, &j->check, on_check, ops);
 }
 
 void ops_uevents(Ops *ops, char **parents, char **devices, char **registered)

@@ -11,7 +11,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "uuid.h"
-#include "sysfs-mdev.h"
 #include "udev-watch.h"
 
 struct UdevWatch {
@@ -24,9 +23,12 @@ struct UdevWatch {
         GHashTable *parents;             /* names to re-read at the end of this iteration */
         GHashTable *devices;             /* uuids */
         GHashTable *registered;          /* parents that appeared or registered */
+        GHashTable *bound;               /* PCI devices added or bound to a driver */
         UdevWatchHook hook;
         void *hook_userdata;
         struct Metrics *metrics;
+        UdevWatchPciHook pci_hook;
+        void *pci_hook_userdata;
 };
 
 static char **keys_of(GHashTable *set)
@@ -67,10 +69,14 @@ static int on_defer(sd_event_source *s, void *userdata)
         g_autofree char **parents = keys_of(w->parents);
         g_autofree char **devices = keys_of(w->devices);
         g_autofree char **registered = keys_of(w->registered);
+        g_autofree char **bound = keys_of(w->bound);
 
         inventory_update(w->inv, parents, devices);
         if (w->hook)
                 w->hook(w->hook_userdata, parents, devices, registered);
+        if (w->pci_hook && bound[0])
+                w->pci_hook(w->pci_hook_userdata, bound);
+        g_hash_table_remove_all(w->bound);
         g_hash_table_remove_all(w->parents);
         g_hash_table_remove_all(w->devices);
         g_hash_table_remove_all(w->registered);
@@ -84,7 +90,8 @@ static void handle_device(UdevWatch *w, struct udev_device *dev)
         const char *sysname = udev_device_get_sysname(dev);
         const char *action = udev_device_get_action(dev);
         const char *state = udev_device_get_property_value(dev, "MDEV_STATE");
-        char uuid[37];
+        g_autofree char *name = NULL;
+        BackendEvent e;
 
         if (!sysname)
                 return;
@@ -93,14 +100,19 @@ static void handle_device(UdevWatch *w, struct udev_device *dev)
         log_debug("uevent %s %s %s%s%s", action ? action : "?", subsystem ? subsystem : "?", sysname,
                   state ? " MDEV_STATE=" : "", state ? state : "");
 
-        if (subsystem && g_str_equal(subsystem, "mdev")) {
-                if (vgpu_uuid_parse(sysname, uuid) >= 0)
-                        g_hash_table_add(w->devices, g_strdup(uuid));
+        if (subsystem && g_str_equal(subsystem, "pci") && action &&
+            (g_str_equal(action, "add") || g_str_equal(action, "bind")))
+                g_hash_table_add(w->bound, g_strdup(sysname));
+        e = inventory_classify_uevent(w->inv, subsystem, sysname, &name);
+        if (e == BACKEND_EVENT_DEVICE) {
+                g_hash_table_add(w->devices, g_steal_pointer(&name));
                 return;
         }
+        if (subsystem && g_str_equal(subsystem, "mdev"))
+                return;
         /* A parent can be any device: re-read it when it is one we know, when it says it (un)registered
-         * with the mdev core, or when it is (now) under /sys/class/mdev_bus. */
-        if (state || inventory_has_parent(w->inv, sysname) || sysfs_parent_exists(sysname)) {
+         * with the mdev core, or when a backend claims it (under /sys/class/mdev_bus, a VF with nvidia/). */
+        if (state || inventory_has_parent(w->inv, sysname) || e == BACKEND_EVENT_PARENT) {
                 g_hash_table_add(w->parents, g_strdup(sysname));
                 if ((state && g_str_equal(state, "registered")) || (action && g_str_equal(action, "add")))
                         g_hash_table_add(w->registered, g_strdup(sysname));
@@ -116,7 +128,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 handle_device(w, dev);
                 udev_device_unref(dev);
         }
-        if (g_hash_table_size(w->parents) + g_hash_table_size(w->devices) > 0)
+        if (g_hash_table_size(w->parents) + g_hash_table_size(w->devices) + g_hash_table_size(w->bound) > 0)
                 return sd_event_source_set_enabled(w->defer, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -135,12 +147,19 @@ void udev_watch_free(UdevWatch *w)
         g_hash_table_unref(w->parents);
         g_hash_table_unref(w->devices);
         g_hash_table_unref(w->registered);
+        g_hash_table_unref(w->bound);
         g_free(w);
 }
 
 void udev_watch_set_metrics(UdevWatch *w, struct Metrics *metrics)
 {
         w->metrics = metrics;
+}
+
+void udev_watch_set_pci_hook(UdevWatch *w, UdevWatchPciHook hook, void *userdata)
+{
+        w->pci_hook = hook;
+        w->pci_hook_userdata = userdata;
 }
 
 void udev_watch_set_hook(UdevWatch *w, UdevWatchHook hook, void *userdata)
@@ -160,6 +179,7 @@ int udev_watch_new(sd_event *event, Inventory *inv, const char *source, UdevWatc
         w->parents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         w->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         w->registered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        w->bound = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
         if (!source)
                 source = access("/run/udev/control", F_OK) == 0 ? "udev" : "kernel";

@@ -5,6 +5,7 @@
  * VFIO group takes one opener at a time. */
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #include <glib.h>
 
 #include "macro.h"
-#include "sysfs-mdev.h"
 #include "vfio-busy.h"
 
 static bool same_node(const struct stat *a, const struct stat *b)
@@ -68,9 +68,9 @@ static char *comm_of(const char *pid)
         return g_strdup(g_strchomp(comm));
 }
 
-int vfio_device_holder(const char *uuid, pid_t *ret_pid, char **ret_comm, char **ret_group)
+int vfio_device_holder(const char *device_dir, pid_t *ret_pid, char **ret_comm, char **ret_group)
 {
-        g_autofree char *link = g_strdup_printf("%s/%s/iommu_group", SYSFS_MDEV_DEVICES, uuid);
+        g_autofree char *link = g_build_filename(device_dir, "iommu_group", NULL);
         g_autofree char *target = NULL, *group = NULL, *node_path = NULL;
         _cleanup_closedir_ DIR *proc = NULL;
         struct stat node;

@@ -22,6 +22,12 @@ typedef struct VgpudConfig {
         char *layout_owner;        /* the lease owner of the layout's vGPUs (default "layout") */
         uint64_t layout_retry_sec; /* a layout that failed is tried again after this long; 0: only when
                                       the file changes (default 30) */
+
+        /* [NvidiaVF]: SR-IOV and mixed-size mode of NVIDIA GPUs (daemon/sriov.c) */
+        bool vf_enable_sriov;  /* enable the VFs of PFs that have none (default true) */
+        char *vf_sriov_manage; /* sriov-manage's path; NULL: /usr/lib/nvidia/sriov-manage */
+        char *vf_pfs;          /* the PFs to enable, space-separated addresses; NULL: every NVIDIA PF */
+        char *vf_mixed_size;   /* PFs whose GPU goes to mixed-size mode, space-separated; NULL: none */
 } VgpudConfig;
 
 #define VGPUD_LAYOUT_OWNER_DEFAULT     "layout"

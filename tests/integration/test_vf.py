@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""vgpud on simulated NVIDIA vGPU 17+ hosts (tests/sim: the L40S and the RTX PRO 6000 in VF mode, and
+the mixed host): VFs as Gpu objects of the nvidia-vf backend with their PF as core, the types the driver
+narrows away still known, Start/Stop/Define and autostart through current_vgpu_type (no uevent), Acquire
+and Release placing on VFs, Busy while a VF's VFIO group is open, vgpuctl's mdevctl view without the VFs
+and its --vf view with them, and a reboot (VFs gone, enabled again with sriov-manage, the vGPUs back with
+their UUIDs)."""
+
+import os
+
+import vgpudtest
+from gi.repository import GLib
+from test_lifecycle import U1, LifecycleTestCase, dfn
+
+import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
+
+MANAGER = 'org.vgpud1.Manager'
+DEVICE = 'org.vgpud1.Device'
+GPU = 'org.vgpud1.Gpu'
+ERR = 'org.vgpud1.Error.'
+L40S = hosts.L40S
+VF0, VF1 = '0000:c1:00.4', '0000:c1:00.5'
+L40S_2Q, L40S_1B = 'nvidia-1148', 'nvidia-1145'
+
+
+def gpus(objects):
+    return {p[GPU]['Name']: p[GPU] for p in objects.values() if GPU in p}
+
+
+def devices(objects):
+    return {p[DEVICE]['Uuid']: p[DEVICE] for p in objects.values() if DEVICE in p}
+
+
+class VfTestCase(LifecycleTestCase):
+    host = 'vf'
+
+    def acquire(self, profile, owner, **opts):
+        types = {'slot': 'u', 'uuid': 's', 'persist': 'b', 'parent': 's'}
+        o = {k: GLib.Variant(types[k], v) for k, v in opts.items()}
+        return self.manager('Acquire', '(ssa{sv})', (profile, owner, o))
+
+    def release(self, what):
+        return self.manager('Release', '(sa{sv})', (what, {}))[0]
+
+    def vgpu_type(self, vf):
+        return self.sim.emulator.vf.vgpu_type(vf)
+
+
+class TestVfInventory(VfTestCase):
+    def test_vfs_are_gpus_of_their_pf(self):
+        g = gpus(self.get_managed_objects())
+        vfs = {n: p for n, p in g.items() if p['Backend'] == 'nvidia-vf'}
+        self.assertEqual(len(vfs), 32 + 16)
+        self.assertNotIn(L40S, g)  # the PF carries no vGPU itself
+        self.assertEqual(vfs[VF0]['Core'], L40S)
+        names = {t[1] for t in vfs[VF0]['Types']}
+        self.assertIn('NVIDIA L40S-2Q', names)
+        self.assertIn('NVIDIA L40S-48Q', names)
+        # an L40S is not in Debian 12's pci.ids: named after its types
+        self.assertIn('L40S', vfs[VF0]['Model'])
+
+    def test_narrowed_types_stay_known(self):
+        self.start(VF0, U1, dfn(L40S_2Q))
+        g = gpus(self.get_managed_objects())
+        # VF0 lists nothing now, the others only the 2 GB types: the rest are there with 0 left
+        types = {t[0]: t for t in g[VF1]['Types']}
+        self.assertEqual(types[L40S_2Q][4], 1)
+        self.assertEqual(types[L40S_1B][4], 0)
+        self.assertEqual({t[0] for t in g[VF0]['Types']}, set(types))
+        self.assertEqual(g[VF1]['SizeClass'], 2048)
+
+    def test_mdevctl_view_has_no_vfs_and_vf_option_has_them(self):
+        self.start(VF0, U1, dfn(L40S_2Q))
+        rc, out, err = self.run_vgpuctl('types')
+        self.assertEqual((rc, out.strip()), (0, ''), err)
+        rc, out, err = self.run_vgpuctl('list')
+        self.assertEqual((rc, out.strip()), (0, ''), err)
+        rc, out, err = self.run_vgpuctl('list', '--vf')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.strip(), '%s %s %s manual' % (U1, VF0, L40S_2Q))
+        rc, out, err = self.run_vgpuctl('types', '--vf', '-p', VF1)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Name: NVIDIA L40S-2Q', out)
+        rc, out, err = self.run_vgpuctl('list', '--help')
+        self.assertIn('--vf', out)
+
+
+class TestVfLifecycle(VfTestCase):
+    def test_start_is_ready_before_the_reply_and_stop_clears(self):
+        uuid, path = self.start(VF0, U1, dfn(L40S_2Q))
+        self.assertEqual(self.vgpu_type(VF0), 1148)
+        dev = self.get_all_properties(path, DEVICE)
+        self.assertEqual((dev['Backend'], dev['PciAddress'], dev['Parent'], dev['TypeName']),
+                         ('nvidia-vf', VF0, VF0, 'NVIDIA L40S-2Q'))
+        self.assertNotEqual(dev['VfioGroup'], '')
+        self.stop(U1)
+        self.assertEqual(self.vgpu_type(VF0), 0)
+        self.assertNotIn(U1, devices(self.get_managed_objects()))
+
+    def test_size_conflict_before_any_write(self):
+        self.start(VF0, U1, dfn(L40S_2Q))
+        writes = len(self.sim.emulator.vf.writes)
+        self.assertError(ERR + 'SizeConflict', self.start, VF1, '', dfn(L40S_1B))
+        self.assertEqual(len(self.sim.emulator.vf.writes), writes)
+
+    def test_busy_while_the_vfio_group_is_open(self):
+        self.start(VF0, U1, dfn(L40S_2Q))
+        with open(self.sim.emulator.vf.vfio_group_path(VF0)):
+            self.assertError(ERR + 'Busy', self.stop, U1)
+        self.assertEqual(self.vgpu_type(VF0), 1148)
+        self.stop(U1)
+
+    def test_definitions_in_vgpuds_store_and_autostart_after_restart(self):
+        self.define(VF0, U1, dfn(L40S_2Q, start='auto'))
+        own = os.path.join(self.state_dir, 'nvidia-vf-definitions', VF0, U1)
+        self.assertTrue(os.path.isfile(own))
+        self.assertFalse(os.path.exists(os.path.join(self.sim.definitions_dir, VF0)))  # not mdevctl's
+        self.restart_vgpud()
+        self.assertTrue(self.sim.emulator.wait_for(lambda: self.sim.emulator.vf.vgpu_type(VF0) == 1148, 20))
+        self.wait_for(lambda s: U1 in devices(self.get_managed_objects()), 10)
+        self.assertIn(U1, devices(self.get_managed_objects()))
+
+    def test_acquire_picks_a_vf_and_release_frees_it(self):
+        uuid, path, parent, type_id = self.acquire('L40S-2Q', 'vm:1')
+        self.assertTrue(parent.startswith('0000:c1:'), parent)
+        self.assertEqual(type_id, L40S_2Q)
+        self.assertEqual(self.vgpu_type(parent), 1148)
+        uuid2, _, parent2, _ = self.acquire('NVIDIA L40S-2Q', 'vm:2')
+        self.assertNotEqual(parent2, parent)
+        self.assertEqual(sorted(self.release('vm:1') + self.release('vm:2')), sorted([uuid, uuid2]))
+        self.assertEqual((self.vgpu_type(parent), self.vgpu_type(parent2)), (0, 0))
+
+
+class TestVfReboot(VfTestCase):
+    def test_reboot_brings_back_vfs_and_vgpus(self):
+        self.define(VF0, U1, dfn(L40S_2Q, start='auto'))
+        self.start(VF0, U1)
+        self.stop_vgpud()
+        self.sim.emulator.reboot()
+        self.assertEqual(self.sim.emulator.host.vf_gpus[L40S].numvfs, 0)
+        self.sim.emulator.vf.sriov_fail_next(1)  # "Cannot obtain unbindLock" once
+        self.start_vgpud()
+        emu = self.sim.emulator
+        self.assertTrue(emu.wait_for(lambda: emu.vf.vgpu_type(VF0) == 1148, 60))
+        self.assertGreaterEqual(len(emu.vf.sriov_manage_calls), 3)  # both GPUs, one retried
+        self.wait_for(lambda s: U1 in devices(self.get_managed_objects()), 10)
+        self.assertEqual(devices(self.get_managed_objects())[U1]['PciAddress'], VF0)

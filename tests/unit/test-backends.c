@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of the backends (daemon/sysfs-mdev.c, daemon/sysfs-nvidia-vf.c), the inventory over them
+ * and the lifecycle engine on a private sd-event loop, all on a temporary sysfs tree: an mdev parent
+ * (a T4 at 0000:41:00.0 with one running device) and an L40S PF at 0000:c1:00.0 with two VFs in the
+ * vendor-specific VFIO form (nvidia/creatable_vgpu_types, nvidia/current_vgpu_type). Files written by
+ * the code under test are plain files here, so a write reads back as written, as on a real VF. */
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "inventory.h"
+#include "ops.h"
+#include "sriov.h"
+#include "sysfs-util.h"
+#include "sysfs-mdev.h"
+#include "sysfs-nvidia-vf.h"
+#include "uuid.h"
+
+#define T4      "0000:41:00.0"
+#define PF      "0000:c1:00.0"
+#define VF1     "0000:c1:00.4"
+#define VF2     "0000:c1:00.5"
+#define MDEV_U1 "6c1f4a1e-2d7b-4b8e-9a55-7f0e2a1d3c41"
+#define VF_U1   "0b7b3c2a-91d4-4f7e-8a35-2c6d1e9f4a10"
+
+#define HEADER  "ID    : vGPU Name\n"
+
+typedef struct {
+        char *tmp;   /* the temporary directory */
+        char *root;  /* <tmp>/sys */
+        char *state; /* <tmp>/state */
+        char *defs;  /* <tmp>/defs */
+} Tree;
+
+static void put(const char *root, const char *rel, const char *contents)
+{
+        g_autofree char *path = g_build_filename(root, rel, NULL);
+        g_autofree char *dir = g_path_get_dirname(path);
+
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
+}
+
+static void link_to(const char *root, const char *rel, const char *target)
+{
+        g_autofree char *path = g_build_filename(root, rel, NULL);
+        g_autofree char *dir = g_path_get_dirname(path);
+
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_cmpint(symlink(target, path), ==, 0);
+}
+
+static char *get(const Tree *t, const char *rel)
+{
+        g_autofree char *path = g_build_filename(t->root, rel, NULL);
+        char *s = NULL;
+
+        g_assert_true(g_file_get_contents(path, &s, NULL, NULL));
+        return s;
+}
+
+static void pci_ids(const char *root, const char *dev, const char *vendor, const char *device)
+{
+        g_autofree char *v = g_build_filename(dev, "vendor", NULL);
+        g_autofree char *d = g_build_filename(dev, "device", NULL);
+        g_autofree char *s = g_build_filename(dev, "subsystem", NULL);
+
+        put(root, v, vendor);
+        put(root, d, device);
+        link_to(root, s, "../../../bus/pci");
+}
+
+static void vf(const Tree *t, const char *addr, const char *creatable, const char *current, int group)
+{
+        g_autofree char *dev = g_strdup_printf("devices/pci0000:c0/%s", addr);
+        g_autofree char *bus = g_strdup_printf("bus/pci/devices/%s", addr);
+        g_autofree char *target = g_strdup_printf("../../../devices/pci0000:c0/%s", addr);
+        g_autofree char *physfn = g_strdup_printf("%s/physfn", dev);
+        g_autofree char *c = g_strdup_printf("%s/nvidia/creatable_vgpu_types", dev);
+        g_autofree char *cur = g_strdup_printf("%s/nvidia/current_vgpu_type", dev);
+        g_autofree char *grp = g_strdup_printf("%s/iommu_group", dev);
+        g_autofree char *grp_target = g_strdup_printf("../../../kernel/iommu_groups/%d", group);
+
+        pci_ids(t->root, dev, "0x10de", "0x26b9");
+        link_to(t->root, physfn, "../" PF);
+        put(t->root, c, creatable);
+        put(t->root, cur, current);
+        link_to(t->root, bus, target);
+        link_to(t->root, grp, grp_target);
+}
+
+static void tree_init(Tree *t)
+{
+        t->tmp = g_dir_make_tmp("vgpud-backends-XXXXXX", NULL);
+        g_assert_nonnull(t->tmp);
+        t->root = g_build_filename(t->tmp, "sys", NULL);
+        t->state = g_build_filename(t->tmp, "state", NULL);
+        t->defs = g_build_filename(t->tmp, "defs", NULL);
+        g_assert_cmpint(g_mkdir_with_parents(t->state, 0755), ==, 0);
+
+        /* the T4: an mdev parent with one type and one device */
+        const char *t4 = "devices/pci0000:40/" T4;
+        pci_ids(t->root, t4, "0x10de", "0x1eb8");
+        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/name", "GRID T4-2Q\n");
+        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/description",
+            "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=8\n");
+        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/available_instances", "7\n");
+        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/device_api", "vfio-pci\n");
+        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/create", "");
+        link_to(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/devices/" MDEV_U1,
+                "../../../" MDEV_U1);
+        link_to(t->root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/mdev_type",
+                "../mdev_supported_types/nvidia-222");
+        put(t->root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/remove", "");
+        link_to(t->root, "class/mdev_bus/" T4, "../../devices/pci0000:40/" T4);
+        link_to(t->root, "bus/mdev/devices/" MDEV_U1, "../../../devices/pci0000:40/" T4 "/" MDEV_U1);
+        link_to(t->root, "bus/pci/devices/" T4, "../../../devices/pci0000:40/" T4);
+
+        /* the L40S: a PF without nvidia/, two VFs; the second already runs an L40S-2Q */
+        pci_ids(t->root, "devices/pci0000:c0/" PF, "0x10de", "0x26b9");
+        link_to(t->root, "bus/pci/devices/" PF, "../../../devices/pci0000:c0/" PF);
+        vf(t, VF1, HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n", "0\n",
+           71);
+        vf(t, VF2, HEADER, "1148\n", 72);
+        put(t->root, "module/nvidia/version", "580.95.05\n");
+}
+
+static void tree_fini(Tree *t)
+{
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", t->tmp);
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_free(t->tmp);
+        g_free(t->root);
+        g_free(t->state);
+        g_free(t->defs);
+}
+
+/* The type id of p; the test fails when p does not have it. */
+static const SysfsType *find_type(const SysfsParent *p, const char *id)
+{
+        static const SysfsType none = {.id = (char *)"none", .available_instances = -2};
+
+        for (guint i = 0; i < p->types->len; i++)
+                if (g_str_equal(((SysfsType *)p->types->pdata[i])->id, id))
+                        return p->types->pdata[i];
+        g_test_fail_printf("%s has no type %s", p->name, id);
+        return &none;
+}
+
+static void test_mdev_backend(void)
+{
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Backend) b = backend_mdev_new(t.root);
+        g_auto(GStrv) names = NULL;
+        g_autoptr(SysfsParent) p = NULL;
+        g_autoptr(SysfsDevice) d = NULL;
+        g_autoptr(GPtrArray) parents = g_ptr_array_new();
+        g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_device_free);
+        g_autofree char *created = NULL, *removed = NULL;
+        char *none[] = {NULL};
+
+        g_assert_cmpint(b->class->list_parents(b, &names), ==, 0);
+        g_assert_cmpstrv(names, ((char *[]){(char *)T4, NULL}));
+        g_assert_false(b->class->parent_exists(b, VF1));
+        g_assert_cmpint(b->class->read_parent(b, T4, &p), ==, 0);
+        g_assert_true(p->backend == b);
+        g_assert_cmpuint(p->vendor_id, ==, 0x10de);
+        g_assert_cmpuint(p->device_id, ==, 0x1eb8);
+        g_assert_cmpstr(p->subsystem, ==, "pci");
+        g_assert_cmpuint(p->types->len, ==, 1);
+        g_assert_cmpstr(find_type(p, "nvidia-222")->name, ==, "GRID T4-2Q");
+        g_assert_cmpint(find_type(p, "nvidia-222")->available_instances, ==, 7);
+
+        g_ptr_array_add(parents, p);
+        g_assert_cmpint(b->class->list_devices(b, parents, devs), ==, 0);
+        g_assert_cmpuint(devs->len, ==, 1);
+        g_assert_cmpstr(((SysfsDevice *)devs->pdata[0])->uuid, ==, MDEV_U1);
+        g_assert_cmpint(b->class->read_device(b, MDEV_U1, &d), ==, 0);
+        g_assert_cmpstr(d->parent, ==, T4);
+        g_assert_cmpstr(d->type_id, ==, "nvidia-222");
+        g_assert_cmpint(b->class->read_device(b, VF_U1, &d), ==, -ENOENT);
+
+        /* the writes: a UUID to create (the uevent says when it is there), "1" to remove */
+        g_assert_cmpint(b->class->create(b, p, "nvidia-222", VF_U1), ==, 1);
+        created = get(&t, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/create");
+        g_assert_cmpstr(created, ==, VF_U1);
+        g_assert_cmpint(b->class->remove(b, d), ==, 1);
+        removed = get(&t, "devices/pci0000:40/" T4 "/" MDEV_U1 "/remove");
+        g_assert_cmpstr(removed, ==, "1");
+        g_assert_cmpint(b->class->uevent(b, "mdev", MDEV_U1, none), ==, BACKEND_EVENT_DEVICE);
+        g_free(none[0]);
+        none[0] = NULL;
+        g_assert_cmpint(b->class->uevent(b, "pci", VF1, none), ==, BACKEND_EVENT_NONE);
+        tree_fini(&t);
+}
+
+static void test_vf_parse(void)
+{
+        g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int));
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        char u1[37], u2[37], u3[37];
+
+        nvidia_vf_parse_creatable(HEADER "1145  : NVIDIA L40S-1B\n2164  : NVIDIA L40S-3B\nodd line\n"
+                                         "x : y\n",
+                                  ids, names);
+        g_assert_cmpuint(ids->len, ==, 2);
+        g_assert_cmpint(g_array_index(ids, int, 0), ==, 1145);
+        g_assert_cmpstr(names->pdata[1], ==, "NVIDIA L40S-3B");
+        nvidia_vf_parse_creatable(HEADER, ids, names);
+        nvidia_vf_parse_creatable(NULL, ids, names);
+        g_assert_cmpuint(ids->len, ==, 2);
+
+        nvidia_vf_derive_uuid(VF1, u1);
+        nvidia_vf_derive_uuid(VF1, u2);
+        nvidia_vf_derive_uuid(VF2, u3);
+        g_assert_cmpstr(u1, ==, u2);
+        g_assert_cmpstr(u1, !=, u3);
+        g_assert_true(vgpu_uuid_is_canonical(u1));
+        g_assert_cmpint(u1[14], ==, '5');
+}
+
+static void test_vf_backend(void)
+{
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Backend) b = backend_nvidia_vf_new(t.root, t.state);
+        g_auto(GStrv) names = NULL;
+        g_autoptr(SysfsParent) p1 = NULL, p2 = NULL;
+        g_autoptr(SysfsDevice) d = NULL, d2 = NULL;
+        g_autofree char *cur = NULL, *group = NULL;
+        char derived[37];
+
+        g_assert_cmpint(b->class->list_parents(b, &names), ==, 0);
+        g_assert_cmpstrv(names, ((char *[]){(char *)VF1, (char *)VF2, NULL}));
+        g_assert_false(b->class->parent_exists(b, PF));
+        g_assert_false(b->class->parent_exists(b, T4));
+
+        /* VF2 lists nothing (it holds a vGPU), but its type is known from VF1 once VF1 was read */
+        g_assert_cmpint(b->class->read_parent(b, VF2, &p2), ==, 0);
+        g_assert_cmpuint(p2->types->len, ==, 1);
+        g_assert_null(find_type(p2, "nvidia-1148")->name);
+        g_assert_cmpint(b->class->read_parent(b, VF1, &p1), ==, 0);
+        g_assert_cmpstr(p1->physfn, ==, PF);
+        g_assert_cmpuint(p1->types->len, ==, 3);
+        g_assert_cmpint(find_type(p1, "nvidia-1145")->available_instances, ==, 1);
+        g_assert_cmpstr(find_type(p1, "nvidia-1145")->device_api, ==, "vfio-pci");
+        g_assert_cmpint(b->class->refresh_types(b, p2), ==, 0);
+        g_assert_cmpuint(p2->types->len, ==, 3);
+        g_assert_cmpstr(find_type(p2, "nvidia-1148")->name, ==, "NVIDIA L40S-2Q");
+        g_assert_cmpint(find_type(p2, "nvidia-1148")->available_instances, ==, 0);
+
+        /* the running vGPU nobody recorded: a UUID derived from the VF's address */
+        g_assert_cmpint(b->class->read_parent_device(b, p1, &d), ==, -ENOENT);
+        g_assert_cmpint(b->class->read_parent_device(b, p2, &d), ==, 0);
+        nvidia_vf_derive_uuid(VF2, derived);
+        g_assert_cmpstr(d->uuid, ==, derived);
+        g_assert_cmpstr(d->type_id, ==, "nvidia-1148");
+        g_assert_cmpint(b->class->read_device(b, derived, &d2), ==, 0);
+        g_assert_cmpstr(d2->parent, ==, VF2);
+        group = nvidia_vf_vfio_group(b, VF2);
+        g_assert_cmpstr(group, ==, "72");
+
+        /* create: the ID is written and reads back; done at once (no uevent), the UUID remembered */
+        g_assert_cmpint(b->class->create(b, p1, "nvidia-1145", VF_U1), ==, 0);
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "1145");
+        g_clear_pointer(&d2, sysfs_device_free);
+        g_assert_cmpint(b->class->read_device(b, VF_U1, &d2), ==, 0);
+        g_assert_cmpstr(d2->parent, ==, VF1);
+        g_assert_cmpint(b->class->create(b, p1, "1145", VF_U1), ==, -EINVAL);
+
+        /* a new backend (a restart) knows the UUID and the types from the state directory */
+        {
+                g_autoptr(Backend) again = backend_nvidia_vf_new(t.root, t.state);
+                g_autoptr(SysfsDevice) d3 = NULL;
+                g_autoptr(SysfsParent) p3 = NULL;
+
+                g_assert_cmpint(again->class->read_parent(again, VF2, &p3), ==, 0);
+                g_assert_cmpuint(p3->types->len, ==, 3);
+                g_assert_cmpint(again->class->read_parent_device(again, p1, &d3), ==, 0);
+                g_assert_cmpstr(d3->uuid, ==, VF_U1);
+        }
+
+        /* remove: 0 is written and reads back; the UUID is forgotten */
+        g_assert_cmpint(b->class->remove(b, d2), ==, 0);
+        g_free(cur);
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "0");
+        g_clear_pointer(&d2, sysfs_device_free);
+        g_assert_cmpint(b->class->read_device(b, VF_U1, &d2), ==, -ENOENT);
+        tree_fini(&t);
+}
+
+static Inventory *inventory_on(const Tree *t)
+{
+        Inventory *inv = inventory_new(t->defs);
+
+        inventory_add_backend(inv, backend_mdev_new(t->root));
+        inventory_add_backend(inv, backend_nvidia_vf_new(t->root, t->state));
+        return inv;
+}
+
+static void test_inventory(void)
+{
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Inventory) inv = inventory_on(&t);
+        InvParent *p1, *p2, *t4;
+        InvDevice *d;
+        char derived[37];
+        g_autofree char *syspath = NULL;
+
+        g_assert_cmpint(inventory_rescan(inv), ==, 0);
+        g_assert_cmpuint(inventory_count(inv, INV_OBJECT_GPU), ==, 3);
+        g_assert_cmpuint(inventory_count(inv, INV_OBJECT_DEVICE), ==, 2);
+        t4 = inventory_get_parent(inv, T4);
+        p1 = inventory_get_parent(inv, VF1);
+        p2 = inventory_get_parent(inv, VF2);
+        g_assert_nonnull(t4);
+        g_assert_nonnull(p1);
+        g_assert_nonnull(p2);
+        g_assert_cmpstr(backend_name(t4->sys->backend), ==, "mdev");
+        g_assert_cmpstr(backend_name(p1->sys->backend), ==, "nvidia-vf");
+        /* one GPU core: the PF */
+        g_assert_cmpstr(p1->core, ==, PF);
+        g_assert_cmpstr(p2->core, ==, PF);
+        g_assert_cmpstr(t4->core, ==, T4);
+        g_assert_cmpuint(p1->cap.used, ==, 1);
+        g_assert_cmpuint(p1->cap.size_class_mib, ==, 2048);
+
+        nvidia_vf_derive_uuid(VF2, derived);
+        d = inventory_get_device(inv, derived);
+        g_assert_nonnull(d);
+        g_assert_cmpstr(d->type->name, ==, "NVIDIA L40S-2Q");
+        g_assert_cmpuint(d->type->framebuffer_mib, ==, 2048);
+        syspath = inventory_device_syspath(inv, d);
+        g_assert_true(g_str_has_suffix(syspath, "/devices/pci0000:c0/" VF2));
+        g_assert_nonnull(inventory_get_device(inv, MDEV_U1));
+
+        /* someone writes 0 (no uevent on a real host: a parent re-read finds the vGPU gone) */
+        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
+        inventory_parent_changed(inv, VF2);
+        g_assert_null(inventory_get_device(inv, derived));
+        g_assert_cmpuint(inventory_count(inv, INV_OBJECT_DEVICE), ==, 1);
+        g_assert_cmpuint(inventory_get_parent(inv, VF1)->cap.used, ==, 0);
+
+        /* SR-IOV disabled: the VFs go, and so does their vGPU */
+        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type", "1146\n");
+        inventory_parent_changed(inv, VF1);
+        g_assert_cmpuint(inventory_count(inv, INV_OBJECT_DEVICE), ==, 2);
+        {
+                g_autofree char *cmd =
+                        g_strdup_printf("rm -rf '%s/devices/pci0000:c0/%s/nvidia'", t.root, VF1);
+                g_assert_cmpint(system(cmd), ==, 0);
+        }
+        inventory_parent_changed(inv, VF1);
+        g_assert_null(inventory_get_parent(inv, VF1));
+        g_assert_cmpuint(inventory_count(inv, INV_OBJECT_DEVICE), ==, 1);
+        tree_fini(&t);
+}
+
+/* ---- the engine ---- */
+
+typedef struct {
+        sd_event *event;
+        int r;
+        char *message;
+        bool done;
+} Wait;
+
+static void on_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
+{
+        Wait *w = userdata;
+
+        w->r = r;
+        w->message = g_strdup(message);
+        w->done = true;
+}
+
+static int run_request(sd_event *e, Ops *ops, OpsRequest *req, char **ret_message)
+{
+        Wait w = {.event = e};
+
+        ops_submit(ops, req, on_done, &w);
+        for (int i = 0; i < 1000 && !w.done; i++)
+                g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
+        g_assert_true(w.done);
+        if (ret_message)
+                *ret_message = w.message;
+        else
+                g_free(w.message);
+        return w.r;
+}
+
+static void test_engine_vf(void)
+{
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Inventory) inv = inventory_on(&t);
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        g_autoptr(Ops) ops = NULL;
+        g_autofree char *cur = NULL, *msg = NULL;
+        OpsRequest *req;
+        InvDevice *d;
+
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        g_assert_cmpint(inventory_rescan(inv), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+
+        /* Start on a VF: ready when the reply comes, though no uevent ever comes */
+        req = ops_request_new(OPS_START);
+        req->parent = g_strdup(VF1);
+        req->uuid = g_strdup(VF_U1);
+        req->start.definition = g_strdup("{\"mdev_type\":\"nvidia-1148\",\"start\":\"manual\"}");
+        g_assert_cmpint(run_request(e, ops, req, &msg), ==, 0);
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "1148");
+        d = inventory_get_device(inv, VF_U1);
+        g_assert_nonnull(d);
+        g_assert_cmpstr(d->sys->parent, ==, VF1);
+        g_assert_cmpuint(inventory_get_parent(inv, VF1)->cap.used, ==, 2);
+
+        /* another size on the same core: SizeConflict before anything is written (VF1 lists what the
+         * driver lists next to a 2 GB vGPU: the 2 GB types) */
+        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type", "0\n");
+        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+            HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        inventory_parent_changed(inv, VF1);
+        req = ops_request_new(OPS_START);
+        req->parent = g_strdup(VF1);
+        req->uuid = g_strdup(VF_U1);
+        req->start.definition = g_strdup("{\"mdev_type\":\"nvidia-1145\",\"start\":\"manual\"}");
+        g_clear_pointer(&msg, g_free);
+        g_assert_cmpint(run_request(e, ops, req, &msg), ==, -EXDEV);
+        g_free(cur);
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "0\n");
+
+        /* Stop on a VF: 0 written, gone when the reply comes */
+        req = ops_request_new(OPS_START);
+        req->parent = g_strdup(VF1);
+        req->uuid = g_strdup(VF_U1);
+        req->start.definition = g_strdup("{\"mdev_type\":\"nvidia-1148\",\"start\":\"manual\"}");
+        g_assert_cmpint(run_request(e, ops, req, NULL), ==, 0);
+        req = ops_request_new(OPS_STOP);
+        req->uuid = g_strdup(VF_U1);
+        g_assert_cmpint(run_request(e, ops, req, NULL), ==, 0);
+        g_free(cur);
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "0");
+        g_assert_null(inventory_get_device(inv, VF_U1));
+        tree_fini(&t);
+}
+
+/* Definitions of VF vGPUs go to vgpud's own store, and autostart brings them back. */
+static void test_engine_vf_definitions(void)
+{
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Inventory) inv = inventory_on(&t);
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        g_autoptr(Ops) ops = NULL;
+        g_autofree char *own = g_build_filename(t.tmp, "own", NULL);
+        g_autofree char *own_file = g_build_filename(own, VF1, VF_U1, NULL);
+        g_autofree char *mdevctl_file = g_build_filename(t.defs, VF1, VF_U1, NULL);
+        g_autofree char *cur = NULL;
+        g_autoptr(GPtrArray) defs = NULL;
+        g_auto(GStrv) parents = NULL;
+        OpsRequest *req;
+
+        inventory_set_own_definitions_dir(inv, own);
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        g_assert_cmpint(inventory_rescan(inv), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+        g_assert_cmpstr(inventory_definitions_dir_for(inv, VF1), ==, own);
+        g_assert_cmpstr(inventory_definitions_dir_for(inv, T4), ==, t.defs);
+
+        req = ops_request_new(OPS_DEFINE);
+        req->parent = g_strdup(VF1);
+        req->uuid = g_strdup(VF_U1);
+        req->define.definition = g_strdup("{\"mdev_type\":\"nvidia-1148\",\"start\":\"auto\"}");
+        g_assert_cmpint(run_request(e, ops, req, NULL), ==, 0);
+        g_assert_true(g_file_test(own_file, G_FILE_TEST_IS_REGULAR));
+        g_assert_false(g_file_test(mdevctl_file, G_FILE_TEST_EXISTS));
+        defs = inventory_list_definitions(inv);
+        g_assert_cmpuint(defs->len, ==, 1);
+        g_assert_true(((InvDefinition *)defs->pdata[0])->own_store);
+        g_assert_cmpint(inventory_find_definitions(inv, VF_U1, &parents), ==, 0);
+        g_assert_cmpstrv(parents, ((char *[]){(char *)VF1, NULL}));
+
+        /* autostart (at startup, or when the VF appears) starts it with its UUID */
+        ops_autostart(ops, NULL);
+        for (int i = 0; i < 100 && !inventory_get_device(inv, VF_U1); i++)
+                g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
+        g_assert_nonnull(inventory_get_device(inv, VF_U1));
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "1148");
+        while (ops_pending(ops) > 0)
+                g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
+
+        /* Undefine finds it by UUID alone and removes it from the own store */
+        req = ops_request_new(OPS_UNDEFINE);
+        req->uuid = g_strdup(VF_U1);
+        g_assert_cmpint(run_request(e, ops, req, NULL), ==, 0);
+        g_assert_false(g_file_test(own_file, G_FILE_TEST_EXISTS));
+        tree_fini(&t);
+}
+
+/* ---- SR-IOV enabling ---- */
+
+/* The PF bound to nvidia with 16 VFs to give, numvfs of them enabled. */
+static void sriov_pf(const Tree *t, const char *numvfs)
+{
+        g_autofree char *driver = sysfs_link_basename(t->root, "devices/pci0000:c0/" PF "/driver");
+
+        put(t->root, "devices/pci0000:c0/" PF "/sriov_totalvfs", "16\n");
+        put(t->root, "devices/pci0000:c0/" PF "/sriov_numvfs", numvfs);
+        if (!driver)
+                link_to(t->root, "devices/pci0000:c0/" PF "/driver", "../../../bus/pci/drivers/nvidia");
+}
+
+/* A fake sriov-manage: fails `fails` times with the driver's transient error, then "enables" the VFs
+ * (writes sriov_numvfs) and logs its arguments. */
+static char *fake_manage(const Tree *t, int fails)
+{
+        g_autofree char *script = g_strdup_printf(
+                "#!/bin/sh\n"
+                "echo \"$@\" >> '%s/manage.log'\n"
+                "n=$(wc -l < '%s/manage.log')\n"
+                "if [ \"$n\" -le %d ]; then echo 'Cannot obtain unbindLock for %s' >&2; exit 1; fi\n"
+                "echo 16 > '%s/devices/pci0000:c0/%s/sriov_numvfs'\n",
+                t->tmp, t->tmp, fails, PF, t->root, PF);
+        char *path = g_build_filename(t->tmp, "sriov-manage", NULL);
+
+        g_assert_true(g_file_set_contents(path, script, -1, NULL));
+        g_assert_cmpint(chmod(path, 0755), ==, 0);
+        return path;
+}
+
+static void run_sriov(sd_event *e, Sriov *s)
+{
+        sriov_check(s, NULL);
+        for (int i = 0; i < 500 && sriov_pending(s) > 0; i++)
+                g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
+        g_assert_cmpuint(sriov_pending(s), ==, 0);
+}
+
+static void test_sriov(void)
+{
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Inventory) inv = inventory_on(&t);
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        g_autofree char *manage = fake_manage(&t, 2);
+        g_autofree char *log = NULL, *numvfs = NULL, *missing = g_build_filename(t.tmp, "none", NULL);
+        SriovSettings settings = {.enable = true, .manage = manage, .attempts = 3, .retry_usec = 10000};
+
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        /* nothing to do while VFs are enabled */
+        sriov_pf(&t, "2\n");
+        g_assert_false(sriov_pf_needs_enabling(t.root, PF));
+        g_assert_false(sriov_pf_needs_enabling(t.root, VF1));
+        g_assert_false(sriov_pf_needs_enabling(t.root, T4));
+        sriov_pf(&t, "0\n");
+        g_assert_true(sriov_pf_needs_enabling(t.root, PF));
+
+        /* sriov-manage fails twice ("Cannot obtain unbindLock"), the third attempt works */
+        {
+                g_autoptr(Sriov) s = NULL;
+                g_assert_cmpint(sriov_new(e, inv, t.root, &settings, &s), ==, 0);
+                run_sriov(e, s);
+        }
+        log = get(&t, "../manage.log");
+        g_assert_cmpstr(log, ==, "-e " PF "\n-e " PF "\n-e " PF "\n");
+        numvfs = get(&t, "devices/pci0000:c0/" PF "/sriov_numvfs");
+        g_assert_cmpstr(numvfs, ==, "16\n");
+        g_assert_cmpuint(inventory_warnings(inv)->len, ==, 0);
+
+        /* without sriov-manage: sriov_totalvfs goes to sriov_numvfs */
+        sriov_pf(&t, "0\n");
+        settings.manage = missing;
+        {
+                g_autoptr(Sriov) s = NULL;
+                g_assert_cmpint(sriov_new(e, inv, t.root, &settings, &s), ==, 0);
+                run_sriov(e, s);
+        }
+        g_free(numvfs);
+        numvfs = get(&t, "devices/pci0000:c0/" PF "/sriov_numvfs");
+        g_assert_cmpstr(numvfs, ==, "16");
+
+        /* it never works: a warning says so, after the configured attempts; a PF not configured is left */
+        sriov_pf(&t, "0\n");
+        g_free(manage);
+        {
+                g_autofree char *old_log = g_build_filename(t.tmp, "manage.log", NULL);
+                g_assert_cmpint(unlink(old_log), ==, 0);
+        }
+        manage = fake_manage(&t, 100);
+        settings.manage = manage;
+        {
+                g_autoptr(Sriov) s = NULL;
+                g_assert_cmpint(sriov_new(e, inv, t.root, &settings, &s), ==, 0);
+                run_sriov(e, s);
+        }
+        g_assert_cmpuint(inventory_warnings(inv)->len, ==, 1);
+        g_assert_nonnull(
+                strstr(inventory_warnings(inv)->pdata[0], "could not be enabled on " PF " after 3"));
+        g_assert_nonnull(strstr(inventory_warnings(inv)->pdata[0], "unbindLock"));
+        {
+                char *only[] = {(char *)"0000:99:00.0", NULL};
+                g_autoptr(Sriov) s = NULL;
+
+                settings.pfs = only;
+                g_assert_cmpint(sriov_new(e, inv, t.root, &settings, &s), ==, 0);
+                sriov_check(s, NULL);
+                g_assert_cmpuint(sriov_pending(s), ==, 0);
+        }
+        tree_fini(&t);
+}
+
+int main(int argc, char **argv)
+{
+        sigset_t mask;
+
+        /* sd_event_add_child() wants SIGCHLD blocked */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        g_assert_cmpint(sigprocmask(SIG_BLOCK, &mask, NULL), ==, 0);
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/sriov/enable", test_sriov);
+        g_test_add_func("/backends/mdev", test_mdev_backend);
+        g_test_add_func("/backends/nvidia-vf/parse", test_vf_parse);
+        g_test_add_func("/backends/nvidia-vf/read-write", test_vf_backend);
+        g_test_add_func("/inventory/mixed-host", test_inventory);
+        g_test_add_func("/engine/nvidia-vf/start-stop", test_engine_vf);
+        g_test_add_func("/engine/nvidia-vf/definitions", test_engine_vf_definitions);
+        return g_test_run();
+}
