@@ -174,13 +174,86 @@ static GHashTable *uuid_set(void)
         return g_hash_table_new(g_str_hash, g_str_equal);
 }
 
+/* ---- libvirt on NVIDIA vGPU 17+ hosts: a vGPU on a VF named by a <hostdev type='pci' managed='no'> ---- */
+
+/* The names of the NVIDIA VFs vgpud knows (nvidia-vf Gpu objects), borrowed from *ret_inv. */
+static int libvirt_vf_set(sd_bus *bus, VcInventory **ret_inv, GHashTable **ret)
+{
+        g_autoptr(GHashTable) set = g_hash_table_new(g_str_hash, g_str_equal);
+        int r = vc_inventory_load_types_of(bus, "nvidia-vf", ret_inv);
+
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < (*ret_inv)->gpus->len; i++)
+                g_hash_table_add(set, (gpointer)((const VcGpu *)(*ret_inv)->gpus->pdata[i])->name);
+        *ret = g_steal_pointer(&set);
+        return 0;
+}
+
+/* The VF each vgpud:vgpu element that no mdev hostdev serves (assigned[i] NULL) gets: the VF hostdev its
+ * parent= names, else the next VF hostdev in document order that no other element took. One entry per
+ * element (borrowed from d), NULL for none. */
+static GPtrArray *libvirt_vf_assign(const VcDomain *d, GPtrArray *assigned, GHashTable *vfs)
+{
+        GPtrArray *claims = g_ptr_array_new();
+        g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
+
+        g_ptr_array_set_size(claims, d->vgpus->len);
+        for (guint i = 0; i < d->vgpus->len; i++) {
+                const VcVgpuRequest *v = d->vgpus->pdata[i];
+                if (!assigned->pdata[i] && v->parent && g_hash_table_contains(vfs, v->parent) &&
+                    vc_domain_has_pci(d, v->parent) && g_hash_table_add(taken, v->parent))
+                        claims->pdata[i] = v->parent;
+        }
+        for (guint i = 0; i < d->vgpus->len; i++) {
+                const VcVgpuRequest *v = d->vgpus->pdata[i];
+                if (assigned->pdata[i] || claims->pdata[i] || v->parent)
+                        continue;
+                for (guint j = 0; j < d->pci_hostdevs->len && !claims->pdata[i]; j++) {
+                        char *a = d->pci_hostdevs->pdata[j];
+                        if (g_hash_table_contains(vfs, a) && g_hash_table_add(taken, a))
+                                claims->pdata[i] = a;
+                }
+        }
+        return claims;
+}
+
+/* The type of v on the domain's VF vf, its UUID derived from the domain's UUID and the slot (the VM's
+ * -uuid is the domain's); Acquire answers at once when the owner holds it there already. */
+static int libvirt_vf_acquire(sd_bus *bus, const VcDomain *d, const VcVgpuRequest *v, const char *owner,
+                              const char *vf, Undo *u)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(vc_acquired_clear) VcAcquired got = {};
+        VcAcquireRequest req;
+        int r;
+
+        request_fill(&req, v, owner);
+        req.place.parent = vf;
+        req.vm_uuid = d->uuid;
+        r = vc_acquire(bus, &req, &error, &got);
+        if (r < 0) {
+                fprintf(stderr, "Error: vgpud could not set VF %s to a %s vGPU (slot %u) for %s: %s\n", vf,
+                        v->profile, v->slot, owner,
+                        sd_bus_error_is_set(&error) && error.message ? error.message : strerror(-r));
+                return r;
+        }
+        g_ptr_array_add(u->acquired, g_strdup(got.uuid));
+        printf("vgpud: slot %u: %s vGPU %s on VF %s (%s) for %s\n", v->slot, v->profile, got.uuid,
+               got.parent, got.type, owner);
+        return 0;
+}
+
 /* The UUID each vgpud:vgpu element of d becomes (see vc_domain_assign), the deterministic one from the
- * domain's UUID when no hostdev is left. Prints every element that has no <hostdev> and returns -ENOENT
- * then. */
+ * domain's UUID when no hostdev is left. Elements that a VF hostdev serves (vf_claims[i]) are left out.
+ * Prints every element that has no <hostdev> (a VF's, when vgpud would place it on a VF) and returns
+ * -ENOENT then. */
 static int libvirt_assign(sd_bus *bus, const VcDomain *d, const char *owner, GHashTable *running,
-                          GHashTable *defined, GHashTable *held, GPtrArray **ret)
+                          GHashTable *defined, GHashTable *held, GHashTable *vfs, GPtrArray **ret,
+                          GPtrArray **ret_vf_claims)
 {
         g_autoptr(GPtrArray) assigned = vc_domain_assign(d, running, defined, held);
+        g_autoptr(GPtrArray) vf_claims = libvirt_vf_assign(d, assigned, vfs);
         unsigned missing = 0;
         int r;
 
@@ -188,6 +261,8 @@ static int libvirt_assign(sd_bus *bus, const VcDomain *d, const char *owner, GHa
                 const VcVgpuRequest *v = d->vgpus->pdata[i];
                 g_autofree char *hostdev = NULL;
 
+                if (vf_claims->pdata[i])
+                        continue;
                 if (!assigned->pdata[i]) {
                         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                         _cleanup_(vc_acquired_clear) VcAcquired got = {};
@@ -209,6 +284,18 @@ static int libvirt_assign(sd_bus *bus, const VcDomain *d, const char *owner, GHa
                                         v->slot, v->profile,
                                         sd_bus_error_is_set(&error) && error.message ? error.message
                                                                                      : strerror(-r));
+                        if (g_hash_table_contains(vfs, got.parent)) {
+                                hostdev = vc_domain_pci_hostdev_xml(got.parent);
+                                fprintf(stderr,
+                                        "Error: vGPU slot %u (%s) of domain '%s' has no <hostdev>: vgpud "
+                                        "would put it on the free VF %s.\n"
+                                        "Add this to the domain's <devices> (virsh edit %s):\n"
+                                        "    %s\n",
+                                        v->slot, v->profile, d->name ? d->name : owner, got.parent,
+                                        d->name ? d->name : "DOMAIN", hostdev);
+                                missing++;
+                                continue;
+                        }
                         assigned->pdata[i] = g_strdup(got.uuid);
                 }
                 if (vc_domain_has_mdev(d, assigned->pdata[i]))
@@ -225,6 +312,7 @@ static int libvirt_assign(sd_bus *bus, const VcDomain *d, const char *owner, GHa
         if (missing > 0)
                 return -ENOENT;
         *ret = g_steal_pointer(&assigned);
+        *ret_vf_claims = g_steal_pointer(&vf_claims);
         return 0;
 }
 
@@ -232,9 +320,9 @@ static int libvirt_prepare(const char *domain_name)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_autoptr(VcDomain) d = NULL;
-        g_autoptr(VcInventory) inv = NULL;
-        g_autoptr(GPtrArray) leases = NULL, assigned = NULL;
-        g_autoptr(GHashTable) running = uuid_set(), defined = uuid_set();
+        g_autoptr(VcInventory) inv = NULL, vf_inv = NULL;
+        g_autoptr(GPtrArray) leases = NULL, assigned = NULL, vf_claims = NULL;
+        g_autoptr(GHashTable) running = uuid_set(), defined = uuid_set(), vfs = NULL;
         g_autoptr(GHashTable) held = g_hash_table_new(g_direct_hash, g_direct_equal);
         g_autofree char *xml = NULL, *why = NULL, *owner = NULL;
         _cleanup_(undo_clear) Undo undo = {};
@@ -270,17 +358,29 @@ static int libvirt_prepare(const char *domain_name)
                         g_hash_table_insert(held, GUINT_TO_POINTER(l->slot), l->uuid);
         }
 
-        r = libvirt_assign(bus, d, owner, running, defined, held, &assigned);
+        r = libvirt_vf_set(bus, &vf_inv, &vfs);
+        if (r < 0)
+                return r;
+        r = libvirt_assign(bus, d, owner, running, defined, held, vfs, &assigned, &vf_claims);
         if (r < 0)
                 return r;
 
         undo_init(&undo);
+        for (guint i = 0; vf_claims && i < vf_claims->len; i++) {
+                if (!vf_claims->pdata[i])
+                        continue;
+                r = libvirt_vf_acquire(bus, d, d->vgpus->pdata[i], owner, vf_claims->pdata[i], &undo);
+                if (r < 0) {
+                        undo_run(bus, &undo);
+                        return r;
+                }
+        }
         for (guint j = 0; j < d->mdevs->len; j++) {
                 const char *uuid = d->mdevs->pdata[j];
                 const VcVgpuRequest *claim = NULL;
 
                 for (guint i = 0; i < assigned->len; i++)
-                        if (strcmp(assigned->pdata[i], uuid) == 0)
+                        if (assigned->pdata[i] && strcmp(assigned->pdata[i], uuid) == 0)
                                 claim = d->vgpus->pdata[i];
                 if (g_hash_table_contains(running, uuid))
                         continue;

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hook-libvirt.h"
@@ -22,6 +24,8 @@ typedef struct Parser {
         GPtrArray *frames;    /* Frame* */
         GString *text;        /* <name> or <uuid> text being read, else NULL */
         bool in_mdev_hostdev; /* inside <hostdev mode='subsystem' type='mdev'> */
+        bool in_pci_hostdev;  /* inside <hostdev mode='subsystem' type='pci'> */
+        char *pci_address;    /* its source address, "0000:c1:00.4" */
         char *mdev_uuid;      /* its source address uuid */
         int hostdev_line;
         GArray *vgpu_lines; /* unsigned: the line of each vgpu element */
@@ -46,6 +50,8 @@ void vc_domain_free(VcDomain *d)
         g_free(d->uuid);
         g_ptr_array_unref(d->mdevs);
         g_ptr_array_unref(d->vgpus);
+        if (d->pci_hostdevs)
+                g_ptr_array_unref(d->pci_hostdevs);
         g_free(d);
 }
 
@@ -92,6 +98,33 @@ static const char *attr(const char **names, const char **values, const char *nam
                 if (strcmp(names[i], name) == 0)
                         return values[i];
         return NULL;
+}
+
+/* A number of a libvirt PCI address: "0x41" or decimal, as libvirt takes them; -1 when it is none. */
+static long pci_number(const char *s, long max)
+{
+        char *end = NULL;
+        long v;
+
+        if (!s || !*s)
+                return -1;
+        errno = 0;
+        v = strtol(s, &end, 0);
+        return errno || !end || *end || v < 0 || v > max ? -1 : v;
+}
+
+/* "0000:c1:00.4" from <address domain= bus= slot= function=/> (domain 0 when missing); NULL when it is
+ * incomplete. */
+static char *pci_address_of(const char **names, const char **values)
+{
+        const char *dom = attr(names, values, "domain");
+        long d = dom ? pci_number(dom, 0xffff) : 0, b = pci_number(attr(names, values, "bus"), 0xff),
+             s = pci_number(attr(names, values, "slot"), 0x1f),
+             f = pci_number(attr(names, values, "function"), 7);
+
+        if (d < 0 || b < 0 || s < 0 || f < 0)
+                return NULL;
+        return g_strdup_printf("%04lx:%02lx:%02lx.%lx", d, b, s, f);
 }
 
 static void start_vgpu(GMarkupParseContext *ctx, Parser *p, const char **names, const char **values,
@@ -186,6 +219,14 @@ static void on_start(GMarkupParseContext *ctx, const char *element, const char *
                         p->in_mdev_hostdev = true;
                         g_markup_parse_context_get_position(ctx, &p->hostdev_line, NULL);
                 }
+                if (g_strcmp0(type, "pci") == 0 && g_strcmp0(mode ? mode : "subsystem", "subsystem") == 0)
+                        p->in_pci_hostdev = true;
+                return;
+        }
+        if (p->in_pci_hostdev && depth == 4 && frame_is(f, NULL, "address") &&
+            frame_is(parent, NULL, "source")) {
+                g_free(p->pci_address);
+                p->pci_address = pci_address_of(names, values);
                 return;
         }
         if (p->in_mdev_hostdev && depth == 4 && frame_is(f, NULL, "address") &&
@@ -228,6 +269,12 @@ static void on_end(GMarkupParseContext *ctx, const char *element, gpointer user_
                         g_free(p->domain->uuid);
                         p->domain->uuid = g_strdup(canonical);
                 }
+        }
+        if (p->in_pci_hostdev && depth == 2) {
+                p->in_pci_hostdev = false;
+                /* one without a complete address is not ours to judge: libvirt says what it lacks */
+                if (p->pci_address)
+                        g_ptr_array_add(p->domain->pci_hostdevs, g_steal_pointer(&p->pci_address));
         }
         if (p->in_mdev_hostdev && depth == 2) {
                 p->in_mdev_hostdev = false;
@@ -272,6 +319,7 @@ int vc_domain_parse(const char *xml, gssize len, VcDomain **ret, char **ret_erro
         bool ok;
 
         d->mdevs = g_ptr_array_new_with_free_func(g_free);
+        d->pci_hostdevs = g_ptr_array_new_with_free_func(g_free);
         d->vgpus = g_ptr_array_new_with_free_func((GDestroyNotify)vc_vgpu_request_free);
         if (len < 0)
                 len = (gssize)strlen(xml);
@@ -286,6 +334,7 @@ int vc_domain_parse(const char *xml, gssize len, VcDomain **ret, char **ret_erro
         if (p.text)
                 g_string_free(p.text, true);
         g_free(p.mdev_uuid);
+        g_free(p.pci_address);
         if (!ok) {
                 *ret_error = g_strdup_printf("the domain XML is not valid: %s", error->message);
                 return -EINVAL;
@@ -351,6 +400,26 @@ GPtrArray *vc_domain_assign(const VcDomain *d, GHashTable *running, GHashTable *
                 }
         }
         return assigned;
+}
+
+bool vc_domain_has_pci(const VcDomain *d, const char *address)
+{
+        for (guint i = 0; i < d->pci_hostdevs->len; i++)
+                if (strcmp(d->pci_hostdevs->pdata[i], address) == 0)
+                        return true;
+        return false;
+}
+
+char *vc_domain_pci_hostdev_xml(const char *address)
+{
+        unsigned dom = 0, bus = 0, slot = 0, fn = 0;
+
+        if (sscanf(address, "%4x:%2x:%2x.%1x", &dom, &bus, &slot, &fn) != 4)
+                return NULL;
+        return g_strdup_printf("<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                               "<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>"
+                               "</source></hostdev>",
+                               dom, bus, slot, fn);
 }
 
 char *vc_domain_hostdev_xml(const char *uuid)

@@ -15,6 +15,9 @@
  *     <hostdev mode="subsystem" type="mdev" model="vfio-pci">
  *       <source><address uuid="..."/></source>
  *     </hostdev>
+ *     <hostdev mode="subsystem" type="pci" managed="no">      (an NVIDIA VF, vGPU 17+)
+ *       <source><address domain="0x0000" bus="0xc1" slot="0x00" function="0x4"/></source>
+ *     </hostdev>
  *   </devices>
  */
 
@@ -30,6 +33,9 @@ typedef struct VcDomain {
         GPtrArray
                 *mdevs; /* char*: the canonical UUIDs of <hostdev mode='subsystem' type='mdev'>, in order */
         GPtrArray *vgpus; /* VcVgpuRequest*, in order */
+        /* "0000:c1:00.4": the PCI addresses of <hostdev mode='subsystem' type='pci'>, in order (an NVIDIA
+         * VF among them carries a vGPU of its own: vgpud sets its type at prepare) */
+        GPtrArray *pci_hostdevs;
 } VcDomain;
 
 void vc_domain_free(VcDomain *d);
@@ -51,3 +57,8 @@ GPtrArray *vc_domain_assign(const VcDomain *d, GHashTable *running, GHashTable *
 
 /* The <hostdev> element an admin adds for uuid. */
 char *vc_domain_hostdev_xml(const char *uuid);
+/* The <hostdev type='pci' managed='no'> element an admin adds for the VF at a PCI address
+ * ("0000:c1:00.4"): the VF stays bound to nvidia, which is why libvirt must not manage it. */
+char *vc_domain_pci_hostdev_xml(const char *address);
+/* Whether address is one of the domain's PCI hostdevs. */
+bool vc_domain_has_pci(const VcDomain *d, const char *address);

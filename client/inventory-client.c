@@ -694,9 +694,9 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret)
         return 0;
 }
 
-/* Manager.<method>("") on the bus, its reply parsed into inv. */
-static int call_all_backends(sd_bus *bus, const char *method,
-                             int (*parse)(sd_bus_message *m, VcInventory *inv), VcInventory *inv)
+/* Manager.<method>(backend) on the bus, its reply parsed into inv. */
+static int call_of(sd_bus *bus, const char *method, const char *backend,
+                   int (*parse)(sd_bus_message *m, VcInventory *inv), VcInventory *inv)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_bus_message *reply = NULL;
@@ -705,7 +705,7 @@ static int call_all_backends(sd_bus *bus, const char *method,
         r = sd_bus_message_new_method_call(bus, &m, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
                                            method);
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "");
+                r = sd_bus_message_append(m, "s", backend);
         if (r < 0)
                 return vc_bus_log_error(NULL, r, method);
         r = vc_bus_call_message(bus, m, 0, method, &reply);
@@ -716,10 +716,10 @@ static int call_all_backends(sd_bus *bus, const char *method,
         return r < 0 ? report_malformed(method, r) : 0;
 }
 
-int vc_inventory_load_types_all(sd_bus *bus, VcInventory **ret)
+int vc_inventory_load_types_of(sd_bus *bus, const char *backend, VcInventory **ret)
 {
         g_autoptr(VcInventory) inv = inventory_new();
-        int r = call_all_backends(bus, "ListTypesOf", parse_types, inv);
+        int r = call_of(bus, "ListTypesOf", backend, parse_types, inv);
 
         if (r < 0)
                 return r;
@@ -731,10 +731,10 @@ int vc_inventory_load_types_all(sd_bus *bus, VcInventory **ret)
 int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret)
 {
         g_autoptr(VcInventory) inv = inventory_new();
-        int r = call_all_backends(bus, "ListDevicesOf", parse_devices, inv);
+        int r = call_of(bus, "ListDevicesOf", "", parse_devices, inv);
 
         if (r >= 0)
-                r = call_all_backends(bus, "ListDefinitionsOf", parse_definitions, inv);
+                r = call_of(bus, "ListDefinitionsOf", "", parse_definitions, inv);
         if (r < 0)
                 return r;
         sort_inventory(inv);

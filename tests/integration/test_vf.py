@@ -7,9 +7,12 @@ and its --vf view with them, and a reboot (VFs gone, enabled again with sriov-ma
 their UUIDs)."""
 
 import os
+import re
+import subprocess
 
 import vgpudtest
 from gi.repository import GLib
+from test_hooks import domain_xml
 from test_lifecycle import U1, LifecycleTestCase, dfn
 
 import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
@@ -145,3 +148,46 @@ class TestVfReboot(VfTestCase):
         self.assertGreaterEqual(len(emu.vf.sriov_manage_calls), 3)  # both GPUs, one retried
         self.wait_for(lambda s: U1 in devices(self.get_managed_objects()), 10)
         self.assertEqual(devices(self.get_managed_objects())[U1]['PciAddress'], VF0)
+
+
+class TestVfLibvirtHook(VfTestCase):
+    """The libvirt hook on a VF host: the vgpud metadata's profile goes onto the VF that the domain's
+    <hostdev type='pci' managed='no'> names; a missing hostdev is answered with the element to add."""
+
+    def libvirt(self, op, xml):
+        path = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl')
+        sub = {'prepare': 'begin', 'release': 'end'}
+        p = subprocess.run([path, 'hook', 'libvirt', 'web-01', op, sub[op], '-'], input=xml,
+                           capture_output=True, text=True, env=self.env(), timeout=120)
+        return p.returncode, p.stdout, p.stderr
+
+    def domain(self, vf=None):
+        xml = domain_xml(vgpus=[{'profile': 'L40S-2Q', 'slot': '0'}])
+        if vf:
+            d, rest = vf.split(':', 1)
+            b, rest = rest.split(':')
+            s, f = rest.split('.')
+            xml = xml.replace('  </devices>', "    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+                              "      <source><address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/>"
+                              "</source>\n    </hostdev>\n  </devices>" % (d, b, s, f))
+        return xml
+
+    def test_prepare_sets_the_type_on_the_named_vf_and_release_clears_it(self):
+        rc, out, err = self.libvirt('prepare', self.domain())
+        self.assertNotEqual(rc, 0)
+        m = re.search(r"<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' "
+                      r"bus='0x(..)' slot='0x(..)' function='0x(.)'/></source></hostdev>", err)
+        self.assertIsNotNone(m, err)
+        vf = '0000:%s:%s.%s' % m.groups()
+        self.assertTrue(vf.startswith('0000:c1:'), vf)
+        self.assertEqual(self.vgpu_type(vf), 0)  # nothing was made
+        rc, out, err = self.libvirt('prepare', self.domain(vf))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.vgpu_type(vf), 1148)
+        leases = self.manager('ListLeases', None, None)[0]
+        self.assertEqual([(l[1], l[3]) for l in leases], [('libvirt:web-01', vf)])
+        rc, out, err = self.libvirt('prepare', self.domain(vf))  # again: idempotent
+        self.assertEqual((rc, self.vgpu_type(vf)), (0, 1148), err)
+        rc, out, err = self.libvirt('release', self.domain(vf))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.vgpu_type(vf), 0)
