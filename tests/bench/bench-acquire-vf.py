@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark of Acquire on a simulated NVIDIA vGPU 17+ host (tests/sim's "vf" host: an L40S with 32
+VFs and an RTX PRO 6000 with 16): Acquire-to-ready latency (p50, p99) and Acquires per second with 1
+and 8 concurrent clients over D-Bus, each Acquire for a distinct owner. A round fills the L40S with
+L40S-2Q vGPUs (24 fit on its 48 GB; BENCH_PER_ROUND), each one a write to a VF's current_vgpu_type
+that reads back at once (no uevent to wait for); everything is released (untimed) between rounds;
+BENCH_ROUNDS rounds per row. Prints a table; asserts nothing about speed.
+
+Usage: bench-acquire-vf.py [BUILDDIR]  (default: build). Run as root.
+"""
+
+import importlib.util
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, 'tests', 'sim'))
+
+import hosts  # noqa: E402
+
+
+def _load(name, file):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+acq = _load('bench_acquire', 'bench-acquire.py')  # clients, percentiles, D-Bus calls
+lc = acq.lc                                        # the private bus, the simulated host, vgpud's start
+
+ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
+PER_ROUND = int(os.environ.get('BENCH_PER_ROUND', '24'))
+CLIENTS = [1, 8]
+PROFILE = 'L40S-2Q'
+
+
+def vgpus(sim):
+    with sim.emulator.lock:
+        return sum(len(g.vgpus) for g in sim.host.vf_gpus.values())
+
+
+def bench(builddir):
+    sim = lc.Sim(hosts.vf())
+    tmp = tempfile.mkdtemp(prefix='vgpud-bench-vf.')
+    bus = lc.Bus(tmp)
+    state = os.path.join(tmp, 'state')
+    os.makedirs(state)
+    proc = None
+    out = {}
+    try:
+        proc, _ = lc.start_vgpud(builddir, sim, bus, state)
+        lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
+        admin = acq.connect(bus.address)
+        for n in CLIENTS:
+            per = max(1, PER_ROUND // n)
+            conns = [acq.connect(bus.address) for _ in range(n)]
+            lats, walls = [], []
+            for r in range(ROUNDS):
+                def owner(c, k, r=r, n=n):
+                    return 'bench:%d-%d-%d-%d' % (n, r, c, k)
+
+                def work(c, k, owner=owner):
+                    t0 = time.perf_counter()
+                    acq.manager_call(conns[c], 'Acquire', (PROFILE, owner(c, k), {}), '(ssa{sv})')
+                    return time.perf_counter() - t0
+
+                lat, wall = acq.run_clients(n, per, work)
+                if vgpus(sim) != n * per:
+                    raise RuntimeError('%d vGPUs after %d Acquires' % (vgpus(sim), n * per))
+                lats += lat
+                walls.append(wall)
+                for c in range(n):
+                    for k in range(per):
+                        acq.manager_call(admin, 'Release', (owner(c, k), {}), '(sa{sv})')
+                if vgpus(sim) != 0:
+                    raise RuntimeError('%d vGPUs left after the releases' % vgpus(sim))
+            out[n] = (lats, walls, n * per)
+            for c in conns:
+                c.close_sync(None)
+        admin.close_sync(None)
+    finally:
+        if proc is not None:
+            lc.stop(proc)
+        bus.close()
+        sim.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main():
+    builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build')
+    out = bench(builddir)
+    print('Acquire on the simulated VF host (L40S-2Q, %d per round, %d rounds)' % (PER_ROUND, ROUNDS))
+    print('| clients | p50 | p99 | Acquires per s |')
+    print('|---|---|---|---|')
+    for n, (lats, walls, count) in sorted(out.items()):
+        print('| %d | %.1f ms | %.1f ms | %.0f |' % (n, 1000 * acq.percentile(lats, 50),
+                                                   1000 * acq.percentile(lats, 99),
+                                                   count / statistics.median(walls)))
+
+
+if __name__ == '__main__':
+    main()
