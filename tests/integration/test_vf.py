@@ -134,6 +134,23 @@ class TestVfLifecycle(VfTestCase):
         self.assertEqual((self.vgpu_type(parent), self.vgpu_type(parent2)), (0, 0))
 
 
+class TestVfConcurrency(VfTestCase):
+    def test_64_concurrent_acquires_fill_the_gpu_once(self):
+        results = {}
+        for i in range(64):
+            self.call_async('Acquire', '(ssa{sv})', ('L40S-2Q', 'vm:%d' % i, {}), results, i)
+        self.wait_results(results, 64, timeout=300)
+        ok = [r[1] for r in results.values() if r[0] == 'ok']
+        refused = {r[1] for r in results.values() if r[0] == 'error'}
+        self.assertEqual(len(ok), 24)  # 48 GB in 2 GB vGPUs
+        self.assertEqual(refused, {ERR + 'NoCapacity'})
+        parents = [reply[2] for reply in ok]
+        self.assertEqual(len(set(parents)), 24)  # never two on one VF
+        gpu = self.sim.emulator.host.vf_gpus[L40S]
+        self.assertEqual(sorted(v for v in parents), sorted(gpu.vgpus))
+        self.assertEqual({self.vgpu_type(p) for p in parents}, {1148})
+
+
 class TestVfReboot(VfTestCase):
     def test_reboot_brings_back_vfs_and_vgpus(self):
         self.define(VF0, U1, dfn(L40S_2Q, start='auto'))
