@@ -8,7 +8,9 @@ their UUIDs)."""
 
 import os
 import re
+import signal
 import subprocess
+import time
 
 import vgpudtest
 from gi.repository import GLib
@@ -149,6 +151,39 @@ class TestVfConcurrency(VfTestCase):
         gpu = self.sim.emulator.host.vf_gpus[L40S]
         self.assertEqual(sorted(v for v in parents), sorted(gpu.vgpus))
         self.assertEqual({self.vgpu_type(p) for p in parents}, {1148})
+
+    def test_kill_9_during_an_acquire_storm_loses_nothing(self):
+        results = {}
+        for i in range(40):
+            self.call_async('Acquire', '(ssa{sv})', ('L40S-1Q', 'storm:%02d' % i, {}), results, i)
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + 60
+        while len(results) < 10 and time.monotonic() < deadline:
+            ctx.iteration(True)
+        self.daemon.send_signal(signal.SIGKILL)
+        self.daemon.wait()
+        self.daemon = None
+        self.recorder.close()
+        self.recorder = None
+        self.assertLess(len(results), 40, 'the storm was over before the kill: nothing was tested')
+        answered = {r[1][0] for r in results.values() if r[0] == 'ok'}
+
+        self.start_vgpud()
+        gpu = self.sim.emulator.host.vf_gpus[L40S]
+        with self.sim.emulator.lock:
+            on_vfs = set(gpu.vgpus)
+        listed = {d[1]: d[0] for d in self.manager('ListDevicesOf', '(s)', ('nvidia-vf',))[0]}
+        self.assertEqual(set(listed), on_vfs)  # every vGPU the driver holds is a Device
+        leases = {l[0]: l for l in self.manager('ListLeases', None, None)[0]}
+        orphans = set(self.get_property('/org/vgpud1', MANAGER, 'Orphans'))
+        for vf, uuid in listed.items():
+            self.assertTrue(uuid in leases or uuid in orphans, (vf, uuid))
+        self.assertEqual(answered - set(leases), set())  # an answered Acquire kept its lease
+        for uuid, l in leases.items():
+            self.assertTrue(l[7] and listed.get(l[3]) == uuid, l)  # and its vGPU, under its UUID
+        # and it goes on working
+        uuid, _, parent, _ = self.acquire('L40S-1Q', 'after')
+        self.assertEqual(self.vgpu_type(parent), 1147)
 
 
 class TestVfReboot(VfTestCase):
