@@ -161,6 +161,7 @@ int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return vgpud_bus_error_set(error, -EINVAL, "Unknown policy %s (pack or spread)", q);
         }
 
+        inventory_recheck_unannounced(m->inventory); /* VF vGPUs of other tools: no uevent */
         h = alloc_host_new(m->inventory);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)

@@ -1198,6 +1198,35 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
         inv->defer_typeless = false;
 }
 
+void inventory_recheck_unannounced(Inventory *inv)
+{
+        g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, inv->parents);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                InvParent *p = v;
+                Backend *b = p->sys->backend;
+                const InvDevice *known = p->devices->len > 0 ? p->devices->pdata[0] : NULL;
+                g_autoptr(SysfsDevice) d = NULL;
+
+                if (!b->class->read_parent_device)
+                        continue;
+                if (b->class->read_parent_device(b, p->sys, &d) < 0)
+                        d = NULL;
+                if (!d != !known ||
+                    (d && known &&
+                     (!g_str_equal(d->uuid, known->uuid) || !str_eq0(d->type_id, known->sys->type_id))))
+                        g_ptr_array_add(stale, g_strdup(p->name));
+        }
+        if (stale->len == 0)
+                return;
+        log_debug("%u VFs changed without a uevent", stale->len);
+        g_ptr_array_add(stale, NULL);
+        inventory_update(inv, (char **)stale->pdata, NULL);
+}
+
 void inventory_parent_changed(Inventory *inv, const char *name)
 {
         char *names[] = {(char *)name, NULL};

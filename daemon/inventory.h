@@ -104,6 +104,10 @@ void inventory_device_changed(Inventory *inv, const char *uuid);
 /* Re-read the given parents and devices (either may be NULL) in one go and announce the changes
  * once; what the udev watcher calls with the names it collected during one loop iteration. */
 void inventory_update(Inventory *inv, char **parents, char **devices);
+/* Look again at what no uevent announces: the vGPU each VF holds (another tool, e.g. qemu-server or an
+ * admin's echo, may have written current_vgpu_type). Parents whose vGPU differs from what the inventory
+ * shows are re-read with inventory_update(). One read per VF; for placement decisions. */
+void inventory_recheck_unannounced(Inventory *inv);
 /* How often a new device without an mdev_type link is read again before it is listed with an
  * unknown type, and how long apart (see inventory-internal.h). */
 #define INVENTORY_TYPELESS_ATTEMPTS   50

@@ -68,7 +68,7 @@ static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
 static int place(Ops *ops, Job *j, char **ret_message)
 {
         OpsAcquireArgs *req = &j->req->acquire;
-        g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
+        g_autoptr(AllocHost) h = NULL;
         PlaceRequest pr = {
                 .profile = req->profile,
                 .parent = req->place.parent,
@@ -87,6 +87,9 @@ static int place(Ops *ops, Job *j, char **ret_message)
                 g_autofree char *q = name_quote(req->place.policy);
                 return ops_fail(ret_message, -EINVAL, "Unknown policy %s (pack or spread)", q);
         }
+        /* a VF's vGPU made by another tool sends no uevent: look before choosing */
+        inventory_recheck_unannounced(ops->inv);
+        h = alloc_host_new(ops->inv);
         r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
         if (r < 0)
                 return r;

@@ -125,6 +125,15 @@ class TestVfLifecycle(VfTestCase):
         self.wait_for(lambda s: U1 in devices(self.get_managed_objects()), 10)
         self.assertIn(U1, devices(self.get_managed_objects()))
 
+    def test_acquire_sees_a_vgpu_another_tool_made(self):
+        # qemu-server (or an admin) writes current_vgpu_type itself: no uevent tells vgpud
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(VF0, 1145), 0)  # an L40S-1B, 1 GB
+        self.assertError(ERR + 'SizeConflict', self.acquire, 'L40S-2Q', 'vm:1')
+        uuid, _, parent, _ = self.acquire('L40S-1B', 'vm:1')
+        self.assertNotEqual(parent, VF0)
+        orphans = self.get_property('/org/vgpud1', MANAGER, 'Orphans')
+        self.assertEqual(len(orphans), 1)  # the other tool's vGPU, under the UUID derived from VF0
+
     def test_acquire_picks_a_vf_and_release_frees_it(self):
         uuid, path, parent, type_id = self.acquire('L40S-2Q', 'vm:1')
         self.assertTrue(parent.startswith('0000:c1:'), parent)
