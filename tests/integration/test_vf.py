@@ -252,3 +252,24 @@ class TestVfLibvirtHook(VfTestCase):
         rc, out, err = self.libvirt('release', self.domain(vf))
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.vgpu_type(vf), 0)
+
+
+class TestMixedHost(VfTestCase):
+    """T4, an A16 board and the two VF-mode GPUs on one host: one pool for status, plan and acquire."""
+    host = 'mixed'
+
+    def test_one_pool(self):
+        uuid, _, parent, _ = self.acquire('L40S-2Q', 'vm:vf')
+        self.assertEqual(self.vgpu_type(parent), 1148)
+        uuid2, _, parent2, _ = self.acquire('T4-2Q', 'vm:mdev')
+        self.assertEqual(parent2, '0000:41:00.0')
+        rc, out, err = self.run_vgpuctl('status')
+        self.assertEqual(rc, 0, err)
+        for core in (L40S, '0000:41:00.0', hosts.RTX6000):
+            self.assertIn(core, out)
+        rc, out, err = self.run_vgpuctl('list')  # mdevctl's view: the T4's mdev only
+        self.assertEqual((rc, out.split()[:2]), (0, [uuid2, parent2]), err)
+        self.assertNotIn(uuid, out)
+        rc, out, err = self.run_vgpuctl('list', '--vf')
+        self.assertIn(uuid, out)
+        self.assertIn(uuid2, out)
