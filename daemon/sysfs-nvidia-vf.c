@@ -417,6 +417,8 @@ static int vf_remove(Backend *b, const SysfsDevice *d)
         int r;
 
         r = sysfs_write(path, "0", 0);
+        if (r == -EPERM && read_current(b, d->parent) == 0)
+                r = 0; /* the driver's answer for an empty VF: someone removed it first */
         if (r < 0)
                 return r;
         if (read_current(b, d->parent) != 0)
