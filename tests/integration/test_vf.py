@@ -90,6 +90,42 @@ class TestVfInventory(VfTestCase):
         self.assertIn('--vf', out)
 
 
+class TestFullGpuAtStart(VfTestCase):
+    """An L40S already full (one 48 GB vGPU another tool made) when vgpud first starts: the driver lists
+    no type on any VF, vgpud has remembered none yet."""
+
+    def make_host(self):
+        return hosts.l40s(running=[(0, 'NVIDIA L40S-48Q')])
+
+    def types_of(self, vf):
+        return {t[0]: t for t in gpus(self.get_managed_objects())[vf]['Types']}
+
+    def test_without_nvml_only_the_running_type_and_no_name(self):
+        self.assertEqual(self.types_of(VF1), {})  # lists nothing, nothing remembered
+        types = self.types_of(VF0)
+        self.assertEqual(list(types), ['nvidia-1159'])  # the one it runs
+        self.assertEqual(types['nvidia-1159'][1], '')  # its name is nowhere to be read
+        dev = devices(self.get_managed_objects())
+        self.assertEqual([d['TypeId'] for d in dev.values()], ['nvidia-1159'])
+
+
+class TestFullGpuAtStartWithNvml(TestFullGpuAtStart):
+    nvml = True
+
+    def test_without_nvml_only_the_running_type_and_no_name(self):
+        pass  # not this class's question
+
+    def test_nvml_names_every_type(self):
+        types = self.types_of(VF1)
+        self.assertGreater(len(types), 20)
+        self.assertEqual(types['nvidia-1159'][1], 'NVIDIA L40S-48Q')
+        self.assertEqual({t[4] for t in types.values()}, {0})  # a full GPU: nothing creatable
+        dev = devices(self.get_managed_objects())
+        self.assertEqual([d['TypeName'] for d in dev.values()], ['NVIDIA L40S-48Q'])
+        # and they are remembered: the next start knows them without NVML
+        self.assertTrue(os.path.isfile(os.path.join(self.state_dir, 'nvidia-vf-types.conf')))
+
+
 class TestVfLifecycle(VfTestCase):
     def test_start_is_ready_before_the_reply_and_stop_clears(self):
         uuid, path = self.start(VF0, U1, dfn(L40S_2Q))
