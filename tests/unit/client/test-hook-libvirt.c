@@ -258,6 +258,32 @@ static void test_hostdev_xml(void)
         g_assert_nonnull(strstr(xml, "model='vfio-pci'"));
 }
 
+/* PCI hostdevs (an NVIDIA VF carries a vGPU itself): their addresses, and the element the hook tells the
+ * admin to add reads back as the same address. */
+static void test_pci_hostdevs(void)
+{
+        g_autoptr(VcDomain) d = parse_ok(domain_xml);
+        g_autofree char *xml = vc_domain_pci_hostdev_xml("0000:c1:00.4");
+        g_autofree char *doc = g_strdup_printf("<domain><devices>%s<hostdev mode='subsystem' type='pci'>"
+                                               "<source><address bus='2' slot='0x1f' function='7'/></source>"
+                                               "</hostdev><hostdev type='pci'><source><address bus='x'/>"
+                                               "</source></hostdev></devices></domain>",
+                                               xml);
+        g_autoptr(VcDomain) d2 = NULL;
+
+        g_assert_cmpuint(d->pci_hostdevs->len, ==, 1);
+        g_assert_cmpstr(d->pci_hostdevs->pdata[0], ==, "0000:41:00.0");
+        g_assert_true(vc_domain_has_pci(d, "0000:41:00.0"));
+        g_assert_false(vc_domain_has_pci(d, "0000:41:00.1"));
+        g_assert_nonnull(strstr(xml, "managed='no'"));
+        d2 = parse_ok(doc);
+        /* the VF's element, a decimal one with the domain left out, and an incomplete one left alone */
+        g_assert_cmpuint(d2->pci_hostdevs->len, ==, 2);
+        g_assert_cmpstr(d2->pci_hostdevs->pdata[0], ==, "0000:c1:00.4");
+        g_assert_cmpstr(d2->pci_hostdevs->pdata[1], ==, "0000:02:1f.7");
+        g_assert_null(vc_domain_pci_hostdev_xml("c1:00.4"));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -269,5 +295,6 @@ int main(int argc, char **argv)
         g_test_add_func("/hook-libvirt/assign", test_assign);
         g_test_add_func("/hook-libvirt/assign-named-uuid-first", test_assign_named_uuid_first);
         g_test_add_func("/hook-libvirt/hostdev-xml", test_hostdev_xml);
+        g_test_add_func("/hook-libvirt/pci-hostdevs", test_pci_hostdevs);
         return g_test_run();
 }
