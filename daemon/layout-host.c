@@ -63,14 +63,15 @@ static char *holder_label(pid_t pid, const char *comm)
         return g_strdup_printf("process %d (%s)", (int)pid, comm);
 }
 
-static const char *held_by(LayoutHost *h, const char *uuid)
+static const char *held_by(LayoutHost *h, const InvDevice *d)
 {
         g_autofree char *comm = NULL, *group = NULL;
+        g_autofree char *dir = inventory_device_syspath(d->inventory, d);
         pid_t pid = 0;
-        int r = vfio_device_holder(uuid, &pid, &comm, &group);
+        int r = vfio_device_holder(dir, &pid, &comm, &group);
 
         if (r < 0)
-                log_warning_errno(r, "Cannot tell whether %s is in use: %m", uuid);
+                log_warning_errno(r, "Cannot tell whether %s is in use: %m", d->uuid);
         return r > 0 ? keep_string(h, holder_label(pid, comm ? comm : "?")) : NULL;
 }
 
@@ -118,7 +119,7 @@ static void core_devices(LayoutHost *h, const AllocHost *ah, size_t core, struct
 
                         ld.managed = l && g_str_equal(l->owner, owner);
                         if (ld.managed)
-                                ld.held_by = held_by(h, d->uuid);
+                                ld.held_by = held_by(h, d);
                         g_array_append_val(devs, ld);
                 }
         }
