@@ -68,7 +68,7 @@ static const char *held_by(LayoutHost *h, const InvDevice *d)
         g_autofree char *comm = NULL, *group = NULL;
         g_autofree char *dir = inventory_device_syspath(d->inventory, d);
         pid_t pid = 0;
-        int r = vfio_device_holder(dir, &pid, &comm, &group);
+        int r = vfio_group_holder(dir, &pid, &comm, &group);
 
         if (r < 0)
                 log_warning_errno(r, "Cannot tell whether %s is in use: %m", d->uuid);

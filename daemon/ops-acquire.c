@@ -415,7 +415,7 @@ static int release_run(Ops *ops, Job *j, char **ret_message)
                 g_autofree char *comm = NULL, *group = NULL;
                 pid_t pid = 0;
                 g_autofree char *dir = ops_device_dir(ops, *u);
-                int r = dir ? vfio_device_holder(dir, &pid, &comm, &group) : 0;
+                int r = dir ? vfio_group_holder(dir, &pid, &comm, &group) : 0;
 
                 if (r < 0)
                         log_warning_errno(r, "Cannot tell whether %s is in use: %m", *u);

@@ -140,7 +140,7 @@ static int remove_device(Ops *ops, const char *uuid)
                 g_autofree char *comm = NULL, *group = NULL;
                 pid_t pid;
 
-                if (vfio_device_holder(dir, &pid, &comm, &group) > 0)
+                if (vfio_group_holder(dir, &pid, &comm, &group) > 0)
                         return -EBUSY;
         }
         r = b->class->remove(b, sys);

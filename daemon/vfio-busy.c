@@ -68,7 +68,7 @@ static char *comm_of(const char *pid)
         return g_strdup(g_strchomp(comm));
 }
 
-int vfio_device_holder(const char *device_dir, pid_t *ret_pid, char **ret_comm, char **ret_group)
+int vfio_group_holder(const char *device_dir, pid_t *ret_pid, char **ret_comm, char **ret_group)
 {
         g_autofree char *link = g_build_filename(device_dir, "iommu_group", NULL);
         g_autofree char *target = NULL, *group = NULL, *node_path = NULL;

@@ -10,4 +10,4 @@
 /* Returns 0 when no process has the device's VFIO group open (also when it has no group or no node),
  * 1 when one has, with its pid, its command name (g_free) and the group number, or a negative errno
  * when it cannot tell. Processes vgpud may not look into are not seen. */
-int vfio_device_holder(const char *device_dir, pid_t *ret_pid, char **ret_comm, char **ret_group);
+int vfio_group_holder(const char *device_dir, pid_t *ret_pid, char **ret_comm, char **ret_group);
