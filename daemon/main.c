@@ -177,7 +177,7 @@ static void manager_done(Manager *m)
         layout_watch_free(m->layout);  /* after the engine: its applies have answered */
         metrics_free(m->metrics);
         g_free(m->metrics_file);
-        sriov_free(m->sriov);          /* a running sriov-manage is killed */
+        sriov_free(m->sriov); /* a running sriov-manage is killed */
         callouts_free(m->callouts);
         if (m->inventory)
                 inventory_set_leases(m->inventory, NULL);
@@ -269,8 +269,8 @@ static int load_leases(Manager *m)
         for (guint i = 0; i < leases->len; i++) {
                 Lease *l = leases->pdata[i];
                 g_autoptr(SysfsDevice) d = NULL;
-                g_autofree char *def = g_build_filename(inventory_definitions_dir_for(m->inventory, l->parent),
-                                                        l->parent, l->uuid, NULL);
+                g_autofree char *def = g_build_filename(
+                        inventory_definitions_dir_for(m->inventory, l->parent), l->parent, l->uuid, NULL);
                 bool run = inventory_get_device(m->inventory, l->uuid) ||
                            inventory_read_device(m->inventory, l->uuid, &d) >= 0;
 

@@ -251,13 +251,14 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
                 g_autoptr(StoredDef) stored = NULL;
                 g_autofree char *ignored = NULL;
 
-                if (store_load_one(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, &stored, &ignored) < 0) {
+                if (store_load_one(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, &stored,
+                                   &ignored) < 0) {
                         r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
                         if (r < 0) {
                                 g_autofree char *what =
                                         g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
-                                g_autofree char *path =
-                                        g_build_filename(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
+                                g_autofree char *path = g_build_filename(
+                                        ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
                                 return ops_io_fail(ret_message, r, what, path);
                         }
                         j->acquire.def_written = true;
@@ -351,8 +352,8 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
         if (l->defined) {
                 r = store_remove(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid);
                 if (r < 0 && r != -ENOENT) {
-                        g_autofree char *path =
-                                g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
+                        g_autofree char *path = g_build_filename(ops_definitions_dir_for(ops, l->parent),
+                                                                 l->parent, l->uuid, NULL);
                         g_autofree char *what = g_strdup_printf(
                                 "Released %s: the device is removed, but its definition is not", uuid);
                         return ops_io_fail(ret_message, r, what, path);
@@ -501,8 +502,10 @@ const OpsKindInfo ops_kind_release = {
 static bool reconcile_one(Ops *ops, Lease *l)
 {
         g_autoptr(SysfsDevice) d = NULL;
-        g_autofree char *def = g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
-        bool running = inventory_get_device(ops->inv, l->uuid) || inventory_read_device(ops->inv, l->uuid, &d) >= 0;
+        g_autofree char *def =
+                g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
+        bool running =
+                inventory_get_device(ops->inv, l->uuid) || inventory_read_device(ops->inv, l->uuid, &d) >= 0;
         g_autofree char *uuid = NULL, *owner = NULL;
         Lease copy;
 
