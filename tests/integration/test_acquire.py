@@ -153,7 +153,7 @@ class AcquireTestCase(LifecycleTestCase):
         except FileNotFoundError:
             return None
 
-    def settle(self, timeout=10):
+    def settle(self, timeout=vgpudtest.WAIT_TIMEOUT):
         """Wait until leases and devices stop changing (autostart after a restart runs after the
         name is owned: give a defined lease that is not running 3 s to start); returns (leases,
         running)."""

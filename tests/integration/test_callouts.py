@@ -297,7 +297,7 @@ class TestHangingCallout(CalloutTestCase):
         results = {}
         t0 = time.monotonic()
         self.call_async('Start', '(sssa{sv})', (T4, U1, dfn(FOUR_Q), {}), results, 'start')
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + vgpudtest.WAIT_TIMEOUT
         while not os.path.exists(self.record_path) and time.monotonic() < deadline:
             GLib.MainContext.default().iteration(False)
             time.sleep(0.01)

@@ -377,7 +377,7 @@ class TestProxmoxMdevLines(HookCase):
         return sorted(set(A16_CORES) - busy)
 
     def wait_listed(self, want):
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + vgpudtest.WAIT_TIMEOUT
         while self.listed_devices() != want and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertEqual(self.listed_devices(), want)

@@ -72,7 +72,7 @@ class TestContract(vgpudtest.VgpudTestCase):
             contract = interfaces_from_xml(f.read())
         self.assertEqual(set(contract), {MANAGER, GPU, DEVICE, DEFINITION})
         self.sim.emulator.create(T4, 'nvidia-231', UUID)
-        self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded')))
         objects = self.get_managed_objects()
         definition = next(p for p, props in objects.items() if DEFINITION in props) if any(
             DEFINITION in props for props in objects.values()) else None
@@ -148,7 +148,7 @@ class TestInventory(vgpudtest.VgpudTestCase):
     def test_device_appears_and_goes_with_signals(self):
         self.recorder.clear()
         self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
-        self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded')))
         added = [args for m, p, args in self.recorder.of('InterfacesAdded') if args[0] == UUID_PATH][0]
         dev = added[1][DEVICE]
         self.assertEqual(dev["State"], "active")
@@ -187,7 +187,7 @@ class TestInventory(vgpudtest.VgpudTestCase):
         self.sim.emulator.late_type_link = 0.2
         self.recorder.clear()
         self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
-        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'), timeout=5))
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded')))
         added = [args for m, p, args in self.recorder.of('InterfacesAdded') if args[0] == UUID_PATH]
         self.assertEqual(len(added), 1)
         self.assertEqual(added[0][1][DEVICE]['TypeId'], 'nvidia-231')
@@ -204,7 +204,7 @@ class TestInventory(vgpudtest.VgpudTestCase):
         four_q = next(t[0] for t in all_gpus[first][1]['Types'] if t[1] == 'NVIDIA A16-4Q')
         self.assertTrue(self.sim.emulator.create(first, two_q, UUID))
         sib_path = all_gpus[sibling][0]
-        self.wait_for(lambda s: any(m == 'PropertiesChanged' and p == sib_path for m, p, _ in s))
+        self.assertTrue(self.wait_for(lambda s: any(m == 'PropertiesChanged' and p == sib_path for m, p, _ in s)))
         sib = self.get_all_properties(sib_path, GPU)
         avail = {t[0]: t[4] for t in sib['Types']}
         self.assertEqual((sib['SizeClass'], sib['CoreUsed']), (2048, 1))
@@ -249,7 +249,7 @@ class TestInventory(vgpudtest.VgpudTestCase):
 
     def test_list_methods_agree_with_objects(self):
         self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
-        self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded')))
         objects = self.get_managed_objects()
         listed = self.call('/org/vgpud1', MANAGER, 'ListDevices')[0]
         self.assertEqual(listed, [(UUID, T4, 'nvidia-231')])
@@ -304,9 +304,8 @@ class TestBusPolicy(vgpudtest.VgpudTestCase):
             f.write(SYSTEM_LIKE_BUS % {'sock': self.sock, 'policy': os.path.join(REPO, 'dbus', 'org.vgpud1.conf')})
         self.bus = subprocess.Popen(['dbus-daemon', '--config-file', conf, '--nofork', '--nopidfile'],
                                     stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            if os.path.exists(self.sock):
-                break
+        deadline = time.monotonic() + vgpudtest.WAIT_TIMEOUT
+        while not os.path.exists(self.sock) and time.monotonic() < deadline:
             time.sleep(0.01)
         os.chmod(self.sock, 0o777)
         self.benv = dict(self.env(), DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + self.sock)
@@ -331,7 +330,8 @@ class TestBusPolicy(vgpudtest.VgpudTestCase):
         daemon = subprocess.Popen([vgpud, '--definitions-dir', self.sim.definitions_dir, '--state-dir',
                                    self.state_dir], env=self.benv, stderr=subprocess.DEVNULL)
         try:
-            for _ in range(500):
+            deadline = time.monotonic() + vgpudtest.WAIT_TIMEOUT
+            while time.monotonic() < deadline:
                 if subprocess.run([vgpuctl, 'list'], env=self.benv, capture_output=True).returncode == 0:
                     break
                 time.sleep(0.02)
@@ -342,7 +342,7 @@ class TestBusPolicy(vgpudtest.VgpudTestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
         finally:
             daemon.terminate()
-            self.assertEqual(daemon.wait(10), 0)
+            self.assertEqual(daemon.wait(vgpudtest.WAIT_TIMEOUT), 0)
 
 
 class TestStatus(vgpudtest.VgpudTestCase):
@@ -363,7 +363,7 @@ class TestStatus(vgpudtest.VgpudTestCase):
         self.assertIn('0/16', self.row(out, T4))
         self.assertEqual(len([line for line in out.splitlines() if 'A2 / A16' in line]), 4)  # one row per core
         self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', UUID))
-        self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded'))
+        self.assertTrue(self.wait_for(lambda s: UUID_PATH in om_paths(s, 'InterfacesAdded')))
         rc, out, err = self.run_vgpuctl('status')
         row = self.row(out, T4)
         self.assertIn('1/8', row)
@@ -417,7 +417,7 @@ class TestLifecycle(vgpudtest.VgpudTestCase):
         path = os.path.join(self.workdir, 'notify')
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(path)
-        sock.settimeout(10)
+        sock.settimeout(vgpudtest.WAIT_TIMEOUT)
         env = dict(self.env(), NOTIFY_SOCKET=path)
         log = open(self.log_path, 'a')
         p = subprocess.Popen(self.daemon_argv(), env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -427,7 +427,7 @@ class TestLifecycle(vgpudtest.VgpudTestCase):
                 msgs += sock.recv(4096).decode().split('\n')
             self.assertTrue(self.dbus_con.name_has_owner('org.vgpud1'))
             p.terminate()
-            self.assertEqual(p.wait(10), 0)
+            self.assertEqual(p.wait(vgpudtest.WAIT_TIMEOUT), 0)
             msgs += sock.recv(4096).decode().split('\n')
             self.assertIn('STOPPING=1', msgs)
         finally:

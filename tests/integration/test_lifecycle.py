@@ -110,7 +110,7 @@ class LifecycleTestCase(vgpudtest.VgpudTestCase):
         self.gconn.call(vgpudtest.BUS_NAME, '/org/vgpud1', MANAGER, method, GLib.Variant(signature, args),
                         None, Gio.DBusCallFlags.NONE, 60000, None, done)
 
-    def wait_results(self, results, n, timeout=60):
+    def wait_results(self, results, n, timeout=vgpudtest.WAIT_TIMEOUT):
         ctx = GLib.MainContext.default()
         deadline = time.monotonic() + timeout
         while len(results) < n and time.monotonic() < deadline:
@@ -246,7 +246,7 @@ class TestStartStop(LifecycleTestCase):
             self.call('/org/vgpud1', 'org.vgpud1.Manager', 'Rescan')
         finally:
             sender.send = send
-        self.wait_results(results, 1, timeout=5)
+        self.wait_results(results, 1)
         self.assertEqual(results['start'], ('ok', (U1, device_path(U1))))
 
     def test_errors_leave_nothing_behind(self):
@@ -555,7 +555,7 @@ class TestAutostart(LifecycleTestCase):
         h.define(T4, U3, TWO_Q, 'manual')
         return h
 
-    def wait_log(self, text, count=1, timeout=5):
+    def wait_log(self, text, count=1, timeout=vgpudtest.WAIT_TIMEOUT):
         deadline = time.monotonic() + timeout
         while self.daemon_log().count(text) < count and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -197,7 +197,7 @@ class TestStatus(VgpuctlAllocCase):
         u = self.vgpuctl_ok('acquire', 'T4-2Q', '--owner', 'libvirt:web-01', '--slot', '3').strip()
         orphan = '7e57ab1e-0000-4000-8000-000000000001'
         self.assertTrue(self.sim.emulator.create(A16_CORES[0][:-1] + '4', 'nvidia-' + self.a16_2q(), orphan))
-        self.wait_for(lambda s: orphan in self.orphans())
+        self.assertTrue(self.wait_for(lambda s: orphan in self.orphans()))
         out = self.vgpuctl_ok('status')
         blocks = out.split('\n\n')
         self.assertEqual(len(blocks), 3, out)

@@ -42,6 +42,12 @@ import tree  # noqa: E402
 BUS_NAME = 'org.vgpud1'
 POLKIT_BUS_NAME = 'org.freedesktop.PolicyKit1'
 
+# How long a test waits for a signal or a state it expects (every wait_for, the daemon's start
+# and stop, the udevadm monitor): generous, because on a loaded machine (8 builds on 2 cores) the
+# daemon can lag by seconds. A wait returns as soon as its state is there, so the deadline only
+# costs time when the test fails anyway. VGPUD_TEST_TIMEOUT_SCALE=N multiplies it (slow CI).
+WAIT_TIMEOUT = 60 * float(os.environ.get('VGPUD_TEST_TIMEOUT_SCALE', '1'))
+
 
 def builddir():
     return os.environ.get('VGPUD_BUILDDIR', os.path.join(REPO, 'build'))
@@ -60,7 +66,9 @@ class SimHost:
         self._own_root = root is None
         self.root = root or tree.make_root()
         self.tree = tree.write_tree(host, self.root)
-        self.emulator = emulator.Emulator(self.tree, log=log).start()
+        self.emulator = emulator.Emulator(self.tree, log=log)
+        self.emulator.wait_timeout = WAIT_TIMEOUT
+        self.emulator.start()
 
     @property
     def sys_dir(self):
@@ -93,7 +101,7 @@ class UdevMonitor:
     after the fd number, and udevadm's is always 5: start() fails with RuntimeError
     if that takes over a live socket of another process (see NOTES.md)."""
 
-    def __init__(self, sim, timeout=5):
+    def __init__(self, sim, timeout=WAIT_TIMEOUT):
         self.sim = sim
         before = {p: os.stat(p).st_ino for p in sim.live_monitor_sockets()}
         fd, self._out_path = tempfile.mkstemp(prefix='udevadm-monitor.')
@@ -124,7 +132,7 @@ class UdevMonitor:
         with open(self._out_path, errors='replace') as f:
             return f.read()
 
-    def stop(self, timeout=5):
+    def stop(self, timeout=WAIT_TIMEOUT):
         """Wait until the monitor printed every event the emulator sent since it
         started, stop it, and return the events as (action, devpath, {props})."""
         if self._first_event is not None:
@@ -202,8 +210,9 @@ class SignalRecorder:
     def of(self, member):
         return [s for s in self.signals if s[0] == member]
 
-    def wait_for(self, predicate, timeout=5):
-        """Run the main context until predicate(signals) is true; returns its value."""
+    def wait_for(self, predicate, timeout=WAIT_TIMEOUT):
+        """Run the main context until predicate(signals) is true or timeout seconds passed;
+        returns its last value (assert it: a false one is a signal that never came)."""
         ctx = GLib.MainContext.default()
         deadline = time.monotonic() + timeout
         while True:
@@ -241,7 +250,7 @@ class VgpudTestCase(dbusmock.DBusTestCase):
     scale = 1.0
     polkit = 'allow'
     start_daemon = True
-    daemon_timeout = 10
+    daemon_timeout = WAIT_TIMEOUT  # to own the bus name, and to exit on stop_vgpud()
     # the fake libnvidia-ml.so.1 (tests/sim/nvml) on the daemon's library path; False: no NVML at all
     nvml = False
     # the fake sriov-manage (tests/sim/sriov-manage) as the daemon's sriov-manage, through
@@ -410,7 +419,7 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         self.daemon_monitors = sorted(set(self.sim.monitor_sockets()) - before)
         self.recorder = SignalRecorder(self.gconn, self.daemon_owner)
 
-    def stop_vgpud(self, sig=signal.SIGTERM, timeout=10):
+    def stop_vgpud(self, sig=signal.SIGTERM, timeout=None):
         """Stop the daemon; returns its exit status (-N for a signal)."""
         if self.recorder is not None:
             self.recorder.close()
@@ -419,6 +428,8 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         if p.poll() is None:
             p.send_signal(sig)
             try:
+                if timeout is None:
+                    timeout = self.daemon_timeout
                 p.wait(timeout * (5 if os.environ.get('VALGRIND') else 1))
             except subprocess.TimeoutExpired:
                 p.kill()
@@ -466,6 +477,6 @@ class VgpudTestCase(dbusmock.DBusTestCase):
     def get_all_properties(self, path, iface):
         return self.call(path, 'org.freedesktop.DBus.Properties', 'GetAll', (iface,), '(s)')[0]
 
-    def wait_for(self, predicate, timeout=5):
+    def wait_for(self, predicate, timeout=WAIT_TIMEOUT):
         """Wait for predicate(recorded signals) while dispatching bus messages."""
         return self.recorder.wait_for(predicate, timeout)

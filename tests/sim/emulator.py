@@ -55,6 +55,11 @@ def _kstrtoul(text):
 
 
 class Emulator:
+    # how long wait_for(), create() and remove() wait by default: long enough for a loaded
+    # machine (a wait returns as soon as its state is there); the integration harness sets it
+    # from vgpudtest.WAIT_TIMEOUT
+    wait_timeout = 60
+
     def __init__(self, tree, log=None, verbose=False):
         self.tree = tree
         self.host = tree.host
@@ -315,7 +320,7 @@ class Emulator:
         with self.lock:
             self._refuse_next = n
 
-    def create(self, parent_name, type_dirname, uuid, wait=True, timeout=5):
+    def create(self, parent_name, type_dirname, uuid, wait=True, timeout=None):
         """Write uuid to the type's `create` file, as another tool would. With wait,
         returns True once the device exists, False when the write was refused."""
         parent = self.host.parents[parent_name]
@@ -331,7 +336,7 @@ class Emulator:
                 return len(self.refusals) == nref and uuid[:36].lower() in self.host.mdevs
         return None
 
-    def remove(self, uuid, wait=True, timeout=5):
+    def remove(self, uuid, wait=True, timeout=None):
         """Write 1 to the device's `remove` file, as another tool would."""
         m = self.host.mdevs[uuid]
         with open(self.tree.p(m.path + '/remove'), 'w') as f:
@@ -434,9 +439,10 @@ class Emulator:
             self.vf.reboot()
             self.changed.notify_all()
 
-    def wait_for(self, predicate, timeout=5):
-        """Wait until predicate() (evaluated under the lock) is true."""
-        deadline = time.monotonic() + timeout
+    def wait_for(self, predicate, timeout=None):
+        """Wait until predicate() (evaluated under the lock) is true, at most timeout seconds
+        (default: wait_timeout)."""
+        deadline = time.monotonic() + (self.wait_timeout if timeout is None else timeout)
         with self.changed:
             while not predicate():
                 left = deadline - time.monotonic()
