@@ -199,6 +199,12 @@ class SignalRecorder:
         self.signals = []
         self._id = conn.signal_subscribe(None, None, None, None, None,
                                          Gio.DBusSignalFlags.NONE, self._on_signal)
+        # GDBus sends the AddMatch without waiting for the bus: on a loaded machine the daemon's
+        # next signal could reach the bus first and be lost to us, whatever the wait. The bus
+        # reads one connection's messages in order, so once a later call is answered the match
+        # rule is in place.
+        conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId',
+                       None, None, Gio.DBusCallFlags.NONE, -1, None)
 
     def _on_signal(self, _conn, sender, path, _iface, member, params):
         if sender == self.owner:
