@@ -69,7 +69,9 @@ class TestCompletion(vgpudtest.VgpudTestCase):
 
     def test_options_come_from_the_help(self):
         opts = self.complete('vgpuctl', 'list', '--')
-        self.assertEqual(opts, ['--defined', '--dumpjson', '--help', '--parent', '--uuid', '--verbose', '--version'])
+        # mdevctl's options of list, and vgpuctl's own --vf (NVIDIA VF vGPUs too)
+        self.assertEqual(opts, ['--defined', '--dumpjson', '--help', '--parent', '--uuid', '--verbose', '--version',
+                                '--vf'])
         self.assertIn('-d', self.complete('vgpuctl', 'list', '-'))
         acquire = self.complete('vgpuctl', 'acquire', '--')
         for o in ('--owner', '--persist', '--slot', '--vm-uuid', '--policy', '--dry-run', '--numa-node'):
