@@ -209,7 +209,7 @@ class TestStartStop(LifecycleTestCase):
         self.sim.emulator.refuse_next()
         t0 = time.monotonic()
         msg = self.assertError(ERR + 'Timeout', self.start, T4, U1, dfn(TWO_Q), {'timeout_ms': GLib.Variant('u', 400)})
-        self.assertLess(time.monotonic() - t0, 5)
+        self.assertLess(time.monotonic() - t0, 9)  # the request's 400 ms, not the default 10 s
         self.assertIn(T4, msg)
         self.assertIn(TWO_Q, msg)
         self.assertEqual(len(self.sim.emulator.refusals), 1)
@@ -229,7 +229,7 @@ class TestStartStop(LifecycleTestCase):
         self.wait_results(results, 1)
         self.assertEqual(results['start'][:2], ('error', ERR + 'NotFound'), results)
         self.assertIn('went away', results['start'][2])
-        self.assertLess(time.monotonic() - t0, 5)  # not the 10 s timeout
+        self.assertLess(time.monotonic() - t0, 9)  # not the 10 s timeout
         self.assertEqual(self.running(), set())
 
     def test_rescan_finds_a_device_whose_uevent_was_lost(self):
