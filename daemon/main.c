@@ -178,6 +178,7 @@ static void manager_done(Manager *m)
         metrics_free(m->metrics);
         g_free(m->metrics_file);
         sriov_free(m->sriov); /* a running sriov-manage is killed */
+        m->vf_recheck = sd_event_source_disable_unref(m->vf_recheck);
         callouts_free(m->callouts);
         if (m->inventory)
                 inventory_set_leases(m->inventory, NULL);
@@ -195,6 +196,20 @@ static void manager_done(Manager *m)
         g_free(m->private_socket);
         g_free(m->sriov_manage);
         config_done(&m->config);
+}
+
+/* A VF's vGPU that another tool makes or removes (qemu-server, nvidia-smi, an admin's echo) sends no
+ * uevent: look this often, so that Devices, Orphans and status follow within that time (Acquire and
+ * Plan look anyway before they choose). One read per VF; nothing on a host without VFs. */
+#define VF_RECHECK_USEC (10ULL * 1000 * 1000)
+
+static int on_vf_recheck(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        inventory_recheck_unannounced(m->inventory);
+        (void)sd_event_source_set_time_relative(s, VF_RECHECK_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static void on_pci_bound(void *userdata, char **bound)
@@ -356,6 +371,10 @@ static int setup_engine(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot set up SR-IOV enabling: %m");
         udev_watch_set_pci_hook(m->udev, on_pci_bound, m);
+        r = sd_event_add_time_relative(m->event, &m->vf_recheck, CLOCK_MONOTONIC, VF_RECHECK_USEC, 0,
+                                       on_vf_recheck, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the VF timer: %m");
         m->metrics = metrics_new(m->inventory);
         metrics_set_leases(m->metrics, m->leases);
         ops_set_metrics(m->ops, m->metrics);

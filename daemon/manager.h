@@ -23,9 +23,10 @@ typedef struct Manager {
         StoreWatch *store_watch;
         Ops *ops;
         Callouts *callouts;
-        struct Sriov *sriov;   /* enables the VFs of NVIDIA GPUs (sriov.c) */
-        char *sriov_manage;    /* --sriov-manage (tests); NULL: vgpud.conf's, else the default */
-        struct Leases *leases; /* who holds which vGPU (state_dir/leases) */
+        struct Sriov *sriov;         /* enables the VFs of NVIDIA GPUs (sriov.c) */
+        sd_event_source *vf_recheck; /* looks at the VFs' vGPUs now and then (no uevent tells) */
+        char *sriov_manage;          /* --sriov-manage (tests); NULL: vgpud.conf's, else the default */
+        struct Leases *leases;       /* who holds which vGPU (state_dir/leases) */
         char *definitions_dir;
         char *state_dir;
         char *udev_source;       /* "udev", "kernel" or NULL for automatic */

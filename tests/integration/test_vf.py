@@ -170,6 +170,21 @@ class TestVfLifecycle(VfTestCase):
         orphans = self.get_property('/org/vgpud1', MANAGER, 'Orphans')
         self.assertEqual(len(orphans), 1)  # the other tool's vGPU, under the UUID derived from VF0
 
+    def test_another_tools_vgpu_shows_without_any_request(self):
+        # no uevent, no request: the periodic look finds it (within 10 s) as an orphan Device
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(VF1, 1148), 0)
+        deadline = time.monotonic() + 30
+        while not self.get_property('/org/vgpud1', MANAGER, 'Orphans') and time.monotonic() < deadline:
+            time.sleep(0.2)
+        orphans = self.get_property('/org/vgpud1', MANAGER, 'Orphans')
+        self.assertEqual(len(orphans), 1)
+        self.assertEqual(devices(self.get_managed_objects())[orphans[0]]['PciAddress'], VF1)
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(VF1, 0), 0)
+        deadline = time.monotonic() + 30
+        while self.get_property('/org/vgpud1', MANAGER, 'Orphans') and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.get_property('/org/vgpud1', MANAGER, 'Orphans'), [])
+
     def test_acquire_picks_a_vf_and_release_frees_it(self):
         uuid, path, parent, type_id = self.acquire('L40S-2Q', 'vm:1')
         self.assertTrue(parent.startswith('0000:c1:'), parent)
