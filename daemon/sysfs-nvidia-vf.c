@@ -31,6 +31,7 @@ typedef struct VfBackend {
         GHashTable *uuids;      /* VF -> UUID of the vGPU vgpud made there */
         GHashTable *by_uuid;    /* UUID -> VF, every vGPU seen (made or derived) */
         GHashTable *nvml_asked; /* model keys NVML was asked about in this run */
+        GHashTable *model_keys; /* PF -> its model key: read once per PF between full scans */
 } VfBackend;
 
 static VfBackend *VF(Backend *b)
@@ -145,13 +146,23 @@ char *nvidia_vf_vfio_group(Backend *b, const char *vf)
 
 char *nvidia_vf_model_key(Backend *b, const SysfsParent *p)
 {
+        VfBackend *v = VF(b);
         g_autofree char *pf = g_build_filename(p->syspath, "physfn", NULL);
-        g_autofree char *module = backend_path(b, "module/nvidia", NULL);
-        g_autofree char *version = sysfs_read_attr(module, "version");
+        g_autofree char *module = NULL, *version = NULL;
+        const char *known = p->physfn ? g_hash_table_lookup(v->model_keys, p->physfn) : NULL;
+        char *key;
 
-        return g_strdup_printf("%04x:%04x %s", sysfs_read_hex16(pf, "vendor"),
-                               sysfs_read_hex16(pf, "device"),
-                               version && *version ? g_strstrip(version) : "unknown");
+        /* every refresh of every VF needs it: the PF's identity and the driver's version change only
+         * with a rebind (the VFs go and come) or a module reload, and a full scan reads them again */
+        if (known)
+                return g_strdup(known);
+        module = backend_path(b, "module/nvidia", NULL);
+        version = sysfs_read_attr(module, "version");
+        key = g_strdup_printf("%04x:%04x %s", sysfs_read_hex16(pf, "vendor"), sysfs_read_hex16(pf, "device"),
+                              version && *version ? g_strstrip(version) : "unknown");
+        if (p->physfn)
+                g_hash_table_insert(v->model_keys, g_strdup(p->physfn), g_strdup(key));
+        return key;
 }
 
 GHashTable *nvidia_vf_catalog(Backend *b, const char *model_key)
@@ -308,6 +319,7 @@ static int vf_list_parents(Backend *b, char ***ret)
         _cleanup_closedir_ DIR *d = opendir(devices);
         struct dirent *de;
 
+        g_hash_table_remove_all(VF(b)->model_keys); /* a full scan reads the PFs again */
         if (!d && errno != ENOENT)
                 return negative_errno();
         while (d && (de = readdir(d)))
@@ -449,6 +461,7 @@ static void vf_free(Backend *b)
         g_hash_table_unref(v->uuids);
         g_hash_table_unref(v->by_uuid);
         g_hash_table_unref(v->nvml_asked);
+        g_hash_table_unref(v->model_keys);
 }
 
 static const BackendClass vf_class = {
@@ -482,6 +495,7 @@ Backend *backend_nvidia_vf_new(const char *root, const char *state_dir)
         v->uuids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         v->by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         v->nvml_asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        v->model_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         uuids = load_key_file(v, UUIDS_FILE);
         keys = g_key_file_get_keys(uuids, UUIDS_GROUP, NULL, NULL);
         for (char **k = keys; k && *k; k++) {
