@@ -22,12 +22,42 @@ typedef struct {
         const char *action;
         GPtrArray *out; /* the request's results (OpsRequest.out) */
         bool dry_run;
+        bool root;       /* allowed without polkit (uid 0) */
+        char *queued_as; /* the client's key in queued_per_client while the engine has the request */
 } Call;
+
+/* Requests one client may have in the engine (waiting or running) after polkit allowed them: more are
+ * refused with LimitsExceeded, so that a client cannot make vgpud hold requests without end. A client
+ * is a unique bus name, or a private-socket connection (where only root may change things). */
+#define QUEUED_MAX_PER_CLIENT 64u
+#define QUEUED_MAX_PER_ROOT   256u
+
+static GHashTable *queued_per_client; /* client key -> count (GUINT_TO_POINTER) */
+
+/* The count follows the request, not the connection: a client that hangs up does not cancel what it
+ * queued, and its key cannot come back while the request lives (unique names are never reused; the call
+ * message holds a reference on a private connection, so its address is not reused either). */
+static void queued_add(const char *key, int delta)
+{
+        unsigned n;
+
+        if (!queued_per_client)
+                queued_per_client = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        n = GPOINTER_TO_UINT(g_hash_table_lookup(queued_per_client, key)) + delta;
+        if (n == 0)
+                g_hash_table_remove(queued_per_client, key);
+        else
+                g_hash_table_insert(queued_per_client, g_strdup(key), GUINT_TO_POINTER(n));
+}
 
 static void call_free(Call *c)
 {
         if (!c)
                 return;
+        if (c->queued_as) /* released exactly once: the Call is freed once, after on_done() or never queued
+                           */
+                queued_add(c->queued_as, -1);
+        g_free(c->queued_as);
         sd_bus_message_unref(c->call);
         ops_request_free(c->req);
         if (c->out)
@@ -78,14 +108,33 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
                 log_debug_errno(r, "Cannot reply to %s: %m", sd_bus_message_get_member(c->call));
 }
 
-static void queue(Call *c)
+/* Hand the request to the engine, or refuse it (LimitsExceeded) when its client has too many there. */
+static int queue(Call *c, sd_bus_error *error)
 {
+        const char *sender = sd_bus_message_get_sender(c->call);
+        unsigned limit = c->root ? QUEUED_MAX_PER_ROOT : QUEUED_MAX_PER_CLIENT;
+        g_autofree char *key =
+                sender ? g_strdup(sender)
+                       : g_strdup_printf("private:%p", (void *)sd_bus_message_get_bus(c->call));
+
+        if (queued_per_client && GPOINTER_TO_UINT(g_hash_table_lookup(queued_per_client, key)) >= limit) {
+                log_debug("%s of %s refused: %u requests of it are queued",
+                          sd_bus_message_get_member(c->call), key, limit);
+                call_free(c);
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                        "Too many of your requests are queued (at most %u); try again later", limit);
+        }
+        queued_add(key, +1);
+        c->queued_as = TAKE_PTR(key);
         ops_submit(c->m->ops, TAKE_PTR(c->req), on_done, c);
+        return 1;
 }
 
 static void on_polkit(sd_bus_message *call, int allowed, void *userdata)
 {
         g_autoptr(Call) c = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (allowed <= 0) {
                 log_info("%s denied to %s (%s)", sd_bus_message_get_member(call),
@@ -95,7 +144,8 @@ static void on_polkit(sd_bus_message *call, int allowed, void *userdata)
                                                  sd_bus_message_get_member(call), c->action);
                 return;
         }
-        queue(TAKE_PTR(c));
+        if (queue(TAKE_PTR(c), &error) < 0) /* the call stays referenced until we return (polkit.h) */
+                (void)sd_bus_reply_method_error(call, &error);
 }
 
 /* What polkit's rules see of the request (dbus/org.vgpud1.policy). */
@@ -131,8 +181,8 @@ static int submit(Manager *m, sd_bus_message *call, OpsRequest *req, const char 
                 TAKE_PTR(c); /* on_polkit() has it */
                 return 1;
         }
-        queue(TAKE_PTR(c));
-        return 1;
+        c->root = true; /* polkit_check() allows uid 0 right away */
+        return queue(TAKE_PTR(c), error);
 }
 
 /* ---- a{sv} ---- */

@@ -13,10 +13,14 @@ import sys
 import time
 
 import vgpudtest
-from test_acquire import AcquireTestCase
+from gi.repository import Gio, GLib
+from test_acquire import AcquireTestCase, options
+from test_lifecycle import MANAGER, TWO_Q, dfn, error_of
 
 NOBODY = 65534
 MAX_PER_UID = 16  # daemon/bus-private.c PRIVATE_MAX_PER_UID
+QUEUED_MAX_PER_ROOT = 256  # daemon/bus-lifecycle.c
+LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded'
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'hostile.py')
 
 
@@ -176,6 +180,78 @@ class TestOutOfDescriptors(HostileTestCase):
         conns.clear()
         # descriptors are free again: vgpud accepts and serves
         self.root_still_served()
+
+
+class TestQueuedRequestsPerClient(HostileTestCase):
+    """One client cannot make vgpud hold its requests without end: with the engine held up by a pre
+    callout that waits for a gate file, a client that pipelines more requests than its limit gets the
+    surplus refused with LimitsExceeded at once, while another client is still served and queued; each
+    count is released when its request ends."""
+
+    def daemon_argv(self):
+        # the gate, not the callout timeout, ends the hold, however slow the machine
+        return super().daemon_argv() + ['--callout-timeout-ms', '300000']
+
+    def connect(self):
+        return Gio.DBusConnection.new_for_address_sync(
+            'unix:path=' + self.sock, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)
+
+    def send(self, conn, method, signature, args, replies):
+        def done(c, res):
+            try:
+                c.call_finish(res)
+                replies.append(None)
+            except GLib.Error as e:
+                replies.append(error_of(e))
+        conn.call(None, '/org/vgpud1', MANAGER, method, GLib.Variant(signature, args), None,
+                  Gio.DBusCallFlags.NONE, 600000, None, done)
+
+    def iterate_until(self, predicate, timeout=120):
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, 'no answer in %d s' % timeout)
+            ctx.iteration(False) or time.sleep(0.01)
+
+    def test_surplus_refused_others_served(self):
+        gate = os.path.join(self.workdir, 'gate')
+        callouts = os.path.join(self.sim.definitions_dir, 'scripts.d', 'callouts')
+        os.makedirs(callouts, exist_ok=True)
+        with open(os.path.join(callouts, 'hold'), 'w') as f:  # bounded: 300 s at most
+            f.write('#!/bin/sh\ncat >/dev/null\ni=0\n'
+                    'while [ ! -e %s ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done\n' % gate)
+        os.chmod(os.path.join(callouts, 'hold'), 0o755)
+        greedy, other = self.connect(), self.connect()
+        first, acquires, others = [], [], []
+        self.send(greedy, 'Define', '(sssa{sv})', ('0000:41:00.0', '', dfn(TWO_Q), {}), first)
+        extra = 45
+        for _ in range(QUEUED_MAX_PER_ROOT - 1 + extra):
+            self.send(greedy, 'Acquire', '(ssa{sv})', ('T4-2Q', 'test:greedy', options(dry_run=True)),
+                      acquires)
+        self.iterate_until(lambda: len(acquires) >= extra)
+        for _ in range(10):  # no more refusals come, and nothing queued was answered
+            GLib.MainContext.default().iteration(False)
+        self.assertEqual(acquires, [(LIMITS_EXCEEDED, 'Too many of your requests are queued (at most %d); '
+                                     'try again later' % QUEUED_MAX_PER_ROOT)] * extra)
+        self.assertEqual(first, [])
+        # another client: read at once, and its change queued (not refused)
+        types = other.call_sync(None, '/org/vgpud1', MANAGER, 'ListTypes', None, None,
+                                Gio.DBusCallFlags.NONE, 60000, None)
+        self.assertTrue(types.unpack()[0])
+        self.send(other, 'Acquire', '(ssa{sv})', ('T4-2Q', 'test:other', options(dry_run=True)), others)
+        with open(gate, 'w'):
+            pass
+        self.iterate_until(lambda: len(acquires) == QUEUED_MAX_PER_ROOT - 1 + extra and others and first,
+                           timeout=600)
+        self.assertEqual(first, [None])
+        self.assertEqual(others, [None])
+        self.assertEqual(acquires[extra:], [None] * (QUEUED_MAX_PER_ROOT - 1))
+        # every count was released: the same client may queue its limit again
+        again = []
+        for _ in range(QUEUED_MAX_PER_ROOT):
+            self.send(greedy, 'Acquire', '(ssa{sv})', ('T4-2Q', 'test:greedy', options(dry_run=True)), again)
+        self.iterate_until(lambda: len(again) == QUEUED_MAX_PER_ROOT, timeout=600)
+        self.assertEqual(again, [None] * QUEUED_MAX_PER_ROOT)
 
 
 if __name__ == '__main__':
