@@ -136,6 +136,7 @@ static InvDefinition *sync_one(Inventory *inv, StoredDef *sd, bool own_store)
         d->def = g_steal_pointer(&sd->def);
         g_hash_table_insert(inv->definitions, d->key, d);
         inventory_announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
+        inventory_orphans_device_changed(inv, d->uuid);
         return d;
 }
 
@@ -159,8 +160,12 @@ static void sync_definitions(Inventory *inv, GPtrArray *defs, guint own_from)
                 InvDefinition *d = v;
                 if (g_hash_table_contains(seen, d->key))
                         continue;
+                char uuid[sizeof(d->uuid)];
+
+                memcpy(uuid, d->uuid, sizeof(uuid));
                 inventory_announce_removed(inv, INV_OBJECT_DEFINITION, d->object_path);
                 g_hash_table_iter_remove(&it);
+                inventory_orphans_device_changed(inv, uuid);
         }
 }
 
@@ -231,6 +236,7 @@ int inventory_reload_definition(Inventory *inv, const char *parent, const char *
                 if (d) {
                         inventory_announce_removed(inv, INV_OBJECT_DEFINITION, d->object_path);
                         g_hash_table_remove(inv->definitions, key);
+                        inventory_orphans_device_changed(inv, uuid);
                 }
         } else if (r < 0) {
                 return inventory_reload_definitions(inv); /* with its warning, as a full read gives it */

@@ -44,9 +44,9 @@ struct Inventory {
         bool names_loaded;         /* the PCI ID database is in memory */
 
         /* inventory-owners.c */
-        Leases *leases;      /* borrowed; NULL: nobody holds anything */
-        guint orphans_count; /* the orphans as last announced: count and a hash of their UUIDs */
-        guint orphans_hash;
+        Leases *leases;       /* borrowed; NULL: nobody holds anything */
+        GHashTable *orphans;  /* UUIDs of the orphans, kept device by device (NULL: to be computed) */
+        bool orphans_changed; /* since they were last announced */
 };
 
 /* An object to announce once the update is complete, or one that went (unannounced if it came within
@@ -56,7 +56,12 @@ void inventory_announce_removed(Inventory *inv, InvObjectKind kind, const char *
 /* Recompute cores and capacity and tell the observer everything that changed during this update. */
 void inventory_finish_update(Inventory *inv);
 
-/* inventory-owners.c: announce Manager.Orphans when the set changed since the last call. */
+/* inventory-owners.c: the orphan status of uuid's device may have changed (it appeared or went, its
+ * lease or its definition came or went); every device is looked at again on the next check after
+ * inventory_orphans_invalidate() (a new leases file). inventory_check_orphans() announces
+ * Manager.Orphans when the set changed since its last call. */
+void inventory_orphans_device_changed(Inventory *inv, const char *uuid);
+void inventory_orphans_invalidate(Inventory *inv);
 void inventory_check_orphans(Inventory *inv);
 
 /* inventory-definitions.c */

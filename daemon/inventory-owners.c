@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who holds which device: the leases as the inventory shows them (Device.Owner and Slot), and the
- * orphans: running devices that neither a lease nor a definition accounts for (Manager.Orphans). */
+ * orphans: running devices that neither a lease nor a definition accounts for (Manager.Orphans), kept
+ * as a set that each device's change, lease or not, updates; only new definitions or a new lease file
+ * look at every device again. */
 
 #include <string.h>
 
@@ -9,6 +11,7 @@
 void inventory_set_leases(Inventory *inv, Leases *leases)
 {
         inv->leases = leases;
+        inventory_orphans_invalidate(inv);
         inventory_check_orphans(inv);
 }
 
@@ -42,26 +45,67 @@ GPtrArray *inventory_orphans(Inventory *inv)
         return orphans;
 }
 
-void inventory_check_orphans(Inventory *inv)
+/* Is uuid's device an orphan now: in the set or out of it. */
+static void orphan_update(Inventory *inv, const char *uuid)
 {
-        char *names[] = {(char *)"Orphans", NULL};
-        guint count = 0, hash = 0;
+        InvDevice *d = inventory_get_device(inv, uuid);
+        bool now = d && is_orphan(inv, d);
+
+        if (now == g_hash_table_contains(inv->orphans, uuid))
+                return;
+        if (now)
+                g_hash_table_add(inv->orphans, g_strdup(uuid));
+        else
+                g_hash_table_remove(inv->orphans, uuid);
+        inv->orphans_changed = true;
+}
+
+void inventory_orphans_device_changed(Inventory *inv, const char *uuid)
+{
+        if (inv->orphans)
+                orphan_update(inv, uuid);
+}
+
+void inventory_orphans_invalidate(Inventory *inv)
+{
+        g_clear_pointer(&inv->orphans, g_hash_table_unref);
+}
+
+/* Every device once: after the first scan, new leases or changed definitions. */
+static void orphans_compute(Inventory *inv)
+{
+        g_autoptr(GHashTable) old = g_steal_pointer(&inv->orphans);
         GHashTableIter it;
         gpointer v;
 
-        /* order-independent: no sorting of thousands of devices on every update */
+        inv->orphans = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_hash_table_iter_init(&it, inv->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 InvDevice *d = v;
-                if (is_orphan(inv, d)) {
-                        count++;
-                        hash += g_str_hash(d->uuid) * 2654435761u;
-                }
+                if (is_orphan(inv, d))
+                        g_hash_table_add(inv->orphans, g_strdup(d->uuid));
         }
-        if (count == inv->orphans_count && hash == inv->orphans_hash)
+        if (!old || g_hash_table_size(old) != g_hash_table_size(inv->orphans))
+                inv->orphans_changed = true;
+        else {
+                g_hash_table_iter_init(&it, old);
+                while (g_hash_table_iter_next(&it, &v, NULL))
+                        if (!g_hash_table_contains(inv->orphans, v)) {
+                                inv->orphans_changed = true;
+                                break;
+                        }
+        }
+}
+
+void inventory_check_orphans(Inventory *inv)
+{
+        char *names[] = {(char *)"Orphans", NULL};
+
+        if (!inv->orphans)
+                orphans_compute(inv);
+        if (!inv->orphans_changed)
                 return;
-        inv->orphans_count = count;
-        inv->orphans_hash = hash;
+        inv->orphans_changed = false;
         if (inv->observer && inv->observer->properties_changed)
                 inv->observer->properties_changed(inv->userdata, INV_OBJECT_MANAGER, VGPUD_MANAGER_PATH,
                                                   names);
@@ -75,5 +119,6 @@ void inventory_lease_changed(Inventory *inv, const char *uuid)
                 g_autofree char *path = inventory_device_path(uuid);
                 inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEVICE, path, names);
         }
+        inventory_orphans_device_changed(inv, uuid);
         inventory_check_orphans(inv);
 }

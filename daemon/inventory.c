@@ -131,6 +131,8 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
         g_hash_table_unref(inv->gone_cores);
+        if (inv->orphans)
+                g_hash_table_unref(inv->orphans);
         g_hash_table_unref(inv->device_states);
         g_hash_table_unref(inv->typeless);
         g_ptr_array_unref(inv->sysfs_warnings);
@@ -663,7 +665,9 @@ static void remove_device(Inventory *inv, InvDevice *d)
                 if (g_ptr_array_remove(((InvParent *)v)->devices, d))
                         mark_changed(inv, v, CHANGED_DEVICES);
         devices_changed(inv);
+        g_autofree char *uuid = g_strdup(d->uuid);
         g_hash_table_remove(inv->devices, d->uuid);
+        inventory_orphans_device_changed(inv, uuid);
 }
 
 /* "appeared" or "is gone" for one device, at info level (debug during a quiet full scan), with its
@@ -725,6 +729,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         d->state = g_hash_table_lookup(inv->device_states, uuid);
         g_hash_table_insert(inv->devices, d->uuid, d);
         devices_changed(inv);
+        inventory_orphans_device_changed(inv, d->uuid);
         g_autofree char *path = inventory_device_path(d->uuid);
         inventory_announce_added(inv, INV_OBJECT_DEVICE, path);
         log_device_event(inv, sys, true);
@@ -1231,6 +1236,22 @@ void inventory_parent_changed(Inventory *inv, const char *name)
 {
         char *names[] = {(char *)name, NULL};
         inventory_update(inv, names, NULL);
+}
+
+void inventory_parent_counts_changed(Inventory *inv, const char *name)
+{
+        InvParent *p = g_hash_table_lookup(inv->parents, name);
+
+        g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
+
+        if (!p) {
+                inventory_parent_changed(inv, name);
+                return;
+        }
+        refresh_parent_types(inv, p);
+        g_hash_table_add(done, p->name);
+        refresh_core(inv, p->core, done); /* its siblings on an SR-IOV core */
+        inventory_finish_update(inv);
 }
 
 void inventory_device_changed(Inventory *inv, const char *uuid)

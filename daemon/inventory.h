@@ -99,6 +99,10 @@ int inventory_rescan(Inventory *inv);
 /* A uevent or a hint said this parent may have changed, appeared or gone: re-read it and the types
  * of every parent on its GPU core. */
 void inventory_parent_changed(Inventory *inv, const char *name);
+/* Only the counts of a known parent's types may have changed (before a create): re-read its
+ * available_instances and those of the other parents on its GPU core (a parent not known yet is read
+ * whole). */
+void inventory_parent_counts_changed(Inventory *inv, const char *name);
 /* A mediated device may have appeared or gone. */
 void inventory_device_changed(Inventory *inv, const char *uuid);
 /* Re-read the given parents and devices (either may be NULL) in one go and announce the changes

@@ -64,7 +64,30 @@ static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
         return t ? vgpu_type_matches_profile(t, profile) : g_ascii_strcasecmp(l->type, profile) == 0;
 }
 
-/* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. */
+/* Cores where another job's device is being created do not show it yet: no room there for now (the
+ * snapshot only). Returns how many. */
+static unsigned skip_busy_cores(Ops *ops, AllocHost *h)
+{
+        unsigned n = 0;
+
+        for (size_t c = 0; c < h->n_cores; c++) {
+                const PlaceCore *core = &h->cores[c];
+
+                if (!ops_core_creating(ops, NULL, core->core))
+                        continue;
+                for (size_t i = 0; i < core->n_parents; i++) {
+                        size_t first = (size_t)(core->parents[i].available - h->available);
+                        for (size_t k = 0; k < core->parents[i].n_types; k++)
+                                h->available[first + k] = 0;
+                }
+                n++;
+        }
+        return n;
+}
+
+/* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. Cores busy
+ * with another job's creation are left out while others fit, so that concurrent Acquires overlap;
+ * when only they fit, the start waits its turn there (ops_start_run()). */
 static int place(Ops *ops, Job *j, char **ret_message)
 {
         OpsAcquireArgs *req = &j->req->acquire;
@@ -90,7 +113,14 @@ static int place(Ops *ops, Job *j, char **ret_message)
         /* a VF's vGPU made by another tool sends no uevent: look before choosing */
         inventory_recheck_unannounced(ops->inv);
         h = alloc_host_new(ops->inv);
-        r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
+        if (skip_busy_cores(ops, h) > 0 && alloc_host_choose(h, ops->inv, &pr, &choice, ret_message) >= 0)
+                r = 0;
+        else {
+                alloc_host_free(h);
+                h = alloc_host_new(ops->inv);
+                g_clear_pointer(ret_message, g_free);
+                r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
+        }
         if (r < 0)
                 return r;
 
@@ -539,7 +569,7 @@ void ops_reconcile_leases(Ops *ops)
         bool changed = false;
         int r;
 
-        g_assert(!ops->current);
+        g_assert(!ops->current && ops->active->len == 0);
         if (!ops->leases)
                 return;
         all = leases_list(ops->leases, NULL);

@@ -38,12 +38,14 @@
 
 typedef struct Job Job;
 
-/* What a job waits for from the kernel (the device helpers of ops-lifecycle.c set it). */
+/* What a job waits for (the device helpers of ops-lifecycle.c set it). While a job waits for the
+ * kernel, the next request may go ahead (ops.c): all but WAIT_TURN give up the engine's turn. */
 typedef enum {
         WAIT_NONE,
         WAIT_APPEAR,   /* create written, waiting for j->uuid to appear */
         WAIT_GONE,     /* remove written, waiting for j->uuid to go */
         WAIT_ROLLBACK, /* a start failed after the device appeared: waiting for it to go again */
+        WAIT_TURN,     /* keeps the turn: another job's device is being created on the same GPU core */
 } Wait;
 
 typedef enum {
@@ -108,6 +110,7 @@ typedef struct ReleaseJob {
 } ReleaseJob;
 
 struct Job {
+        Ops *ops;
         const OpsKindInfo *kind;
         OpsRequest *req;
         OpsDone done;
@@ -121,6 +124,7 @@ struct Job {
 
         /* waiting for the kernel */
         Wait wait;
+        char *creating_core; /* WAIT_APPEAR: the GPU core (or parent) the device is being created on */
         sd_event_source *timer;
         sd_event_source *check; /* looks once, from the loop, whether what it waits for is there already */
         bool state_set;         /* j->uuid's State was set: back to "active" when the change ends */
@@ -146,8 +150,9 @@ struct Job {
 struct Ops {
         sd_event *event;
         Inventory *inv;
-        GQueue queue; /* Job*, waiting */
-        Job *current;
+        GQueue queue;      /* Job*, not started yet */
+        Job *current;      /* the job whose turn it is: it prepares, runs its pre callouts and decides */
+        GPtrArray *active; /* Job*, started and past their turn: waiting for the kernel, or in post */
         sd_event_source *kick;
         GHashTable *autostart; /* parent names waiting for the autostart delay */
         sd_event_source *autostart_timer;
@@ -163,8 +168,8 @@ struct Ops {
 
 /* Set *ret_message and return r, for `return ops_fail(ret_message, -ENOENT, "...")`. */
 int ops_fail(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
-/* A new job for req (consumed), not queued. */
-Job *ops_job_new(OpsRequest *req, OpsDone done, void *userdata);
+/* A new job of ops for req (consumed), not queued. */
+Job *ops_job_new(Ops *ops, OpsRequest *req, OpsDone done, void *userdata);
 /* The callouts of j will be about parent's definition def (its type and JSON); a def without a type
  * gets none. */
 void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
@@ -176,8 +181,16 @@ int ops_job_wait(Ops *ops, Job *j, Wait what);
 int ops_io_fail(char **ret_message, int r, const char *what, const char *path);
 /* The leases against devices and definitions, now (ops-acquire.c); only while no job runs. */
 void ops_reconcile_leases(Ops *ops);
+/* Is a device being created on the GPU core (or parent) core by a job other than j (the kernel has
+ * not shown it yet)? Decisions about that core wait for it: they would not see it. */
+bool ops_core_creating(Ops *ops, const Job *j, const char *core);
 
 /* ---- lookups (ops-lookup.c) ---- */
+
+/* The keys of a request, known before it starts: the UUID it is about (canonical in ret_uuid; false
+ * when it names none) and the owner (*ret_owner, NULL when none). */
+bool ops_request_keys(Ops *ops, const OpsRequest *req, char ret_uuid[static VGPU_UUID_STRING_MAX],
+                      char **ret_owner);
 
 const char *ops_definitions_dir(Ops *ops);
 /* Where the definitions of parent are: mdevctl's directory, or vgpud's own store for a VF. */

@@ -200,7 +200,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         int r;
 
         /* the parent as it is now, availability included */
-        inventory_parent_changed(ops->inv, j->parent);
+        inventory_parent_counts_changed(ops->inv, j->parent);
         p = inventory_get_parent(ops->inv, j->parent);
         if (!p) {
                 g_free(*ret_message);
@@ -210,6 +210,9 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         t = find_type(p, j->def->mdev_type, &type_index, ret_message);
         if (!t)
                 return -ENOENT;
+        if (ops_core_creating(ops, j, p->core ? p->core : p->name))
+                /* another job's device there is not seen yet: decide once it is */
+                return ops_job_wait(ops, j, WAIT_TURN) < 0 ? -ENOMEM : 1;
         if (ops_device_running(ops, j->uuid))
                 return ops_fail(ret_message, -EEXIST, "Device %s already exists", j->uuid);
         /* the size rule before sysfs is touched (the driver's count is the other half) */
@@ -228,6 +231,8 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                                 p->name, g_strerror(-r));
         fault_point("created");
         log_debug("Created %s (%s on %s)", j->uuid, t->id, p->name);
+        g_free(j->creating_core);
+        j->creating_core = g_strdup(p->core ? p->core : p->name);
         if (r == 0) /* there already (a VF): no uevent will say so */
                 inventory_parent_changed(ops->inv, j->parent);
         r = ops_job_wait(ops, j, WAIT_APPEAR);
@@ -278,6 +283,19 @@ static int start_device_appeared(Ops *ops, Job *j, char **ret_message)
 
 int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
+        if (j->wait == WAIT_TURN) {
+                if (timed_out)
+                        return ops_fail(
+                                ret_message, -ETIMEDOUT,
+                                "Timed out waiting for another device to appear on %s before creating %s",
+                                j->parent, j->uuid);
+                if (inventory_has_parent(ops->inv, j->parent)) {
+                        InvParent *p = inventory_get_parent(ops->inv, j->parent);
+                        if (ops_core_creating(ops, j, p->core ? p->core : p->name))
+                                return 1;
+                }
+                return ops_start_run(ops, j, ret_message); /* its turn: decide now */
+        }
         if (j->wait == WAIT_ROLLBACK) {
                 if (inventory_get_device(ops->inv, j->uuid) && !timed_out)
                         return 1;
@@ -513,10 +531,10 @@ static int autostart_prepare(Ops *ops, Job *j, char **ret_message)
                 req->uuid = g_strdup(def->uuid);
                 /* in order, before what the clients queued meanwhile */
                 if (!after) {
-                        g_queue_push_head(&ops->queue, ops_job_new(req, autostart_done, ops));
+                        g_queue_push_head(&ops->queue, ops_job_new(ops, req, autostart_done, ops));
                         after = ops->queue.head;
                 } else {
-                        g_queue_insert_after(&ops->queue, after, ops_job_new(req, autostart_done, ops));
+                        g_queue_insert_after(&ops->queue, after, ops_job_new(ops, req, autostart_done, ops));
                         after = after->next;
                 }
                 n++;

@@ -167,3 +167,25 @@ char **ops_request_details(Ops *ops, const OpsRequest *req)
         g_ptr_array_add(kv, NULL);
         return (char **)g_ptr_array_free(g_steal_pointer(&kv), FALSE);
 }
+
+bool ops_request_keys(Ops *ops, const OpsRequest *req, char ret_uuid[static VGPU_UUID_STRING_MAX],
+                      char **ret_owner)
+{
+        bool have_uuid = request_uuid(req, ret_uuid);
+
+        *ret_owner = NULL;
+        if (req->kind == OPS_ACQUIRE) {
+                struct Lease *held =
+                        ops->leases && req->acquire.owner
+                                ? leases_get_slot(ops->leases, req->acquire.owner, req->acquire.slot)
+                                : NULL;
+
+                *ret_owner = g_strdup(req->acquire.owner);
+                if (!have_uuid && held) { /* the device the owner's slot holds */
+                        memcpy(ret_uuid, held->uuid, VGPU_UUID_STRING_MAX);
+                        have_uuid = true;
+                }
+        } else if (req->kind == OPS_RELEASE && !have_uuid)
+                *ret_owner = g_strdup(req->release.what);
+        return have_uuid;
+}

@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The lifecycle engine: a FIFO of requests run one at a time on the event loop, each through the same
- * phases (ops-internal.h): prepare, the pre callouts, the change (run, and resume while it waits for
- * the kernel), end, the post callouts and notifiers, the reply. What each kind of request does is in
- * its entry of kinds[] below; nothing in this file knows one kind from another. */
+/* The lifecycle engine: a FIFO of requests on the event loop, each through the same phases
+ * (ops-internal.h): prepare, the pre callouts, the change (run, and resume while it waits for the
+ * kernel), end, the post callouts and notifiers, the reply. What each kind of request does is in its
+ * entry of kinds[] below; nothing in this file knows one kind from another.
+ *
+ * Turns: one job at a time decides (prepare, pre callouts, run: ops->current), so no two decisions
+ * race between a check and an action. A job that waits for the kernel, or has made its change, gives
+ * up its turn and goes on in ops->active, so independent requests overlap their waits. What keeps
+ * them independent:
+ *   - a request does not start while an active job is about the same UUID or owner (its keys), so
+ *     changes to one device, definition or owner keep their order;
+ *   - a device is created on a GPU core only while no other creation there is unseen
+ *     (ops_core_creating(): the job keeps its turn and waits, WAIT_TURN), so every decision about a
+ *     core sees every device on it: no room, slot or device is handed out twice. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -98,10 +108,11 @@ void ops_job_add_target(Job *j, const char *parent, const MdevDef *def)
         g_ptr_array_add(j->targets, t);
 }
 
-Job *ops_job_new(OpsRequest *req, OpsDone done, void *userdata)
+Job *ops_job_new(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)
 {
         Job *j = g_new0(Job, 1);
 
+        j->ops = ops;
         j->kind = kind_of(req->kind);
         j->req = req;
         j->done = done;
@@ -125,6 +136,7 @@ static void job_free(Job *j)
         mdev_def_free(j->def);
         sd_event_source_disable_unref(j->timer);
         sd_event_source_disable_unref(j->check);
+        g_free(j->creating_core);
         g_free(j->message);
         g_free(j);
 }
@@ -136,7 +148,39 @@ static void job_reset_state(Ops *ops, Job *j)
         j->state_set = false;
 }
 
-/* ---- the queue ---- */
+/* ---- the queue and the turns ---- */
+
+/* Is the active job j about uuid or owner (a request's keys, ops_request_keys())? */
+static bool job_about(const Job *j, const char *uuid, const char *owner)
+{
+        const char *job_owner = j->req->kind == OPS_ACQUIRE   ? j->req->acquire.owner
+                                : j->req->kind == OPS_RELEASE ? j->req->release.what
+                                                              : NULL;
+
+        if (uuid && g_str_equal(j->uuid, uuid))
+                return true;
+        if (owner && job_owner && g_str_equal(owner, job_owner))
+                return true;
+        if (uuid && j->req->kind == OPS_RELEASE && j->release.leased)
+                return g_strv_contains((const char *const *)j->release.leased, uuid);
+        return false;
+}
+
+/* May j start now: is no active job about its UUID or owner? */
+static bool job_may_start(Ops *ops, Job *j)
+{
+        char uuid[VGPU_UUID_STRING_MAX];
+        g_autofree char *owner = NULL;
+        bool have_uuid;
+
+        if (ops->active->len == 0)
+                return true;
+        have_uuid = ops_request_keys(ops, j->req, uuid, &owner);
+        for (guint i = 0; i < ops->active->len; i++)
+                if (job_about(ops->active->pdata[i], have_uuid ? uuid : NULL, owner))
+                        return false;
+        return true;
+}
 
 static void kick(Ops *ops)
 {
@@ -171,10 +215,19 @@ static void log_request_end(Ops *ops, Job *j, int r, const char *message)
                           uuid ? " " : "", str_or(uuid, ""));
 }
 
-/* End the current job: tell its owner, then go on with the next one in a later loop iteration. */
+/* The current job gives up its turn and goes on as an active job: the next request may start. */
+static void job_yield(Ops *ops, Job *j)
+{
+        if (ops->current != j)
+                return;
+        ops->current = NULL;
+        g_ptr_array_add(ops->active, j);
+        kick(ops);
+}
+
+/* End a job: tell its owner, then go on with the next one in a later loop iteration. */
 static void job_end(Ops *ops, Job *j, int r, const char *message)
 {
-        g_assert(ops->current == j);
         job_reset_state(ops, j); /* before the reply: the caller sees the device as it is now */
         log_request_end(ops, j, r, message);
         if (ops->metrics && j->req->kind != OPS_AUTOSTART)
@@ -183,7 +236,10 @@ static void job_end(Ops *ops, Job *j, int r, const char *message)
         if (j->done)
                 j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent,
                         j->userdata);
-        ops->current = NULL;
+        if (ops->current == j)
+                ops->current = NULL;
+        else
+                g_assert(g_ptr_array_remove(ops->active, j));
         job_free(j);
         ops->reconcile = true;
         kick(ops);
@@ -191,13 +247,25 @@ static void job_end(Ops *ops, Job *j, int r, const char *message)
 
 void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)
 {
-        g_queue_push_tail(&ops->queue, ops_job_new(req, done, userdata));
+        g_queue_push_tail(&ops->queue, ops_job_new(ops, req, done, userdata));
         kick(ops);
 }
 
 unsigned ops_pending(Ops *ops)
 {
-        return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0);
+        return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0) + ops->active->len;
+}
+
+bool ops_core_creating(Ops *ops, const Job *j, const char *core)
+{
+        for (guint i = 0; i < ops->active->len; i++) {
+                Job *a = ops->active->pdata[i];
+
+                if (a != j && a->wait == WAIT_APPEAR && a->creating_core &&
+                    g_str_equal(a->creating_core, core) && !inventory_get_device(ops->inv, a->uuid))
+                        return true;
+        }
+        return false;
 }
 
 int ops_io_fail(char **ret_message, int r, const char *what, const char *path)
@@ -246,8 +314,8 @@ static CalloutEvent phase_event(Phase p)
 
 static void on_callout_done(int r, const char *message, const char *owner, void *userdata)
 {
-        Ops *ops = userdata;
-        Job *j = ops->current;
+        Job *j = userdata;
+        Ops *ops = j->ops;
         CalloutTarget *t = j->targets->pdata[j->target];
 
         j->callout = NULL; /* freed by callouts.c */
@@ -297,7 +365,7 @@ static void job_continue(Ops *ops, Job *j)
                         .input = j->phase == PHASE_NOTIFY ? NULL : t->json,
                 };
                 r = callouts_run(ops->callouts, phase_event(j->phase), j->kind->action, j->state, &dev,
-                                 j->phase == PHASE_NOTIFY ? NULL : t->owner, on_callout_done, ops,
+                                 j->phase == PHASE_NOTIFY ? NULL : t->owner, on_callout_done, j,
                                  &j->callout);
                 if (r > 0)
                         return;
@@ -311,7 +379,6 @@ static void job_continue(Ops *ops, Job *j)
 /* The change is done (r 0) or failed: end, post callouts and notifiers, then the reply. */
 static void job_finish(Ops *ops, Job *j, int r, const char *message)
 {
-        g_assert(ops->current == j);
         /* no more waiting for the kernel: uevents and the timer must not resume it during post */
         j->wait = WAIT_NONE;
         j->timer = sd_event_source_disable_unref(j->timer);
@@ -326,7 +393,18 @@ static void job_finish(Ops *ops, Job *j, int r, const char *message)
         j->state = r < 0 ? CALLOUT_STATE_FAILURE : CALLOUT_STATE_SUCCESS;
         j->phase = PHASE_POST;
         j->target = 0;
+        job_yield(ops, j); /* its change is made: the post callouts need no turn */
         job_continue(ops, j);
+}
+
+/* After run or resume returned r with message: finished, still waiting with its turn, or waiting for
+ * the kernel without it. */
+static void job_after(Ops *ops, Job *j, int r, const char *message)
+{
+        if (r <= 0)
+                job_finish(ops, j, r, message);
+        else if (j->wait != WAIT_TURN)
+                job_yield(ops, j);
 }
 
 /* The change itself, between the pre and the post callouts. */
@@ -335,8 +413,7 @@ static void job_act(Ops *ops, Job *j)
         g_autofree char *msg = NULL;
         int r = j->kind->run(ops, j, &msg);
 
-        if (r <= 0) /* done; 1: it waits for the kernel and goes on in job_resume() */
-                job_finish(ops, j, r, msg);
+        job_after(ops, j, r, msg); /* 1: it waits and goes on in job_resume() */
 }
 
 static void job_resume(Ops *ops, Job *j, bool timed_out)
@@ -347,25 +424,24 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
         if (j->wait == WAIT_NONE)
                 return;
         r = j->kind->resume(ops, j, timed_out, &msg);
-        if (r <= 0)
-                job_finish(ops, j, r, msg);
+        job_after(ops, j, r, msg);
 }
 
 static int on_check(sd_event_source *s, void *userdata)
 {
-        Ops *ops = userdata;
+        Job *j = userdata;
 
-        if (ops->current && ops->current->check == s)
-                job_resume(ops, ops->current, false);
+        if (j->check == s)
+                job_resume(j->ops, j, false);
         return 0;
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        Ops *ops = userdata;
+        Job *j = userdata;
 
-        if (ops->current && ops->current->timer == s)
-                job_resume(ops, ops->current, true);
+        if (j->timer == s)
+                job_resume(j->ops, j, true);
         return 0;
 }
 
@@ -376,17 +452,25 @@ int ops_job_wait(Ops *ops, Job *j, Wait what)
 
         g_assert(j->kind->resume);
         j->wait = what;
+        if (what == WAIT_TURN && j->timer)
+                return 0; /* its turn may come with any batch of uevents: the timeout stays */
         j->timer = sd_event_source_disable_unref(j->timer);
-        r = sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout, ops);
+        r = sd_event_add_time_relative(ops->event, &j->timer, CLOCK_MONOTONIC, timeout, 0, on_timeout, j);
         if (r < 0)
                 return r;
         /* and once from the loop: a backend that is done when its write returns (a VF) sends no uevent */
         j->check = sd_event_source_disable_unref(j->check);
-        return sd_event_add_defer(ops->event, &j->check, on_check, ops);
+        return sd_event_add_defer(ops->event, &j->check, on_check, j);
 }
 
 void ops_uevents(Ops *ops, char **parents, char **devices, char **registered)
 {
+        /* the active jobs first (a creation that finishes frees its core), then the current one */
+        g_autoptr(GPtrArray) active = g_ptr_array_copy(ops->active, NULL, NULL);
+
+        for (guint i = 0; i < active->len; i++)
+                if (g_ptr_array_find(ops->active, active->pdata[i], NULL)) /* not ended meanwhile */
+                        job_resume(ops, active->pdata[i], false);
         if (ops->current)
                 job_resume(ops, ops->current, false);
         for (char **p = registered; p && *p; p++)
@@ -412,14 +496,18 @@ static int on_kick(sd_event_source *s, void *userdata)
 
         if (ops->current)
                 return 0;
-        j = g_queue_pop_head(&ops->queue);
+        j = g_queue_peek_head(&ops->queue);
         if (!j) {
-                if (ops->reconcile) {
+                /* the leases against devices and definitions, once no job runs at all */
+                if (ops->reconcile && ops->active->len == 0) {
                         ops->reconcile = false;
                         ops_reconcile_leases(ops);
                 }
                 return 0;
         }
+        if (!job_may_start(ops, j))
+                return 0; /* kicked again when an active job ends */
+        g_queue_pop_head(&ops->queue);
         ops->current = j;
         r = j->kind->prepare(ops, j, &msg);
         if (r != 0) { /* not even clear what it is about, or answered already: no callouts */
@@ -463,6 +551,7 @@ int ops_new(sd_event *event, Inventory *inv, Ops **ret)
         ops->event = sd_event_ref(event);
         ops->inv = inv;
         g_queue_init(&ops->queue);
+        ops->active = g_ptr_array_new();
         ops->autostart = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         r = sd_event_add_defer(event, &ops->kick, on_kick, ops);
         if (r < 0)
@@ -492,6 +581,15 @@ void ops_free(Ops *ops)
                                 j->userdata);
                 job_free(j);
         }
+        while (ops->active && ops->active->len > 0) {
+                j = g_ptr_array_steal_index(ops->active, ops->active->len - 1);
+                if (j->done)
+                        j->done(-ECANCELED, "vgpud is stopping", j->uuid[0] ? j->uuid : NULL, j->parent,
+                                j->userdata);
+                job_free(j);
+        }
+        if (ops->active)
+                g_ptr_array_unref(ops->active);
         while ((j = g_queue_pop_head(&ops->queue))) {
                 if (j->done)
                         j->done(-ECANCELED, "vgpud is stopping", NULL, NULL, j->userdata);

@@ -2,10 +2,12 @@
 #pragma once
 
 /* The lifecycle engine: start, stop, define, undefine and modify mediated devices, acquire and release
- * them, and autostart. Requests wait in one FIFO queue and run one at a time on the sd-event loop, so no
- * two changes race between a check and an action. A request that waits for the kernel (a device to
- * appear or go) yields to the loop and resumes from ops_uevents() or its timer; nothing here blocks or
- * knows D-Bus. Each kind of request is one entry of a table (ops-internal.h).
+ * them, and autostart. Requests start in FIFO order on the sd-event loop and decide one at a time, so
+ * no two changes race between a check and an action. A request that waits for the kernel (a device to
+ * appear or go) yields to the loop, and the next independent request goes ahead meanwhile; requests
+ * about the same device, definition or owner keep their order, and no room is handed out twice (ops.c
+ * says how). Waits resume from ops_uevents() or their timers; nothing here blocks or knows D-Bus. Each
+ * kind of request is one entry of a table (ops-internal.h).
  *
  * Errors are a negative errno and a message: -EINVAL (InvalidArgument), -ENOENT (NotFound), -EEXIST
  * (Exists), -ENOSPC (NoCapacity), -EXDEV (SizeConflict), -EBUSY (Busy), -ETIMEDOUT (Timeout), -EBADMSG
@@ -138,7 +140,8 @@ void ops_set_metrics(Ops *ops, struct Metrics *metrics);
 void ops_free(Ops *ops);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)
 
-/* Queue a request (consumed); done runs exactly once, from the event loop, never from inside this call. */
+/* Queue a request (consumed); done runs exactly once, from the event loop, never from inside this call.
+ * Requests about the same UUID or owner end in the order they were queued. */
 void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata);
 
 /* What the udev watcher saw in one loop iteration, after the inventory took it in: the parents and

@@ -38,7 +38,8 @@ static SysfsType *read_type(const char *types_dir, const char *id)
         return t;
 }
 
-static int mdev_refresh_types(Backend *b, SysfsParent *p)
+/* Every type of p, read whole: names, description, device API, availability. */
+static int mdev_read_types(SysfsParent *p)
 {
         g_autofree char *types_dir = g_build_filename(p->syspath, "mdev_supported_types", NULL);
         g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func((GDestroyNotify)sysfs_type_free);
@@ -62,6 +63,46 @@ static int mdev_refresh_types(Backend *b, SysfsParent *p)
         g_ptr_array_sort(types, compare_type_ids);
         if (p->types)
                 g_ptr_array_unref(p->types);
+        p->types = g_steal_pointer(&types);
+        return 0;
+}
+
+/* A copy of t with available_instances read again; NULL when its directory is gone. */
+static SysfsType *type_with_new_count(const char *types_dir, const SysfsType *t)
+{
+        g_autofree char *dir = g_build_filename(types_dir, t->id, NULL);
+        SysfsType *n;
+
+        if (access(dir, F_OK) < 0)
+                return NULL;
+        n = g_new0(SysfsType, 1);
+        n->id = g_strdup(t->id);
+        n->name = g_strdup(t->name);
+        n->description = g_strdup(t->description);
+        n->device_api = g_strdup(t->device_api);
+        n->available_instances = sysfs_read_int(dir, "available_instances", -1);
+        if (n->available_instances < -1)
+                n->available_instances = -1;
+        return n;
+}
+
+/* Only each known type's available_instances: what a type is does not change while its parent stays
+ * registered (a parent without types yet, or one whose type went, is read whole). */
+static int mdev_refresh_types(Backend *b, SysfsParent *p)
+{
+        g_autofree char *types_dir = g_build_filename(p->syspath, "mdev_supported_types", NULL);
+        g_autoptr(GPtrArray) types = NULL;
+
+        if (!p->types || p->types->len == 0)
+                return mdev_read_types(p);
+        types = g_ptr_array_new_full(p->types->len, (GDestroyNotify)sysfs_type_free);
+        for (guint i = 0; i < p->types->len; i++) {
+                SysfsType *t = type_with_new_count(types_dir, p->types->pdata[i]);
+                if (!t)
+                        return mdev_read_types(p);
+                g_ptr_array_add(types, t);
+        }
+        g_ptr_array_unref(p->types);
         p->types = g_steal_pointer(&types);
         return 0;
 }
@@ -107,7 +148,7 @@ static int mdev_read_parent(Backend *b, const char *name, SysfsParent **ret)
                 p->pci_path = sysfs_pci_path_from_syspath(p->syspath);
         }
 
-        r = mdev_refresh_types(b, p);
+        r = mdev_read_types(p);
         if (r < 0)
                 return r;
         if (!mdev_parent_exists(b, name))

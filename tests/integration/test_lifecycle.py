@@ -485,6 +485,29 @@ class TestReadOnly(LifecycleTestCase):
         self.assertEqual(self.running(), {U1})
 
 
+class TestOverlap(LifecycleTestCase):
+    """Independent requests overlap their waits for the kernel; requests about one device wait."""
+    host = 'default'
+
+    def test_a_start_waiting_for_the_kernel_holds_up_only_its_own_device(self):
+        emu = self.sim.emulator
+        emu.refuse_next(1)  # the kernel is slow with U1: its start waits until the device shows up below
+        results = {}
+        self.call_async('Start', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {'timeout_ms': GLib.Variant('u', 120000)}),
+                        results, 'slow')
+        self.assertTrue(emu.wait_for(lambda: len(emu.refusals) == 1, 30), 'the create of U1 was not written')
+        # another GPU goes ahead meanwhile
+        self.assertEqual(self.start('mtty', U2, dfn('mtty-1')), (U2, device_path(U2)))
+        self.assertNotIn('slow', results)
+        # a request about U1 waits for the start of U1 (run now, it would find nothing to stop)
+        self.call_async('Stop', '(sa{sv})', (U1, {}), results, 'stop')
+        self.assertTrue(emu.create(T4, TWO_Q, U1))
+        self.wait_results(results, 2)
+        self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
+        self.assertEqual(results['stop'], ('ok', ()))
+        self.assertEqual(self.running(), {U2})
+
+
 class TestConcurrency(LifecycleTestCase):
 
     def test_64_concurrent_starts_for_8_instances(self):
