@@ -119,7 +119,10 @@ class LifecycleTestCase(vgpudtest.VgpudTestCase):
 
     # ------------------------------------------------------------ state
     def running(self):
-        return set(self.sim.host.mdevs)
+        # under the emulator's lock: it removes a device's directory (which the daemon may see and
+        # answer on) before it drops the device from its own list
+        with self.sim.emulator.lock:
+            return set(self.sim.host.mdevs)
 
     def listed_devices(self):
         return {d[0] for d in self.manager('ListDevices', None, None)[0]}
