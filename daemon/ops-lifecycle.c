@@ -212,7 +212,9 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                 return -ENOENT;
         if (ops_core_creating(ops, j, p->core ? p->core : p->name))
                 /* another job's device there is not seen yet: decide once it is */
-                return ops_job_wait(ops, j, WAIT_TURN) < 0 ? -ENOMEM : 1;
+                return ops_job_wait(ops, j, WAIT_TURN) < 0
+                               ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
+                               : 1;
         if (ops_device_running(ops, j->uuid))
                 return ops_fail(ret_message, -EEXIST, "Device %s already exists", j->uuid);
         /* the size rule before sysfs is touched (the driver's count is the other half) */

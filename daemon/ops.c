@@ -238,8 +238,10 @@ static void job_end(Ops *ops, Job *j, int r, const char *message)
                         j->userdata);
         if (ops->current == j)
                 ops->current = NULL;
-        else
-                g_assert(g_ptr_array_remove(ops->active, j));
+        else {
+                bool removed = g_ptr_array_remove(ops->active, j);
+                g_assert(removed);
+        }
         job_free(j);
         ops->reconcile = true;
         kick(ops);
@@ -439,9 +441,14 @@ static int on_check(sd_event_source *s, void *userdata)
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Job *j = userdata;
+        Ops *ops = j->ops;
 
-        if (j->timer == s)
-                job_resume(j->ops, j, true);
+        if (j->timer != s)
+                return 0;
+        job_resume(ops, j, true);
+        /* a creation that timed out no longer holds its core: the job waiting its turn may go on */
+        if (ops->current && ops->current->wait == WAIT_TURN)
+                job_resume(ops, ops->current, false);
         return 0;
 }
 
