@@ -125,6 +125,8 @@ struct Job {
         /* waiting for the kernel */
         Wait wait;
         char *creating_core; /* WAIT_APPEAR: the GPU core (or parent) the device is being created on */
+        char *gone_parent, *gone_type; /* WAIT_GONE: where the device was, and what its type had left */
+        int gone_count;
         sd_event_source *timer;
         sd_event_source *check; /* looks once, from the loop, whether what it waits for is there already */
         bool state_set;         /* j->uuid's State was set: back to "active" when the change ends */

@@ -325,10 +325,31 @@ int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         return 1;
 }
 
+/* available_instances of a device's type on its parent as the inventory has it; -1 unknown. */
+static int device_type_available(Ops *ops, const char *parent, const char *type_id)
+{
+        InvParent *p = parent ? inventory_get_parent(ops->inv, parent) : NULL;
+
+        for (guint i = 0; p && type_id && i < p->sys->types->len; i++) {
+                SysfsType *t = p->sys->types->pdata[i];
+                if (g_str_equal(t->id, type_id))
+                        return t->available_instances;
+        }
+        return -1;
+}
+
 int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
 {
+        InvDevice *d = inventory_get_device(ops->inv, j->uuid);
         int r;
 
+        /* what its type has left now: its removal is complete when that count has gone up, or one
+         * uevent batch after the device went (another creation may take the instance meanwhile) */
+        g_free(j->gone_parent);
+        g_free(j->gone_type);
+        j->gone_parent = d ? g_strdup(d->sys->parent) : NULL;
+        j->gone_type = d ? g_strdup(d->sys->type_id) : NULL;
+        j->gone_count = d ? device_type_available(ops, d->sys->parent, d->sys->type_id) : -1;
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
         j->state_set = true;
         r = remove_device(ops, j->uuid);
@@ -353,7 +374,18 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
 
 int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
-        if (!inventory_get_device(ops->inv, j->uuid)) {
+        bool gone = !inventory_get_device(ops->inv, j->uuid);
+
+        /* its directory goes before the driver counts the instance free again: a client told "gone"
+         * must find the room */
+        if (gone && !timed_out && j->gone_count >= 0) {
+                inventory_parent_counts_changed(ops->inv, j->gone_parent);
+                if (device_type_available(ops, j->gone_parent, j->gone_type) == j->gone_count) {
+                        j->gone_count = -1; /* the count follows with the next uevent: wait for one */
+                        return 1;
+                }
+        }
+        if (gone) {
                 j->wait = WAIT_NONE;
                 j->timer = sd_event_source_disable_unref(j->timer);
                 inventory_set_device_state(ops->inv, j->uuid, NULL);

@@ -137,6 +137,8 @@ static void job_free(Job *j)
         sd_event_source_disable_unref(j->timer);
         sd_event_source_disable_unref(j->check);
         g_free(j->creating_core);
+        g_free(j->gone_parent);
+        g_free(j->gone_type);
         g_free(j->message);
         g_free(j);
 }

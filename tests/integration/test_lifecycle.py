@@ -254,6 +254,9 @@ class TestStartStop(LifecycleTestCase):
 
     def test_errors_leave_nothing_behind(self):
         self.start(T4, U1, dfn(TWO_Q))
+        # the reply comes with the "add" uevent; the emulator's "bind" may follow it
+        self.assertTrue(self.sim.emulator.wait_for(
+            lambda: any(e[0] == 'bind' and U1 in e[1] for e in self.sim.emulator.events)))
         before_events = len(self.sim.emulator.events)
 
         msg = self.assertError(ERR + 'InvalidArgument', self.start, T4, 'not-a-uuid', dfn(TWO_Q))
