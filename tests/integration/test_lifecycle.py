@@ -501,13 +501,14 @@ class TestOverlap(LifecycleTestCase):
         results = {}
         self.call_async('Start', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {'timeout_ms': GLib.Variant('u', 120000)}),
                         results, 'slow')
-        self.assertTrue(emu.wait_for(lambda: len(emu.refusals) == 1, 30), 'the create of U1 was not written')
+        self.assertTrue(emu.wait_for(lambda: len(emu.refusals) == 1, vgpudtest.WAIT_TIMEOUT),
+                        'the create of U1 was not written')
         # another GPU goes ahead meanwhile
         self.assertEqual(self.start('mtty', U2, dfn('mtty-1')), (U2, device_path(U2)))
-        self.assertNotIn('slow', results)
+        self.assertNotIn('slow', results, 'the start of U1 ended before its device existed')
         # a request about U1 waits for the start of U1 (run now, it would find nothing to stop)
         self.call_async('Stop', '(sa{sv})', (U1, {}), results, 'stop')
-        self.assertTrue(emu.create(T4, TWO_Q, U1))
+        self.assertTrue(emu.create(T4, TWO_Q, U1, timeout=vgpudtest.WAIT_TIMEOUT))
         self.wait_results(results, 2)
         self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
         self.assertEqual(results['stop'], ('ok', ()))
