@@ -6,7 +6,7 @@
 
 #include "name.h"
 
-bool name_is_valid(const char *name)
+static bool name_check(const char *name, bool spaces)
 {
         size_t len;
 
@@ -19,10 +19,22 @@ bool name_is_valid(const char *name)
         for (const char *p = name; *p; p = g_utf8_next_char(p)) {
                 gunichar c = g_utf8_get_char(p);
 
+                if (c == ' ' && spaces && p != name)
+                        continue;
                 if (c == '/' || g_unichar_isspace(c) || !g_unichar_isprint(c))
                         return false;
         }
         return true;
+}
+
+bool name_is_valid(const char *name)
+{
+        return name_check(name, false);
+}
+
+bool name_is_valid_owner(const char *owner)
+{
+        return name_check(owner, true);
 }
 
 char *name_prefix(const char *s)

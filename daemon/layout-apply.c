@@ -8,6 +8,7 @@
 
 #include "layout.h"
 #include "leases.h"
+#include "name.h"
 #include "log.h"
 #include "macro.h"
 #include "layout-apply.h"
@@ -253,11 +254,11 @@ void layout_apply(sd_event *event, Ops *ops, Inventory *inv, struct Leases *leas
         if (strlen(a->text) != len) {
                 a->r = -EINVAL;
                 a->message = g_strdup("Invalid layout file: it holds a NUL byte");
-        } else if (!leases || !lease_owner_is_valid(o->owner)) {
+        } else if (!leases || !name_is_valid_owner(o->owner)) {
+                g_autofree char *q = name_quote(o->owner);
                 a->r = leases ? -EINVAL : -EROFS;
                 a->message =
-                        g_strdup_printf(leases ? "Invalid owner \"%s\"" : "No state directory: no owner %s",
-                                        o->owner ? o->owner : "");
+                        g_strdup_printf(leases ? "Invalid owner %s" : "No state directory: no owner %s", q);
         } else {
                 r = sd_event_add_time_relative(event, &a->wait, CLOCK_MONOTONIC, 0, 0, on_wait, a);
                 if (r >= 0) {

@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "fileio.h"
 #include "leases.h"
+#include "name.h"
 
 struct Leases {
         char *dir;
@@ -40,21 +41,6 @@ static Lease *lease_copy(const Lease *src)
         l->acquired_usec = src->acquired_usec;
         l->defined = src->defined;
         return l;
-}
-
-bool lease_owner_is_valid(const char *owner)
-{
-        size_t len;
-
-        if (!owner)
-                return false;
-        len = strlen(owner);
-        if (len == 0 || len > LEASE_OWNER_MAX || !g_utf8_validate(owner, (gssize)len, NULL))
-                return false;
-        for (const char *p = owner; *p; p = g_utf8_next_char(p))
-                if (g_unichar_iscntrl(g_utf8_get_char(p)))
-                        return false;
-        return true;
 }
 
 static Leases *leases_new(const char *dir)
@@ -96,7 +82,7 @@ static Lease *lease_from_group(GKeyFile *kf, const char *group, char **why)
         }
         memcpy(l->uuid, group, sizeof(l->uuid));
         l->owner = g_key_file_get_string(kf, group, "Owner", NULL);
-        if (!lease_owner_is_valid(l->owner)) {
+        if (!name_is_valid_owner(l->owner)) {
                 *why = g_strdup_printf("[%s] has no valid Owner", group);
                 goto fail;
         }
@@ -288,7 +274,7 @@ int leases_put(Leases *l, const Lease *lease)
 {
         Lease *held, *copy;
 
-        if (!lease || !vgpu_uuid_is_canonical(lease->uuid) || !lease_owner_is_valid(lease->owner) ||
+        if (!lease || !vgpu_uuid_is_canonical(lease->uuid) || !name_is_valid_owner(lease->owner) ||
             !lease->parent || !*lease->parent || !lease->type || !*lease->type)
                 return -EINVAL;
         held = leases_get_slot(l, lease->owner, lease->slot);

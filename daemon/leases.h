@@ -22,8 +22,7 @@
 
 #include "uuid.h"
 
-#define LEASES_FILE     "leases"
-#define LEASE_OWNER_MAX 255
+#define LEASES_FILE "leases"
 
 typedef struct Lease {
         char uuid[VGPU_UUID_STRING_MAX];
@@ -64,9 +63,6 @@ typedef enum LeaseVerdict {
         LEASE_DROP,     /* neither device nor (for Defined=true) definition: it holds nothing */
 } LeaseVerdict;
 LeaseVerdict lease_verdict(const Lease *l, bool running, bool definition_exists);
-
-/* Is this a valid owner: 1 to LEASE_OWNER_MAX bytes of UTF-8 without control characters? */
-bool lease_owner_is_valid(const char *owner);
 
 /* Lookups (borrowed; NULL when none). */
 Lease *leases_get(Leases *l, const char *uuid);

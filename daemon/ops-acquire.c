@@ -173,11 +173,13 @@ static int acquire_prepare(Ops *ops, Job *j, char **ret_message)
 
         if (!ops->leases)
                 return ops_fail(ret_message, -EROFS, "No state directory: leases cannot be kept");
-        if (!lease_owner_is_valid(req->owner)) {
+        if (!name_is_valid_owner(req->owner)) {
                 g_autofree char *q = name_quote(req->owner);
-                return ops_fail(ret_message, -EINVAL,
-                                "Invalid owner %s: 1 to %d bytes of UTF-8 without control characters", q,
-                                LEASE_OWNER_MAX);
+                return ops_fail(
+                        ret_message, -EINVAL,
+                        "Invalid owner %s: 1 to %d bytes of printable UTF-8, no separator but a space, "
+                        "not starting with '.', '-' or a space",
+                        q, NAME_LEN_MAX);
         }
         if (str_empty(req->profile))
                 return ops_fail(ret_message, -EINVAL, "No profile given");

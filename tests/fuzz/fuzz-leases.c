@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "leases.h"
+#include "name.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (guint i = 0; i < all->len; i++) {
                         const Lease *x = all->pdata[i];
 
-                        if (!lease_owner_is_valid(x->owner) || leases_get(l, x->uuid) != x)
+                        if (!name_is_valid_owner(x->owner) || leases_get(l, x->uuid) != x)
                                 __builtin_trap(); /* only valid leases are taken */
                 }
         }

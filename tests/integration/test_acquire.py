@@ -212,6 +212,10 @@ class TestProfilesAndPlacement(AcquireTestCase):
         self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', '')
         self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', 'x' * 256)
         self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', 'bad\nowner')
+        # the one name rule (common/name.c): no separator but a plain space, which libvirt domain names have
+        for owner in ('bad\u2028owner', 'bad\towner', 'test:a/b', '-rf', ' test:x', '.hidden'):
+            msg = self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', owner)
+            self.assertIn('Invalid owner', msg)
         self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', 'test:x', policy='densest')
         self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', 'test:x', vm_uuid='not-a-uuid')
         self.assertError(ERR + 'InvalidArgument', self.acquire, '2Q', 'test:x', uuid='not-a-uuid')
@@ -222,6 +226,9 @@ class TestProfilesAndPlacement(AcquireTestCase):
         self.assertEqual(self.snapshot(), before)
         # 255 bytes is allowed
         self.acquire('2Q', 'y' * 255)
+        # the libvirt hook's owner of a domain whose name has spaces
+        self.acquire('2Q', 'libvirt:my web vm')
+        self.assertIn('libvirt:my web vm', [lease[1] for lease in self.leases()])
 
     def test_pack_fills_the_core_at_that_size_with_least_room_first(self):
         # all empty, 8 of 2Q fit on the T4 and on each A16 core: ties go by core id

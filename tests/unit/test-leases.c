@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "leases.h"
+#include "name.h"
 
 #define U1 "6f4b6b63-0f0e-4b8e-9a43-7d39c1a3b1e0"
 #define U2 "0b8e7f0a-5d1c-4f6e-8a2b-3c4d5e6f7a8b"
@@ -125,7 +126,7 @@ static void test_put_rules(void)
 {
         g_autofree char *dir = make_dir();
         g_autoptr(Leases) l = NULL;
-        g_autofree char *warning = NULL, *long_owner = g_strnfill(LEASE_OWNER_MAX + 1, 'x');
+        g_autofree char *warning = NULL, *long_owner = g_strnfill(NAME_LEN_MAX + 1, 'x');
         Lease a = lease(U1, "vm", 0, false), b = lease(U2, "vm", 0, false);
 
         g_assert_cmpint(leases_load(dir, &l, &warning), ==, 0);
@@ -147,9 +148,9 @@ static void test_put_rules(void)
         g_assert_cmpint(leases_put(l, &b), ==, -EINVAL);
         g_assert_cmpuint(leases_count(l), ==, 1);
 
-        g_assert_true(lease_owner_is_valid("libvirt:web1"));
-        g_assert_false(lease_owner_is_valid(NULL));
-        g_assert_false(lease_owner_is_valid("\xff\xfe"));
+        g_assert_true(name_is_valid_owner("libvirt:web1"));
+        g_assert_false(name_is_valid_owner(NULL));
+        g_assert_false(name_is_valid_owner("\xff\xfe"));
         remove_dir(dir);
 }
 

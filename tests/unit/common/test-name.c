@@ -30,6 +30,36 @@ static void test_invalid(void)
         g_assert_false(name_is_valid(too_long));
 }
 
+/* Owners: the hooks' formats, a libvirt domain name with spaces (libvirt refuses only '\n' and '/'),
+ * and nothing else that would split a line or a field. */
+static void test_owner(void)
+{
+        const char *valid[] = {"libvirt:web1", "libvirt:my web vm", "proxmox:100",
+                               "layout",       "test:a b ",         "proxmox:100 [vm] =x; \\ \xc3\xbc"};
+        const char *invalid[] = {"",
+                                 " libvirt:x",
+                                 "libvirt:a\tb",
+                                 "libvirt:a\nb",
+                                 "a\xe2\x80\xa8"
+                                 "b",
+                                 "libvirt:a/b",
+                                 "-rf",
+                                 ".x",
+                                 "\xff\xfe",
+                                 "a\x7f"};
+        g_autofree char *longest = g_strnfill(NAME_LEN_MAX, 'x'),
+                        *too_long = g_strnfill(NAME_LEN_MAX + 1, 'x');
+
+        for (size_t i = 0; i < G_N_ELEMENTS(valid); i++)
+                g_assert_true(name_is_valid_owner(valid[i]));
+        for (size_t i = 0; i < G_N_ELEMENTS(invalid); i++)
+                g_assert_false(name_is_valid_owner(invalid[i]));
+        g_assert_false(name_is_valid_owner(NULL));
+        g_assert_true(name_is_valid_owner(longest));
+        g_assert_false(name_is_valid_owner(too_long));
+        g_assert_false(name_is_valid("libvirt:my web vm")); /* the space is the owners' only exception */
+}
+
 static void test_quote(void)
 {
         g_autofree char *huge = g_strnfill(1 << 20, 'p');
@@ -48,6 +78,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/name/valid", test_valid);
         g_test_add_func("/name/invalid", test_invalid);
+        g_test_add_func("/name/owner", test_owner);
         g_test_add_func("/name/quote", test_quote);
         return g_test_run();
 }
