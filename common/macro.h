@@ -18,6 +18,11 @@
 
 #define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
 
+/* The elements of a GArray a of T as a T * (NULL when empty), where glib.h is included. Its data is a
+ * gchar * to memory g_malloc() aligned for any type: g_array_index() goes through void *, where a direct
+ * cast would raise the alignment (clang's -Wcast-align). */
+#define GARRAY_ELEMENTS(a, T) ((a)->len > 0 ? &g_array_index((a), T, 0) : (T *)NULL)
+
 static inline void freep(void *p)
 {
         free(*(void **)p);

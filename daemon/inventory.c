@@ -919,7 +919,7 @@ static void recompute_core_capacity(Inventory *inv, GPtrArray *members)
                 for (guint j = 0; j < p->devices->len; j++)
                         g_ptr_array_add(dev_types, (gpointer)((InvDevice *)p->devices->pdata[j])->type);
         }
-        core_capacity_compute((const CapacityOffer *)offers->data, offers->len,
+        core_capacity_compute(GARRAY_ELEMENTS(offers, CapacityOffer), offers->len,
                               (const VgpuType *const *)dev_types->pdata, dev_types->len, false, &cap);
         for (guint i = 0; i < members->len; i++) {
                 InvParent *p = members->pdata[i];

@@ -58,9 +58,9 @@ static unsigned applying;
 /* The applies waiting to plan (Apply*). */
 static GList *waiting;
 
-static void apply_end(Apply *a)
+static void apply_end(Apply *arg)
 {
-        g_autoptr(Apply) owned = a;
+        g_autoptr(Apply) a = arg; /* freed here */
 
         if (a->counted)
                 applying--;

@@ -101,7 +101,7 @@ static void core_types(LayoutHost *h, const PlaceCore *pc, LayoutCore *c)
         g_ptr_array_add(h->ptr_arrays, types);
         c->types = (const VgpuType *const *)types->pdata;
         c->n_types = types->len;
-        c->available = (const int *)avail->data;
+        c->available = GARRAY_ELEMENTS(avail, int);
 }
 
 static void core_devices(LayoutHost *h, const AllocHost *ah, size_t core, struct Leases *leases,
@@ -123,7 +123,7 @@ static void core_devices(LayoutHost *h, const AllocHost *ah, size_t core, struct
                         g_array_append_val(devs, ld);
                 }
         }
-        c->devices = (const LayoutDevice *)devs->data;
+        c->devices = GARRAY_ELEMENTS(devs, LayoutDevice);
         c->n_devices = devs->len;
 }
 

@@ -86,15 +86,17 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                                 continue;
                         break; /* EAGAIN: all read */
                 }
-                for (char *p = u.buf; p < u.buf + n;) {
-                        struct inotify_event *e = (struct inotify_event *)p;
+                for (const char *p = u.buf; p + (ssize_t)sizeof(struct inotify_event) <= u.buf + n;) {
+                        struct inotify_event e; /* a copy of the header: no alignment assumed of p */
+                        const char *name = p + sizeof(e);
 
+                        memcpy(&e, p, sizeof(e));
                         /* dot files are temp files (ours or anyone's): their rename is what counts */
-                        if (!(e->len > 0 && e->name[0] == '.') && !(e->mask & IN_IGNORED))
+                        if (!(e.len > 0 && name[0] == '.') && !(e.mask & IN_IGNORED))
                                 relevant = true;
-                        if (e->mask & IN_Q_OVERFLOW)
+                        if (e.mask & IN_Q_OVERFLOW)
                                 relevant = true;
-                        p += sizeof(struct inotify_event) + e->len;
+                        p = name + e.len;
                 }
         }
         if (relevant && !w->armed) {

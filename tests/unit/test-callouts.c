@@ -200,8 +200,8 @@ static void test_notifiers_all_run(Fixture *f, gconstpointer data)
         g_autofree char *out = g_build_filename(f->root, "notified", NULL);
         g_autofree char *body1 = g_strdup_printf("read x; echo \"1 $4 [$x]\" >> '%s'; exit 1", out);
         g_autofree char *body2 = g_strdup_printf("echo \"2 $4\" >> '%s'; exit 2", out);
-        g_autofree char *s1 = script(f, false, "notifiers", "a", body1);
-        g_autofree char *s2 = script(f, false, "notifiers", "b", body2);
+        g_free(script(f, false, "notifiers", "a", body1));
+        g_free(script(f, false, "notifiers", "b", body2));
         g_autofree char *got = NULL;
 
         g_assert_cmpint(run(f, CALLOUT_EVENT_NOTIFY, "{\"ignored\":1}", NULL), ==, 1);
@@ -252,7 +252,7 @@ static void test_cancel(Fixture *f, gconstpointer data)
 {
         g_autofree char *pidfile = g_build_filename(f->root, "script.pid", NULL);
         g_autofree char *body = g_strdup_printf("echo $$ > '%s'; exec sleep 60", pidfile);
-        g_autofree char *s = script(f, false, "callouts", "10-sleeps", body);
+        g_free(script(f, false, "callouts", "10-sleeps", body));
         CalloutDevice dev = {.type = "t", .uuid = "u", .parent = "p", .input = "{}"};
         CalloutRun *cr = NULL;
 

@@ -94,7 +94,7 @@ static void host_run(Host *h, int c, const VgpuType *t, unsigned n, bool managed
                 d.uuid = g_strdup_printf("%08x-0000-4000-8000-%012x", c, h->devices[c]->len);
                 g_array_append_val(h->devices[c], d);
         }
-        h->cores[c].devices = (const LayoutDevice *)h->devices[c]->data;
+        h->cores[c].devices = h->devices[c]->len ? &g_array_index(h->devices[c], LayoutDevice, 0) : NULL;
         h->cores[c].n_devices = h->devices[c]->len;
 }
 
@@ -118,7 +118,7 @@ static void host_apply(Host *h, const LayoutPlan *p)
                 }
                 g_array_unref(h->devices[c]);
                 h->devices[c] = keep;
-                h->cores[c].devices = (const LayoutDevice *)keep->data;
+                h->cores[c].devices = keep->len ? &g_array_index(keep, LayoutDevice, 0) : NULL;
                 h->cores[c].n_devices = keep->len;
         }
         for (guint m = 0; m < p->create->len; m++) {

@@ -36,17 +36,9 @@ static void test_owner(void)
 {
         const char *valid[] = {"libvirt:web1", "libvirt:my web vm", "proxmox:100",
                                "layout",       "test:a b ",         "proxmox:100 [vm] =x; \\ \xc3\xbc"};
-        const char *invalid[] = {"",
-                                 " libvirt:x",
-                                 "libvirt:a\tb",
-                                 "libvirt:a\nb",
-                                 "a\xe2\x80\xa8"
-                                 "b",
-                                 "libvirt:a/b",
-                                 "-rf",
-                                 ".x",
-                                 "\xff\xfe",
-                                 "a\x7f"};
+        const char *invalid[] = {"",         " libvirt:x",  "libvirt:a\tb", "libvirt:a\nb",
+                                 "a\u2028b", "libvirt:a/b", "-rf",          ".x",
+                                 "\xff\xfe", "a\x7f"};
         g_autofree char *longest = g_strnfill(NAME_LEN_MAX, 'x'),
                         *too_long = g_strnfill(NAME_LEN_MAX + 1, 'x');
 
