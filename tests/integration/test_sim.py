@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -169,11 +168,8 @@ class HostsTest(unittest.TestCase):
     def test_large_scales(self):
         for scale, parents, devices in ((1 / 16, 1, 160), (1 / 4, 4, 640), (1, 16, 2560)):
             with tempfile.TemporaryDirectory(dir=tree.sim_tmpdir()) as d:
-                start = time.monotonic()
                 h = hosts.build_host('large', scale)
                 tree.write_tree(h, d)
-                took = time.monotonic() - start
-                self.assertLess(took, 15, 'large host at scale %s took %.1f s' % (scale, took))
                 self.assertEqual(len(os.listdir(os.path.join(d, 'sys/class/mdev_bus'))), parents)
                 self.assertEqual(len(os.listdir(os.path.join(d, 'sys/bus/mdev/devices'))), devices)
                 p0 = os.path.join(d, 'sys/class/mdev_bus/0000:81:00.0/mdev_supported_types')
@@ -308,11 +304,12 @@ class EmulatorTest(SimTestCase):
             self.sim.sys_dir, T4_PATH, 'mdev_supported_types/nvidia-231/devices')), [])
         self.assertEqual(self.avail(T4, 'nvidia-230'), 16)
 
-    def test_latency(self):
-        start = time.monotonic()
+    def test_sixteen_creates_in_a_row(self):
+        # how fast the emulator answers is a figure for tests/bench (bench-acquire's "emulator alone"
+        # column), never an assertion here
         for i in range(16):
             self.assertTrue(self.emu.create(T4, 'nvidia-230', '%s%02d' % (U1[:-2], i)))
-        self.assertLess((time.monotonic() - start) / 16, 0.05)
+        self.assertEqual(self.avail(T4, 'nvidia-230'), 0)
 
     def test_unregister_register(self):
         self.assertTrue(self.emu.create(T4, 'nvidia-231', U1))

@@ -19,6 +19,8 @@ show_matches() {
         case $key in
         ExecStart) [[ $got == *"argv[]=${want}"* ]] ;;
         SystemCallErrorNumber) [ "$want" = EPERM ] && [ "$got" = 1 ] ;; # shown as the number
+        # ProtectClock= adds "char-rtc r" beside the unit's own entries: the unit's must be among them
+        DeviceAllow) [[ " $(echo $got) " == *" $want "* ]] ;;
         IPAddressDeny) [ "$want" = any ] && [ "$(echo "$got" | norm)" = "$(echo '0.0.0.0/0 ::/0' | norm)" ] ;;
         # an allow list (@system-service) without @privileged and @resources
         SystemCallFilter)
