@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Manager.Acquire, Release, ListLeases and the Orphans property for vgpuctl (see alloc-client.h). */
+/* Manager.Acquire, Release, ListLeases, ScanUsers and the Idle property for vgpuctl (see alloc-client.h). */
 
 #include <errno.h>
 #include <string.h>
@@ -215,18 +215,41 @@ int vc_list_leases(sd_bus *bus, sd_bus_error *error, GPtrArray **ret)
         return 0;
 }
 
-int vc_get_orphans(sd_bus *bus, sd_bus_error *error, char ***ret)
+int vc_get_idle(sd_bus *bus, sd_bus_error *error, char ***ret)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error own = SD_BUS_ERROR_NULL;
-        char **orphans = NULL;
+        char **idle = NULL;
         int r;
 
-        r = sd_bus_get_property_strv(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, "Orphans",
-                                     error ? error : &own, &orphans);
+        r = sd_bus_get_property_strv(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, "Idle",
+                                     &own, &idle);
+        if (r < 0 &&
+            sd_bus_error_has_names(&own, SD_BUS_ERROR_UNKNOWN_PROPERTY, SD_BUS_ERROR_INVALID_ARGS)) {
+                sd_bus_error_free(&own);
+                r = sd_bus_get_property_strv(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
+                                             "Orphans", &own, &idle);
+        }
         if (r < 0 && !error)
-                return vc_bus_log_error(&own, r, "reading the Orphans property");
-        if (r < 0)
+                return vc_bus_log_error(&own, r, "reading the Idle property");
+        if (r < 0) {
+                sd_bus_error_move(error, &own);
                 return r;
-        *ret = orphans;
+        }
+        *ret = idle;
+        return 0;
+}
+
+int vc_scan_users(sd_bus *bus)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, "ScanUsers",
+                               &error, NULL, NULL);
+        if (r < 0 &&
+            sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                return 0;
+        if (r < 0)
+                return vc_bus_log_error(&error, r, "org.vgpud1.Manager.ScanUsers");
         return 0;
 }

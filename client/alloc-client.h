@@ -2,8 +2,8 @@
 #pragma once
 
 /* The allocation calls of vgpuctl (acquire, release, plan, status and the hooks): org.vgpud1.Manager's
- * Acquire, Release and ListLeases and the Orphans property, with their options built from plain C
- * structs. Changes go over the system bus (vc_bus_open), reads may use the private socket. */
+ * Acquire, Release, ListLeases and ScanUsers and the Idle property, with their options built
+ * from plain C structs. Changes go over the system bus (vc_bus_open), reads may use the private socket. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,8 +74,13 @@ int vc_release(sd_bus *bus, const char *what, const uint32_t *slot, bool force, 
  * vc_acquire(). */
 int vc_list_leases(sd_bus *bus, sd_bus_error *error, GPtrArray **ret);
 
-/* The Manager's Orphans property (NULL-terminated). Errors as vc_acquire(). */
-int vc_get_orphans(sd_bus *bus, sd_bus_error *error, char ***ret);
+/* The Manager's Idle property (NULL-terminated); from a vgpud without it, Orphans. Errors as
+ * vc_acquire(). */
+int vc_get_idle(sd_bus *bus, sd_bus_error *error, char ***ret);
+
+/* Manager.ScanUsers, so that what follows shows current users; a vgpud without it is fine. Prints a
+ * failure. */
+int vc_scan_users(sd_bus *bus);
 
 /* Print the daemon's error (or r) as vc_bus_log_error() does and return r (negative). */
 int vc_alloc_log_error(const sd_bus_error *error, int r, const char *what);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* `vgpuctl release (UUID | --owner OWNER [--slot N]) [--force] [--timeout-ms MS]`: Manager.Release
- * over the system bus; prints the released UUIDs, one per line. */
+ * over the system bus; `vgpuctl release --idle [--older-than DURATION] [--dry-run]`: Manager.ReleaseIdle.
+ * Both print the released UUIDs, one per line. */
 
 #include <errno.h>
 #include <string.h>
@@ -19,37 +20,138 @@ enum {
         OPT_SLOT,
         OPT_FORCE,
         OPT_TIMEOUT,
+        OPT_IDLE,
+        OPT_OLDER_THAN,
+        OPT_DRY_RUN,
 };
 
 static const VcOption release_options[] = {
+        {OPT_DRY_RUN, "dry-run", 0, NULL, VC_VALUE_STRING},
         {OPT_FORCE, "force", 'f', NULL, VC_VALUE_STRING},
+        {OPT_IDLE, "idle", 0, NULL, VC_VALUE_STRING},
+        {OPT_OLDER_THAN, "older-than", 0, "DURATION", VC_VALUE_STRING},
         {OPT_OWNER, "owner", 0, "OWNER", VC_VALUE_STRING},
         {OPT_SLOT, "slot", 0, "SLOT", VC_VALUE_U32},
         {OPT_TIMEOUT, "timeout-ms", 0, "MS", VC_VALUE_U32},
         VC_OPTION_END,
 };
 
-#define RELEASE_USAGE "{bin} release [OPTIONS] <UUID|--owner <OWNER>>"
+#define RELEASE_USAGE "{bin} release [OPTIONS] <UUID|--owner <OWNER>|--idle>"
+
+/* "90", "90s", "15m", "2h", "7d" (also "1h30m"): microseconds in *ret; -EINVAL otherwise. */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+        uint64_t total = 0;
+
+        if (!*s)
+                return -EINVAL;
+        while (*s) {
+                uint64_t n = 0, unit;
+
+                if (!g_ascii_isdigit(*s))
+                        return -EINVAL;
+                for (; g_ascii_isdigit(*s); s++) {
+                        n = n * 10 + (uint64_t)(*s - '0');
+                        if (n > UINT32_MAX)
+                                return -EINVAL;
+                }
+                switch (*s) {
+                case '\0':
+                case 's': unit = 1; break;
+                case 'm': unit = 60; break;
+                case 'h': unit = 3600; break;
+                case 'd': unit = 86400; break;
+                default: return -EINVAL;
+                }
+                if (*s)
+                        s++;
+                total += n * unit;
+        }
+        *ret = total * 1000000ULL;
+        return 0;
+}
+
+static int print_released(char **released)
+{
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        for (char **u = released; u && *u; u++)
+                g_string_append_printf(out, "%s\n", *u);
+        return vc_write_stdout(out->str, out->len);
+}
+
+/* --idle: Manager.ReleaseIdle. */
+static int run_release_idle(const VcContext *ctx, const VcArgs *args, GPtrArray *positional)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_auto(GStrv) released = NULL;
+        uint64_t older = 0;
+        int r;
+
+        if (positional->len > 0 || args->set[OPT_OWNER] || args->set[OPT_SLOT]) {
+                vc_usage_error(ctx, RELEASE_USAGE,
+                               "The argument '--idle' cannot be used with '<UUID>', '--owner' or '--slot'");
+                return 2;
+        }
+        if (args->set[OPT_OLDER_THAN] && parse_duration(args->value[OPT_OLDER_THAN], &older) < 0) {
+                vc_usage_error(ctx, RELEASE_USAGE,
+                               "'--older-than' takes a duration such as 90s, 15m, 2h or 7d");
+                return 2;
+        }
+        r = vc_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = vc_change_new(bus, "ReleaseIdle", &m);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r >= 0 && older > 0)
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_OLDER_THAN_USEC, "t", older);
+        if (r >= 0 && args->set[OPT_DRY_RUN])
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_DRY_RUN, "b", 1);
+        if (r >= 0 && args->set[OPT_FORCE])
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
+        if (r >= 0 && args->set[OPT_TIMEOUT])
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_TIMEOUT_MS, "u",
+                                          vc_arg_u32(args, OPT_TIMEOUT));
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, "building the ReleaseIdle call");
+        r = sd_bus_call(bus, m, VC_CHANGE_TIMEOUT_USEC * 10, &error, &reply);
+        if (r < 0)
+                return vc_bus_log_error(&error, r, "org.vgpud1.Manager.ReleaseIdle");
+        r = sd_bus_message_read_strv(reply, &released);
+        if (r < 0)
+                return vc_bus_log_error(NULL, r, "reading the answer to ReleaseIdle");
+        return print_released(released);
+}
 
 static int run_release(const VcContext *ctx, const VcArgs *args, GPtrArray *positional)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_auto(GStrv) released = NULL;
-        g_autoptr(GString) out = g_string_new(NULL);
         char uuid[VGPU_UUID_STRING_MAX];
         const char *what;
         uint32_t slot = 0, timeout = 0;
         int r;
 
+        if (args->set[OPT_IDLE])
+                return run_release_idle(ctx, args, positional);
+        if (args->set[OPT_OLDER_THAN] || args->set[OPT_DRY_RUN]) {
+                vc_usage_error(ctx, RELEASE_USAGE, "'--older-than' and '--dry-run' go with '--idle'");
+                return 2;
+        }
         if (positional->len > 0 && args->set[OPT_OWNER]) {
                 vc_usage_error(ctx, RELEASE_USAGE,
                                "The argument '<UUID>' cannot be used with '--owner <OWNER>'");
                 return 2;
         }
         if (positional->len == 0 && !args->set[OPT_OWNER]) {
-                vc_usage_error(
-                        ctx, RELEASE_USAGE,
-                        "The following required arguments were not provided:\n    <UUID|--owner <OWNER>>");
+                vc_usage_error(ctx, RELEASE_USAGE,
+                               "The following required arguments were not provided:\n    <UUID|--owner "
+                               "<OWNER>|--idle>");
                 return 2;
         }
         if (args->set[OPT_SLOT] && !args->set[OPT_OWNER]) {
@@ -76,9 +178,7 @@ static int run_release(const VcContext *ctx, const VcArgs *args, GPtrArray *posi
                        args->set[OPT_TIMEOUT] ? &timeout : NULL, NULL, &released);
         if (r < 0)
                 return r;
-        for (char **u = released; u && *u; u++)
-                g_string_append_printf(out, "%s\n", *u);
-        return vc_write_stdout(out->str, out->len);
+        return print_released(released);
 }
 
 static int main_release(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv)
@@ -90,32 +190,41 @@ static int main_release(const VcContext *ctx, const VcCommand *cmd, int argc, ch
 
 const VcCommand vc_command_release = {
         .name = "release",
-        .about = "Give back vGPUs an owner acquired",
+        .about = "Give back vGPUs an owner acquired, or remove idle ones",
         .usage = RELEASE_USAGE,
         .vgpuctl_only = true,
         .options = release_options,
         .main = main_release,
-        .help_short = "vgpuctl-release \n"
-                      "Give back vGPUs an owner acquired\n"
-                      "\n"
-                      "USAGE:\n"
-                      "    " RELEASE_USAGE "\n"
-                      "\n"
-                      "ARGS:\n"
-                      "    <UUID>    A leased device\n"
-                      "\n"
-                      "OPTIONS:\n"
-                      "    -f, --force              Remove even when in use, past a refusing callout\n"
-                      "    -h, --help               Print help information\n"
-                      "        --owner <OWNER>      Every device this owner holds\n"
-                      "        --slot <SLOT>        Only the owner's device in this slot\n"
-                      "        --timeout-ms <MS>    How long to wait for the kernel\n",
+        .help_short =
+                "vgpuctl-release \n"
+                "Give back vGPUs an owner acquired, or remove idle ones\n"
+                "\n"
+                "USAGE:\n"
+                "    " RELEASE_USAGE "\n"
+                "\n"
+                "ARGS:\n"
+                "    <UUID>    A leased device\n"
+                "\n"
+                "OPTIONS:\n"
+                "        --dry-run                 With --idle: only list what would go\n"
+                "    -f, --force                   Remove even when in use, past a refusing callout\n"
+                "    -h, --help                    Print help information\n"
+                "        --idle                    Every idle vGPU (no lease, definition or process)\n"
+                "        --older-than <DURATION>   With --idle: idle at least this long (90s, 15m, 2h)\n"
+                "        --owner <OWNER>           Every device this owner holds\n"
+                "        --slot <SLOT>             Only the owner's device in this slot\n"
+                "        --timeout-ms <MS>         How long to wait for the kernel\n",
         .help_long = "vgpuctl-release \n"
-                     "Give back vGPUs an owner acquired\n"
+                     "Give back vGPUs an owner acquired, or remove idle ones\n"
                      "\n"
                      "Each device acquire created is removed, with the definition it stored, and the\n"
                      "lease is dropped. A device whose VFIO group a process holds open is refused\n"
                      "unless --force is given. The released UUIDs are printed, one per line.\n"
+                     "\n"
+                     "With --idle, every running vGPU that nobody uses (no lease, no definition, no\n"
+                     "process holding its VFIO group), whoever made it, is removed; --older-than only\n"
+                     "takes those idle at least that long, --dry-run only lists them. A device in use\n"
+                     "or defined is never removed; `vgpuctl status` shows who uses each.\n"
                      "\n"
                      "USAGE:\n"
                      "    " RELEASE_USAGE "\n"
@@ -125,11 +234,21 @@ const VcCommand vc_command_release = {
                      "            A leased device\n"
                      "\n"
                      "OPTIONS:\n"
+                     "        --dry-run\n"
+                     "            With --idle: only list what would be removed\n"
+                     "\n"
                      "    -f, --force\n"
                      "            Remove even when in use; also go on past a refusing callout script\n"
                      "\n"
                      "    -h, --help\n"
                      "            Print help information\n"
+                     "\n"
+                     "        --idle\n"
+                     "            Every idle vGPU: running, with no lease, no definition and no process\n"
+                     "            holding it\n"
+                     "\n"
+                     "        --older-than <DURATION>\n"
+                     "            With --idle: only those idle at least this long (90s, 15m, 2h, 7d)\n"
                      "\n"
                      "        --owner <OWNER>\n"
                      "            Every device this owner holds\n"

@@ -3,9 +3,10 @@
 /* `vgpuctl status`: vgpuctl's own overview (mdevctl has no such command). One row per GPU core (mdev
  * parents grouped by their Core property; a non-GPU parent such as mtty is its own core): address,
  * model, board, NUMA node, the framebuffer size class in use, vGPUs used/possible and a usage bar.
- * Under it, when there are any, the leases (who holds which vGPU, Manager.ListLeases) and the orphans
- * (running devices with neither lease nor definition). `--json` prints the same as a JSON array for
- * scripts, with each core's leases and orphans in it. */
+ * Under it, when there are any, the leases (who holds which vGPU, Manager.ListLeases) and every running
+ * vGPU with who uses it (Device.User: lease, process, Proxmox UUID, definition) and, for idle ones,
+ * since when (Device.IdleSince; Manager.ScanUsers first, so that the processes are current). `--json`
+ * prints the same as a JSON array for scripts, with each core's leases, devices and idle ones in it. */
 
 #include <errno.h>
 #include <string.h>
@@ -38,19 +39,20 @@ typedef struct CoreRow {
         bool mixed_in_use;   /* vGPUs of different sizes run on it now */
         unsigned devices;    /* running devices on the core's parents */
         GPtrArray *leases;   /* const VcLease* whose parent is on this core */
-        GPtrArray *orphans;  /* const VcDevice* on this core that are orphans */
+        GPtrArray *running;  /* const VcDevice* on this core */
+        GPtrArray *idle;     /* const VcDevice* on this core that are idle */
 } CoreRow;
 
 /* Who holds what: NULL arrays when the daemon does not know leases (an older vgpud). */
 typedef struct Owners {
         GPtrArray *leases; /* VcLease* */
-        char **orphans;
+        char **idle;       /* Manager.Idle (Orphans from a vgpud that has no Idle) */
 } Owners;
 
 static void owners_clear(Owners *o)
 {
         g_clear_pointer(&o->leases, g_ptr_array_unref);
-        g_clear_pointer(&o->orphans, g_strfreev);
+        g_clear_pointer(&o->idle, g_strfreev);
 }
 
 static void core_row_free(CoreRow *row)
@@ -59,7 +61,8 @@ static void core_row_free(CoreRow *row)
                 return;
         g_ptr_array_unref(row->parents);
         g_ptr_array_unref(row->leases);
-        g_ptr_array_unref(row->orphans);
+        g_ptr_array_unref(row->running);
+        g_ptr_array_unref(row->idle);
         g_free(row);
 }
 
@@ -74,16 +77,16 @@ static gint compare_rows(gconstpointer a, gconstpointer b)
         return strcmp(x->core, y->core);
 }
 
-/* Group the parents by core and gather the running devices' sizes, leases and orphans per core. */
+/* Group the parents by core and gather the running devices' sizes, leases and idle ones per core. */
 static GPtrArray *build_rows(const VcInventory *inv, const Owners *owners)
 {
         g_autoptr(GHashTable) by_core = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) by_parent = g_hash_table_new(g_str_hash, g_str_equal);
-        g_autoptr(GHashTable) orphans = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) idle = g_hash_table_new(g_str_hash, g_str_equal);
         GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)core_row_free);
 
-        for (char **o = owners->orphans; o && *o; o++)
-                g_hash_table_add(orphans, *o);
+        for (char **o = owners->idle; o && *o; o++)
+                g_hash_table_add(idle, *o);
 
         for (guint i = 0; i < inv->gpus->len; i++) {
                 const VcGpu *g = inv->gpus->pdata[i];
@@ -95,7 +98,8 @@ static GPtrArray *build_rows(const VcInventory *inv, const Owners *owners)
                         row->first = g;
                         row->parents = g_ptr_array_new();
                         row->leases = g_ptr_array_new();
-                        row->orphans = g_ptr_array_new();
+                        row->running = g_ptr_array_new();
+                        row->idle = g_ptr_array_new();
                         g_hash_table_insert(by_core, (gpointer)row->core, row);
                         g_ptr_array_add(rows, row);
                 }
@@ -118,8 +122,9 @@ static GPtrArray *build_rows(const VcInventory *inv, const Owners *owners)
                 if (!row)
                         continue;
                 row->devices++;
-                if (g_hash_table_contains(orphans, d->uuid))
-                        g_ptr_array_add(row->orphans, (gpointer)d);
+                g_ptr_array_add(row->running, (gpointer)d);
+                if (g_hash_table_contains(idle, d->uuid))
+                        g_ptr_array_add(row->idle, (gpointer)d);
                 if (fb == 0)
                         continue;
                 if (row->size_class == 0)
@@ -242,12 +247,43 @@ static void format_table(GPtrArray *rows, GString *out)
         }
 }
 
-/* Under the core table, after a blank line each: the leases and the orphans, when there are any. */
+/* "12s", "5m", "2h05m", "3d04h": how long since usec (CLOCK_REALTIME). */
+static char *format_since(uint64_t usec)
+{
+        uint64_t now = (uint64_t)g_get_real_time();
+        uint64_t sec = now > usec ? (now - usec) / 1000000ULL : 0;
+
+        if (sec < 60)
+                return g_strdup_printf("%" G_GUINT64_FORMAT "s", sec);
+        if (sec < 3600)
+                return g_strdup_printf("%" G_GUINT64_FORMAT "m", sec / 60);
+        if (sec < 86400)
+                return g_strdup_printf("%" G_GUINT64_FORMAT "h%02" G_GUINT64_FORMAT "m", sec / 3600,
+                                       sec / 60 % 60);
+        return g_strdup_printf("%" G_GUINT64_FORMAT "d%02" G_GUINT64_FORMAT "h", sec / 86400,
+                               sec / 3600 % 24);
+}
+
+/* The USED BY cell: "lease OWNER", "process VM" ("process pid N (comm)"), "proxmox:VMID (UUID)",
+ * "definition", or "nobody". */
+static char *format_user(const VcDevice *d)
+{
+        if (strcmp(d->user_kind, "lease") == 0 || strcmp(d->user_kind, "process") == 0)
+                return g_strdup_printf("%s %s", d->user_kind, d->user);
+        if (strcmp(d->user_kind, "proxmox") == 0)
+                return g_strdup_printf("%s (UUID)", d->user);
+        if (*d->user)
+                return g_strdup(d->user);
+        return g_strdup("nobody");
+}
+
+/* Under the core table, after a blank line each: the leases, and every running vGPU with its user,
+ * when there are any. */
 static void format_owners(const VcInventory *inv, const Owners *owners, GString *out)
 {
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
         static const char *const lease_headers[] = {"OWNER", "SLOT", "UUID", "TYPE", "PARENT", "RUNNING"};
-        static const char *const orphan_headers[] = {"ORPHAN", "PARENT", "TYPE"};
+        static const char *const vgpu_headers[] = {"VGPU", "PARENT", "TYPE", "USED BY", "PID", "IDLE"};
 
         if (owners->leases && owners->leases->len > 0) {
                 for (size_t i = 0; i < ELEMENTSOF(lease_headers); i++)
@@ -265,23 +301,29 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
                 vc_append_table(out, cells, ELEMENTSOF(lease_headers));
                 g_ptr_array_set_size(cells, 0);
         }
-        if (owners->orphans && owners->orphans[0]) {
-                g_autoptr(GHashTable) devices = g_hash_table_new(g_str_hash, g_str_equal);
+        if (owners->leases && inv->devices->len > 0) {
+                g_autoptr(GHashTable) idle = g_hash_table_new(g_str_hash, g_str_equal);
 
+                for (char **o = owners->idle; o && *o; o++)
+                        g_hash_table_add(idle, *o);
+                for (size_t i = 0; i < ELEMENTSOF(vgpu_headers); i++)
+                        g_ptr_array_add(cells, g_strdup(vgpu_headers[i]));
                 for (guint i = 0; i < inv->devices->len; i++) {
                         const VcDevice *d = inv->devices->pdata[i];
-                        g_hash_table_insert(devices, (gpointer)d->uuid, (gpointer)d);
-                }
-                for (size_t i = 0; i < ELEMENTSOF(orphan_headers); i++)
-                        g_ptr_array_add(cells, g_strdup(orphan_headers[i]));
-                for (char **o = owners->orphans; *o; o++) {
-                        const VcDevice *found = g_hash_table_lookup(devices, *o);
-                        g_ptr_array_add(cells, g_strdup(*o));
-                        g_ptr_array_add(cells, g_strdup(found && *found->parent ? found->parent : "-"));
-                        g_ptr_array_add(cells, g_strdup(found && *found->type_id ? found->type_id : "-"));
+                        bool is_idle = g_hash_table_contains(idle, d->uuid);
+
+                        g_ptr_array_add(cells, g_strdup(d->uuid));
+                        g_ptr_array_add(cells, g_strdup(*d->parent ? d->parent : "-"));
+                        g_ptr_array_add(cells, g_strdup(*d->type_id ? d->type_id : "-"));
+                        g_ptr_array_add(cells, format_user(d));
+                        g_ptr_array_add(cells,
+                                        d->user_pid ? g_strdup_printf("%u", d->user_pid) : g_strdup("-"));
+                        g_ptr_array_add(cells, !is_idle             ? g_strdup("-")
+                                               : d->idle_since_usec ? format_since(d->idle_since_usec)
+                                                                    : g_strdup("yes"));
                 }
                 g_string_append_c(out, '\n');
-                vc_append_table(out, cells, ELEMENTSOF(orphan_headers));
+                vc_append_table(out, cells, ELEMENTSOF(vgpu_headers));
         }
 }
 
@@ -295,6 +337,22 @@ static void json_int_member(JsonWriter *w, const char *key, int64_t value)
 {
         json_writer_key(w, key);
         json_writer_int(w, value);
+}
+
+static void json_device(JsonWriter *w, const VcDevice *d)
+{
+        json_writer_begin_object(w);
+        json_string_member(w, "uuid", d->uuid);
+        json_string_member(w, "parent", d->parent);
+        json_string_member(w, "type", d->type_id);
+        json_string_member(w, "user", d->user);
+        json_string_member(w, "user_kind", d->user_kind);
+        json_int_member(w, "user_pid", d->user_pid);
+        json_writer_key(w, "idle");
+        json_writer_bool(w, d->idle);
+        json_writer_key(w, "idle_since_usec");
+        json_writer_uint(w, d->idle_since_usec);
+        json_writer_end_object(w);
 }
 
 static void format_json(GPtrArray *rows, bool with_owners, GString *out)
@@ -349,11 +407,20 @@ static void format_json(GPtrArray *rows, bool with_owners, GString *out)
                                 json_writer_end_object(&w);
                         }
                         json_writer_end_array(&w);
-                        json_writer_key(&w, "orphans");
+                        json_writer_key(&w, "devices");
                         json_writer_begin_array(&w);
-                        for (guint j = 0; j < row->orphans->len; j++)
-                                json_writer_string(&w, ((const VcDevice *)row->orphans->pdata[j])->uuid);
+                        for (guint j = 0; j < row->running->len; j++)
+                                json_device(&w, row->running->pdata[j]);
                         json_writer_end_array(&w);
+                        /* "orphans": the old name of "idle", kept for existing scripts */
+                        for (int k = 0; k < 2; k++) {
+                                json_writer_key(&w, k == 0 ? "idle" : "orphans");
+                                json_writer_begin_array(&w);
+                                for (guint j = 0; j < row->idle->len; j++)
+                                        json_writer_string(&w,
+                                                           ((const VcDevice *)row->idle->pdata[j])->uuid);
+                                json_writer_end_array(&w);
+                        }
                 }
                 json_writer_end_object(&w);
         }
@@ -361,7 +428,8 @@ static void format_json(GPtrArray *rows, bool with_owners, GString *out)
         g_string_append_c(out, '\n');
 }
 
-/* The leases and orphans; a vgpud that does not know them (no ListLeases) leaves owners empty. */
+/* The leases and the idle devices; a vgpud that does not know them (no ListLeases) leaves owners
+ * empty, one without Idle gives Orphans. */
 static int load_owners(sd_bus *bus, Owners *owners)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -372,9 +440,9 @@ static int load_owners(sd_bus *bus, Owners *owners)
                 if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD,
                                            SD_BUS_ERROR_UNKNOWN_INTERFACE))
                         return 0;
-                return vc_alloc_log_error(&error, r, VGPUD_MANAGER_IFACE ".ListLeases");
+                return vc_alloc_log_error(&error, r, "org.vgpud1.Manager.ListLeases");
         }
-        return vc_get_orphans(bus, NULL, &owners->orphans);
+        return vc_get_idle(bus, NULL, &owners->idle);
 }
 
 /* "Layout CONFIG (FILE): STATE, MESSAGE" when vgpud has a configured layout (vgpud.conf [Layout]);
@@ -408,7 +476,9 @@ static int run_status(const VcContext *ctx, const VcArgs *args)
         r = vc_bus_open_read(&bus);
         if (r < 0)
                 return r;
-        r = vc_inventory_load(bus, &inv);
+        r = vc_scan_users(bus);
+        if (r >= 0)
+                r = vc_inventory_load(bus, &inv);
         if (r >= 0)
                 r = load_owners(bus, &owners);
         if (r < 0) {
@@ -454,10 +524,14 @@ const VcCommand vc_command_status = {
         "vGPUs running on the core ('-' when none run, 'mixed' when several sizes do, 'n/a'\n"
         "when its types have no framebuffer size), VGPUS how many run and how many fit at that\n"
         "size. Under it, when there are any: the leases (OWNER, SLOT, the device's UUID, TYPE,\n"
-        "PARENT, whether it runs) and the orphans (running devices that neither an owner nor a\n"
-        "definition accounts for; vgpud never removes them). Last, the configured layout (vgpud.conf\n"
-        "[Layout]) and its state: pending, applied or failed, and why. With --json each core also\n"
-        "lists its \"leases\" and \"orphans\" (the layout's state is on the bus: Manager.LayoutState).\n"
+        "PARENT, whether it runs) and every running vGPU with who uses it, whoever made it: USED\n"
+        "BY is \"lease OWNER\", \"process VM\" (the process holding its VFIO group: a libvirt\n"
+        "domain, a Proxmox VM, QEMU's -name, or pid and command), \"proxmox:VMID (UUID)\" (a\n"
+        "qemu-server UUID), \"definition\" or \"nobody\"; IDLE says for how long one with no\n"
+        "lease, no definition and no process has not been in use (`release --idle` removes\n"
+        "those). Last, the configured layout (vgpud.conf [Layout]) and its state: pending,\n"
+        "applied or failed, and why. With --json each core also lists its \"leases\", \"devices\"\n"
+        "and \"idle\" ones (the layout's state is on the bus: Manager.LayoutState).\n"
         "\n"
         "USAGE:\n"
         "    {bin} status [OPTIONS]\n"

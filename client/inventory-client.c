@@ -77,6 +77,11 @@ static const PropSpec device_props[] = {
         STR(VcDevice, type_name, "TypeName"),
         {"FramebufferMiB", "t", PROP_U64, offsetof(VcDevice, framebuffer_mib)},
         STR(VcDevice, sysfs_path, "SysfsPath"),
+        STR(VcDevice, user, "User"),
+        STR(VcDevice, user_kind, "UserKind"),
+        {"UserPid", "u", PROP_U32, offsetof(VcDevice, user_pid)},
+        {"Idle", "b", PROP_BOOL, offsetof(VcDevice, idle)},
+        {"IdleSince", "t", PROP_U64, offsetof(VcDevice, idle_since_usec)},
         {},
 };
 
@@ -182,6 +187,8 @@ static VcDevice *device_new(VcInventory *inv, const char *path)
                 .type_id = "",
                 .type_name = "",
                 .sysfs_path = "",
+                .user = "",
+                .user_kind = "",
         };
         VcDevice *d = inventory_alloc(inv, sizeof(VcDevice));
 

@@ -52,6 +52,12 @@ typedef struct VcDevice {
         const char *type_name;
         uint64_t framebuffer_mib;
         const char *sysfs_path;
+        /* who uses it (Device.User, UserKind, UserPid, Idle, IdleSince; "" / 0 from an older vgpud) */
+        const char *user;
+        const char *user_kind;
+        uint32_t user_pid;
+        bool idle;
+        uint64_t idle_since_usec;
 } VcDevice;
 
 typedef struct VcAttr {

@@ -20,21 +20,22 @@
 #define VGPUD_DEFINITION_IFACE       "org.vgpud1.Definition"
 
 /* options (the last a{sv} of Start, Stop, Define, Undefine, Modify, Acquire, Release, Plan) */
-#define VGPUD_OPT_FORCE      "force"      /* b */
-#define VGPUD_OPT_TIMEOUT_MS "timeout_ms" /* u */
-#define VGPUD_OPT_DEFINED    "defined"    /* b, Modify */
-#define VGPUD_OPT_LIVE       "live"       /* b, Modify */
-#define VGPUD_OPT_PARENT     "parent"     /* s, Acquire and Plan: where to place */
-#define VGPUD_OPT_PARENTS    "parents"    /* as: only these (a hypervisor's alternatives) */
-#define VGPUD_OPT_BOARD      "board"      /* s */
-#define VGPUD_OPT_NUMA_NODE  "numa_node"  /* i */
-#define VGPUD_OPT_POLICY     "policy"     /* s: pack or spread */
-#define VGPUD_OPT_SLOT       "slot"       /* u, Acquire and Release */
-#define VGPUD_OPT_UUID       "uuid"       /* s, Acquire */
-#define VGPUD_OPT_VM_UUID    "vm_uuid"    /* s */
-#define VGPUD_OPT_PERSIST    "persist"    /* b */
-#define VGPUD_OPT_DRY_RUN    "dry_run"    /* b */
-#define VGPUD_OPT_OWNER      "owner"      /* s, ApplyLayout: whose vGPUs the layout manages */
+#define VGPUD_OPT_FORCE           "force"           /* b */
+#define VGPUD_OPT_TIMEOUT_MS      "timeout_ms"      /* u */
+#define VGPUD_OPT_DEFINED         "defined"         /* b, Modify */
+#define VGPUD_OPT_LIVE            "live"            /* b, Modify */
+#define VGPUD_OPT_PARENT          "parent"          /* s, Acquire and Plan: where to place */
+#define VGPUD_OPT_PARENTS         "parents"         /* as: only these (a hypervisor's alternatives) */
+#define VGPUD_OPT_BOARD           "board"           /* s */
+#define VGPUD_OPT_NUMA_NODE       "numa_node"       /* i */
+#define VGPUD_OPT_POLICY          "policy"          /* s: pack or spread */
+#define VGPUD_OPT_SLOT            "slot"            /* u, Acquire and Release */
+#define VGPUD_OPT_UUID            "uuid"            /* s, Acquire */
+#define VGPUD_OPT_VM_UUID         "vm_uuid"         /* s */
+#define VGPUD_OPT_PERSIST         "persist"         /* b */
+#define VGPUD_OPT_DRY_RUN         "dry_run"         /* b */
+#define VGPUD_OPT_OWNER           "owner"           /* s, ApplyLayout: whose vGPUs the layout manages */
+#define VGPUD_OPT_OLDER_THAN_USEC "older_than_usec" /* t, ReleaseIdle */
 
 /* Modify's changes (its first a{sv}) */
 #define VGPUD_CHANGE_DEFINITION    "definition"       /* s: a whole definition (JSON) */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.vgpud1.Manager's reads about allocation: Plan (what the host can still take and where the next
- * vGPU would go), ListLeases, the Orphans property; and the Acquired/Released signals. Acquire and
- * Release themselves are changes, in bus-lifecycle.c. */
+ * vGPU would go), ListLeases, ScanUsers, the Idle property (also served as Orphans); and the
+ * Acquired/Released signals. Acquire and Release themselves are changes, in bus-lifecycle.c. */
 
 #include <errno.h>
 #include <string.h>
@@ -203,17 +203,36 @@ int bus_method_list_leases(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return sd_bus_send(NULL, reply, NULL);
 }
 
-int bus_property_orphans(sd_bus *bus, const char *path, const char *interface, const char *property,
-                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
+int bus_property_idle(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
-        g_autoptr(GPtrArray) orphans = inventory_orphans(m->inventory);
+        g_autoptr(GPtrArray) idle = inventory_idle(m->inventory);
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "s");
-        for (guint i = 0; r >= 0 && i < orphans->len; i++)
-                r = sd_bus_message_append(reply, "s", orphans->pdata[i]);
+        for (guint i = 0; r >= 0 && i < idle->len; i++)
+                r = sd_bus_message_append(reply, "s", idle->pdata[i]);
         return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+#define BUS_SCAN_USERS_MIN_USEC (20ULL * 1000ULL)
+
+int bus_method_scan_users(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        uint64_t now = (uint64_t)g_get_monotonic_time();
+        int r = 0;
+
+        /* anyone may ask: at most one pass over /proc per BUS_SCAN_USERS_MIN_USEC */
+        if (m->users_scanned_usec == 0 || now - m->users_scanned_usec >= BUS_SCAN_USERS_MIN_USEC) {
+                r = inventory_scan_users(m->inventory);
+                m->users_scanned_usec = now;
+        }
+        if (r < 0)
+                return vgpud_bus_error_set(error, r, "Cannot look for the processes holding vGPUs: %s",
+                                           g_strerror(-r));
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 void bus_lease_notify(void *userdata, bool acquired, const Lease *lease)

@@ -87,6 +87,15 @@ static int prop_slot(sd_bus *bus, const char *path, const char *interface, const
         return sd_bus_message_append(reply, "u", lease ? lease->slot : 0);
 }
 
+/* Who uses it (inventory-owners.c); u is NULL only for a device that is going. */
+#define USE(o) inventory_device_use((o)->inventory, (o)->uuid)
+BUS_STRING_GETTER(prop_user, InvDevice, USE(o) ? USE(o)->user : NULL)
+BUS_STRING_GETTER(prop_user_kind, InvDevice, USE(o) ? inventory_user_kind_to_string(USE(o)->kind) : NULL)
+BUS_GETTER(prop_user_pid, InvDevice, "u", uint32_t, USE(o) ? USE(o)->pid : 0)
+BUS_GETTER(prop_idle, InvDevice, "b", int, USE(o) && USE(o)->idle)
+BUS_GETTER(prop_idle_since, InvDevice, "t", uint64_t, USE(o) ? USE(o)->idle_since_usec : 0)
+#undef USE
+
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
 
 static const sd_bus_vtable device_vtable[] = {
@@ -104,6 +113,11 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("State", "s", prop_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Owner", "s", prop_owner, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Slot", "u", prop_slot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("User", "s", prop_user, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UserKind", "s", prop_user_kind, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UserPid", "u", prop_user_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Idle", "b", prop_idle, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("IdleSince", "t", prop_idle_since, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
 };
 

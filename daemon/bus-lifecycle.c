@@ -92,7 +92,8 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
                                                        parent ? parent : "", type);
                         break;
                 }
-                case OPS_RELEASE: {
+                case OPS_RELEASE:
+                case OPS_RELEASE_IDLE: {
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                         g_ptr_array_add(c->out, NULL);
                         r = sd_bus_message_new_method_return(c->call, &reply);
@@ -192,14 +193,15 @@ typedef enum {
         OPTION_STRING,     /* s into a char* (replaced) */
         OPTION_STRV,       /* as into a char** (replaced; at most BUS_OPTION_LIST_MAX) */
         OPTION_U32,        /* u into a uint32_t */
+        OPTION_U64,        /* t into a uint64_t */
         OPTION_I32,        /* i into an int */
         OPTION_TIMEOUT_MS, /* u (milliseconds) into a uint64_t of microseconds */
         OPTION_ATTRIBUTE,  /* (ssi) into Modify's add: name, value, index */
 } OptionType;
 
 static const char *const option_signature[] = {
-        [OPTION_BOOL] = "b", [OPTION_STRING] = "s",     [OPTION_STRV] = "as",         [OPTION_U32] = "u",
-        [OPTION_I32] = "i",  [OPTION_TIMEOUT_MS] = "u", [OPTION_ATTRIBUTE] = "(ssi)",
+        [OPTION_BOOL] = "b", [OPTION_STRING] = "s", [OPTION_STRV] = "as",      [OPTION_U32] = "u",
+        [OPTION_U64] = "t",  [OPTION_I32] = "i",    [OPTION_TIMEOUT_MS] = "u", [OPTION_ATTRIBUTE] = "(ssi)",
 };
 
 /* Every key of every a{sv} argument: the group that allows it, its type and where in OpsRequest it goes;
@@ -236,6 +238,8 @@ static const BusOption options[] = {
         {VGPUD_OPT_PERSIST, BUS_OPTIONS_ACQUIRE, OPTION_BOOL, FIELD(acquire.persist)},
         {VGPUD_OPT_DRY_RUN, BUS_OPTIONS_ACQUIRE, OPTION_BOOL, FIELD(acquire.dry_run)},
         {VGPUD_OPT_SLOT, BUS_OPTIONS_RELEASE, OPTION_U32, FIELD(release.slot), FIELD(release.slot_given)},
+        {VGPUD_OPT_OLDER_THAN_USEC, BUS_OPTIONS_IDLE, OPTION_U64, FIELD(release_idle.older_than_usec)},
+        {VGPUD_OPT_DRY_RUN, BUS_OPTIONS_IDLE, OPTION_BOOL, FIELD(release_idle.dry_run)},
 };
 #undef FIELD
 
@@ -291,6 +295,7 @@ static int read_value(sd_bus_message *msg, const BusOption *o, OpsRequest *req, 
                 break;
         case OPTION_STRV: r = read_strv(msg, o->key, field, error); break;
         case OPTION_U32: r = sd_bus_message_read(msg, "u", (uint32_t *)field); break;
+        case OPTION_U64: r = sd_bus_message_read(msg, "t", (uint64_t *)field); break;
         case OPTION_I32: r = sd_bus_message_read(msg, "i", (int *)field); break;
         case OPTION_TIMEOUT_MS:
                 r = sd_bus_message_read(msg, "u", &u);
@@ -480,4 +485,15 @@ int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         req->release.what = g_strdup(what);
         return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_VGPU_ACQUIRE, error);
+}
+
+int bus_method_release_idle(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        g_autoptr(OpsRequest) req = ops_request_new(OPS_RELEASE_IDLE);
+        int r;
+
+        r = bus_read_options(msg, req, BUS_OPTIONS_COMMON | BUS_OPTIONS_IDLE, error);
+        if (r < 0)
+                return r;
+        return submit(userdata, msg, TAKE_PTR(req), VGPUD_ACTION_DEVICE_STOP, error);
 }

@@ -54,6 +54,7 @@ int bus_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error
 int bus_method_modify(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_release_idle(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 /* Read an a{sv} of options into req: the keys of the given groups (bus-lifecycle.c's table), any other key
  * is InvalidArgument. */
@@ -64,14 +65,17 @@ enum {
         BUS_OPTIONS_PLACE = 1 << 3,   /* parent, parents, board, numa_node, policy */
         BUS_OPTIONS_ACQUIRE = 1 << 4, /* slot, uuid, vm_uuid, persist, dry_run */
         BUS_OPTIONS_RELEASE = 1 << 5, /* slot */
+        BUS_OPTIONS_IDLE = 1 << 6,    /* older_than_usec, dry_run */
 };
 int bus_read_options(sd_bus_message *msg, OpsRequest *req, unsigned flags, sd_bus_error *error);
 
-/* Manager's Plan, ListLeases and Orphans (bus-alloc.c); the Acquired/Released signals. */
+/* Manager's Plan, ListLeases, ScanUsers and Idle (also served as Orphans) (bus-alloc.c); the
+ * Acquired/Released signals. */
 int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_list_leases(sd_bus_message *msg, void *userdata, sd_bus_error *error);
-int bus_property_orphans(sd_bus *bus, const char *path, const char *interface, const char *property,
-                         sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_property_idle(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_method_scan_users(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 void bus_lease_notify(void *userdata, bool acquired, const struct Lease *lease);
 
 /* Manager's ApplyLayout (bus-layout.c): parse, plan, apply; the reply is the plan (b changed, a(ssss)

@@ -44,9 +44,13 @@ struct Inventory {
         bool names_loaded;         /* the PCI ID database is in memory */
 
         /* inventory-owners.c */
-        Leases *leases;       /* borrowed; NULL: nobody holds anything */
-        GHashTable *orphans;  /* UUIDs of the orphans, kept device by device (NULL: to be computed) */
-        bool orphans_changed; /* since they were last announced */
+        Leases *leases;        /* borrowed; NULL: nobody holds anything */
+        GHashTable *uses;      /* uuid (owned) -> InvDeviceUse*, of the running devices */
+        GHashTable *dirty;     /* UUIDs (owned) whose use to look at again on the next check */
+        bool all_dirty;        /* every device, on the next check */
+        GHashTable *idle;      /* UUIDs (owned) of the idle devices, as last checked */
+        bool idle_changed;     /* since Idle was last announced */
+        char *libvirt_run_dir; /* NULL: the default */
 };
 
 /* An object to announce once the update is complete, or one that went (unannounced if it came within
@@ -56,13 +60,15 @@ void inventory_announce_removed(Inventory *inv, InvObjectKind kind, const char *
 /* Recompute cores and capacity and tell the observer everything that changed during this update. */
 void inventory_finish_update(Inventory *inv);
 
-/* inventory-owners.c: the orphan status of uuid's device may have changed (it appeared or went, its
- * lease or its definition came or went); every device is looked at again on the next check after
- * inventory_orphans_invalidate() (a new leases file). inventory_check_orphans() announces
- * Manager.Orphans when the set changed since its last call. */
+/* inventory-owners.c: the use of uuid's device may have changed (it appeared or went, its lease or its
+ * definition came or went); every device is looked at again on the next check after
+ * inventory_orphans_invalidate() (a new leases file, a scan of the holders). inventory_check_users()
+ * looks at those, announces each device whose user changed and Manager.Idle when the set changed
+ * since its last call. inventory_owners_done() frees what it keeps. */
 void inventory_orphans_device_changed(Inventory *inv, const char *uuid);
 void inventory_orphans_invalidate(Inventory *inv);
-void inventory_check_orphans(Inventory *inv);
+void inventory_check_users(Inventory *inv);
+void inventory_owners_done(Inventory *inv);
 
 /* inventory-definitions.c */
 void inventory_definition_free(InvDefinition *d);

@@ -131,8 +131,6 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
         g_hash_table_unref(inv->gone_cores);
-        if (inv->orphans)
-                g_hash_table_unref(inv->orphans);
         g_hash_table_unref(inv->device_states);
         g_hash_table_unref(inv->typeless);
         g_ptr_array_unref(inv->sysfs_warnings);
@@ -143,6 +141,7 @@ void inventory_free(Inventory *inv)
         pci_names_free(inv->pci);
         g_hash_table_unref(inv->changed);
         g_ptr_array_unref(inv->added);
+        inventory_owners_done(inv);
         g_free(inv->definitions_dir);
         g_free(inv->own_definitions_dir);
         g_ptr_array_unref(inv->backends);
@@ -1010,7 +1009,7 @@ void inventory_finish_update(Inventory *inv)
                                                           (char **)changed);
         }
         g_hash_table_remove_all(inv->changed);
-        inventory_check_orphans(inv);
+        inventory_check_users(inv);
 }
 
 /* ---- updates ---- */

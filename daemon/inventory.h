@@ -176,10 +176,43 @@ struct Leases;
 void inventory_set_leases(Inventory *inv, struct Leases *leases);
 /* The lease of a device (or of a UUID not running), NULL when nobody holds it. */
 struct Lease *inventory_lease(Inventory *inv, const char *uuid);
-/* The lease of uuid was made, changed or dropped: announce the device's Owner and Slot, and Orphans. */
+/* The lease of uuid was made, changed or dropped: announce the device's Owner and Slot, its user, and
+ * Idle. */
 void inventory_lease_changed(Inventory *inv, const char *uuid);
-/* Running devices with neither lease nor definition (on their parent): char* UUIDs (borrowed), sorted. */
-GPtrArray *inventory_orphans(Inventory *inv);
+
+/* Who uses a running device, first that applies: its lease's owner; else the process holding its VFIO
+ * group (at the last inventory_scan_users()); else the Proxmox VM its UUID names by qemu-server's
+ * convention (%08d-0000-0000-0000-%012d: hostpci index, VMID); else its definition. */
+typedef enum {
+        INV_USER_NONE,
+        INV_USER_LEASE,
+        INV_USER_PROCESS,
+        INV_USER_PROXMOX,
+        INV_USER_DEFINITION,
+} InvUserKind;
+
+typedef struct InvDeviceUse {
+        InvUserKind kind;
+        char *user;               /* the owner; the holder's VM ("libvirt:web-01", "proxmox:101",
+                                     "qemu:NAME") or "pid N (comm)"; "proxmox:VMID"; "definition"; "" */
+        pid_t pid;                /* the process holding its VFIO group at the last scan, 0: none */
+        char *comm, *vm;          /* that process's command name and VM; NULL when none */
+        bool idle;                /* running with no lease, no definition and no process holding it */
+        uint64_t idle_since_usec; /* CLOCK_REALTIME: since when it is idle (last seen in use, or first
+                                     seen); 0 while in use */
+} InvDeviceUse;
+
+/* Where libvirt's runtime status files are (NULL: /run/libvirt/qemu), for the holders' VMs. */
+void inventory_set_libvirt_run_dir(Inventory *inv, const char *dir);
+/* Look for the processes holding the running devices' VFIO groups now (one pass over /proc), and
+ * announce what changed. 0 or a negative errno (the previous holders are kept then). */
+int inventory_scan_users(Inventory *inv);
+/* The usage of a running device, NULL when it is not running. */
+const InvDeviceUse *inventory_device_use(Inventory *inv, const char *uuid);
+/* "lease", "process", "proxmox", "definition" or "" (nobody). */
+const char *inventory_user_kind_to_string(InvUserKind k);
+/* The idle running devices: char* UUIDs (borrowed), sorted. */
+GPtrArray *inventory_idle(Inventory *inv);
 /* Add a warning line (e.g. about the leases file) to Warnings. */
 void inventory_add_warning(Inventory *inv, const char *line);
 

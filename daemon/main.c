@@ -173,8 +173,9 @@ static int parse_args(Manager *m, int argc, char **argv)
 static void manager_done(Manager *m)
 {
         layout_apply_cancel_waiting(); /* before the engine: layouts waiting to plan end now */
-        ops_free(m->ops);              /* callers still waiting get an error; running callouts are killed */
-        layout_watch_free(m->layout);  /* after the engine: its applies have answered */
+        sd_event_source_unref(m->users_timer);
+        ops_free(m->ops);             /* callers still waiting get an error; running callouts are killed */
+        layout_watch_free(m->layout); /* after the engine: its applies have answered */
         metrics_free(m->metrics);
         g_free(m->metrics_file);
         sriov_free(m->sriov); /* a running sriov-manage is killed */
@@ -254,12 +255,12 @@ static void on_definitions_reloaded(void *userdata)
         ops_reconcile_leases_soon(m->ops);
 }
 
-/* Read the leases, and say what the devices found in sysfs are: leased, defined, or orphans (which
- * stay as they are: vgpud never removes what it cannot account for). */
+/* Read the leases, and say what the devices found in sysfs are: leased, defined, held by a process, or
+ * idle (which stay as they are: vgpud removes them only when asked, ReleaseIdle). */
 static int load_leases(Manager *m)
 {
         g_autofree char *warning = NULL;
-        g_autoptr(GPtrArray) orphans = NULL;
+        g_autoptr(GPtrArray) idle = NULL;
         g_autoptr(GPtrArray) leases = NULL;
         unsigned running = 0, dropped = 0, n;
         int r;
@@ -315,12 +316,48 @@ static int load_leases(Manager *m)
                 g_ptr_array_unref(leases);
                 leases = leases_list(m->leases, NULL);
         }
-        orphans = inventory_orphans(m->inventory);
+        r = inventory_scan_users(m->inventory);
+        if (r < 0)
+                log_warning_errno(r, "Cannot look for the processes holding vGPUs: %m");
+        idle = inventory_idle(m->inventory);
         if (leases->len > 0)
                 log_info("Leases: %u, %u of them running", leases->len, running);
-        for (guint i = 0; i < orphans->len; i++)
-                log_info("Orphan: %s runs with neither lease nor definition (left as it is)",
-                         (const char *)orphans->pdata[i]);
+        for (guint i = 0; i < idle->len; i++)
+                log_info("Idle: %s runs with no lease, no definition and no process holding it (left as "
+                         "it is)",
+                         (const char *)idle->pdata[i]);
+        return 0;
+}
+
+/* Every [Users] ScanIntervalSec while devices run: who holds them, and since when the others are idle. */
+static int on_users_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        if (inventory_count(m->inventory, INV_OBJECT_DEVICE) > 0) {
+                r = inventory_scan_users(m->inventory);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot look for the processes holding vGPUs: %m");
+        }
+        r = sd_event_source_set_time(s, usec + m->config.users_scan_interval_sec * 1000000ULL);
+        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+static int start_users_timer(Manager *m)
+{
+        uint64_t now;
+        int r;
+
+        if (m->config.users_scan_interval_sec == 0)
+                return 0;
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->users_timer, CLOCK_MONOTONIC,
+                                      now + m->config.users_scan_interval_sec * 1000000ULL, 1000000ULL,
+                                      on_users_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the users timer: %m");
         return 0;
 }
 
@@ -440,6 +477,7 @@ static int run(Manager *m)
         inventory_add_backend(m->inventory, backend_nvidia_vf_new(NULL, m->state_dir));
         own_defs = g_build_filename(m->state_dir, "nvidia-vf-definitions", NULL);
         inventory_set_own_definitions_dir(m->inventory, own_defs);
+        inventory_set_libvirt_run_dir(m->inventory, m->config.users_libvirt_run_dir);
         /* no write can be in progress now: what a crash interrupted goes */
         unsigned n = store_remove_temp_files(m->definitions_dir);
         if (n > 0)
@@ -465,6 +503,9 @@ static int run(Manager *m)
                 return r;
 
         r = setup_engine(m);
+        if (r < 0)
+                return r;
+        r = start_users_timer(m);
         if (r < 0)
                 return r;
         r = layout_watch_new(m->event, m->ops, m->inventory, m->leases, m->config.layout_file,

@@ -41,4 +41,6 @@ typedef struct Manager {
         uint64_t callout_timeout_usec;  /* 0: the default */
         VgpudConfig config;             /* vgpud.conf (daemon/config.c) */
         LayoutWatch *layout;            /* the configured layout (layout-watch.c) */
+        sd_event_source *users_timer;   /* looks for processes holding vGPUs ([Users] ScanIntervalSec) */
+        uint64_t users_scanned_usec;    /* CLOCK_MONOTONIC of the last ScanUsers scan */
 } Manager;

@@ -253,7 +253,7 @@ static void render_counts(Metrics *m, GString *out)
 {
         g_autoptr(GPtrArray) devices = inventory_list_devices(m->inv);
         g_autoptr(GPtrArray) definitions = inventory_list_definitions(m->inv);
-        g_autoptr(GPtrArray) orphans = inventory_orphans(m->inv);
+        g_autoptr(GPtrArray) idle = inventory_idle(m->inv);
 
         append_header(out, "vgpud_devices", "gauge", "Running mediated devices.");
         g_string_append_printf(out, "vgpud_devices %u\n", devices->len);
@@ -261,9 +261,11 @@ static void render_counts(Metrics *m, GString *out)
         g_string_append_printf(out, "vgpud_definitions %u\n", definitions->len);
         append_header(out, "vgpud_leases", "gauge", "vGPUs an owner holds (leases).");
         g_string_append_printf(out, "vgpud_leases %u\n", m->leases ? leases_count(m->leases) : 0);
-        append_header(out, "vgpud_orphan_devices", "gauge",
-                      "Running devices that neither a lease nor a definition accounts for.");
-        g_string_append_printf(out, "vgpud_orphan_devices %u\n", orphans->len);
+        append_header(out, "vgpud_idle_devices", "gauge",
+                      "Running devices nobody uses: no lease, no definition, no process holding them.");
+        g_string_append_printf(out, "vgpud_idle_devices %u\n", idle->len);
+        append_header(out, "vgpud_orphan_devices", "gauge", "The old name of vgpud_idle_devices.");
+        g_string_append_printf(out, "vgpud_orphan_devices %u\n", idle->len);
 }
 
 static gint compare_request_stats(gconstpointer a, gconstpointer b)

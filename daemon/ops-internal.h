@@ -109,6 +109,11 @@ typedef struct ReleaseJob {
         guint next;    /* the one being released */
 } ReleaseJob;
 
+typedef struct ReleaseIdleJob {
+        char **idle; /* the idle devices to remove, in order */
+        guint next;  /* the one being removed */
+} ReleaseIdleJob;
+
 struct Job {
         Ops *ops;
         const OpsKindInfo *kind;
@@ -146,6 +151,7 @@ struct Job {
                 UndefineJob undefine;
                 AcquireJob acquire;
                 ReleaseJob release;
+                ReleaseIdleJob release_idle;
         };
 };
 
@@ -232,3 +238,4 @@ int ops_autostart_setup(Ops *ops);
 extern const OpsKindInfo ops_kind_start, ops_kind_stop, ops_kind_autostart;   /* ops-lifecycle.c */
 extern const OpsKindInfo ops_kind_define, ops_kind_undefine, ops_kind_modify; /* ops-definitions.c */
 extern const OpsKindInfo ops_kind_acquire, ops_kind_release;                  /* ops-acquire.c */
+extern const OpsKindInfo ops_kind_release_idle;                               /* ops-idle.c */

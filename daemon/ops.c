@@ -25,10 +25,15 @@
 
 /* The request kinds (ops-internal.h says how to add one). */
 static const OpsKindInfo *const kinds[_OPS_KIND_MAX] = {
-        [OPS_START] = &ops_kind_start,     [OPS_STOP] = &ops_kind_stop,
-        [OPS_DEFINE] = &ops_kind_define,   [OPS_UNDEFINE] = &ops_kind_undefine,
-        [OPS_MODIFY] = &ops_kind_modify,   [OPS_ACQUIRE] = &ops_kind_acquire,
-        [OPS_RELEASE] = &ops_kind_release, [OPS_AUTOSTART] = &ops_kind_autostart,
+        [OPS_START] = &ops_kind_start,
+        [OPS_STOP] = &ops_kind_stop,
+        [OPS_DEFINE] = &ops_kind_define,
+        [OPS_UNDEFINE] = &ops_kind_undefine,
+        [OPS_MODIFY] = &ops_kind_modify,
+        [OPS_ACQUIRE] = &ops_kind_acquire,
+        [OPS_RELEASE] = &ops_kind_release,
+        [OPS_AUTOSTART] = &ops_kind_autostart,
+        [OPS_RELEASE_IDLE] = &ops_kind_release_idle,
 };
 
 /* The request kinds as the journal and the metrics name them (the bus method, lower case); a kind's
@@ -36,7 +41,7 @@ static const OpsKindInfo *const kinds[_OPS_KIND_MAX] = {
 static const char *const kind_names[_OPS_KIND_MAX] = {
         [OPS_START] = "start",       [OPS_STOP] = "stop",           [OPS_DEFINE] = "define",
         [OPS_UNDEFINE] = "undefine", [OPS_MODIFY] = "modify",       [OPS_ACQUIRE] = "acquire",
-        [OPS_RELEASE] = "release",   [OPS_AUTOSTART] = "autostart",
+        [OPS_RELEASE] = "release",   [OPS_AUTOSTART] = "autostart", [OPS_RELEASE_IDLE] = "release_idle",
 };
 
 static const OpsKindInfo *kind_of(OpsKind kind)

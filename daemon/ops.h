@@ -36,13 +36,14 @@ typedef struct Ops Ops;
 
 /* The kinds of request. Each has its entry in the engine's table (ops-internal.h says how to add one). */
 typedef enum {
-        OPS_START,     /* ops-lifecycle.c */
-        OPS_STOP,      /* ops-lifecycle.c */
-        OPS_DEFINE,    /* ops-definitions.c */
-        OPS_UNDEFINE,  /* ops-definitions.c */
-        OPS_MODIFY,    /* ops-definitions.c */
-        OPS_ACQUIRE,   /* ops-acquire.c */
-        OPS_RELEASE,   /* ops-acquire.c */
+        OPS_START,        /* ops-lifecycle.c */
+        OPS_STOP,         /* ops-lifecycle.c */
+        OPS_DEFINE,       /* ops-definitions.c */
+        OPS_UNDEFINE,     /* ops-definitions.c */
+        OPS_MODIFY,       /* ops-definitions.c */
+        OPS_ACQUIRE,      /* ops-acquire.c */
+        OPS_RELEASE,      /* ops-acquire.c */
+        OPS_RELEASE_IDLE, /* ops-idle.c */
         OPS_AUTOSTART, /* ops-lifecycle.c: queue a start for each "auto" definition of parent (ops_autostart)
                         */
         _OPS_KIND_MAX,
@@ -95,6 +96,12 @@ typedef struct OpsReleaseArgs {
         bool slot_given;
 } OpsReleaseArgs;
 
+/* ReleaseIdle: remove the idle devices (inventory_idle()) idle for at least older_than_usec. */
+typedef struct OpsReleaseIdleArgs {
+        uint64_t older_than_usec;
+        bool dry_run;
+} OpsReleaseIdleArgs;
+
 /* What to do, as dbus/org.vgpud1.xml describes each method. Strings NULL or "" mean "not given". */
 typedef struct OpsRequest {
         OpsKind kind;
@@ -103,7 +110,7 @@ typedef struct OpsRequest {
         uint64_t timeout_usec; /* how long to wait for the kernel; 0: the default */
         bool force;            /* go ahead when a pre or live callout script refuses */
         /* Results besides uuid and parent, filled for the caller (a reference it holds):
-         * Acquire: the type id; Release: the UUIDs released. */
+         * Acquire: the type id; Release and ReleaseIdle: the UUIDs released. */
         GPtrArray *out;
         /* the fields of the kind (only that member is set) */
         union {
@@ -112,6 +119,7 @@ typedef struct OpsRequest {
                 OpsModifyArgs modify;
                 OpsAcquireArgs acquire;
                 OpsReleaseArgs release;
+                OpsReleaseIdleArgs release_idle;
         };
 } OpsRequest;
 

@@ -28,10 +28,17 @@ typedef struct VgpudConfig {
         char *vf_sriov_manage; /* sriov-manage's path; NULL: /usr/lib/nvidia/sriov-manage */
         char *vf_pfs;          /* the PFs to enable, space-separated addresses; NULL: every NVIDIA PF */
         char *vf_mixed_size;   /* PFs whose GPU goes to mixed-size mode, space-separated; NULL: none */
+
+        /* [Users]: who uses each vGPU (inventory-owners.c): libvirt's runtime status directory, and
+         * how often vgpud looks for processes holding the devices (seconds; 0: only when asked) */
+        char *users_libvirt_run_dir;
+        uint64_t users_scan_interval_sec;
 } VgpudConfig;
 
-#define VGPUD_LAYOUT_OWNER_DEFAULT     "layout"
-#define VGPUD_LAYOUT_RETRY_SEC_DEFAULT 30
+#define VGPUD_LAYOUT_OWNER_DEFAULT          "layout"
+#define VGPUD_LAYOUT_RETRY_SEC_DEFAULT      30
+#define VGPUD_USERS_LIBVIRT_RUN_DIR_DEFAULT "/run/libvirt/qemu"
+#define VGPUD_USERS_SCAN_INTERVAL_DEFAULT   30
 
 /* Fill *c from the file at path (NULL: VGPUD_CONFIG_FILE, where a missing file is no error). Keys
  * missing from the file keep their defaults. Returns 0, or a negative errno with *ret_why set to a

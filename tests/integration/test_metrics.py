@@ -84,7 +84,8 @@ class TestMetrics(vgpudtest.VgpudTestCase):
         (devices,) = self.call('/org/vgpud1', 'org.vgpud1.Manager', 'ListDevices')
         self.assertEqual(value(families, 'vgpud_devices'), len(devices))
         self.assertEqual(value(families, 'vgpud_leases'), 2)
-        self.assertEqual(value(families, 'vgpud_orphan_devices'), 1)  # the mtty device: no lease, no definition
+        self.assertEqual(value(families, 'vgpud_idle_devices'), 1)  # the mtty device: no lease, definition, process
+        self.assertEqual(value(families, 'vgpud_orphan_devices'), 1)  # the old name
 
     def test_requests_by_result_with_latency(self):
         self.vgpuctl_ok('acquire', 'A16-2Q', '--owner', 'test:r')

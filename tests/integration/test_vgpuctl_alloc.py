@@ -120,7 +120,7 @@ class TestAcquireRelease(VgpuctlAllocCase):
         for name in ('acquire', 'release', 'plan', 'hook', 'status'):
             self.assertNotIn('    %s ' % name, out)
         self.assertIn('--owner <OWNER>', self.vgpuctl_ok('acquire', '--help'))
-        self.assertIn('<UUID|--owner <OWNER>>', self.vgpuctl_ok('help', 'release'))
+        self.assertIn('<UUID|--owner <OWNER>|--idle>', self.vgpuctl_ok('help', 'release'))
 
 
 def table(text):
@@ -190,22 +190,25 @@ class TestPlan(VgpuctlAllocCase):
 
 class TestStatus(VgpuctlAllocCase):
 
-    def test_leases_and_orphans_under_the_core_table(self):
+    def test_leases_and_users_under_the_core_table(self):
         out = self.vgpuctl_ok('status')
-        self.assertNotIn('OWNER', out)  # no leases, no orphans: the table alone
+        self.assertNotIn('OWNER', out)  # no leases, no devices: the table alone
         self.assertEqual(len(out.split('\n\n')), 1)
         u = self.vgpuctl_ok('acquire', 'T4-2Q', '--owner', 'libvirt:web-01', '--slot', '3').strip()
-        orphan = '7e57ab1e-0000-4000-8000-000000000001'
-        self.assertTrue(self.sim.emulator.create(A16_CORES[0][:-1] + '4', 'nvidia-' + self.a16_2q(), orphan))
-        self.assertTrue(self.wait_for(lambda s: orphan in self.orphans()))
+        idle = '7e57ab1e-0000-4000-8000-000000000001'
+        self.assertTrue(self.sim.emulator.create(A16_CORES[0][:-1] + '4', 'nvidia-' + self.a16_2q(), idle))
+        self.assertTrue(self.wait_for(lambda s: idle in self.orphans()))
         out = self.vgpuctl_ok('status')
         blocks = out.split('\n\n')
         self.assertEqual(len(blocks), 3, out)
         leases = table(blocks[1])
         self.assertEqual(leases, [{'OWNER': 'libvirt:web-01', 'SLOT': '3', 'UUID': u, 'TYPE': 'nvidia-231',
                                    'PARENT': T4, 'RUNNING': 'yes'}])
-        orphans = table(blocks[2])
-        self.assertEqual([r['ORPHAN'] for r in orphans], [orphan])
+        vgpus = {r['VGPU']: r for r in table(blocks[2])}
+        self.assertEqual(sorted(vgpus), sorted([u, idle]))
+        self.assertEqual((vgpus[u]['USED BY'], vgpus[u]['IDLE']), ('lease libvirt:web-01', '-'))
+        self.assertEqual(vgpus[idle]['USED BY'], 'nobody')
+        self.assertRegex(vgpus[idle]['IDLE'], r'^\d+[smhd]')
         # the core table is as it was: one row per core
         self.assertEqual({r['CORE'] for r in table(blocks[0])}, set(self.plan()[1]))
 
@@ -213,8 +216,12 @@ class TestStatus(VgpuctlAllocCase):
         cores = {c['core']: c for c in data}
         self.assertEqual([(x['owner'], x['slot'], x['uuid'], x['running']) for x in cores[T4]['leases']],
                          [('libvirt:web-01', 3, u, True)])
-        self.assertEqual(cores[A16_CORES[0]]['orphans'], [orphan])
+        self.assertEqual(cores[A16_CORES[0]]['idle'], [idle])
+        self.assertEqual(cores[A16_CORES[0]]['orphans'], [idle])  # the old name, kept
         self.assertEqual(cores[A16_CORES[0]]['leases'], [])
+        self.assertEqual([(d['uuid'], d['user_kind'], d['user'], d['idle']) for d in cores[T4]['devices']],
+                         [(u, 'lease', 'libvirt:web-01', False)])
+        self.assertGreater(cores[A16_CORES[0]]['devices'][0]['idle_since_usec'], 0)
         for key in ('core', 'model', 'board', 'numa_node', 'size', 'used', 'capacity', 'parents'):
             self.assertIn(key, cores[T4])
 

@@ -24,8 +24,26 @@ static void test_defaults(void)
         g_assert_null(c.layout_config);
         g_assert_cmpstr(c.layout_owner, ==, VGPUD_LAYOUT_OWNER_DEFAULT);
         g_assert_cmpuint(c.layout_retry_sec, ==, VGPUD_LAYOUT_RETRY_SEC_DEFAULT);
+        g_assert_cmpstr(c.users_libvirt_run_dir, ==, "/run/libvirt/qemu");
+        g_assert_cmpuint(c.users_scan_interval_sec, ==, 30);
         config_done(&c);
         g_assert_null(c.layout_owner);
+}
+
+static void test_users(void)
+{
+        VgpudConfig c = {};
+        g_autofree char *why = NULL;
+
+        g_assert_cmpint(load(&c, "[Users]\nLibvirtRunDirectory=/tmp/libvirt\nScanIntervalSec=0\n", &why), ==,
+                        0);
+        g_assert_null(why);
+        g_assert_cmpstr(c.users_libvirt_run_dir, ==, "/tmp/libvirt");
+        g_assert_cmpuint(c.users_scan_interval_sec, ==, 0);
+        config_done(&c);
+        g_assert_cmpint(load(&c, "[Users]\nLibvirtRunDirectory=run/libvirt\n", &why), <, 0);
+        g_assert_nonnull(strstr(why, "not an absolute path"));
+        config_done(&c);
 }
 
 static void test_layout(void)
@@ -117,6 +135,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/config/defaults", test_defaults);
         g_test_add_func("/config/layout", test_layout);
+        g_test_add_func("/config/users", test_users);
         g_test_add_func("/config/refused", test_refused);
         g_test_add_func("/config/files", test_files);
         return g_test_run();
