@@ -512,6 +512,7 @@ static void release_clear_job(Job *j)
 
 /* An acquire is a start, as the callouts see it; a release is a stop. */
 const OpsKindInfo ops_kind_acquire = {
+        .name = "acquire",
         .action = "start",
         .init = acquire_init,
         .clear = acquire_clear,
@@ -522,6 +523,7 @@ const OpsKindInfo ops_kind_acquire = {
 };
 
 const OpsKindInfo ops_kind_release = {
+        .name = "release",
         .action = "stop",
         .clear = release_clear,
         .prepare = release_prepare,

@@ -366,6 +366,7 @@ static void undefine_clear_job(Job *j)
 }
 
 const OpsKindInfo ops_kind_define = {
+        .name = "define",
         .action = "define",
         .clear = definition_clear,
         .prepare = define_prepare,
@@ -373,6 +374,7 @@ const OpsKindInfo ops_kind_define = {
 };
 
 const OpsKindInfo ops_kind_undefine = {
+        .name = "undefine",
         .action = "undefine",
         .prepare = undefine_prepare,
         .run = undefine_run,
@@ -380,6 +382,7 @@ const OpsKindInfo ops_kind_undefine = {
 };
 
 const OpsKindInfo ops_kind_modify = {
+        .name = "modify",
         .action = "modify",
         .init = modify_init,
         .clear = modify_clear,

@@ -135,6 +135,7 @@ static void idle_clear_job(Job *j)
 
 /* Each removal is a stop, as the callouts see it. */
 const OpsKindInfo ops_kind_release_idle = {
+        .name = "release_idle",
         .action = "stop",
         .prepare = idle_prepare,
         .run = idle_run,

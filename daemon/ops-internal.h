@@ -15,10 +15,11 @@
  * HOW TO ADD A REQUEST KIND (e.g. ApplyLayout, or a release of idle devices):
  *   1. ops.h: a value in OpsKind, and when it takes arguments of its own, a struct OpsFooArgs and a
  *      member of that type in OpsRequest's union (never fields of one kind in the common part).
- *   2. A new file ops-foo.c with `const OpsKindInfo ops_kind_foo = {...}`: prepare and run (required),
- *      resume when run can return 1 (it waits), end when a failure must be undone, init/clear when its
- *      arguments need defaults or hold memory, phases when its callouts are not pre and post. State the
- *      job keeps between phases goes in a struct of its own in Job's union below (clear_job frees it).
+ *   2. A new file ops-foo.c with `const OpsKindInfo ops_kind_foo = {...}`: name, action, prepare and
+ *      run (required), resume when run can return 1 (it waits), end when a failure must be undone,
+ *      init/clear when its arguments need defaults or hold memory, phases when its callouts are not pre
+ *      and post. State the job keeps between phases goes in a struct of its own in Job's union below
+ *      (clear_job frees it). Nothing else in the engine lists the kinds.
  *   3. One line in the table in ops.c (kinds[]) and its declaration at the bottom of this file; the
  *      file in daemon/meson.build.
  *   4. The bus glue (bus-lifecycle.c): a method handler that fills an OpsRequest and submits it, its
@@ -67,6 +68,7 @@ enum {
 /* One kind of request. Each returns 0 or a negative errno with *ret_message (ops_fail()), or 1 where
  * said; each runs from the event loop with the job current. */
 typedef struct OpsKindInfo {
+        const char *name;   /* the request's own name in logs, the journal and metrics: "acquire", ... */
         const char *action; /* as the callouts see it: "start", "stop", "define", ... */
         /* Defaults of the kind's arguments (NULL: all zero), and freeing them (NULL: nothing held). */
         void (*init)(OpsRequest *req);

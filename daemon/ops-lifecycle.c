@@ -466,6 +466,7 @@ static void definition_clear(OpsRequest *req)
 }
 
 const OpsKindInfo ops_kind_start = {
+        .name = "start",
         .action = "start",
         .clear = definition_clear,
         .prepare = start_prepare,
@@ -522,6 +523,7 @@ static int stop_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 }
 
 const OpsKindInfo ops_kind_stop = {
+        .name = "stop",
         .action = "stop",
         .prepare = stop_prepare,
         .run = stop_run,
@@ -584,6 +586,7 @@ static int autostart_run(Ops *ops, Job *j, char **ret_message)
 }
 
 const OpsKindInfo ops_kind_autostart = {
+        .name = "autostart",
         .action = "start",
         .prepare = autostart_prepare,
         .run = autostart_run,

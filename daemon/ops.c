@@ -38,12 +38,6 @@ static const OpsKindInfo *const kinds[_OPS_KIND_MAX] = {
 
 /* The request kinds as the journal and the metrics name them (the bus method, lower case); a kind's
  * action is what the callouts see, and Acquire's is "start". */
-static const char *const kind_names[_OPS_KIND_MAX] = {
-        [OPS_START] = "start",       [OPS_STOP] = "stop",           [OPS_DEFINE] = "define",
-        [OPS_UNDEFINE] = "undefine", [OPS_MODIFY] = "modify",       [OPS_ACQUIRE] = "acquire",
-        [OPS_RELEASE] = "release",   [OPS_AUTOSTART] = "autostart", [OPS_RELEASE_IDLE] = "release_idle",
-};
-
 static const OpsKindInfo *kind_of(OpsKind kind)
 {
         g_assert(kind >= 0 && kind < _OPS_KIND_MAX && kinds[kind]);
@@ -207,7 +201,7 @@ static void log_request_end(Ops *ops, Job *j, int r, const char *message)
                 .parent = j->parent ? j->parent : (lease ? lease->parent : NULL),
                 .type = lease ? lease->type : (j->def ? j->def->mdev_type : NULL),
                 .owner = lease ? lease->owner : (j->req->kind == OPS_ACQUIRE ? j->req->acquire.owner : NULL),
-                .request = kind_names[j->req->kind],
+                .request = kind_of(j->req->kind)->name,
                 .error = r < 0 ? vgpud_error_name_from_errno(r) : NULL,
         };
 
@@ -215,10 +209,10 @@ static void log_request_end(Ops *ops, Job *j, int r, const char *message)
                 return;
         if (r < 0)
                 log_event(LOG_NOTICE, LOG_ID_REQUEST_FAILED, &f, "%s%s%s failed: %s",
-                          kind_names[j->req->kind], uuid ? " " : "", str_or(uuid, ""),
+                          kind_of(j->req->kind)->name, uuid ? " " : "", str_or(uuid, ""),
                           message ? message : g_strerror(-r));
         else
-                log_event(LOG_INFO, LOG_ID_REQUEST_DONE, &f, "%s%s%s done", kind_names[j->req->kind],
+                log_event(LOG_INFO, LOG_ID_REQUEST_DONE, &f, "%s%s%s done", kind_of(j->req->kind)->name,
                           uuid ? " " : "", str_or(uuid, ""));
 }
 
@@ -238,7 +232,7 @@ static void job_end(Ops *ops, Job *j, int r, const char *message)
         job_reset_state(ops, j); /* before the reply: the caller sees the device as it is now */
         log_request_end(ops, j, r, message);
         if (ops->metrics && j->req->kind != OPS_AUTOSTART)
-                metrics_request_done(ops->metrics, kind_names[j->req->kind], r,
+                metrics_request_done(ops->metrics, kind_of(j->req->kind)->name, r,
                                      (uint64_t)g_get_monotonic_time() - j->submitted_usec);
         if (j->done)
                 j->done(r < 0 ? r : 0, r < 0 ? message : NULL, j->uuid[0] ? j->uuid : NULL, j->parent,
