@@ -12,7 +12,7 @@
 #   vgputest.second_boot_uuid=U   the device group second_boot defines in boot 1, expects in boot 2
 # The lifecycle groups (lifecycle, kernel_errors, autostart_reload, second_boot) live in
 # guest-lifecycle.sh; the allocation group (acquire) in guest-acquire.sh, which run.sh ships as
-# /tests/groups.d/acquire.sh.
+# /tests/groups.d/acquire.sh; who uses each vGPU and release --idle (users) in guest-users.sh.
 # Ends with "vgputest: N passed, M failed" and "VERDICT: PASS" or "VERDICT: FAIL".
 . /tests/guest-lib.sh
 

@@ -88,6 +88,8 @@ if [ "$mode" = full ]; then
         initrd_args+=(--file "$VM_DIR/guest-acquire.sh:/tests/groups.d/acquire.sh")
         # group layout (vgpuctl apply): after acquire, whose helpers it uses
         initrd_args+=(--file "$VM_DIR/guest-layout.sh:/tests/groups.d/layout.sh")
+        # group users (who uses each vGPU, release --idle): after acquire, whose helpers it uses
+        initrd_args+=(--file "$VM_DIR/guest-users.sh:/tests/groups.d/users.sh")
 fi
 # the project's bus policy is what a real install uses; the test copy only stands in for it
 policy=$SRC_ROOT/dbus/org.vgpud1.conf
