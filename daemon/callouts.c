@@ -259,6 +259,75 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata);
 
+/* posix_spawn path in a process group of its own (so that a timeout kills what it started too), with
+ * the default dispositions of the signals the daemon handles: stdin from in_fd (/dev/null when -1),
+ * stdout to /dev/null, stderr to err_fd. */
+static int spawn_script(const char *path, const char *const *argv, int in_fd, int err_fd, pid_t *ret_pid)
+{
+        static const int defaults[] = {SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t mask, def;
+        int r;
+
+        sigemptyset(&mask);
+        sigemptyset(&def);
+        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+                sigaddset(&def, defaults[i]);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        if (in_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+        posix_spawnattr_setflags(&attr,
+                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setsigmask(&attr, &mask);
+        posix_spawnattr_setsigdefault(&attr, &def);
+        posix_spawnattr_setpgroup(&attr, 0);
+        r = posix_spawn(ret_pid, path, &fa, &attr, (char *const *)argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        return -r;
+}
+
+/* Watch the script run->pid from the loop: its exit, its stderr and its timeout; then feed its stdin.
+ * On failure the script is killed and everything of it cleaned up. */
+static int script_watch(CalloutRun *run)
+{
+        int r;
+
+        r = sd_event_add_child(run->c->event, &run->child_source, run->pid, WEXITED, on_child, run);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch callout script %s: %m", run->script);
+                (void)kill(-run->pid, SIGKILL);
+                (void)waitpid(run->pid, NULL, 0);
+                run->pid = 0;
+                script_cleanup(run);
+                return r;
+        }
+        /* freed early (a cancel), the source kills and reaps it */
+        (void)sd_event_source_set_child_process_own(run->child_source, true);
+        (void)fcntl(run->stderr_fd, F_SETFL, O_NONBLOCK);
+        r = sd_event_add_io(run->c->event, &run->stderr_source, run->stderr_fd, EPOLLIN, on_stderr, run);
+        if (r >= 0)
+                r = sd_event_add_time_relative(run->c->event, &run->timer, CLOCK_MONOTONIC,
+                                               run->c->timeout_usec, 0, on_timeout, run);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch callout script %s: %m", run->script);
+                script_cleanup(run);
+                return r;
+        }
+        if (run->stdin_fd >= 0) {
+                (void)fcntl(run->stdin_fd, F_SETFL, O_NONBLOCK);
+                write_input(run);
+        }
+        return 0;
+}
+
+/* Start one script with mdevctl's arguments (stdin: the definition, except for notifiers). */
 static int script_spawn(CalloutRun *run, const char *path)
 {
         const char *argv[] = {
@@ -277,11 +346,7 @@ static int script_spawn(CalloutRun *run, const char *path)
                 run->parent,
                 NULL,
         };
-        static const int defaults[] = {SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
         _cleanup_close_ int in_r = -1, in_w = -1, err_r = -1, err_w = -1;
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t mask, def;
         int fds[2], r;
         pid_t pid;
 
@@ -296,30 +361,9 @@ static int script_spawn(CalloutRun *run, const char *path)
         err_r = fds[0];
         err_w = fds[1];
 
-        sigemptyset(&mask);
-        sigemptyset(&def);
-        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
-                sigaddset(&def, defaults[i]);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawnattr_init(&attr);
-        if (in_r >= 0)
-                posix_spawn_file_actions_adddup2(&fa, in_r, STDIN_FILENO);
-        else
-                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
-        /* its own process group, so a timeout kills what it started too */
-        posix_spawnattr_setflags(&attr,
-                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-        posix_spawnattr_setsigmask(&attr, &mask);
-        posix_spawnattr_setsigdefault(&attr, &def);
-        posix_spawnattr_setpgroup(&attr, 0);
-        r = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&attr);
-        if (r != 0)
-                return -r;
-
+        r = spawn_script(path, argv, in_r, err_w, &pid);
+        if (r < 0)
+                return r;
         log_debug("%s-%s: running %s -t %s -e %s -a %s -s %s -u %s -p %s (pid %d)",
                   callout_event_to_string(run->event), run->action, path, run->type,
                   callout_event_to_string(run->event), run->action, callout_state_to_string(run->state),
@@ -331,32 +375,7 @@ static int script_spawn(CalloutRun *run, const char *path)
         g_string_truncate(run->err, 0);
         run->stderr_fd = TAKE_FD(err_r);
         run->stdin_fd = TAKE_FD(in_w);
-        r = sd_event_add_child(run->c->event, &run->child_source, pid, WEXITED, on_child, run);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot watch callout script %s: %m", path);
-                (void)kill(-pid, SIGKILL);
-                (void)waitpid(pid, NULL, 0);
-                run->pid = 0;
-                script_cleanup(run);
-                return r;
-        }
-        /* freed early (a cancel), the source kills and reaps it */
-        (void)sd_event_source_set_child_process_own(run->child_source, true);
-        (void)fcntl(run->stderr_fd, F_SETFL, O_NONBLOCK);
-        r = sd_event_add_io(run->c->event, &run->stderr_source, run->stderr_fd, EPOLLIN, on_stderr, run);
-        if (r >= 0)
-                r = sd_event_add_time_relative(run->c->event, &run->timer, CLOCK_MONOTONIC,
-                                               run->c->timeout_usec, 0, on_timeout, run);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot watch callout script %s: %m", path);
-                script_cleanup(run);
-                return r;
-        }
-        if (run->stdin_fd >= 0) {
-                (void)fcntl(run->stdin_fd, F_SETFL, O_NONBLOCK);
-                write_input(run);
-        }
-        return 0;
+        return script_watch(run);
 }
 
 /* ---- a run ---- */
