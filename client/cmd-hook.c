@@ -316,6 +316,70 @@ static int libvirt_assign(sd_bus *bus, const VcDomain *d, const char *owner, GHa
         return 0;
 }
 
+/* What the host has now, as sets: running and defined mdev UUIDs (borrowed from *ret_inv, which must
+ * outlive them) and owner's leases by slot. */
+static int libvirt_host_state(sd_bus *bus, const char *owner, VcInventory **ret_inv, GPtrArray **ret_leases,
+                              GHashTable *running, GHashTable *defined, GHashTable *held)
+{
+        g_autoptr(VcInventory) inv = NULL;
+        g_autoptr(GPtrArray) leases = NULL;
+        int r;
+
+        r = vc_inventory_load_listing(bus, &inv);
+        if (r < 0)
+                return r;
+        r = vc_list_leases(bus, NULL, &leases);
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < inv->devices->len; i++)
+                g_hash_table_add(running, (gpointer)((const VcDevice *)inv->devices->pdata[i])->uuid);
+        for (guint i = 0; i < inv->definitions->len; i++)
+                g_hash_table_add(defined,
+                                 (gpointer)((const VcDefinition *)inv->definitions->pdata[i])->uuid);
+        for (guint i = 0; i < leases->len; i++) {
+                const VcLease *l = leases->pdata[i];
+                if (strcmp(l->owner, owner) == 0)
+                        g_hash_table_insert(held, GUINT_TO_POINTER(l->slot), l->uuid);
+        }
+        *ret_inv = g_steal_pointer(&inv);
+        *ret_leases = g_steal_pointer(&leases);
+        return 0;
+}
+
+/* Each mdev hostdev of d that is not running: acquired for the <vgpud:vgpu> assigned to it, else
+ * started from its definition; what it did goes into undo. */
+static int libvirt_bring_up_mdevs(sd_bus *bus, const VcDomain *d, const char *domain_name, const char *owner,
+                                  GHashTable *running, GHashTable *defined, GPtrArray *assigned, Undo *undo)
+{
+        int r;
+
+        for (guint j = 0; j < d->mdevs->len; j++) {
+                const char *uuid = d->mdevs->pdata[j];
+                const VcVgpuRequest *claim = NULL;
+
+                for (guint i = 0; i < assigned->len; i++)
+                        if (assigned->pdata[i] && strcmp(assigned->pdata[i], uuid) == 0)
+                                claim = d->vgpus->pdata[i];
+                if (g_hash_table_contains(running, uuid))
+                        continue;
+                if (claim)
+                        r = acquire_one(bus, claim, owner, uuid, undo);
+                else if (g_hash_table_contains(defined, uuid)) {
+                        r = vc_change_with_definition(bus, "Start", "", uuid, "", false);
+                        if (r >= 0) {
+                                g_ptr_array_add(undo->started, g_strdup(uuid));
+                                printf("vgpud: started %s from its definition\n", uuid);
+                        }
+                } else
+                        r = vc_error("mdev %s of domain '%s' is neither running nor defined, and no "
+                                     "<vgpud:vgpu> element asks for it",
+                                     uuid, domain_name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int libvirt_prepare(const char *domain_name)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -341,23 +405,9 @@ static int libvirt_prepare(const char *domain_name)
         r = vc_bus_open_change(&bus);
         if (r < 0)
                 return r;
-        r = vc_inventory_load_listing(bus, &inv);
+        r = libvirt_host_state(bus, owner, &inv, &leases, running, defined, held);
         if (r < 0)
                 return r;
-        r = vc_list_leases(bus, NULL, &leases);
-        if (r < 0)
-                return r;
-        for (guint i = 0; i < inv->devices->len; i++)
-                g_hash_table_add(running, (gpointer)((const VcDevice *)inv->devices->pdata[i])->uuid);
-        for (guint i = 0; i < inv->definitions->len; i++)
-                g_hash_table_add(defined,
-                                 (gpointer)((const VcDefinition *)inv->definitions->pdata[i])->uuid);
-        for (guint i = 0; i < leases->len; i++) {
-                const VcLease *l = leases->pdata[i];
-                if (strcmp(l->owner, owner) == 0)
-                        g_hash_table_insert(held, GUINT_TO_POINTER(l->slot), l->uuid);
-        }
-
         r = libvirt_vf_set(bus, &vf_inv, &vfs);
         if (r < 0)
                 return r;
@@ -370,36 +420,14 @@ static int libvirt_prepare(const char *domain_name)
                 if (!vf_claims->pdata[i])
                         continue;
                 r = libvirt_vf_acquire(bus, d, d->vgpus->pdata[i], owner, vf_claims->pdata[i], &undo);
-                if (r < 0) {
-                        undo_run(bus, &undo);
-                        return r;
-                }
+                if (r < 0)
+                        break;
         }
-        for (guint j = 0; j < d->mdevs->len; j++) {
-                const char *uuid = d->mdevs->pdata[j];
-                const VcVgpuRequest *claim = NULL;
-
-                for (guint i = 0; i < assigned->len; i++)
-                        if (assigned->pdata[i] && strcmp(assigned->pdata[i], uuid) == 0)
-                                claim = d->vgpus->pdata[i];
-                if (g_hash_table_contains(running, uuid))
-                        continue;
-                if (claim)
-                        r = acquire_one(bus, claim, owner, uuid, &undo);
-                else if (g_hash_table_contains(defined, uuid)) {
-                        r = vc_change_with_definition(bus, "Start", "", uuid, "", false);
-                        if (r >= 0) {
-                                g_ptr_array_add(undo.started, g_strdup(uuid));
-                                printf("vgpud: started %s from its definition\n", uuid);
-                        }
-                } else
-                        r = vc_error("mdev %s of domain '%s' is neither running nor defined, and no "
-                                     "<vgpud:vgpu> element asks for it",
-                                     uuid, domain_name);
-                if (r < 0) {
-                        undo_run(bus, &undo);
-                        return r;
-                }
+        if (r >= 0)
+                r = libvirt_bring_up_mdevs(bus, d, domain_name, owner, running, defined, assigned, &undo);
+        if (r < 0) {
+                undo_run(bus, &undo);
+                return r;
         }
         return 0;
 }
