@@ -375,3 +375,28 @@ class TestConfiguredLayoutRetry(ConfiguredLayoutCase):
         self.assertEqual(self.wait_state('applied')[2], 4)
         self.assertNotIn(held, self.running())
         self.assertEqual(len(self.layout_leases()), 4)
+
+
+class TestApplyL40SNode(LayoutTestCase):
+    """An NVIDIA vGPU 17+ node (the L40S in VF mode: each vGPU on a VF of its own): the published L40S
+    layouts plan, apply, change nothing the second time, and give way to another layout."""
+    host = 'l40s'
+    nvml = True
+
+    def test_published_l40s_layouts_apply(self):
+        plan = self.apply('L40S-8Q', '--dry-run', path=EXAMPLES)
+        self.assertEqual(sum(c['count'] for c in plan['create']), 6)
+        self.assertEqual(self.layout_leases(), {})
+        done = self.apply('L40S-8Q', path=EXAMPLES)
+        self.assertEqual(len(done['made']), 6)
+        leases = self.layout_leases()
+        self.assertEqual(set(leases), set(done['made']))
+        self.assertTrue(all(persist and running for _, _, persist, running in leases.values()))
+        self.assertEqual(len({parent for parent, _, _, _ in leases.values()}), 6)  # one vGPU per VF
+        self.assertFalse(self.apply('L40S-8Q', path=EXAMPLES)['changed'])
+        # another size: the 8Q vGPUs go first, then the GPU takes 4Q ones
+        other = self.apply('L40S-4Q', path=EXAMPLES)
+        self.assertEqual(sorted(r['uuid'] for r in other['remove']), sorted(done['made']))
+        self.assertEqual(len(other['made']), 12)
+        self.assertEqual(set(self.layout_leases()), set(other['made']))
+        self.assertFalse(self.apply('L40S-4Q', path=EXAMPLES)['changed'])
