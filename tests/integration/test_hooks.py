@@ -14,6 +14,7 @@ import time
 import vgpudtest
 from test_acquire import A16_CORES, T4, AcquireTestCase, vf
 from test_lifecycle import dfn
+from test_vf_hosts import L40S_2Q, L40S_4Q, L40S_VFS
 
 import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
 
@@ -478,3 +479,55 @@ class TestProxmoxMdevLines(HookCase):
         self.assertEqual(rc, 1)
         self.assertIn("has no device on node 'pve1'", err)
         self.assertEqual(self.snapshot()[:3], snap[:3])
+
+
+class TestProxmoxVfLines(HookCase):
+    """`hostpciN: mapping=...,mdev=nvidia-NNN` on an NVIDIA vGPU 17+ host (VFs with nvidia/): qemu-server
+    writes current_vgpu_type itself, so the hookscript only checks that the type fits among the mapping's
+    VFs (stopping the start with vgpud's sentence when it does not) and writes nothing, at pre-start or
+    at post-stop: the two never undo each other's work."""
+    host = 'l40s'
+
+    def setUp(self):
+        super().setUp()
+        self.pve_dir = os.path.join(self.workdir, 'qemu-server')
+        os.makedirs(self.pve_dir)
+        self.mapping_file = os.path.join(self.workdir, 'pci.cfg')
+        lines = ['L40S-pool\n', '\tdescription the L40S VFs\n']
+        for i, p in enumerate(L40S_VFS):
+            lines.append('\tmap id=10de:26b9,iommugroup=%d,node=pve1,path=%s\n' % (200 + i, p))
+        with open(self.mapping_file, 'w') as f:
+            f.write(''.join(lines))
+
+    def proxmox(self, vmid, phase, config=None):
+        if config is not None:
+            with open(os.path.join(self.pve_dir, '%s.conf' % vmid), 'w') as f:
+                f.write(config)
+        return self.hook('proxmox', str(vmid), phase,
+                         env={'VGPUD_PVE_CONFIG_DIR': self.pve_dir, 'VGPUD_PVE_MAPPING_FILE': self.mapping_file,
+                              'VGPUD_PVE_NODE': 'pve1'})
+
+    def held(self):
+        """{VF: type id} of the vGPUs the simulated driver holds."""
+        with self.sim.emulator.lock:
+            return {vf: g.vtype.type_id for gpu in self.sim.host.vf_gpus.values() for vf, g in gpu.vgpus.items()}
+
+    def test_vf_lines_are_checked_and_left_to_qemu_server(self):
+        line = [(0, 'mapping=L40S-pool,mdev=nvidia-%d,pcie=1' % L40S_4Q)]
+        rc, out, err = self.proxmox(201, 'pre-start', pve_vm(201, line))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('qemu-server sets the type on the VF itself', out)
+        self.assertEqual(self.held(), {})  # nothing written: qemu-server chooses the VF and writes
+        self.assertEqual(self.leases(), [])
+
+        # qemu-server put a 2Q vGPU on the GPU: a 4Q no longer fits, and the start stops with the reason
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(L40S_VFS[0], L40S_2Q), 0)
+        rc, out, err = self.proxmox(202, 'pre-start', pve_vm(202, line))
+        self.assertEqual(rc, 1, out)
+        self.assertIn('VM 202, hostpci0', err)
+        self.assertEqual(self.held(), {L40S_VFS[0]: L40S_2Q})
+
+        # post-stop leaves qemu-server's vGPU to qemu-server's own cleanup
+        rc, out, err = self.proxmox(201, 'post-stop')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.held(), {L40S_VFS[0]: L40S_2Q})
