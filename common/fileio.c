@@ -47,29 +47,202 @@ static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp)
         }
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+struct FileChange {
+        int dirfd;
+        char *dir; /* the key of the directory */
+        char *name;
+        char *tmp;     /* a replacement's temporary file; NULL: a removal */
+        int fd;        /* the temporary file, open for its fsync */
+        int also;      /* another directory to fsync, or -1 */
+        int result;    /* -EINPROGRESS until committed */
+        bool tmp_made; /* a replacement (tmp is cleared once renamed) */
+        bool superseded;
+};
+
+static FileChange *change_new(int dirfd, const char *dir, const char *name)
 {
-        _cleanup_close_ int fd = -1;
-        g_autofree char *tmp = NULL;
+        g_autoptr(FileChange) c = g_new0(FileChange, 1);
+
+        c->fd = c->also = -1;
+        c->result = -EINPROGRESS;
+        c->dir = g_strdup(dir);
+        c->name = g_strdup(name);
+        c->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        return c->dirfd < 0 ? NULL : g_steal_pointer(&c);
+}
+
+int file_change_write(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+                      mode_t mode, FileChange **ret)
+{
+        g_autoptr(FileChange) c = change_new(dirfd, dir, name);
         int r;
 
-        fd = open_temp(dirfd, name, mode, &tmp);
-        if (fd < 0)
-                return fd;
-        r = write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0)
-                fault_point(strcmp(name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition");
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void)unlinkat(dirfd, tmp, 0);
+        if (!c)
+                return negative_errno();
+        c->tmp_made = true;
+        c->fd = open_temp(dirfd, name, mode, &c->tmp);
+        if (c->fd < 0)
+                return c->fd;
+        r = write_all(c->fd, data, len);
+        if (r < 0)
+                return r; /* file_change_free() removes the temporary file */
+        *ret = g_steal_pointer(&c);
+        return 0;
+}
+
+int file_change_remove(int dirfd, const char *dir, const char *name, FileChange **ret)
+{
+        FileChange *c = change_new(dirfd, dir, name);
+
+        if (!c)
+                return negative_errno();
+        *ret = c;
+        return 0;
+}
+
+int file_change_also_sync(FileChange *c, int dirfd)
+{
+        if (c->also >= 0)
+                close(c->also);
+        c->also = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        return c->also < 0 ? negative_errno() : 0;
+}
+
+int file_change_result(const FileChange *c)
+{
+        return c->result;
+}
+
+const char *file_change_name(const FileChange *c)
+{
+        return c->name;
+}
+
+void file_change_free(FileChange *c)
+{
+        if (!c)
+                return;
+        if (c->tmp && c->dirfd >= 0)
+                (void)unlinkat(c->dirfd, c->tmp, 0);
+        if (c->fd >= 0)
+                close(c->fd);
+        if (c->dirfd >= 0)
+                close(c->dirfd);
+        if (c->also >= 0)
+                close(c->also);
+        g_free(c->tmp);
+        g_free(c->dir);
+        g_free(c->name);
+        g_free(c);
+}
+
+/* An fsync, or the failure VGPUD_TEST_FAIL_AT="fsync-<name>:<ERRNO>" asks for (common/fault.h). */
+static int sync_fd(int fd, const char *name)
+{
+        g_autofree char *point = g_strdup_printf("fsync-%s", name);
+        int r = fault_errno(point);
+
+        if (r < 0)
                 return r;
+        return fsync(fd) < 0 ? negative_errno() : 0;
+}
+
+static bool same_file(const FileChange *a, const FileChange *b)
+{
+        return g_str_equal(a->dir, b->dir) && g_str_equal(a->name, b->name);
+}
+
+/* Step 1: mark the replacements a later change of the same file supersedes; fsync the others. */
+static void commit_sync_temps(FileChange *const *changes, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                FileChange *c = changes[i];
+
+                for (size_t k = i + 1; k < n && c->tmp && !c->superseded; k++)
+                        c->superseded = same_file(changes[k], c) && changes[k]->tmp;
+                if (!c->tmp || c->superseded)
+                        continue;
+                c->result = sync_fd(c->fd, c->name);
+                if (c->result >= 0 && close(TAKE_FD(c->fd)) < 0)
+                        c->result = negative_errno();
+                if (c->result >= 0)
+                        fault_point(strcmp(c->name, "leases") == 0 ? "write-temp-leases"
+                                                                   : "write-temp-definition");
         }
-        return fsync(dirfd) < 0 ? negative_errno() : 0;
+}
+
+/* Step 2: rename or unlink, in order. */
+static void commit_names(FileChange *const *changes, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                FileChange *c = changes[i];
+
+                if (c->superseded)
+                        continue;
+                if (c->tmp && c->result < 0)
+                        continue; /* its fsync failed: file_change_free() removes the temporary file */
+                if (c->tmp) {
+                        if (renameat(c->dirfd, c->tmp, c->dirfd, c->name) < 0)
+                                c->result = negative_errno();
+                        else
+                                g_clear_pointer(&c->tmp, g_free);
+                } else
+                        c->result = unlinkat(c->dirfd, c->name, 0) < 0 ? negative_errno() : 0;
+        }
+}
+
+/* Step 3: each directory once (the first change in it syncs it), and the extra ones. */
+static void commit_sync_dirs(FileChange *const *changes, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                FileChange *c = changes[i];
+                bool seen = false;
+                int r;
+
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = g_str_equal(changes[k]->dir, c->dir);
+                if (seen)
+                        continue;
+                r = sync_fd(c->dirfd, c->dir);
+                for (size_t k = i; k < n && r < 0; k++)
+                        if (g_str_equal(changes[k]->dir, c->dir) && !changes[k]->superseded &&
+                            changes[k]->result >= 0)
+                                changes[k]->result = r;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (changes[i]->also >= 0 && changes[i]->result >= 0 && fsync(changes[i]->also) < 0)
+                        changes[i]->result = negative_errno();
+}
+
+void file_changes_commit(FileChange *const *changes, size_t n)
+{
+        commit_sync_temps(changes, n);
+        commit_names(changes, n);
+        commit_sync_dirs(changes, n);
+        /* a superseded replacement ends as the change that superseded it */
+        for (size_t i = n; i-- > 0;) {
+                FileChange *c = changes[i];
+
+                if (!c->superseded)
+                        continue;
+                for (size_t k = i + 1; k < n; k++)
+                        if (same_file(changes[k], c) && changes[k]->tmp_made) {
+                                c->result = changes[k]->result;
+                                break;
+                        }
+        }
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+        g_autoptr(FileChange) c = NULL;
+        int r;
+
+        r = file_change_write(dirfd, ".", name, data, len, mode, &c);
+        if (r < 0)
+                return r;
+        file_changes_commit(&c, 1);
+        return c->result;
 }
 
 bool is_temp_file_of(const char *entry, const char *name)

@@ -1,18 +1,54 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The one durable, atomic file writer of vgpud (definitions, leases, anything it says it wrote). */
+/* The one durable, atomic file writer of vgpud (definitions, leases, anything it says it wrote), for
+ * one file or for a batch of changes that share their fsyncs. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <glib.h>
 
 /* Replace name in the directory dirfd with exactly len bytes of data: a temporary file ".<name>.XXXXXX"
  * in the same directory (a dot name, so readers that skip dot files never take a leftover of a crash
  * for the real file), fsync, rename over name, fsync the directory. mode is open()'s (the umask
  * applies). When it returns 0 a power cut keeps the new contents; when it fails name is untouched and
- * the temporary file removed. A negative errno on failure. */
+ * the temporary file removed. A negative errno on failure. (A batch of one: file_changes_commit().) */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
 /* Is entry a temporary file write_file_atomic_at() makes for name (".<name>.XXXXXX")? */
 bool is_temp_file_of(const char *entry, const char *name);
+
+/* ---- batches: many changes, their fsyncs shared ----
+ *
+ * A change is made in two steps. file_change_write() / file_change_remove() prepare it, quickly and
+ * without an fsync (a replacement's temporary file is written and still invisible to readers); then
+ * file_changes_commit() makes a whole batch durable at once:
+ *   1. fsync every temporary file (on ext4 the first commits the journal for all of them);
+ *   2. in the order of the batch, rename each over its name, or unlink the name of a removal;
+ *   3. fsync each directory once (and the directories a change asked for, file_change_also_sync()).
+ * A replacement followed in the same batch by another change of the same name in the same directory
+ * (equal dir strings) is superseded: its temporary file is dropped unwritten to name and it gets the
+ * later change's result (the file then holds what was submitted last, as if each were written in turn).
+ * Each change gets its own result: a failing fsync or rename fails that change only (its temporary file
+ * removed, name untouched); a failing fsync of a directory fails every change in it. Nothing in here
+ * is thread-bound: a batch may be committed on another thread than the one that prepared it. */
+typedef struct FileChange FileChange;
+
+/* A replacement of name in dirfd (dir: its path, the batch's key for the directory) by data: the
+ * temporary file is created and written now, fsynced at the commit. dirfd is duplicated. */
+int file_change_write(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+                      mode_t mode, FileChange **ret);
+/* A removal of name from dirfd, made at the commit (-ENOENT then when it is not there). */
+int file_change_remove(int dirfd, const char *dir, const char *name, FileChange **ret);
+/* Also fsync the directory dirfd (duplicated) when the change is committed: one created for it. */
+int file_change_also_sync(FileChange *c, int dirfd);
+/* Make the batch durable; each change's result is then file_change_result(). */
+void file_changes_commit(FileChange *const *changes, size_t n);
+/* 0 once committed durably, or a negative errno; -EINPROGRESS before the commit. */
+int file_change_result(const FileChange *c);
+/* The name the change is about. */
+const char *file_change_name(const FileChange *c);
+/* Free c; a temporary file not committed is removed. */
+void file_change_free(FileChange *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileChange, file_change_free)

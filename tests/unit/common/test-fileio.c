@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/fileio.c: the durable atomic writer. */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -71,10 +72,172 @@ static void test_failure_keeps_old(void)
         g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+static char *read_in(const char *dir, const char *name)
+{
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        char *got = NULL;
+
+        return g_file_get_contents(path, &got, NULL, NULL) ? got : NULL;
+}
+
+static void remove_tree(const char *dir)
+{
+        g_auto(GStrv) names = names_in(dir);
+
+        for (char **n = names; *n; n++) {
+                g_autofree char *path = g_build_filename(dir, *n, NULL);
+                if (g_file_test(path, G_FILE_TEST_IS_DIR))
+                        remove_tree(path);
+                else
+                        g_assert_cmpint(g_unlink(path), ==, 0);
+        }
+        g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+/* Several pending files in two directories, one commit: all there, each with its own result, and
+ * nothing on disk before the commit. */
+static void test_batch_several(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autofree char *sub = g_build_filename(dir, "sub", NULL);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), subfd = -1;
+        FileChange *c[5] = {};
+        g_autofree char *got = NULL;
+        g_auto(GStrv) names = NULL;
+
+        g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+        subfd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(write_file_atomic_at(dirfd, "gone", "x", 1, 0644), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "a", "A", 1, 0644, &c[0]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "a2", "B", 1, 0644, &c[1]), ==, 0);
+        g_assert_cmpint(file_change_write(subfd, sub, "c", "C", 1, 0644, &c[2]), ==, 0);
+        g_assert_cmpint(file_change_remove(dirfd, dir, "gone", &c[3]), ==, 0);
+        g_assert_cmpint(file_change_remove(dirfd, dir, "never", &c[4]), ==, 0);
+        g_assert_cmpint(file_change_also_sync(c[2], dirfd), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(c); i++)
+                g_assert_cmpint(file_change_result(c[i]), ==, -EINPROGRESS);
+        /* prepared, not committed: readers see the old state (temporary dot files only) */
+        g_assert_null(read_in(dir, "a"));
+        g_assert_nonnull((got = read_in(dir, "gone")));
+
+        file_changes_commit(c, G_N_ELEMENTS(c));
+        for (size_t i = 0; i < 4; i++)
+                g_assert_cmpint(file_change_result(c[i]), ==, 0);
+        g_assert_cmpint(file_change_result(c[4]), ==, -ENOENT);
+        g_clear_pointer(&got, g_free);
+        g_assert_nonnull((got = read_in(dir, "a")));
+        g_assert_cmpstr(got, ==, "A");
+        for (size_t i = 0; i < G_N_ELEMENTS(c); i++)
+                file_change_free(c[i]);
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 3); /* a, a2, sub: no temporary file, no "gone" */
+        g_assert_false(g_strv_contains((const char *const *)names, "gone"));
+        g_clear_pointer(&got, g_free);
+        g_assert_nonnull((got = read_in(sub, "c")));
+        g_assert_cmpstr(got, ==, "C");
+        remove_tree(dir);
+}
+
+/* A failing fsync (VGPUD_TEST_FAIL_AT="fsync-b:EIO", set by main) and a failing rename fail exactly
+ * their changes: the others land, the failed names keep their old contents, no temporary file stays. */
+static void test_batch_failures_are_their_own(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autofree char *blocker = g_build_filename(dir, "d", "x", NULL);
+        g_autofree char *dpath = g_build_filename(dir, "d", NULL);
+        g_autofree char *bpath = g_build_filename(dir, "b", NULL);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        FileChange *c[4] = {};
+        g_autofree char *got = NULL;
+        g_auto(GStrv) names = NULL;
+
+        g_assert_true(g_file_set_contents(bpath, "old", -1, NULL)); /* its fsync fails here */
+        g_assert_cmpint(g_mkdir(dpath, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(blocker, "keep", -1, NULL));
+        g_assert_cmpint(file_change_write(dirfd, dir, "a", "A", 1, 0644, &c[0]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "b", "B", 1, 0644, &c[1]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "d", "D", 1, 0644, &c[2]), ==,
+                        0); /* a dir in the way */
+        g_assert_cmpint(file_change_write(dirfd, dir, "e", "E", 1, 0644, &c[3]), ==, 0);
+        file_changes_commit(c, G_N_ELEMENTS(c));
+        g_assert_cmpint(file_change_result(c[0]), ==, 0);
+        g_assert_cmpint(file_change_result(c[1]), ==, -EIO);
+        g_assert_cmpint(file_change_result(c[2]), <, 0);
+        g_assert_cmpint(file_change_result(c[3]), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(c); i++)
+                file_change_free(c[i]);
+        g_assert_nonnull((got = read_in(dir, "b")));
+        g_assert_cmpstr(got, ==, "old");
+        g_clear_pointer(&got, g_free);
+        g_assert_nonnull((got = read_in(dir, "e")));
+        g_assert_cmpstr(got, ==, "E");
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 4); /* a, b, d, e */
+        remove_tree(dir);
+}
+
+/* Changes of one name in one batch keep their order: the last write wins, the earlier one gets its
+ * result; a write then a removal leaves nothing; a removal then a write leaves the write. */
+static void test_batch_order_of_one_name(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        FileChange *c[7] = {};
+        g_autofree char *got = NULL;
+        g_auto(GStrv) names = NULL;
+
+        g_assert_cmpint(write_file_atomic_at(dirfd, "r", "old", 3, 0644), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "f", "1", 1, 0644, &c[0]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "f", "2", 1, 0644, &c[1]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "f", "3", 1, 0644, &c[2]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "g", "1", 1, 0644, &c[3]), ==, 0);
+        g_assert_cmpint(file_change_remove(dirfd, dir, "g", &c[4]), ==, 0);
+        g_assert_cmpint(file_change_remove(dirfd, dir, "r", &c[5]), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "r", "new", 3, 0644, &c[6]), ==, 0);
+        file_changes_commit(c, G_N_ELEMENTS(c));
+        for (size_t i = 0; i < G_N_ELEMENTS(c); i++) {
+                g_assert_cmpint(file_change_result(c[i]), ==, 0);
+                file_change_free(c[i]);
+        }
+        g_assert_nonnull((got = read_in(dir, "f")));
+        g_assert_cmpstr(got, ==, "3");
+        g_clear_pointer(&got, g_free);
+        g_assert_null(read_in(dir, "g"));
+        g_assert_nonnull((got = read_in(dir, "r")));
+        g_assert_cmpstr(got, ==, "new");
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 2); /* f, r */
+        remove_tree(dir);
+}
+
+/* A change freed without a commit leaves nothing behind. */
+static void test_batch_not_committed(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        FileChange *c = NULL;
+        g_auto(GStrv) names = NULL, before = NULL;
+
+        g_assert_cmpint(file_change_write(dirfd, dir, "f", "1", 1, 0644, &c), ==, 0);
+        before = names_in(dir);
+        g_assert_cmpuint(g_strv_length(before), ==, 1);
+        g_assert_true(is_temp_file_of(before[0], "f"));
+        file_change_free(c);
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 0);
+        remove_tree(dir);
+}
+
 int main(int argc, char **argv)
 {
+        /* the fsync of "b" fails (test_batch_failures_are_their_own); set before the first fsync */
+        g_setenv("VGPUD_TEST_FAIL_AT", "fsync-b:EIO", TRUE);
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/fileio/write-replace", test_write_replace);
         g_test_add_func("/fileio/failure-keeps-old", test_failure_keeps_old);
+        g_test_add_func("/fileio/batch/several", test_batch_several);
+        g_test_add_func("/fileio/batch/failures-are-their-own", test_batch_failures_are_their_own);
+        g_test_add_func("/fileio/batch/order-of-one-name", test_batch_order_of_one_name);
+        g_test_add_func("/fileio/batch/not-committed", test_batch_not_committed);
         return g_test_run();
 }
