@@ -28,6 +28,9 @@ const sd_bus_error_map vgpud_error_map[] = {
         SD_BUS_ERROR_MAP(SD_BUS_ERROR_ACCESS_DENIED, EACCES),
         SD_BUS_ERROR_MAP(SD_BUS_ERROR_ACCESS_DENIED, EPERM),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_IO, EIO),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_MIG_MODE_OFF, EMEDIUMTYPE),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_NVML_UNAVAILABLE, ELIBACC),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_NO_GPU_INSTANCE, ENOSR),
         /* the client side: Failed is an EIO too (the daemon sends it for anything not listed) */
         SD_BUS_ERROR_MAP(VGPUD_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,

@@ -18,6 +18,9 @@
 #define VGPUD_ERROR_CORRUPT          "org.vgpud1.Error.Corrupt"
 #define VGPUD_ERROR_READ_ONLY        "org.vgpud1.Error.ReadOnly"
 #define VGPUD_ERROR_IO               "org.vgpud1.Error.Io"
+#define VGPUD_ERROR_MIG_MODE_OFF     "org.vgpud1.Error.MigModeOff"
+#define VGPUD_ERROR_NVML_UNAVAILABLE "org.vgpud1.Error.NvmlUnavailable"
+#define VGPUD_ERROR_NO_GPU_INSTANCE  "org.vgpud1.Error.NoGpuInstance"
 #define VGPUD_ERROR_FAILED           "org.vgpud1.Error.Failed"
 
 /* The one table of names and errno values (errors.c), for sd_bus_error_add_map() on the client side. */
@@ -27,7 +30,8 @@ extern const sd_bus_error_map vgpud_error_map[];
  * EEXIST -> Exists, ENOSPC -> NoCapacity, EXDEV -> SizeConflict, EREMOTEIO (the kernel or vendor driver
  * refused) -> DriverRefused, EBUSY -> Busy, ETIMEDOUT -> Timeout,
  * EBADMSG -> Corrupt, EROFS -> ReadOnly, EPERM/EACCES -> org.freedesktop.DBus.Error.AccessDenied,
- * EIO -> Io, anything else -> Failed.
+ * EIO -> Io, EMEDIUMTYPE -> MigModeOff, ELIBACC -> NvmlUnavailable, ENOSR -> NoGpuInstance (the
+ * MIG-backed types of NVIDIA VF hosts: daemon/nvidia-mig.h), anything else -> Failed.
  * The errno is a meaning, not where it came from: ENOSPC and EXDEV stand for the capacity model's
  * answers only, EACCES/EPERM for the caller's authorization only. A file system or sysfs error is
  * turned into its meaning where it happens (a failed write of vgpud's own files: EIO -> Io, naming

@@ -221,11 +221,60 @@ static char *restriction_text(const PlaceRequest *req)
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* Whether core c offers a type matching profile: 1 with a refusal the backend named (stored in *refusal),
+ * 2 without, 0 not at all. */
+static int core_offers(const AllocHost *h, const PlaceCore *c, const char *profile, int *refusal)
+{
+        int offers = 0;
+
+        for (size_t i = 0; i < c->n_parents; i++) {
+                const PlaceParent *pp = &c->parents[i];
+                const InvParent *ip = h->inv_parents[pp - h->parents];
+
+                for (size_t k = 0; k < pp->n_types; k++) {
+                        const SysfsType *t = ip->sys->types->pdata[k];
+                        if (!vgpu_type_matches_profile(pp->types[k], profile))
+                                continue;
+                        if (t->refusal >= 0)
+                                return 2;
+                        *refusal = t->refusal;
+                        offers = 1;
+                }
+        }
+        return offers;
+}
+
+/* The backend's reason when every core of the host that offers the profile refuses it (a MIG-backed
+ * type with MIG mode off or without NVML), with the cores in *ret_message; 0 when there is none. */
+static int backend_refusal(const AllocHost *h, const char *profile, char **ret_message)
+{
+        g_autoptr(GString) cores = g_string_new(NULL);
+        int refusal = 0;
+
+        for (size_t i = 0; i < h->n_cores; i++) {
+                int r = 0, offers = core_offers(h, &h->cores[i], profile, &r);
+                if (offers == 2)
+                        return 0;
+                if (offers == 1) {
+                        refusal = r;
+                        g_string_append_printf(cores, "%s%s", cores->len ? ", " : "", h->cores[i].core);
+                }
+        }
+        if (refusal < 0 && backend_refusal_message(refusal))
+                *ret_message = g_strdup_printf("Cannot place \"%s\" on %s: %s", profile, cores->str,
+                                               backend_refusal_message(refusal));
+        return backend_refusal_message(refusal) ? refusal : 0;
+}
+
 int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *req, PlaceChoice *ret,
                       char **ret_message)
 {
         g_autofree char *where = restriction_text(req), *conflicts = NULL, *elsewhere = NULL;
         int r = placement_choose(h->cores, h->n_cores, req, ret);
+        int refusal = r == -ENOSPC ? backend_refusal(h, req->profile, ret_message) : 0;
+
+        if (refusal < 0)
+                return refusal;
 
         if (r == -EXDEV || r == -ENOSPC) {
                 PlaceRequest any = {.profile = req->profile, .numa_node = -1};

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What both backends share: the structs they fill and paths under the sysfs root. */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ SysfsDevice *sysfs_device_new(Backend *b, const char *uuid, const char *parent, 
         d->backend = b;
         d->parent = g_intern_string(parent);
         d->type_id = type_id ? g_intern_string(type_id) : NULL;
+        d->gpu_instance_id = -1;
         return d;
 }
 
@@ -71,4 +73,22 @@ char *backend_path(const Backend *b, const char *first, ...)
         }
         va_end(ap);
         return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+const char *backend_refusal_message(int error)
+{
+        switch (error) {
+        case -ELIBACC:
+                return "a MIG-backed type needs NVML (libnvidia-ml.so.1) to create its GPU instance, and "
+                       "NVML "
+                       "cannot be loaded";
+        case -EMEDIUMTYPE:
+                return "MIG mode is off on the GPU (vgpud does not switch it: that needs a GPU reset; "
+                       "nvidia-smi -i <gpu> -mig 1)";
+        case -ENOSR:
+                return "the driver found no free GPU instance for it (EIO, \"NVRM: Failed to add vgpu "
+                       "create "
+                       "request: 0x38\")";
+        default: return NULL;
+        }
 }

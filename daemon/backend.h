@@ -26,6 +26,13 @@ typedef struct SysfsType {
         char *description;       /* NULL when missing (always on VFs) */
         char *device_api;        /* NULL when missing */
         int available_instances; /* -1 when missing or not a number; VF: 1 listed as creatable now, else 0 */
+        /* NVIDIA VF: a MIG-backed type, which sits on a GPU instance of this profile (NVML's profile id;
+         * nvidia-mig.c) */
+        bool mig_backed;
+        unsigned int gpu_instance_profile;
+        /* Why the backend knows the type cannot be created on this parent now, whatever its count says
+         * (a negative errno with a sentence from backend_refusal_message()), 0 when it knows nothing */
+        int refusal;
 } SysfsType;
 
 typedef struct SysfsParent {
@@ -48,6 +55,8 @@ typedef struct SysfsDevice {
         /* Interned (g_intern_string): thousands of devices share a few parent and type names. */
         const char *parent;  /* parent name: mdev, the directory that holds the device; VF, the VF */
         const char *type_id; /* mdev: basename of what mdev_type points to; NULL when unknown */
+        int gpu_instance_id; /* NVIDIA VF: the MIG GPU instance the vGPU sits on (the driver's choice, read
+                                back from gpu_instance_id); -1 none (time-sliced) or not a VF */
 } SysfsDevice;
 
 void sysfs_type_free(SysfsType *t);
@@ -113,6 +122,11 @@ static inline const char *backend_name(const Backend *b)
 {
         return b ? b->class->name : "";
 }
+
+/* A sentence for the errnos a backend gives deliberately (create's result, SysfsType.refusal):
+ * -ELIBACC (NVML is needed and cannot be loaded), -EMEDIUMTYPE (MIG mode is off on the GPU), -ENOSR
+ * (the driver found no free GPU instance); NULL for any other errno. */
+const char *backend_refusal_message(int error);
 
 /* A path under the backend's root: backend_path(b, "class/mdev_bus", NULL) (g_free). */
 char *backend_path(const Backend *b, const char *first, ...) G_GNUC_NULL_TERMINATED;

@@ -94,6 +94,7 @@ BUS_STRING_GETTER(prop_user_kind, InvDevice, USE(o) ? inventory_user_kind_to_str
 BUS_GETTER(prop_user_pid, InvDevice, "u", uint32_t, USE(o) ? USE(o)->pid : 0)
 BUS_GETTER(prop_idle, InvDevice, "b", int, USE(o) && USE(o)->idle)
 BUS_GETTER(prop_idle_since, InvDevice, "t", uint64_t, USE(o) ? USE(o)->idle_since_usec : 0)
+BUS_GETTER(prop_gpu_instance_id, InvDevice, "i", int32_t, o->sys->gpu_instance_id)
 #undef USE
 
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
@@ -110,6 +111,7 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("Backend", "s", prop_backend, 0, CONST),
         SD_BUS_PROPERTY("PciAddress", "s", prop_pci_address, 0, CONST),
         SD_BUS_PROPERTY("VfioGroup", "s", prop_vfio_group, 0, CONST),
+        SD_BUS_PROPERTY("GpuInstanceId", "i", prop_gpu_instance_id, 0, CONST),
         SD_BUS_PROPERTY("State", "s", prop_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Owner", "s", prop_owner, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Slot", "u", prop_slot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

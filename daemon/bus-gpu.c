@@ -123,6 +123,22 @@ static int prop_types(sd_bus *bus, const char *path, const char *interface, cons
         return bus_append_types(reply, userdata);
 }
 
+/* MIG-backed types: type id -> GPU instance profile id */
+static int prop_gpu_instance_profiles(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error)
+{
+        InvParent *p = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "{su}");
+
+        for (guint i = 0; r >= 0 && i < p->sys->types->len; i++) {
+                const SysfsType *t = p->sys->types->pdata[i];
+                if (t->mig_backed)
+                        r = sd_bus_message_append(reply, "{su}", t->id, t->gpu_instance_profile);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int prop_devices(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -164,6 +180,7 @@ static const sd_bus_vtable gpu_vtable[] = {
         SD_BUS_PROPERTY("Board", "s", prop_board, 0, CHANGES),
         SD_BUS_PROPERTY("BoardModel", "s", prop_board_model, 0, CHANGES),
         SD_BUS_PROPERTY("Types", "a(ssssiuts)", prop_types, 0, CHANGES),
+        SD_BUS_PROPERTY("GpuInstanceProfiles", "a{su}", prop_gpu_instance_profiles, 0, CHANGES),
         SD_BUS_PROPERTY("SizeClass", "t", prop_size_class, 0, CHANGES),
         SD_BUS_PROPERTY("MixedSize", "b", prop_mixed_size, 0, CHANGES),
         SD_BUS_PROPERTY("CoreUsed", "u", prop_core_used, 0, CHANGES),

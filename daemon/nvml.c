@@ -189,3 +189,199 @@ int nvml_set_mixed_size(const char *pf, bool on)
         }
         return 0;
 }
+
+/* ------------------------------------------------------------------ MIG (GPU instances) */
+/* nvml.h's MIG declarations (ABI): a GPU instance handle, its info and a profile's info (v1 layout). */
+typedef struct nvmlGpuInstance_st *nvmlGpuInstance_t;
+typedef struct {
+        unsigned int id, isP2pSupported, sliceCount, instanceCount, multiprocessorCount, copyEngineCount,
+                decoderCount, encoderCount, jpegCount, ofaCount;
+        unsigned long long memorySizeMB;
+} nvmlGpuInstanceProfileInfo_t;
+typedef struct {
+        nvmlDevice_t device;
+        unsigned int id, profileId;
+        struct {
+                unsigned int start, size;
+        } placement;
+} nvmlGpuInstanceInfo_t;
+
+#define NVML_ERROR_INVALID_ARGUMENT       2
+#define NVML_ERROR_NOT_FOUND              6
+#define NVML_ERROR_INSUFFICIENT_RESOURCES 23
+#define NVML_GPU_INSTANCE_PROFILE_COUNT   0x12
+#define INVALID_GPU_INSTANCE_PROFILE_ID   0xFFFFFFFFU
+#define GPU_INSTANCES_MAX                 32 /* at most 8 slices: room for any profile's instanceCount */
+
+/* A symbol of the loaded library, looked up when a call needs it (NULL: this driver lacks it). */
+#define NVML_SYM(n, type, name) ((type)dlsym((n)->lib, name))
+
+/* NVML's answer as an errno for the MIG calls: NOT_SUPPORTED means "MIG mode is off" there. */
+static int mig_errno(const Nvml *n, nvmlReturn_t r, const char *what, const char *pf)
+{
+        switch (r) {
+        case NVML_SUCCESS: return 0;
+        case NVML_ERROR_NOT_SUPPORTED: return -EOPNOTSUPP;
+        case NVML_ERROR_IN_USE: return -EBUSY;
+        case NVML_ERROR_INSUFFICIENT_RESOURCES: return -ENOSPC;
+        case NVML_ERROR_NOT_FOUND: return -ENOENT;
+        default: log_warning("NVML cannot %s on %s: %s", what, pf, nvml_error(n, r)); return -EIO;
+        }
+}
+
+int nvml_get_mig_mode(const char *pf)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*get)(nvmlDevice_t, unsigned int *, unsigned int *);
+        unsigned int current = 0, pending = 0;
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        get = NVML_SYM(&n, nvmlReturn_t(*)(nvmlDevice_t, unsigned int *, unsigned int *),
+                       "nvmlDeviceGetMigMode");
+        if (!get)
+                return -EOPNOTSUPP;
+        e = mig_errno(&n, get(n.dev, &current, &pending), "read the MIG mode", pf);
+        return e < 0 ? e : current == 1;
+}
+
+int nvml_type_gpu_instance_profile(const char *pf, int type_id)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*get)(nvmlVgpuTypeId_t, unsigned int *);
+        unsigned int profile = INVALID_GPU_INSTANCE_PROFILE_ID;
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        get = NVML_SYM(&n, nvmlReturn_t(*)(nvmlVgpuTypeId_t, unsigned int *),
+                       "nvmlVgpuTypeGetGpuInstanceProfileId");
+        if (!get)
+                return -EOPNOTSUPP;
+        e = mig_errno(&n, get((nvmlVgpuTypeId_t)type_id, &profile), "read a type's GPU instance profile",
+                      pf);
+        if (e < 0)
+                return e;
+        return profile == INVALID_GPU_INSTANCE_PROFILE_ID || profile > G_MAXINT ? -ENODATA : (int)profile;
+}
+
+int nvml_gpu_instance_profile(const char *pf, unsigned int profile_id, NvmlGpuInstanceProfile *ret)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*get)(nvmlDevice_t, unsigned int, nvmlGpuInstanceProfileInfo_t *);
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        get = NVML_SYM(&n, nvmlReturn_t(*)(nvmlDevice_t, unsigned int, nvmlGpuInstanceProfileInfo_t *),
+                       "nvmlDeviceGetGpuInstanceProfileInfo");
+        if (!get)
+                return -EOPNOTSUPP;
+        /* NVML looks profiles up by their NVML_GPU_INSTANCE_PROFILE_* index: find the one with this id */
+        for (unsigned int i = 0; i < NVML_GPU_INSTANCE_PROFILE_COUNT; i++) {
+                nvmlGpuInstanceProfileInfo_t info = {};
+                nvmlReturn_t r = get(n.dev, i, &info);
+
+                if (r == NVML_ERROR_INVALID_ARGUMENT)
+                        break; /* past the last index this driver knows */
+                if (r != NVML_SUCCESS || info.id != profile_id)
+                        continue;
+                *ret = (NvmlGpuInstanceProfile){.id = info.id,
+                                                .slices = info.sliceCount,
+                                                .instance_count = info.instanceCount,
+                                                .memory_mib = info.memorySizeMB};
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int nvml_gpu_instance_remaining(const char *pf, unsigned int profile_id)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*get)(nvmlDevice_t, unsigned int, unsigned int *);
+        unsigned int count = 0;
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        get = NVML_SYM(&n, nvmlReturn_t(*)(nvmlDevice_t, unsigned int, unsigned int *),
+                       "nvmlDeviceGetGpuInstanceRemainingCapacity");
+        if (!get)
+                return -EOPNOTSUPP;
+        e = mig_errno(&n, get(n.dev, profile_id, &count), "read the GPU instance capacity", pf);
+        return e < 0 ? e : (int)MIN(count, (unsigned int)G_MAXINT);
+}
+
+int nvml_gpu_instances(const char *pf, unsigned int profile_id, GArray *ret_ids)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*list)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *, unsigned int *);
+        nvmlReturn_t (*info)(nvmlGpuInstance_t, nvmlGpuInstanceInfo_t *);
+        nvmlGpuInstance_t gis[GPU_INSTANCES_MAX] = {};
+        unsigned int count = 0;
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        list = NVML_SYM(&n, nvmlReturn_t(*)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *, unsigned int *),
+                        "nvmlDeviceGetGpuInstances");
+        info = NVML_SYM(&n, nvmlReturn_t(*)(nvmlGpuInstance_t, nvmlGpuInstanceInfo_t *),
+                        "nvmlGpuInstanceGetInfo");
+        if (!list || !info)
+                return -EOPNOTSUPP;
+        e = mig_errno(&n, list(n.dev, profile_id, gis, &count), "list the GPU instances", pf);
+        if (e < 0)
+                return e;
+        for (unsigned int i = 0; i < MIN(count, (unsigned int)GPU_INSTANCES_MAX); i++) {
+                nvmlGpuInstanceInfo_t gi = {};
+                if (info(gis[i], &gi) == NVML_SUCCESS)
+                        g_array_append_val(ret_ids, gi.id);
+        }
+        return 0;
+}
+
+int nvml_create_gpu_instance(const char *pf, unsigned int profile_id)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*create)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *);
+        nvmlReturn_t (*info)(nvmlGpuInstance_t, nvmlGpuInstanceInfo_t *);
+        nvmlGpuInstance_t gi = NULL;
+        nvmlGpuInstanceInfo_t gi_info = {};
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        create = NVML_SYM(&n, nvmlReturn_t(*)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *),
+                          "nvmlDeviceCreateGpuInstance");
+        info = NVML_SYM(&n, nvmlReturn_t(*)(nvmlGpuInstance_t, nvmlGpuInstanceInfo_t *),
+                        "nvmlGpuInstanceGetInfo");
+        if (!create || !info)
+                return -EOPNOTSUPP;
+        e = mig_errno(&n, create(n.dev, profile_id, &gi), "create a GPU instance", pf);
+        if (e < 0)
+                return e;
+        e = mig_errno(&n, info(gi, &gi_info), "read the new GPU instance", pf);
+        return e < 0 ? e : (int)gi_info.id;
+}
+
+int nvml_destroy_gpu_instance(const char *pf, unsigned int gi_id)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        nvmlReturn_t (*by_id)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *);
+        nvmlReturn_t (*destroy)(nvmlGpuInstance_t);
+        nvmlGpuInstance_t gi = NULL;
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        by_id = NVML_SYM(&n, nvmlReturn_t(*)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *),
+                         "nvmlDeviceGetGpuInstanceById");
+        destroy = NVML_SYM(&n, nvmlReturn_t(*)(nvmlGpuInstance_t), "nvmlGpuInstanceDestroy");
+        if (!by_id || !destroy)
+                return -EOPNOTSUPP;
+        e = mig_errno(&n, by_id(n.dev, gi_id, &gi), "find a GPU instance", pf);
+        if (e < 0)
+                return e;
+        return mig_errno(&n, destroy(gi), "destroy a GPU instance", pf);
+}

@@ -217,6 +217,10 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                                : 1;
         if (ops_device_running(ops, j->uuid))
                 return ops_fail(ret_message, -EEXIST, "Device %s already exists", j->uuid);
+        /* what the backend knows cannot work (MIG mode off, no NVML), named before anything is written */
+        if (t->refusal < 0 && backend_refusal_message(t->refusal))
+                return ops_fail(ret_message, t->refusal, "Cannot create %s (%s) on %s: %s", j->uuid,
+                                type_label(t), p->name, backend_refusal_message(t->refusal));
         /* the size rule before sysfs is touched (the driver's count is the other half) */
         if (t->available_instances == 0 ||
             core_capacity_check(&p->cap, p->models->pdata[type_index]) == -EXDEV)
@@ -227,6 +231,14 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         j->state_set = true;
         b = p->sys->backend;
         r = b->class->create(b, p->sys, t->id, j->uuid);
+        if (r < 0 && backend_refusal_message(r))
+                return ops_fail(ret_message, r, "Cannot create %s (%s) on %s: %s", j->uuid, type_label(t),
+                                p->name, backend_refusal_message(r));
+        if (r == -ENOSPC) /* the backend's room (a GPU instance for a MIG-backed type) ran out */
+                return ops_fail(ret_message, -ENOSPC,
+                                "Cannot create %s (%s) on %s: no room left for it (a MIG-backed type: no "
+                                "room for another GPU instance of its profile)",
+                                j->uuid, type_label(t), p->name);
         if (r < 0)
                 return ops_fail(ret_message, OPS_DRIVER_REFUSED,
                                 "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t),

@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "nvml.h"
+#include "nvidia-mig.h"
 #include "uuid.h"
 #include "sysfs-util.h"
 #include "sysfs-nvidia-vf.h"
@@ -32,6 +33,7 @@ typedef struct VfBackend {
         GHashTable *by_uuid;    /* UUID -> VF, every vGPU seen (made or derived) */
         GHashTable *nvml_asked; /* model keys NVML was asked about in this run */
         GHashTable *model_keys; /* PF -> its model key: read once per PF between full scans */
+        NvidiaMig *mig;         /* MIG-backed types: GPU instances through NVML */
 } VfBackend;
 
 static VfBackend *VF(Backend *b)
@@ -76,37 +78,46 @@ void nvidia_vf_derive_uuid(const char *vf, char ret[static 37])
                    d[15]);
 }
 
-/* Write a key file of the state directory durably (a crash leaves the old one or the new one). */
-static int save_key_file(VfBackend *v, const char *file, GKeyFile *kf)
+int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf)
 {
         g_autofree char *data = NULL;
         _cleanup_close_ int dirfd = -1;
         gsize len;
         int r;
 
-        if (!v->state_dir)
+        if (!state_dir)
                 return 0;
         data = g_key_file_to_data(kf, &len, NULL);
-        dirfd = open(v->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         r = dirfd < 0 ? negative_errno() : write_file_atomic_at(dirfd, file, data, len, 0644);
         if (r < 0)
-                log_warning_errno(r, "Cannot write %s/%s: %m", v->state_dir, file);
+                log_warning_errno(r, "Cannot write %s/%s: %m", state_dir, file);
         return r;
 }
 
-static GKeyFile *load_key_file(VfBackend *v, const char *file)
+GKeyFile *nvidia_vf_state_load(const char *state_dir, const char *file)
 {
         GKeyFile *kf = g_key_file_new();
         g_autofree char *path = NULL;
         g_autoptr(GError) error = NULL;
 
-        if (!v->state_dir)
+        if (!state_dir)
                 return kf;
-        path = g_build_filename(v->state_dir, file, NULL);
+        path = g_build_filename(state_dir, file, NULL);
         if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &error) &&
             !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
                 log_warning("Ignoring %s: %s", path, error->message);
         return kf;
+}
+
+static int save_key_file(VfBackend *v, const char *file, GKeyFile *kf)
+{
+        return nvidia_vf_state_save(v->state_dir, file, kf);
+}
+
+static GKeyFile *load_key_file(VfBackend *v, const char *file)
+{
+        return nvidia_vf_state_load(v->state_dir, file);
 }
 
 static int save_uuids(VfBackend *v)
@@ -264,6 +275,7 @@ static int vf_refresh_types(Backend *b, SysfsParent *p)
         if (p->types)
                 g_ptr_array_unref(p->types);
         p->types = g_steal_pointer(&types);
+        nvidia_mig_adjust_types(v->mig, b, p, key);
         return 0;
 }
 
@@ -320,6 +332,8 @@ static int vf_list_parents(Backend *b, char ***ret)
         struct dirent *de;
 
         g_hash_table_remove_all(VF(b)->model_keys); /* a full scan reads the PFs again */
+        nvidia_mig_forget(VF(b)->mig, NULL);
+        nvidia_mig_prune(VF(b)->mig, b);
         if (!d && errno != ENOENT)
                 return negative_errno();
         while (d && (de = readdir(d)))
@@ -352,6 +366,8 @@ static int read_vf_device(Backend *b, const char *vf, SysfsDevice **ret)
         g_hash_table_insert(v->by_uuid, g_strdup(uuid), g_strdup(vf));
         type_id = g_strdup_printf(TYPE_PREFIX "%d", current);
         *ret = sysfs_device_new(b, uuid, vf, type_id);
+        if (nvidia_mig_type_is_mig(v->mig, type_id)) /* the driver's choice of GPU instance, read back */
+                (*ret)->gpu_instance_id = sysfs_read_int(nvidia, "gpu_instance_id", -1);
         return 0;
 }
 
@@ -392,27 +408,29 @@ static int read_current(Backend *b, const char *vf)
         return sysfs_read_int(nvidia, "current_vgpu_type", -1);
 }
 
-static int vf_create(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid)
+static const SysfsType *find_type(const SysfsParent *p, const char *type_id)
+{
+        for (guint i = 0; p->types && i < p->types->len; i++)
+                if (g_str_equal(((SysfsType *)p->types->pdata[i])->id, type_id))
+                        return p->types->pdata[i];
+        return NULL;
+}
+
+/* The write itself, with the UUID recorded first (a crash right after the write must not lose it) and
+ * the old one back when the driver refuses. */
+static int write_type(Backend *b, const SysfsParent *p, const char *type_id, long id, const char *uuid)
 {
         VfBackend *v = VF(b);
         g_autofree char *path = backend_path(b, PCI_DEVICES, p->name, "nvidia", "current_vgpu_type", NULL);
         g_autofree char *old = g_strdup(g_hash_table_lookup(v->uuids, p->name));
-        long id;
         int r;
 
-        if (!g_str_has_prefix(type_id, TYPE_PREFIX) ||
-            !sysfs_parse_long(type_id + strlen(TYPE_PREFIX), 10, &id) || id <= 0)
-                return -EINVAL;
-        /* the UUID first: a crash right after the write must not lose it */
         r = nvidia_vf_set_uuid(b, p->name, uuid);
         if (r < 0)
                 return r;
         r = sysfs_write(path, type_id + strlen(TYPE_PREFIX), 0);
         if (r < 0) {
-                if (old)
-                        (void)nvidia_vf_set_uuid(b, p->name, old);
-                else
-                        (void)nvidia_vf_set_uuid(b, p->name, NULL);
+                (void)nvidia_vf_set_uuid(b, p->name, old);
                 return r;
         }
         if (read_current(b, p->name) != id) {
@@ -423,9 +441,41 @@ static int vf_create(Backend *b, const SysfsParent *p, const char *type_id, cons
         return 0;
 }
 
+static int vf_create(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid)
+{
+        VfBackend *v = VF(b);
+        const SysfsType *t = find_type(p, type_id);
+        int created = -1;
+        long id;
+        int r;
+
+        if (!g_str_has_prefix(type_id, TYPE_PREFIX) ||
+            !sysfs_parse_long(type_id + strlen(TYPE_PREFIX), 10, &id) || id <= 0)
+                return -EINVAL;
+        /* a MIG-backed type: a GPU instance with room first (made now when none has room) */
+        r = t ? nvidia_mig_prepare(v->mig, b, p, t, &created) : 0;
+        if (r < 0)
+                return r;
+        r = write_type(b, p, type_id, id, uuid);
+        if (r < 0) {
+                nvidia_mig_undo(v->mig, p->physfn, created); /* nothing half done */
+                /* the driver's EIO for a MIG-backed type: no free GPU instance (cubecos #312) */
+                return r == -EIO && t && t->mig_backed ? -ENOSR : r;
+        }
+        if (t && t->mig_backed)
+                nvidia_mig_forget(v->mig, p->physfn);
+        return 0;
+}
+
 static int vf_remove(Backend *b, const SysfsDevice *d)
 {
         g_autofree char *path = backend_path(b, PCI_DEVICES, d->parent, "nvidia", "current_vgpu_type", NULL);
+        g_autofree char *nvidia = backend_path(b, PCI_DEVICES, d->parent, "nvidia", NULL);
+        g_autofree char *vf = vf_dir(b, d->parent);
+        g_autofree char *pf = sysfs_link_basename(vf, "physfn");
+        int gi = nvidia_mig_type_is_mig(VF(b)->mig, d->type_id)
+                         ? sysfs_read_int(nvidia, "gpu_instance_id", -1)
+                         : -1;
         int r;
 
         r = sysfs_write(path, "0", 0);
@@ -436,6 +486,8 @@ static int vf_remove(Backend *b, const SysfsDevice *d)
         if (read_current(b, d->parent) != 0)
                 return -EIO;
         (void)nvidia_vf_set_uuid((Backend *)b, d->parent, NULL);
+        if (pf && gi >= 0) /* the GPU instance it sat on, when vgpud made it and it is empty now */
+                nvidia_mig_vgpu_gone(VF(b)->mig, b, pf, gi);
         return 0;
 }
 
@@ -462,6 +514,7 @@ static void vf_free(Backend *b)
         g_hash_table_unref(v->by_uuid);
         g_hash_table_unref(v->nvml_asked);
         g_hash_table_unref(v->model_keys);
+        nvidia_mig_free(v->mig);
 }
 
 static const BackendClass vf_class = {
@@ -496,6 +549,7 @@ Backend *backend_nvidia_vf_new(const char *root, const char *state_dir)
         v->by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         v->nvml_asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         v->model_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        v->mig = nvidia_mig_new(state_dir);
         uuids = load_key_file(v, UUIDS_FILE);
         keys = g_key_file_get_keys(uuids, UUIDS_GROUP, NULL, NULL);
         for (char **k = keys; k && *k; k++) {

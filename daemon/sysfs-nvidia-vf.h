@@ -24,3 +24,8 @@ GHashTable *nvidia_vf_catalog(Backend *b, const char *model_key);
 char *nvidia_vf_vfio_group(Backend *b, const char *vf);
 /* Forget or record the UUID of the vGPU on vf (persisted); uuid NULL forgets. */
 int nvidia_vf_set_uuid(Backend *b, const char *vf, const char *uuid);
+/* A key file of the state directory (the backend's and nvidia-mig.c's): loaded (empty when missing or
+ * state_dir is NULL; a broken one is logged and ignored), or written durably (a crash leaves the old or
+ * the new one). */
+GKeyFile *nvidia_vf_state_load(const char *state_dir, const char *file);
+int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf);

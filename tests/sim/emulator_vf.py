@@ -32,6 +32,9 @@ NVML_ERROR_NOT_SUPPORTED = 3
 NVML_ERROR_NOT_FOUND = 6
 NVML_ERROR_DRIVER_NOT_LOADED = 9
 NVML_ERROR_IN_USE = 19
+NVML_ERROR_INSUFFICIENT_RESOURCES = 23
+NVML_GPU_INSTANCE_PROFILE_COUNT = 0x12
+INVALID_GPU_INSTANCE_PROFILE_ID = 0xffffffff
 
 # what nvmlDeviceGetName says, by PCI device id
 NVML_NAMES = {0x1eb8: 'Tesla T4', 0x25b6: 'NVIDIA A16', 0x26b9: 'NVIDIA L40S',
@@ -59,6 +62,7 @@ class VfDriver:
         self._sriov_failures = {}    # PF address or 'ALL' -> failures still to give
         self.numvfs_write_errno = 0  # e.g. errno.EPERM: the driver refuses sriov_numvfs writes
         self.nvml_init_error = 0     # NVML return code for nvmlInit (9: driver not loaded)
+        self.create_errnos = []      # errnos the next type writes get, one each (fail_next_create)
         self.sriov_manage_calls = []  # argv lists, in call order
         self.writes = []              # (path relative to sys/, value, errno) of every handled write
         self.nvml_calls = []          # request lines
@@ -229,6 +233,8 @@ class VfDriver:
             return errno.EINVAL
         if type_id == 0:
             err = gpu.destroy(vf.addr)
+        elif self.create_errnos and vf.addr not in gpu.vgpus:
+            err = self.create_errnos.pop(0)
         else:
             err = gpu.create(vf.addr, type_id)
         if not err:
@@ -386,6 +392,12 @@ class VfDriver:
             g = gpu.vgpus.get(vf_addr) if gpu else None
             return g.vtype.type_id if g else 0
 
+    def fail_next_create(self, err):
+        """The next write of a type to an empty VF is refused with err (e.g. errno.EIO, as the driver
+        answers a MIG-backed type whose GPU instance went away meanwhile), nothing changed."""
+        with self.emu.lock:
+            self.create_errnos.append(err)
+
     def set_mixed_size(self, pf, on):
         """nvidia-smi vgpu -shm 1|0 -i <gpu>: 'ok', 'in-use' or 'not-supported'."""
         with self.emu.lock:
@@ -401,6 +413,21 @@ class VfDriver:
             gi = gpu.create_gpu_instance(profile)
             self.tree.update_vf_gpu(gpu)
             return gi.gi_id if gi else None
+
+    def destroy_gpu_instance(self, pf, gi_id):
+        """nvidia-smi mig -dgi -gi <id>: 'ok', 'in-use' or 'not-found'."""
+        with self.emu.lock:
+            gpu = self.host.vf_gpus[pf]
+            r = gpu.destroy_gpu_instance(gi_id)
+            self.tree.update_vf_gpu(gpu)
+            return r
+
+    def gpu_instances(self, pf):
+        """[(GPU instance id, profile name, [VFs whose vGPU sits on it])] of a GPU, by id."""
+        with self.emu.lock:
+            gpu = self.host.vf_gpus[pf]
+            return sorted((gi.gi_id, gi.profile, sorted(a for a, g in gpu.vgpus.items() if g.gpu_instance is gi))
+                          for gi in gpu.gpu_instances)
 
     def vfio_group_path(self, vf_addr):
         """The real path of a VF's /dev/vfio/<group>: open it to play a VM that holds the VF."""
@@ -443,7 +470,7 @@ class VfDriver:
         rows = {}
         for gpu in self.host.vf_gpus.values():
             for t in gpu.types.values():
-                gi = sorted(nvidia_vf.GI_PROFILES).index(t.gi_profile) if t.gi_profile else 0xffffffff
+                gi = nvidia_vf.GI_PROFILES[t.gi_profile][2] if t.gi_profile else INVALID_GPU_INSTANCE_PROFILE_ID
                 rows[t.type_id] = (t.name, t.framebuffer, t.max_instance, gi)
         for parent in self.host.parents.values():
             for t in parent.types.values():
@@ -500,7 +527,55 @@ class VfDriver:
                               if t.dirname.startswith('nvidia-') and
                               (op == 'supported' or p.model.available(p, t) > 0)})
             return '0\n' + ''.join('%d\n' % i for i in ids)
+        if op.startswith('mig-') or op.startswith('gi-'):
+            return self._nvml_mig_call(args, gpu)
         if op == 'max-instances' and len(args) == 3:
             row = self._all_type_rows().get(int(args[2]))
             return '0\n%d\n' % row[2] if row else '%d\n' % NVML_ERROR_INVALID_ARGUMENT
+        return '%d\n' % NVML_ERROR_INVALID_ARGUMENT
+
+    def _nvml_mig_call(self, args, gpu):
+        """MIG: the mode, GPU instance profiles, and GPU instances made and destroyed through NVML.
+        Only the VF-mode GPUs here have MIG (the T4 and A16 do not: NOT_SUPPORTED)."""
+        op, rest = args[0], [int(a) for a in args[2:] if a.isdigit()]
+        if gpu is None or not any(t.gi_profile for t in gpu.types.values()):
+            return '%d\n' % NVML_ERROR_NOT_SUPPORTED
+        if op == 'mig-mode':
+            return '0\n%d\n%d\n' % (int(gpu.mig), int(gpu.mig))
+        if len(rest) != 1:
+            return '%d\n' % NVML_ERROR_INVALID_ARGUMENT
+        if not gpu.mig:
+            return '%d\n' % NVML_ERROR_NOT_SUPPORTED  # "doesn't have MIG mode enabled"
+        arg = rest[0]
+        if op == 'gi-profile':  # by NVML_GPU_INSTANCE_PROFILE_* index
+            if arg >= NVML_GPU_INSTANCE_PROFILE_COUNT:
+                return '%d\n' % NVML_ERROR_INVALID_ARGUMENT
+            for name, (slices, _, pid, index, mib) in nvidia_vf.GI_PROFILES.items():
+                if index == arg:
+                    return '0\n%d\n%d\n%d\n%d\n' % (pid, slices, nvidia_vf.GI_SLICES // slices, mib)
+            return '%d\n' % NVML_ERROR_NOT_SUPPORTED
+        if op == 'gi-info' or op == 'gi-destroy':
+            gi = next((g for g in gpu.gpu_instances if g.gi_id == arg), None)
+            if gi is None:
+                return '%d\n' % (NVML_ERROR_NOT_FOUND if op == 'gi-info' else NVML_ERROR_INVALID_ARGUMENT)
+            if op == 'gi-info':
+                return '0\n%d %d %d %d\n' % (gi.gi_id, gi.profile_id, gi.start, gi.slices)
+            r = gpu.destroy_gpu_instance(arg)
+            if r == 'ok':
+                self.tree.update_vf_gpu(gpu)
+            return '%d\n' % (NVML_SUCCESS if r == 'ok' else NVML_ERROR_IN_USE)
+        profile = nvidia_vf.gi_profile_by_id(arg)
+        if profile is None:
+            return '%d\n' % NVML_ERROR_INVALID_ARGUMENT
+        if op == 'gi-remaining':
+            return '0\n%d\n' % gpu.gi_remaining(profile)
+        if op == 'gi-list':
+            return '0\n' + ''.join('%d %d %d %d\n' % (g.gi_id, g.profile_id, g.start, g.slices)
+                                   for g in gpu.gpu_instances if g.profile == profile)
+        if op == 'gi-create':
+            gi = gpu.create_gpu_instance(profile)
+            if gi is None:
+                return '%d\n' % NVML_ERROR_INSUFFICIENT_RESOURCES
+            self.tree.update_vf_gpu(gpu)
+            return '0\n%d\n' % gi.gi_id
         return '%d\n' % NVML_ERROR_INVALID_ARGUMENT

@@ -23,8 +23,21 @@ import re
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
 GIB = 1024
 DRIVER_VERSION = '580.105.08'
-# GPU instance profiles: name -> (slices, framebuffer GiB). RTX PRO 6000 Blackwell: 4 slices of 24 GiB.
-GI_PROFILES = {'1g.24gb': (1, 24), '2g.48gb': (2, 48), '4g.96gb': (4, 96)}
+# GPU instance profiles of the RTX PRO 6000 Blackwell (4 slices of 24 GB): name -> (slices, framebuffer
+# GiB, NVML profile id, NVML_GPU_INSTANCE_PROFILE_* index, memory MiB). Ids and sizes as
+# `nvidia-smi mig -lgip` prints them on real boards (1g.24gb 14, 2g.48gb 5, 4g.96gb 0; 23.62 / 47.38 /
+# 95.00 GiB); the indexes are nvml.h's 1_SLICE 0, 2_SLICE 1, 4_SLICE 3 (see HACKING.md, MIG-backed vGPUs).
+GI_PROFILES = {'1g.24gb': (1, 24, 14, 0, 24192), '2g.48gb': (2, 48, 5, 1, 48512),
+               '4g.96gb': (4, 96, 0, 3, 97280)}
+GI_SLICES = 4
+
+
+def gi_profile_by_id(profile_id):
+    """The profile name of an NVML GPU instance profile id, or None."""
+    for name, row in GI_PROFILES.items():
+        if row[2] == profile_id:
+            return name
+    return None
 
 
 class VgpuType:
@@ -99,7 +112,7 @@ class GpuInstance:
         self.gi_id = gi_id
         self.profile = profile
         self.start = start  # first slice
-        self.slices, self.fb_gib = GI_PROFILES[profile]
+        self.slices, self.fb_gib, self.profile_id = GI_PROFILES[profile][:3]
 
 
 class NvidiaVfGpu:
@@ -149,8 +162,8 @@ class NvidiaVfGpu:
             if gi.profile != vtype.gi_profile:
                 continue
             on = [g for g in self.vgpus.values() if g.gpu_instance is gi]
-            if on and any(g.vtype is not vtype for g in on):
-                continue
+            if any(g.vtype.fb_gib != vtype.fb_gib for g in on):
+                continue  # a GPU instance holds one framebuffer size
             if (len(on) + 1) * vtype.fb_gib <= gi.fb_gib:
                 return gi
         return None
@@ -227,22 +240,42 @@ class NvidiaVfGpu:
         self.mixed_size = bool(on)
         return 'ok'
 
-    def create_gpu_instance(self, profile):
-        """nvidia-smi mig -cgi <profile>: a new GPU instance (MIG mode only), or None when the
-        slices are taken."""
-        if not self.mig:
-            raise ValueError('MIG mode is off on ' + self.name)
-        slices, _ = GI_PROFILES[profile]
+    def _free_gi_starts(self, profile):
+        """Aligned first slices where a GPU instance of the profile could go now."""
+        slices = GI_PROFILES[profile][0]
         used = set()
         for gi in self.gpu_instances:
             used.update(range(gi.start, gi.start + gi.slices))
-        for start in range(0, 4 - slices + 1, slices):
-            if not used.intersection(range(start, start + slices)):
-                gi_id = 1 + max([g.gi_id for g in self.gpu_instances] + [2])
-                gi = GpuInstance(gi_id, profile, start)
-                self.gpu_instances.append(gi)
-                return gi
-        return None
+        return [start for start in range(0, GI_SLICES - slices + 1, slices)
+                if not used.intersection(range(start, start + slices))]
+
+    def gi_remaining(self, profile):
+        """nvmlDeviceGetGpuInstanceRemainingCapacity: how many more of the profile fit."""
+        return len(self._free_gi_starts(profile)) if self.mig else 0
+
+    def create_gpu_instance(self, profile):
+        """nvidia-smi mig -cgi <profile>: a new GPU instance (MIG mode only), or None when the
+        slices are taken. Its id: the lowest free one from 3 up (the first is 3 on real hosts)."""
+        if not self.mig:
+            raise ValueError('MIG mode is off on ' + self.name)
+        starts = self._free_gi_starts(profile)
+        if not starts:
+            return None
+        taken = {g.gi_id for g in self.gpu_instances}
+        gi_id = next(i for i in range(3, 64) if i not in taken)
+        gi = GpuInstance(gi_id, profile, starts[0])
+        self.gpu_instances.append(gi)
+        return gi
+
+    def destroy_gpu_instance(self, gi_id):
+        """nvmlGpuInstanceDestroy: 'ok', 'in-use' (a vGPU sits on it) or 'not-found'."""
+        gi = next((g for g in self.gpu_instances if g.gi_id == gi_id), None)
+        if gi is None:
+            return 'not-found'
+        if any(g.gpu_instance is gi for g in self.vgpus.values()):
+            return 'in-use'
+        self.gpu_instances.remove(gi)
+        return 'ok'
 
     def wipe(self):
         """What a reboot or sriov-manage's rebind leaves: no vGPUs, GPU instances, mixed-size mode."""

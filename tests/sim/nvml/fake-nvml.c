@@ -29,12 +29,40 @@ typedef enum nvmlReturn_enum {
         NVML_ERROR_INSUFFICIENT_SIZE = 7,
         NVML_ERROR_DRIVER_NOT_LOADED = 9,
         NVML_ERROR_IN_USE = 19,
+        NVML_ERROR_INSUFFICIENT_RESOURCES = 23,
         NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
         NVML_ERROR_UNKNOWN = 999,
 } nvmlReturn_t;
 
 typedef unsigned int nvmlVgpuTypeId_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
+typedef struct nvmlGpuInstance_st *nvmlGpuInstance_t;
+
+typedef struct nvmlGpuInstancePlacement_st {
+        unsigned int start;
+        unsigned int size;
+} nvmlGpuInstancePlacement_t;
+
+typedef struct nvmlGpuInstanceProfileInfo_st {
+        unsigned int id;
+        unsigned int isP2pSupported;
+        unsigned int sliceCount;
+        unsigned int instanceCount;
+        unsigned int multiprocessorCount;
+        unsigned int copyEngineCount;
+        unsigned int decoderCount;
+        unsigned int encoderCount;
+        unsigned int jpegCount;
+        unsigned int ofaCount;
+        unsigned long long memorySizeMB;
+} nvmlGpuInstanceProfileInfo_t;
+
+typedef struct nvmlGpuInstanceInfo_st {
+        nvmlDevice_t device;
+        unsigned int id;
+        unsigned int profileId;
+        nvmlGpuInstancePlacement_t placement;
+} nvmlGpuInstanceInfo_t;
 
 typedef struct nvmlVgpuHeterogeneousMode_v1_st {
         unsigned int version;
@@ -82,6 +110,19 @@ nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(nvmlVgpuTypeId_t vgpuTypeId,
                                                  unsigned int *gpuInstanceProfileId);
 nvmlReturn_t nvmlVgpuTypeGetMaxInstances(nvmlDevice_t device, nvmlVgpuTypeId_t vgpuTypeId,
                                          unsigned int *vgpuInstanceCount);
+nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile,
+                                                 nvmlGpuInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId,
+                                                       unsigned int *count);
+nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t device, unsigned int profileId,
+                                         nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId,
+                                       nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int id,
+                                          nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance);
 
 /* ------------------------------------------------------------------ state */
 #define MAX_DEVICES 64
@@ -232,6 +273,7 @@ EXPORT const char *nvmlErrorString(nvmlReturn_t result)
         case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
         case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
         case NVML_ERROR_IN_USE: return "In use by another client";
+        case NVML_ERROR_INSUFFICIENT_RESOURCES: return "Insufficient resources";
         case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument version mismatch";
         default: return "Unknown Error";
         }
@@ -474,4 +516,182 @@ EXPORT nvmlReturn_t nvmlVgpuTypeGetMaxInstances(nvmlDevice_t device, nvmlVgpuTyp
                 *vgpuInstanceCount = (unsigned)atoi(data);
         free(data);
         return rc;
+}
+
+/* ------------------------------------------------------------------ MIG */
+/* GPU instance handles: one slot per (device, GPU instance id) this process was handed. */
+#define MAX_GPU_INSTANCES 256
+struct nvmlGpuInstance_st {
+        nvmlDevice_t device;
+        unsigned int id;
+};
+static struct nvmlGpuInstance_st gpu_instances[MAX_GPU_INSTANCES];
+static unsigned n_gpu_instances;
+
+static nvmlGpuInstance_t gi_handle(nvmlDevice_t device, unsigned int id)
+{
+        for (unsigned i = 0; i < n_gpu_instances; i++)
+                if (gpu_instances[i].device == device && gpu_instances[i].id == id)
+                        return &gpu_instances[i];
+        if (n_gpu_instances == MAX_GPU_INSTANCES)
+                return NULL;
+        gpu_instances[n_gpu_instances] = (struct nvmlGpuInstance_st){device, id};
+        return &gpu_instances[n_gpu_instances++];
+}
+
+static bool gi_valid(nvmlGpuInstance_t g)
+{
+        return g != NULL && g >= gpu_instances && g < gpu_instances + n_gpu_instances && valid(g->device);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode,
+                                         unsigned int *pendingMode)
+{
+        char *data;
+        unsigned cur = 0, pending = 0;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!valid(device) || currentMode == NULL || pendingMode == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "mig-mode %s", device->bus);
+        if (rc == NVML_SUCCESS && sscanf(data, "%u %u", &cur, &pending) != 2)
+                rc = NVML_ERROR_UNKNOWN;
+        if (rc == NVML_SUCCESS) {
+                *currentMode = cur;
+                *pendingMode = pending;
+        }
+        free(data);
+        return rc;
+}
+
+/* profile: an NVML_GPU_INSTANCE_PROFILE_* index (not a profile id) */
+EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile,
+                                                        nvmlGpuInstanceProfileInfo_t *info)
+{
+        char *data;
+        unsigned id, slices, count;
+        unsigned long long mib;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!valid(device) || info == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "gi-profile %s %u", device->bus, profile);
+        if (rc == NVML_SUCCESS && sscanf(data, "%u %u %u %llu", &id, &slices, &count, &mib) != 4)
+                rc = NVML_ERROR_UNKNOWN;
+        if (rc == NVML_SUCCESS) {
+                memset(info, 0, sizeof *info);
+                info->id = id;
+                info->sliceCount = slices;
+                info->instanceCount = count;
+                info->memorySizeMB = mib;
+        }
+        free(data);
+        return rc;
+}
+
+static nvmlReturn_t ask_uint(unsigned int *ret, const char *what, nvmlDevice_t device, unsigned int arg)
+{
+        char *data;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!valid(device) || ret == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "%s %s %u", what, device->bus, arg);
+        if (rc == NVML_SUCCESS)
+                *ret = (unsigned)strtoul(data, NULL, 10);
+        free(data);
+        return rc;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId,
+                                                              unsigned int *count)
+{
+        return ask_uint(count, "gi-remaining", device, profileId);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t device, unsigned int profileId,
+                                                nvmlGpuInstance_t *gpuInstance)
+{
+        unsigned int id;
+        if (gpuInstance == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask_uint(&id, "gi-create", device, profileId);
+        if (rc != NVML_SUCCESS)
+                return rc;
+        *gpuInstance = gi_handle(device, id);
+        return *gpuInstance ? NVML_SUCCESS : NVML_ERROR_UNKNOWN;
+}
+
+/* The contract: gpuInstances must have room for the profile's instanceCount; count is only output. */
+EXPORT nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId,
+                                              nvmlGpuInstance_t *gpuInstances, unsigned int *count)
+{
+        char *data, *line, *save = NULL;
+        unsigned n = 0;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!valid(device) || gpuInstances == NULL || count == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "gi-list %s %u", device->bus, profileId);
+        if (rc != NVML_SUCCESS) {
+                free(data);
+                return rc;
+        }
+        for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                nvmlGpuInstance_t g = gi_handle(device, (unsigned)strtoul(line, NULL, 10));
+                if (g == NULL) {
+                        free(data);
+                        return NVML_ERROR_UNKNOWN;
+                }
+                gpuInstances[n++] = g;
+        }
+        free(data);
+        *count = n;
+        return NVML_SUCCESS;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int id,
+                                                 nvmlGpuInstance_t *gpuInstance)
+{
+        char *data;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!valid(device) || gpuInstance == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "gi-info %s %u", device->bus, id);
+        free(data);
+        if (rc == NVML_SUCCESS)
+                *gpuInstance = gi_handle(device, id);
+        return rc == NVML_SUCCESS && *gpuInstance == NULL ? NVML_ERROR_UNKNOWN : rc;
+}
+
+EXPORT nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info)
+{
+        char *data;
+        unsigned id, profile, start, size;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!gi_valid(gpuInstance) || info == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "gi-info %s %u", gpuInstance->device->bus, gpuInstance->id);
+        if (rc == NVML_SUCCESS && sscanf(data, "%u %u %u %u", &id, &profile, &start, &size) != 4)
+                rc = NVML_ERROR_UNKNOWN;
+        if (rc == NVML_SUCCESS) {
+                info->device = gpuInstance->device;
+                info->id = id;
+                info->profileId = profile;
+                info->placement.start = start;
+                info->placement.size = size;
+        }
+        free(data);
+        return rc;
+}
+
+EXPORT nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance)
+{
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!gi_valid(gpuInstance))
+                return NVML_ERROR_INVALID_ARGUMENT;
+        return ask(NULL, "gi-destroy %s %u", gpuInstance->device->bus, gpuInstance->id);
 }
