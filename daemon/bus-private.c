@@ -17,6 +17,11 @@
  * - replies: a connection with more than PRIVATE_MAX_QUEUED_WRITES replies it has not read is
  *   dropped, before its next call is dispatched; pipelined calls wait in the kernel's socket buffer
  *   (sd-bus reads one message at a time), not in vgpud.
+ * - input: a message in progress of a connection other than root's holds at most PRIVATE_MAX_MESSAGE
+ *   bytes, and all of them together at most PRIVATE_INPUT_BUDGET (over it, the connection whose
+ *   message has been in progress longest is dropped). sd-bus has no limit of its own below D-Bus's
+ *   128 MiB and allocates as it reads; vgpud meters what it has read (the input meter, below) after
+ *   every dispatch of a private connection, and drops the connection over a limit.
  * - descriptors: when accept() fails for want of descriptors or memory, accepting pauses (no
  *   level-triggered spin) and resumes when a connection closes or after PRIVATE_RETRY_USEC.
  * - logging: refusals and failures are rate-limited.
@@ -43,13 +48,27 @@
 #define PRIVATE_MAX_PER_UID       16u
 #define PRIVATE_MAX_QUEUED_WRITES 16u
 #define PRIVATE_RETRY_USEC        (1000ULL * 1000)
+/* The largest request is a Define or Modify carrying a definition of STORE_DEFINITION_MAX (64 KiB):
+ * a message in progress may be 16 times that. */
+#define PRIVATE_MAX_MESSAGE  (1024u * 1024)
+#define PRIVATE_INPUT_BUDGET (8u * 1024 * 1024)
+/* The post source (on_post(), which meters the input) is pending after every dispatch; above the
+ * private connections' priority, it runs between any two of their dispatches, so each connection can
+ * read at most one burst (what its socket buffers hold) past a limit before it is dropped. */
+#define PRIVATE_POST_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 1)
+/* The input meter's resting value of SO_PEEK_OFF (see meter_read()). */
+#define METER_BASE (1 << 30)
 
 typedef struct PrivateConnection {
         Manager *manager;
         sd_bus *bus;
         uid_t uid;
-        bool dropped; /* shut down for not reading; waits for sd-bus to see it closed */
-        bool fresh;   /* not yet processed once after its authentication (on_post) */
+        bool metered;           /* uid is not root: its input is metered and limited */
+        uint64_t consumed;      /* bytes sd-bus has read from the peer so far (the meter) */
+        uint64_t mark;          /* consumed when the last whole message was dispatched */
+        uint64_t partial_since; /* CLOCK_MONOTONIC when a message in progress was first seen, or 0 */
+        bool dropped;           /* shut down over a limit; freed by on_post() (or sd-bus sees it closed) */
+        bool fresh;             /* not yet processed once after its authentication (on_post) */
 } PrivateConnection;
 
 static RateLimit refused_ratelimit = RATELIMIT_INIT(10ULL * 1000 * 1000, 5);
@@ -86,27 +105,117 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *re
         return 0;
 }
 
-/* Runs before any method of a private connection is dispatched: drops a peer that sends calls but
- * does not read the replies, rather than buffering them without end. */
+/* Shuts c down over a limit: sd-bus reads nothing more of it, and on_post() frees it (with what sd-bus
+ * buffered) after the dispatch that is running now. */
+static void connection_drop(PrivateConnection *c, const char *why)
+{
+        log_full_ratelimited(&refused_ratelimit, LOG_WARNING,
+                             "Dropping the private connection of uid %u: %s", (unsigned)c->uid, why);
+        c->dropped = true;
+        (void)shutdown(sd_bus_get_fd(c->bus), SHUT_RDWR);
+}
+
+/* The input meter. A socket's SO_PEEK_OFF is lowered by the kernel by every byte a reading (not
+ * peeking) recv takes from it, down to 0; nothing peeks at a private connection (vgpud never, sd-bus
+ * 252 never), so the offset set to METER_BASE at accept and after each reading falls by exactly what
+ * sd-bus has read in between. Unlike the bytes the kernel still holds (SIOCINQ), this counts what
+ * vgpud's memory holds; it needs no knowledge of sd-bus's buffers, and a peer cannot fake it. */
+static int meter_arm(int fd)
+{
+        int base = METER_BASE;
+
+        return setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &base, sizeof(base)) < 0 ? negative_errno() : 0;
+}
+
+static void meter_read(PrivateConnection *c)
+{
+        int fd = sd_bus_get_fd(c->bus), off = METER_BASE;
+        socklen_t len = sizeof(off);
+
+        if (!c->metered || c->dropped || fd < 0)
+                return;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0 || off < 0) {
+                connection_drop(c, "its input cannot be metered");
+                return;
+        }
+        if (off < METER_BASE) {
+                c->consumed += (uint64_t)(METER_BASE - off);
+                if (meter_arm(fd) < 0)
+                        connection_drop(c, "its input cannot be metered");
+        }
+}
+
+/* Runs before any message of a private connection is dispatched, when sd-bus has read it whole (sd-bus
+ * reads up to a message's end and no further, so the meter is then at a message boundary). Drops a peer
+ * whose message was over the limit, or that sends calls but does not read the replies, rather than
+ * buffering either without end. */
 static int on_incoming(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         PrivateConnection *c = userdata;
         uint64_t queued = 0;
         uint8_t type = 0;
 
-        if (sd_bus_message_get_type(msg, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
-                return 0;
         if (c->dropped)
                 return 1;
+        meter_read(c);
+        if (c->metered && c->consumed - c->mark > PRIVATE_MAX_MESSAGE) {
+                connection_drop(c, "a message over the size limit");
+                return 1;
+        }
+        c->mark = c->consumed;
+        c->partial_since = 0;
+        if (c->dropped || sd_bus_message_get_type(msg, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+                return c->dropped;
         if (sd_bus_get_n_queued_write(c->bus, &queued) < 0 || queued <= PRIVATE_MAX_QUEUED_WRITES)
                 return 0;
-        log_full_ratelimited(&refused_ratelimit, LOG_WARNING,
-                             "Dropping the private connection of uid %u: %" PRIu64 " replies unread",
-                             (unsigned)c->uid, queued);
-        c->dropped = true;
-        /* sd-bus sees the end on its next read or write and sends Disconnected (on_disconnected) */
-        (void)shutdown(sd_bus_get_fd(c->bus), SHUT_RDWR);
+        connection_drop(c, "too many replies unread");
         return 1;
+}
+
+/* The connection (not root's) whose message has been in progress longest, NULL: none. */
+static PrivateConnection *oldest_partial(Manager *m)
+{
+        PrivateConnection *oldest = NULL;
+
+        for (guint i = 0; i < m->private_connections->len; i++) {
+                PrivateConnection *c = g_ptr_array_index(m->private_connections, i);
+
+                if (c->metered && !c->dropped && c->consumed > c->mark &&
+                    (!oldest || c->partial_since < oldest->partial_since))
+                        oldest = c;
+        }
+        return oldest;
+}
+
+/* After every dispatch (on_post): reads the meter of each connection and drops those over a limit: a
+ * message in progress over PRIVATE_MAX_MESSAGE, then, while all of them together are over
+ * PRIVATE_INPUT_BUDGET, the one in progress longest. */
+static void meter_check(Manager *m)
+{
+        uint64_t now = 0, total = 0;
+
+        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        for (guint i = 0; i < m->private_connections->len; i++) {
+                PrivateConnection *c = g_ptr_array_index(m->private_connections, i);
+
+                meter_read(c);
+                if (!c->metered || c->dropped || c->consumed == c->mark)
+                        continue;
+                if (c->partial_since == 0)
+                        c->partial_since = now;
+                if (c->consumed - c->mark > PRIVATE_MAX_MESSAGE)
+                        connection_drop(c, "a message over the size limit");
+                else
+                        total += c->consumed - c->mark;
+        }
+        while (total > PRIVATE_INPUT_BUDGET) {
+                PrivateConnection *c = oldest_partial(m);
+
+                if (!c)
+                        break;
+                total -= c->consumed - c->mark;
+                connection_drop(c, "the input of all private connections is over its budget");
+        }
 }
 
 /* Whether one more connection of uid fits under the limits. */
@@ -199,9 +308,19 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         }
 
+        /* before sd-bus reads anything (sd_bus_start() does) */
+        if (cred.uid != 0 && (r = meter_arm(nfd)) < 0) {
+                log_full_ratelimited(
+                        &accept_ratelimit, LOG_WARNING,
+                        "Refusing a private connection of uid %u: its input cannot be metered: %s",
+                        (unsigned)cred.uid, strerror(-r));
+                return 0;
+        }
+
         c = g_new0(PrivateConnection, 1);
         c->manager = m;
         c->uid = cred.uid;
+        c->metered = cred.uid != 0;
         c->fresh = true;
         r = sd_bus_new(&c->bus);
         if (r >= 0)
@@ -225,17 +344,37 @@ static void bus_unref(gpointer p)
         sd_bus_unref(p);
 }
 
-/* After every event: each connection that finished authenticating since is processed until sd-bus has
- * nothing left in its buffers (see the top of this file). */
+/* Frees the connections dropped over a limit, with what sd-bus buffered for them. */
+static void reap_dropped(Manager *m)
+{
+        bool freed = false;
+
+        for (guint i = m->private_connections->len; i > 0; i--) {
+                PrivateConnection *c = g_ptr_array_index(m->private_connections, i - 1);
+
+                if (c->dropped) {
+                        g_ptr_array_remove_index_fast(m->private_connections, i - 1);
+                        freed = true;
+                }
+        }
+        if (freed)
+                resume_accepting(m);
+}
+
+/* After every event: the input meter (meter_check()); then each connection that finished
+ * authenticating since is processed until sd-bus has nothing left in its buffers (see the top of this
+ * file), metered after each step; then the dropped connections are freed. Runs from the loop, never
+ * from inside an sd-bus dispatch. */
 static int on_post(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
         g_autoptr(GPtrArray) ready = g_ptr_array_new_with_free_func(bus_unref);
 
+        meter_check(m);
         for (guint i = 0; i < m->private_connections->len; i++) {
                 PrivateConnection *c = g_ptr_array_index(m->private_connections, i);
 
-                if (c->fresh && sd_bus_is_ready(c->bus) > 0) {
+                if (c->fresh && !c->dropped && sd_bus_is_ready(c->bus) > 0) {
                         c->fresh = false;
                         g_ptr_array_add(ready, sd_bus_ref(c->bus));
                 }
@@ -243,7 +382,8 @@ static int on_post(sd_event_source *s, void *userdata)
         /* by reference: processing may close a connection and free its PrivateConnection */
         for (guint i = 0; i < ready->len; i++)
                 for (int n = 0; n < 64 && sd_bus_process(ready->pdata[i], NULL) > 0; n++)
-                        ;
+                        meter_check(m);
+        reap_dropped(m);
         return 0;
 }
 
@@ -284,6 +424,8 @@ int bus_private_listen(Manager *m, const char *path)
                 return log_error_errno(r, "Cannot set up the private socket's retry timer: %m");
         (void)sd_event_source_set_enabled(m->private_retry, SD_EVENT_OFF);
         r = sd_event_add_post(m->event, &m->private_post, on_post, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->private_post, PRIVATE_POST_PRIORITY);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the private socket: %m");
         r = sd_event_add_io(m->event, &m->private_listen, fd, EPOLLIN, on_connection, m);

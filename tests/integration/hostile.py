@@ -4,6 +4,9 @@ tests/bench/bench-hostile.py. It never reads a reply.
 
     hostile.py idle SOCKET N            open N connections and hold them
     hostile.py pipeline SOCKET N CALLS  N authenticated connections, CALLS ListTypes each, unread
+    hostile.py trickle SOCKET N DECLARED SEND  N connections, each one call declaring a DECLARED-byte
+                                        body, of which it sends SEND bytes in 64 KiB writes
+    hostile.py large SOCKET N SIZE CALLS  N connections, CALLS whole calls of SIZE bytes each
 
 Then it prints one JSON line (what it did) and answers commands on stdin, one per line: 'count'
 prints how many of its connections vgpud still holds open; end of input closes everything."""
@@ -15,7 +18,7 @@ import socket
 import struct
 import sys
 
-from gi.repository import Gio
+from gi.repository import Gio, GLib
 
 
 def connect(path):
@@ -42,6 +45,52 @@ def list_types_blob(serial):
     m = Gio.DBusMessage.new_method_call(None, '/org/vgpud1', 'org.vgpud1.Manager', 'ListTypes')
     m.set_serial(serial)
     return m.to_blob(Gio.DBusCapabilityFlags.NONE)
+
+
+def string_call_blob(n):
+    """A ListTypes call with one string argument of n bytes (its body is n + 5 bytes)."""
+    m = Gio.DBusMessage.new_method_call(None, '/org/vgpud1', 'org.vgpud1.Manager', 'ListTypes')
+    m.set_serial(1)
+    m.set_body(GLib.Variant('(s)', ('x' * n,)))
+    return bytes(m.to_blob(Gio.DBusCapabilityFlags.NONE))
+
+
+def declared_call_head(declared):
+    """The first bytes of a call whose body declares itself declared bytes long (one string): the
+    fixed header, the header fields and the string's length; the string's bytes are for the caller."""
+    blob = bytearray(string_call_blob(1))
+    fields = struct.unpack_from('<I', blob, 12)[0]
+    body = 16 + (fields + 7) // 8 * 8
+    struct.pack_into('<I', blob, 4, declared)
+    struct.pack_into('<I', blob, body, declared - 5)
+    return bytes(blob[:body + 4])
+
+
+def send_until_closed(s, chunks):
+    """Send each chunk of the iterable until vgpud hangs up; returns the bytes sent."""
+    sent = 0
+    s.settimeout(30)
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                n = s.send(view)
+                sent += n
+                view = view[n:]
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    return sent
+
+
+def trickle(s, declared, send):
+    head = declared_call_head(declared)
+    piece = b'x' * 65536
+    return send_until_closed(s, [head] + [piece] * (send // len(piece)))
+
+
+def large(s, size, calls):
+    blob = string_call_blob(size)
+    return send_until_closed(s, [blob] * calls)
 
 
 def still_open(s):
@@ -88,8 +137,10 @@ def main():
         except OSError:
             refused += 1
     result = {'connected': len(conns), 'refused': refused}
-    if mode == 'pipeline':
-        calls = int(sys.argv[4])
+    sender = {'pipeline': lambda s: pipeline(s, int(sys.argv[4])),
+              'trickle': lambda s: trickle(s, int(sys.argv[4]), int(sys.argv[5])),
+              'large': lambda s: large(s, int(sys.argv[4]), int(sys.argv[5]))}.get(mode)
+    if sender:
         result['sent'] = []
         for s in conns:
             try:
@@ -97,7 +148,7 @@ def main():
             except OSError:
                 result['sent'].append(0)
                 continue
-            result['sent'].append(pipeline(s, calls))
+            result['sent'].append(sender(s))
     print(json.dumps(result), flush=True)
     for line in sys.stdin:
         if line.strip() == 'count':

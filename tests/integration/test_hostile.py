@@ -20,6 +20,9 @@ from test_lifecycle import MANAGER, TWO_Q, dfn, error_of
 NOBODY = 65534
 MAX_PER_UID = 16  # daemon/bus-private.c PRIVATE_MAX_PER_UID
 QUEUED_MAX_PER_ROOT = 256  # daemon/bus-lifecycle.c
+MAX_MESSAGE = 1024 * 1024  # daemon/bus-private.c PRIVATE_MAX_MESSAGE
+INPUT_BUDGET = 8 * 1024 * 1024  # daemon/bus-private.c PRIVATE_INPUT_BUDGET
+DEF_MAX = 64 * 1024  # daemon/store.h STORE_DEFINITION_MAX
 LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded'
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'hostile.py')
 
@@ -30,6 +33,20 @@ def rss_kib(pid):
             if line.startswith('VmRSS:'):
                 return int(line.split()[1])
     raise AssertionError('no VmRSS for %d' % pid)
+
+
+def peak_rss_kib(pid):
+    """VmHWM: the most vgpud has ever held resident, so a burst between two samples is seen too."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+    raise AssertionError('no VmHWM for %d' % pid)
+
+
+def rss_limit_kib():
+    # ASan's shadow memory and quarantine weigh on RSS by themselves (tests/sanitize.sh sets this)
+    return (160 if os.environ.get('VGPUD_TEST_SANITIZED') else 32) * 1024
 
 
 def open_fds(pid):
@@ -124,6 +141,74 @@ class TestHostileClients(HostileTestCase):
         self.assertLess(rss_kib(self.daemon.pid), limit * 1024)
         self.root_still_served()
         self.assertLess(self.log_lines() - lines_before, 40, 'the drops flood the log')
+
+
+class TestBufferedInput(HostileTestCase):
+    """A message in progress is what sd-bus buffers for a connection: up to D-Bus's 128 MiB, allocated
+    as it is read. vgpud drops a connection (not root's) whose message grows over 1 MiB, and the one
+    in progress longest while all together are over 8 MiB; the largest real request still passes."""
+
+    def test_trickled_oversize_message_is_dropped(self):
+        declared, send = 100 * 1024 * 1024, 40 * 1024 * 1024
+        p, report = self.attack('trickle', self.sock, 4, declared, send)
+        self.assertEqual(report['connected'], 4)
+        for sent in report['sent']:
+            self.assertGreater(sent, MAX_MESSAGE, report)  # it did send past the limit
+            self.assertLess(sent, send // 2, report)  # and vgpud hung up long before it had all
+        self.assertEqual(self.settle_held(p, 0), 0)
+        self.assertLess(peak_rss_kib(self.daemon.pid), rss_limit_kib())
+        self.root_still_served()
+
+    def test_many_large_messages_drop_the_connection(self):
+        size, calls = 4 * 1024 * 1024, 16
+        p, report = self.attack('large', self.sock, 4, size, calls)
+        self.assertEqual(report['connected'], 4)
+        for sent in report['sent']:
+            self.assertGreater(sent, MAX_MESSAGE, report)  # it did send past the limit
+            self.assertLess(sent, size * calls // 4, report)  # vgpud hung up after the first few
+        self.assertEqual(self.settle_held(p, 0), 0)
+        self.assertLess(peak_rss_kib(self.daemon.pid), rss_limit_kib())
+        self.root_still_served()
+
+    def test_messages_in_progress_share_a_budget(self):
+        # 16 connections each hold 0.9 MiB of a message (each under the 1 MiB limit), 14.4 MiB in all
+        size = 14 * 65536
+        p, report = self.attack('trickle', self.sock, MAX_PER_UID, 2 * size, size)
+        self.assertEqual(report['connected'], MAX_PER_UID)
+        self.assertGreater(sum(report['sent']), INPUT_BUDGET + 2 * size, report)  # it went over
+        fit = INPUT_BUDGET // size
+        held = self.settle_held(p, fit)
+        self.assertLessEqual(held, fit)  # the budget dropped the rest
+        self.assertGreaterEqual(held, fit - 1)  # and kept what fits (one may straddle the budget)
+        self.assertLess(peak_rss_kib(self.daemon.pid), rss_limit_kib())
+        self.root_still_served()
+
+    def test_largest_requests_pass(self):
+        """A user's Define at the definition size limit, and a call just under the message limit, get
+        their replies over the private socket (AccessDenied, InvalidArgs), not a hang-up."""
+        script = (
+            'import sys\n'
+            'from gi.repository import Gio, GLib\n'
+            'c = Gio.DBusConnection.new_for_address_sync(sys.argv[1], '
+            'Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)\n'
+            'calls = [("Define", GLib.Variant("(sssa{sv})", ("0000:41:00.0", "", sys.argv[2], {}))),\n'
+            '         ("ListTypes", GLib.Variant("(s)", ("x" * int(sys.argv[3]),)))]\n'
+            'for method, args in calls:\n'
+            '    try:\n'
+            '        c.call_sync(None, "/org/vgpud1", "org.vgpud1.Manager", method, args, None, 0, '
+            '600000, None)\n'
+            '        print("ok")\n'
+            '    except GLib.Error as e:\n'
+            '        print(Gio.DBusError.get_remote_error(e) or e.message)\n')
+        definition = dfn('nvidia-231', attrs=[('x', 'a' * (DEF_MAX - 200))])
+        self.assertGreater(len(definition), DEF_MAX - 200)
+        argv = ['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+                '/usr/bin/python3', '-c', script, 'unix:path=' + self.sock, definition,
+                str(MAX_MESSAGE - 4096)]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+        self.assertEqual(p.stdout.split(), ['org.freedesktop.DBus.Error.AccessDenied',
+                                            'org.freedesktop.DBus.Error.InvalidArgs'], p.stderr)
+        self.assertNotIn('Dropping', self.daemon_log())
 
 
 class TestPipelinedAuthentication(HostileTestCase):
