@@ -92,6 +92,29 @@ const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent)
         return NULL;
 }
 
+bool alloc_host_parent_alone(const InvParent *p)
+{
+        return !p->core || g_str_equal(p->core, p->name);
+}
+
+void alloc_host_reserved_capacity(const InvParent *p, const VgpuType *t, unsigned n, CoreCapacity *ret)
+{
+        g_autofree CapacityOffer *offers = g_new0(CapacityOffer, MAX(p->sys->types->len, 1));
+        g_autofree const VgpuType **devices = g_new0(const VgpuType *, MAX(p->devices->len + n, 1));
+
+        for (guint i = 0; i < p->sys->types->len; i++)
+                offers[i] = (CapacityOffer){
+                        .type = p->models->pdata[i],
+                        .available_instances = ((SysfsType *)p->sys->types->pdata[i])->available_instances};
+        for (guint i = 0; i < p->devices->len; i++)
+                devices[i] = ((InvDevice *)p->devices->pdata[i])->type;
+        for (unsigned i = 0; i < n; i++)
+                devices[p->devices->len + i] = t;
+        /* a core the inventory sees as mixed stays so: reservations only add devices */
+        core_capacity_compute(offers, p->sys->types->len, devices, p->devices->len + n, p->cap.mixed_size,
+                              ret);
+}
+
 static bool in_set(const char *const *set, const char *name)
 {
         for (; *set; set++)

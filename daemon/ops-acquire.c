@@ -64,30 +64,47 @@ static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
         return t ? vgpu_type_matches_profile(t, profile) : g_ascii_strcasecmp(l->type, profile) == 0;
 }
 
-/* Cores where another job's device is being created do not show it yet: no room there for now (the
- * snapshot only). Returns how many. */
-static unsigned skip_busy_cores(Ops *ops, AllocHost *h)
+/* The reservations in the snapshot (ops_core_reserved()): on a core where the creations written and not
+ * seen yet are all of one type on its only parent, that type keeps its count (read again after each
+ * write) and the core's capacity counts them; any other core with reservations shows no room for
+ * now. Returns how many cores have reservations. */
+static unsigned reserve_cores(Ops *ops, AllocHost *h)
 {
-        unsigned n = 0;
+        unsigned n_cores = 0;
 
         for (size_t c = 0; c < h->n_cores; c++) {
-                const PlaceCore *core = &h->cores[c];
+                PlaceCore *core = &h->cores[c];
+                const char *parent, *type;
+                const VgpuType *kept = NULL;
+                unsigned n = ops_core_reserved(ops, NULL, core->core, &parent, &type);
+                InvParent *p = alloc_host_parent(h, c, 0);
 
-                if (!ops_core_creating(ops, NULL, core->core))
+                if (n == 0)
                         continue;
+                n_cores++;
                 for (size_t i = 0; i < core->n_parents; i++) {
-                        size_t first = (size_t)(core->parents[i].available - h->available);
-                        for (size_t k = 0; k < core->parents[i].n_types; k++)
-                                h->available[first + k] = 0;
+                        const PlaceParent *pp = &core->parents[i];
+                        size_t first = (size_t)(pp->available - h->available);
+                        bool counted = core->n_parents == 1 && parent && g_str_equal(pp->name, parent) &&
+                                       alloc_host_parent_alone(p);
+
+                        for (size_t k = 0; k < pp->n_types; k++) {
+                                if (counted && pp->types[k] && g_str_equal(pp->types[k]->id, type))
+                                        kept = pp->types[k];
+                                else
+                                        h->available[first + k] = 0;
+                        }
                 }
-                n++;
+                if (kept)
+                        alloc_host_reserved_capacity(p, kept, n, &core->cap);
         }
-        return n;
+        return n_cores;
 }
 
-/* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. Cores busy
- * with another job's creation are left out while others fit, so that concurrent Acquires overlap;
- * when only they fit, the start waits its turn there (ops_start_run()). */
+/* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. The
+ * snapshot counts the reservations (reserve_cores()), so that concurrent Acquires overlap; when
+ * nothing fits that way but the host without them would (a core whose reservations cannot be
+ * counted), the start waits its turn there (ops_start_run()). */
 static int place(Ops *ops, Job *j, char **ret_message)
 {
         OpsAcquireArgs *req = &j->req->acquire;
@@ -113,7 +130,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
         /* a VF's vGPU made by another tool sends no uevent: look before choosing */
         inventory_recheck_unannounced(ops->inv);
         h = alloc_host_new(ops->inv);
-        if (skip_busy_cores(ops, h) > 0 && alloc_host_choose(h, ops->inv, &pr, &choice, ret_message) >= 0)
+        if (reserve_cores(ops, h) > 0 && alloc_host_choose(h, ops->inv, &pr, &choice, ret_message) >= 0)
                 r = 0;
         else {
                 alloc_host_free(h);

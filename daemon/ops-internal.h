@@ -46,7 +46,7 @@ typedef enum {
         WAIT_APPEAR,   /* create written, waiting for j->uuid to appear */
         WAIT_GONE,     /* remove written, waiting for j->uuid to go */
         WAIT_ROLLBACK, /* a start failed after the device appeared: waiting for it to go again */
-        WAIT_TURN,     /* keeps the turn: another job's device is being created on the same GPU core */
+        WAIT_TURN,     /* keeps the turn: a creation on the same GPU core this decision cannot count */
 } Wait;
 
 typedef enum {
@@ -131,7 +131,8 @@ struct Job {
 
         /* waiting for the kernel */
         Wait wait;
-        char *creating_core; /* WAIT_APPEAR: the GPU core (or parent) the device is being created on */
+        char *creating_core; /* WAIT_APPEAR: the GPU core (or parent) the device is being created on (its
+                                reservation there: ops_core_reserved()) */
         char *gone_parent, *gone_type; /* WAIT_GONE: where the device was, and what its type had left */
         int gone_count;
         sd_event_source *timer;
@@ -191,9 +192,13 @@ int ops_job_wait(Ops *ops, Job *j, Wait what);
 int ops_io_fail(char **ret_message, int r, const char *what, const char *path);
 /* The leases against devices and definitions, now (ops-acquire.c); only while no job runs. */
 void ops_reconcile_leases(Ops *ops);
-/* Is a device being created on the GPU core (or parent) core by a job other than j (the kernel has
- * not shown it yet)? Decisions about that core wait for it: they would not see it. */
-bool ops_core_creating(Ops *ops, const Job *j, const char *core);
+/* The reservations on the GPU core (or parent) core: the creations jobs other than j have written
+ * there and the kernel has not shown yet. Returns how many; *ret_parent and *ret_type (either may be
+ * NULL; borrowed from the jobs, valid until the loop runs again) name their parent and type when all
+ * are of one type on one parent, else NULL. Released by themselves: a job counts from its write
+ * until its device is seen or its wait ends (failure, rollback, timeout). */
+unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char **ret_parent,
+                           const char **ret_type);
 
 /* ---- lookups (ops-lookup.c) ---- */
 

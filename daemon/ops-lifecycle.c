@@ -189,12 +189,35 @@ static const SysfsType *find_type(const InvParent *p, const char *id, guint *ret
         return NULL;
 }
 
+/* The capacity of p's core for a decision about type t (index type_index) in *ret, counting the
+ * reservations of other jobs there (ops_core_reserved()). 1 when the job must wait its turn: a
+ * reservation of another type or parent of the core (its effect on t's count is the driver's), or the
+ * core is full by the model only when the reservations are counted (once they are seen, the driver's
+ * count decides). */
+static int start_capacity(Ops *ops, Job *j, InvParent *p, const SysfsType *t, guint type_index,
+                          CoreCapacity *ret)
+{
+        const VgpuType *model = p->models->pdata[type_index];
+        const char *parent, *type;
+        unsigned n = ops_core_reserved(ops, j, p->core ? p->core : p->name, &parent, &type);
+
+        *ret = p->cap;
+        if (n == 0)
+                return 0;
+        if (!parent || !g_str_equal(parent, p->name) || !g_str_equal(type, t->id) ||
+            !alloc_host_parent_alone(p))
+                return 1;
+        alloc_host_reserved_capacity(p, model, n, ret);
+        return t->available_instances != 0 && core_capacity_check(ret, model) == -ENOSPC;
+}
+
 /* Everything before the device exists: the checks, the write to create. Returns 1 when it waits for the
  * device. */
 int ops_start_run(Ops *ops, Job *j, char **ret_message)
 {
         const SysfsType *t;
         guint type_index = 0;
+        CoreCapacity cap;
         InvParent *p;
         Backend *b;
         int r;
@@ -210,8 +233,8 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         t = find_type(p, j->def->mdev_type, &type_index, ret_message);
         if (!t)
                 return -ENOENT;
-        if (ops_core_creating(ops, j, p->core ? p->core : p->name))
-                /* another job's device there is not seen yet: decide once it is */
+        if (start_capacity(ops, j, p, t, type_index, &cap) > 0)
+                /* a creation there this decision cannot count: decide once the kernel shows it */
                 return ops_job_wait(ops, j, WAIT_TURN) < 0
                                ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
                                : 1;
@@ -222,8 +245,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, t->refusal, "Cannot create %s (%s) on %s: %s", j->uuid,
                                 type_label(t), p->name, backend_refusal_message(t->refusal));
         /* the size rule before sysfs is touched (the driver's count is the other half) */
-        if (t->available_instances == 0 ||
-            core_capacity_check(&p->cap, p->models->pdata[type_index]) == -EXDEV)
+        if (t->available_instances == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV)
                 return diagnose_capacity(ops, p, type_index, ret_message);
 
         /* its object, once it appears, says "starting" until the attributes are written */
@@ -249,6 +271,8 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         j->creating_core = g_strdup(p->core ? p->core : p->name);
         if (r == 0) /* there already (a VF): no uevent will say so */
                 inventory_parent_changed(ops->inv, j->parent);
+        else /* the driver counted it before the write returned: the next decision sees that */
+                inventory_parent_counts_changed(ops->inv, j->parent);
         r = ops_job_wait(ops, j, WAIT_APPEAR);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
@@ -303,12 +327,7 @@ int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
                                 ret_message, -ETIMEDOUT,
                                 "Timed out waiting for another device to appear on %s before creating %s",
                                 j->parent, j->uuid);
-                if (inventory_has_parent(ops->inv, j->parent)) {
-                        InvParent *p = inventory_get_parent(ops->inv, j->parent);
-                        if (ops_core_creating(ops, j, p->core ? p->core : p->name))
-                                return 1;
-                }
-                return ops_start_run(ops, j, ret_message); /* its turn: decide now */
+                return ops_start_run(ops, j, ret_message); /* decide again: its turn, or wait on */
         }
         if (j->wait == WAIT_ROLLBACK) {
                 if (inventory_get_device(ops->inv, j->uuid) && !timed_out)

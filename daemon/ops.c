@@ -10,9 +10,15 @@
  * them independent:
  *   - a request does not start while an active job is about the same UUID or owner (its keys), so
  *     changes to one device, definition or owner keep their order;
- *   - a device is created on a GPU core only while no other creation there is unseen
- *     (ops_core_creating(): the job keeps its turn and waits, WAIT_TURN), so every decision about a
- *     core sees every device on it: no room, slot or device is handed out twice. */
+ *   - every creation written and not shown by the kernel yet reserves its room (ops_core_reserved()):
+ *     a decision about its GPU core counts it among the core's devices (its size class, its count
+ *     against the type's capacity) and reads the driver's available_instances again, which the
+ *     kernel has lowered before the write returned (create_store() creates the device inside the
+ *     system call; the counts are re-read right after each write). So creations of one type on one
+ *     parent overlap their waits, and no room is handed out twice. Where the decision cannot count a
+ *     reservation (a creation of another type or on another parent of the same core: what it does to
+ *     this type's count is the driver's business, e.g. mtty's shared port pool or a VF's slot on an
+ *     SR-IOV core), the job keeps its turn and waits until the kernel shows it (WAIT_TURN). */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -259,16 +265,35 @@ unsigned ops_pending(Ops *ops)
         return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0) + ops->active->len;
 }
 
-bool ops_core_creating(Ops *ops, const Job *j, const char *core)
+unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char **ret_parent,
+                           const char **ret_type)
 {
+        const char *parent = NULL, *type = NULL;
+        bool one = true;
+        unsigned n = 0;
+
         for (guint i = 0; i < ops->active->len; i++) {
                 Job *a = ops->active->pdata[i];
 
-                if (a != j && a->wait == WAIT_APPEAR && a->creating_core &&
-                    g_str_equal(a->creating_core, core) && !inventory_get_device(ops->inv, a->uuid))
-                        return true;
+                if (a == j || a->wait != WAIT_APPEAR || !a->creating_core ||
+                    !g_str_equal(a->creating_core, core) || inventory_get_device(ops->inv, a->uuid))
+                        continue;
+                if (n++ == 0) {
+                        parent = a->parent;
+                        type = a->def->mdev_type;
+                } else if (!g_str_equal(parent, a->parent) || !g_str_equal(type, a->def->mdev_type))
+                        one = false;
         }
-        return false;
+        if (ret_parent)
+                *ret_parent = n > 0 && one ? parent : NULL;
+        if (ret_type)
+                *ret_type = n > 0 && one ? type : NULL;
+        return n;
+}
+
+unsigned ops_reservations(Ops *ops, const char *core, const char **ret_parent, const char **ret_type)
+{
+        return ops_core_reserved(ops, NULL, core, ret_parent, ret_type);
 }
 
 int ops_io_fail(char **ret_message, int r, const char *what, const char *path)

@@ -152,6 +152,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)
  * Requests about the same UUID or owner end in the order they were queued. */
 void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata);
 
+/* The reservations on a GPU core (or a parent alone on its core): the creations written there and
+ * not shown by the kernel yet. Returns how many; *ret_parent and *ret_type (either may be NULL) name
+ * their parent and type when all are of one type on one parent, else NULL (borrowed: valid until the
+ * loop runs again). */
+unsigned ops_reservations(Ops *ops, const char *core, const char **ret_parent, const char **ret_type);
+
 /* What the udev watcher saw in one loop iteration, after the inventory took it in: the parents and
  * devices it re-read, and the parents that appeared or registered with the mdev core (NULL-terminated,
  * any may be NULL). */

@@ -565,6 +565,25 @@ class TestConcurrentAcquire(AcquireTestCase):
                          sorted(('test:vm%02d' % i, r[0]) for i, r in ok.items()))
         self.assertEqual(self.sim.emulator.refusals, [])
 
+    def test_64_owners_for_8_slots_while_the_kernel_is_silent(self):
+        """Placements decided on reservations alone: 8 devices made, 56 NoCapacity answered before the
+        kernel has shown any; then the 8 leases."""
+        emu = self.sim.emulator
+        results = {}
+        with emu.uevents_held():
+            for i in range(64):
+                self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:silent%02d' % i, {}), results, i)
+            self.wait_results(results, 56)
+            self.assertEqual([r[1] for r in results.values()], [ERR + 'NoCapacity'] * 56)
+            self.assertEqual(len(self.sim.host.mdevs), 8)
+        self.wait_results(results, 64)
+        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
+        self.assertEqual(len(ok), 8, results)
+        self.assertEqual(self.running(), {r[0] for r in ok.values()})
+        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
+                         sorted(('test:silent%02d' % i, r[0]) for i, r in ok.items()))
+        self.assertEqual(emu.refusals, [])
+
     def test_64_calls_of_one_owner_and_slot(self):
         results = {}
         for i in range(64):

@@ -5,6 +5,7 @@ Undefine/Modify (mdevctl's bytes, signals before the reply, a read-only director
 modifies), definitions changed behind the daemon's back, 64 concurrent starts for few instances,
 kill -9 in the middle of a storm, autostart, and polkit for callers that are not root."""
 
+import errno
 import json
 import os
 import signal
@@ -513,6 +514,61 @@ class TestOverlap(LifecycleTestCase):
         self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
         self.assertEqual(results['stop'], ('ok', ()))
         self.assertEqual(self.running(), {U2})
+
+
+    def test_creations_on_one_gpu_overlap(self):
+        """Creations of one type on one GPU are all written before the kernel shows the first."""
+        emu = self.sim.emulator
+        uuids = [hosts.make_uuid('overlap', i) for i in range(4)]
+        results = {}
+        with emu.uevents_held():
+            for u in uuids:
+                self.call_async('Start', '(sssa{sv})', (T4, u, dfn(TWO_Q), {}), results, u)
+            self.assertTrue(emu.wait_for(lambda: all(u in self.sim.host.mdevs for u in uuids),
+                                         vgpudtest.WAIT_TIMEOUT),
+                            'each creation waited for the one before it to be seen')
+        self.wait_results(results, 4)
+        self.assertEqual(results, {u: ('ok', (u, device_path(u))) for u in uuids})
+        self.assertEqual(self.running(), set(uuids))
+
+    def test_a_refused_creation_releases_its_reservation(self):
+        """The kernel refuses one of nine creations on a T4 (8 x 2Q): its room goes back, the other
+        eight are all written while none is seen yet, and all succeed."""
+        emu = self.sim.emulator
+        uuids = [hosts.make_uuid('refused', i) for i in range(9)]
+        results = {}
+        with emu.uevents_held():
+            emu.fail_next(errno.EIO)
+            for u in uuids:
+                self.call_async('Start', '(sssa{sv})', (T4, u, dfn(TWO_Q), {}), results, u)
+            self.wait_results(results, 1)  # the refusal comes back from the write, no uevent needed
+            self.assertTrue(emu.wait_for(lambda: len(self.sim.host.mdevs) == 8, vgpudtest.WAIT_TIMEOUT),
+                            'the refused creation kept its room')
+        self.wait_results(results, 9)
+        refused = [u for u, r in results.items() if r[0] == 'error']
+        self.assertEqual(len(refused), 1, results)
+        self.assertEqual(results[refused[0]][1], ERR + 'DriverRefused')
+        self.assertIn('Input/output error', results[refused[0]][2])
+        self.assertEqual(self.running(), set(uuids) - set(refused))
+        self.assertEqual([r['reason'] for r in emu.refusals], ['failed on request (EIO)'])
+
+    def test_64_starts_on_one_gpu_while_the_kernel_is_silent(self):
+        """64 starts for 8 rooms decided on reservations alone: 8 written, 56 NoCapacity, before the
+        kernel has shown a single device."""
+        emu = self.sim.emulator
+        uuids = [hosts.make_uuid('silent', i) for i in range(64)]
+        results = {}
+        with emu.uevents_held():
+            for u in uuids:
+                self.call_async('Start', '(sssa{sv})', (T4, u, dfn(TWO_Q), {}), results, u)
+            self.wait_results(results, 56)
+            self.assertEqual([r[1] for r in results.values()], [ERR + 'NoCapacity'] * 56)
+            self.assertEqual(len(self.sim.host.mdevs), 8)
+        self.wait_results(results, 64)
+        ok = {u for u, r in results.items() if r[0] == 'ok'}
+        self.assertEqual(len(ok), 8, results)
+        self.assertEqual(self.running(), ok)
+        self.assertEqual(emu.refusals, [])
 
 
 class TestConcurrency(LifecycleTestCase):

@@ -13,8 +13,10 @@ parent_unregister()/parent_register(), unplug()/plug(), refuse_next(),
 vfio_group_path() (the node a VM would hold open).
 """
 
+import contextlib
 import ctypes
 import ctypes.util
+import errno
 import os
 import re
 import select
@@ -71,6 +73,7 @@ class Emulator:
         self.refusals = []       # dicts: parent, type, value, reason
         self.events = []         # (action, devpath, props) in send order
         self._refuse_next = 0
+        self._fail_next = []     # errnos the next creates fail with, through the write shim
         # seconds between a device's add/bind uevents and its mdev_type and type devices/ links, as on
         # 6.1 where mdev_device_create() runs device_add() before mdev_create_sysfs_files(); 0: none
         self.late_type_link = 0.0
@@ -190,9 +193,43 @@ class Emulator:
 
     # ------------------------------------------------------------ create / remove
     def _refuse(self, parent, mtype, value, reason):
+        """Record a refused create; returns the errno a writer through the shim gets: the one the
+        reason names in parentheses, else EUSERS (the driver counts no instance of that type, as
+        mdev_device_create() answers then)."""
         self.refusals.append({'parent': parent, 'type': mtype, 'value': value, 'reason': reason})
         self._say('refused create %r on %s/%s: %s' % (value, parent, mtype, reason))
         self.changed.notify_all()
+        return self._refuse_errno(reason)
+
+    def write_create(self, rel, value):
+        """A write(2) to a type's create file through the write shim (simvf-preload.c), handled
+        inside the system call as Linux 6.1's create_store() does: the device exists when it
+        returns 0, else the errno the writer gets. Every write on its own, however close together
+        (a file read back later would merge or lose them)."""
+        head, _, _ = rel.rpartition('/create')
+        parent_path, _, type_dirname = head.rpartition('/mdev_supported_types/')
+        with self.lock:
+            self.handled += 1
+            self.changed.notify_all()
+            parent = next((p for p in self.host.parents.values() if p.path == parent_path), None)
+            if parent is None:
+                return self._refuse(parent_path, type_dirname, value, 'no such parent (ENODEV)')
+            if len(value) not in (36, 37):
+                return self._refuse(parent.name, type_dirname, value, 'bad length (EINVAL)')
+            if self._fail_next:
+                err = self._fail_next.pop(0)
+                return self._refuse(parent.name, type_dirname, value,
+                                    'failed on request (%s)' % errno.errorcode[err])
+            if self.do_create(parent.name, type_dirname, value) is not None:
+                return 0
+            if self.refusals and self.refusals[-1]['reason'] == 'refused on request (EIO)':
+                return 0  # refuse_next(): the driver took the write, the device never comes
+            return self._refuse_errno(self.refusals[-1]['reason'])
+
+    @staticmethod
+    def _refuse_errno(reason):
+        named = re.search(r'\((E[A-Z]+)\)', reason)
+        return getattr(errno, named.group(1), errno.EUSERS) if named else errno.EUSERS
 
     def _on_create_write(self, parent_name, type_dirname):
         raw = self._take('%s/mdev_supported_types/%s/create' % (
@@ -316,9 +353,31 @@ class Emulator:
 
     # ------------------------------------------------------------ test API
     def refuse_next(self, n=1):
-        """Refuse the next n creates (as a driver failing with EIO)."""
+        """Refuse the next n creates without a word: the write succeeds, the device never comes
+        (a driver that never answers; recorded in refusals as EIO)."""
         with self.lock:
             self._refuse_next = n
+
+    @contextlib.contextmanager
+    def uevents_held(self):
+        """Within the block the kernel makes and removes devices but its uevents stay back (a kernel or
+        udevd slow to announce); at its end they go out in order."""
+        held = []
+        with self.lock:
+            send, self.sender.send = self.sender.send, held.append
+        try:
+            yield held
+        finally:
+            with self.lock:
+                self.sender.send = send
+                for props in held:
+                    send(props)
+
+    def fail_next(self, err=errno.EIO, n=1):
+        """The next n creates written through the shim fail with err, as a driver's error comes
+        back from write(2) (a write without the shim is merely refused)."""
+        with self.lock:
+            self._fail_next += [err] * n
 
     def create(self, parent_name, type_dirname, uuid, wait=True, timeout=None):
         """Write uuid to the type's `create` file, as another tool would. With wait,

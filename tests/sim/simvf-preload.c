@@ -7,10 +7,14 @@
  * nvidia/current_vgpu_type (and the PCI core one to sriov_numvfs) with an error code, and a read
  * of nvidia/gpu_instance_id or nvidia/placement_id with ENXIO while the VF has no vGPU. So:
  *
- * - open(2)/openat(2) of a path ending in nvidia/current_vgpu_type or /sriov_numvfs marks the fd;
- *   write(2) on a marked fd is sent to the emulator (tests/sim/emulator_vf.py) over
- *   $UMOCKDEV_DIR/simvf.sock and returns what the driver says (count, or -1 with errno). Without
- *   the socket (no emulator) the write goes to the file as before.
+ * - open(2)/openat(2) of a path ending in nvidia/current_vgpu_type, /sriov_numvfs or an mdev type's
+ *   mdev_supported_types/<type>/create marks the fd; write(2) on a marked fd is sent to the
+ *   emulator (tests/sim/emulator_vf.py) over $UMOCKDEV_DIR/simvf.sock and returns what the driver
+ *   says (count, or -1 with errno) once it has done it. Without the socket (no emulator) the write
+ *   goes to the file as before. A real kernel's create_store() handles each write on its own and
+ *   returns once the device exists (or with the driver's error): two creates written one right
+ *   after the other through one file both happen, which a file the emulator reads later cannot do
+ *   (the second O_TRUNC would drop the first).
  * - read(2) of a marked nvidia/gpu_instance_id or nvidia/placement_id fails with ENXIO while the
  *   file is empty (the emulator keeps it empty while the VF has no vGPU).
  *
@@ -44,11 +48,24 @@ static bool ends_with(const char *s, const char *suffix)
         return ls >= lx && strcmp(s + ls - lx, suffix) == 0 && (ls == lx || s[ls - lx - 1] == '/');
 }
 
+/* A type's create file: .../mdev_supported_types/<type>/create */
+static bool is_create(const char *path)
+{
+        const char *type;
+
+        if (!ends_with(path, "create"))
+                return false;
+        type = strstr(path, "/mdev_supported_types/");
+        return type != NULL && strchr(type + strlen("/mdev_supported_types/"), '/') ==
+                                       path + strlen(path) - strlen("/create");
+}
+
 static int kind_of(const char *path)
 {
         if (path == NULL)
                 return KIND_NONE;
-        if (ends_with(path, "nvidia/current_vgpu_type") || ends_with(path, "sriov_numvfs"))
+        if (ends_with(path, "nvidia/current_vgpu_type") || ends_with(path, "sriov_numvfs") ||
+            is_create(path))
                 return KIND_WRITE;
         if (ends_with(path, "nvidia/gpu_instance_id") || ends_with(path, "nvidia/placement_id"))
                 return KIND_ENXIO;
@@ -84,7 +101,7 @@ static void mark(int fd, const char *path)
                 return;
         base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         if (strcmp(base, "current_vgpu_type") != 0 && strcmp(base, "gpu_instance_id") != 0 &&
-            strcmp(base, "placement_id") != 0)
+            strcmp(base, "placement_id") != 0 && strcmp(base, "create") != 0)
                 return;
         if (fd_path(fd, real, sizeof real))
                 fd_kind[fd] = (unsigned char)kind_of(real);

@@ -461,6 +461,174 @@ static void test_engine_vf(void)
         tree_fini(&t);
 }
 
+/* ---- reservations: creations of one type on one mdev parent overlap ---- */
+
+#define T4_DIR "devices/pci0000:40/" T4
+
+/* A start request on the T4 (no callouts, no attributes); timeout_ms 0: the default. */
+static void submit_start(Ops *ops, const char *uuid, const char *type, unsigned timeout_ms, Wait *w)
+{
+        OpsRequest *req = ops_request_new(OPS_START);
+
+        req->parent = g_strdup(T4);
+        req->uuid = g_strdup(uuid);
+        req->start.definition = g_strdup_printf("{\"mdev_type\":\"%s\",\"start\":\"manual\"}", type);
+        req->timeout_usec = (uint64_t)timeout_ms * 1000;
+        *w = (Wait){};
+        ops_submit(ops, req, on_done, w);
+}
+
+/* Run the loop until cond(ops) holds or 10 s pass; returns whether it holds. */
+static bool run_until(sd_event *e, Ops *ops, bool (*cond)(Ops *ops, void *data), void *data)
+{
+        for (int i = 0; i < 1000 && !cond(ops, data); i++)
+                g_assert_cmpint(sd_event_run(e, 10 * 1000), >=, 0);
+        return cond(ops, data);
+}
+
+static unsigned reserved(Ops *ops)
+{
+        return ops_reservations(ops, T4, NULL, NULL);
+}
+
+static bool reserved_is(Ops *ops, void *data)
+{
+        return reserved(ops) == GPOINTER_TO_UINT(data);
+}
+
+static bool all_done(Ops *ops, void *data)
+{
+        for (Wait *const *w = data; *w; w++)
+                if (!(*w)->done)
+                        return false;
+        return true;
+}
+
+/* The kernel made the device: its directory and links, as tree_init() makes MDEV_U1's; then the
+ * uevent batch the daemon would get. */
+static void appear(const Tree *t, Inventory *inv, Ops *ops, const char *uuid, const char *type)
+{
+        g_autofree char *in_type = g_strdup_printf(T4_DIR "/mdev_supported_types/%s/devices/%s", type, uuid);
+        g_autofree char *type_link = g_strdup_printf(T4_DIR "/%s/mdev_type", uuid);
+        g_autofree char *type_target = g_strdup_printf("../mdev_supported_types/%s", type);
+        g_autofree char *remove = g_strdup_printf(T4_DIR "/%s/remove", uuid);
+        g_autofree char *bus = g_strdup_printf("bus/mdev/devices/%s", uuid);
+        g_autofree char *bus_target = g_strdup_printf("../../../" T4_DIR "/%s", uuid);
+        g_autofree char *dev_target = g_strdup_printf("../../../%s", uuid);
+        char *devices[] = {(char *)uuid, NULL};
+
+        link_to(t->root, in_type, dev_target);
+        link_to(t->root, type_link, type_target);
+        put(t->root, remove, "");
+        link_to(t->root, bus, bus_target);
+        inventory_update(inv, NULL, devices);
+        ops_uevents(ops, NULL, devices, NULL);
+}
+
+static char *written(const Tree *t, const char *type)
+{
+        g_autofree char *rel = g_strdup_printf(T4_DIR "/mdev_supported_types/%s/create", type);
+        return get(t, rel);
+}
+
+/* The T4 (2Q: 8 per core, one running) also offers 4Q. A plain file takes the writes, and its counts
+ * change only when the test says: what the engine decides comes from its reservations alone. */
+static void test_engine_reservations(void)
+{
+        static const char *const u[] = {
+                "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b",
+                "00000000-0000-4000-8000-00000000000c", "00000000-0000-4000-8000-00000000000d",
+                "00000000-0000-4000-8000-00000000000e", "00000000-0000-4000-8000-00000000000f",
+                "00000000-0000-4000-8000-000000000010", "00000000-0000-4000-8000-000000000011",
+                "00000000-0000-4000-8000-000000000012", "00000000-0000-4000-8000-000000000013",
+        };
+        Tree t = {};
+        tree_init(&t);
+        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/name", "GRID T4-4Q\n");
+        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/description",
+            "num_heads=4, frl_config=60, framebuffer=4096M, max_resolution=7680x4320, max_instance=4\n");
+        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/available_instances", "0\n");
+        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/device_api", "vfio-pci\n");
+        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/create", "");
+        g_autoptr(Inventory) inv = inventory_on(&t);
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        g_autoptr(Ops) ops = NULL;
+        g_autofree char *w4q = NULL, *w2q = NULL;
+        Wait a, b, c, x, more[6];
+        const char *parent = NULL, *type = NULL;
+
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        g_assert_cmpint(inventory_rescan(inv), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+
+        /* three 2Q creations are written before the kernel shows any: each reserves its room */
+        submit_start(ops, u[0], "nvidia-222", 0, &a);
+        submit_start(ops, u[1], "nvidia-222", 0, &b);
+        submit_start(ops, u[2], "nvidia-222", 300, &c);
+        g_assert_true(run_until(e, ops, reserved_is, GUINT_TO_POINTER(3)));
+        g_assert_cmpuint(ops_reservations(ops, T4, &parent, &type), ==, 3);
+        g_assert_cmpstr(parent, ==, T4);
+        g_assert_cmpstr(type, ==, "nvidia-222");
+        g_assert_false(a.done || b.done || c.done);
+        w2q = written(&t, "nvidia-222");
+        g_assert_cmpstr(w2q, ==, u[2]); /* the last of three writes */
+
+        /* 4Q while 2Q creations are unseen: it cannot count them, so it waits its turn, unwritten */
+        submit_start(ops, u[3], "nvidia-223", 0, &x);
+        for (int i = 0; i < 20; i++)
+                g_assert_cmpint(sd_event_run(e, 1000), >=, 0);
+        g_assert_false(x.done);
+        w4q = written(&t, "nvidia-223");
+        g_assert_cmpstr(w4q, ==, "");
+
+        /* two appear: done, their reservations released; the one the kernel never shows times out */
+        appear(&t, inv, ops, u[0], "nvidia-222");
+        appear(&t, inv, ops, u[1], "nvidia-222");
+        g_assert_true(run_until(e, ops, all_done, (Wait *[]){&a, &b, NULL}));
+        g_assert_cmpint(a.r, ==, 0);
+        g_assert_cmpint(b.r, ==, 0);
+        g_assert_true(run_until(e, ops, all_done, (Wait *[]){&c, &x, NULL}));
+        g_assert_cmpint(c.r, ==, -ETIMEDOUT);
+        g_assert_cmpuint(reserved(ops), ==, 0);
+        /* then the 4Q decides on what the core holds (2Q): SizeConflict, nothing written */
+        g_assert_cmpint(x.r, ==, -EXDEV);
+        g_free(w4q);
+        w4q = written(&t, "nvidia-223");
+        g_assert_cmpstr(w4q, ==, "");
+
+        /* 3 of 8 run; the count file still says 7 (stale): the reservations stop at the core's 8 */
+        for (guint i = 0; i < G_N_ELEMENTS(more); i++)
+                submit_start(ops, u[4 + i], "nvidia-222", 0, &more[i]);
+        g_assert_true(run_until(e, ops, reserved_is, GUINT_TO_POINTER(5)));
+        for (int i = 0; i < 20; i++)
+                g_assert_cmpint(sd_event_run(e, 1000), >=, 0);
+        g_assert_cmpuint(reserved(ops), ==, 5);
+        g_assert_false(more[5].done); /* waits: full only counting the reservations */
+        g_free(w2q);
+        w2q = written(&t, "nvidia-222");
+        g_assert_cmpstr(w2q, ==, u[8]);
+        /* the kernel shows them and says 0 left: the last is refused by the count, unwritten */
+        put(t.root, T4_DIR "/mdev_supported_types/nvidia-222/available_instances", "0\n");
+        for (guint i = 0; i < 5; i++)
+                appear(&t, inv, ops, u[4 + i], "nvidia-222");
+        g_assert_true(
+                run_until(e, ops, all_done,
+                          (Wait *[]){&more[0], &more[1], &more[2], &more[3], &more[4], &more[5], NULL}));
+        for (guint i = 0; i < 5; i++)
+                g_assert_cmpint(more[i].r, ==, 0);
+        g_assert_cmpint(more[5].r, ==, -ENOSPC);
+        g_free(w2q);
+        w2q = written(&t, "nvidia-222");
+        g_assert_cmpstr(w2q, ==, u[8]);
+        g_assert_cmpuint(inventory_get_parent(inv, T4)->cap.used, ==, 8);
+        g_assert_cmpuint(reserved(ops), ==, 0);
+        for (Wait *w = &a; w; w = w == &a ? &b : w == &b ? &c : w == &c ? &x : NULL)
+                g_free(w->message);
+        for (guint i = 0; i < G_N_ELEMENTS(more); i++)
+                g_free(more[i].message);
+        tree_fini(&t);
+}
+
 /* Definitions of VF vGPUs go to vgpud's own store, and autostart brings them back. */
 static void test_engine_vf_definitions(void)
 {
@@ -643,5 +811,6 @@ int main(int argc, char **argv)
         g_test_add_func("/inventory/mixed-host", test_inventory);
         g_test_add_func("/engine/nvidia-vf/start-stop", test_engine_vf);
         g_test_add_func("/engine/nvidia-vf/definitions", test_engine_vf_definitions);
+        g_test_add_func("/engine/mdev/reservations", test_engine_reservations);
         return g_test_run();
 }
