@@ -19,11 +19,12 @@ alone"), so that vgpud's and mdevctl's own costs can be told from the simulator'
   wall time is the latency to ready.
 - vgpud in-process: each client thread holds one D-Bus connection and calls Acquire on it: the
   daemon's own figure, without a process start per request.
-- mdevctl: each client runs `mdevctl start -p P -t T` under the preload and then waits until the
-  device exists (mdevctl returns right after its write to `create`); that wait is part of its
-  latency. Every client writes its own parent's and type's `create` file: the emulator cannot tell
-  two writes racing on one file apart (tests/sim/NOTES.md), and mdevctl does not place anything,
-  so it is told where to go.
+- mdevctl: each client runs `mdevctl start -p P -t T` under the preload (and the write shim: its
+  write to `create` returns once the device exists, as on a real kernel) and then waits until the
+  device exists; that wait is part of its latency. Every client writes its own parent's and type's
+  `create` file (the emulator alone, below, writes without the shim and cannot tell two writes
+  racing on one file apart: tests/sim/NOTES.md), and mdevctl does not place anything, so it is
+  told where to go.
 - emulator alone: each client thread writes `create` itself (the emulator's test helper) and waits
   for the device, on the same slots as mdevctl: what any tool pays the simulator per vGPU.
 Usage: bench-acquire.py [BUILDDIR]  (default: build). Run as root.
