@@ -17,6 +17,7 @@ import resource
 import socket
 import struct
 import sys
+import time
 
 from gi.repository import Gio, GLib
 
@@ -66,12 +67,14 @@ def declared_call_head(declared):
     return bytes(blob[:body + 4])
 
 
-def send_until_closed(s, chunks):
-    """Send each chunk of the iterable until vgpud hangs up; returns the bytes sent."""
+def send_until_closed(s, chunks, pause=0):
+    """Send each chunk of the iterable (pause seconds apart) until vgpud hangs up; returns the bytes
+    sent."""
     sent = 0
     s.settimeout(30)
     try:
         for chunk in chunks:
+            time.sleep(pause)
             view = memoryview(chunk)
             while view:
                 n = s.send(view)
@@ -85,10 +88,12 @@ def send_until_closed(s, chunks):
 def trickle(s, declared, send):
     head = declared_call_head(declared)
     piece = b'x' * 65536
-    return send_until_closed(s, [head] + [piece] * (send // len(piece)))
+    return send_until_closed(s, [head] + [piece] * (send // len(piece)), pause=0.001)
 
 
 def large(s, size, calls):
+    # as much in flight at once as an unprivileged user may (net.core.wmem_max caps it)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024 * 1024)
     blob = string_call_blob(size)
     return send_until_closed(s, [blob] * calls)
 
