@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lifecycle engine's request kinds on the definitions directory: define, undefine and modify, each
- * written atomically by store.c and reloaded into the inventory before the request ends, so the
- * Definition objects and their signals are current when the caller gets its answer. */
+ * prepared by store.c, made durable by the engine's flusher in a batch with what other requests wrote
+ * meanwhile (the job gives up its turn while it waits), and reloaded into the inventory once durable
+ * and before the request ends, so the Definition objects and their signals are current when the
+ * caller gets its answer and never show what a power cut could take back. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -43,6 +45,13 @@ static int check_size(const MdevDef *def, char **ret_message)
 }
 
 /* ---- define, undefine, modify ---- */
+
+static int define_failed(Ops *ops, Job *j, int r, char **ret_message)
+{
+        g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
+
+        return store_error(ops, r, j->parent, j->uuid, what, ret_message);
+}
 
 /* vgpud wrote or removed <parent>/<uuid>: the object and its signals follow before the caller gets
  * its answer. Only that file is read again (the whole directory costs a read of every definition per
@@ -104,9 +113,18 @@ static int define_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
+/* Hand the prepared change c to the flusher: the job waits, without its turn, until it is durable. */
+static int commit_and_wait(Ops *ops, Job *j, FileChange *c)
+{
+        ops_job_commit(ops, j, c);
+        (void)ops_job_wait(ops, j, WAIT_DURABLE);
+        return 1;
+}
+
 static int define_run(Ops *ops, Job *j, char **ret_message)
 {
         g_autofree char *path = NULL;
+        g_autoptr(FileChange) c = NULL;
         struct stat st;
         int r;
 
@@ -114,13 +132,21 @@ static int define_run(Ops *ops, Job *j, char **ret_message)
         if (lstat(path, &st) == 0)
                 return ops_fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
 
-        r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
-        if (r >= 0)
-                fault_point("defined");
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
-                return store_error(ops, r, j->parent, j->uuid, what, ret_message);
-        }
+        r = store_write_begin(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c);
+        if (r < 0)
+                return define_failed(ops, j, r, ret_message);
+        return commit_and_wait(ops, j, g_steal_pointer(&c));
+}
+
+/* The file is durable (or failed): only now the inventory and the caller learn of it. */
+static int define_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        int r = g_array_index(j->durable, int, 0);
+
+        (void)timed_out;
+        if (r < 0)
+                return define_failed(ops, j, r, ret_message);
+        fault_point("defined");
         log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
                  j->def->autostart ? "auto" : "manual");
         definitions_changed(ops, j->parent, j->uuid);
@@ -163,28 +189,61 @@ static int undefine_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
+static int undefine_failed(Ops *ops, Job *j, const char *parent, int r, char **ret_message)
+{
+        g_autofree char *what = NULL;
+
+        if (r == -ENOENT)
+                return ops_fail(ret_message, -ENOENT, "Mediated device %s is not defined on %s", j->uuid,
+                                parent);
+        what = g_strdup_printf("Cannot undefine %s on %s", j->uuid, parent);
+        return store_error(ops, r, parent, j->uuid, what, ret_message);
+}
+
+/* Every removal prepared first (a failure there changes nothing), then all committed in one batch. */
 static int undefine_run(Ops *ops, Job *j, char **ret_message)
 {
         char **parents = j->undefine.parents;
+        g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)file_change_free);
         int r;
 
         for (char **p = parents; *p; p++) {
-                r = store_remove(ops_definitions_dir_for(ops, *p), *p, j->uuid);
-                if (r == -ENOENT)
-                        r = ops_fail(ret_message, -ENOENT, "Mediated device %s is not defined on %s",
-                                     j->uuid, *p);
-                else if (r < 0) {
-                        g_autofree char *what = g_strdup_printf("Cannot undefine %s on %s", j->uuid, *p);
-                        r = store_error(ops, r, *p, j->uuid, what, ret_message);
-                }
+                FileChange *c = NULL;
+
+                r = store_remove_begin(ops_definitions_dir_for(ops, *p), *p, j->uuid, &c);
                 if (r < 0)
-                        return r; /* those that did go are in the inventory already */
-                log_info("Undefined %s on %s", j->uuid, *p);
-                definitions_changed(ops, *p, j->uuid);
-                g_free(j->parent);
-                j->parent = g_strdup(*p);
+                        return undefine_failed(ops, j, *p, r, ret_message);
+                g_ptr_array_add(changes, c);
         }
-        return 0;
+        for (guint i = 0; i < changes->len; i++)
+                ops_job_commit(ops, j, g_steal_pointer(&changes->pdata[i]));
+        (void)ops_job_wait(ops, j, WAIT_DURABLE);
+        return 1;
+}
+
+/* Each removal's result, in order: those that went leave the inventory; the first failure is the
+ * answer. */
+static int undefine_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        char **parents = j->undefine.parents;
+        int result = 0;
+
+        (void)timed_out;
+        for (guint i = 0; parents[i]; i++) {
+                int r = g_array_index(j->durable, int, i);
+
+                if (r < 0) {
+                        if (result == 0)
+                                result = undefine_failed(ops, j, parents[i], r, ret_message);
+                        continue;
+                }
+                store_remove_end(ops_definitions_dir_for(ops, parents[i]), parents[i]);
+                log_info("Undefined %s on %s", j->uuid, parents[i]);
+                definitions_changed(ops, parents[i], j->uuid);
+                g_free(j->parent);
+                j->parent = g_strdup(parents[i]);
+        }
+        return result;
 }
 
 /* The changes of a Modify request, in their order, on def. */
@@ -306,9 +365,17 @@ static int modify_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
+static int modify_failed(Ops *ops, Job *j, int r, char **ret_message)
+{
+        g_autofree char *what = g_strdup_printf("Cannot modify %s on %s", j->uuid, j->parent);
+
+        return store_error(ops, r, j->parent, j->uuid, what, ret_message);
+}
+
 static int modify_run(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
+        g_autoptr(FileChange) c = NULL;
         int r;
 
         if (req->modify.live) {
@@ -320,16 +387,23 @@ static int modify_run(Ops *ops, Job *j, char **ret_message)
                 if (r < 0)
                         return r;
         }
-        if (req->modify.defined) {
-                r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
-                if (r < 0) {
-                        g_autofree char *what =
-                                g_strdup_printf("Cannot modify %s on %s", j->uuid, j->parent);
-                        return store_error(ops, r, j->parent, j->uuid, what, ret_message);
-                }
-                log_info("Modified the definition %s on %s", j->uuid, j->parent);
-                definitions_changed(ops, j->parent, j->uuid);
-        }
+        if (!req->modify.defined)
+                return 0;
+        r = store_write_begin(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c);
+        if (r < 0)
+                return modify_failed(ops, j, r, ret_message);
+        return commit_and_wait(ops, j, g_steal_pointer(&c));
+}
+
+static int modify_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        int r = g_array_index(j->durable, int, 0);
+
+        (void)timed_out;
+        if (r < 0)
+                return modify_failed(ops, j, r, ret_message);
+        log_info("Modified the definition %s on %s", j->uuid, j->parent);
+        definitions_changed(ops, j->parent, j->uuid);
         return 0;
 }
 
@@ -371,6 +445,7 @@ const OpsKindInfo ops_kind_define = {
         .clear = definition_clear,
         .prepare = define_prepare,
         .run = define_run,
+        .resume = define_resume,
 };
 
 const OpsKindInfo ops_kind_undefine = {
@@ -378,6 +453,7 @@ const OpsKindInfo ops_kind_undefine = {
         .action = "undefine",
         .prepare = undefine_prepare,
         .run = undefine_run,
+        .resume = undefine_resume,
         .clear_job = undefine_clear_job,
 };
 
@@ -388,5 +464,6 @@ const OpsKindInfo ops_kind_modify = {
         .clear = modify_clear,
         .prepare = modify_prepare,
         .run = modify_run,
+        .resume = modify_resume,
         .phases = modify_phases,
 };

@@ -47,6 +47,7 @@ typedef enum {
         WAIT_GONE,     /* remove written, waiting for j->uuid to go */
         WAIT_ROLLBACK, /* a start failed after the device appeared: waiting for it to go again */
         WAIT_TURN,     /* keeps the turn: a creation on the same GPU core this decision cannot count */
+        WAIT_DURABLE,  /* its file changes are being made durable (ops_job_commit()); no timeout */
 } Wait;
 
 typedef enum {
@@ -141,6 +142,10 @@ struct Job {
         int error; /* a rollback: the original error and message, reported once the device went */
         char *message;
 
+        /* WAIT_DURABLE: the results of its file changes, in the order of ops_job_commit() */
+        GArray *durable; /* int */
+        unsigned durable_pending;
+
         /* the callouts */
         Phase phase;
         GPtrArray *targets; /* CalloutTarget* */
@@ -173,6 +178,7 @@ struct Ops {
         void *lease_userdata;
         bool reconcile;          /* ops_reconcile_leases() is due once the queue is empty */
         struct Metrics *metrics; /* NULL: none counted */
+        struct Flusher *flusher; /* commits the jobs' file changes in shared batches */
 };
 
 /* ---- the engine (ops.c) ---- */
@@ -186,6 +192,14 @@ Job *ops_job_new(Ops *ops, OpsRequest *req, OpsDone done, void *userdata);
 void ops_job_add_target(Job *j, const char *parent, const MdevDef *def);
 /* Wait for the kernel (the timeout of the request, or the default) for what; resume is called. */
 int ops_job_wait(Ops *ops, Job *j, Wait what);
+/* Make the file change c (consumed; fileio.h, store_*_begin()) durable with the next batch of the
+ * flusher; its result will be j->durable[i], i the number of changes committed before by this job.
+ * Then ops_job_wait(ops, j, WAIT_DURABLE) (it cannot fail) and return 1: the job gives up its turn (the next
+ * request goes on and its changes may share the fsyncs), and resume runs once, from the loop, when every
+ * change of the job has its result. A job whose change is durable answers only then, so a reply
+ * never tells of something a power cut can still take back, and requests about the same UUID or
+ * owner wait for it (ops.c). */
+void ops_job_commit(Ops *ops, Job *j, FileChange *c);
 /* A failed write (or removal) of vgpud's own files (definitions, leases) by its meaning: -EROFS
  * (ReadOnly) for a read-only file system, -EIO (org.vgpud1.Error.Io) for anything else, ENOSPC and
  * EACCES included; the message is "<what>: <path>: <strerror> (<ERRNO>)". */

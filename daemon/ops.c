@@ -24,6 +24,7 @@
 #include <stdarg.h>
 
 #include "errors.h"
+#include "flusher.h"
 #include "leases.h"
 #include "log.h"
 #include "metrics.h"
@@ -145,6 +146,8 @@ static void job_free(Job *j)
         g_free(j->gone_parent);
         g_free(j->gone_type);
         g_free(j->message);
+        if (j->durable)
+                g_array_unref(j->durable);
         g_free(j);
 }
 
@@ -449,8 +452,8 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
         g_autofree char *msg = NULL;
         int r;
 
-        if (j->wait == WAIT_NONE)
-                return;
+        if (j->wait == WAIT_NONE || (j->wait == WAIT_DURABLE && j->durable_pending > 0))
+                return; /* a durable wait ends with its last result (on_durable), not with uevents */
         r = j->kind->resume(ops, j, timed_out, &msg);
         job_after(ops, j, r, msg);
 }
@@ -478,6 +481,38 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+typedef struct DurableRef {
+        Job *job;
+        guint index;
+} DurableRef;
+
+/* A change of job ref->job has its result (from the loop, flusher.h). */
+static void on_durable(int r, void *userdata)
+{
+        DurableRef *ref = userdata;
+        Job *j = ref->job;
+
+        g_array_index(j->durable, int, ref->index) = r;
+        g_free(ref);
+        g_assert(j->durable_pending > 0);
+        if (--j->durable_pending == 0 && j->wait == WAIT_DURABLE)
+                job_resume(j->ops, j, false);
+}
+
+void ops_job_commit(Ops *ops, Job *j, FileChange *c)
+{
+        DurableRef *ref = g_new0(DurableRef, 1);
+        int in_progress = -EINPROGRESS;
+
+        if (!j->durable)
+                j->durable = g_array_new(FALSE, FALSE, sizeof(int));
+        g_array_append_val(j->durable, in_progress);
+        ref->job = j;
+        ref->index = j->durable->len - 1;
+        j->durable_pending++;
+        flusher_submit(ops->flusher, c, on_durable, ref);
+}
+
 int ops_job_wait(Ops *ops, Job *j, Wait what)
 {
         uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
@@ -485,6 +520,11 @@ int ops_job_wait(Ops *ops, Job *j, Wait what)
 
         g_assert(j->kind->resume);
         j->wait = what;
+        if (what == WAIT_DURABLE) {
+                /* no timeout: an fsync cannot be taken back, and the reply must tell how it went */
+                g_assert(j->durable_pending > 0);
+                return 0;
+        }
         if (what == WAIT_TURN && j->timer)
                 return 0; /* its turn may come with any batch of uevents: the timeout stays */
         j->timer = sd_event_source_disable_unref(j->timer);
@@ -596,6 +636,9 @@ int ops_new(sd_event *event, Inventory *inv, Ops **ret)
         r = ops_autostart_setup(ops);
         if (r < 0)
                 return r;
+        r = flusher_new(event, &ops->flusher);
+        if (r < 0)
+                return r;
         *ret = g_steal_pointer(&ops);
         return 0;
 }
@@ -606,6 +649,8 @@ void ops_free(Ops *ops)
 
         if (!ops)
                 return;
+        /* what is on its way to the disk gets there; the jobs waiting for it are answered below */
+        g_clear_pointer(&ops->flusher, flusher_free);
         if (ops->current) {
                 j = ops->current;
                 ops->current = NULL;

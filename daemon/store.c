@@ -207,10 +207,12 @@ size_t store_definition_size(const MdevDef *def)
         return strlen(json);
 }
 
-int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def)
+int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                      FileChange **ret)
 {
         _cleanup_close_ int top = -1, pdir = -1;
-        g_autofree char *json = NULL;
+        g_autoptr(FileChange) c = NULL;
+        g_autofree char *json = NULL, *pdir_path = NULL;
         bool top_created, pdir_created;
         int r;
 
@@ -229,50 +231,71 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
                 return pdir;
 
         /* mdevctl's bytes, in a dot-named temporary file the reader skips (fileio.h) */
-        r = write_file_atomic_at(pdir, uuid, json, strlen(json), 0666);
+        pdir_path = g_build_filename(dir, parent, NULL);
+        r = file_change_write(pdir, pdir_path, uuid, json, strlen(json), 0666, &c);
         if (r < 0)
                 return r;
-        if (pdir_created && fsync(top) < 0)
-                return negative_errno();
+        if (pdir_created) {
+                r = file_change_also_sync(c, top);
+                if (r < 0)
+                        return r;
+        }
+        *ret = g_steal_pointer(&c);
         return 0;
+}
+
+int store_write(const char *dir, const char *parent, const char *uuid, const MdevDef *def)
+{
+        g_autoptr(FileChange) c = NULL;
+        int r = store_write_begin(dir, parent, uuid, def, &c);
+
+        if (r < 0)
+                return r;
+        file_changes_commit(&c, 1);
+        return file_change_result(c);
+}
+
+int store_remove_begin(const char *dir, const char *parent, const char *uuid, FileChange **ret)
+{
+        _cleanup_close_ int pdir = -1;
+        g_autofree char *pdir_path = NULL;
+
+        if (!store_parent_name_is_valid(parent) || !vgpu_uuid_is_canonical(uuid))
+                return -EINVAL;
+        pdir_path = g_build_filename(dir, parent, NULL);
+        pdir = open(pdir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pdir < 0)
+                return negative_errno();
+        return file_change_remove(pdir, pdir_path, uuid, ret);
+}
+
+void store_remove_end(const char *dir, const char *parent)
+{
+        _cleanup_close_ int top = -1;
+
+        /* the parent's directory goes with its last definition (mdevctl leaves it behind); a leftover
+         * or pending temporary file keeps it (a change is prepared and ended on the loop, so none is
+         * on its way), and so does anything else someone put there: rmdir fails on all of them. Not
+         * synced: an empty directory that a power cut brings back is harmless. */
+        if (!store_parent_name_is_valid(parent))
+                return;
+        top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top >= 0)
+                (void)unlinkat(top, parent, AT_REMOVEDIR);
 }
 
 int store_remove(const char *dir, const char *parent, const char *uuid)
 {
-        _cleanup_close_ int top = -1, pdir = -1;
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
-        bool empty = true;
+        g_autoptr(FileChange) c = NULL;
+        int r = store_remove_begin(dir, parent, uuid, &c);
 
-        if (!store_parent_name_is_valid(parent) || !vgpu_uuid_is_canonical(uuid))
-                return -EINVAL;
-        top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (top < 0)
-                return negative_errno();
-        pdir = openat(top, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (pdir < 0)
-                return negative_errno();
-        if (unlinkat(pdir, uuid, 0) < 0)
-                return negative_errno();
-        if (fsync(pdir) < 0)
-                return negative_errno();
-
-        /* the parent's directory goes with its last definition (mdevctl leaves it behind); a leftover
-         * temp file keeps it, and so does anything else someone put there */
-        int dfd = dup(pdir);
-        if (dfd < 0)
-                return 0;
-        d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return 0;
-        }
-        while (empty && (de = readdir(d)))
-                if (!g_str_equal(de->d_name, ".") && !g_str_equal(de->d_name, ".."))
-                        empty = false;
-        if (empty && unlinkat(top, parent, AT_REMOVEDIR) == 0)
-                (void)fsync(top);
-        return 0;
+        if (r < 0)
+                return r;
+        file_changes_commit(&c, 1);
+        r = file_change_result(c);
+        if (r >= 0)
+                store_remove_end(dir, parent);
+        return r;
 }
 
 /* ".<uuid>.XXXXXX": the name store_write() gives its temp files. */

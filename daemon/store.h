@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <glib.h>
+#include "fileio.h"
 #include "mdev-def.h"
 
 /* The largest definition vgpud writes (mdevctl's bytes): mdevctl's own definitions are a few hundred
@@ -55,6 +56,17 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
 /* Delete <dir>/<parent>/<uuid> (and the parent's directory when that leaves it empty), durably.
  * Returns 0, -ENOENT when it is not there, -EINVAL, or the file system's errno. */
 int store_remove(const char *dir, const char *parent, const char *uuid);
+
+/* The same two in steps, for a batch (fileio.h, flusher.h): begin checks and prepares the change
+ * (store_write_begin: the directories made, the temporary file written, nothing visible yet; the errors
+ * of store_write() that come before the file system's); the commit makes it durable and gives its
+ * result; after a removal committed with 0, store_remove_end() removes the parent's directory when it
+ * is empty. Begin and end run on the same thread (the loop), so that no directory is removed while
+ * a change in it is on its way. */
+int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                      FileChange **ret);
+int store_remove_begin(const char *dir, const char *parent, const char *uuid, FileChange **ret);
+void store_remove_end(const char *dir, const char *parent);
 
 /* Delete the temp files an interrupted store_write() left (only names it makes: ".<uuid>.XXXXXX"); for
  * startup, when no write can be in progress. Returns how many went. */
