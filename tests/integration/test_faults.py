@@ -15,6 +15,8 @@ from gi.repository import GLib
 from test_acquire import AcquireTestCase, T4
 from test_lifecycle import dfn, error_of
 
+import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
+
 ERR = 'org.vgpud1.Error.'
 U5 = '55555555-1111-4222-8333-444455556666'
 U6 = '66666666-1111-4222-8333-444455556666'
@@ -90,6 +92,39 @@ class TestFullAndReadOnly(FaultTestCase):
         self.assertEqual(self.leases(), [])  # ...and the next start drops it
         with open(os.path.join(self.state_dir, 'leases')) as f:
             self.assertNotIn(uuid, f.read())
+
+
+class TestFailedFsync(FaultTestCase):
+    """Definitions share fsyncs in batches (daemon/flusher.c): a failure fails exactly its request."""
+    fail_at = None
+
+    def env(self):
+        env = super().env()
+        if self.fail_at:
+            env['VGPUD_TEST_FAIL_AT'] = self.fail_at
+        return env
+
+    def test_a_failing_fsync_fails_exactly_its_define(self):
+        self.stop_vgpud()
+        self.fail_at = 'fsync-%s:ENOSPC' % U6  # common/fault.h: that file's fsync fails
+        self.start_vgpud()
+        uuids = [hosts.make_uuid('fsync', i) for i in range(7)]
+        results = {}
+        for u in uuids[:4] + [U6] + uuids[4:]:
+            self.call_async('Define', '(sssa{sv})', (T4, u, dfn('nvidia-231'), {}), results, u)
+        self.wait_results(results, 8)
+        self.assertEqual(results[U6][:2], ('error', ERR + 'Io'), results[U6])
+        self.assertIn('ENOSPC', results[U6][2])
+        self.assertIn(os.path.join(self.sim.definitions_dir, T4, U6), results[U6][2])
+        self.assertEqual({results[u][0] for u in uuids}, {'ok'}, results)
+        self.assertEqual(self.definitions(), sorted((T4, u) for u in uuids))
+        self.assertFalse(os.path.exists(os.path.join(self.sim.definitions_dir, T4, U6)))
+        self.assertEqual([f for f in os.listdir(os.path.join(self.sim.definitions_dir, T4)) if f.startswith('.')], [])
+        # a Modify of one that was written, failing the same way for U6, leaves the others alone
+        self.assertEqual(self.error(self.define, T4, U6, dfn('nvidia-231'))[0], ERR + 'Io')
+        self.modify(T4, uuids[0], {'add_attribute': GLib.Variant('(ssi)', ('a', '1', -1))})
+        with open(os.path.join(self.sim.definitions_dir, T4, uuids[0])) as f:
+            self.assertEqual(json.load(f)['attrs'], [{'a': '1'}])
 
 
 class TestDefinitionSize(FaultTestCase):

@@ -587,10 +587,50 @@ class TestConcurrency(LifecycleTestCase):
         self.assertEqual(self.listed_devices(), set(ok))
         self.assertEqual(self.sim.emulator.refusals, [])  # the daemon never asked the kernel in vain
 
+    def test_16_concurrent_defines_are_durable_and_listed(self):
+        # they share the flusher's batches (daemon/flusher.c); each is answered only once its file is
+        # durable, and only then listed
+        uuids = [hosts.make_uuid('burst', i) for i in range(16)]
+        results = {}
+        for i, u in enumerate(uuids):
+            parent = T4 if i % 2 == 0 else 'mtty'
+            self.call_async('Define', '(sssa{sv})', (parent, u, dfn(TWO_Q if parent == T4 else 'mtty-1'), {}),
+                            results, u)
+        self.wait_results(results, 16)
+        self.assertEqual({r[0] for r in results.values()}, {'ok'}, results)
+        listed = {d[1]: d for d in self.manager('ListDefinitions', None, None)[0]}
+        for i, u in enumerate(uuids):
+            parent = T4 if i % 2 == 0 else 'mtty'
+            with open(self.def_file(parent, u)) as f:
+                self.assertEqual(json.load(f)['mdev_type'], TWO_Q if parent == T4 else 'mtty-1')
+            self.assertEqual(listed[u][0], parent)
+        self.assertEqual([f for f in self.def_files() if os.path.basename(f).startswith('.')], [])
+        # eight modifies of one definition at once keep their order
+        results = {}
+        for k in range(8):
+            self.call_async('Modify', '(ssa{sv}a{sv})',
+                            (T4, uuids[0], {'add_attribute': GLib.Variant('(ssi)', ('a%d' % k, str(k), -1))}, {}),
+                            results, k)
+        self.wait_results(results, 8)
+        self.assertEqual({r[0] for r in results.values()}, {'ok'}, results)
+        with open(self.def_file(T4, uuids[0])) as f:
+            attrs = [list(a.keys())[0] for a in json.load(f)['attrs']]
+        self.assertEqual(attrs, ['a%d' % k for k in range(8)])
+        # and sixteen undefines at once leave nothing, on disk or listed
+        results = {}
+        for u in uuids:
+            self.call_async('Undefine', '(ssa{sv})', ('', u, {}), results, u)
+        self.wait_results(results, 16)
+        self.assertEqual({r[0] for r in results.values()}, {'ok'}, results)
+        self.assertEqual(self.def_files() & {p + '/' + u for p in (T4, 'mtty') for u in uuids}, set())
+        listed = {d[1] for d in self.manager('ListDefinitions', None, None)[0]}
+        self.assertEqual(listed & set(uuids), set())
+
     def test_kill_9_during_a_storm(self):
         for i in range(10):
             self.define(T4, hosts.make_uuid('kill', i), dfn(TWO_Q, attrs=[('n', str(i))]))
         results = {}
+        what = {}  # call -> what an OK answer promises is on disk
         n = 0
         for round_ in range(10):
             for i in range(10):
@@ -598,9 +638,11 @@ class TestConcurrency(LifecycleTestCase):
                 self.call_async('Modify', '(ssa{sv}a{sv})',
                                 (T4, u, {'add_attribute': GLib.Variant('(ssi)', ('r%d' % round_, 'x' * 200, -1))},
                                  {}), results, n)
+                what[n] = (T4, u, 'r%d' % round_)
                 n += 1
             self.call_async('Define', '(sssa{sv})', ('mtty', hosts.make_uuid('killdef', round_), dfn('mtty-1'), {}),
                             results, n)
+            what[n] = ('mtty', hosts.make_uuid('killdef', round_), None)
             n += 1
             self.call_async('Start', '(sssa{sv})', (T4, hosts.make_uuid('kill', round_), '', {}), results, n)
             n += 1
@@ -614,6 +656,14 @@ class TestConcurrency(LifecycleTestCase):
         self.recorder.close()
         self.recorder = None
         self.assertLess(len(results), n, 'the storm was over before the kill: nothing was tested')
+        # every Define and Modify answered OK is in its file (vgpud answers once it is durable)
+        answered = [what[k] for k, r in results.items() if r[0] == 'ok' and k in what]
+        self.assertGreater(len(answered), 0, 'nothing was answered before the kill: nothing was tested')
+        for parent, u, attr in answered:
+            with open(self.def_file(parent, u)) as fh:
+                data = json.load(fh)
+            if attr:
+                self.assertIn(attr, [list(a.keys())[0] for a in data.get('attrs', [])], (u, attr))
 
         for f in self.def_files():
             name = os.path.basename(f)
