@@ -7,16 +7,19 @@ A static tree (one parent of the "large" host, 160 vGPUs running; no emulator, n
 commands do not touch the kernel) is written under /var/tmp (the disk) and bind-mounted
 over /sys and /etc/mdevctl.d in a private mount namespace, so both programs see it as a real host.
 vgpud runs as vgpud.service runs it: definitions in /etc/mdevctl.d, its private socket, which
-vgpuctl uses when it exists. Both write durably in their own way: vgpud writes a temporary file,
-fsyncs it, renames it and fsyncs the directory (what it said it wrote survives a power cut);
-mdevctl 1.2.0 writes the file in place and never fsyncs.
+vgpuctl uses when it exists. vgpud writes a temporary file, fsyncs it, renames it and fsyncs the
+directory before it answers (what it said it wrote survives a power cut); mdevctl 1.2.0 writes the
+file in place and never fsyncs (a power cut can leave it empty or half-written).
 
 1. one at a time: BENCH_RUNS rounds; in each round vgpuctl and mdevctl each define a UUID, modify
    it (`--addattr`) and undefine it, the two programs alternating command by command, so that load
    from elsewhere hits both alike. Median wall time of each command and the ratio.
 2. concurrent: BENCH_CONCURRENT defines started at once (distinct UUIDs), then as many modifies,
-   then as many undefines, for each program; wall time until the last returns (vgpud may let
-   concurrent requests share one fsync of the directory).
+   then as many undefines, for each program; wall time until the last returns; the median of
+   BENCH_BURSTS bursts, the programs taking turns to go first (vgpud's requests that arrive while
+   a batch is being made durable share the next batch's fsyncs: daemon/flusher.c).
+Beside them, what one durable replace costs alone on that file system (the floor of any program
+that keeps what it said it wrote over a power cut).
 Both parts run twice: on the disk, then on tmpfs (/dev/shm), where an fsync costs nothing, so that
 the cost of durability can be told from each program's own work.
 Usage: bench-definitions.py [BUILDDIR]  (default: build). Run as root.
@@ -47,6 +50,7 @@ _spec.loader.exec_module(lc)  # the private bus
 
 RUNS = int(os.environ.get('BENCH_RUNS', '21'))
 CONCURRENT = int(os.environ.get('BENCH_CONCURRENT', '16'))
+BURSTS = int(os.environ.get('BENCH_BURSTS', '7'))
 TYPE = 'nvidia-900'
 COMMANDS = ['define', 'modify', 'undefine']
 
@@ -87,6 +91,30 @@ def concurrent(argvs, env):
     if failed:
         raise RuntimeError('%d of %d %s failed' % (failed, len(argvs), argvs[0][1]))
     return dt
+
+
+def durable_replace_cost(d, n=51):
+    """Median wall time of one durable replace in directory d, and of its two fsyncs alone (ms)."""
+    whole, syncs = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        tmp = os.path.join(d, '.bench-floor.tmp')
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, b'{"mdev_type":"%s","start":"manual","attrs":[]}' % TYPE.encode())
+        t1 = time.perf_counter()
+        os.fsync(fd)
+        t2 = time.perf_counter()
+        os.close(fd)
+        os.rename(tmp, os.path.join(d, '.bench-floor'))
+        dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        t3 = time.perf_counter()
+        os.fsync(dfd)
+        t4 = time.perf_counter()
+        os.close(dfd)
+        whole.append(t4 - t0)
+        syncs.append((t2 - t1) + (t4 - t3))
+    os.unlink(os.path.join(d, '.bench-floor'))
+    return statistics.median(whole) * 1000, statistics.median(syncs) * 1000
 
 
 def start_vgpud(builddir, env, tmp):
@@ -151,13 +179,17 @@ def inner(builddir, tree):
                 for prog, path in (('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')):
                     times[(prog, cmd)].append(wall(argv_for(path, cmd, us[prog], parent), env))
                     check(us[prog], cmd)
-        burst = {}
-        for prog, path in (('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')):
-            us = [str(uuidlib.uuid4()) for _ in range(CONCURRENT)]
-            for cmd in COMMANDS:
-                burst[(prog, cmd)] = concurrent([argv_for(path, cmd, u, parent) for u in us], env)
-                for u in us:
-                    check(u, cmd)
+        bursts = {(prog, cmd): [] for prog in ('vgpuctl', 'mdevctl') for cmd in COMMANDS}
+        for b in range(BURSTS):
+            progs = [('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')]
+            for prog, path in progs if b % 2 == 0 else progs[::-1]:
+                us = [str(uuidlib.uuid4()) for _ in range(CONCURRENT)]
+                for cmd in COMMANDS:
+                    bursts[(prog, cmd)].append(concurrent([argv_for(path, cmd, u, parent) for u in us], env))
+                    for u in us:
+                        check(u, cmd)
+        burst = {k: statistics.median(v) for k, v in bursts.items()}
+        floor = durable_replace_cost(os.path.join('/etc/mdevctl.d', parent))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -170,7 +202,9 @@ def inner(builddir, tree):
         x = statistics.median(times[('vgpuctl', cmd)])
         y = statistics.median(times[('mdevctl', cmd)])
         print('  %-10s %10.2fms %10.2fms %7.2fx' % (cmd, x * 1000, y * 1000, y / x))
-    print('%d at once, until the last returns:' % CONCURRENT)
+    print('  (one durable replace alone here, as vgpud makes it: write a temporary file, fsync it, rename,')
+    print('   fsync the directory: %.2f ms, of which the two fsyncs %.2f ms; median of 51)' % floor)
+    print('%d at once, until the last returns (median of %d bursts, the programs alternating):' % (CONCURRENT, BURSTS))
     for cmd in COMMANDS:
         x, y = burst[('vgpuctl', cmd)], burst[('mdevctl', cmd)]
         print('  %-10s %10.1fms %10.1fms %7.2fx' % (cmd, x * 1000, y * 1000, y / x))
