@@ -31,6 +31,7 @@ const sd_bus_error_map vgpud_error_map[] = {
         SD_BUS_ERROR_MAP(VGPUD_ERROR_MIG_MODE_OFF, EMEDIUMTYPE),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_NVML_UNAVAILABLE, ELIBACC),
         SD_BUS_ERROR_MAP(VGPUD_ERROR_NO_GPU_INSTANCE, ENOSR),
+        SD_BUS_ERROR_MAP(VGPUD_ERROR_NOT_SUPPORTED, EOPNOTSUPP),
         /* the client side: Failed is an EIO too (the daemon sends it for anything not listed) */
         SD_BUS_ERROR_MAP(VGPUD_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,

@@ -22,6 +22,7 @@
 #define VGPUD_ERROR_NVML_UNAVAILABLE "org.vgpud1.Error.NvmlUnavailable"
 #define VGPUD_ERROR_NO_GPU_INSTANCE  "org.vgpud1.Error.NoGpuInstance"
 #define VGPUD_ERROR_FAILED           "org.vgpud1.Error.Failed"
+#define VGPUD_ERROR_NOT_SUPPORTED    "org.vgpud1.Error.NotSupported"
 
 /* The one table of names and errno values (errors.c), for sd_bus_error_add_map() on the client side. */
 extern const sd_bus_error_map vgpud_error_map[];
@@ -31,7 +32,9 @@ extern const sd_bus_error_map vgpud_error_map[];
  * refused) -> DriverRefused, EBUSY -> Busy, ETIMEDOUT -> Timeout,
  * EBADMSG -> Corrupt, EROFS -> ReadOnly, EPERM/EACCES -> org.freedesktop.DBus.Error.AccessDenied,
  * EIO -> Io, EMEDIUMTYPE -> MigModeOff, ELIBACC -> NvmlUnavailable, ENOSR -> NoGpuInstance (the
- * MIG-backed types of NVIDIA VF hosts: daemon/nvidia-mig.h), anything else -> Failed.
+ * MIG-backed types of NVIDIA VF hosts: daemon/nvidia-mig.h; NvmlUnavailable also for mixed-size mode),
+ * EOPNOTSUPP -> NotSupported (the GPU or driver lacks what was asked: mixed-size mode on a GPU without
+ * the capability), anything else -> Failed.
  * The errno is a meaning, not where it came from: ENOSPC and EXDEV stand for the capacity model's
  * answers only, EACCES/EPERM for the caller's authorization only. A file system or sysfs error is
  * turned into its meaning where it happens (a failed write of vgpud's own files: EIO -> Io, naming

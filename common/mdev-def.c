@@ -52,6 +52,7 @@ MdevDef *mdev_def_copy(const MdevDef *d)
 
         c->mdev_type = g_strdup(d->mdev_type);
         c->autostart = d->autostart;
+        c->mixed_size = d->mixed_size;
         for (guint i = 0; i < d->attrs->len; i++) {
                 const MdevAttr *a = g_ptr_array_index(d->attrs, i);
                 g_ptr_array_add(c->attrs, mdev_attr_new(a->name, a->value));
@@ -132,6 +133,17 @@ static int parse_attrs(MdevDef *d, JsonNode *attrs, char **ret_error)
         return 0;
 }
 
+/* vgpud's own member: absent or null is false, else a JSON boolean. */
+static int parse_mixed_size(MdevDef *d, JsonNode *n, char **ret_error)
+{
+        if (!n || JSON_NODE_HOLDS_NULL(n))
+                return 0;
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+                return fail(ret_error, g_strdup("mixed_size is not true or false"));
+        d->mixed_size = json_node_get_boolean(n);
+        return 0;
+}
+
 int mdev_def_parse(const char *json, size_t len, MdevDef **ret, char **ret_error)
 {
         g_autoptr(JsonParser) parser = NULL;
@@ -181,6 +193,10 @@ int mdev_def_parse(const char *json, size_t len, MdevDef **ret, char **ret_error
         if (r < 0)
                 return r;
 
+        r = parse_mixed_size(d, json_object_get_member(o, "mixed_size"), ret_error);
+        if (r < 0)
+                return r;
+
         *ret = g_steal_pointer(&d);
         return 0;
 }
@@ -207,6 +223,10 @@ JsonNode *mdev_def_to_node(const MdevDef *d)
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
+        if (d->mixed_size) { /* vgpud's own member, never in a definition mdevctl reads */
+                json_builder_set_member_name(b, "mixed_size");
+                json_builder_add_boolean_value(b, true);
+        }
         json_builder_end_object(b);
         return json_builder_get_root(b);
 }

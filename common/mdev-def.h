@@ -18,6 +18,8 @@ typedef struct MdevAttr {
 typedef struct MdevDef {
         char *mdev_type;
         bool autostart;
+        bool mixed_size;  /* vgpud's own member "mixed_size": true (NVIDIA VF vGPUs only): the GPU runs in
+                             mixed-size mode before this vGPU is made; never set in mdevctl's store */
         GPtrArray *attrs; /* of MdevAttr*, ordered, owns its elements */
 } MdevDef;
 
@@ -38,7 +40,9 @@ bool mdev_name_is_valid(const char *name);
  * Accepted as mdevctl 1.2.0 accepts it: exactly the JSON serde_json takes (see json_check_strict());
  * an object with a string "mdev_type" and a non-null "start" ("auto" means autostart, any other value
  * - even a number - means manual); "attrs" absent, null, or an array of one-member objects with string
- * values; unknown members ignored; a repeated member: the last one counts.
+ * values; unknown members ignored; a repeated member: the last one counts. vgpud's own member
+ * "mixed_size" (for definitions of NVIDIA VF vGPUs, in vgpud's own store) is absent, null, true or false;
+ * any other value is the error "mixed_size is not true or false".
  * Where 1.2.0 crashes (mdev_type or an attribute value not a string) or would let a name escape its
  * directory, this gives an error.
  * Returns 0, or -EINVAL with *ret_error (if ret_error is not NULL) saying what is wrong: serde_json's
@@ -50,11 +54,12 @@ bool mdev_name_is_valid(const char *name);
 int mdev_def_parse(const char *json, size_t len, MdevDef **ret, char **ret_error);
 
 /* The JSON text: pretty is exactly mdevctl's definition file bytes (no trailing newline); !pretty is
- * the compact form mdevctl feeds to callouts on stdin. mdev_type must be set. */
+ * the compact form mdevctl feeds to callouts on stdin. mdev_type must be set. "mixed_size": true follows
+ * "attrs" only when set (never for a definition in mdevctl's store). */
 char *mdev_def_to_json(const MdevDef *d, bool pretty);
 
 /* The object as it appears in `list --dumpjson`: {"mdev_type", "start", "attrs"}, "attrs": [] when
- * there are none. mdev_type must be set. */
+ * there are none, then "mixed_size": true when set. mdev_type must be set. */
 JsonNode *mdev_def_to_node(const MdevDef *d);
 
 /* Insert an attribute before position index (0 <= index <= number of attributes; index == count or -1

@@ -28,6 +28,7 @@ BUS_STRING_GETTER(prop_parent, InvDefinition, o->parent)
 BUS_STRING_GETTER(prop_type_id, InvDefinition, o->def->mdev_type)
 BUS_STRING_GETTER(prop_start, InvDefinition, o->def->autostart ? "auto" : "manual")
 BUS_STRING_GETTER(prop_path, InvDefinition, o->file)
+BUS_GETTER(prop_mixed_size, InvDefinition, "b", int, o->def->mixed_size)
 
 static int prop_attributes(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -58,6 +59,7 @@ static const sd_bus_vtable definition_vtable[] = {
         SD_BUS_PROPERTY("Start", "s", prop_start, 0, CHANGES),
         SD_BUS_PROPERTY("Attributes", "a(ss)", prop_attributes, 0, CHANGES),
         SD_BUS_PROPERTY("Path", "s", prop_path, 0, CONST),
+        SD_BUS_PROPERTY("MixedSize", "b", prop_mixed_size, 0, CHANGES),
         SD_BUS_VTABLE_END,
 };
 

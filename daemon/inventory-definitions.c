@@ -108,8 +108,10 @@ static InvDefinition *sync_one(Inventory *inv, StoredDef *sd, bool own_store)
         g_autofree char *key = g_strconcat(sd->parent, "/", sd->uuid, NULL);
         InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
 
+        if (!own_store)
+                sd->def->mixed_size = false; /* vgpud's member for VF vGPUs: mdevctl ignores it, so do we */
         if (d) {
-                const char *changed[4];
+                const char *changed[5];
                 size_t n = 0;
 
                 if (!str_eq0(d->def->mdev_type, sd->def->mdev_type))
@@ -118,6 +120,8 @@ static InvDefinition *sync_one(Inventory *inv, StoredDef *sd, bool own_store)
                         changed[n++] = "Start";
                 if (!attrs_equal(d->def, sd->def))
                         changed[n++] = "Attributes";
+                if (d->def->mixed_size != sd->def->mixed_size)
+                        changed[n++] = "MixedSize";
                 changed[n] = NULL;
                 mdev_def_free(d->def);
                 d->def = g_steal_pointer(&sd->def);

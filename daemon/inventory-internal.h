@@ -25,6 +25,8 @@ struct Inventory {
         GPtrArray *store_warnings;
         GPtrArray *other_warnings;  /* inventory_add_warning(): e.g. the leases file */
         GHashTable *start_failures; /* "<parent>/<uuid>" -> warning line, for autostarts that failed */
+        GHashTable *mixed_cores;    /* cores known to be in mixed-size mode (inventory_set_core_mixed()) */
+        char **mixed_wanted;        /* cores the host configuration wants in mixed-size mode */
         GPtrArray *warnings;        /* both, for the bus */
         PciNames *pci;
         const InventoryObserver *observer;

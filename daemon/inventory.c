@@ -115,6 +115,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->store_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->other_warnings = g_ptr_array_new_with_free_func(g_free);
         inv->start_failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        inv->mixed_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->warnings = g_ptr_array_new();
         inv->pci = pci_names_new();
         inv->changed = g_hash_table_new(NULL, NULL);
@@ -137,6 +138,8 @@ void inventory_free(Inventory *inv)
         g_ptr_array_unref(inv->store_warnings);
         g_ptr_array_unref(inv->other_warnings);
         g_hash_table_unref(inv->start_failures);
+        g_hash_table_unref(inv->mixed_cores);
+        g_strfreev(inv->mixed_wanted);
         g_ptr_array_unref(inv->warnings);
         pci_names_free(inv->pci);
         g_hash_table_unref(inv->changed);
@@ -906,6 +909,7 @@ static void recompute_core_capacity(Inventory *inv, GPtrArray *members)
         g_autoptr(GArray) offers = g_array_new(FALSE, TRUE, sizeof(CapacityOffer));
         g_autoptr(GPtrArray) dev_types = g_ptr_array_new();
         CoreCapacity cap = {};
+        const char *core = ((InvParent *)members->pdata[0])->core;
 
         for (guint i = 0; i < members->len; i++) {
                 InvParent *p = members->pdata[i];
@@ -919,7 +923,8 @@ static void recompute_core_capacity(Inventory *inv, GPtrArray *members)
                         g_ptr_array_add(dev_types, (gpointer)((InvDevice *)p->devices->pdata[j])->type);
         }
         core_capacity_compute(GARRAY_ELEMENTS(offers, CapacityOffer), offers->len,
-                              (const VgpuType *const *)dev_types->pdata, dev_types->len, false, &cap);
+                              (const VgpuType *const *)dev_types->pdata, dev_types->len,
+                              core && g_hash_table_contains(inv->mixed_cores, core), &cap);
         for (guint i = 0; i < members->len; i++) {
                 InvParent *p = members->pdata[i];
                 unsigned m = 0;
@@ -946,7 +951,7 @@ static void recompute(Inventory *inv)
         g_autoptr(GHashTable) board_cores =
                 g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
         GHashTableIter it;
-        gpointer v;
+        gpointer k, v;
 
         recompute_topology(inv, parents, cores, board_cores);
         recompute_board_models(inv, parents, board_cores);
@@ -954,6 +959,43 @@ static void recompute(Inventory *inv)
         g_hash_table_iter_init(&it, cores);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 recompute_core_capacity(inv, v);
+        /* a core whose parents all went lost its mode with them (SR-IOV rebind, reboot); one switched
+         * before its VFs were read is kept until they were there */
+        g_hash_table_iter_init(&it, inv->mixed_cores);
+        while (g_hash_table_iter_next(&it, &k, &v))
+                if (g_hash_table_contains(cores, k))
+                        g_hash_table_iter_replace(&it, GINT_TO_POINTER(1));
+                else if (v) {
+                        log_info("GPU %s is gone: its mixed-size mode is forgotten", (char *)k);
+                        g_hash_table_iter_remove(&it);
+                }
+}
+
+void inventory_set_core_mixed(Inventory *inv, const char *core, bool on)
+{
+        if (on == g_hash_table_contains(inv->mixed_cores, core))
+                return;
+        if (on)
+                g_hash_table_insert(inv->mixed_cores, g_strdup(core), NULL); /* parents not seen yet */
+        else
+                g_hash_table_remove(inv->mixed_cores, core);
+        inventory_finish_update(inv);
+}
+
+void inventory_set_mixed_size_wanted(Inventory *inv, char **cores)
+{
+        g_strfreev(inv->mixed_wanted);
+        inv->mixed_wanted = g_strdupv(cores);
+}
+
+bool inventory_mixed_size_wanted(Inventory *inv, const char *core)
+{
+        return core && inv->mixed_wanted && g_strv_contains((const char *const *)inv->mixed_wanted, core);
+}
+
+bool inventory_core_mixed(Inventory *inv, const char *core)
+{
+        return core && g_hash_table_contains(inv->mixed_cores, core);
 }
 
 /* Recompute and tell the observer everything that changed during this update. */

@@ -216,6 +216,17 @@ GPtrArray *inventory_idle(Inventory *inv);
 /* Add a warning line (e.g. about the leases file) to Warnings. */
 void inventory_add_warning(Inventory *inv, const char *line);
 
+/* Mixed-size mode of a GPU core (an NVIDIA PF of VF vGPUs) as vgpud knows it: set once vgpud switched it
+ * on through NVML or read it there. The capacity model counts the core as mixed while it is set (status,
+ * Plan, Acquire); setting it recomputes and announces what changed. It is dropped when the core has no
+ * parent left: the rebind of SR-IOV enabling and a reboot wipe the mode with the VFs. */
+void inventory_set_core_mixed(Inventory *inv, const char *core, bool on);
+bool inventory_core_mixed(Inventory *inv, const char *core);
+/* The cores (PF addresses) the host configuration ([NvidiaVF] MixedSize) wants in mixed-size mode; copied
+ * (NULL: none). */
+void inventory_set_mixed_size_wanted(Inventory *inv, char **cores);
+bool inventory_mixed_size_wanted(Inventory *inv, const char *core);
+
 /* Problems found while reading (char*, one per line). */
 GPtrArray *inventory_warnings(Inventory *inv);
 

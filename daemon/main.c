@@ -238,6 +238,7 @@ static int setup_sriov(Manager *m)
                 mixed = g_strsplit_set(m->config.vf_mixed_size, " \t", -1);
                 settings.mixed_size = mixed;
         }
+        inventory_set_mixed_size_wanted(m->inventory, mixed);
         return sriov_new(m->event, m->inventory, NULL, &settings, &m->sriov);
 }
 

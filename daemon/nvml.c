@@ -25,6 +25,8 @@ typedef struct {
 #define NVML_ERROR_IN_USE               19
 #define NVML_VGPU_HETEROGENEOUS_MODE_V1 ((unsigned int)(sizeof(nvmlVgpuHeterogeneousMode_t) | (1U << 24)))
 #define NVML_NAME_MAX                   96
+/* nvmlDeviceVgpuCapability_t: concurrent time-sliced vGPUs of differing framebuffer sizes */
+#define NVML_DEVICE_VGPU_CAP_HETEROGENEOUS_TIMESLICE_SIZES 2
 
 typedef struct Nvml {
         void *lib;
@@ -37,6 +39,7 @@ typedef struct Nvml {
         nvmlReturn_t (*type_name)(nvmlVgpuTypeId_t, char *, unsigned int *);
         nvmlReturn_t (*get_hetero)(nvmlDevice_t, nvmlVgpuHeterogeneousMode_t *);
         nvmlReturn_t (*set_hetero)(nvmlDevice_t, const nvmlVgpuHeterogeneousMode_t *);
+        nvmlReturn_t (*vgpu_cap)(nvmlDevice_t, unsigned int, unsigned int *);
         nvmlDevice_t dev;
 } Nvml;
 
@@ -80,6 +83,8 @@ static int nvml_open(Nvml *n, const char *pf)
                 n->lib, "nvmlDeviceGetVgpuHeterogeneousMode");
         n->set_hetero = (nvmlReturn_t(*)(nvmlDevice_t, const nvmlVgpuHeterogeneousMode_t *))dlsym(
                 n->lib, "nvmlDeviceSetVgpuHeterogeneousMode");
+        n->vgpu_cap = (nvmlReturn_t(*)(nvmlDevice_t, unsigned int, unsigned int *))dlsym(
+                n->lib, "nvmlDeviceGetVgpuCapabilities");
         if (!n->init || !n->by_pci) {
                 dlclose(n->lib);
                 n->lib = NULL;
@@ -165,6 +170,27 @@ int nvml_get_mixed_size(const char *pf)
                 return -EIO;
         }
         return mode.mode ? 1 : 0;
+}
+
+int nvml_mixed_size_capable(const char *pf)
+{
+        _cleanup_(nvml_close) Nvml n = {};
+        unsigned int result = 0;
+        nvmlReturn_t r;
+        int e = nvml_open(&n, pf);
+
+        if (e < 0)
+                return e;
+        if (!n.vgpu_cap) /* a driver older than the capability query has no mixed-size mode */
+                return 0;
+        r = n.vgpu_cap(n.dev, NVML_DEVICE_VGPU_CAP_HETEROGENEOUS_TIMESLICE_SIZES, &result);
+        if (r == NVML_ERROR_NOT_SUPPORTED)
+                return 0;
+        if (r != NVML_SUCCESS) {
+                log_warning("NVML cannot tell whether %s has mixed-size mode: %s", pf, nvml_error(&n, r));
+                return -EIO;
+        }
+        return result ? 1 : 0;
 }
 
 int nvml_set_mixed_size(const char *pf, bool on)

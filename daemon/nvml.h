@@ -5,9 +5,9 @@
  * linked, no build dependency; a host without the NVIDIA driver simply has no NVML). Calls used:
  * nvmlInit_v2, nvmlShutdown, nvmlErrorString, nvmlDeviceGetHandleByPciBusId_v2, nvmlDeviceGetName,
  * nvmlDeviceGetSupportedVgpus, nvmlVgpuTypeGetName, nvmlDeviceGetVgpuHeterogeneousMode,
- * nvmlDeviceSetVgpuHeterogeneousMode. The library  is looked up by the dynamic loader's rules, so a test
- * points LD_LIBRARY_PATH at a fake one. Each call initializes NVML and shuts it down again: vgpud asks
- * rarely (a GPU appearing) and must not keep the driver's NVML state open. */
+ * nvmlDeviceSetVgpuHeterogeneousMode, nvmlDeviceGetVgpuCapabilities. The library is looked up by the dynamic
+ * loader's rules, so a test points LD_LIBRARY_PATH at a fake one. Each call initializes NVML and shuts it
+ * down again: vgpud asks rarely (a GPU appearing) and must not keep the driver's NVML state open. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +22,10 @@ char *nvml_device_name(const char *pf);
  * switch while any vGPU exists on the GPU (-EBUSY). -ENOENT without NVML, -EOPNOTSUPP when the GPU or
  * driver does not have the mode. */
 int nvml_get_mixed_size(const char *pf);
+/* Does the GPU have mixed-size mode at all (nvmlDeviceGetVgpuCapabilities,
+ * NVML_DEVICE_VGPU_CAP_HETEROGENEOUS_TIMESLICE_SIZES; nvidia-smi -q "Heterogeneous Time-Slice Sizes")?
+ * 1 yes, 0 no (also when the driver cannot be asked), -ENOENT without NVML, -EIO on an NVML error. */
+int nvml_mixed_size_capable(const char *pf);
 int nvml_set_mixed_size(const char *pf, bool on);
 
 /* MIG: GPU instances, which MIG-backed vGPU types sit on. Calls used: nvmlDeviceGetMigMode,

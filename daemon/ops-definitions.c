@@ -61,6 +61,19 @@ static void definitions_changed(Ops *ops, const char *parent, const char *uuid)
         (void)inventory_reload_definition(ops->inv, parent, uuid);
 }
 
+/* "mixed_size" is vgpud's own member, for NVIDIA VF vGPUs: a definition in mdevctl's store cannot carry
+ * it (mdevctl would drop it, and no mdev parent is switched through it). */
+static int check_mixed_size(Ops *ops, const char *parent, const MdevDef *def, char **ret_message)
+{
+        if (!def->mixed_size || ops_definitions_dir_for(ops, parent) != ops_definitions_dir(ops))
+                return 0;
+        return ops_fail(
+                ret_message, -EINVAL,
+                "mixed_size asks for the mixed-size mode of an NVIDIA vGPU 17+ GPU (VF vGPUs, vgpud's "
+                "own store); %s is a mediated-device parent (mdevctl's store has no room for it)",
+                parent);
+}
+
 static int define_prepare(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
@@ -107,6 +120,8 @@ static int define_prepare(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, -EINVAL, "Invalid type %s", q);
         }
         r = check_size(j->def, ret_message);
+        if (r >= 0)
+                r = check_mixed_size(ops, j->parent, j->def, ret_message);
         if (r < 0)
                 return r;
         ops_job_add_target(j, j->parent, j->def);
@@ -354,6 +369,8 @@ static int modify_prepare(Ops *ops, Job *j, char **ret_message)
                 return r;
         if (req->modify.defined) {
                 r = check_size(j->def, ret_message);
+                if (r >= 0)
+                        r = check_mixed_size(ops, j->parent, j->def, ret_message);
                 if (r < 0)
                         return r;
         }

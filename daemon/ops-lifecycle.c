@@ -244,6 +244,18 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         if (t->refusal < 0 && backend_refusal_message(t->refusal))
                 return ops_fail(ret_message, t->refusal, "Cannot create %s (%s) on %s: %s", j->uuid,
                                 type_label(t), p->name, backend_refusal_message(t->refusal));
+        /* a VF GPU's mixed-size mode before its first type write */
+        r = ops_mixed_size_prepare(ops, j, p, p->models->pdata[type_index], ret_message);
+        if (r < 0)
+                return r;
+        if (r > 0) { /* switched: the driver lists other types now */
+                inventory_parent_counts_changed(ops->inv, j->parent);
+                p = inventory_get_parent(ops->inv, j->parent);
+                t = p ? find_type(p, j->def->mdev_type, &type_index, ret_message) : NULL;
+                if (!t)
+                        return ops_fail(ret_message, -ENOENT, "%s went away while its GPU was switched",
+                                        j->parent);
+        }
         /* the size rule before sysfs is touched (the driver's count is the other half) */
         if (t->available_instances == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV)
                 return diagnose_capacity(ops, p, type_index, ret_message);

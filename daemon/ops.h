@@ -11,8 +11,9 @@
  *
  * Errors are a negative errno and a message: -EINVAL (InvalidArgument), -ENOENT (NotFound), -EEXIST
  * (Exists), -ENOSPC (NoCapacity), -EXDEV (SizeConflict), -EBUSY (Busy), -ETIMEDOUT (Timeout), -EBADMSG
- * (Corrupt), -EROFS (ReadOnly), OPS_DRIVER_REFUSED (DriverRefused), OPS_CALLOUT_REFUSED (Failed: a
- * pre or live callout script refused), -ECANCELED (the daemon stopped), anything else Failed.
+ * (Corrupt), -EROFS (ReadOnly), -EOPNOTSUPP (NotSupported), OPS_DRIVER_REFUSED (DriverRefused),
+ * OPS_CALLOUT_REFUSED (Failed: a pre or live callout script refused), -ECANCELED (the daemon stopped),
+ * anything else Failed.
  *
  * With callouts set (ops_set_callouts()), mdevctl's callout scripts run around every request: pre
  * before anything is touched (a failure aborts the request unless it has "force"), post after the

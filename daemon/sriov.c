@@ -75,12 +75,11 @@ static void apply_mixed(Sriov *s, const char *pf)
                 return;
         g_hash_table_add(s->mixed_done, g_strdup(pf));
         r = nvml_get_mixed_size(pf);
-        if (r == 1)
-                return;
         if (r == 0)
                 r = nvml_set_mixed_size(pf, true);
         if (r >= 0) {
                 log_info("Mixed-size vGPU mode on %s", pf);
+                inventory_set_core_mixed(s->inv, pf, true);
                 return;
         }
         g_autofree char *line = g_strdup_printf(

@@ -132,3 +132,21 @@ int core_capacity_check(const CoreCapacity *c, const VgpuType *t)
                 return -ENOSPC;
         return 0;
 }
+
+int core_mixed_size_step(const CoreCapacity *c, const VgpuType *t, bool asked, bool wanted)
+{
+        uint64_t size;
+
+        if (!c || !t)
+                return -EINVAL;
+        if (c->mixed_size || !(asked || wanted))
+                return CORE_MIXED_GO;
+        if (c->used == 0)
+                return CORE_MIXED_SWITCH;
+        if (!asked)
+                return CORE_MIXED_GO;
+        size = vgpu_type_size_class(t);
+        if (size != 0 && c->size_class_mib != 0 && size != c->size_class_mib)
+                return -EXDEV;
+        return -EBUSY;
+}

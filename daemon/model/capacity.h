@@ -59,3 +59,16 @@ void core_capacity_compute(const CapacityOffer *offers, size_t n_offers, const V
  * Sizeless types (Intel, samples, MIG-backed, unknown) never conflict: 0 unless a known max is
  * reached. */
 int core_capacity_check(const CoreCapacity *c, const VgpuType *t);
+
+/* Before the first write of a vGPU of type t on a core: what its mixed-size mode needs. asked: the vGPU's
+ * own definition asks for mixed-size mode; wanted: someone asks for it on this core (an auto definition
+ * of the core, the host configuration, or this one). The driver switches the mode only on an empty GPU,
+ * so the step is taken at the first write and never later. Returns:
+ *   CORE_MIXED_GO      nothing to switch: go ahead (mixed already, nobody asks, or too late for the
+ *                      others' wish and this vGPU does not ask);
+ *   CORE_MIXED_SWITCH  the core is empty, mixed-size mode is wanted: switch it on first;
+ *   -EXDEV             asked, and the core runs vGPUs of another size in equal-size mode;
+ *   -EBUSY             asked, and the core runs vGPUs of t's size (or sizeless ones) in equal-size mode;
+ *   -EINVAL            c or t is NULL. */
+enum { CORE_MIXED_GO = 0, CORE_MIXED_SWITCH = 1 };
+int core_mixed_size_step(const CoreCapacity *c, const VgpuType *t, bool asked, bool wanted);

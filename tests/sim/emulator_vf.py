@@ -401,6 +401,12 @@ class VfDriver:
         with self.emu.lock:
             self.create_errnos.append(err)
 
+    def set_heterogeneous(self, pf, capable):
+        """Give the GPU the mixed-size capability or take it away (as an H100 NVL or P40 lacks it:
+        nvidia-smi -q "Heterogeneous Time-Slice Sizes : Not Supported")."""
+        with self.emu.lock:
+            self.host.vf_gpus[pf].heterogeneous = bool(capable)
+
     def set_mixed_size(self, pf, on):
         """nvidia-smi vgpu -shm 1|0 -i <gpu>: 'ok', 'in-use' or 'not-supported'."""
         with self.emu.lock:
@@ -508,8 +514,18 @@ class VfDriver:
 
     def _nvml_device_call(self, args, dev, gpu):
         op = args[0]
+        if op == 'cap' and len(args) == 3:
+            # nvmlDeviceVgpuCapability_t: 2 = HETEROGENEOUS_TIMESLICE_SIZES, the mixed-size mode
+            if args[2] != '2':
+                return '%d\n' % NVML_ERROR_NOT_SUPPORTED
+            if gpu is not None:
+                return '0\n%d\n' % int(gpu.heterogeneous)
+            models = {p.model for p, _ in self._mdev_types(dev)}
+            return '0\n%d\n' % int(any(getattr(m, 'mixed_size', False) for m in models))
         if op == 'hetero-get':
             if gpu is not None:
+                if not gpu.heterogeneous:
+                    return '%d\n' % NVML_ERROR_NOT_SUPPORTED
                 return '0\n%d\n' % int(gpu.mixed_size)
             models = {p.model for p, _ in self._mdev_types(dev)}
             return '0\n%d\n' % int(any(getattr(m, 'mixed_size', False) for m in models))

@@ -126,6 +126,7 @@ class NvidiaVfGpu:
         self.types = {t.type_id: t for t in board.types}
         self.numvfs = len(vfs)
         self.mixed_size = mixed_size
+        self.heterogeneous = board.heterogeneous  # the mixed-size capability (a test may take it away)
         self.mig = mig
         self.gpu_instances = []
         self.vgpus = {}  # vf address -> Vgpu
@@ -233,7 +234,7 @@ class NvidiaVfGpu:
 
     def set_mixed_size(self, on):
         """nvmlDeviceSetVgpuHeterogeneousMode: 'ok', 'in-use' or 'not-supported'."""
-        if not self.board.heterogeneous:
+        if not self.heterogeneous:
             return 'not-supported'
         if self.vgpus:
             return 'in-use'

@@ -480,6 +480,46 @@ static void test_unknown_and_bad(void)
         }
 }
 
+/* The step before a start's first write on a VF GPU: switch an empty GPU when someone asks, never later. */
+static void test_mixed_size_step(void)
+{
+        g_autoptr(Core) core = core_new();
+        const VgpuType *q4, *q8, *running[1];
+        CoreCapacity cap;
+
+        q4 = core_offer(
+                core, "nvidia-1150", "NVIDIA L40S-4Q",
+                "num_heads=4, frl_config=60, framebuffer=4096M, max_resolution=7680x4320, max_instance=12",
+                1);
+        q8 = core_offer(
+                core, "nvidia-1152", "NVIDIA L40S-8Q",
+                "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=6",
+                0);
+
+        /* empty, equal-size: nobody asks -> go; the definition, or another one of the GPU, asks -> switch */
+        core_compute(core, NULL, 0, false, &cap);
+        g_assert_false(cap.mixed_size);
+        g_assert_cmpint(core_mixed_size_step(&cap, q4, false, false), ==, CORE_MIXED_GO);
+        g_assert_cmpint(core_mixed_size_step(&cap, q4, true, true), ==, CORE_MIXED_SWITCH);
+        g_assert_cmpint(core_mixed_size_step(&cap, q8, false, true), ==, CORE_MIXED_SWITCH);
+
+        /* one 4Q runs in equal-size mode: asked with another size -> SizeConflict, with its size -> busy;
+         * only wanted by others -> too late, go ahead */
+        running[0] = q4;
+        core_compute(core, running, 1, false, &cap);
+        g_assert_false(cap.mixed_size);
+        g_assert_cmpint(core_mixed_size_step(&cap, q8, true, true), ==, -EXDEV);
+        g_assert_cmpint(core_mixed_size_step(&cap, q4, true, true), ==, -EBUSY);
+        g_assert_cmpint(core_mixed_size_step(&cap, q8, false, true), ==, CORE_MIXED_GO);
+
+        /* known mixed (switched by a definition): modelled as mixed, nothing to do, two sizes fit */
+        core_compute(core, running, 1, true, &cap);
+        g_assert_true(cap.mixed_size);
+        g_assert_cmpint(core_mixed_size_step(&cap, q8, true, true), ==, CORE_MIXED_GO);
+        g_assert_cmpint(core_capacity_check(&cap, q8), ==, 0);
+        g_assert_cmpint(core_mixed_size_step(NULL, q8, true, true), ==, -EINVAL);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -488,6 +528,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/capacity/t4-full", test_t4_full);
         g_test_add_func("/capacity/a16-vfs", test_a16_vfs);
         g_test_add_func("/capacity/mixed", test_mixed);
+        g_test_add_func("/capacity/mixed-size-step", test_mixed_size_step);
         g_test_add_func("/capacity/mig", test_mig);
         g_test_add_func("/capacity/mtty", test_mtty);
         g_test_add_func("/capacity/unknown-and-bad", test_unknown_and_bad);

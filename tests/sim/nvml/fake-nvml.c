@@ -100,6 +100,8 @@ nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(nvmlDevice_t device,
                                                 nvmlVgpuHeterogeneousMode_t *pHeterogeneousMode);
 nvmlReturn_t nvmlDeviceSetVgpuHeterogeneousMode(nvmlDevice_t device,
                                                 const nvmlVgpuHeterogeneousMode_t *pHeterogeneousMode);
+nvmlReturn_t nvmlDeviceGetVgpuCapabilities(nvmlDevice_t device, unsigned int capability,
+                                           unsigned int *capResult);
 nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t device, unsigned int *vgpuCount,
                                          nvmlVgpuTypeId_t *vgpuTypeIds);
 nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t device, unsigned int *vgpuCount,
@@ -395,6 +397,22 @@ EXPORT nvmlReturn_t nvmlDeviceSetVgpuHeterogeneousMode(nvmlDevice_t device,
         if (pHeterogeneousMode->version != nvmlVgpuHeterogeneousMode_v1)
                 return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
         return ask(NULL, "hetero-set %s %u", device->bus, pHeterogeneousMode->mode);
+}
+
+/* nvmlDeviceVgpuCapability_t (an enum in nvml.h; unsigned here): the emulator answers "cap <bus> <n>". */
+EXPORT nvmlReturn_t nvmlDeviceGetVgpuCapabilities(nvmlDevice_t device, unsigned int capability,
+                                                  unsigned int *capResult)
+{
+        char *data;
+        if (init_count == 0)
+                return NVML_ERROR_UNINITIALIZED;
+        if (!valid(device) || capResult == NULL)
+                return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = ask(&data, "cap %s %u", device->bus, capability);
+        if (rc == NVML_SUCCESS)
+                *capResult = (unsigned)atoi(data);
+        free(data);
+        return rc;
 }
 
 /* The Get{Supported,Creatable}Vgpus contract: *vgpuCount in = room, out = how many there are;

@@ -33,6 +33,7 @@ static void test_names(void)
         g_assert_cmpstr(vgpud_error_name_from_errno(-ENOSPC), ==, VGPUD_ERROR_NO_CAPACITY);
         g_assert_cmpstr(vgpud_error_name_from_errno(-EREMOTEIO), ==, VGPUD_ERROR_DRIVER_REFUSED);
         g_assert_cmpstr(vgpud_error_name_from_errno(-EIO), ==, VGPUD_ERROR_IO);
+        g_assert_cmpstr(vgpud_error_name_from_errno(-EOPNOTSUPP), ==, VGPUD_ERROR_NOT_SUPPORTED);
         /* anything not in the table */
         g_assert_cmpstr(vgpud_error_name_from_errno(-ENOMEM), ==, VGPUD_ERROR_FAILED);
         g_assert_cmpstr(vgpud_error_name_from_errno(0), ==, VGPUD_ERROR_FAILED);

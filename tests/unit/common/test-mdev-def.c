@@ -762,6 +762,49 @@ static void test_names(void)
         g_assert_false(mdev_name_is_valid(NULL));
 }
 
+/* vgpud's own member "mixed_size": parsed as true/false, written after "attrs" only when true. */
+static void test_mixed_size(void)
+{
+        static const char with[] = "{\n  \"mdev_type\": \"nvidia-1150\",\n  \"start\": \"auto\",\n"
+                                   "  \"attrs\": [],\n  \"mixed_size\": true\n}";
+        static const char *const bad[] = {
+                "{\"mdev_type\":\"nvidia-1\",\"start\":\"auto\",\"mixed_size\":1}",
+                "{\"mdev_type\":\"nvidia-1\",\"start\":\"auto\",\"mixed_size\":\"yes\"}",
+                "{\"mdev_type\":\"nvidia-1\",\"start\":\"auto\",\"mixed_size\":[]}",
+        };
+        g_autoptr(MdevDef) d = parse_ok(with);
+        g_autoptr(MdevDef) off =
+                parse_ok("{\"mdev_type\":\"nvidia-1\",\"start\":\"auto\",\"mixed_size\":false}");
+        g_autoptr(MdevDef) null =
+                parse_ok("{\"mdev_type\":\"nvidia-1\",\"start\":\"auto\",\"mixed_size\":null}");
+        g_autoptr(MdevDef) copy = NULL;
+        g_autofree char *pretty = NULL, *compact = NULL, *plain = NULL;
+
+        g_assert_true(d->mixed_size);
+        g_assert_true(d->autostart);
+        pretty = mdev_def_to_json(d, true);
+        g_assert_cmpstr(pretty, ==, with);
+        copy = mdev_def_copy(d);
+        g_assert_true(copy->mixed_size);
+        compact = mdev_def_to_json(copy, false);
+        g_assert_cmpstr(
+                compact, ==,
+                "{\"mdev_type\":\"nvidia-1150\",\"start\":\"auto\",\"attrs\":[],\"mixed_size\":true}");
+        /* false is not written: mdevctl's bytes */
+        g_assert_false(off->mixed_size);
+        g_assert_false(null->mixed_size);
+        plain = mdev_def_to_json(off, false);
+        g_assert_cmpstr(plain, ==, "{\"mdev_type\":\"nvidia-1\",\"start\":\"auto\",\"attrs\":[]}");
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(MdevDef) x = NULL;
+                g_autofree char *why = NULL;
+
+                g_assert_cmpint(mdev_def_parse(bad[i], strlen(bad[i]), &x, &why), ==, -EINVAL);
+                g_assert_null(x);
+                g_assert_cmpstr(why, ==, "mixed_size is not true or false");
+        }
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -775,5 +818,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/mdev-def/huge", test_huge);
         g_test_add_func("/mdev-def/node-and-compact", test_node_and_compact);
         g_test_add_func("/mdev-def/names", test_names);
+        g_test_add_func("/mdev-def/mixed-size", test_mixed_size);
         return g_test_run();
 }

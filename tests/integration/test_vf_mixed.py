@@ -1,0 +1,203 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Mixed-size mode asked for by definitions of VF vGPUs ("mixed_size": true in vgpud's own store) on the
+simulated NVIDIA vGPU 17+ hosts (L40S, RTX PRO 6000, and the mixed host with the T4 and A16): two sizes
+on one GPU by definitions, started by autostart; a simulated reboot (VFs and mode gone, SR-IOV enabled
+again by vgpud) brings back the same vGPUs, UUIDs, owners and the mode; a start by hand on an empty GPU
+switches it; the refusals (another size or the same size running in equal-size mode, a GPU without the
+capability, no NVML, an mdev parent) each give their named error, write nothing and lose nothing.
+
+The truth is the simulator's model (emulator.host.vf_gpus): the mode, the vGPUs, every write."""
+
+import json
+import time
+
+from test_lifecycle import ERR
+from test_vf_hosts import L40S, RTX, T4, VfTestCase, vf_addrs
+
+DEFINITION = 'org.vgpud1.Definition'
+GPU = 'org.vgpud1.Gpu'
+MANAGER = 'org.vgpud1.Manager'
+U = ['%08x-1111-4222-8333-%012x' % (i + 0x5a00, i) for i in range(8)]
+
+
+def mixed_dfn(type_id, start='auto', mixed=True):
+    d = {'mdev_type': 'nvidia-%d' % type_id, 'start': start}
+    if mixed is not None:
+        d['mixed_size'] = mixed
+    return json.dumps(d)
+
+
+class MixedDefinitions(VfTestCase):
+    """On one GPU (pf) with types small, big (two sizes) and whole VFs vfs."""
+    host = 'vf'
+    nvml = True
+    pf = L40S
+    small, big = 1150, 1152      # L40S-4Q, L40S-8Q
+    small_name = 'L40S-4Q'
+
+    def setUp(self):
+        super().setUp()
+        self.vfs = vf_addrs(self.pf)
+        self.assertFalse(self.gpu().mixed_size)  # the test starts from equal-size mode
+
+    def gpu(self):
+        return self.sim.host.vf_gpus[self.pf]
+
+    def writes_to(self, vf):
+        return [w for w in self.sim.emulator.vf.writes if '/%s/' % vf in w[0]]
+
+    def wait_held(self, n, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.held(self.pf)) < n:
+            time.sleep(0.2)
+        return self.held(self.pf)
+
+    def restart(self, reboot=False):
+        self.assertEqual(self.stop_vgpud(), 0)
+        if reboot:
+            self.sim.emulator.reboot()
+            self.assertEqual(self.held(), {})
+            self.assertFalse(self.gpu().mixed_size)
+        self.start_vgpud()
+
+    def gpu_mixed_property(self, vf):
+        path = [p for p, i in self.get_managed_objects().items()
+                if GPU in i and i[GPU].get('Name') == vf]
+        self.assertEqual(len(path), 1, vf)
+        return self.get_property(path[0], GPU, 'MixedSize')
+
+    def test_two_sizes_by_definitions_and_a_reboot(self):
+        self.define(self.vfs[0], U[0], mixed_dfn(self.small))
+        self.define(self.vfs[1], U[1], mixed_dfn(self.big))
+        _, path = self.define(self.vfs[2], U[2], mixed_dfn(self.small, 'manual', False))
+        self.assertTrue(self.get_property(self.define_path(self.vfs[0], U[0]), DEFINITION, 'MixedSize'))
+        self.assertFalse(self.get_property(path, DEFINITION, 'MixedSize'))
+        # start auto: a restart of the daemon starts every auto definition
+        self.restart()
+        self.assertEqual(self.wait_held(2), {self.vfs[0]: self.small, self.vfs[1]: self.big})
+        self.assertTrue(self.gpu().mixed_size)
+        self.assertTrue(self.gpu_mixed_property(self.vfs[0]))
+        # modelled as mixed from then on: Acquire puts a third size-mix there, with an owner, persisted
+        owned = self.acquire(self.small_name, 'test:owner', parent=self.pf, persist=True)[0]
+        self.assertEqual(sorted(self.held(self.pf).values()), sorted([self.small, self.small, self.big]))
+        before = {u: self.vf_of(u) for u in (U[0], U[1], owned)}
+
+        self.restart(reboot=True)
+        self.assertEqual(len(self.wait_held(3)), 3)
+        leases, _ = self.settle()
+        self.assertTrue(self.gpu().mixed_size)
+        self.assertEqual({u: self.vf_of(u) for u in (U[0], U[1], owned)}, before)
+        self.assertEqual(self.held(self.pf)[self.vfs[1]], self.big)
+        self.assertEqual({x[0]: x[1] for x in leases}.get(owned), 'test:owner')
+        self.assertEqual(self.refused_writes(), [])
+        self.check_vf_devices()
+
+    def define_path(self, parent, uuid):
+        for path, ifaces in self.get_managed_objects().items():
+            d = ifaces.get(DEFINITION)
+            if d and d['Uuid'] == uuid and d['Parent'] == parent:
+                return path
+        self.fail('no Definition object for %s on %s' % (uuid, parent))
+
+    def test_start_by_hand_switches_an_empty_gpu(self):
+        self.define(self.vfs[0], U[0], mixed_dfn(self.big, 'manual'))
+        self.start(self.vfs[0], U[0], '')
+        self.assertTrue(self.gpu().mixed_size)
+        self.assertEqual(self.held(self.pf), {self.vfs[0]: self.big})
+        # status, plan, acquire: the GPU is mixed
+        self.assertTrue(self.gpu_mixed_property(self.vfs[0]))
+        self.acquire(self.small_name, 'test:a', parent=self.pf)
+        self.assertEqual(sorted(self.held(self.pf).values()), sorted([self.small, self.big]))
+
+    def test_equal_size_gpu_with_vgpus_refuses(self):
+        # another tool made a small one in equal-size mode
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(self.vfs[5], self.small), 0)
+        self.define(self.vfs[0], U[0], mixed_dfn(self.big, 'manual'))
+        self.define(self.vfs[1], U[1], mixed_dfn(self.small, 'manual'))
+        msg = self.assertError(ERR + 'SizeConflict', self.start, self.vfs[0], U[0], '')
+        self.assertIn(self.pf, msg)
+        self.assertIn('mixed-size', msg)
+        msg = self.assertError(ERR + 'Busy', self.start, self.vfs[1], U[1], '')
+        self.assertIn(self.pf, msg)
+        self.assertEqual(self.writes_to(self.vfs[0]) + self.writes_to(self.vfs[1]), [])
+        self.assertFalse(self.gpu().mixed_size)
+        self.assertEqual(self.held(self.pf), {self.vfs[5]: self.small})
+        # nothing lost: both definitions are still there
+        defs = {d[1] for d in self.manager('ListDefinitionsOf', '(s)', ('nvidia-vf',))[0]}
+        self.assertTrue({U[0], U[1]} <= defs, defs)
+
+    def test_boot_with_a_vgpu_there_warns_and_fails_the_definitions(self):
+        self.define(self.vfs[0], U[0], mixed_dfn(self.big))
+        self.define(self.vfs[1], U[1], mixed_dfn(self.small))
+        self.assertEqual(self.stop_vgpud(), 0)
+        # before vgpud is back, another tool makes a small vGPU in equal-size mode
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(self.vfs[5], self.small), 0)
+        self.start_vgpud()
+        deadline = time.monotonic() + 60
+        warned = []
+        while time.monotonic() < deadline:
+            warned = [w for w in self.get_property('/org/vgpud1', MANAGER, 'Warnings')
+                      if self.pf in w and (U[0] in w or U[1] in w)]
+            if len(warned) >= 2:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(warned), 2, self.get_property('/org/vgpud1', MANAGER, 'Warnings'))
+        self.assertTrue(any('mixed-size' in w for w in warned), warned)
+        self.assertEqual(self.held(self.pf), {self.vfs[5]: self.small})  # not placed as equal-size
+        self.assertFalse(self.gpu().mixed_size)
+        self.assertEqual(self.writes_to(self.vfs[0]) + self.writes_to(self.vfs[1]), [])
+
+    def test_gpu_without_the_capability(self):
+        self.sim.emulator.vf.set_heterogeneous(self.pf, False)
+        self.define(self.vfs[0], U[0], mixed_dfn(self.big, 'manual'))
+        msg = self.assertError(ERR + 'NotSupported', self.start, self.vfs[0], U[0], '')
+        self.assertIn(self.pf, msg)
+        self.assertIn('does not support mixed-size', msg)
+        self.assertEqual(self.writes_to(self.vfs[0]), [])
+        self.assertEqual(self.held(self.pf), {})
+        # without the ask it starts, in equal-size mode
+        self.define(self.vfs[1], U[1], mixed_dfn(self.big, 'manual', False))
+        self.start(self.vfs[1], U[1], '')
+        self.assertEqual(self.held(self.pf), {self.vfs[1]: self.big})
+
+    def test_bad_mixed_size_value(self):
+        bad = json.dumps({'mdev_type': 'nvidia-%d' % self.big, 'start': 'auto', 'mixed_size': 'yes'})
+        msg = self.assertError(ERR + 'InvalidArgument', self.define, self.vfs[0], U[0], bad)
+        self.assertIn('mixed_size is not true or false', msg)
+
+
+class MixedDefinitionsRtx(MixedDefinitions):
+    pf = RTX
+    small, big = 1520, 1522      # RTX Pro 6000 Blackwell DC-4Q, -8Q
+    small_name = 'RTX Pro 6000 Blackwell DC-4Q'
+
+
+class MixedDefinitionsWithoutNvml(VfTestCase):
+    """No libnvidia-ml.so.1: a definition that asks for mixed-size mode does not start, and says why."""
+    host = 'vf'
+    nvml = False
+
+    def test_named_error_and_nothing_done(self):
+        vfs = vf_addrs(L40S)
+        self.define(vfs[0], U[0], mixed_dfn(1152, 'manual'))
+        msg = self.assertError(ERR + 'NvmlUnavailable', self.start, vfs[0], U[0], '')
+        self.assertIn('needs NVML', msg)
+        self.assertIn('libnvidia-ml.so.1', msg)
+        self.assertEqual(self.held(), {})
+        self.assertEqual(self.sim.emulator.vf.writes, [])
+
+
+class MixedDefinitionsMixedHost(MixedDefinitions):
+    """The host mixing the T4 and A16 (mdev) with the L40S and RTX PRO 6000 (VF)."""
+    host = 'mixed'
+
+    test_start_by_hand_switches_an_empty_gpu = None
+    test_gpu_without_the_capability = None
+    test_bad_mixed_size_value = None
+    test_boot_with_a_vgpu_there_warns_and_fails_the_definitions = None
+
+    def test_mdev_parent_refuses_mixed_size(self):
+        msg = self.assertError(ERR + 'InvalidArgument', self.define, T4, U[7],
+                               mixed_dfn(231, 'manual'))
+        self.assertIn('mediated-device parent', msg)
+        self.assertEqual(self.manager('ListDefinitionsOf', '(s)', ('mdev',))[0], [])
