@@ -6,6 +6,8 @@
  *                                    type is looked up (ListDevices)
  *   define [-u U] -p P -t T [-a]     {"mdev_type":T,"start":"auto"|"manual","attrs":[]}
  *   define [-u U] -p P --jsonfile F  F's text, unparsed (vgpud validates it)
+ * vgpuctl's own --mixed-size (not in mdevctl's help text, which is printed byte for byte) adds
+ * "mixed_size": true: a VF vGPU whose GPU runs in mixed-size mode.
  * The UUID is printed when it was generated, as mdevctl does. */
 
 #include <errno.h>
@@ -24,12 +26,14 @@ enum {
         OPT_TYPE,
         OPT_JSONFILE,
         OPT_FORCE,
+        OPT_MIXED_SIZE,
 };
 
 static const VcOption define_options[] = {
         {OPT_AUTO, "auto", 'a', NULL, VC_VALUE_STRING},
         {OPT_FORCE, "force", 'f', NULL, VC_VALUE_STRING},
         {OPT_JSONFILE, "jsonfile", 0, "JSONFILE", VC_VALUE_STRING},
+        {OPT_MIXED_SIZE, "mixed-size", 0, NULL, VC_VALUE_STRING},
         {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
         {OPT_TYPE, "type", 't', "type", VC_VALUE_STRING},
         {OPT_UUID, "uuid", 'u', "UUID", VC_VALUE_UUID},
@@ -44,6 +48,8 @@ static int check_define(const VcContext *ctx, const VcCommand *cmd, const VcArgs
         r = vc_check_conflict(ctx, cmd, args, OPT_JSONFILE, OPT_TYPE);
         if (r >= 0)
                 r = vc_check_conflict(ctx, cmd, args, OPT_JSONFILE, OPT_AUTO);
+        if (r >= 0)
+                r = vc_check_conflict(ctx, cmd, args, OPT_JSONFILE, OPT_MIXED_SIZE);
         if (r >= 0)
                 r = vc_check_missing(ctx, cmd, one_of, args->set[OPT_UUID] || args->set[OPT_PARENT] ? 0 : 2);
         return r;
@@ -97,7 +103,7 @@ static int run_define(const VcContext *ctx, const VcArgs *args)
         if (!json && !type) {
                 if (!*uuid) /* -p without -t */
                         return vc_error("No type specified");
-                if (parent || args->set[OPT_AUTO]) {
+                if (parent || args->set[OPT_AUTO] || args->set[OPT_MIXED_SIZE]) {
                         r = running_device(bus, uuid, &run_parent, &run_type);
                         if (r < 0)
                                 return r;
@@ -112,7 +118,7 @@ static int run_define(const VcContext *ctx, const VcArgs *args)
                 /* else: plain `define -u U`, vgpud copies the running device itself */
         }
         if (!json && type)
-                json = vc_definition_json(type, args->set[OPT_AUTO]);
+                json = vc_definition_json(type, args->set[OPT_AUTO], args->set[OPT_MIXED_SIZE]);
 
         return vc_change_with_definition(bus, "Define", parent, uuid, json, args->set[OPT_FORCE]);
 }

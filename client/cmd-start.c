@@ -116,7 +116,7 @@ static int run_start(const VcContext *ctx, const VcArgs *args)
                                 return vc_error("can't provide type without parent");
                 }
                 if (!stored_parent)
-                        json = vc_definition_json(type, false);
+                        json = vc_definition_json(type, false, false);
         }
 
         return vc_change_with_definition(bus, "Start", parent, uuid, json, args->set[OPT_FORCE]);

@@ -98,7 +98,7 @@ int vc_read_jsonfile(const char *path, char **ret)
         return 0;
 }
 
-char *vc_definition_json(const char *type, bool autostart)
+char *vc_definition_json(const char *type, bool autostart, bool mixed_size)
 {
         GString *out = g_string_new(NULL);
         JsonWriter w;
@@ -112,6 +112,10 @@ char *vc_definition_json(const char *type, bool autostart)
         json_writer_key(&w, "attrs");
         json_writer_begin_array(&w);
         json_writer_end_array(&w);
+        if (mixed_size) {
+                json_writer_key(&w, "mixed_size");
+                json_writer_bool(&w, true);
+        }
         json_writer_end_object(&w);
         return g_string_free(out, FALSE);
 }

@@ -27,7 +27,7 @@ char *vc_rust_debug_path(const char *path);
 int vc_read_jsonfile(const char *path, char **ret);
 
 /* {"mdev_type":"<type>","start":"auto"|"manual","attrs":[]} */
-char *vc_definition_json(const char *type, bool autostart);
+char *vc_definition_json(const char *type, bool autostart, bool mixed_size);
 
 /* A new call to org.vgpud1.Manager.method on /org/vgpud1. Prints the error on failure. */
 int vc_change_new(sd_bus *bus, const char *method, sd_bus_message **ret);

@@ -160,6 +160,21 @@ class MixedDefinitions(VfTestCase):
         self.start(self.vfs[1], U[1], '')
         self.assertEqual(self.held(self.pf), {self.vfs[1]: self.big})
 
+    def test_vgpuctl_define_mixed_size(self):
+        rc, out, err = self.run_vgpuctl('define', '-u', U[3], '-p', self.vfs[3], '-t', 'nvidia-%d' % self.big,
+                                        '--mixed-size')
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(self.get_property(self.define_path(self.vfs[3], U[3]), DEFINITION, 'MixedSize'))
+        rc, out, err = self.run_vgpuctl('start', '-u', U[3])
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(self.gpu().mixed_size)
+        self.assertEqual(self.held(self.pf), {self.vfs[3]: self.big})
+        # with --jsonfile the file says it: the option is refused
+        rc, out, err = self.run_vgpuctl('define', '-u', U[4], '-p', self.vfs[4], '--jsonfile', '/dev/null',
+                                        '--mixed-size')
+        self.assertNotEqual(rc, 0)
+        self.assertIn('--mixed-size', err)
+
     def test_bad_mixed_size_value(self):
         bad = json.dumps({'mdev_type': 'nvidia-%d' % self.big, 'start': 'auto', 'mixed_size': 'yes'})
         msg = self.assertError(ERR + 'InvalidArgument', self.define, self.vfs[0], U[0], bad)
@@ -194,6 +209,7 @@ class MixedDefinitionsMixedHost(MixedDefinitions):
     test_start_by_hand_switches_an_empty_gpu = None
     test_gpu_without_the_capability = None
     test_bad_mixed_size_value = None
+    test_vgpuctl_define_mixed_size = None
     test_boot_with_a_vgpu_there_warns_and_fails_the_definitions = None
 
     def test_mdev_parent_refuses_mixed_size(self):

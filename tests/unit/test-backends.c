@@ -5,6 +5,7 @@
  * vendor-specific VFIO form (nvidia/creatable_vgpu_types, nvidia/current_vgpu_type). Files written by
  * the code under test are plain files here, so a write reads back as written, as on a real VF. */
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -348,7 +349,12 @@ static void test_inventory(void)
 
         /* someone writes 0 (no uevent on a real host: a parent re-read finds the vGPU gone) */
         put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
+        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/creatable_vgpu_types",
+            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
         inventory_parent_changed(inv, VF2);
+        inventory_parent_changed(inv, VF1);
         g_assert_null(inventory_get_device(inv, derived));
         g_assert_cmpuint(inventory_count(inv, INV_OBJECT_DEVICE), ==, 1);
         g_assert_cmpuint(inventory_get_parent(inv, VF1)->cap.used, ==, 0);
@@ -683,6 +689,138 @@ static void test_engine_vf_definitions(void)
         tree_fini(&t);
 }
 
+static int define_vf(sd_event *e, Ops *ops, const char *parent, const char *uuid, const char *json,
+                     char **ret)
+{
+        OpsRequest *req = ops_request_new(OPS_DEFINE);
+
+        req->parent = g_strdup(parent);
+        req->uuid = g_strdup(uuid);
+        req->define.definition = g_strdup(json);
+        return run_request(e, ops, req, ret);
+}
+
+static int start_defined(sd_event *e, Ops *ops, const char *parent, const char *uuid, char **ret)
+{
+        OpsRequest *req = ops_request_new(OPS_START);
+
+        req->parent = g_strdup(parent);
+        req->uuid = g_strdup(uuid);
+        return run_request(e, ops, req, ret);
+}
+
+static bool warned(Inventory *inv, const char *a, const char *b)
+{
+        GPtrArray *w = inventory_warnings(inv);
+
+        for (guint i = 0; i < w->len; i++)
+                if (strstr(w->pdata[i], a) && strstr(w->pdata[i], b))
+                        return true;
+        return false;
+}
+
+/* "mixed_size" in vgpud's own store, and the boot order on a temporary tree (no NVML here): VF2 runs a
+ * 2 GB vGPU in equal-size mode, so the auto definition that asks for mixed-size mode does not start
+ * (SizeConflict for another size, Busy for the same: not placed as equal-size, nothing written, a
+ * warning naming the GPU and the definition); on the emptied GPU it needs NVML (NotSupported); a
+ * definition that does not ask starts in equal-size mode. */
+static void test_engine_vf_mixed_size(void)
+{
+        static const char U2[] = "1c8d4d3b-a2e5-4a8f-9b46-3d7e2fa05b21",
+                          U3[] = "2d9e5e4c-b3f6-4b90-8c57-4e8f30b16c32";
+        Tree t = {};
+        tree_init(&t);
+        g_autoptr(Inventory) inv = inventory_on(&t);
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        g_autoptr(Ops) ops = NULL;
+        g_autofree char *own = g_build_filename(t.tmp, "own", NULL);
+        g_autofree char *own_file = g_build_filename(own, VF1, VF_U1, NULL);
+        g_autofree char *text = NULL, *msg = NULL, *cur = NULL;
+        g_autoptr(GPtrArray) defs = NULL;
+        void *nvml = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+
+        if (nvml) { /* a host with the NVIDIA driver: the answers below are those of a host without */
+                dlclose(nvml);
+                g_test_skip("libnvidia-ml.so.1 can be loaded here");
+                tree_fini(&t);
+                return;
+        }
+        inventory_set_own_definitions_dir(inv, own);
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        g_assert_cmpint(inventory_rescan(inv), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+        /* equal-size mode next to a 2 GB vGPU: the driver lists only the 2 GB types (1B is remembered) */
+        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+            HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        inventory_parent_changed(inv, VF1);
+        g_assert_false(inventory_get_parent(inv, VF1)->cap.mixed_size);
+
+        /* the store field: written after "attrs", read back */
+        g_assert_cmpint(define_vf(e, ops, VF1, VF_U1,
+                                  "{\"mdev_type\":\"nvidia-1145\",\"start\":\"auto\",\"mixed_size\":true}",
+                                  NULL),
+                        ==, 0);
+        g_assert_true(g_file_get_contents(own_file, &text, NULL, NULL));
+        g_assert_cmpstr(text, ==,
+                        "{\n  \"mdev_type\": \"nvidia-1145\",\n  \"start\": \"auto\",\n  \"attrs\": [],\n"
+                        "  \"mixed_size\": true\n}");
+        defs = inventory_list_definitions(inv);
+        g_assert_true(((InvDefinition *)defs->pdata[0])->def->mixed_size);
+        /* never in mdevctl's store */
+        g_assert_cmpint(define_vf(e, ops, T4, U2,
+                                  "{\"mdev_type\":\"nvidia-222\",\"start\":\"auto\",\"mixed_size\":true}",
+                                  &msg),
+                        ==, -EINVAL);
+        g_assert_nonnull(strstr(msg, "mediated-device parent"));
+        g_clear_pointer(&msg, g_free);
+
+        /* boot: autostart finds the GPU running a 2 GB vGPU in equal-size mode */
+        ops_autostart(ops, NULL);
+        for (int i = 0; i < 100 && !warned(inv, PF, VF_U1); i++)
+                g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
+        while (ops_pending(ops) > 0)
+                g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
+        g_assert_true(warned(inv, PF, VF_U1));
+        g_assert_null(inventory_get_device(inv, VF_U1));
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "0\n");
+        g_assert_cmpint(start_defined(e, ops, VF1, VF_U1, &msg), ==, -EXDEV);
+        g_clear_pointer(&msg, g_free);
+        g_assert_cmpint(define_vf(e, ops, VF1, U2,
+                                  "{\"mdev_type\":\"nvidia-1148\",\"start\":\"manual\",\"mixed_size\":true}",
+                                  NULL),
+                        ==, 0);
+        g_assert_cmpint(start_defined(e, ops, VF1, U2, &msg), ==, -EBUSY);
+        g_assert_nonnull(strstr(msg, PF));
+        g_clear_pointer(&msg, g_free);
+
+        /* the GPU empty: switching needs NVML, nothing half done */
+        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
+        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/creatable_vgpu_types",
+            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        inventory_parent_changed(inv, VF2);
+        inventory_parent_changed(inv, VF1);
+        g_assert_cmpint(start_defined(e, ops, VF1, VF_U1, &msg), ==, -EOPNOTSUPP);
+        g_assert_nonnull(strstr(msg, "needs NVML"));
+        g_clear_pointer(&msg, g_free);
+        g_free(cur);
+        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "0\n");
+        g_assert_false(inventory_get_parent(inv, VF1)->cap.mixed_size);
+
+        /* a definition that does not ask starts in equal-size mode (the others' wish is only a warning) */
+        g_assert_cmpint(
+                define_vf(e, ops, VF2, U3, "{\"mdev_type\":\"nvidia-1148\",\"start\":\"manual\"}", NULL), ==,
+                0);
+        g_assert_cmpint(start_defined(e, ops, VF2, U3, NULL), ==, 0);
+        g_free(cur);
+        cur = get(&t, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type");
+        g_assert_cmpstr(cur, ==, "1148");
+        tree_fini(&t);
+}
+
 /* ---- SR-IOV enabling ---- */
 
 /* The PF bound to nvidia with 16 VFs to give, numvfs of them enabled. */
@@ -812,5 +950,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/nvidia-vf/start-stop", test_engine_vf);
         g_test_add_func("/engine/nvidia-vf/definitions", test_engine_vf_definitions);
         g_test_add_func("/engine/mdev/reservations", test_engine_reservations);
+        g_test_add_func("/engine/nvidia-vf/mixed-size", test_engine_vf_mixed_size);
         return g_test_run();
 }
