@@ -183,12 +183,14 @@ struct Ops {
 
 /* ---- the engine (ops.c) ---- */
 
-/* Before a start's first write on a VF parent p (ops-mixed-size.c): switch its GPU to mixed-size mode
+/* Before a start's first write on a VF parent p, whose core's capacity for this decision is cap
+ * (ops-mixed-size.c): switch its GPU to mixed-size mode
  * where the job's definition, an auto definition of the GPU or the host configuration asks for it and
  * the GPU is empty. 0: nothing done; 1: switched (the caller reads the parent again); a negative errno
  * with *ret_message when the job asks for the mode and cannot have it (-EXDEV, -EBUSY, -EOPNOTSUPP for
  * a GPU without the capability, -ELIBACC for a host without NVML, -EIO). Nothing is written to sysfs. */
-int ops_mixed_size_prepare(Ops *ops, Job *j, const InvParent *p, const VgpuType *model, char **ret_message);
+int ops_mixed_size_prepare(Ops *ops, Job *j, const InvParent *p, const CoreCapacity *cap,
+                           const VgpuType *model, char **ret_message);
 
 /* Set *ret_message and return r, for `return ops_fail(ret_message, -ENOENT, "...")`. */
 int ops_fail(char **ret_message, int r, const char *format, ...) _printf_(3, 4);

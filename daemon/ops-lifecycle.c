@@ -245,16 +245,20 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                 return ops_fail(ret_message, t->refusal, "Cannot create %s (%s) on %s: %s", j->uuid,
                                 type_label(t), p->name, backend_refusal_message(t->refusal));
         /* a VF GPU's mixed-size mode before its first type write */
-        r = ops_mixed_size_prepare(ops, j, p, p->models->pdata[type_index], ret_message);
+        r = ops_mixed_size_prepare(ops, j, p, &cap, p->models->pdata[type_index], ret_message);
         if (r < 0)
                 return r;
-        if (r > 0) { /* switched: the driver lists other types now */
+        if (r > 0) { /* switched: the driver lists other types now, the model counts the core as mixed */
                 inventory_parent_counts_changed(ops->inv, j->parent);
                 p = inventory_get_parent(ops->inv, j->parent);
                 t = p ? find_type(p, j->def->mdev_type, &type_index, ret_message) : NULL;
                 if (!t)
                         return ops_fail(ret_message, -ENOENT, "%s went away while its GPU was switched",
                                         j->parent);
+                if (start_capacity(ops, j, p, t, type_index, &cap) > 0)
+                        return ops_job_wait(ops, j, WAIT_TURN) < 0
+                                       ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
+                                       : 1;
         }
         /* the size rule before sysfs is touched (the driver's count is the other half) */
         if (t->available_instances == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV)

@@ -120,7 +120,8 @@ static int switch_on(Ops *ops, Job *j, const InvParent *p, bool asked, char **re
                         j->uuid, g_strerror(-r));
 }
 
-int ops_mixed_size_prepare(Ops *ops, Job *j, const InvParent *p, const VgpuType *model, char **ret_message)
+int ops_mixed_size_prepare(Ops *ops, Job *j, const InvParent *p, const CoreCapacity *cap,
+                           const VgpuType *model, char **ret_message)
 {
         bool asked = j->def && j->def->mixed_size;
         bool wanted;
@@ -130,7 +131,7 @@ int ops_mixed_size_prepare(Ops *ops, Job *j, const InvParent *p, const VgpuType 
                 return 0; /* not a VF vGPU: mdev parents have no such step */
         wanted = asked || inventory_mixed_size_wanted(ops->inv, p->core) ||
                  core_definitions_ask(ops, p->core);
-        r = core_mixed_size_step(&p->cap, model, asked, wanted);
+        r = core_mixed_size_step(cap, model, asked, wanted);
         if (r == CORE_MIXED_GO)
                 return 0;
         if (r == CORE_MIXED_SWITCH) {
