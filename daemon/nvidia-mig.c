@@ -37,7 +37,8 @@ struct NvidiaMig {
         char *state_dir;
         GKeyFile *created;   /* [<PF>] <GI id>=<profile id>: the GIs vgpud made */
         GHashTable *gpus;    /* PF -> MigGpu */
-        GHashTable *models;  /* "<model key> <type id>" -> GINT_TO_POINTER(profile id + 1); 0: time-sliced */
+        GHashTable *models;  /* "<model key> <type id>" -> GINT_TO_POINTER(profile id + 1); 0: time-sliced;
+                                -1: MIG-backed by its name, NVML could not say (until the next full scan) */
         GHashTable *mig_ids; /* type ids ("nvidia-1561") seen MIG-backed */
 };
 
@@ -78,12 +79,19 @@ void nvidia_mig_free(NvidiaMig *m)
         g_free(m);
 }
 
+static gboolean nvml_could_not_say(gpointer key, gpointer value, gpointer user_data)
+{
+        return GPOINTER_TO_INT(value) < 0;
+}
+
 void nvidia_mig_forget(NvidiaMig *m, const char *pf)
 {
         if (pf)
                 g_hash_table_remove(m->gpus, pf);
-        else
+        else {
                 g_hash_table_remove_all(m->gpus);
+                g_hash_table_foreach_remove(m->models, nvml_could_not_say, NULL);
+        }
 }
 
 static void created_set(NvidiaMig *m, const char *pf, int gi_id, int profile)
@@ -96,22 +104,6 @@ static void created_set(NvidiaMig *m, const char *pf, int gi_id, int profile)
         else if (!g_key_file_remove_key(m->created, pf, key, NULL))
                 return;
         (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
-}
-
-void nvidia_mig_prune(NvidiaMig *m, Backend *b)
-{
-        g_auto(GStrv) pfs = g_key_file_get_groups(m->created, NULL);
-        bool changed = false;
-
-        for (char **pf = pfs; pf && *pf; pf++) {
-                g_autofree char *vf0 = backend_path(b, "bus/pci/devices", *pf, "virtfn0", NULL);
-                if (access(vf0, F_OK) == 0)
-                        continue;
-                /* no VFs: a reboot or SR-IOV disabled; the rebind that brings them back wipes the GIs */
-                changed |= g_key_file_remove_group(m->created, *pf, NULL);
-        }
-        if (changed)
-                (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
 }
 
 /* The PF's VFs (virtfnN links) with their vGPUs, sorted by address. */
@@ -146,25 +138,77 @@ static GArray *read_vfs(const char *pf_dir)
         return vfs;
 }
 
+/* The GIs vgpud made on pf that no vGPU sits on: left by a crash between making one and its vGPU. */
+static void destroy_leftovers(NvidiaMig *m, Backend *b, const char *pf)
+{
+        g_autofree char *pf_dir = backend_path(b, "bus/pci/devices", pf, NULL);
+        g_autoptr(GArray) vfs = read_vfs(pf_dir);
+        g_auto(GStrv) ids = g_key_file_get_keys(m->created, pf, NULL, NULL);
+
+        for (char **id = ids; id && *id; id++) {
+                long gi;
+                bool used = false;
+
+                if (!sysfs_parse_long(*id, 10, &gi) || gi < 0 || gi > G_MAXINT)
+                        continue;
+                for (guint k = 0; k < vfs->len; k++)
+                        used |= g_array_index(vfs, MigVf, k).gi_id == gi;
+                if (!used) {
+                        log_info("GPU instance %ld of %s, made by vgpud, holds no vGPU", gi, pf);
+                        nvidia_mig_undo(m, pf, (int)gi);
+                }
+        }
+}
+
+void nvidia_mig_prune(NvidiaMig *m, Backend *b)
+{
+        g_auto(GStrv) pfs = g_key_file_get_groups(m->created, NULL);
+        bool changed = false;
+
+        for (char **pf = pfs; pf && *pf; pf++) {
+                g_autofree char *vf0 = backend_path(b, "bus/pci/devices", *pf, "virtfn0", NULL);
+                if (access(vf0, F_OK) == 0) {
+                        destroy_leftovers(m, b, *pf);
+                        continue;
+                }
+                /* no VFs: a reboot or SR-IOV disabled; the rebind that brings them back wipes the GIs */
+                changed |= g_key_file_remove_group(m->created, *pf, NULL);
+        }
+        if (changed)
+                (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
+}
+
 /* The profile of a type of a model: >= 0 MIG-backed (NVML's id), -ENODATA time-sliced, -ENOENT
  * MIG-backed by its name but NVML cannot say more. Asked once per model and type. */
 static int type_profile(NvidiaMig *m, const char *pf, const char *model_key, const SysfsType *t)
 {
-        g_autoptr(VgpuType) v = vgpu_type_new(t->id, t->name, NULL);
         g_autofree char *key = g_strdup_printf("%s %s", model_key, t->id);
+        g_autoptr(VgpuType) v = NULL;
         gpointer known;
         long id;
         int r;
 
-        if (v->mig_slices == 0)
-                return -ENODATA; /* NVIDIA's MIG-backed names carry the slices: "DC-1-24Q", "H100-1-10C" */
+        /* every refresh of every VF asks: the answer per model and type is kept (once the type has a name)
+         */
         if (g_hash_table_lookup_extended(m->models, key, NULL, &known))
-                return GPOINTER_TO_INT(known) > 0 ? GPOINTER_TO_INT(known) - 1 : -ENODATA;
+                return GPOINTER_TO_INT(known) > 0    ? GPOINTER_TO_INT(known) - 1
+                       : GPOINTER_TO_INT(known) == 0 ? -ENODATA
+                                                     : -ENOENT;
+        v = vgpu_type_new(t->id, t->name, NULL);
+        if (v->mig_slices == 0) {
+                /* NVIDIA's MIG-backed names carry the slices: "DC-1-24Q", "H100-1-10C" */
+                if (t->name)
+                        g_hash_table_insert(m->models, g_steal_pointer(&key), GINT_TO_POINTER(0));
+                return -ENODATA;
+        }
         if (!sysfs_parse_long(t->id + strlen(TYPE_PREFIX), 10, &id) || id <= 0 || id > G_MAXINT)
                 return -ENODATA;
         r = nvml_type_gpu_instance_profile(pf, (int)id);
-        if (r == -ENODATA || r >= 0)
-                g_hash_table_insert(m->models, g_steal_pointer(&key), GINT_TO_POINTER(r >= 0 ? r + 1 : 0));
+        /* NVML cannot tell (-1): asked again after the next full scan */
+        g_hash_table_insert(m->models, g_steal_pointer(&key),
+                            GINT_TO_POINTER(r >= 0          ? r + 1
+                                            : r == -ENODATA ? 0
+                                                            : -1));
         return r == -ENODATA ? -ENODATA : r >= 0 ? r : -ENOENT;
 }
 

@@ -29,10 +29,13 @@ NvidiaMig *nvidia_mig_new(const char *state_dir);
 void nvidia_mig_free(NvidiaMig *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NvidiaMig, nvidia_mig_free)
 
-/* Forget what was read about the GPU instances and MIG mode of pf (NULL: of every GPU): a full scan. */
+/* Forget what was read about the GPU instances and MIG mode of pf (NULL: of every GPU, and which types
+ * NVML could not give a profile for: a full scan). */
 void nvidia_mig_forget(NvidiaMig *m, const char *pf);
-/* Forget the GIs vgpud made on PFs that have no VFs now (a reboot, SR-IOV disabled): the rebind that
- * enables them wipes every GI, so a GI of the same id later is not vgpud's. At every full scan. */
+/* At every full scan: forget the GIs vgpud made on PFs that have no VFs now (a reboot, SR-IOV disabled:
+ * the rebind that enables them wipes every GI, so a GI of the same id later is not vgpud's), and destroy
+ * those it made that hold no vGPU (a crash between making one and writing its vGPU). Never runs while a
+ * create is under way: both run from the loop, and a create is done when it returns. */
 void nvidia_mig_prune(NvidiaMig *m, Backend *b);
 
 /* The MIG side of a VF's types (p->types as read from creatable_vgpu_types and the catalogue), for a

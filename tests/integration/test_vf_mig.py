@@ -7,6 +7,7 @@ room, destroys it when the request fails or its last vGPU goes, reads back which
 chose, and names MIG mode off, missing NVML and the driver's EIO."""
 
 import errno
+import os
 
 import vgpudtest
 from test_lifecycle import U1, dfn
@@ -169,3 +170,15 @@ class TestMigWithoutNvml(MigTestCase):
         self.assertError(ERR + 'NvmlUnavailable', self.start, VF1, '', dfn(DC_1_24Q))
         self.assertEqual(self.writes(), writes)
         self.assertEqual(self.gpu_instances(), [(3, '1g.24gb', [VF0])])
+
+
+class TestMigCrashLeftover(MigTestCase):
+    def test_an_empty_gpu_instance_vgpud_made_is_destroyed_at_start(self):
+        # what a crash between making a GPU instance and writing its vGPU leaves behind
+        self.stop_vgpud()
+        self.assertEqual(self.sim.emulator.vf.create_gpu_instance(RTX, '1g.24gb'), 3)
+        self.assertEqual(self.sim.emulator.vf.create_gpu_instance(RTX, '1g.24gb'), 4)
+        with open(os.path.join(self.state_dir, 'nvidia-vf-gpu-instances.conf'), 'w') as f:
+            f.write('[%s]\n3=14\n' % RTX)  # vgpud's; 4 is someone else's
+        self.start_vgpud()
+        self.assertEqual(self.gpu_instances(), [(4, '1g.24gb', [])])
