@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import vgpudtest
@@ -25,6 +26,15 @@ INPUT_BUDGET = 8 * 1024 * 1024  # daemon/bus-private.c PRIVATE_INPUT_BUDGET
 DEF_MAX = 64 * 1024  # daemon/store.h STORE_DEFINITION_MAX
 LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded'
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'hostile.py')
+BUS_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'bus_client.py')
+QUEUED_MAX_PER_CLIENT = 64  # daemon/bus-lifecycle.c
+POLKIT_MAX_PENDING = 16  # daemon/polkit.c POLKIT_MAX_PENDING_PER_SENDER
+POLKIT_XML = '''<node><interface name="org.freedesktop.PolicyKit1.Authority">
+  <method name="CheckAuthorization">
+    <arg type="(sa{sv})" direction="in"/><arg type="s" direction="in"/><arg type="a{ss}" direction="in"/>
+    <arg type="u" direction="in"/><arg type="s" direction="in"/><arg type="(bba{ss})" direction="out"/>
+  </method>
+</interface></node>'''
 
 
 def rss_kib(pid):
@@ -337,6 +347,145 @@ class TestQueuedRequestsPerClient(HostileTestCase):
             self.send(greedy, 'Acquire', '(ssa{sv})', ('T4-2Q', 'test:greedy', options(dry_run=True)), again)
         self.iterate_until(lambda: len(again) == QUEUED_MAX_PER_ROOT, timeout=600)
         self.assertEqual(again, [None] * QUEUED_MAX_PER_ROOT)
+
+
+class HeldPolkit:
+    """polkit's CheckAuthorization on the bus, answered only when the test says so (answer())."""
+
+    def __init__(self, address):
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+            Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.held, self.received = [], 0
+        info = Gio.DBusNodeInfo.new_for_xml(POLKIT_XML).interfaces[0]
+        self.conn.register_object('/org/freedesktop/PolicyKit1/Authority', info, self.on_call, None, None)
+        self.conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                            'RequestName', GLib.Variant('(su)', ('org.freedesktop.PolicyKit1', 4)), None,
+                            Gio.DBusCallFlags.NONE, 60000, None)
+
+    def on_call(self, conn, sender, path, iface, method, params, invocation):
+        self.held.append(invocation)
+        self.received += 1
+
+    def answer(self, allowed=True):
+        for invocation in self.held:
+            invocation.return_value(GLib.Variant('((bba{ss}))', ((allowed, False, {}),)))
+        self.held = []
+
+    def close(self):
+        self.conn.close_sync(None)
+
+
+class UsersOnTheBus(HostileTestCase):
+    """Unprivileged users on the system bus (dbusmock's bus lets only its own uid connect; this one
+    lets every user), and a polkit that answers when the test says so."""
+    polkit = None
+
+    @classmethod
+    def start_system_bus(cls):
+        conf = os.path.join(tempfile.mkdtemp(prefix='vgpud-users-bus.'), 'system.conf')
+        with open(conf, 'w') as f:
+            f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+                    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                    '<busconfig><type>system</type><keep_umask/><listen>unix:tmpdir=/tmp</listen>\n'
+                    '<policy context="default"><allow user="*"/><allow send_destination="*" eavesdrop="true"/>'
+                    '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>\n')
+        pid, address = cls.start_dbus(conf=conf)
+        os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = address
+        cls.system_bus_pid = pid
+
+    def setUp(self):
+        super().setUp()
+        self.polkit = HeldPolkit(self.bus_address)
+        self.addCleanup(self.polkit.close)
+
+    def user_client(self, owner):
+        """bus_client.py as nobody: one unique name that sends Acquire calls when told."""
+        argv = ['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+                '/usr/bin/python3', BUS_CLIENT, self.bus_address, 'T4-2Q', owner]
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.attackers.append(p)
+        self.assertEqual(p.stdout.readline().strip(), 'ready')
+        return p
+
+    def tell(self, p, command):
+        p.stdin.write(command + '\n')
+        p.stdin.flush()
+        return p.stdout.readline().strip()
+
+    def answers(self, p):
+        return json.loads(self.tell(p, 'answers'))
+
+    def iterate_until(self, predicate, timeout=300):
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, 'not reached in %d s' % timeout)
+            ctx.iteration(False) or time.sleep(0.01)
+
+    def settle(self):
+        """Let what is in flight arrive: a round trip to vgpud through the bus, then the loop."""
+        self.manager('ListTypes', None, None)
+        while GLib.MainContext.default().iteration(False):
+            pass
+
+
+class TestUserLimits(UsersOnTheBus):
+    def daemon_argv(self):
+        # the gate, not the callout timeout, ends the hold, however slow the machine
+        return super().daemon_argv() + ['--callout-timeout-ms', '300000']
+
+    def test_polkit_checks_in_flight_are_capped_per_sender(self):
+        extra = 5
+        client = self.user_client('test:user')
+        self.assertEqual(self.tell(client, 'send %d' % (POLKIT_MAX_PENDING + extra)), 'sent')
+        self.iterate_until(lambda: self.polkit.received >= POLKIT_MAX_PENDING and
+                           len(self.answers(client)) >= extra)
+        self.settle()
+        self.assertEqual(self.polkit.received, POLKIT_MAX_PENDING)  # the rest never reached polkit
+        self.assertEqual(self.answers(client), [[LIMITS_EXCEEDED, 'Too many of your requests wait for '
+                                                 'polkit; try again later']] * extra)
+        self.polkit.answer(True)
+        self.iterate_until(lambda: len(self.answers(client)) == POLKIT_MAX_PENDING + extra)
+        self.assertEqual(self.answers(client)[extra:], [None] * POLKIT_MAX_PENDING)
+        # the count follows the checks: the same sender may have as many in flight again
+        self.tell(client, 'send %d' % POLKIT_MAX_PENDING)
+        self.iterate_until(lambda: self.polkit.received == 2 * POLKIT_MAX_PENDING)
+        self.polkit.answer(True)
+        self.iterate_until(lambda: len(self.answers(client)) == 2 * POLKIT_MAX_PENDING + extra)
+        self.assertEqual(self.answers(client)[-POLKIT_MAX_PENDING:], [None] * POLKIT_MAX_PENDING)
+
+    def test_queued_requests_of_a_user_are_capped(self):
+        gate = os.path.join(self.workdir, 'gate')
+        callouts = os.path.join(self.sim.definitions_dir, 'scripts.d', 'callouts')
+        os.makedirs(callouts, exist_ok=True)
+        with open(os.path.join(callouts, 'hold'), 'w') as f:  # bounded: 300 s at most
+            f.write('#!/bin/sh\ncat >/dev/null\ni=0\n'
+                    'while [ ! -e %s ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done\n' % gate)
+        os.chmod(os.path.join(callouts, 'hold'), 0o755)
+        first = []
+        self.gconn.call('org.vgpud1', '/org/vgpud1', MANAGER, 'Define',
+                        GLib.Variant('(sssa{sv})', ('0000:41:00.0', '', dfn(TWO_Q), {})), None,
+                        Gio.DBusCallFlags.NONE, 600000, None, lambda c, res: first.append(c.call_finish(res)))
+        client = self.user_client('test:user')
+        extra, sent = 7, 0
+        # in steps of 4, each let through polkit, so that polkit's own cap (16 in flight) never bites
+        while sent < QUEUED_MAX_PER_CLIENT + extra:
+            step = min(4, QUEUED_MAX_PER_CLIENT + extra - sent)
+            self.tell(client, 'send %d' % step)
+            sent += step
+            self.iterate_until(lambda: self.polkit.received == sent)
+            self.polkit.answer(True)
+        self.iterate_until(lambda: len(self.answers(client)) >= extra)
+        self.settle()
+        self.assertEqual(self.answers(client), [[LIMITS_EXCEEDED, 'Too many of your requests are queued '
+                                                 '(at most %d); try again later' % QUEUED_MAX_PER_CLIENT]] * extra)
+        self.assertEqual(first, [])  # the engine is still held: nothing queued was answered
+        with open(gate, 'w'):
+            pass
+        self.iterate_until(lambda: first and len(self.answers(client)) == QUEUED_MAX_PER_CLIENT + extra,
+                           timeout=600)
+        self.assertEqual(self.answers(client)[extra:], [None] * QUEUED_MAX_PER_CLIENT)
 
 
 if __name__ == '__main__':
