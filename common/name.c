@@ -52,3 +52,22 @@ char *name_quote(const char *s)
 
         return g_strdup_printf("\"%s\"", p);
 }
+
+char *name_shown(const char *s)
+{
+        g_autofree char *p = NULL;
+        GString *out;
+
+        if (name_is_valid(s))
+                return g_strdup(s);
+        p = name_prefix(s);
+        out = g_string_new(NULL);
+        for (const char *c = p; *c; c++)
+                if (*c == ' ' || *c == '/' || (c == p && (*c == '.' || *c == '-')))
+                        g_string_append_printf(out, "\\x%02x", (unsigned)(unsigned char)*c);
+                else
+                        g_string_append_c(out, *c);
+        if (out->len == 0)
+                g_string_append(out, "\"\"");
+        return g_string_free(out, FALSE);
+}

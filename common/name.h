@@ -26,3 +26,7 @@ bool name_is_valid_owner(const char *owner);
 char *name_quote(const char *s);
 /* The same without the quotes, for messages that bring their own (mdevctl's wording). */
 char *name_prefix(const char *s);
+/* How a name read from a file (a definition's type) is shown in a field of an output line: itself when
+ * name_is_valid(), otherwise name_prefix() with spaces, '/' and a leading '.' or '-' escaped too, so
+ * that the result passes the rule (one field of one line) and the file keeps the original. g_free() it. */
+char *name_shown(const char *s);

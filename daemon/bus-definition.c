@@ -25,7 +25,7 @@ static int definition_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 
 BUS_STRING_GETTER(prop_uuid, InvDefinition, o->uuid)
 BUS_STRING_GETTER(prop_parent, InvDefinition, o->parent)
-BUS_STRING_GETTER(prop_type_id, InvDefinition, o->def->mdev_type)
+BUS_STRING_GETTER(prop_type_id, InvDefinition, o->type_shown)
 BUS_STRING_GETTER(prop_start, InvDefinition, o->def->autostart ? "auto" : "manual")
 BUS_STRING_GETTER(prop_path, InvDefinition, o->file)
 BUS_GETTER(prop_mixed_size, InvDefinition, "b", int, o->def->mixed_size)

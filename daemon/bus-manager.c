@@ -229,7 +229,7 @@ static int reply_definitions(sd_bus_message *msg, Manager *m, const char *backen
                         continue;
                 r = sd_bus_message_open_container(reply, 'r', "ssssa(ss)o");
                 if (r >= 0)
-                        r = sd_bus_message_append(reply, "ssss", d->parent, d->uuid, d->def->mdev_type,
+                        r = sd_bus_message_append(reply, "ssss", d->parent, d->uuid, d->type_shown,
                                                   d->def->autostart ? "auto" : "manual");
                 if (r >= 0)
                         r = sd_bus_message_open_container(reply, 'a', "(ss)");

@@ -7,6 +7,7 @@
 #include "macro.h"
 #include "log.h"
 #include "store.h"
+#include "name.h"
 #include "inventory-internal.h"
 
 void inventory_definition_free(InvDefinition *d)
@@ -17,6 +18,7 @@ void inventory_definition_free(InvDefinition *d)
         g_free(d->parent);
         g_free(d->object_path);
         g_free(d->file);
+        g_free(d->type_shown);
         mdev_def_free(d->def);
         g_free(d);
 }
@@ -125,6 +127,8 @@ static InvDefinition *sync_one(Inventory *inv, StoredDef *sd, bool own_store)
                 changed[n] = NULL;
                 mdev_def_free(d->def);
                 d->def = g_steal_pointer(&sd->def);
+                g_free(d->type_shown);
+                d->type_shown = name_shown(d->def->mdev_type);
                 if (n > 0 && inv->observer && inv->observer->properties_changed)
                         inv->observer->properties_changed(inv->userdata, INV_OBJECT_DEFINITION,
                                                           d->object_path, (char **)changed);
@@ -138,6 +142,7 @@ static InvDefinition *sync_one(Inventory *inv, StoredDef *sd, bool own_store)
         d->file = g_strdup(sd->path);
         d->own_store = own_store;
         d->def = g_steal_pointer(&sd->def);
+        d->type_shown = name_shown(d->def->mdev_type);
         g_hash_table_insert(inv->definitions, d->key, d);
         inventory_announce_added(inv, INV_OBJECT_DEFINITION, d->object_path);
         inventory_orphans_device_changed(inv, d->uuid);
@@ -242,7 +247,7 @@ int inventory_reload_definition(Inventory *inv, const char *parent, const char *
                         g_hash_table_remove(inv->definitions, key);
                         inventory_orphans_device_changed(inv, uuid);
                 }
-        } else if (r < 0) {
+        } else if (r < 0 || !name_is_valid(sd->def->mdev_type)) {
                 return inventory_reload_definitions(inv); /* with its warning, as a full read gives it */
         } else {
                 sync_one(inv, sd, inventory_definitions_dir_for(inv, parent) != inv->definitions_dir);

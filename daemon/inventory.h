@@ -47,7 +47,8 @@ typedef struct InvDefinition {
         char *object_path;
         char *file;
         MdevDef *def;
-        bool own_store; /* in vgpud's own store (a VF vGPU's), not in mdevctl's directory */
+        char *type_shown; /* def's type as TypeId and List show it: name_shown() (the file keeps it) */
+        bool own_store;   /* in vgpud's own store (a VF vGPU's), not in mdevctl's directory */
 } InvDefinition;
 
 typedef enum {

@@ -113,6 +113,17 @@ static void load_parent_dir(const char *dir, const char *parent, GPtrArray *defs
                                                         de->d_name, why ? why : g_strerror(-r)));
                         continue;
                 }
+                if (!name_is_valid(sd->def->mdev_type)) {
+                        g_autofree char *q = name_quote(sd->def->mdev_type),
+                                        *shown = name_shown(sd->def->mdev_type);
+
+                        g_ptr_array_add(
+                                warnings,
+                                g_strdup_printf("%s/%s: the type %s is not a valid name (printable, no "
+                                                "whitespace or '/', at most %d bytes); kept as it is, "
+                                                "listed as %s, and Start and Modify refuse it",
+                                                pdir, de->d_name, q, NAME_LEN_MAX, shown));
+                }
                 if (sd->size > STORE_DEFINITION_MAX)
                         g_ptr_array_add(
                                 warnings,

@@ -236,3 +236,35 @@ class TestNames(FaultTestCase):
         self.assertEqual(name, ERR + 'InvalidArgument')
         self.assertLess(len(msg), 200)
         self.assertIn('p' * 64 + '..."', msg)
+
+    def test_a_type_that_breaks_the_name_rule_is_kept_and_shown_escaped(self):
+        """A definition file written by another tool (mdevctl reads it) whose type holds a newline that
+        would forge a line of `list -d`, or a space that would forge a field: kept as it is, reported in
+        Warnings, listed with the type escaped, and not started."""
+        forged = 'nvidia-231\n%s %s nvidia-231 auto' % (U5, T4)
+        files = {U6: forged, U5: 'nvidia 231'}
+        contents = {}
+        for uuid, mdev_type in files.items():
+            path = os.path.join(self.sim.definitions_dir, T4, uuid)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            contents[path] = json.dumps({'mdev_type': mdev_type, 'start': 'manual'})
+            with open(path, 'w') as f:
+                f.write(contents[path])
+        self.restart_vgpud()
+        self.assertEqual([d for d in self.definitions() if d[0] == T4], sorted((T4, u) for u in files))
+        for uuid in files:
+            self.assertTrue(any(uuid in w and 'not a valid name' in w for w in self.warnings()),
+                            self.warnings())
+        self.assertFalse(any('\n' in w for w in self.warnings()))
+        rc, out, err = self.run_vgpuctl('list', '-d', '-p', T4)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(line.split()[0] for line in out.splitlines() if line), sorted(files), out)
+        # escaped, and at most 64 bytes of it (name_prefix)
+        self.assertIn('%s %s nvidia-231\\n%s\\x20%s\\x20nvi... manual\n' % (U6, T4, U5, T4), out)
+        self.assertIn('%s %s nvidia\\x20231 manual' % (U5, T4), out)
+        name, _msg = self.error(self.start, T4, U6)
+        self.assertNotEqual(name, ERR + 'Failed')
+        self.assertEqual(self.running(), [])
+        for path, text in contents.items():
+            with open(path) as f:
+                self.assertEqual(f.read(), text)

@@ -65,6 +65,40 @@ static void test_quote(void)
         g_assert_cmpstr(q3, ==, "\"\"");
 }
 
+/* A name read from a file is shown as one field of one line: itself when valid, else an escaped form
+ * that passes the rule. */
+static void test_shown(void)
+{
+        const char *bad[] = {"nvidia-231\n0000:00:00.0 forged manual",
+                             "a b",
+                             "x/y",
+                             ".hidden",
+                             "-rf",
+                             "tab\there",
+                             "",
+                             "del\x7f"};
+        g_autofree char *long_name = g_strnfill(NAME_LEN_MAX + 1, 'n');
+        g_autofree char *same = name_shown("nvidia-231");
+        g_autofree char *forged = name_shown(bad[0]);
+        g_autofree char *spaced = name_shown("a b");
+
+        g_assert_cmpstr(same, ==, "nvidia-231");
+        g_assert_cmpstr(forged, ==, "nvidia-231\\n0000:00:00.0\\x20forged\\x20manual");
+        g_assert_cmpstr(spaced, ==, "a\\x20b");
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *s = name_shown(bad[i]);
+
+                g_assert_false(name_is_valid(bad[i]));
+                g_assert_true(name_is_valid(s));
+        }
+        {
+                g_autofree char *s = name_shown(long_name);
+
+                g_assert_true(name_is_valid(s));
+                g_assert_true(g_str_has_suffix(s, "..."));
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -72,5 +106,6 @@ int main(int argc, char **argv)
         g_test_add_func("/name/invalid", test_invalid);
         g_test_add_func("/name/owner", test_owner);
         g_test_add_func("/name/quote", test_quote);
+        g_test_add_func("/name/shown", test_shown);
         return g_test_run();
 }
