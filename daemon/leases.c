@@ -201,7 +201,7 @@ static char *leases_to_data(Leases *l, gsize *ret_len)
         return g_key_file_to_data(kf, ret_len, NULL);
 }
 
-int leases_save(Leases *l)
+int leases_save_begin(Leases *l, FileChange **ret)
 {
         _cleanup_close_ int dirfd = -1;
         g_autofree char *data = NULL;
@@ -213,7 +213,18 @@ int leases_save(Leases *l)
         if (dirfd < 0)
                 return negative_errno();
         data = leases_to_data(l, &len);
-        return write_file_atomic_at(dirfd, LEASES_FILE, data, len, 0644);
+        return file_change_write(dirfd, l->dir, LEASES_FILE, data, len, 0644, ret);
+}
+
+int leases_save(Leases *l)
+{
+        g_autoptr(FileChange) c = NULL;
+        int r = leases_save_begin(l, &c);
+
+        if (r < 0)
+                return r;
+        file_changes_commit(&c, 1);
+        return file_change_result(c);
 }
 
 Lease *leases_get(Leases *l, const char *uuid)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "fileio.h"
+
 #include "uuid.h"
 
 #define LEASES_FILE "leases"
@@ -48,6 +50,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Leases, leases_free)
 /* Write the file now (atomically; the directory is created when missing). 0 or a negative errno; on
  * failure the old file is untouched. */
 int leases_save(Leases *l);
+/* The same in steps, for a batch (fileio.h, flusher.h): the file as the leases are now, written to a
+ * temporary file, made durable and renamed by the commit (a later save in the same batch supersedes
+ * it: it holds the leases as they are then, and its result is this one's). */
+int leases_save_begin(Leases *l, FileChange **ret);
 const char *leases_path(Leases *l);
 
 /* Delete the temporary files an interrupted leases_save() left in dir (".leases.XXXXXX"); for startup,

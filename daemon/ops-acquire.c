@@ -265,6 +265,40 @@ static void undo(Ops *ops, Job *j)
         }
 }
 
+static int lease_not_saved(Ops *ops, Job *j, int r, char **ret_message)
+{
+        if (!j->acquire.lease_written)
+                log_warning("The lease of %s is changed in memory only", j->uuid);
+        return ops_io_fail(ret_message, r, "Cannot write the leases", leases_path(ops->leases));
+}
+
+/* The lease is durable: the definition (persist), then the create. */
+static int acquire_create(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(StoredDef) stored = NULL;
+        g_autofree char *ignored = NULL;
+        int r;
+
+        if (j->acquire.define && store_load_one(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid,
+                                                &stored, &ignored) < 0) {
+                r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
+                if (r < 0) {
+                        g_autofree char *what =
+                                g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
+                        g_autofree char *path = g_build_filename(ops_definitions_dir_for(ops, j->parent),
+                                                                 j->parent, j->uuid, NULL);
+                        return ops_io_fail(ret_message, r, what, path);
+                }
+                j->acquire.def_written = true;
+                fault_point("acquire-defined");
+                (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
+        }
+        return ops_start_run(ops, j, ret_message);
+}
+
+/* The lease first: a crash after the write to create must not leave a device nobody owns. Its save
+ * goes to the flusher (the job keeps its turn, the loop goes on, and saves of active jobs share the
+ * fsyncs); acquire_resume() creates once it is durable. */
 static int acquire_run(Ops *ops, Job *j, char **ret_message)
 {
         OpsAcquireArgs *req = &j->req->acquire;
@@ -277,45 +311,38 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
                 .acquired_usec = (uint64_t)g_get_real_time(),
                 .defined = req->persist || (held && held->defined),
         };
+        g_autoptr(FileChange) c = NULL;
         int r;
 
         memcpy(lease.uuid, j->uuid, sizeof(lease.uuid));
-        /* the lease first: a crash after the write to create must not leave a device nobody owns */
-        if (!held || !g_str_equal(held->parent, j->parent) || !g_str_equal(held->type, j->def->mdev_type)) {
-                r = leases_put(ops->leases, &lease);
-                if (r < 0)
-                        return ops_fail(ret_message, r, "Cannot lease %s to %s: %s", j->uuid, req->owner,
-                                        g_strerror(-r));
-                j->acquire.lease_written = !held;
-                r = save(ops, ret_message);
-                if (r >= 0)
-                        fault_point("acquire-leased");
-                if (r < 0) {
-                        if (held)
-                                log_warning("The lease of %s is changed in memory only", j->uuid);
-                        return r;
-                }
-        }
-        if (lease.defined) {
-                g_autoptr(StoredDef) stored = NULL;
-                g_autofree char *ignored = NULL;
+        j->acquire.define = lease.defined;
+        if (held && g_str_equal(held->parent, j->parent) && g_str_equal(held->type, j->def->mdev_type))
+                return acquire_create(ops, j, ret_message);
+        r = leases_put(ops->leases, &lease);
+        if (r < 0)
+                return ops_fail(ret_message, r, "Cannot lease %s to %s: %s", j->uuid, req->owner,
+                                g_strerror(-r));
+        j->acquire.lease_written = !held;
+        r = leases_save_begin(ops->leases, &c);
+        if (r < 0)
+                return lease_not_saved(ops, j, r, ret_message);
+        ops_job_commit(ops, j, g_steal_pointer(&c));
+        (void)ops_job_wait(ops, j, WAIT_DURABLE_TURN);
+        return 1;
+}
 
-                if (store_load_one(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, &stored,
-                                   &ignored) < 0) {
-                        r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
-                        if (r < 0) {
-                                g_autofree char *what =
-                                        g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
-                                g_autofree char *path = g_build_filename(
-                                        ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
-                                return ops_io_fail(ret_message, r, what, path);
-                        }
-                        j->acquire.def_written = true;
-                        fault_point("acquire-defined");
-                        (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
-                }
-        }
-        return ops_start_run(ops, j, ret_message);
+static int acquire_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
+{
+        int r;
+
+        if (j->wait != WAIT_DURABLE_TURN)
+                return ops_start_resume(ops, j, timed_out, ret_message);
+        j->wait = WAIT_NONE;
+        r = g_array_index(j->durable, int, j->durable->len - 1);
+        if (r < 0)
+                return lease_not_saved(ops, j, r, ret_message);
+        fault_point("acquire-leased");
+        return acquire_create(ops, j, ret_message);
 }
 
 static void acquire_end(Ops *ops, Job *j, int r)
@@ -391,11 +418,34 @@ static int release_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-/* The device of lease l is gone (or was not running): drop what Acquire made for it. */
+/* The lease of j->release.gone is saved away (r 0) or not: tell. */
+static int release_saved(Ops *ops, Job *j, int r, char **ret_message)
+{
+        const Lease *gone = &j->release.gone;
+
+        if (r < 0) {
+                /* the lease is gone from memory; the file still has it, and the next start drops it
+                 * (its device and definition are gone) */
+                g_autofree char *what = g_strdup_printf(
+                        "Released %s: the device is removed, but the lease could not be saved (vgpud "
+                        "drops it at its next start)",
+                        gone->uuid);
+                log_warning("%s", what);
+                notify(ops, false, gone);
+                return ops_io_fail(ret_message, r, what, leases_path(ops->leases));
+        }
+        log_info("Released %s (%s, slot %" PRIu32 ")", gone->uuid, gone->owner, gone->slot);
+        out_add(j, gone->uuid);
+        notify(ops, false, gone);
+        return 0;
+}
+
+/* The device of lease l is gone (or was not running): drop what Acquire made for it, the definition
+ * first (durably: a crash then leaves a lease the next start drops), then the lease, whose save goes to
+ * the flusher; 1: release_saved() goes on once it is durable. */
 static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
 {
-        g_autofree char *uuid = g_strdup(l->uuid), *owner = g_strdup(l->owner);
-        Lease copy = *l;
+        g_autoptr(FileChange) c = NULL;
         int r;
 
         if (l->defined) {
@@ -404,32 +454,23 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
                         g_autofree char *path = g_build_filename(ops_definitions_dir_for(ops, l->parent),
                                                                  l->parent, l->uuid, NULL);
                         g_autofree char *what = g_strdup_printf(
-                                "Released %s: the device is removed, but its definition is not", uuid);
+                                "Released %s: the device is removed, but its definition is not", l->uuid);
                         return ops_io_fail(ret_message, r, what, path);
                 }
                 (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
-        }
-        if (l->defined)
                 fault_point("release-undefined");
-        copy.owner = owner;
-        copy.parent = copy.type = NULL;
-        (void)leases_remove(ops->leases, uuid);
-        r = leases_save(ops->leases);
-        if (r < 0) {
-                /* the lease is gone from memory; the file still has it, and the next start drops it
-                 * (its device and definition are gone) */
-                g_autofree char *what = g_strdup_printf(
-                        "Released %s: the device is removed, but the lease could not be saved (vgpud "
-                        "drops it at its next start)",
-                        uuid);
-                log_warning("%s", what);
-                notify(ops, false, &copy);
-                return ops_io_fail(ret_message, r, what, leases_path(ops->leases));
         }
-        log_info("Released %s (%s, slot %" PRIu32 ")", uuid, owner, copy.slot);
-        out_add(j, uuid);
-        notify(ops, false, &copy);
-        return 0;
+        g_free(j->release.gone.owner);
+        j->release.gone = (Lease){.owner = g_strdup(l->owner), .slot = l->slot};
+        memcpy(j->release.gone.uuid, l->uuid, sizeof(j->release.gone.uuid));
+        (void)leases_remove(ops->leases, j->release.gone.uuid);
+        r = leases_save_begin(ops->leases, &c);
+        if (r >= 0) {
+                ops_job_commit(ops, j, g_steal_pointer(&c));
+                (void)ops_job_wait(ops, j, WAIT_DURABLE);
+                return 1;
+        }
+        return release_saved(ops, j, r, ret_message);
 }
 
 /* Release from j->release.next on; 1 when it waits for a device to go. */
@@ -452,7 +493,7 @@ static int release_continue(Ops *ops, Job *j, char **ret_message)
                                 return r;
                 }
                 r = release_done_one(ops, j, l, ret_message);
-                if (r < 0)
+                if (r != 0) /* its lease is being saved (release_resume() goes on), or failed */
                         return r;
         }
         return 0;
@@ -477,20 +518,25 @@ static int release_run(Ops *ops, Job *j, char **ret_message)
         return release_continue(ops, j, ret_message);
 }
 
-/* The device being released went (or the wait timed out): drop its lease, go on with the next. */
+/* The device being released went (or the wait timed out): drop its lease; or its lease is saved:
+ * go on with the next. */
 static int release_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
         Lease *l;
         int r;
 
-        r = ops_remove_resume(ops, j, timed_out, ret_message);
-        if (r != 0)
-                return r;
-        l = leases_get(ops->leases, j->uuid);
-        if (l) {
-                r = release_done_one(ops, j, l, ret_message);
+        if (j->wait == WAIT_DURABLE) {
+                j->wait = WAIT_NONE;
+                r = release_saved(ops, j, g_array_index(j->durable, int, j->durable->len - 1), ret_message);
                 if (r < 0)
                         return r;
+        } else {
+                r = ops_remove_resume(ops, j, timed_out, ret_message);
+                if (r != 0)
+                        return r;
+                l = leases_get(ops->leases, j->uuid);
+                if (l)
+                        return release_done_one(ops, j, l, ret_message);
         }
         j->release.next++;
         return release_continue(ops, j, ret_message);
@@ -525,6 +571,7 @@ static void release_clear(OpsRequest *req)
 static void release_clear_job(Job *j)
 {
         g_strfreev(j->release.leased);
+        g_free(j->release.gone.owner);
 }
 
 /* An acquire is a start, as the callouts see it; a release is a stop. */
@@ -535,7 +582,7 @@ const OpsKindInfo ops_kind_acquire = {
         .clear = acquire_clear,
         .prepare = acquire_prepare,
         .run = acquire_run,
-        .resume = ops_start_resume,
+        .resume = acquire_resume,
         .end = acquire_end,
 };
 

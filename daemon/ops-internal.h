@@ -32,6 +32,7 @@
 #include "macro.h"
 #include "strutil.h"
 #include "mdev-def.h"
+#include "leases.h"
 #include "store.h"
 #include "uuid.h"
 #include "callouts.h"
@@ -43,11 +44,13 @@ typedef struct Job Job;
  * kernel, the next request may go ahead (ops.c): all but WAIT_TURN give up the engine's turn. */
 typedef enum {
         WAIT_NONE,
-        WAIT_APPEAR,   /* create written, waiting for j->uuid to appear */
-        WAIT_GONE,     /* remove written, waiting for j->uuid to go */
-        WAIT_ROLLBACK, /* a start failed after the device appeared: waiting for it to go again */
-        WAIT_TURN,     /* keeps the turn: a creation on the same GPU core this decision cannot count */
-        WAIT_DURABLE,  /* its file changes are being made durable (ops_job_commit()); no timeout */
+        WAIT_APPEAR,       /* create written, waiting for j->uuid to appear */
+        WAIT_GONE,         /* remove written, waiting for j->uuid to go */
+        WAIT_ROLLBACK,     /* a start failed after the device appeared: waiting for it to go again */
+        WAIT_TURN,         /* keeps the turn: a creation on the same GPU core this decision cannot count */
+        WAIT_DURABLE,      /* its file changes are being made durable (ops_job_commit()); no timeout */
+        WAIT_DURABLE_TURN, /* the same, keeping the turn: what it does next depends on it (Acquire's
+                              lease before its create) */
 } Wait;
 
 typedef enum {
@@ -103,6 +106,7 @@ typedef struct UndefineJob {
 } UndefineJob;
 
 typedef struct AcquireJob {
+        bool define;        /* it stores its definition (persist, or a lease that had one) */
         bool lease_written; /* this job wrote a new lease (undone when it fails) */
         bool def_written;   /* this job stored a definition (undone when it fails) */
 } AcquireJob;
@@ -110,6 +114,7 @@ typedef struct AcquireJob {
 typedef struct ReleaseJob {
         char **leased; /* the UUIDs to release, in order */
         guint next;    /* the one being released */
+        Lease gone;    /* its lease, being saved away (uuid, owner, slot) */
 } ReleaseJob;
 
 typedef struct ReleaseIdleJob {

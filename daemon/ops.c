@@ -434,7 +434,7 @@ static void job_after(Ops *ops, Job *j, int r, const char *message)
 {
         if (r <= 0)
                 job_finish(ops, j, r, message);
-        else if (j->wait != WAIT_TURN)
+        else if (j->wait != WAIT_TURN && j->wait != WAIT_DURABLE_TURN)
                 job_yield(ops, j);
 }
 
@@ -447,12 +447,17 @@ static void job_act(Ops *ops, Job *j)
         job_after(ops, j, r, msg); /* 1: it waits and goes on in job_resume() */
 }
 
+static bool waits_durable(const Job *j)
+{
+        return j->wait == WAIT_DURABLE || j->wait == WAIT_DURABLE_TURN;
+}
+
 static void job_resume(Ops *ops, Job *j, bool timed_out)
 {
         g_autofree char *msg = NULL;
         int r;
 
-        if (j->wait == WAIT_NONE || (j->wait == WAIT_DURABLE && j->durable_pending > 0))
+        if (j->wait == WAIT_NONE || (waits_durable(j) && j->durable_pending > 0))
                 return; /* a durable wait ends with its last result (on_durable), not with uevents */
         r = j->kind->resume(ops, j, timed_out, &msg);
         job_after(ops, j, r, msg);
@@ -495,7 +500,7 @@ static void on_durable(int r, void *userdata)
         g_array_index(j->durable, int, ref->index) = r;
         g_free(ref);
         g_assert(j->durable_pending > 0);
-        if (--j->durable_pending == 0 && j->wait == WAIT_DURABLE)
+        if (--j->durable_pending == 0 && waits_durable(j))
                 job_resume(j->ops, j, false);
 }
 
@@ -520,7 +525,7 @@ int ops_job_wait(Ops *ops, Job *j, Wait what)
 
         g_assert(j->kind->resume);
         j->wait = what;
-        if (what == WAIT_DURABLE) {
+        if (waits_durable(j)) {
                 /* no timeout: an fsync cannot be taken back, and the reply must tell how it went */
                 g_assert(j->durable_pending > 0);
                 return 0;
