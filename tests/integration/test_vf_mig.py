@@ -40,6 +40,12 @@ class MigTestCase(VfTestCase):
     def writes(self):
         return len(self.sim.emulator.vf.writes)
 
+    def plan(self, profile):
+        """(the core's {type id: how many more fit}, next) of Manager.Plan."""
+        _, cores, nxt = self.manager('Plan', '(sa{sv})', (profile, {}))
+        core = {c[0]: c for c in cores}[RTX]
+        return {t[0]: t[3] for t in core[8]}, nxt
+
 
 class TestMigInventory(MigTestCase):
     def test_mig_backed_types_and_their_room(self):
@@ -51,6 +57,10 @@ class TestMigInventory(MigTestCase):
         self.assertEqual((self.room(DC_1_24Q), self.room(DC_1_12Q), self.room(DC_2_48Q), self.room(DC_4_96Q)),
                          (4, 8, 2, 1))
         self.assertEqual(self.room('nvidia-1517'), 0)  # time-sliced: not in MIG mode
+        room, nxt = self.plan(BW + '1-24Q')
+        self.assertEqual((room[DC_1_24Q], room[DC_1_12Q], room[DC_4_96Q], room['nvidia-1517']), (4, 8, 1, 0))
+        self.assertTrue(nxt[0], nxt)
+        self.assertEqual(nxt[2], DC_1_24Q)
 
     def test_acquire_creates_the_gpu_instance_and_release_destroys_it(self):
         uuid, path, parent, type_id = self.acquire(BW + '1-24Q', 'vm:1')
@@ -59,6 +69,9 @@ class TestMigInventory(MigTestCase):
         self.assertEqual(self.gpu_instances(), [(3, '1g.24gb', [parent])])
         self.assertEqual(self.get_all_properties(path, DEVICE)['GpuInstanceId'], 3)
         self.assertEqual((self.room(DC_1_24Q), self.room(DC_4_96Q)), (3, 0))
+        room, nxt = self.plan(BW + '4-96Q')
+        self.assertEqual((room[DC_1_24Q], room[DC_4_96Q]), (3, 0))
+        self.assertFalse(nxt[0], nxt)
         self.assertEqual(self.release('vm:1'), [uuid])
         self.assertEqual(self.gpu_instances(), [])
         self.assertEqual(self.room(DC_4_96Q), 1)
@@ -151,6 +164,8 @@ class TestMigModeOff(MigTestCase):
         self.assertEqual(self.room(DC_1_24Q), 0)
         self.assertEqual(self.room('nvidia-1517'), 16)  # time-sliced types instead
         self.assertError(ERR + 'MigModeOff', self.acquire, BW + '1-24Q', 'vm:1')
+        _, nxt = self.plan(BW + '1-24Q')
+        self.assertEqual((nxt[0], nxt[5]), (False, ERR + 'MigModeOff'), nxt)
         self.assertError(ERR + 'MigModeOff', self.start, VF0, '', dfn(DC_1_24Q))
         self.assertEqual(self.writes(), 0)
         self.assertEqual(self.manager('ListLeases', None, None)[0], [])
