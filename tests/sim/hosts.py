@@ -589,6 +589,7 @@ HOSTS = {
     'half-full': half_full,
     'l40s': l40s,
     'rtx6000': rtx6000,
+    'rtx6000-mig': lambda: _renamed(rtx6000(mig=True), 'rtx6000-mig'),
     'vf': vf,
     'vf-off': lambda: _renamed(vf(sriov=False), 'vf-off'),
     'mixed': mixed,
