@@ -106,6 +106,11 @@ static void created_set(NvidiaMig *m, const char *pf, int gi_id, int profile)
         (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
 }
 
+static gint compare_vf_addr(gconstpointer a, gconstpointer b)
+{
+        return strcmp(((const MigVf *)a)->addr, ((const MigVf *)b)->addr);
+}
+
 /* The PF's VFs (virtfnN links) with their vGPUs, sorted by address. */
 static GArray *read_vfs(const char *pf_dir)
 {
@@ -127,14 +132,7 @@ static GArray *read_vfs(const char *pf_dir)
                 vf.addr = g_steal_pointer(&addr);
                 g_array_append_val(vfs, vf);
         }
-        for (guint i = 1; i < vfs->len; i++) /* few VFs: insertion sort by address */
-                for (guint j = i; j > 0 && strcmp(g_array_index(vfs, MigVf, j - 1).addr,
-                                                  g_array_index(vfs, MigVf, j).addr) > 0;
-                     j--) {
-                        MigVf tmp = g_array_index(vfs, MigVf, j);
-                        g_array_index(vfs, MigVf, j) = g_array_index(vfs, MigVf, j - 1);
-                        g_array_index(vfs, MigVf, j - 1) = tmp;
-                }
+        g_array_sort(vfs, compare_vf_addr);
         return vfs;
 }
 
