@@ -229,22 +229,54 @@ static uint64_t size_of_id(const SysfsParent *p, int id)
         return 0;
 }
 
+/* What NVML says about one GPU instance profile of a GPU now: read once per profile per look. */
+typedef struct {
+        NvmlGpuInstanceProfile info;
+        GArray *ids;   /* its GPU instances (unsigned int) */
+        int remaining; /* how many more NVML can create */
+} ProfileNow;
+
+static void profile_now_free(ProfileNow *pn)
+{
+        if (!pn)
+                return;
+        g_array_unref(pn->ids);
+        g_free(pn);
+}
+
+/* The profile's entry in looked (profile id -> ProfileNow), read from NVML the first time; NULL when
+ * NVML cannot tell. */
+static const ProfileNow *profile_now(GHashTable *looked, const char *pf, unsigned int profile)
+{
+        ProfileNow *pn = g_hash_table_lookup(looked, GUINT_TO_POINTER(profile));
+
+        if (pn || g_hash_table_contains(looked, GUINT_TO_POINTER(profile)))
+                return pn;
+        pn = g_new0(ProfileNow, 1);
+        pn->ids = g_array_new(FALSE, FALSE, sizeof(unsigned int));
+        if (nvml_gpu_instance_profile(pf, profile, &pn->info) < 0 ||
+            nvml_gpu_instances(pf, profile, pn->ids) < 0) {
+                profile_now_free(pn);
+                pn = NULL;
+        } else
+                pn->remaining = MAX(nvml_gpu_instance_remaining(pf, profile), 0);
+        g_hash_table_insert(looked, GUINT_TO_POINTER(profile), pn);
+        return pn;
+}
+
 /* How many more vGPUs of type t (profile, size) the GPU can take: room in its GIs of the profile that
  * hold only t's size, plus a GI's worth per GI NVML can still create. */
-static int room_for(const char *pf, const SysfsParent *p, const SysfsType *t, GArray *vfs)
+static int room_for(const ProfileNow *pn, const SysfsParent *p, const SysfsType *t, GArray *vfs)
 {
-        g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(unsigned int));
-        NvmlGpuInstanceProfile prof = {};
         uint64_t size = type_size_mib(t);
-        int per_gi, room = 0, remaining;
+        int per_gi, room = 0;
 
-        if (nvml_gpu_instance_profile(pf, t->gpu_instance_profile, &prof) < 0 ||
-            nvml_gpu_instances(pf, t->gpu_instance_profile, ids) < 0)
+        if (!pn)
                 return 0;
         /* a 1g.24gb GI has 23.62 GiB: two 12 GB vGPUs, one of 24 GB (inference: the nominal size counts) */
-        per_gi = size > 0 ? (int)MAX(1, MIN((prof.memory_mib + size / 2) / size, 64)) : 1;
-        for (guint i = 0; i < ids->len; i++) {
-                int gi = (int)g_array_index(ids, unsigned int, i), on = 0;
+        per_gi = size > 0 ? (int)MAX(1, MIN((pn->info.memory_mib + size / 2) / size, 64)) : 1;
+        for (guint i = 0; i < pn->ids->len; i++) {
+                int gi = (int)g_array_index(pn->ids, unsigned int, i), on = 0;
                 bool other = false;
 
                 for (guint k = 0; k < vfs->len; k++) {
@@ -257,15 +289,14 @@ static int room_for(const char *pf, const SysfsParent *p, const SysfsType *t, GA
                 if (!other && on < per_gi)
                         room += per_gi - on;
         }
-        remaining = nvml_gpu_instance_remaining(pf, t->gpu_instance_profile);
-        if (remaining > 0)
-                room += remaining * per_gi;
-        return room;
+        return room + pn->remaining * per_gi;
 }
 
 /* Read MIG mode and the room of every MIG-backed type of p's GPU. */
 static MigGpu *mig_gpu_read(const char *pf, const SysfsParent *p, GArray *vfs, char *signature)
 {
+        g_autoptr(GHashTable) looked =
+                g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)profile_now_free);
         MigGpu *g = g_new0(MigGpu, 1);
 
         g->signature = signature;
@@ -279,9 +310,11 @@ static MigGpu *mig_gpu_read(const char *pf, const SysfsParent *p, GArray *vfs, c
                 g->mode = 0;
         for (guint i = 0; g->mode == 1 && i < p->types->len; i++) {
                 const SysfsType *t = p->types->pdata[i];
-                if (t->mig_backed && t->gpu_instance_profile != PROFILE_UNKNOWN)
+                if (t->mig_backed && t->gpu_instance_profile != PROFILE_UNKNOWN) {
+                        const ProfileNow *pn = profile_now(looked, pf, t->gpu_instance_profile);
                         g_hash_table_insert(g->room, g_strdup(t->id),
-                                            GINT_TO_POINTER(room_for(pf, p, t, vfs) + 1));
+                                            GINT_TO_POINTER(room_for(pn, p, t, vfs) + 1));
+                }
         }
         log_debug("%s: MIG mode %d, %u empty VFs", pf, g->mode, g->empty->len);
         return g;
