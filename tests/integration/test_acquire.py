@@ -16,7 +16,7 @@ import unittest
 
 import vgpudtest
 from gi.repository import GLib
-from test_lifecycle import U1, LifecycleTestCase, device_path, dfn, error_of, path_encode
+from test_lifecycle import PATIENT_MS, U1, LifecycleTestCase, device_path, dfn, error_of, path_encode
 
 import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
 
@@ -417,7 +417,8 @@ class TestLeases(AcquireTestCase):
         self.assertIn(U1, self.running())
 
     def test_busy_while_the_vfio_group_is_open(self):
-        u = self.acquire('T4-2Q', 'test:vm')[0]
+        # each create and remove waits for the emulator, however loaded the machine (PATIENT_MS)
+        u = self.acquire('T4-2Q', 'test:vm', timeout_ms=PATIENT_MS)[0]
         holder = self.hold_group(u)
         msg = self.assertError(ERR + 'Busy', self.release, 'test:vm')
         self.assertIn(u, self.running())
@@ -427,12 +428,12 @@ class TestLeases(AcquireTestCase):
         # closed again: free to go
         holder.kill()
         holder.wait()
-        u2 = self.acquire('T4-2Q', 'test:vm2')[0]
-        self.assertEqual(self.release(u), [u])
+        u2 = self.acquire('T4-2Q', 'test:vm2', timeout_ms=PATIENT_MS)[0]
+        self.assertEqual(self.release(u, timeout_ms=PATIENT_MS), [u])
         # force goes on while it is held
         self.hold_group(u2)
         self.assertError(ERR + 'Busy', self.release, 'test:vm2')
-        self.assertEqual(self.release('test:vm2', force=True), [u2])
+        self.assertEqual(self.release('test:vm2', force=True, timeout_ms=PATIENT_MS), [u2])
         self.assertEqual(self.running(), set())
         self.assertEqual(self.leases(), [])
 
