@@ -486,36 +486,30 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-typedef struct DurableRef {
-        Job *job;
-        guint index;
-} DurableRef;
-
-/* A change of job ref->job has its result (from the loop, flusher.h). */
+/* A change of job j has its result (from the loop, flusher.h). The flusher answers in the order of
+ * submission, so it is the job's first change still without one. */
 static void on_durable(int r, void *userdata)
 {
-        DurableRef *ref = userdata;
-        Job *j = ref->job;
+        Job *j = userdata;
+        guint i = 0;
 
-        g_array_index(j->durable, int, ref->index) = r;
-        g_free(ref);
-        g_assert(j->durable_pending > 0);
+        while (i < j->durable->len && g_array_index(j->durable, int, i) != -EINPROGRESS)
+                i++;
+        g_assert(i < j->durable->len && j->durable_pending > 0);
+        g_array_index(j->durable, int, i) = r;
         if (--j->durable_pending == 0 && waits_durable(j))
                 job_resume(j->ops, j, false);
 }
 
 void ops_job_commit(Ops *ops, Job *j, FileChange *c)
 {
-        DurableRef *ref = g_new0(DurableRef, 1);
         int in_progress = -EINPROGRESS;
 
         if (!j->durable)
                 j->durable = g_array_new(FALSE, FALSE, sizeof(int));
         g_array_append_val(j->durable, in_progress);
-        ref->job = j;
-        ref->index = j->durable->len - 1;
         j->durable_pending++;
-        flusher_submit(ops->flusher, c, on_durable, ref);
+        flusher_submit(ops->flusher, c, on_durable, j);
 }
 
 int ops_job_wait(Ops *ops, Job *j, Wait what)
