@@ -69,6 +69,8 @@ int vc_placement_append(sd_bus_message *m, const VcPlacement *p)
                 r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_NUMA_NODE, "i", p->numa_node);
         if (r >= 0 && p->policy)
                 r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_POLICY, "s", p->policy);
+        if (r >= 0 && p->mixed_size)
+                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_MIXED_SIZE, "b", 1);
         return r;
 }
 

@@ -20,6 +20,7 @@ typedef struct VcPlacement {
         const char *policy; /* "pack" or "spread" (the daemon checks it) */
         bool has_numa_node;
         int32_t numa_node;
+        bool mixed_size; /* only GPUs in mixed-size mode or empty NVIDIA VF GPUs (sent when true) */
 } VcPlacement;
 
 typedef struct VcAcquireRequest {

@@ -27,6 +27,7 @@ enum {
         OPT_FORCE,
         OPT_TIMEOUT,
         OPT_JSON,
+        OPT_MIXED_SIZE,
 };
 
 static const VcOption acquire_options[] = {
@@ -34,6 +35,7 @@ static const VcOption acquire_options[] = {
         {OPT_DRY_RUN, "dry-run", 0, NULL, VC_VALUE_STRING},
         {OPT_FORCE, "force", 'f', NULL, VC_VALUE_STRING},
         {OPT_JSON, "json", 0, NULL, VC_VALUE_STRING},
+        {OPT_MIXED_SIZE, "mixed-size", 0, NULL, VC_VALUE_STRING},
         {OPT_NUMA_NODE, "numa-node", 0, "NODE", VC_VALUE_U32},
         {OPT_OWNER, "owner", 0, "OWNER", VC_VALUE_STRING},
         {OPT_PARENT, "parent", 'p', "PARENT", VC_VALUE_STRING},
@@ -112,6 +114,7 @@ static int run_acquire(const VcContext *ctx, const VcArgs *args, GPtrArray *posi
                                 .board = args->value[OPT_BOARD],
                                 .policy = args->value[OPT_POLICY],
                                 .has_numa_node = args->set[OPT_NUMA_NODE],
+                                .mixed_size = args->set[OPT_MIXED_SIZE],
                         },
                 .has_slot = args->set[OPT_SLOT],
                 .uuid = args->value[OPT_UUID],
@@ -156,30 +159,32 @@ const VcCommand vc_command_acquire = {
         .options = acquire_options,
         .check = check_acquire,
         .main = main_acquire,
-        .help_short = "vgpuctl-acquire \n"
-                      "Give an owner a running vGPU, placed where it fits best\n"
-                      "\n"
-                      "USAGE:\n"
-                      "    " ACQUIRE_USAGE "\n"
-                      "\n"
-                      "ARGS:\n"
-                      "    <PROFILE>    Type id, name, short name (A16-2Q) or size and series (2Q)\n"
-                      "\n"
-                      "OPTIONS:\n"
-                      "        --board <BOARD>        Only cores of this board\n"
-                      "        --dry-run              Only say where it would go\n"
-                      "    -f, --force                Go on past a refusing callout script\n"
-                      "    -h, --help                 Print help information\n"
-                      "        --json                 Print uuid, parent, type and device as JSON\n"
-                      "        --numa-node <NODE>     Only parents on this NUMA node\n"
-                      "        --owner <OWNER>        Who holds the vGPU, e.g. libvirt:vm1\n"
-                      "    -p, --parent <PARENT>      Only this parent, or the parents of this core\n"
-                      "        --persist              Also store a definition (start auto)\n"
-                      "        --policy <POLICY>      pack (default) or spread\n"
-                      "        --slot <SLOT>          The owner's slot number (default 0)\n"
-                      "        --timeout-ms <MS>      How long to wait for the kernel\n"
-                      "    -u, --uuid <UUID>          The UUID to create\n"
-                      "        --vm-uuid <UUID>       Derive the UUID from this VM UUID and the slot\n",
+        .help_short =
+                "vgpuctl-acquire \n"
+                "Give an owner a running vGPU, placed where it fits best\n"
+                "\n"
+                "USAGE:\n"
+                "    " ACQUIRE_USAGE "\n"
+                "\n"
+                "ARGS:\n"
+                "    <PROFILE>    Type id, name, short name (A16-2Q) or size and series (2Q)\n"
+                "\n"
+                "OPTIONS:\n"
+                "        --board <BOARD>        Only cores of this board\n"
+                "        --dry-run              Only say where it would go\n"
+                "    -f, --force                Go on past a refusing callout script\n"
+                "    -h, --help                 Print help information\n"
+                "        --json                 Print uuid, parent, type and device as JSON\n"
+                "        --mixed-size           On a GPU in mixed-size mode (an empty one is switched)\n"
+                "        --numa-node <NODE>     Only parents on this NUMA node\n"
+                "        --owner <OWNER>        Who holds the vGPU, e.g. libvirt:vm1\n"
+                "    -p, --parent <PARENT>      Only this parent, or the parents of this core\n"
+                "        --persist              Also store a definition (start auto)\n"
+                "        --policy <POLICY>      pack (default) or spread\n"
+                "        --slot <SLOT>          The owner's slot number (default 0)\n"
+                "        --timeout-ms <MS>      How long to wait for the kernel\n"
+                "    -u, --uuid <UUID>          The UUID to create\n"
+                "        --vm-uuid <UUID>       Derive the UUID from this VM UUID and the slot\n",
         .help_long = "vgpuctl-acquire \n"
                      "Give an owner a running vGPU, placed where it fits best\n"
                      "\n"
@@ -211,6 +216,10 @@ const VcCommand vc_command_acquire = {
                      "\n"
                      "        --json\n"
                      "            Print uuid, parent, type and device as JSON\n"
+                     "\n"
+                     "        --mixed-size\n"
+                     "            Only on an NVIDIA VF GPU in mixed-size mode, or an empty one, which is\n"
+                     "            switched to it first; with --persist the definition asks for it\n"
                      "\n"
                      "        --numa-node <NODE>\n"
                      "            Only parents on this NUMA node\n"

@@ -29,6 +29,7 @@
 #define VGPUD_OPT_BOARD           "board"           /* s */
 #define VGPUD_OPT_NUMA_NODE       "numa_node"       /* i */
 #define VGPUD_OPT_POLICY          "policy"          /* s: pack or spread */
+#define VGPUD_OPT_MIXED_SIZE      "mixed_size"      /* b: a GPU in mixed-size mode, or one to switch */
 #define VGPUD_OPT_SLOT            "slot"            /* u, Acquire and Release */
 #define VGPUD_OPT_UUID            "uuid"            /* s, Acquire */
 #define VGPUD_OPT_VM_UUID         "vm_uuid"         /* s */

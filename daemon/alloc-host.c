@@ -47,6 +47,7 @@ AllocHost *alloc_host_new(Inventory *inv)
                         c->numa_node = p->sys->numa_node;
                         c->cap = p->cap;
                         c->parents = pp;
+                        c->switchable = p->sys->physfn && p->sys->backend->class->own_store;
                 } else
                         c = &h->cores[h->n_cores - 1];
                 c->n_parents++;
@@ -136,6 +137,8 @@ bool alloc_host_core_eligible(const PlaceCore *c, const PlaceRequest *req)
         if (!parent_ok || !set_ok)
                 return false;
         if (req->board && *req->board && !g_str_equal(c->board ? c->board : c->core, req->board))
+                return false;
+        if (req->mixed_size && !placement_core_mixed_ok(c))
                 return false;
         return req->numa_node < 0 || c->numa_node == req->numa_node;
 }
@@ -241,6 +244,8 @@ static char *restriction_text(const PlaceRequest *req)
                 g_string_append_printf(s, " on board %s", req->board);
         if (req->numa_node >= 0)
                 g_string_append_printf(s, " on NUMA node %d", req->numa_node);
+        if (req->mixed_size)
+                g_string_append(s, " in mixed-size mode");
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
@@ -289,6 +294,35 @@ static int backend_refusal(const AllocHost *h, const char *profile, char **ret_m
         return backend_refusal_message(refusal) ? refusal : 0;
 }
 
+/* A request with mixed_size that no core took: the cores that offer the profile but run vGPUs in
+ * equal-size mode (or cannot switch), which the driver does not switch while a vGPU exists; -EBUSY with
+ * them named, or 0 when there are none (the profile is not there at all). */
+static int mixed_size_refusal(const AllocHost *h, Inventory *inv, const PlaceRequest *req,
+                              char **ret_message)
+{
+        PlaceRequest any = *req;
+        g_autoptr(GString) cores = g_string_new(NULL);
+
+        any.mixed_size = false;
+        for (size_t i = 0; i < h->n_cores; i++) {
+                const PlaceCore *c = &h->cores[i];
+                int refusal = 0;
+                g_autofree char *running = NULL;
+
+                if (!alloc_host_core_eligible(c, &any) || !core_offers(h, c, req->profile, &refusal))
+                        continue;
+                running = c->switchable ? alloc_host_core_running(inv, c) : g_strdup("no mixed-size switch");
+                g_string_append_printf(cores, "%s%s (%s)", cores->len ? ", " : "", c->core, running);
+        }
+        if (cores->len == 0)
+                return 0;
+        *ret_message = g_strdup_printf("No GPU can take \"%s\" in mixed-size mode: those that offer it run "
+                                       "vGPUs in equal-size mode or are no NVIDIA VF GPU: %s; the driver "
+                                       "switches the mode only on a GPU without vGPUs (NVML: In use)",
+                                       req->profile, cores->str);
+        return -EBUSY;
+}
+
 int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *req, PlaceChoice *ret,
                       char **ret_message)
 {
@@ -297,6 +331,8 @@ int alloc_host_choose(const AllocHost *h, Inventory *inv, const PlaceRequest *re
         int refusal = r == -ENOSPC ? backend_refusal(h, req->profile, ret_message) : 0;
 
         if (refusal < 0)
+                return refusal;
+        if (r == -ENOENT && req->mixed_size && (refusal = mixed_size_refusal(h, inv, req, ret_message)) < 0)
                 return refusal;
 
         if (r == -EXDEV || r == -ENOSPC) {

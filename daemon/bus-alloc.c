@@ -154,6 +154,7 @@ int bus_method_plan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 .parents = (const char *const *)opts->acquire.place.parents,
                 .board = opts->acquire.place.board,
                 .numa_node = opts->acquire.place.numa_node,
+                .mixed_size = opts->acquire.place.mixed_size,
         };
         if (placement_policy_from_string(opts->acquire.place.policy ? opts->acquire.place.policy : "pack",
                                          &req.policy) < 0) {

@@ -232,6 +232,7 @@ static const BusOption options[] = {
         {VGPUD_OPT_BOARD, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.board)},
         {VGPUD_OPT_POLICY, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.policy)},
         {VGPUD_OPT_NUMA_NODE, BUS_OPTIONS_PLACE, OPTION_I32, FIELD(acquire.place.numa_node)},
+        {VGPUD_OPT_MIXED_SIZE, BUS_OPTIONS_PLACE, OPTION_BOOL, FIELD(acquire.place.mixed_size)},
         {VGPUD_OPT_SLOT, BUS_OPTIONS_ACQUIRE, OPTION_U32, FIELD(acquire.slot)},
         {VGPUD_OPT_UUID, BUS_OPTIONS_ACQUIRE, OPTION_STRING, FIELD(uuid)},
         {VGPUD_OPT_VM_UUID, BUS_OPTIONS_ACQUIRE, OPTION_STRING, FIELD(acquire.vm_uuid)},

@@ -115,6 +115,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
                 .parents = (const char *const *)req->place.parents,
                 .board = req->place.board,
                 .numa_node = req->place.numa_node,
+                .mixed_size = req->place.mixed_size,
         };
         PlaceChoice choice;
         InvParent *p;
@@ -147,6 +148,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
         j->def = mdev_def_new();
         j->def->mdev_type = g_strdup(t->id);
         j->def->autostart = req->persist;
+        j->def->mixed_size = req->place.mixed_size; /* the start switches an empty GPU first */
         log_debug("Placement of %s for %s: %s on %s (core %s, room %" PRIu32 ", %s)", req->profile,
                   req->owner, t->id, p->name, h->cores[choice.core].core, choice.room,
                   placement_policy_to_string(pr.policy));

@@ -74,9 +74,10 @@ typedef struct OpsModifyArgs {
 /* Where Acquire may place a vGPU (also what Plan reads). */
 typedef struct OpsPlaceArgs {
         char *parent, *board;
-        char **parents; /* NULL: any; else only these parents (or cores), NULL-terminated */
-        int numa_node;  /* -1: any */
-        char *policy;   /* "pack" (NULL) or "spread" */
+        char **parents;  /* NULL: any; else only these parents (or cores), NULL-terminated */
+        int numa_node;   /* -1: any */
+        char *policy;    /* "pack" (NULL) or "spread" */
+        bool mixed_size; /* only NVIDIA VF GPUs in mixed-size mode, or empty ones (switched first) */
 } OpsPlaceArgs;
 
 /* Acquire: a vGPU of profile for owner's slot ("uuid" of the request gives its UUID outright). */

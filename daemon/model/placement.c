@@ -277,6 +277,11 @@ static bool better(const PlaceCore *a, const CoreEval *ea, const PlaceCore *b, c
         return r < 0;
 }
 
+bool placement_core_mixed_ok(const PlaceCore *c)
+{
+        return c->switchable && (c->cap.mixed_size || c->cap.used == 0);
+}
+
 static bool core_passes(const PlaceCore *c, const PlaceRequest *req, Selection *ret)
 {
         const char *board = c->board ? c->board : c->core;
@@ -285,6 +290,8 @@ static bool core_passes(const PlaceCore *c, const PlaceRequest *req, Selection *
         if (!str_empty(req->board) && strcmp(board, req->board) != 0)
                 return false;
         if (req->numa_node >= 0 && c->numa_node != req->numa_node)
+                return false;
+        if (req->mixed_size && !placement_core_mixed_ok(c))
                 return false;
 
         /* A parent restriction naming the core takes all its parents; else the parent of that name. */

@@ -32,6 +32,7 @@ typedef struct {
         CoreCapacity cap;  /* as core_capacity_compute() found it */
         const PlaceParent *parents;
         size_t n_parents;
+        bool switchable; /* its mixed-size mode can be switched on while it is empty (an NVIDIA VF GPU) */
 } PlaceCore;
 
 typedef enum {
@@ -51,6 +52,7 @@ typedef struct {
         const char *board; /* NULL/"": any; else only cores whose board (or, without one, core) is this */
         int numa_node;     /* -1: any; else only cores on this node */
         PlacePolicy policy;
+        bool mixed_size; /* only switchable cores in mixed-size mode, or empty (to be switched first) */
 } PlaceRequest;
 
 /* The outcome of placement_choose(). On success core, parent and type index the choice in the input
@@ -91,6 +93,9 @@ uint32_t placement_room(const PlaceCore *c, const VgpuType *t);
  *   -ENOSPC    no core has room, otherwise (full cores; conflicts too when some are only full)
  * *ret's counts are filled on every return but -EINVAL. */
 int placement_choose(const PlaceCore *cores, size_t n, const PlaceRequest *req, PlaceChoice *ret);
+/* Can a vGPU that asks for mixed-size mode go on core c (PlaceRequest.mixed_size): switchable, and in
+ * mixed-size mode already or empty (the mode is switched before its first vGPU)? */
+bool placement_core_mixed_ok(const PlaceCore *c);
 
 /* For Plan: the most room a core has for any offered time-sliced type of framebuffer size class
  * size_mib (vgpu_type_size_class() == size_mib > 0), 0 when it offers none or none fits. */

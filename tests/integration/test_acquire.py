@@ -35,7 +35,7 @@ UUID_RE = r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 # Acquire/Plan option name -> D-Bus signature (dbus/org.vgpud1.xml)
 OPTION_TYPES = {'slot': 'u', 'uuid': 's', 'vm_uuid': 's', 'persist': 'b', 'dry_run': 'b',
                 'timeout_ms': 'u', 'force': 'b', 'parent': 's', 'board': 's', 'numa_node': 'i',
-                'policy': 's'}
+                'policy': 's', 'mixed_size': 'b'}
 
 
 def vf(core, i):

@@ -33,7 +33,7 @@ class MixedDefinitions(VfTestCase):
     nvml = True
     pf = L40S
     small, big = 1150, 1152      # L40S-4Q, L40S-8Q
-    small_name = 'L40S-4Q'
+    small_name, big_name = 'L40S-4Q', 'L40S-8Q'
 
     def setUp(self):
         super().setUp()
@@ -175,6 +175,37 @@ class MixedDefinitions(VfTestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn('--mixed-size', err)
 
+    def test_acquire_mixed_size_persist_and_a_reboot(self):
+        a = self.acquire(self.big_name, 'test:a', mixed_size=True, persist=True)[0]
+        self.assertTrue(self.gpu().mixed_size)
+        b = self.acquire(self.small_name, 'test:b', mixed_size=True, persist=True)[0]
+        self.assertEqual(sorted(self.held(self.pf).values()), sorted([self.small, self.big]))
+        defs = {d[1]: d for d in self.manager('ListDefinitionsOf', '(s)', ('nvidia-vf',))[0]}
+        self.assertEqual(set(defs), {a, b})
+        for u in (a, b):
+            self.assertTrue(self.get_property(self.define_path(defs[u][0], u), DEFINITION, 'MixedSize'))
+        before = {u: self.vf_of(u) for u in (a, b)}
+        self.restart(reboot=True)
+        self.assertEqual(len(self.wait_held(2)), 2)
+        leases, _ = self.settle()
+        self.assertTrue(self.gpu().mixed_size)
+        self.assertEqual({u: self.vf_of(u) for u in (a, b)}, before)
+        owners = {x[0]: x[1] for x in leases}
+        self.assertEqual((owners.get(a), owners.get(b)), ('test:a', 'test:b'))
+        self.assertEqual(self.refused_writes(), [])
+
+    def test_acquire_mixed_size_not_on_an_equal_size_gpu(self):
+        self.assertEqual(self.sim.emulator.vf.set_vgpu_type(self.vfs[5], self.small), 0)
+        before = len(self.sim.emulator.vf.writes)
+        for profile in (self.big_name, self.small_name):
+            msg = self.assertError(ERR + 'Busy', self.acquire, profile, 'test:a', mixed_size=True)
+            self.assertIn(self.pf, msg)
+            self.assertIn('equal-size mode', msg)
+        self.assertEqual(len(self.sim.emulator.vf.writes), before)  # nothing written
+        self.assertFalse(self.gpu().mixed_size)
+        self.assertEqual(self.held(self.pf), {self.vfs[5]: self.small})
+        self.assertEqual(self.leases(), [])
+
     def test_bad_mixed_size_value(self):
         bad = json.dumps({'mdev_type': 'nvidia-%d' % self.big, 'start': 'auto', 'mixed_size': 'yes'})
         msg = self.assertError(ERR + 'InvalidArgument', self.define, self.vfs[0], U[0], bad)
@@ -184,7 +215,7 @@ class MixedDefinitions(VfTestCase):
 class MixedDefinitionsRtx(MixedDefinitions):
     pf = RTX
     small, big = 1520, 1522      # RTX Pro 6000 Blackwell DC-4Q, -8Q
-    small_name = 'RTX Pro 6000 Blackwell DC-4Q'
+    small_name, big_name = 'RTX Pro 6000 Blackwell DC-4Q', 'RTX Pro 6000 Blackwell DC-8Q'
 
 
 class MixedDefinitionsWithoutNvml(VfTestCase):

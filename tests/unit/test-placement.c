@@ -919,6 +919,23 @@ static void test_bad_input(void)
         g_assert_null(placement_policy_to_string((PlacePolicy)42));
 }
 
+/* A request that asks for mixed-size mode goes only to a switchable core that is mixed or empty. */
+static void test_mixed_size_cores(void)
+{
+        PlaceCore c = {.core = "0000:c1:00.0", .numa_node = -1, .switchable = true};
+
+        g_assert_true(placement_core_mixed_ok(&c)); /* empty: switched before its first vGPU */
+        c.cap.used = 1;
+        c.cap.size_class_mib = 4096;
+        g_assert_false(placement_core_mixed_ok(&c)); /* equal-size vGPUs: the driver does not switch */
+        c.cap.mixed_size = true;
+        g_assert_true(placement_core_mixed_ok(&c));
+        c.switchable = false; /* an mdev GPU: never through a definition */
+        g_assert_false(placement_core_mixed_ok(&c));
+        c.cap = (CoreCapacity){};
+        g_assert_false(placement_core_mixed_ok(&c));
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -939,6 +956,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/placement/unknown-availability", test_unknown_availability);
         g_test_add_func("/placement/several-matching", test_several_matching);
         g_test_add_func("/placement/bad-input", test_bad_input);
+        g_test_add_func("/placement/mixed-size-cores", test_mixed_size_cores);
 
         return g_test_run();
 }
