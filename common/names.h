@@ -44,3 +44,4 @@
 #define VGPUD_CHANGE_START         "start"            /* s: auto or manual */
 #define VGPUD_CHANGE_DEL_ATTRIBUTE "delete_attribute" /* i */
 #define VGPUD_CHANGE_ADD_ATTRIBUTE "add_attribute"    /* (ssi): name, value, index (-1: the end) */
+#define VGPUD_CHANGE_MIXED_SIZE    "mixed_size"       /* b: the definition asks for mixed-size mode */

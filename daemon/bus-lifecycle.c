@@ -227,6 +227,8 @@ static const BusOption options[] = {
          FIELD(modify.del_attr)},
         {VGPUD_CHANGE_ADD_ATTRIBUTE, BUS_OPTIONS_CHANGES, OPTION_ATTRIBUTE, FIELD(modify.add),
          FIELD(modify.add_attr)},
+        {VGPUD_CHANGE_MIXED_SIZE, BUS_OPTIONS_CHANGES, OPTION_BOOL, FIELD(modify.mixed_size),
+         FIELD(modify.mixed_size_given)},
         {VGPUD_OPT_PARENT, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.parent)},
         {VGPUD_OPT_PARENTS, BUS_OPTIONS_PLACE, OPTION_STRV, FIELD(acquire.place.parents)},
         {VGPUD_OPT_BOARD, BUS_OPTIONS_PLACE, OPTION_STRING, FIELD(acquire.place.board)},

@@ -296,6 +296,8 @@ static int modify_apply(const OpsModifyArgs *req, MdevDef **def, char **ret_mess
                 }
                 (*def)->autostart = g_str_equal(req->start, "auto");
         }
+        if (req->mixed_size_given)
+                (*def)->mixed_size = req->mixed_size; /* check_mixed_size() refuses it on an mdev parent */
         if (req->del_attr) {
                 r = mdev_def_del_attr(*def, req->del_index);
                 if (r < 0) {

@@ -67,8 +67,9 @@ typedef struct OpsModifyArgs {
                 char *name, *value;
                 int index; /* -1: at the end */
         } add;
-        bool defined; /* change the stored definition (default true) */
-        bool live;    /* write the attributes to the running device */
+        bool mixed_size, mixed_size_given; /* "mixed_size" of a VF vGPU's definition */
+        bool defined;                      /* change the stored definition (default true) */
+        bool live;                         /* write the attributes to the running device */
 } OpsModifyArgs;
 
 /* Where Acquire may place a vGPU (also what Plan reads). */

@@ -11,6 +11,8 @@ The truth is the simulator's model (emulator.host.vf_gpus): the mode, the vGPUs,
 import json
 import time
 
+from gi.repository import GLib
+
 from test_lifecycle import ERR
 from test_vf_hosts import L40S, RTX, T4, VfTestCase, vf_addrs
 
@@ -206,6 +208,19 @@ class MixedDefinitions(VfTestCase):
         self.assertEqual(self.held(self.pf), {self.vfs[5]: self.small})
         self.assertEqual(self.leases(), [])
 
+    def test_modify_mixed_size(self):
+        self.define(self.vfs[2], U[2], mixed_dfn(self.big, 'auto', False))
+        path = self.define_path(self.vfs[2], U[2])
+        self.assertFalse(self.get_property(path, DEFINITION, 'MixedSize'))
+        self.modify(self.vfs[2], U[2], {'mixed_size': GLib.Variant('b', True)})
+        self.assertTrue(self.get_property(path, DEFINITION, 'MixedSize'))
+        self.start(self.vfs[2], U[2], '')
+        self.assertTrue(self.gpu().mixed_size)
+        self.modify(self.vfs[2], U[2], {'mixed_size': GLib.Variant('b', False)})
+        self.assertFalse(self.get_property(path, DEFINITION, 'MixedSize'))
+        with open(self.get_property(path, DEFINITION, 'Path')) as f:
+            self.assertNotIn('mixed_size', f.read())
+
     def test_bad_mixed_size_value(self):
         bad = json.dumps({'mdev_type': 'nvidia-%d' % self.big, 'start': 'auto', 'mixed_size': 'yes'})
         msg = self.assertError(ERR + 'InvalidArgument', self.define, self.vfs[0], U[0], bad)
@@ -241,10 +256,16 @@ class MixedDefinitionsMixedHost(MixedDefinitions):
     test_gpu_without_the_capability = None
     test_bad_mixed_size_value = None
     test_vgpuctl_define_mixed_size = None
+    test_modify_mixed_size = None
     test_boot_with_a_vgpu_there_warns_and_fails_the_definitions = None
 
     def test_mdev_parent_refuses_mixed_size(self):
         msg = self.assertError(ERR + 'InvalidArgument', self.define, T4, U[7],
                                mixed_dfn(231, 'manual'))
         self.assertIn('mediated-device parent', msg)
+        self.define(T4, U[7], mixed_dfn(231, 'manual', None))
+        msg = self.assertError(ERR + 'InvalidArgument', self.modify, T4, U[7],
+                               {'mixed_size': GLib.Variant('b', True)})
+        self.assertIn('mediated-device parent', msg)
+        self.undefine(T4, U[7])
         self.assertEqual(self.manager('ListDefinitionsOf', '(s)', ('mdev',))[0], [])
