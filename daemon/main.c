@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -537,6 +538,12 @@ int main(int argc, char **argv)
 {
         Manager m = {};
         int r;
+
+        /* Buffers of 128 KiB and more (a private connection's message in progress, a large reply) in
+         * their own mappings, given back when freed: by default glibc raises this threshold to the size
+         * of the first such buffer freed, and serves the next ones from its heap, which it keeps, so a
+         * hostile client's dropped messages would stay resident ("The private socket's limits"). */
+        (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
         r = parse_args(&m, argc, argv);
         if (r <= 0) {

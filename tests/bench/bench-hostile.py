@@ -10,7 +10,11 @@ A sample is one Acquire of a vGPU for a new owner, to ready, then its Release (u
 BENCH_SAMPLES samples per phase (default 60). The attack: BENCH_UIDS unprivileged uids (default 63,
 numbered from 60000) each open BENCH_CONNS/BENCH_UIDS connections (1,000 in all; vgpud keeps at most
 16 per uid and 256 in all, and closes the rest as they come), and 8 of them each pipeline
-BENCH_CALLS/8 ListTypes (100,000 in all) on one more connection, never reading.
+BENCH_CALLS/8 ListTypes (100,000 in all) on one more connection, never reading. Then, once they have
+left, buffered input (issue 11): 4 other uids each hold 16 connections with 0.9 MiB of a call in progress
+(58 MiB asked; vgpud keeps 8 MiB of messages in progress for all users but root), and 4 others each send
+16 calls of 4 MiB on 4 connections (vgpud drops a connection whose message passes 1 MiB). The peak
+column is VmHWM: the most vgpud ever held resident, up to the end of that phase.
 Usage: bench-hostile.py [BUILDDIR]  (default: build). Run as root.
 """
 
@@ -50,9 +54,11 @@ def percentile(values, p):
 
 
 def status(pid):
+    """(RSS MiB, peak RSS MiB, descriptors)."""
     with open('/proc/%d/status' % pid) as f:
-        rss = [int(line.split()[1]) for line in f if line.startswith('VmRSS:')][0]
-    return rss / 1024, len(os.listdir('/proc/%d/fd' % pid))
+        fields = dict(line.split(':', 1) for line in f)
+    kib = {k: int(fields[k].split()[0]) for k in ('VmRSS', 'VmHWM')}
+    return kib['VmRSS'] / 1024, kib['VmHWM'] / 1024, len(os.listdir('/proc/%d/fd' % pid))
 
 
 def acquire_samples(conn, tag):
@@ -86,6 +92,20 @@ def attack(sock):
     return procs, reports
 
 
+def attack_input(sock):
+    """The buffered-input attackers (uids from 61000); returns their processes and reports."""
+    procs = []
+    for i in range(8):
+        uid = 61000 + i
+        args = ['trickle', sock, '16', str(2 * 14 * 65536), str(14 * 65536)] if i < 4 else \
+            ['large', sock, '4', str(4 << 20), '16']
+        procs.append(subprocess.Popen(['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid, '--clear-groups',
+                                       '/usr/bin/python3', HOSTILE] + args,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    reports = [json.loads(p.stdout.readline() or '{}') for p in procs]
+    return procs, reports
+
+
 def main():
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build')
     from gi.repository import Gio
@@ -109,13 +129,13 @@ def main():
             Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
         acquire_samples(conn, 'warm')[:1]
         idle = acquire_samples(conn, 'idle')
-        idle_rss, idle_fds = status(proc.pid)
+        idle_st = status(proc.pid)
         lines_before = open(log.name).read().count('\n')
         t0 = time.perf_counter()
         procs, reports = attack(sock)
         attack_s = time.perf_counter() - t0
         hostile = acquire_samples(conn, 'hostile')
-        hostile_rss, hostile_fds = status(proc.pid)
+        hostile_st = status(proc.pid)
         held = 0
         for p in procs:
             p.stdin.write('count\n')
@@ -124,16 +144,25 @@ def main():
         lines = open(log.name).read().count('\n') - lines_before
         sent = sum(sum(r.get('sent', [])) for r in reports)
         connected = sum(r.get('connected', 0) for r in reports)
+        for p in procs:  # the next attack gets the connections these held (256 for all users but root)
+            p.stdin.close()
+            p.wait(60)
+        procs, more_reports = attack_input(sock)
+        buffered = acquire_samples(conn, 'input')
+        input_st = status(proc.pid)
+        input_sent = sum(sum(r.get('sent', [])) for r in more_reports)
         print('vgpud under hostile users (%d samples per phase, profile %s, default host)' % (SAMPLES, PROFILE))
-        print('| phase | root Acquire p50 | p99 | vgpud RSS | descriptors |')
-        print('|---|---|---|---|---|')
-        print('| idle | %.1f ms | %.1f ms | %.1f MiB | %d |' % (statistics.median(idle) * 1e3,
-                                                              percentile(idle, 99) * 1e3, idle_rss, idle_fds))
-        print('| hostile | %.1f ms | %.1f ms | %.1f MiB | %d |' % (
-            statistics.median(hostile) * 1e3, percentile(hostile, 99) * 1e3, hostile_rss, hostile_fds))
+        print('| phase | root Acquire p50 | p99 | vgpud RSS | peak RSS | descriptors |')
+        print('|---|---|---|---|---|---|')
+        for name, lat, st in (('idle', idle, idle_st), ('hostile', hostile, hostile_st),
+                              ('buffered input', buffered, input_st)):
+            print('| %s | %.1f ms | %.1f ms | %.1f MiB | %.1f MiB | %d |' % (
+                name, statistics.median(lat) * 1e3, percentile(lat, 99) * 1e3, st[0], st[1], st[2]))
         print('attack: %d uids, %d connections made (%.1f s), %d unread calls sent before vgpud hung up; '
               'vgpud held %d connections at the end; %d log lines' % (UIDS, connected, attack_s, sent, held, lines))
-        print('p99 ratio hostile/idle: %.2fx' % (percentile(hostile, 99) / percentile(idle, 99)))
+        print('buffered input: %.1f MiB sent by 8 uids before vgpud hung up on them' % (input_sent / 2**20))
+        print('p99 ratio hostile/idle: %.2fx, buffered input/idle: %.2fx' % (
+            percentile(hostile, 99) / percentile(idle, 99), percentile(buffered, 99) / percentile(idle, 99)))
     finally:
         for p in procs:
             if p.poll() is None:
