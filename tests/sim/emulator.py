@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import queue
 import re
 import select
 import struct
@@ -56,6 +57,18 @@ def _kstrtoul(text):
         return None
 
 
+def _flushing(method):
+    """A test API call returns once the uevents it caused have gone out, so that a request the test
+    makes next reaches the daemon after them."""
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.flush_uevents()
+    call.__name__, call.__doc__ = method.__name__, method.__doc__
+    return call
+
+
 class Emulator:
     # how long wait_for(), create() and remove() wait by default: long enough for a loaded
     # machine (a wait returns as soon as its state is there); the integration harness sets it
@@ -70,6 +83,11 @@ class Emulator:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.sender = UeventSender(tree.root, log=self.log)
+        # uevents go out from a thread of their own, in order: like the kernel, the emulator never
+        # waits for a listener to read them (a send blocks while a listener's queue is full, and the
+        # listener may be the process waiting inside a write the emulator answers)
+        self._outbox = queue.Queue()
+        self._sender_thread = None
         self.refusals = []       # dicts: parent, type, value, reason
         self.events = []         # (action, devpath, props) in send order
         self._refuse_next = 0
@@ -100,6 +118,8 @@ class Emulator:
 
     # ------------------------------------------------------------ lifecycle
     def start(self):
+        self._sender_thread = threading.Thread(target=self._send_loop, name='uevent-sender', daemon=True)
+        self._sender_thread.start()
         self.vf.start()
         self._thread = threading.Thread(target=self._run, name='mdev-emulator', daemon=True)
         self._thread.start()
@@ -113,6 +133,9 @@ class Emulator:
         os.write(self._wake_w, b'x')
         self._thread.join(5)
         self._thread = None
+        self._outbox.put(None)
+        self._sender_thread.join(10)
+        self._sender_thread = None
         os.close(self._ifd)
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -205,7 +228,8 @@ class Emulator:
         """A write(2) to a type's create file through the write shim (simvf-preload.c), handled
         inside the system call as Linux 6.1's create_store() does: the device exists when it
         returns 0, else the errno the writer gets. Every write on its own, however close together
-        (a file read back later would merge or lose them)."""
+        (a file read back later would merge or lose them). The uevents go out through the sender
+        thread: the writer may be their listener."""
         head, _, _ = rel.rpartition('/create')
         parent_path, _, type_dirname = head.rpartition('/mdev_supported_types/')
         with self.lock:
@@ -346,7 +370,25 @@ class Emulator:
         return props
 
     def _uevent(self, action, devpath, subsystem, extra=()):
-        self.sender.send(self._make_uevent(action, devpath, subsystem, extra))
+        """Number, record and queue a uevent for the sender thread (to whatever sender.send is now)."""
+        self._outbox.put((self.sender.send, self._make_uevent(action, devpath, subsystem, extra)))
+
+    def _send_loop(self):
+        while True:
+            item = self._outbox.get()
+            try:
+                if item is None:
+                    return
+                send, props = item
+                send(props)
+            except Exception as e:  # keep sending, but say it loudly
+                self._say('internal error sending a uevent: %r' % e)
+            finally:
+                self._outbox.task_done()
+
+    def flush_uevents(self):
+        """Wait until every uevent queued so far has gone out."""
+        self._outbox.join()
 
     def _device_props(self, dev, with_driver=True):
         return [kv for kv in dev.uevent() if with_driver or kv[0] != 'DRIVER']
@@ -370,8 +412,9 @@ class Emulator:
         finally:
             with self.lock:
                 self.sender.send = send
+                self._outbox.join()  # what was queued while held is in held now
                 for props in held:
-                    send(props)
+                    self._outbox.put((send, props))
 
     def fail_next(self, err=errno.EIO, n=1):
         """The next n creates written through the shim fail with err, as a driver's error comes
@@ -379,6 +422,7 @@ class Emulator:
         with self.lock:
             self._fail_next += [err] * n
 
+    @_flushing
     def create(self, parent_name, type_dirname, uuid, wait=True, timeout=None):
         """Write uuid to the type's `create` file, as another tool would. With wait,
         returns True once the device exists, False when the write was refused."""
@@ -395,6 +439,7 @@ class Emulator:
                 return len(self.refusals) == nref and uuid[:36].lower() in self.host.mdevs
         return None
 
+    @_flushing
     def remove(self, uuid, wait=True, timeout=None):
         """Write 1 to the device's `remove` file, as another tool would."""
         m = self.host.mdevs[uuid]
@@ -406,6 +451,7 @@ class Emulator:
             return True
         return None
 
+    @_flushing
     def parent_unregister(self, parent_name):
         """mdev_unregister_parent(): drop the parent's mdevs, types and class link,
         then `change` MDEV_STATE=unregistered."""
@@ -419,6 +465,7 @@ class Emulator:
                          self._device_props(parent.device) + [('MDEV_STATE', 'unregistered')])
             self.changed.notify_all()
 
+    @_flushing
     def parent_register(self, parent_name):
         """mdev_register_parent(): types and class link back, then `change`
         MDEV_STATE=registered."""
@@ -446,6 +493,7 @@ class Emulator:
                 d = getattr(d, 'upstream', None)
         return list(reversed(out))
 
+    @_flushing
     def unplug(self, addr):
         """Hot-unplug a device and everything below it: for each mdev parent its
         driver unregisters (mdevs go, MDEV_STATE=unregistered), then `unbind` and
@@ -468,6 +516,7 @@ class Emulator:
                 self._usec.pop(dev.path, None)
             self.changed.notify_all()
 
+    @_flushing
     def plug(self, addr):
         """Undo unplug(): the devices come back (add, bind) and parents register."""
         with self.lock:
@@ -485,6 +534,7 @@ class Emulator:
                     self.parent_register(dev.name)
             self.changed.notify_all()
 
+    @_flushing
     def reboot(self):
         """The host restarts (stop the daemon first): every mdev and every VF of a GPU in VF mode is
         gone, with mixed-size mode and GPU instances; definitions and the daemon's state directory

@@ -134,7 +134,7 @@ class VfDriver:
             value = bytes.fromhex(hexval).decode(errors='replace')
             rel = self._rel(path)
             if rel.endswith('/create') and '/mdev_supported_types/' in rel:
-                return '%d\n' % self.emu.write_create(rel, value), None  # its uevents are sent
+                return '%d\n' % self.emu.write_create(rel, value), None  # its uevents are queued
             err, events = self.write(path, value)
             return '%d\n' % err, (lambda: self._send(events)) if events else None
         if cmd == 'sriov-manage':

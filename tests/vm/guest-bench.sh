@@ -9,7 +9,9 @@
 #     10 ms steps) and divided; BENCH_ROUNDS (3) rounds, interleaved;
 #   - concurrent: 16 and 64 at once of `mdevctl start`, `vgpuctl start` and `vgpuctl acquire`, wall
 #     time until the last returns, on the first type with that many instances free (mtty's pool has
-#     24 ports: 16 go to mtty-1; mbochs-1 takes 64 with the module's default 256 MiB).
+#     24 ports: 16 go to mtty-1; mbochs-1 takes 64 with the module's default 256 MiB); BENCH_ROUNDS
+#     rounds with the order of the kinds rotated, each batch after `udevadm settle` (mdevctl
+#     returns before udevd has handled its devices: their events would delay the next batch).
 # Prints "bench: ..." lines with the times and the ratios (mdevctl's time over vgpud's: above 1,
 # vgpud is faster). Result lines only say whether each batch did its work (every device made,
 # every device gone), never anything about speed. Uses guest-lifecycle.sh's helpers.
@@ -48,6 +50,11 @@ bench_clean() {
         done
         rm -f /etc/mdevctl.d/*/* 2>/dev/null
         wait_until 10 test "$(mdev_count)" = 0
+        # the next batch starts with udevd's queue empty (mdevctl returns before udevd has handled
+        # its devices; their events would otherwise delay whichever batch comes next) and vgpud
+        # having seen every device go
+        udevadm settle --timeout=60 2>/dev/null
+        wait_until 10 test -z "$(bctl list 2>/dev/null)"
 }
 
 # bench_ms: the time of the last batch in ms, from BENCH_T0
@@ -57,6 +64,7 @@ bench_ms() { echo $(($(now_ms) - BENCH_T0)); }
 # appends "create_ms remove_ms" per round to /tmp/bench.KIND
 bench_seq() {
         local kind=$1 p=$2 t=$3 i u uuids= owners= made c r
+        udevadm settle --timeout=60 2>/dev/null # what the batch before left to udevd is not timed here
         BENCH_T0=$(now_ms)
         for i in $(seq "$BENCH_SEQ"); do
                 case $kind in
@@ -146,13 +154,23 @@ group_bench() {
                         continue
                 fi
                 set -- $pt
-                bench_burst mdevctl "$n" "$1" "$2"
-                m=$BURST_MS
-                bench_burst start "$n" "$1" "$2"
-                s=$BURST_MS
-                bench_burst acquire "$n" "$1" "$2"
-                a=$BURST_MS
-                echo "bench: $n concurrent on $1/$2, until the last returns: mdevctl start ${m} ms  vgpuctl start ${s} ms ($(ratio "$m" "$s"))  vgpuctl acquire ${a} ms ($(ratio "$m" "$a"))"
+                # BENCH_ROUNDS rounds, the order of the kinds rotated each round; medians
+                rm -f /tmp/burst.*
+                for r in $(seq "$BENCH_ROUNDS"); do
+                        case $((r % 3)) in
+                        1) kinds="mdevctl start acquire" ;;
+                        2) kinds="start acquire mdevctl" ;;
+                        0) kinds="acquire mdevctl start" ;;
+                        esac
+                        for kind in $kinds; do
+                                bench_burst "$kind" "$n" "$1" "$2"
+                                echo "$BURST_MS" >>"/tmp/burst.$kind"
+                        done
+                done
+                m=$(median_col /tmp/burst.mdevctl 1)
+                s=$(median_col /tmp/burst.start 1)
+                a=$(median_col /tmp/burst.acquire 1)
+                echo "bench: $n concurrent on $1/$2, until the last returns, median of $BENCH_ROUNDS rounds (each $(tr '\n' ' ' </tmp/burst.mdevctl)/ $(tr '\n' ' ' </tmp/burst.start)/ $(tr '\n' ' ' </tmp/burst.acquire)ms): mdevctl start ${m} ms  vgpuctl start ${s} ms ($(ratio "$m" "$s"))  vgpuctl acquire ${a} ms ($(ratio "$m" "$a"))"
         done
         echo "bench: ratios are mdevctl's time over vgpud's (above 1: vgpud is faster); vgpuctl returns once the device is ready"
         bench_clean
