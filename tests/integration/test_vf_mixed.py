@@ -36,6 +36,7 @@ class MixedDefinitions(VfTestCase):
     pf = L40S
     small, big = 1150, 1152      # L40S-4Q, L40S-8Q
     small_name, big_name = 'L40S-4Q', 'L40S-8Q'
+    whole = 1159                 # L40S-48Q: the whole GPU
 
     def setUp(self):
         super().setUp()
@@ -110,6 +111,31 @@ class MixedDefinitions(VfTestCase):
         self.assertTrue(self.gpu_mixed_property(self.vfs[0]))
         self.acquire(self.small_name, 'test:a', parent=self.pf)
         self.assertEqual(sorted(self.held(self.pf).values()), sorted([self.small, self.big]))
+
+    def status_row(self):
+        rc, out, err = self.run_vgpuctl('status', '--json')
+        self.assertEqual(rc, 0, err)
+        rows = json.loads(out)
+        rows = rows if isinstance(rows, list) else list(rows.values())
+        row = [r for r in rows if r.get('core') == self.pf]
+        self.assertEqual(len(row), 1, rows)
+        return row[0]
+
+    def test_full_gpu_switched_by_a_definition_stays_mixed(self):
+        """The driver lists nothing on a full GPU, so only vgpud's own record says the GPU is mixed."""
+        self.assertFalse(self.status_row()['mixed_size'])
+        self.define(self.vfs[0], U[0], mixed_dfn(self.whole, 'manual'))
+        self.start(self.vfs[0], U[0], '')
+        self.assertTrue(self.gpu().mixed_size)
+        self.call('/org/vgpud1', MANAGER, 'Rescan')  # every VF read again: none lists a type now
+        self.assertTrue(self.gpu_mixed_property(self.vfs[0]))
+        self.assertTrue(self.status_row()['mixed_size'])
+        _, cores, _ = self.plan()
+        self.assertTrue(cores[self.pf][5], cores[self.pf])  # (core, board, model, numa, size, mixed, ...)
+        # stopped again, the GPU is still in mixed-size mode (the driver keeps it until a rebind)
+        self.stop(U[0])
+        self.assertTrue(self.gpu().mixed_size)
+        self.assertTrue(self.gpu_mixed_property(self.vfs[0]))
 
     def test_equal_size_gpu_with_vgpus_refuses(self):
         # another tool made a small one in equal-size mode
@@ -231,6 +257,7 @@ class MixedDefinitionsRtx(MixedDefinitions):
     pf = RTX
     small, big = 1520, 1522      # RTX Pro 6000 Blackwell DC-4Q, -8Q
     small_name, big_name = 'RTX Pro 6000 Blackwell DC-4Q', 'RTX Pro 6000 Blackwell DC-8Q'
+    whole = 1528                 # DC-96Q
 
 
 class MixedDefinitionsWithoutNvml(VfTestCase):
@@ -253,6 +280,7 @@ class MixedDefinitionsMixedHost(MixedDefinitions):
     host = 'mixed'
 
     test_start_by_hand_switches_an_empty_gpu = None
+    test_full_gpu_switched_by_a_definition_stays_mixed = None
     test_gpu_without_the_capability = None
     test_bad_mixed_size_value = None
     test_vgpuctl_define_mixed_size = None
