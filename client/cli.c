@@ -404,3 +404,23 @@ void vc_append_table(GString *out, GPtrArray *cells, int n_cols)
                         g_string_append_c(out, ' ');
         }
 }
+
+int vc_run_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv)
+{
+        VcArgs args = {};
+        int r;
+
+        if (cmd->main)
+                return cmd->main(ctx, cmd, argc, argv);
+        r = vc_parse_command(ctx, cmd, argc, argv, &args);
+        if (r == VC_PARSE_RUN && cmd->check && cmd->check(ctx, cmd, &args) < 0)
+                r = -EINVAL;
+        if (r == VC_PARSE_RUN)
+                r = cmd->run(ctx, &args) < 0 ? 1 : 0;
+        else if (r == VC_PARSE_DONE)
+                r = 0;
+        else
+                r = 2;
+        vc_args_clear(&args);
+        return r;
+}

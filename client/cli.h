@@ -10,6 +10,7 @@
  * table, help texts and run function), declare it below and add it to the table in vgpuctl.c. */
 
 #include <stdbool.h>
+#include <glib.h>
 
 #define VC_MAX_OPTIONS 16
 
@@ -76,6 +77,10 @@ typedef enum {
 /* Parse argv[0..argc) (the arguments after the subcommand name) for cmd. Returns VC_PARSE_RUN,
  * VC_PARSE_DONE, or -EINVAL after printing the error (exit 2). */
 int vc_parse_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv, VcArgs *args);
+
+/* Run cmd with the arguments after its name: its own main, or parse, check and run. Returns the exit
+ * status (0, 1 or 2). */
+int vc_run_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv);
 
 /* clap's checks between options, made by a command's check function (clap checks
  * conflicts first, then requirements). Each prints clap's error and returns -EINVAL (exit 2), or 0.

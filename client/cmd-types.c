@@ -8,9 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus-client.h"
 #include "cli.h"
-#include "inventory-client.h"
+#include "read-source.h"
 #include "json-writer.h"
 #include "macro.h"
 
@@ -211,15 +210,10 @@ static int run_types(const VcContext *ctx, const VcArgs *args)
         g_autoptr(VcInventory) inv = NULL;
         g_autoptr(GString) out = g_string_new(NULL);
         const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : NULL;
-        sd_bus *bus = NULL;
         int r;
 
-        r = vc_bus_open_read(&bus);
-        if (r < 0)
-                return r;
-        /* mdevctl's view unless asked: libvirt runs vgpuctl as mdevctl */
-        r = args->set[OPT_VF] ? vc_inventory_load_types_all(bus, &inv) : vc_inventory_load_types(bus, &inv);
-        sd_bus_flush_close_unref(bus);
+        /* mdevctl's view unless asked (--vf): libvirt runs vgpuctl as mdevctl */
+        r = vc_read_types(args->set[OPT_VF], &inv);
         if (r < 0)
                 return r;
 

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Reading vgpud's replies into VcInventory without copying a string.
+/* Reading vgpud's D-Bus replies into VcInventory (inventory.h) without copying a string.
  *
  * GetManagedObjects (for `status`): a small table per interface says which property lands in which
  * struct field; unknown interfaces and properties are skipped, so a newer daemon with more properties
  * still works. ListTypes, ListDevices and ListDefinitions (for `types` and `list`): one
- * sd_bus_message_read() per element (per field for the many devices, which measured faster). The
- * daemon sorts these lists already; they are only reordered here when they are not in mdevctl's order
- * (devices come by UUID and are grouped by parent in linear time). The structs live in a few large
- * chunks owned by the inventory, not in one allocation each. */
+ * sd_bus_message_read() per element (per field for the many devices, which measured faster). */
 
 #include <errno.h>
 #include <stddef.h>
@@ -95,117 +92,9 @@ static const PropSpec definition_props[] = {
         {},
 };
 
-static void vc_gpu_free(VcGpu *g)
-{
-        g_ptr_array_unref(g->types);
-}
-
-static void vc_definition_free(VcDefinition *d)
-{
-        g_ptr_array_unref(d->attrs);
-}
-
-void vc_inventory_free(VcInventory *inv)
-{
-        if (!inv)
-                return;
-        g_clear_pointer(&inv->gpus, g_ptr_array_unref);
-        g_clear_pointer(&inv->devices, g_ptr_array_unref);
-        g_clear_pointer(&inv->definitions, g_ptr_array_unref);
-        g_clear_pointer(&inv->warnings, g_strfreev);
-        g_clear_pointer(&inv->chunks, g_ptr_array_unref);
-        /* Last: the strings above point into these messages. */
-        g_clear_pointer(&inv->replies, g_ptr_array_unref);
-        g_free(inv);
-}
-
 static void reply_unref(gpointer m)
 {
         sd_bus_message_unref(m);
-}
-
-static VcInventory *inventory_new(void)
-{
-        VcInventory *inv = g_new0(VcInventory, 1);
-
-        inv->gpus = g_ptr_array_new_with_free_func((GDestroyNotify)vc_gpu_free);
-        inv->devices = g_ptr_array_new();
-        inv->definitions = g_ptr_array_new_with_free_func((GDestroyNotify)vc_definition_free);
-        inv->replies = g_ptr_array_new_with_free_func(reply_unref);
-        inv->chunks = g_ptr_array_new_with_free_func(g_free);
-        return inv;
-}
-
-#define CHUNK_SIZE (64 * 1024)
-
-/* size bytes (not initialized) that live as long as the inventory. */
-static void *inventory_alloc(VcInventory *inv, size_t size)
-{
-        void *p;
-
-        size = (size + 15) & ~(size_t)15;
-        if (inv->chunks->len == 0 || inv->chunk_used + size > CHUNK_SIZE) {
-                g_ptr_array_add(inv->chunks, g_malloc(MAX(size, (size_t)CHUNK_SIZE)));
-                inv->chunk_used = 0;
-        }
-        p = (char *)inv->chunks->pdata[inv->chunks->len - 1] + inv->chunk_used;
-        inv->chunk_used += size;
-        return p;
-}
-
-/* Every string field "" and every array empty, as when the daemon sends nothing. */
-static void props_init(void *obj, const PropSpec *specs)
-{
-        for (const PropSpec *s = specs; s->name; s++) {
-                void *field = (char *)obj + s->offset;
-                if (s->kind == PROP_STRING)
-                        *(const char **)field = "";
-                else if (s->kind == PROP_TYPES || s->kind == PROP_ATTRS)
-                        *(GPtrArray **)field = g_ptr_array_new();
-        }
-}
-
-static VcGpu *gpu_new(VcInventory *inv, const char *path)
-{
-        VcGpu *g = memset(inventory_alloc(inv, sizeof(VcGpu)), 0, sizeof(VcGpu));
-
-        props_init(g, gpu_props);
-        g->object_path = path;
-        g->numa_node = -1;
-        g_ptr_array_add(inv->gpus, g);
-        return g;
-}
-
-/* Thousands of these for `list`: a copy of a template rather than props_init(). */
-static VcDevice *device_new(VcInventory *inv, const char *path)
-{
-        static const VcDevice empty = {
-                .object_path = "",
-                .uuid = "",
-                .parent = "",
-                .gpu = "",
-                .type_id = "",
-                .type_name = "",
-                .sysfs_path = "",
-                .user = "",
-                .user_kind = "",
-        };
-        VcDevice *d = inventory_alloc(inv, sizeof(VcDevice));
-
-        *d = empty;
-        d->object_path = path;
-        g_ptr_array_add(inv->devices, d);
-        return d;
-}
-
-static VcDefinition *definition_new(VcInventory *inv, const char *path)
-{
-        VcDefinition *d = memset(inventory_alloc(inv, sizeof(VcDefinition)), 0, sizeof(VcDefinition));
-
-        props_init(d, definition_props);
-        d->object_path = path;
-        g_ptr_array_add(inv->definitions, d);
-        return d;
 }
 
 /* Read an a(ssssiuts) into types (emptied first), field by field (faster than
@@ -227,7 +116,7 @@ static int read_types(sd_bus_message *m, VcInventory *inv, GPtrArray *types)
                         return r;
                 if (r == 0)
                         break;
-                t = inventory_alloc(inv, sizeof(VcType));
+                t = vc_inventory_alloc(inv, sizeof(VcType));
                 r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->id);
                 if (r >= 0)
                         r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &t->name);
@@ -271,7 +160,7 @@ static int read_attrs(sd_bus_message *m, VcInventory *inv, GPtrArray *attrs)
                         return r;
                 if (r == 0)
                         break;
-                a = inventory_alloc(inv, sizeof(VcAttr));
+                a = vc_inventory_alloc(inv, sizeof(VcAttr));
                 *a = (VcAttr){.name = name, .value = value};
                 g_ptr_array_add(attrs, a);
         }
@@ -354,37 +243,6 @@ static int read_props(sd_bus_message *m, VcInventory *inv, const PropSpec *specs
         return sd_bus_message_exit_container(m);
 }
 
-static gint compare_gpus(gconstpointer a, gconstpointer b)
-{
-        const VcGpu *x = *(VcGpu *const *)a, *y = *(VcGpu *const *)b;
-        return strcmp(x->name, y->name);
-}
-
-static gint compare_types(gconstpointer a, gconstpointer b)
-{
-        const VcType *x = *(VcType *const *)a, *y = *(VcType *const *)b;
-        return strcmp(x->id, y->id);
-}
-
-static gint compare_strings(gconstpointer a, gconstpointer b)
-{
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static gint compare_devices(gconstpointer a, gconstpointer b)
-{
-        const VcDevice *x = *(VcDevice *const *)a, *y = *(VcDevice *const *)b;
-        int c = strcmp(x->parent, y->parent);
-        return c != 0 ? c : strcmp(x->uuid, y->uuid);
-}
-
-static gint compare_definitions(gconstpointer a, gconstpointer b)
-{
-        const VcDefinition *x = *(VcDefinition *const *)a, *y = *(VcDefinition *const *)b;
-        int c = strcmp(x->parent, y->parent);
-        return c != 0 ? c : strcmp(x->uuid, y->uuid);
-}
-
 /* Read the interfaces of one object (an a{sa{sv}}) and add what it is to inv. */
 static int read_object(sd_bus_message *m, const char *path, VcInventory *inv, char **ret_error)
 {
@@ -406,11 +264,13 @@ static int read_object(sd_bus_message *m, const char *path, VcInventory *inv, ch
                         return r;
 
                 if (strcmp(iface, VGPUD_GPU_IFACE) == 0)
-                        r = read_props(m, inv, gpu_props, gpu_new(inv, path), path, ret_error);
+                        r = read_props(m, inv, gpu_props, vc_inventory_add_gpu(inv, path), path, ret_error);
                 else if (strcmp(iface, VGPUD_DEVICE_IFACE) == 0)
-                        r = read_props(m, inv, device_props, device_new(inv, path), path, ret_error);
+                        r = read_props(m, inv, device_props, vc_inventory_add_device(inv, path), path,
+                                       ret_error);
                 else if (strcmp(iface, VGPUD_DEFINITION_IFACE) == 0)
-                        r = read_props(m, inv, definition_props, definition_new(inv, path), path, ret_error);
+                        r = read_props(m, inv, definition_props, vc_inventory_add_definition(inv, path),
+                                       path, ret_error);
                 else
                         r = sd_bus_message_skip(m, "a{sv}");
                 if (r < 0)
@@ -423,67 +283,12 @@ static int read_object(sd_bus_message *m, const char *path, VcInventory *inv, ch
         return sd_bus_message_exit_container(m);
 }
 
-/* Sort a only when it is not in order already (the daemon sends most lists sorted). */
-static void sort_if_needed(GPtrArray *a, GCompareFunc compare)
-{
-        for (guint i = 1; i < a->len; i++)
-                if (compare(&a->pdata[i - 1], &a->pdata[i]) > 0) {
-                        g_ptr_array_sort(a, compare);
-                        return;
-                }
-}
-
-/* Put the devices in (parent, uuid) order. They come sorted by UUID (ListDevices) or in any order
- * (GetManagedObjects): group them by parent in one pass (keeping their order), sort the few parent
- * names, and sort a group only when it is not in UUID order. */
-static void sort_devices(GPtrArray *devices)
-{
-        g_autoptr(GHashTable) groups = NULL;
-        g_autoptr(GPtrArray) names = NULL;
-        guint k = 0;
-
-        if (devices->len < 2)
-                return;
-        groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
-        names = g_ptr_array_new();
-        for (guint i = 0; i < devices->len; i++) {
-                VcDevice *d = devices->pdata[i];
-                GPtrArray *group = g_hash_table_lookup(groups, d->parent);
-
-                if (!group) {
-                        group = g_ptr_array_new();
-                        g_hash_table_insert(groups, (gpointer)d->parent, group);
-                        g_ptr_array_add(names, (gpointer)d->parent);
-                }
-                g_ptr_array_add(group, d);
-        }
-        g_ptr_array_sort(names, compare_strings);
-        for (guint i = 0; i < names->len; i++) {
-                GPtrArray *group = g_hash_table_lookup(groups, names->pdata[i]);
-
-                sort_if_needed(group, compare_devices);
-                memcpy(devices->pdata + k, group->pdata, group->len * sizeof(gpointer));
-                k += group->len;
-        }
-}
-
-static void sort_inventory(VcInventory *inv)
-{
-        sort_if_needed(inv->gpus, compare_gpus);
-        for (guint i = 0; i < inv->gpus->len; i++) {
-                VcGpu *g = inv->gpus->pdata[i];
-                sort_if_needed(g->types, compare_types);
-        }
-        sort_devices(inv->devices);
-        sort_if_needed(inv->definitions, compare_definitions);
-}
-
 int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_error)
 {
-        g_autoptr(VcInventory) inv = inventory_new();
+        g_autoptr(VcInventory) inv = vc_inventory_new(reply_unref);
         int r;
 
-        g_ptr_array_add(inv->replies, sd_bus_message_ref(reply));
+        vc_inventory_keep(inv, sd_bus_message_ref(reply));
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
         if (r < 0)
                 goto malformed;
@@ -509,7 +314,7 @@ int vc_inventory_parse(sd_bus_message *reply, VcInventory **ret, char **ret_erro
         if (r < 0)
                 goto malformed;
 
-        sort_inventory(inv);
+        vc_inventory_sort(inv);
         *ret = g_steal_pointer(&inv);
         return 0;
 
@@ -539,7 +344,7 @@ static int parse_types(sd_bus_message *m, VcInventory *inv)
                 r = sd_bus_message_read(m, "so", &name, &path);
                 if (r < 0)
                         return r;
-                g = gpu_new(inv, path);
+                g = vc_inventory_add_gpu(inv, path);
                 g->name = name;
                 r = read_types(m, inv, g->types);
                 if (r < 0)
@@ -569,7 +374,7 @@ static int parse_devices(sd_bus_message *m, VcInventory *inv)
                         return r;
                 if (r == 0)
                         break;
-                d = device_new(inv, "");
+                d = vc_inventory_add_device(inv, "");
                 r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &d->uuid);
                 if (r >= 0)
                         r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &d->parent);
@@ -604,7 +409,7 @@ static int parse_definitions(sd_bus_message *m, VcInventory *inv)
                 r = sd_bus_message_read(m, "ssss", &parent, &uuid, &type_id, &start);
                 if (r < 0)
                         return r;
-                d = definition_new(inv, "");
+                d = vc_inventory_add_definition(inv, "");
                 d->parent = parent;
                 d->uuid = uuid;
                 d->type_id = type_id;
@@ -655,18 +460,18 @@ int vc_inventory_load(sd_bus *bus, VcInventory **ret)
 
 int vc_inventory_load_types(sd_bus *bus, VcInventory **ret)
 {
-        g_autoptr(VcInventory) inv = inventory_new();
+        g_autoptr(VcInventory) inv = vc_inventory_new(reply_unref);
         sd_bus_message *reply = NULL;
         int r;
 
         r = vc_bus_call_simple(bus, VGPUD_MANAGER_IFACE, "ListTypes", &reply);
         if (r < 0)
                 return r;
-        g_ptr_array_add(inv->replies, reply);
+        vc_inventory_keep(inv, reply);
         r = parse_types(reply, inv);
         if (r < 0)
                 return report_malformed("ListTypes", r);
-        sort_inventory(inv);
+        vc_inventory_sort(inv);
         *ret = g_steal_pointer(&inv);
         return 0;
 }
@@ -676,7 +481,7 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret)
         static const char *const methods[] = {"ListDevices", "ListDefinitions"};
         static int (*const parsers[])(sd_bus_message * m, VcInventory * inv) = {parse_devices,
                                                                                 parse_definitions};
-        g_autoptr(VcInventory) inv = inventory_new();
+        g_autoptr(VcInventory) inv = vc_inventory_new(reply_unref);
         g_autoptr(VcPendingCalls) calls = NULL;
         int r;
 
@@ -691,12 +496,12 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret)
                 r = vc_bus_calls_wait(calls, i, &reply);
                 if (r < 0)
                         return r;
-                g_ptr_array_add(inv->replies, reply);
+                vc_inventory_keep(inv, reply);
                 r = parsers[i](reply, inv);
                 if (r < 0)
                         return report_malformed(methods[i], r);
         }
-        sort_inventory(inv);
+        vc_inventory_sort(inv);
         *ret = g_steal_pointer(&inv);
         return 0;
 }
@@ -718,33 +523,33 @@ static int call_of(sd_bus *bus, const char *method, const char *backend,
         r = vc_bus_call_message(bus, m, 0, method, &reply);
         if (r < 0)
                 return r;
-        g_ptr_array_add(inv->replies, reply);
+        vc_inventory_keep(inv, reply);
         r = parse(reply, inv);
         return r < 0 ? report_malformed(method, r) : 0;
 }
 
 int vc_inventory_load_types_of(sd_bus *bus, const char *backend, VcInventory **ret)
 {
-        g_autoptr(VcInventory) inv = inventory_new();
+        g_autoptr(VcInventory) inv = vc_inventory_new(reply_unref);
         int r = call_of(bus, "ListTypesOf", backend, parse_types, inv);
 
         if (r < 0)
                 return r;
-        sort_inventory(inv);
+        vc_inventory_sort(inv);
         *ret = g_steal_pointer(&inv);
         return 0;
 }
 
 int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret)
 {
-        g_autoptr(VcInventory) inv = inventory_new();
+        g_autoptr(VcInventory) inv = vc_inventory_new(reply_unref);
         int r = call_of(bus, "ListDevicesOf", "", parse_devices, inv);
 
         if (r >= 0)
                 r = call_of(bus, "ListDefinitionsOf", "", parse_definitions, inv);
         if (r < 0)
                 return r;
-        sort_inventory(inv);
+        vc_inventory_sort(inv);
         *ret = g_steal_pointer(&inv);
         return 0;
 }

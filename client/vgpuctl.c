@@ -119,26 +119,6 @@ static int run_help(const VcContext *ctx, int argc, char **argv)
         return 0;
 }
 
-static int run_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv)
-{
-        VcArgs args = {};
-        int r;
-
-        if (cmd->main)
-                return cmd->main(ctx, cmd, argc, argv);
-        r = vc_parse_command(ctx, cmd, argc, argv, &args);
-        if (r == VC_PARSE_RUN && cmd->check && cmd->check(ctx, cmd, &args) < 0)
-                r = -EINVAL;
-        if (r == VC_PARSE_RUN)
-                r = cmd->run(ctx, &args) < 0 ? 1 : 0;
-        else if (r == VC_PARSE_DONE)
-                r = 0;
-        else
-                r = 2;
-        vc_args_clear(&args);
-        return r;
-}
-
 int main(int argc, char **argv)
 {
         g_autofree char *bin = g_path_get_basename(argc > 0 && argv[0] ? argv[0] : "vgpuctl");
@@ -153,7 +133,7 @@ int main(int argc, char **argv)
         /* Like mdevctl: any name ending in "lsmdev" means `list`. */
         if (g_str_has_suffix(bin, "lsmdev")) {
                 ctx.compat = true;
-                r = run_command(&ctx, &vc_command_lsmdev, argc - 1, argv + 1);
+                r = vc_run_command(&ctx, &vc_command_lsmdev, argc - 1, argv + 1);
                 fflush(stdout);
                 return r;
         }
@@ -173,7 +153,7 @@ int main(int argc, char **argv)
         } else if (strcmp(arg, "help") == 0) {
                 r = run_help(&ctx, argc - 2, argv + 2);
         } else if ((cmd = find_command(&ctx, arg))) {
-                r = run_command(&ctx, cmd, argc - 2, argv + 2);
+                r = vc_run_command(&ctx, cmd, argc - 2, argv + 2);
         } else {
                 g_autofree char *msg = NULL;
                 if (arg[0] == '-')

@@ -281,6 +281,23 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
         return c->result;
 }
 
+int write_file_atomic_full_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                              WriteAtomicFlags flags)
+{
+        g_autoptr(FileChange) c = NULL;
+        int r;
+
+        if (!(flags & WRITE_ATOMIC_NO_SYNC))
+                return write_file_atomic_at(dirfd, name, data, len, mode);
+        r = file_change_write(dirfd, ".", name, data, len, mode, &c);
+        if (r < 0)
+                return r;
+        /* the rename alone: readers see the old or the new contents, never a part */
+        c->result = 0;
+        commit_names(&c, 1);
+        return c->result;
+}
+
 bool is_temp_file_of(const char *entry, const char *name)
 {
         size_t n = strlen(name), len = strlen(entry);

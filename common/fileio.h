@@ -16,6 +16,16 @@
  * the temporary file removed. A negative errno on failure. (A batch of one: file_changes_commit().) */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
+typedef enum WriteAtomicFlags {
+        WRITE_ATOMIC_DURABLE = 0,      /* as write_file_atomic_at() */
+        WRITE_ATOMIC_NO_SYNC = 1 << 0, /* no fsync at all: readers see the old or the new contents, never
+                                        * a mix, but a power cut may lose both (for tmpfs, e.g. /run) */
+} WriteAtomicFlags;
+
+/* write_file_atomic_at() with flags. */
+int write_file_atomic_full_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                              WriteAtomicFlags flags);
+
 /* Is entry a temporary file write_file_atomic_at() makes for name (".<name>.XXXXXX")? */
 bool is_temp_file_of(const char *entry, const char *name);
 

@@ -7,6 +7,8 @@
 
 #define VGPUD_BUS_NAME       "org.vgpud1"
 #define VGPUD_PRIVATE_SOCKET "/run/vgpud/private"
+/* the published inventory (common/snapshot.h): read commands use it while vgpud holds its lock */
+#define VGPUD_SNAPSHOT "/run/vgpud/snapshot"
 
 /* object paths: the manager, and the prefixes of the per-object paths (<prefix>/<escaped name>) */
 #define VGPUD_MANAGER_PATH           "/org/vgpud1"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* UUID parsing and formatting with sd-id128, accepting exactly the forms mdevctl 1.2.0 accepts; random
- * and name-based (version 5) UUIDs. */
+/* UUID parsing and formatting, accepting exactly the forms mdevctl 1.2.0 accepts; random and name-based
+ * (version 5) UUIDs. Plain C and GLib, no sd-id128: vgpuctl's read path links no libsystemd. */
 
 #include "uuid.h"
 
@@ -9,8 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <glib.h>
-#include <systemd/sd-id128.h>
+
+/* 16 bytes in network order (RFC 9562). */
+typedef struct Uuid {
+        uint8_t bytes[16];
+} Uuid;
 
 static bool is_hex(char c)
 {
@@ -37,17 +43,37 @@ static bool is_uuid_body(const char *s, size_t len, bool hyphenated)
         return true;
 }
 
-static void format_uuid(sd_id128_t id, char ret[static VGPU_UUID_STRING_MAX])
+static void format_uuid(const Uuid *id, char ret[static VGPU_UUID_STRING_MAX])
 {
-        snprintf(ret, VGPU_UUID_STRING_MAX, SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
+        static const char hex[] = "0123456789abcdef";
+        char *p = ret;
+
+        for (size_t i = 0; i < 16; i++) {
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                        *p++ = '-';
+                *p++ = hex[id->bytes[i] >> 4];
+                *p++ = hex[id->bytes[i] & 15];
+        }
+        *p = '\0';
+}
+
+/* The 32 hex digits of s (hyphens skipped; the shape is checked by the caller). */
+static void parse_digits(const char *s, Uuid *ret)
+{
+        size_t n = 0;
+
+        for (; *s && n < 32; s++)
+                if (*s != '-') {
+                        ret->bytes[n / 2] = (uint8_t)((ret->bytes[n / 2] << 4) | g_ascii_xdigit_value(*s));
+                        n++;
+                }
 }
 
 int vgpu_uuid_parse(const char *s, char ret[static VGPU_UUID_STRING_MAX])
 {
         char body[VGPU_UUID_STRING_MAX];
-        sd_id128_t id;
+        Uuid id = {};
         size_t len;
-        int r;
 
         if (!s)
                 return -EINVAL;
@@ -65,11 +91,8 @@ int vgpu_uuid_parse(const char *s, char ret[static VGPU_UUID_STRING_MAX])
                 return -EINVAL;
         body[len == 32 ? 32 : 36] = '\0';
 
-        /* The shape is checked above; sd-id128 converts the digits (it takes both forms, any case). */
-        r = sd_id128_from_string(body, &id);
-        if (r < 0)
-                return -EINVAL;
-        format_uuid(id, ret);
+        parse_digits(body, &id);
+        format_uuid(&id, ret);
         return 0;
 }
 
@@ -89,14 +112,20 @@ bool vgpu_uuid_is_canonical(const char *s)
 
 int vgpu_uuid_generate(char ret[static VGPU_UUID_STRING_MAX])
 {
-        sd_id128_t id;
-        int r;
+        Uuid id;
+        size_t have = 0;
 
-        /* sd_id128_randomize() sets the version 4 and RFC 4122 variant bits. */
-        r = sd_id128_randomize(&id);
-        if (r < 0)
-                return r;
-        format_uuid(id, ret);
+        while (have < sizeof(id.bytes)) {
+                ssize_t n = getrandom(id.bytes + have, sizeof(id.bytes) - have, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                have += (size_t)n;
+        }
+        id.bytes[6] = (id.bytes[6] & 0x0f) | 0x40; /* version 4 */
+        id.bytes[8] = (id.bytes[8] & 0x3f) | 0x80; /* RFC variant */
+        format_uuid(&id, ret);
         return 0;
 }
 
@@ -106,18 +135,16 @@ int vgpu_uuid_derive(const char *vm_uuid, uint32_t slot, char ret[static VGPU_UU
         char canonical[VGPU_UUID_STRING_MAX], name[VGPU_UUID_STRING_MAX + 16];
         uint8_t digest[20];
         gsize digest_len = sizeof(digest);
-        sd_id128_t ns, id;
+        Uuid ns = {}, id;
         int r;
 
         r = vgpu_uuid_parse(vm_uuid, canonical);
         if (r < 0)
                 return r;
-        r = sd_id128_from_string(VGPU_UUID_NAMESPACE, &ns);
-        if (r < 0)
-                return r;
+        parse_digits(VGPU_UUID_NAMESPACE, &ns);
         snprintf(name, sizeof(name), "%s/%" PRIu32, canonical, slot);
 
-        /* RFC 9562 5.5: SHA-1 over the namespace's 16 bytes (network order, as sd_id128_t holds them)
+        /* RFC 9562 5.5: SHA-1 over the namespace's 16 bytes (network order)
          * and the name; the first 16 bytes of the hash with the version and variant set. */
         sha1 = g_checksum_new(G_CHECKSUM_SHA1);
         g_checksum_update(sha1, ns.bytes, sizeof(ns.bytes));
@@ -129,6 +156,6 @@ int vgpu_uuid_derive(const char *vm_uuid, uint32_t slot, char ret[static VGPU_UU
         memcpy(id.bytes, digest, sizeof(id.bytes));
         id.bytes[6] = (id.bytes[6] & 0x0f) | 0x50; /* version 5 */
         id.bytes[8] = (id.bytes[8] & 0x3f) | 0x80; /* RFC variant */
-        format_uuid(id, ret);
+        format_uuid(&id, ret);
         return 0;
 }

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "polkit.h"
 #include "bus.h"
+#include "snapshot-writer.h"
 
 typedef struct {
         Manager *m;
@@ -69,6 +70,7 @@ static void on_applied(int r, const char *message, const LayoutPlan *plan, char 
         g_autoptr(ApplyCall) c = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
+        snapshot_writer_flush(c->m->snapshot); /* before the caller can read it */
         if (r < 0) {
                 log_info("ApplyLayout \"%s\" for %s refused: %s", c->config, c->owner,
                          message ? message : g_strerror(-r));

@@ -13,6 +13,7 @@
 #include "ops.h"
 #include "polkit.h"
 #include "bus.h"
+#include "snapshot-writer.h"
 
 typedef struct {
         Manager *m;
@@ -71,6 +72,8 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
         g_autoptr(Call) c = userdata;
         g_autofree char *path = NULL;
 
+        /* what the reply confirms is in the published snapshot before the caller can read it */
+        snapshot_writer_flush(c->m->snapshot);
         if (r < 0)
                 r = sd_bus_reply_method_errorf(c->call, vgpud_error_name_from_errno(r), "%s",
                                                message ? message : g_strerror(-r));

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "bus.h"
+#include "snapshot-writer.h"
 
 const char *bus_interface_of(InvObjectKind kind)
 {
@@ -23,10 +24,13 @@ const char *bus_interface_of(InvObjectKind kind)
         return NULL;
 }
 
+/* Every change reaches the published snapshot too (snapshot-writer.h). */
 static void on_object_added(void *userdata, InvObjectKind kind, const char *path)
 {
         Manager *m = userdata;
         int r = sd_bus_emit_object_added(m->bus, path);
+
+        snapshot_writer_changed(m->snapshot);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce %s: %m", path);
 }
@@ -35,6 +39,8 @@ static void on_object_removed(void *userdata, InvObjectKind kind, const char *pa
 {
         Manager *m = userdata;
         int r = sd_bus_emit_object_removed(m->bus, path);
+
+        snapshot_writer_changed(m->snapshot);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce removal of %s: %m", path);
 }
@@ -43,6 +49,8 @@ static void on_properties_changed(void *userdata, InvObjectKind kind, const char
 {
         Manager *m = userdata;
         int r = sd_bus_emit_properties_changed_strv(m->bus, path, bus_interface_of(kind), names);
+
+        snapshot_writer_changed(m->snapshot);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce property changes of %s: %m", path);
 }
@@ -92,6 +100,7 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = inventory_rescan(m->inventory);
         /* a request waiting for a device whose uevent was lost sees it now */
         ops_uevents(m->ops, NULL, NULL, NULL);
+        snapshot_writer_flush(m->snapshot);
         if (r < 0)
                 return vgpud_bus_error_set(error, r, "Rescan failed: %s", g_strerror(-r));
         return sd_bus_reply_method_return(msg, NULL);

@@ -22,6 +22,7 @@
 #include "sysfs-mdev.h"
 #include "sysfs-nvidia-vf.h"
 #include "sriov.h"
+#include "snapshot-writer.h"
 
 static void help(void)
 {
@@ -33,6 +34,8 @@ static void help(void)
                "  --udev-source=SOURCE   'udev' or 'kernel' uevents (default: udev when udevd runs)\n"
                "  --private-socket=PATH  also serve the objects on this socket, without the bus broker\n"
                "                         (vgpuctl reads from /run/vgpud/private when it exists)\n"
+               "  --snapshot=PATH        publish the inventory in this file for read commands\n"
+               "                         (vgpuctl reads /run/vgpud/snapshot while vgpud runs)\n"
                "  --metrics-file=PATH    keep Prometheus metrics in this file (node_exporter's textfile\n"
                "                         collector), rewritten after every change\n"
                "  -v, --verbose          log debug messages\n"
@@ -85,6 +88,7 @@ enum {
         ARG_CALLOUT_TIMEOUT,
         ARG_PRIVATE_SOCKET,
         ARG_METRICS_FILE,
+        ARG_SNAPSHOT,
         ARG_CONFIG,
         ARG_SRIOV_MANAGE,
 };
@@ -95,6 +99,7 @@ static const struct option options[] = {
         {"udev-source", required_argument, NULL, ARG_UDEV_SOURCE},
         {"private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET},
         {"metrics-file", required_argument, NULL, ARG_METRICS_FILE},
+        {"snapshot", required_argument, NULL, ARG_SNAPSHOT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, ARG_VERSION},
@@ -135,6 +140,10 @@ static int parse_args(Manager *m, int argc, char **argv)
                 case ARG_PRIVATE_SOCKET:
                         g_free(m->private_socket);
                         m->private_socket = *optarg ? g_strdup(optarg) : NULL;
+                        break;
+                case ARG_SNAPSHOT:
+                        g_free(m->snapshot_path);
+                        m->snapshot_path = *optarg ? g_strdup(optarg) : NULL;
                         break;
                 case ARG_METRICS_FILE:
                         g_free(m->metrics_file);
@@ -188,6 +197,8 @@ static void manager_done(Manager *m)
         store_watch_free(m->store_watch);
         udev_watch_free(m->udev);
         bus_private_done(m);
+        snapshot_writer_free(m->snapshot);
+        g_free(m->snapshot_path);
         inventory_free(m->inventory);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -439,6 +450,12 @@ static int go_public(Manager *m)
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        /* the first snapshot before the name: whoever finds vgpud finds it current */
+        if (m->snapshot_path) {
+                r = snapshot_writer_new(m->event, m->inventory, m->snapshot_path, &m->snapshot);
+                if (r < 0)
+                        return r;
+        }
 
         /* own the name only once the inventory is complete: a client never sees a half-read host */
         r = sd_bus_request_name(m->bus, VGPUD_BUS_NAME, 0);

@@ -29,10 +29,12 @@ typedef struct Manager {
         struct Leases *leases;       /* who holds which vGPU (state_dir/leases) */
         char *definitions_dir;
         char *state_dir;
-        char *udev_source;       /* "udev", "kernel" or NULL for automatic */
-        char *private_socket;    /* path of the private socket, NULL: none */
-        struct Metrics *metrics; /* counters and the textfile (metrics.h) */
-        char *metrics_file;      /* --metrics-file, NULL: none */
+        char *udev_source;               /* "udev", "kernel" or NULL for automatic */
+        char *private_socket;            /* path of the private socket, NULL: none */
+        char *snapshot_path;             /* --snapshot: where the inventory is published, NULL: nowhere */
+        struct SnapshotWriter *snapshot; /* publishes it (snapshot-writer.h), NULL: not publishing */
+        struct Metrics *metrics;         /* counters and the textfile (metrics.h) */
+        char *metrics_file;              /* --metrics-file, NULL: none */
         sd_event_source *private_listen;
         sd_event_source *private_retry; /* resumes accepting after EMFILE (bus-private.c) */
         sd_event_source *private_post;  /* processes what came with a peer's authentication */

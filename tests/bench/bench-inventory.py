@@ -10,13 +10,16 @@ written once, then, in a private mount namespace with the tree bind-mounted over
 /etc/mdevctl.d (so both tools read it as real sysfs, without umockdev's preload):
   - vgpud is started BENCH_STARTS times with NOTIFY_SOCKET set: time from exec to READY=1, and
     its VmRSS right after READY and after serving a full listing;
-  - `vgpuctl list`, `list --dumpjson`, `types`, `list -d` (over vgpud's private socket, as
-    vgpud.service runs it, and over the bus broker) and the same mdevctl commands are run
-    BENCH_RUNS times each, interleaved (one of each per round, so that load from elsewhere hits all
-    alike): median wall time and the ratio; the outputs are compared byte for byte;
+  - `vgpuctl list`, `list --dumpjson`, `types`, `list -d` (from the snapshot vgpud publishes, as
+    with vgpud.service; and without it, over vgpud's private socket) and the same mdevctl commands
+    are run BENCH_RUNS times each, interleaved (one of each per round, so that load from elsewhere
+    hits all alike): median wall time and the ratio, and the ratio of the fastest runs; the outputs
+    are compared byte for byte. BENCH_BASELINE=BUILDDIR adds another build's vgpuctl (e.g. main
+    before a change) to the same rounds, over the private socket;
   - the floor under any client (tests/bench/bench-client-floor.c): a program that only connects to
     the private socket, and one that links libsystemd and makes one Ping call over it.
-Usage: bench-inventory.py [BUILDDIR]  (default: build). Run as root.
+Usage: bench-inventory.py [BUILDDIR]  (default: build). Run as root. BENCH_SIZES=small,1/16,1/4,1
+selects sizes.
 """
 
 import os
@@ -33,7 +36,11 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 RUNS = int(os.environ.get('BENCH_RUNS', '9'))
 STARTS = int(os.environ.get('BENCH_STARTS', '7'))
 COMMANDS = [['list'], ['list', '--dumpjson'], ['types'], ['list', '-d']]
+BASELINE = os.path.abspath(os.environ['BENCH_BASELINE']) if os.environ.get('BENCH_BASELINE') else None
 SCALES = [(None, 'small (3 parents)'), (1 / 16, '1/16'), (1 / 4, '1/4'), (1.0, '1')]
+# BENCH_SIZES=small,1/16 runs only these sizes
+if os.environ.get('BENCH_SIZES'):
+    SCALES = [(s, label) for s, label in SCALES if label.split()[0] in os.environ['BENCH_SIZES'].split(',')]
 
 BUS_CONF = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -119,7 +126,8 @@ def start_vgpud(builddir, env, tmp):
     env = dict(env, NOTIFY_SOCKET=path)
     t0 = time.perf_counter()
     proc = subprocess.Popen([os.path.join(builddir, 'daemon', 'vgpud'), '--state-dir', tmp,
-                             '--private-socket', os.path.join(tmp, 'private')],
+                             '--private-socket', os.path.join(tmp, 'private'),
+                             '--snapshot', os.path.join(tmp, 'snapshot')],
                             env=env, stderr=subprocess.DEVNULL)
     try:
         while True:
@@ -160,23 +168,23 @@ def inner(builddir, tree, label):
             stop(proc)
         proc, _ = start_vgpud(builddir, env, tmp)
         rows = []
-        # as vgpud.service runs: vgpuctl reads over the private socket; and over the bus broker
+        # as vgpud.service runs: vgpuctl reads the snapshot; without it, over the private socket
         private = os.path.join(tmp, 'private')
-        direct_env = dict(env, VGPUD_SOCKET=private)
-        bus_env = dict(env, VGPUD_SOCKET='')
+        fast_env = dict(env, VGPUD_SOCKET=private, VGPUD_SNAPSHOT=os.path.join(tmp, 'snapshot'))
+        socket_env = dict(env, VGPUD_SOCKET=private, VGPUD_SNAPSHOT='')
         floors = [[os.path.join(builddir, 'tests', 'bench', 'bench-floor-connect'), private],
                   [os.path.join(builddir, 'tests', 'bench', 'bench-floor-sdbus'), private]]
+        programs = [([vgpuctl], fast_env), ([vgpuctl], socket_env), (['mdevctl'], env)]
+        if BASELINE:
+            programs.append(([os.path.join(BASELINE, 'client', 'vgpuctl')], socket_env))
         for cmd in COMMANDS:
-            outputs = [timed([vgpuctl] + cmd, direct_env)[1], timed([vgpuctl] + cmd, bus_env)[1],
-                       timed(['mdevctl'] + cmd, env)[1]]
-            same = outputs[0] == outputs[2] and outputs[1] == outputs[2]
-            a, c, b = [], [], []
+            outputs = [timed(prog + cmd, e)[1] for prog, e in programs]
+            same = all(o == outputs[2] for o in outputs)
+            times = [[] for _ in programs]
             for _ in range(RUNS):
-                a.append(wall([vgpuctl] + cmd, direct_env))
-                c.append(wall([vgpuctl] + cmd, bus_env))
-                b.append(wall(['mdevctl'] + cmd, env))
-            rows.append((' '.join(cmd), statistics.median(a), statistics.median(c), statistics.median(b), same,
-                         min(b) / min(a)))
+                for (prog, e), t in zip(programs, times):
+                    t.append(wall(prog + cmd, e))
+            rows.append((' '.join(cmd), [statistics.median(t) for t in times], [min(t) for t in times], same))
         floor = [statistics.median(wall(f, env) for _ in range(RUNS)) for f in floors]
         rss_served = rss_kib(proc.pid)
         stop(proc)
@@ -186,12 +194,17 @@ def inner(builddir, tree, label):
         shutil.rmtree(tmp, ignore_errors=True)
 
     print('size %s:' % label)
-    print('  %-16s %12s %12s %12s %8s %8s %8s  %s' % ('command', 'vgpuctl', 'via bus', 'mdevctl', 'ratio',
-                                                      'via bus', 'of mins', 'same output'))
-    for name, a, c, b, same, mins in rows:
-        print('  %-16s %10.2fms %10.2fms %10.2fms %7.1fx %7.1fx %7.1fx  %s' % (
-            name, a * 1000, c * 1000, b * 1000, b / a, b / c, mins, 'yes' if same else 'NO'))
-    print('  (ratio: mdevctl\'s median over vgpuctl\'s; "of mins": of the fastest runs, less touched by load)')
+    heads = ['vgpuctl', 'no snapshot', 'mdevctl'] + (['baseline'] if BASELINE else [])
+    print('  %-16s' % 'command' + ''.join('%13s' % h for h in heads) +
+          '%8s %8s %11s' % ('ratio', 'of mins', 'no snapsh.') + ('%9s' % 'baseline' if BASELINE else '') +
+          '  same output')
+    for name, med, mins, same in rows:
+        ratios = [med[2] / med[0], mins[2] / mins[0], med[2] / med[1]] + ([med[2] / med[3]] if BASELINE else [])
+        print('  %-16s' % name + ''.join('%11.2fms' % (m * 1000) for m in med) +
+              '%7.1fx %7.1fx %10.1fx' % tuple(ratios[:3]) + ('%8.1fx' % ratios[3] if BASELINE else '') +
+              '  %s' % ('yes' if same else 'NO'))
+    print('  (ratio: mdevctl\'s median over vgpuctl\'s; "of mins": of the fastest runs, less touched by load;')
+    print('   "no snapshot": vgpuctl over the private socket (D-Bus); "baseline": BENCH_BASELINE\'s vgpuctl)')
     print('  floor: connect to the private socket only %.2f ms; with libsystemd, sd-bus and one Ping %.2f ms'
           % (floor[0] * 1000, floor[1] * 1000))
     print('  vgpud start to READY: median %.1f ms (min %.1f, max %.1f, %d starts)' %
@@ -206,6 +219,9 @@ def main():
         inner(sys.argv[2], sys.argv[3], sys.argv[4])
         return 0
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
+    if BASELINE and not os.access(os.path.join(BASELINE, 'client', 'vgpuctl'), os.X_OK):
+        print('BENCH_BASELINE: %s/client/vgpuctl is missing' % BASELINE, file=sys.stderr)
+        return 1
     if not os.path.exists(os.path.join(builddir, 'daemon', 'vgpud')):
         print('build first: %s/daemon/vgpud is missing' % builddir, file=sys.stderr)
         return 1

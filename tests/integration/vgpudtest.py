@@ -373,7 +373,13 @@ class VgpudTestCase(dbusmock.DBusTestCase):
         env['DBUS_SYSTEM_BUS_ADDRESS'] = self.bus_address
         env.setdefault('G_DEBUG', 'fatal-criticals')
         env['STATE_DIRECTORY'] = self.state_dir
+        # read commands use the daemon's snapshot, as with vgpud.service (--snapshot below)
+        env['VGPUD_SNAPSHOT'] = self.snapshot_path()
         return env
+
+    def snapshot_path(self):
+        """Where this test's vgpud publishes its inventory for read commands (common/snapshot.h)."""
+        return os.path.join(self.workdir, 'snapshot')
 
     def config_path(self):
         """This test's vgpud.conf (never the host's /etc/vgpud/vgpud.conf); empty unless the test
@@ -392,6 +398,8 @@ class VgpudTestCase(dbusmock.DBusTestCase):
                 '--definitions-dir', self.sim.definitions_dir, '--state-dir', self.state_dir,
                 # never the host's /usr/lib/mdevctl/scripts.d callouts
                 '--system-scripts-dir', os.path.join(self.workdir, 'no-system-scripts')]
+        if daemon_supports('snapshot'):
+            argv += ['--snapshot', self.snapshot_path()]
         if daemon_supports('sriov-manage'):
             # never the host's /usr/lib/nvidia/sriov-manage
             argv += ['--sriov-manage', self.sriov_manage or os.path.join(self.workdir, 'no-sriov-manage')]

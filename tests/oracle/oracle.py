@@ -103,9 +103,11 @@ class Daemon:
         self.log = open(log_path, 'wb')
         # as deployed (vgpud.service): reads go over the private socket, changes over the bus
         self.private_socket = os.path.join(state_dir, 'private')
+        # and read commands use the published snapshot first (common/snapshot.h)
+        self.snapshot = os.path.join(state_dir, 'snapshot')
         self.proc = subprocess.Popen(
             [VGPUD, '--definitions-dir', os.path.join(root, 'etc', 'mdevctl.d'), '--state-dir', state_dir,
-             '--private-socket', self.private_socket,
+             '--private-socket', self.private_socket, '--snapshot', self.snapshot,
              # never the host's /usr/lib/mdevctl/scripts.d callouts
              '--system-scripts-dir', os.path.join(state_dir, 'no-system-scripts')],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -221,6 +223,7 @@ class OracleCase(dbusmock.DBusTestCase if dbusmock else unittest.TestCase):
         env['DBUS_SYSTEM_BUS_ADDRESS'] = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
         if cls.daemon is not None:
             env['VGPUD_SOCKET'] = cls.daemon.private_socket
+            env['VGPUD_SNAPSHOT'] = cls.daemon.snapshot
         return Result(subprocess.run([os.path.join(cls.bindir, name)] + list(args), capture_output=True,
                                      env=env, timeout=120, input=input if input is not None else b''))
 

@@ -158,6 +158,20 @@ check_unprivileged() {
                         show /tmp/alice.out
                 fi
         done
+        # the fast path: with the bus and the private socket out of reach only the snapshot can answer
+        check "vgpud publishes /run/vgpud/snapshot, readable by anyone" \
+                test "$(stat -c %a /run/vgpud/snapshot /run/vgpud/snapshot.lock | tr '\n' ' ')" = "644 644 "
+        for cmd in types list "list -d"; do
+                # shellcheck disable=SC2086
+                if as_alice env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent VGPUD_SOCKET=/nonexistent \
+                        VGPUD_SNAPSHOT=/run/vgpud/snapshot vgpuctl $cmd && vgpuctl $cmd >/tmp/root.out 2>&1 &&
+                        cmp -s /tmp/alice.out /tmp/root.out; then
+                        ok "alice: vgpuctl $cmd from the snapshot alone prints what root's does"
+                else
+                        fail "alice: vgpuctl $cmd from the snapshot"
+                        show /tmp/alice.out
+                fi
+        done
         n=$(ls "$MDEV_DEVICES" | wc -l)
         for cmd in "start -p mtty -t mtty-2" "define -u 0b5f2a36-3c5d-4a7e-8d22-5b5d1f0c0a01 -p mtty -t mtty-2" \
                 "acquire mtty-2 --owner alice:1" "stop -u $U_AUTO"; do

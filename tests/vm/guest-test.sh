@@ -96,9 +96,11 @@ group_vgpud_start() {
                 fail "vgpud ($VGPUD) or vgpuctl ($VGPUCTL) is not in the initramfs"
                 return
         fi
-        mkdir -p /etc/mdevctl.d /var/lib/vgpud # what the unit's StateDirectory= would make
+        mkdir -p /etc/mdevctl.d /var/lib/vgpud /run/vgpud # what the unit's StateDirectory= etc. would make
+        # as the unit runs it: read commands use the published snapshot (common/snapshot.h)
         # shellcheck disable=SC2046 # word splitting intended
-        (cd / && exec "$VGPUD" $(cmdline_opt vgputest.vgpud_args "" | tr ',' ' ')) >/tmp/vgpud.log 2>&1 &
+        (cd / && exec "$VGPUD" --snapshot=/run/vgpud/snapshot $(cmdline_opt vgputest.vgpud_args "" | tr ',' ' ')) \
+                >/tmp/vgpud.log 2>&1 &
         VGPUD_PID=$!
         # no NOTIFY_SOCKET here: readiness is the bus name being owned (stop early if vgpud died)
         wait_until 20 vgpud_ready_or_dead

@@ -84,6 +84,8 @@ if [ "$mode" = full ]; then
         [ -x "$vgpud" ] || die "$vgpud not built (meson setup $builddir && ninja -C $builddir)"
         [ -x "$vgpuctl" ] || die "$vgpuctl not built (meson setup $builddir && ninja -C $builddir)"
         initrd_args+=(--binary "$vgpud:/usr/libexec/vgpud" --binary "$vgpuctl:/usr/bin/vgpuctl")
+        # the front (vgpuctl) runs everything but the snapshot's reads by vgpuctl-full, found beside it
+        initrd_args+=(--binary "$builddir/client/vgpuctl-full:/usr/bin/vgpuctl-full")
         # group acquire (allocation): guest-test.sh sources /tests/groups.d/*.sh
         initrd_args+=(--file "$VM_DIR/guest-acquire.sh:/tests/groups.d/acquire.sh")
         # group layout (vgpuctl apply): after acquire, whose helpers it uses

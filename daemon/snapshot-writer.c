@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The inventory published for read commands (snapshot-writer.h): Manager.ListTypes, ListDevices and
+ * ListDefinitions (mdevctl's view) in the flat format of common/snapshot.h, written with the one atomic
+ * writer (common/fileio.c) without fsync: /run is tmpfs, and a reboot empties it anyway. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "snapshot.h"
+#include "snapshot-writer.h"
+
+/* The listings are mdevctl's view, as the List* methods without "Of" give it. */
+#define LISTED_BACKEND "mdev"
+
+static bool listed(const Backend *b)
+{
+        return g_str_equal(backend_name(b), LISTED_BACKEND);
+}
+
+struct SnapshotWriter {
+        Inventory *inventory;
+        char *path;
+        char *name;            /* path's last component */
+        int dirfd;             /* path's directory */
+        int lock_fd;           /* holds the lock; -1 after a failed write (readers use D-Bus from then on) */
+        bool dirty;            /* changed since the last write */
+        size_t size_hint;      /* the last snapshot\'s size and some: one allocation for the next */
+        sd_event_source *post; /* after every dispatch of another source: writes when dirty */
+};
+
+/* ListTypes: a(soa(ssssiuts)) */
+static void put_types(GString *out, Inventory *inv)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
+        guint n = 0;
+
+        for (guint i = 0; i < parents->len; i++)
+                n += listed(((InvParent *)parents->pdata[i])->sys->backend);
+        vgpud_snapshot_put_u32(out, n);
+        for (guint i = 0; i < parents->len; i++) {
+                InvParent *p = parents->pdata[i];
+
+                if (!listed(p->sys->backend))
+                        continue;
+                vgpud_snapshot_put_str(out, p->name);
+                vgpud_snapshot_put_str(out, p->object_path);
+                vgpud_snapshot_put_u32(out, p->sys->types->len);
+                for (guint j = 0; j < p->sys->types->len; j++) {
+                        SysfsType *t = p->sys->types->pdata[j];
+                        VgpuType *v = p->models->pdata[j];
+
+                        vgpud_snapshot_put_str(out, t->id);
+                        vgpud_snapshot_put_str(out, t->name);
+                        vgpud_snapshot_put_str(out, t->description);
+                        vgpud_snapshot_put_str(out, t->device_api);
+                        vgpud_snapshot_put_i32(out, t->available_instances);
+                        vgpud_snapshot_put_u32(out, v->max_instances);
+                        vgpud_snapshot_put_u64(out, v->framebuffer_mib);
+                        vgpud_snapshot_put_str(out, v->profile);
+                }
+        }
+}
+
+/* ListDevices: a(sss) */
+static void put_devices(GString *out, Inventory *inv)
+{
+        g_autoptr(GPtrArray) devices = inventory_list_devices(inv);
+        guint n = 0;
+
+        for (guint i = 0; i < devices->len; i++)
+                n += listed(((InvDevice *)devices->pdata[i])->sys->backend);
+        vgpud_snapshot_put_u32(out, n);
+        for (guint i = 0; i < devices->len; i++) {
+                InvDevice *d = devices->pdata[i];
+
+                if (!listed(d->sys->backend))
+                        continue;
+                vgpud_snapshot_put_str(out, d->uuid);
+                vgpud_snapshot_put_str(out, d->sys->parent);
+                vgpud_snapshot_put_str(out, d->sys->type_id);
+        }
+}
+
+/* ListDefinitions: a(ssssa(ss)o) as */
+static void put_definitions(GString *out, Inventory *inv)
+{
+        Backend *backend = inventory_backend(inv, LISTED_BACKEND);
+        g_autoptr(GPtrArray) defs = inventory_list_definitions(inv);
+        GPtrArray *warnings = inventory_warnings(inv);
+        guint n = 0;
+
+        /* as ListDefinitions: those in the listed backend's store */
+        for (guint i = 0; i < defs->len; i++) {
+                InvDefinition *d = defs->pdata[i];
+                if (backend && d->own_store != backend->class->own_store)
+                        defs->pdata[i] = NULL;
+                else
+                        n++;
+        }
+        vgpud_snapshot_put_u32(out, n);
+        for (guint i = 0; i < defs->len; i++) {
+                InvDefinition *d = defs->pdata[i];
+
+                if (!d)
+                        continue;
+                vgpud_snapshot_put_str(out, d->parent);
+                vgpud_snapshot_put_str(out, d->uuid);
+                vgpud_snapshot_put_str(out, d->def->mdev_type);
+                vgpud_snapshot_put_str(out, d->def->autostart ? "auto" : "manual");
+                vgpud_snapshot_put_u32(out, d->def->attrs->len);
+                for (guint j = 0; j < d->def->attrs->len; j++) {
+                        MdevAttr *a = d->def->attrs->pdata[j];
+                        vgpud_snapshot_put_str(out, a->name);
+                        vgpud_snapshot_put_str(out, a->value);
+                }
+                vgpud_snapshot_put_str(out, d->object_path);
+        }
+        vgpud_snapshot_put_u32(out, warnings->len);
+        for (guint i = 0; i < warnings->len; i++)
+                vgpud_snapshot_put_str(out, warnings->pdata[i]);
+}
+
+/* Write the snapshot. One that cannot be written must not stay behind as current: remove the old one
+ * and give up the lock, so readers use D-Bus from then on (a later write could fail the same way). */
+static void write_snapshot(SnapshotWriter *w)
+{
+        g_autoptr(GString) out = g_string_sized_new(w->size_hint);
+        int r;
+
+        uint64_t t0 = (uint64_t)g_get_monotonic_time();
+
+        w->dirty = false;
+        if (w->lock_fd < 0)
+                return;
+        vgpud_snapshot_begin(out);
+        put_types(out, w->inventory);
+        put_devices(out, w->inventory);
+        put_definitions(out, w->inventory);
+        vgpud_snapshot_end(out);
+        w->size_hint = out->len + out->len / 8;
+        r = write_file_atomic_full_at(w->dirfd, w->name, out->str, out->len, 0644, WRITE_ATOMIC_NO_SYNC);
+        if (r >= 0) {
+                log_debug("Wrote %s: %zu bytes in %" PRIu64 " us", w->path, out->len,
+                          (uint64_t)g_get_monotonic_time() - t0);
+                return;
+        }
+        log_warning_errno(r, "Cannot write %s, read commands use D-Bus from now on: %m", w->path);
+        (void)unlinkat(w->dirfd, w->name, 0);
+        close(TAKE_FD(w->lock_fd));
+}
+
+/* Right after the dispatch that changed the inventory (a uevent, an inotify event, a timer), before
+ * the loop reads the next request: whoever learns of the change from vgpud (a signal, a reply) and
+ * then runs `vgpuctl list` finds it in the snapshot. A batch of changes is written once. */
+static int on_post(sd_event_source *s, void *userdata)
+{
+        SnapshotWriter *w = userdata;
+
+        if (w->dirty)
+                write_snapshot(w);
+        return 0;
+}
+
+void snapshot_writer_changed(SnapshotWriter *w)
+{
+        if (w)
+                w->dirty = true;
+}
+
+void snapshot_writer_flush(SnapshotWriter *w)
+{
+        if (w && w->dirty)
+                write_snapshot(w);
+}
+
+void snapshot_writer_free(SnapshotWriter *w)
+{
+        if (!w)
+                return;
+        sd_event_source_disable_unref(w->post);
+        if (w->lock_fd >= 0) {
+                /* first the file, then the lock: a reader never takes a dead daemon's file as current */
+                (void)unlinkat(w->dirfd, w->name, 0);
+                close(w->lock_fd);
+        }
+        if (w->dirfd >= 0)
+                close(w->dirfd);
+        g_free(w->path);
+        g_free(w->name);
+        g_free(w);
+}
+
+int snapshot_writer_new(sd_event *event, Inventory *inv, const char *path, SnapshotWriter **ret)
+{
+        g_autoptr(SnapshotWriter) w = g_new0(SnapshotWriter, 1);
+        g_autofree char *dir = g_path_get_dirname(path);
+        int r;
+
+        w->inventory = inv;
+        w->path = g_strdup(path);
+        w->name = g_path_get_basename(path);
+        w->lock_fd = -1;
+        w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->dirfd < 0)
+                return log_error_errno(negative_errno(), "Cannot open %s for the snapshot: %m", dir);
+        /* always on: sd-event marks post sources pending before it dispatches another source, so one
+         * enabled during that dispatch would miss it */
+        r = sd_event_add_post(event, &w->post, on_post, w);
+        if (r >= 0)
+                r = sd_event_source_set_priority(w->post, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the snapshot's writer: %m");
+
+        /* the file an earlier vgpud left goes before the lock is taken, so that no reader takes it for
+         * this vgpud's while the first write is under way */
+        *ret = NULL;
+        if (vgpud_snapshot_is_locked(path) > 0) {
+                log_warning("Another process publishes %s: not publishing the inventory there", path);
+                return 0;
+        }
+        (void)unlinkat(w->dirfd, w->name, 0);
+        w->lock_fd = vgpud_snapshot_lock(path);
+        if (w->lock_fd < 0) {
+                log_warning_errno(w->lock_fd, "Cannot lock %s.lock, not publishing the inventory: %m", path);
+                return 0;
+        }
+        write_snapshot(w);
+        if (w->lock_fd >= 0)
+                *ret = g_steal_pointer(&w);
+        return 0;
+}
