@@ -154,6 +154,17 @@ int store_load_all(const char *dir, GPtrArray **ret_defs, GPtrArray **ret_warnin
                 path = g_build_filename(dir, de->d_name, NULL);
                 if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
+                if (!store_parent_name_is_valid(de->d_name)) {
+                        /* no parent has such a name; listed, it would forge a line of `list -d` */
+                        g_autofree char *q = name_quote(de->d_name);
+
+                        g_ptr_array_add(warnings,
+                                        g_strdup_printf("%s/%s: not a valid parent name (printable, no "
+                                                        "whitespace, at most %d bytes); its definitions are "
+                                                        "skipped, the directory left as it is",
+                                                        dir, q, NAME_LEN_MAX));
+                        continue;
+                }
                 load_parent_dir(dir, de->d_name, defs, warnings);
         }
         g_ptr_array_sort(defs, compare_defs);

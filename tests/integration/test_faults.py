@@ -268,3 +268,19 @@ class TestNames(FaultTestCase):
         for path, text in contents.items():
             with open(path) as f:
                 self.assertEqual(f.read(), text)
+
+    def test_a_parent_directory_that_breaks_the_name_rule_is_skipped(self):
+        """A directory in the definitions directory whose name holds a newline (made by hand; no parent
+        has such a name) would forge a line of `list -d`: skipped with a warning, left as it is."""
+        bad = os.path.join(self.sim.definitions_dir, '%s\n%s %s nvidia-231 auto' % (T4, U5, T4))
+        os.makedirs(bad)
+        with open(os.path.join(bad, U6), 'w') as f:
+            f.write(json.dumps({'mdev_type': 'nvidia-231', 'start': 'manual'}))
+        self.restart_vgpud()
+        self.assertEqual(self.definitions(), [])
+        self.assertTrue(any('not a valid parent name' in w and '\\n' in w for w in self.warnings()),
+                        self.warnings())
+        self.assertFalse(any('\n' in w for w in self.warnings()))
+        rc, out, err = self.run_vgpuctl('list', '-d')
+        self.assertEqual((rc, out.strip()), (0, ''), err)
+        self.assertTrue(os.path.exists(os.path.join(bad, U6)))
