@@ -106,7 +106,11 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-/* The List* methods give what a listing needs in one compact reply, as logind's ListSessions() and
+/* daemon/snapshot-writer.c publishes what ListTypes, ListDevices and ListDefinitions return for
+ * vgpuctl's reads without D-Bus: a change to what they send belongs there too (test_snapshot.py
+ * compares both ways of reading).
+ *
+ * The List* methods give what a listing needs in one compact reply, as logind's ListSessions() and
  * systemd's ListUnits() do: GetManagedObjects() carries every property of every object, which for
  * thousands of devices costs the daemon tens of milliseconds to serialize. */
 

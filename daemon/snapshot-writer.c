@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The inventory published for read commands (snapshot-writer.h): Manager.ListTypes, ListDevices and
- * ListDefinitions (mdevctl's view) in the flat format of common/snapshot.h, written with the one atomic
- * writer (common/fileio.c) without fsync: /run is tmpfs, and a reboot empties it anyway. */
+ * ListDefinitions (mdevctl's view: bus-manager.c's reply_types(), reply_devices() and
+ * reply_definitions() with backend "mdev"; keep them the same) in the flat format of common/snapshot.h,
+ * written with the one atomic writer (common/fileio.c) without fsync: /run is tmpfs, and a reboot empties it
+ * anyway. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +111,7 @@ static void put_definitions(GString *out, Inventory *inv)
                         continue;
                 vgpud_snapshot_put_str(out, d->parent);
                 vgpud_snapshot_put_str(out, d->uuid);
-                vgpud_snapshot_put_str(out, d->def->mdev_type);
+                vgpud_snapshot_put_str(out, d->type_shown);
                 vgpud_snapshot_put_str(out, d->def->autostart ? "auto" : "manual");
                 vgpud_snapshot_put_u32(out, d->def->attrs->len);
                 for (guint j = 0; j < d->def->attrs->len; j++) {
