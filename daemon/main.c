@@ -536,7 +536,8 @@ static int run(Manager *m)
         r = go_public(m);
         if (r < 0)
                 return r;
-        ops_autostart(m->ops, NULL); /* every "auto" definition whose parent is here */
+        ops_mixed_size_learn(m->ops); /* GPUs left in mixed-size mode by an earlier run */
+        ops_autostart(m->ops, NULL);  /* every "auto" definition whose parent is here */
         /* after autostart: the layout plans once the engine is idle, with what autostart brought back */
         r = layout_watch_start(m->layout);
         if (r < 0)

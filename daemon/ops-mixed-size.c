@@ -120,6 +120,36 @@ static int switch_on(Ops *ops, Job *j, const InvParent *p, bool asked, char **re
                         j->uuid, g_strerror(-r));
 }
 
+void ops_mixed_size_learn(Ops *ops)
+{
+        g_autoptr(GPtrArray) parents = inventory_list_parents(ops->inv);
+        /* copies: recording a GPU recomputes the inventory */
+        g_autoptr(GHashTable) asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GPtrArray) defs = inventory_list_definitions(ops->inv);
+
+        for (guint i = 0; i < defs->len; i++) {
+                InvDefinition *d = defs->pdata[i];
+                InvParent *p = d->def->mixed_size ? inventory_get_parent(ops->inv, d->parent) : NULL;
+                if (p && p->core)
+                        g_hash_table_add(asked, g_strdup(p->core));
+        }
+        for (guint i = 0; i < parents->len; i++) {
+                InvParent *p = parents->pdata[i];
+                g_autofree char *core = g_strdup(p->core);
+
+                if (!p->sys->physfn || !p->sys->backend->class->own_store || !core ||
+                    g_hash_table_contains(done, core) || inventory_core_mixed(ops->inv, core) ||
+                    !(g_hash_table_contains(asked, core) || inventory_mixed_size_wanted(ops->inv, core)))
+                        continue;
+                g_hash_table_add(done, g_strdup(core)); /* NVML is asked once per GPU */
+                if (nvml_get_mixed_size(core) == 1) {
+                        log_info("GPU %s is in mixed-size mode", core);
+                        inventory_set_core_mixed(ops->inv, core, true);
+                }
+        }
+}
+
 int ops_mixed_size_prepare(Ops *ops, Job *j, const InvParent *p, const CoreCapacity *cap,
                            const VgpuType *model, char **ret_message)
 {

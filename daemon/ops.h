@@ -169,6 +169,10 @@ void ops_uevents(Ops *ops, char **parents, char **devices, char **registered);
 /* Start every "auto" definition of parent (NULL: of every parent) that is not running, as queued
  * requests. Calls within a short time for one parent make one attempt; failures are logged. */
 void ops_autostart(Ops *ops, const char *parent);
+/* At startup: the GPUs a definition or the host configuration wants in mixed-size mode that NVML says
+ * are in it already (a restart of vgpud, not of the host) are recorded as mixed for the capacity model
+ * (a full GPU lists no type that would tell). One NVML question per such GPU; none without them. */
+void ops_mixed_size_learn(Ops *ops);
 
 /* What req is about, as far as known before it runs, for polkit's rules (dbus/org.vgpud1.policy):
  * "parent", "type" (Acquire: the profile asked for), "owner", "uuid", each only when known, as a

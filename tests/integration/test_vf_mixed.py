@@ -122,7 +122,8 @@ class MixedDefinitions(VfTestCase):
         return row[0]
 
     def test_full_gpu_switched_by_a_definition_stays_mixed(self):
-        """The driver lists nothing on a full GPU, so only vgpud's own record says the GPU is mixed."""
+        """The driver lists nothing on a full GPU, so only vgpud's own record (or NVML, asked again after
+        a restart of vgpud) says the GPU is mixed."""
         self.assertFalse(self.status_row()['mixed_size'])
         self.define(self.vfs[0], U[0], mixed_dfn(self.whole, 'manual'))
         self.start(self.vfs[0], U[0], '')
@@ -132,6 +133,11 @@ class MixedDefinitions(VfTestCase):
         self.assertTrue(self.status_row()['mixed_size'])
         _, cores, _ = self.plan()
         self.assertTrue(cores[self.pf][5], cores[self.pf])  # (core, board, model, numa, size, mixed, ...)
+        # vgpud restarts (the host does not): NVML says so again, for the GPU its definition asks for
+        self.restart()
+        self.call('/org/vgpud1', MANAGER, 'Rescan')
+        self.assertTrue(self.gpu_mixed_property(self.vfs[0]))
+        self.assertEqual(self.held(self.pf), {self.vfs[0]: self.whole})
         # stopped again, the GPU is still in mixed-size mode (the driver keeps it until a rebind)
         self.stop(U[0])
         self.assertTrue(self.gpu().mixed_size)
