@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         g_autofree char *s = g_malloc(size + 1);
-        g_autofree char *resolved = NULL, *q = NULL;
+        g_autofree char *resolved = NULL, *q = NULL, *shown = NULL;
         char uuid[VGPU_UUID_STRING_MAX];
         const char *second;
 
@@ -27,6 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         q = name_quote(s);
         if (strlen(q) > NAME_QUOTE_MAX * 4 + 5)
                 __builtin_trap(); /* bounded, whatever the input */
+        shown = name_shown(s);
+        if (!name_is_valid(shown) || (name_is_valid(s) && strcmp(shown, s) != 0))
+                __builtin_trap(); /* one field of one line, and a valid name shown as it is */
         if (vgpu_uuid_parse(s, uuid) >= 0 && !vgpu_uuid_is_canonical(uuid))
                 __builtin_trap();
         second = strlen(s) < size ? s + strlen(s) + 1 : NULL;
