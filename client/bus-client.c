@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "bus-client.h"
+#include "cli.h"
 #include "errors.h"
 #include "macro.h"
 
@@ -44,13 +45,7 @@ int vc_bus_open(sd_bus **ret)
 
 static const char *private_socket(void)
 {
-        const char *e = getenv("VGPUD_SOCKET");
-
-        if (e)
-                return *e ? e : NULL;
-        if (getenv("DBUS_SYSTEM_BUS_ADDRESS"))
-                return NULL;
-        return VGPUD_PRIVATE_SOCKET;
+        return vc_vgpud_path("VGPUD_SOCKET", VGPUD_PRIVATE_SOCKET);
 }
 
 /* The private socket, or -ENOENT (nothing printed) when there is none or it does not answer. */

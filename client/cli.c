@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib.h>
 
@@ -403,6 +404,17 @@ void vc_append_table(GString *out, GPtrArray *cells, int n_cols)
                 for (size_t pad = g_utf8_strlen(cell, -1); pad < width[c] + 2; pad++)
                         g_string_append_c(out, ' ');
         }
+}
+
+const char *vc_vgpud_path(const char *var, const char *fallback)
+{
+        const char *e = getenv(var);
+
+        if (e)
+                return *e ? e : NULL;
+        if (getenv("DBUS_SYSTEM_BUS_ADDRESS"))
+                return NULL;
+        return fallback;
 }
 
 int vc_run_command(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv)

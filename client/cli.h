@@ -106,6 +106,11 @@ void vc_print_command_help(const VcContext *ctx, const VcCommand *cmd, const cha
  * --help\n" on stderr. usage may be NULL. Returns -EINVAL. */
 int vc_usage_error(const VcContext *ctx, const char *usage, const char *message);
 
+/* Where vgpuctl finds one of vgpud's files (its private socket, its snapshot): $var when set ("" means
+ * nowhere: NULL), else nowhere when DBUS_SYSTEM_BUS_ADDRESS is set (a test bus or a demo must never
+ * reach the host's vgpud), else fallback. */
+const char *vc_vgpud_path(const char *var, const char *fallback);
+
 /* Print "Warning: <line>" to stderr for each warning. */
 void vc_print_warnings(char **warnings);
 

@@ -7,19 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "inventory-snapshot.h"
 #include "names.h"
 #include "snapshot.h"
 
 const char *vc_snapshot_path(void)
 {
-        const char *e = getenv("VGPUD_SNAPSHOT");
-
-        if (e)
-                return *e ? e : NULL;
-        if (getenv("DBUS_SYSTEM_BUS_ADDRESS"))
-                return NULL;
-        return VGPUD_SNAPSHOT;
+        return vc_vgpud_path("VGPUD_SNAPSHOT", VGPUD_SNAPSHOT);
 }
 
 /* ListTypes: a(soa(ssssiuts)) */

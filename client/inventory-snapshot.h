@@ -6,9 +6,7 @@
 
 #include "inventory.h"
 
-/* Where this vgpuctl finds the snapshot: $VGPUD_SNAPSHOT ("": nowhere), else nowhere when
- * DBUS_SYSTEM_BUS_ADDRESS is set (a test bus or a demo must never read the host's vgpud), else
- * VGPUD_SNAPSHOT. NULL: do not use one. */
+/* Where this vgpuctl finds the snapshot: vc_vgpud_path() of $VGPUD_SNAPSHOT. NULL: do not use one. */
 const char *vc_snapshot_path(void);
 
 /* As vc_inventory_load_types() or (types false) vc_inventory_load_listing() (inventory-client.h), from
