@@ -4,8 +4,9 @@ tests/bench/bench-hostile.py. It never reads a reply.
 
     hostile.py idle SOCKET N            open N connections and hold them
     hostile.py pipeline SOCKET N CALLS  N authenticated connections, CALLS ListTypes each, unread
-    hostile.py trickle SOCKET N DECLARED SEND  N connections, each one call declaring a DECLARED-byte
-                                        body, of which it sends SEND bytes in 64 KiB writes
+    hostile.py trickle SOCKET N DECLARED SEND [PAUSE_MS]  N connections, each one call declaring a
+                                        DECLARED-byte body, of which it sends SEND bytes in 64 KiB
+                                        writes PAUSE_MS apart (default 1)
     hostile.py large SOCKET N SIZE CALLS  N connections, CALLS whole calls of SIZE bytes each
 
 Then it prints one JSON line (what it did) and answers commands on stdin, one per line: 'count'
@@ -85,10 +86,10 @@ def send_until_closed(s, chunks, pause=0):
     return sent
 
 
-def trickle(s, declared, send):
+def trickle(s, declared, send, pause_ms):
     head = declared_call_head(declared)
     piece = b'x' * 65536
-    return send_until_closed(s, [head] + [piece] * (send // len(piece)), pause=0.001)
+    return send_until_closed(s, [head] + [piece] * (send // len(piece)), pause=pause_ms / 1000)
 
 
 def large(s, size, calls):
@@ -143,7 +144,8 @@ def main():
             refused += 1
     result = {'connected': len(conns), 'refused': refused}
     sender = {'pipeline': lambda s: pipeline(s, int(sys.argv[4])),
-              'trickle': lambda s: trickle(s, int(sys.argv[4]), int(sys.argv[5])),
+              'trickle': lambda s: trickle(s, int(sys.argv[4]), int(sys.argv[5]),
+                                           float(sys.argv[6]) if len(sys.argv) > 6 else 1),
               'large': lambda s: large(s, int(sys.argv[4]), int(sys.argv[5]))}.get(mode)
     if sender:
         result['sent'] = []
