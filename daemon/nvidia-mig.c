@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 #include "log.h"
@@ -15,6 +17,7 @@
 #include "nvidia-mig.h"
 
 #define CREATED_FILE    "nvidia-vf-gpu-instances.conf"
+#define VFS_KEY         "vfs" /* [<PF>] vfs=<vfs_identity()>: the VFs its GIs were made under */
 #define TYPE_PREFIX     "nvidia-"
 #define PROFILE_UNKNOWN G_MAXUINT /* MIG-backed by its name, NVML cannot say more */
 
@@ -94,14 +97,50 @@ void nvidia_mig_forget(NvidiaMig *m, const char *pf)
         }
 }
 
-static void created_set(NvidiaMig *m, const char *pf, int gi_id, int profile)
+/* Which VFs the PF has now: the inode and change time of its first VF's directory, which a rebind (the
+ * VFs removed and added again, wiping every GI) makes anew; NULL without VFs. */
+static char *vfs_identity(Backend *b, const char *pf)
+{
+        g_autofree char *vf0 = backend_path(b, "bus/pci/devices", pf, "virtfn0", NULL);
+        struct stat st;
+
+        if (stat(vf0, &st) < 0)
+                return NULL;
+        return g_strdup_printf("%ju.%jd.%ld", (uintmax_t)st.st_ino, (intmax_t)st.st_ctim.tv_sec,
+                               st.st_ctim.tv_nsec);
+}
+
+/* Whether the record of pf's GIs is from the VFs it has now; a stale one (a rebind since, or no VFs)
+ * is forgotten: its GIs are gone, a GI of the same id now is not vgpud's. */
+static bool records_current(NvidiaMig *m, Backend *b, const char *pf)
+{
+        g_autofree char *now = NULL, *then = NULL;
+
+        if (!g_key_file_has_group(m->created, pf))
+                return true;
+        now = vfs_identity(b, pf);
+        then = g_key_file_get_string(m->created, pf, VFS_KEY, NULL);
+        if (now && g_strcmp0(now, then) == 0)
+                return true;
+        log_info("%s: its VFs were enabled again since vgpud made its GPU instances: none of them is left",
+                 pf);
+        g_key_file_remove_group(m->created, pf, NULL);
+        (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
+        return false;
+}
+
+/* Record (profile >= 0, with the VFs it is made under) or forget GI gi_id of pf. */
+static void created_set(NvidiaMig *m, Backend *b, const char *pf, int gi_id, int profile)
 {
         char key[16];
 
         g_snprintf(key, sizeof(key), "%d", gi_id);
-        if (profile >= 0)
+        if (profile >= 0) {
+                g_autofree char *vfs = vfs_identity(b, pf);
+                if (!records_current(m, b, pf) || !g_key_file_has_group(m->created, pf))
+                        g_key_file_set_string(m->created, pf, VFS_KEY, vfs ? vfs : "");
                 g_key_file_set_integer(m->created, pf, key, profile);
-        else if (!g_key_file_remove_key(m->created, pf, key, NULL))
+        } else if (!g_key_file_remove_key(m->created, pf, key, NULL))
                 return;
         (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
 }
@@ -166,7 +205,8 @@ void nvidia_mig_prune(NvidiaMig *m, Backend *b)
         for (char **pf = pfs; pf && *pf; pf++) {
                 g_autofree char *vf0 = backend_path(b, "bus/pci/devices", *pf, "virtfn0", NULL);
                 if (access(vf0, F_OK) == 0) {
-                        destroy_leftovers(m, b, *pf);
+                        if (records_current(m, b, *pf))
+                                destroy_leftovers(m, b, *pf);
                         continue;
                 }
                 /* no VFs: a reboot or SR-IOV disabled; the rebind that brings them back wipes the GIs */
@@ -434,7 +474,7 @@ int nvidia_mig_prepare(NvidiaMig *m, Backend *b, const SysfsParent *p, const Sys
                 return gi;
         log_info("Created GPU instance %d (profile %u) on %s for %s", gi, t->gpu_instance_profile, p->physfn,
                  t->name ? t->name : t->id);
-        created_set(m, p->physfn, gi, (int)t->gpu_instance_profile);
+        created_set(m, b, p->physfn, gi, (int)t->gpu_instance_profile);
         nvidia_mig_forget(m, p->physfn);
         *ret_created = gi;
         return 0;
@@ -452,7 +492,7 @@ void nvidia_mig_undo(NvidiaMig *m, const char *pf, int created)
                 return;
         }
         log_info("Destroyed GPU instance %d of %s (vgpud made it)", created, pf);
-        created_set(m, pf, created, -1);
+        created_set(m, NULL, pf, created, -1);
         nvidia_mig_forget(m, pf);
 }
 
@@ -464,7 +504,7 @@ void nvidia_mig_vgpu_gone(NvidiaMig *m, Backend *b, const char *pf, int gi_id)
 
         nvidia_mig_forget(m, pf);
         g_snprintf(key, sizeof(key), "%d", gi_id);
-        if (gi_id < 0 || !g_key_file_has_key(m->created, pf, key, NULL))
+        if (gi_id < 0 || !records_current(m, b, pf) || !g_key_file_has_key(m->created, pf, key, NULL))
                 return; /* not vgpud's: someone else's GI stays */
         pf_dir = backend_path(b, "bus/pci/devices", pf, NULL);
         vfs = read_vfs(pf_dir);

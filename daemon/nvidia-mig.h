@@ -15,8 +15,9 @@
  * address order), so that the VFs' counts add up to the GPU's.
  *
  * The GIs vgpud made are remembered in the state directory (nvidia-vf-gpu-instances.conf, [<PF>]
- * <GI id>=<profile id>) and forgotten when the PF's VFs are enabled again (a rebind or a reboot wipes
- * every GI). Runs only from the event loop; NVML is asked only for GPUs whose types are MIG-backed. */
+ * vfs=<the VFs they were made under> <GI id>=<profile id>) and forgotten when the PF's VFs are gone or
+ * enabled again (a rebind or a reboot wipes every GI). Runs only from the event loop; NVML is asked only for
+ * GPUs whose types are MIG-backed. */
 
 #include <stdbool.h>
 #include <glib.h>

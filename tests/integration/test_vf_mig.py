@@ -188,12 +188,32 @@ class TestMigWithoutNvml(MigTestCase):
 
 
 class TestMigCrashLeftover(MigTestCase):
+    def vfs_identity(self):
+        """What vgpud records with the GPU instances it makes: its PF's first VF directory's inode and
+        change time (a rebind makes them anew)."""
+        st = os.stat(os.path.join(self.sim.sys_dir, 'bus/pci/devices', RTX, 'virtfn0'))
+        return '%d.%d.%d' % (st.st_ino, st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9)
+
     def test_an_empty_gpu_instance_vgpud_made_is_destroyed_at_start(self):
         # what a crash between making a GPU instance and writing its vGPU leaves behind
         self.stop_vgpud()
         self.assertEqual(self.sim.emulator.vf.create_gpu_instance(RTX, '1g.24gb'), 3)
         self.assertEqual(self.sim.emulator.vf.create_gpu_instance(RTX, '1g.24gb'), 4)
         with open(os.path.join(self.state_dir, 'nvidia-vf-gpu-instances.conf'), 'w') as f:
-            f.write('[%s]\n3=14\n' % RTX)  # vgpud's; 4 is someone else's
+            f.write('[%s]\nvfs=%s\n3=14\n' % (RTX, self.vfs_identity()))  # vgpud's; 4 is someone else's
         self.start_vgpud()
         self.assertEqual(self.gpu_instances(), [(4, '1g.24gb', [])])
+
+    def test_after_a_rebind_a_gpu_instance_of_the_same_id_is_not_vgpuds(self):
+        uuid, _, parent, _ = self.acquire(BW + '1-24Q', 'vm:1')
+        self.assertEqual(self.gpu_instances(), [(3, '1g.24gb', [parent])])
+        self.stop_vgpud()
+        emu = self.sim.emulator
+        self.assertEqual(emu.vf.set_vgpu_type(parent, 0), 0)  # another tool removed the vGPU
+        self.assertEqual(emu.vf.sriov_manage(['-e', RTX])[0], 0)  # the rebind wipes GPU instance 3
+        self.assertEqual(self.gpu_instances(), [])
+        self.assertEqual(emu.vf.create_gpu_instance(RTX, '1g.24gb'), 3)  # an admin's, with the same id
+        self.start_vgpud()
+        self.assertEqual(self.gpu_instances(), [(3, '1g.24gb', [])])  # kept: not the one vgpud made
+        with open(os.path.join(self.state_dir, 'nvidia-vf-gpu-instances.conf')) as f:
+            self.assertNotIn('3=', f.read())
