@@ -69,5 +69,9 @@ char *name_shown(const char *s)
                         g_string_append_c(out, *c);
         if (out->len == 0)
                 g_string_append(out, "\"\"");
+        if (out->len > NAME_LEN_MAX) { /* 64 bytes escaped to 4 characters each, and the "..." */
+                g_string_truncate(out, NAME_LEN_MAX - 3);
+                g_string_append(out, "...");
+        }
         return g_string_free(out, FALSE);
 }

@@ -97,6 +97,15 @@ static void test_shown(void)
                 g_assert_true(name_is_valid(s));
                 g_assert_true(g_str_has_suffix(s, "..."));
         }
+        {
+                /* every byte escaped to four characters: still within the length limit (found by
+                 * fuzz-sysfs-values) */
+                g_autofree char *high = g_strnfill(NAME_QUOTE_MAX + 8, '\xff');
+                g_autofree char *s = name_shown(high);
+
+                g_assert_true(name_is_valid(s));
+                g_assert_cmpuint(strlen(s), ==, NAME_LEN_MAX);
+        }
 }
 
 int main(int argc, char **argv)
