@@ -52,7 +52,6 @@ static int refuse(Ops *ops, Job *j, const InvParent *p, const VgpuType *model, i
 {
         g_autoptr(AllocHost) h = alloc_host_new(ops->inv);
         g_autofree char *running = alloc_host_core_running(ops->inv, alloc_host_core_of(h, p->name));
-        g_autofree char *line = NULL;
 
         if (r == -EXDEV)
                 r = ops_fail(ret_message, -EXDEV,
@@ -69,8 +68,7 @@ static int refuse(Ops *ops, Job *j, const InvParent *p, const VgpuType *model, i
                         "only on a GPU without vGPUs (NVML: In use), so %s on %s cannot start as "
                         "asked (mixed_size); stop them first, or start it without mixed_size",
                         p->core, running, j->uuid, p->name);
-        line = g_strdup_printf("Mixed-size mode cannot be set on GPU %s: %s", p->core, *ret_message);
-        log_warning("%s", line);
+        log_warning("Mixed-size mode cannot be set on GPU %s: %s", p->core, *ret_message);
         return r;
 }
 

@@ -267,6 +267,12 @@ class VgpudTestCase(dbusmock.DBusTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.start_system_bus()
+        # python-dbusmock 0.28 records the bus on DBusTestCase, and its tearDownClass sets None on the
+        # class it tears down: a subclass of a class that ran before then finds that None and never
+        # stops its own bus (a dbus-daemon, and its inotify instance, left per such class). Recorded
+        # on this class, teardown stops the bus it started (a class whose start_system_bus records its
+        # own, as test_hostile's does, keeps that).
+        cls.system_bus_pid = cls.__dict__.get('system_bus_pid') or dbusmock.DBusTestCase.system_bus_pid
         cls.bus_address = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
         cls.dbus_con = cls.get_dbus(system_bus=True)
         cls.gconn = Gio.DBusConnection.new_for_address_sync(
