@@ -38,8 +38,9 @@ def builddir():
 
 
 def simvf_library():
-    """The write shim (tests/sim/simvf-preload.c) in the build directory, or None if not built."""
-    path = os.path.join(builddir(), 'tests', 'sim', 'libvgpud-simvf.so')
+    """The write shim (tests/sim/simvf-preload.c): $VGPUD_SIM_SHIM (a build without the tests, e.g.
+    the sanitizer's, borrows the main build's), else the build directory's; None if not built."""
+    path = os.environ.get('VGPUD_SIM_SHIM') or os.path.join(builddir(), 'tests', 'sim', 'libvgpud-simvf.so')
     return path if os.path.exists(path) else None
 
 
