@@ -17,6 +17,7 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "tmp-tree.h"
 #include "inventory.h"
 #include "ops.h"
 #include "sriov.h"
@@ -41,42 +42,15 @@ typedef struct {
         char *defs;  /* <tmp>/defs */
 } Tree;
 
-static void put(const char *root, const char *rel, const char *contents)
-{
-        g_autofree char *path = g_build_filename(root, rel, NULL);
-        g_autofree char *dir = g_path_get_dirname(path);
-
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
-}
-
-static void link_to(const char *root, const char *rel, const char *target)
-{
-        g_autofree char *path = g_build_filename(root, rel, NULL);
-        g_autofree char *dir = g_path_get_dirname(path);
-
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        g_assert_cmpint(symlink(target, path), ==, 0);
-}
-
-static char *get(const Tree *t, const char *rel)
-{
-        g_autofree char *path = g_build_filename(t->root, rel, NULL);
-        char *s = NULL;
-
-        g_assert_true(g_file_get_contents(path, &s, NULL, NULL));
-        return s;
-}
-
 static void pci_ids(const char *root, const char *dev, const char *vendor, const char *device)
 {
         g_autofree char *v = g_build_filename(dev, "vendor", NULL);
         g_autofree char *d = g_build_filename(dev, "device", NULL);
         g_autofree char *s = g_build_filename(dev, "subsystem", NULL);
 
-        put(root, v, vendor);
-        put(root, d, device);
-        link_to(root, s, "../../../bus/pci");
+        tree_put(root, v, vendor);
+        tree_put(root, d, device);
+        tree_link(root, s, "../../../bus/pci");
 }
 
 static void vf(const Tree *t, const char *addr, const char *creatable, const char *current, int group)
@@ -91,11 +65,11 @@ static void vf(const Tree *t, const char *addr, const char *creatable, const cha
         g_autofree char *grp_target = g_strdup_printf("../../../kernel/iommu_groups/%d", group);
 
         pci_ids(t->root, dev, "0x10de", "0x26b9");
-        link_to(t->root, physfn, "../" PF);
-        put(t->root, c, creatable);
-        put(t->root, cur, current);
-        link_to(t->root, bus, target);
-        link_to(t->root, grp, grp_target);
+        tree_link(t->root, physfn, "../" PF);
+        tree_put(t->root, c, creatable);
+        tree_put(t->root, cur, current);
+        tree_link(t->root, bus, target);
+        tree_link(t->root, grp, grp_target);
 }
 
 static void tree_init(Tree *t)
@@ -110,34 +84,36 @@ static void tree_init(Tree *t)
         /* the T4: an mdev parent with one type and one device */
         const char *t4 = "devices/pci0000:40/" T4;
         pci_ids(t->root, t4, "0x10de", "0x1eb8");
-        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/name", "GRID T4-2Q\n");
-        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/description",
-            "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=8\n");
-        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/available_instances", "7\n");
-        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/device_api", "vfio-pci\n");
-        put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/create", "");
-        link_to(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/devices/" MDEV_U1,
-                "../../../" MDEV_U1);
-        link_to(t->root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/mdev_type",
-                "../mdev_supported_types/nvidia-222");
-        put(t->root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/remove", "");
-        link_to(t->root, "class/mdev_bus/" T4, "../../devices/pci0000:40/" T4);
-        link_to(t->root, "bus/mdev/devices/" MDEV_U1, "../../../devices/pci0000:40/" T4 "/" MDEV_U1);
-        link_to(t->root, "bus/pci/devices/" T4, "../../../devices/pci0000:40/" T4);
+        tree_put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/name", "GRID T4-2Q\n");
+        tree_put(
+                t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/description",
+                "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=8\n");
+        tree_put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/available_instances",
+                 "7\n");
+        tree_put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/device_api",
+                 "vfio-pci\n");
+        tree_put(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/create", "");
+        tree_link(t->root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/devices/" MDEV_U1,
+                  "../../../" MDEV_U1);
+        tree_link(t->root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/mdev_type",
+                  "../mdev_supported_types/nvidia-222");
+        tree_put(t->root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/remove", "");
+        tree_link(t->root, "class/mdev_bus/" T4, "../../devices/pci0000:40/" T4);
+        tree_link(t->root, "bus/mdev/devices/" MDEV_U1, "../../../devices/pci0000:40/" T4 "/" MDEV_U1);
+        tree_link(t->root, "bus/pci/devices/" T4, "../../../devices/pci0000:40/" T4);
 
         /* the L40S: a PF without nvidia/, two VFs; the second already runs an L40S-2Q */
         pci_ids(t->root, "devices/pci0000:c0/" PF, "0x10de", "0x26b9");
-        link_to(t->root, "bus/pci/devices/" PF, "../../../devices/pci0000:c0/" PF);
+        tree_link(t->root, "bus/pci/devices/" PF, "../../../devices/pci0000:c0/" PF);
         vf(t, VF1, HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n", "0\n",
            71);
         vf(t, VF2, HEADER, "1148\n", 72);
-        put(t->root, "module/nvidia/version", "580.95.05\n");
+        tree_put(t->root, "module/nvidia/version", "580.95.05\n");
 }
 
 static void tree_fini(Tree *t)
 {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", t->tmp);
-        g_assert_cmpint(system(cmd), ==, 0);
+        tree_remove(t->tmp);
         g_free(t->tmp);
         g_free(t->root);
         g_free(t->state);
@@ -192,10 +168,10 @@ static void test_mdev_backend(void)
 
         /* the writes: a UUID to create (the uevent says when it is there), "1" to remove */
         g_assert_cmpint(b->class->create(b, p, "nvidia-222", VF_U1), ==, 1);
-        created = get(&t, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/create");
+        created = tree_get(t.root, "devices/pci0000:40/" T4 "/mdev_supported_types/nvidia-222/create");
         g_assert_cmpstr(created, ==, VF_U1);
         g_assert_cmpint(b->class->remove(b, d), ==, 1);
-        removed = get(&t, "devices/pci0000:40/" T4 "/" MDEV_U1 "/remove");
+        removed = tree_get(t.root, "devices/pci0000:40/" T4 "/" MDEV_U1 "/remove");
         g_assert_cmpstr(removed, ==, "1");
         g_assert_cmpint(b->class->uevent(b, "mdev", MDEV_U1, none), ==, BACKEND_EVENT_DEVICE);
         g_free(none[0]);
@@ -272,7 +248,7 @@ static void test_vf_backend(void)
 
         /* create: the ID is written and reads back; done at once (no uevent), the UUID remembered */
         g_assert_cmpint(b->class->create(b, p1, "nvidia-1145", VF_U1), ==, 0);
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "1145");
         g_clear_pointer(&d2, sysfs_device_free);
         g_assert_cmpint(b->class->read_device(b, VF_U1, &d2), ==, 0);
@@ -294,7 +270,7 @@ static void test_vf_backend(void)
         /* remove: 0 is written and reads back; the UUID is forgotten */
         g_assert_cmpint(b->class->remove(b, d2), ==, 0);
         g_free(cur);
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "0");
         g_clear_pointer(&d2, sysfs_device_free);
         g_assert_cmpint(b->class->read_device(b, VF_U1, &d2), ==, -ENOENT);
@@ -348,11 +324,11 @@ static void test_inventory(void)
         g_assert_nonnull(inventory_get_device(inv, MDEV_U1));
 
         /* someone writes 0 (no uevent on a real host: a parent re-read finds the vGPU gone) */
-        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
-        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
-            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
-        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/creatable_vgpu_types",
-            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+                 HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/creatable_vgpu_types",
+                 HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
         inventory_parent_changed(inv, VF2);
         inventory_parent_changed(inv, VF1);
         g_assert_null(inventory_get_device(inv, derived));
@@ -360,13 +336,13 @@ static void test_inventory(void)
         g_assert_cmpuint(inventory_get_parent(inv, VF1)->cap.used, ==, 0);
 
         /* SR-IOV disabled: the VFs go, and so does their vGPU */
-        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type", "1146\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type", "1146\n");
         inventory_parent_changed(inv, VF1);
         g_assert_cmpuint(inventory_count(inv, INV_OBJECT_DEVICE), ==, 2);
         {
-                g_autofree char *cmd =
-                        g_strdup_printf("rm -rf '%s/devices/pci0000:c0/%s/nvidia'", t.root, VF1);
-                g_assert_cmpint(system(cmd), ==, 0);
+                g_autofree char *nvidia =
+                        g_build_filename(t.root, "devices/pci0000:c0/" VF1, "nvidia", NULL);
+                tree_remove(nvidia);
         }
         inventory_parent_changed(inv, VF1);
         g_assert_null(inventory_get_parent(inv, VF1));
@@ -428,7 +404,7 @@ static void test_engine_vf(void)
         req->uuid = g_strdup(VF_U1);
         req->start.definition = g_strdup("{\"mdev_type\":\"nvidia-1148\",\"start\":\"manual\"}");
         g_assert_cmpint(run_request(e, ops, req, &msg), ==, 0);
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "1148");
         d = inventory_get_device(inv, VF_U1);
         g_assert_nonnull(d);
@@ -437,9 +413,9 @@ static void test_engine_vf(void)
 
         /* another size on the same core: SizeConflict before anything is written (VF1 lists what the
          * driver lists next to a 2 GB vGPU: the 2 GB types) */
-        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type", "0\n");
-        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
-            HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type", "0\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+                 HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
         inventory_parent_changed(inv, VF1);
         req = ops_request_new(OPS_START);
         req->parent = g_strdup(VF1);
@@ -448,7 +424,7 @@ static void test_engine_vf(void)
         g_clear_pointer(&msg, g_free);
         g_assert_cmpint(run_request(e, ops, req, &msg), ==, -EXDEV);
         g_free(cur);
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "0\n");
 
         /* Stop on a VF: 0 written, gone when the reply comes */
@@ -461,7 +437,7 @@ static void test_engine_vf(void)
         req->uuid = g_strdup(VF_U1);
         g_assert_cmpint(run_request(e, ops, req, NULL), ==, 0);
         g_free(cur);
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "0");
         g_assert_null(inventory_get_device(inv, VF_U1));
         tree_fini(&t);
@@ -523,10 +499,10 @@ static void appear(const Tree *t, Inventory *inv, Ops *ops, const char *uuid, co
         g_autofree char *dev_target = g_strdup_printf("../../../%s", uuid);
         char *devices[] = {(char *)uuid, NULL};
 
-        link_to(t->root, in_type, dev_target);
-        link_to(t->root, type_link, type_target);
-        put(t->root, remove, "");
-        link_to(t->root, bus, bus_target);
+        tree_link(t->root, in_type, dev_target);
+        tree_link(t->root, type_link, type_target);
+        tree_put(t->root, remove, "");
+        tree_link(t->root, bus, bus_target);
         inventory_update(inv, NULL, devices);
         ops_uevents(ops, NULL, devices, NULL);
 }
@@ -534,7 +510,7 @@ static void appear(const Tree *t, Inventory *inv, Ops *ops, const char *uuid, co
 static char *written(const Tree *t, const char *type)
 {
         g_autofree char *rel = g_strdup_printf(T4_DIR "/mdev_supported_types/%s/create", type);
-        return get(t, rel);
+        return tree_get(t->root, rel);
 }
 
 /* The T4 (2Q: 8 per core, one running) also offers 4Q. A plain file takes the writes, and its counts
@@ -550,12 +526,13 @@ static void test_engine_reservations(void)
         };
         Tree t = {};
         tree_init(&t);
-        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/name", "GRID T4-4Q\n");
-        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/description",
-            "num_heads=4, frl_config=60, framebuffer=4096M, max_resolution=7680x4320, max_instance=4\n");
-        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/available_instances", "0\n");
-        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/device_api", "vfio-pci\n");
-        put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/create", "");
+        tree_put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/name", "GRID T4-4Q\n");
+        tree_put(
+                t.root, T4_DIR "/mdev_supported_types/nvidia-223/description",
+                "num_heads=4, frl_config=60, framebuffer=4096M, max_resolution=7680x4320, max_instance=4\n");
+        tree_put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/available_instances", "0\n");
+        tree_put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/device_api", "vfio-pci\n");
+        tree_put(t.root, T4_DIR "/mdev_supported_types/nvidia-223/create", "");
         g_autoptr(Inventory) inv = inventory_on(&t);
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         g_autoptr(Ops) ops = NULL;
@@ -614,7 +591,7 @@ static void test_engine_reservations(void)
         w2q = written(&t, "nvidia-222");
         g_assert_cmpstr(w2q, ==, u[8]);
         /* the kernel shows them and says 0 left: the last is refused by the count, unwritten */
-        put(t.root, T4_DIR "/mdev_supported_types/nvidia-222/available_instances", "0\n");
+        tree_put(t.root, T4_DIR "/mdev_supported_types/nvidia-222/available_instances", "0\n");
         for (guint i = 0; i < 5; i++)
                 appear(&t, inv, ops, u[4 + i], "nvidia-222");
         g_assert_true(
@@ -676,7 +653,7 @@ static void test_engine_vf_definitions(void)
         for (int i = 0; i < 100 && !inventory_get_device(inv, VF_U1); i++)
                 g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
         g_assert_nonnull(inventory_get_device(inv, VF_U1));
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "1148");
         while (ops_pending(ops) > 0)
                 g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
@@ -750,8 +727,8 @@ static void test_engine_vf_mixed_size(void)
         g_assert_cmpint(inventory_rescan(inv), ==, 0);
         g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
         /* equal-size mode next to a 2 GB vGPU: the driver lists only the 2 GB types (1B is remembered) */
-        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
-            HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+                 HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
         inventory_parent_changed(inv, VF1);
         g_assert_false(inventory_get_parent(inv, VF1)->cap.mixed_size);
 
@@ -782,7 +759,7 @@ static void test_engine_vf_mixed_size(void)
                 g_assert_cmpint(sd_event_run(e, 100 * 1000), >=, 0);
         g_assert_true(warned(inv, PF, VF_U1));
         g_assert_null(inventory_get_device(inv, VF_U1));
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "0\n");
         g_assert_cmpint(start_defined(e, ops, VF1, VF_U1, &msg), ==, -EXDEV);
         g_clear_pointer(&msg, g_free);
@@ -795,18 +772,18 @@ static void test_engine_vf_mixed_size(void)
         g_clear_pointer(&msg, g_free);
 
         /* the GPU empty: switching needs NVML, nothing half done */
-        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
-        put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
-            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
-        put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/creatable_vgpu_types",
-            HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type", "0\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
+                 HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
+        tree_put(t.root, "devices/pci0000:c0/" VF2 "/nvidia/creatable_vgpu_types",
+                 HEADER "1145  : NVIDIA L40S-1B\n1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");
         inventory_parent_changed(inv, VF2);
         inventory_parent_changed(inv, VF1);
         g_assert_cmpint(start_defined(e, ops, VF1, VF_U1, &msg), ==, -ELIBACC);
         g_assert_nonnull(strstr(msg, "needs NVML"));
         g_clear_pointer(&msg, g_free);
         g_free(cur);
-        cur = get(&t, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "0\n");
         g_assert_false(inventory_get_parent(inv, VF1)->cap.mixed_size);
 
@@ -816,7 +793,7 @@ static void test_engine_vf_mixed_size(void)
                 0);
         g_assert_cmpint(start_defined(e, ops, VF2, U3, NULL), ==, 0);
         g_free(cur);
-        cur = get(&t, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:c0/" VF2 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "1148");
         tree_fini(&t);
 }
@@ -828,10 +805,10 @@ static void sriov_pf(const Tree *t, const char *numvfs)
 {
         g_autofree char *driver = sysfs_link_basename(t->root, "devices/pci0000:c0/" PF "/driver");
 
-        put(t->root, "devices/pci0000:c0/" PF "/sriov_totalvfs", "16\n");
-        put(t->root, "devices/pci0000:c0/" PF "/sriov_numvfs", numvfs);
+        tree_put(t->root, "devices/pci0000:c0/" PF "/sriov_totalvfs", "16\n");
+        tree_put(t->root, "devices/pci0000:c0/" PF "/sriov_numvfs", numvfs);
         if (!driver)
-                link_to(t->root, "devices/pci0000:c0/" PF "/driver", "../../../bus/pci/drivers/nvidia");
+                tree_link(t->root, "devices/pci0000:c0/" PF "/driver", "../../../bus/pci/drivers/nvidia");
 }
 
 /* A fake sriov-manage: fails `fails` times with the driver's transient error, then "enables" the VFs
@@ -885,9 +862,9 @@ static void test_sriov(void)
                 g_assert_cmpint(sriov_new(e, inv, t.root, &settings, &s), ==, 0);
                 run_sriov(e, s);
         }
-        log = get(&t, "../manage.log");
+        log = tree_get(t.root, "../manage.log");
         g_assert_cmpstr(log, ==, "-e " PF "\n-e " PF "\n-e " PF "\n");
-        numvfs = get(&t, "devices/pci0000:c0/" PF "/sriov_numvfs");
+        numvfs = tree_get(t.root, "devices/pci0000:c0/" PF "/sriov_numvfs");
         g_assert_cmpstr(numvfs, ==, "16\n");
         g_assert_cmpuint(inventory_warnings(inv)->len, ==, 0);
 
@@ -900,7 +877,7 @@ static void test_sriov(void)
                 run_sriov(e, s);
         }
         g_free(numvfs);
-        numvfs = get(&t, "devices/pci0000:c0/" PF "/sriov_numvfs");
+        numvfs = tree_get(t.root, "devices/pci0000:c0/" PF "/sriov_numvfs");
         g_assert_cmpstr(numvfs, ==, "16");
 
         /* it never works: a warning says so, after the configured attempts; a PF not configured is left */

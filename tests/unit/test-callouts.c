@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "callouts.h"
+#include "tmp-tree.h"
 
 typedef struct {
         char *root;   /* a temporary directory: system/ and config/scripts.d/ */
@@ -39,11 +40,9 @@ static void fixture_set_up(Fixture *f, gconstpointer data)
 
 static void fixture_tear_down(Fixture *f, gconstpointer data)
 {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->root);
-
         callouts_free(f->callouts);
         sd_event_unref(f->event);
-        g_assert_cmpint(system(cmd), ==, 0);
+        tree_remove(f->root);
         g_free(f->root);
         g_free(f->system);
         g_free(f->message);

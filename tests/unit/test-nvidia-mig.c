@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "macro.h"
+#include "tmp-tree.h"
 #include "sysfs-nvidia-vf.h"
 
 #define PF     "0000:81:00.0"
@@ -29,33 +30,6 @@
 typedef struct {
         char *tmp, *root, *state;
 } Tree;
-
-static void put(const Tree *t, const char *rel, const char *contents)
-{
-        g_autofree char *path = g_build_filename(t->root, rel, NULL);
-        g_autofree char *dir = g_path_get_dirname(path);
-
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
-}
-
-static void link_to(const Tree *t, const char *rel, const char *target)
-{
-        g_autofree char *path = g_build_filename(t->root, rel, NULL);
-        g_autofree char *dir = g_path_get_dirname(path);
-
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        g_assert_cmpint(symlink(target, path), ==, 0);
-}
-
-static char *get(const Tree *t, const char *rel)
-{
-        g_autofree char *path = g_build_filename(t->root, rel, NULL);
-        char *s = NULL;
-
-        g_assert_true(g_file_get_contents(path, &s, NULL, NULL));
-        return s;
-}
 
 static void vf(const Tree *t, int n, const char *addr, const char *creatable, const char *current,
                const char *gi)
@@ -72,15 +46,15 @@ static void vf(const Tree *t, int n, const char *addr, const char *creatable, co
         g_autofree char *vendor = g_strdup_printf("%s/vendor", dev);
         g_autofree char *device = g_strdup_printf("%s/device", dev);
 
-        put(t, vendor, "0x10de\n");
-        put(t, device, "0x2bb5\n");
-        link_to(t, physfn, "../" PF);
-        link_to(t, virtfn, target);
-        link_to(t, bus, bus_target);
-        put(t, c, creatable);
-        put(t, cur, current);
+        tree_put(t->root, vendor, "0x10de\n");
+        tree_put(t->root, device, "0x2bb5\n");
+        tree_link(t->root, physfn, "../" PF);
+        tree_link(t->root, virtfn, target);
+        tree_link(t->root, bus, bus_target);
+        tree_put(t->root, c, creatable);
+        tree_put(t->root, cur, current);
         if (gi)
-                put(t, gid, gi);
+                tree_put(t->root, gid, gi);
 }
 
 static void tree_init(Tree *t)
@@ -90,10 +64,10 @@ static void tree_init(Tree *t)
         t->root = g_build_filename(t->tmp, "sys", NULL);
         t->state = g_build_filename(t->tmp, "state", NULL);
         g_assert_cmpint(g_mkdir_with_parents(t->state, 0755), ==, 0);
-        put(t, "devices/pci0000:80/" PF "/vendor", "0x10de\n");
-        put(t, "devices/pci0000:80/" PF "/device", "0x2bb5\n");
-        link_to(t, "bus/pci/devices/" PF, "../../../devices/pci0000:80/" PF);
-        put(t, "module/nvidia/version", "580.105.08\n");
+        tree_put(t->root, "devices/pci0000:80/" PF "/vendor", "0x10de\n");
+        tree_put(t->root, "devices/pci0000:80/" PF "/device", "0x2bb5\n");
+        tree_link(t->root, "bus/pci/devices/" PF, "../../../devices/pci0000:80/" PF);
+        tree_put(t->root, "module/nvidia/version", "580.105.08\n");
         /* GPU instance 3 (1g.24gb) holds one 12 GB vGPU on VF2: room for one more DC-1-12Q */
         vf(t, 0, VF0, LISTED, "0\n", NULL);
         vf(t, 1, VF1, LISTED, "0\n", NULL);
@@ -110,8 +84,7 @@ static void tree_init(Tree *t)
 
 static void tree_fini(Tree *t)
 {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", t->tmp);
-        g_assert_cmpint(system(cmd), ==, 0);
+        tree_remove(t->tmp);
         g_free(t->tmp);
         g_free(t->root);
         g_free(t->state);
@@ -193,12 +166,12 @@ static void test_create_without_nvml(void)
         g_assert_cmpint(b->class->read_parent(b, VF1, &p1), ==, 0);
         /* a new GPU instance would be needed: refused before the write */
         g_assert_cmpint(b->class->create(b, p1, "nvidia-1561", UUID_A), ==, -ELIBACC);
-        cur = get(&t, "devices/pci0000:80/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:80/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "0\n");
         /* the listed type goes onto the existing GPU instance: written (a plain file reads back) */
         g_assert_cmpint(b->class->create(b, p1, "nvidia-1560", UUID_A), ==, 0);
         g_free(cur);
-        cur = get(&t, "devices/pci0000:80/" VF1 "/nvidia/current_vgpu_type");
+        cur = tree_get(t.root, "devices/pci0000:80/" VF1 "/nvidia/current_vgpu_type");
         g_assert_cmpstr(cur, ==, "1560");
         tree_fini(&t);
 }
@@ -212,8 +185,8 @@ static void test_time_sliced_device_has_no_gpu_instance(void)
 
         tree_init(&t);
         /* a time-sliced vGPU: whatever gpu_instance_id says, it sits on no GPU instance */
-        put(&t, "devices/pci0000:80/" VF0 "/nvidia/current_vgpu_type", "1519\n");
-        put(&t, "devices/pci0000:80/" VF0 "/nvidia/gpu_instance_id", "0\n");
+        tree_put(t.root, "devices/pci0000:80/" VF0 "/nvidia/current_vgpu_type", "1519\n");
+        tree_put(t.root, "devices/pci0000:80/" VF0 "/nvidia/gpu_instance_id", "0\n");
         b = backend_nvidia_vf_new(t.root, t.state);
         g_assert_cmpint(b->class->read_parent(b, VF0, &p0), ==, 0);
         g_assert_cmpint(b->class->read_parent_device(b, p0, &d), ==, 0);
