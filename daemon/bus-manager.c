@@ -114,15 +114,9 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
  * systemd's ListUnits() do: GetManagedObjects() carries every property of every object, which for
  * thousands of devices costs the daemon tens of milliseconds to serialize. */
 
-/* Does p (or a device on a parent of backend b) belong in a listing of backend (NULL or "": all)? */
-static bool listed(const Backend *b, const char *backend)
-{
-        return str_empty(backend) || g_str_equal(backend_name(b), backend);
-}
-
 static int reply_types(sd_bus_message *msg, Manager *m, const char *backend)
 {
-        g_autoptr(GPtrArray) parents = inventory_list_parents(m->inventory);
+        g_autoptr(GPtrArray) parents = inventory_listing_parents(m->inventory, backend);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -132,8 +126,6 @@ static int reply_types(sd_bus_message *msg, Manager *m, const char *backend)
         for (guint i = 0; r >= 0 && i < parents->len; i++) {
                 InvParent *p = parents->pdata[i];
 
-                if (!listed(p->sys->backend, backend))
-                        continue;
                 r = sd_bus_message_open_container(reply, 'r', "soa(ssssiuts)");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "so", p->name, p->object_path);
@@ -179,7 +171,7 @@ static int method_list_types_of(sd_bus_message *msg, void *userdata, sd_bus_erro
 
 static int reply_devices(sd_bus_message *msg, Manager *m, const char *backend)
 {
-        g_autoptr(GPtrArray) devices = inventory_list_devices(m->inventory);
+        g_autoptr(GPtrArray) devices = inventory_listing_devices(m->inventory, backend);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -188,9 +180,6 @@ static int reply_devices(sd_bus_message *msg, Manager *m, const char *backend)
                 r = sd_bus_message_open_container(reply, 'a', "(sss)");
         for (guint i = 0; r >= 0 && i < devices->len; i++) {
                 InvDevice *d = devices->pdata[i];
-
-                if (!listed(d->sys->backend, backend))
-                        continue;
 
                 /* field by field: cheaper than parsing a format string per device */
                 r = sd_bus_message_open_container(reply, 'r', "sss");
@@ -226,8 +215,7 @@ static int method_list_devices_of(sd_bus_message *msg, void *userdata, sd_bus_er
 
 static int reply_definitions(sd_bus_message *msg, Manager *m, const char *backend)
 {
-        Backend *b = str_empty(backend) ? NULL : inventory_backend(m->inventory, backend);
-        g_autoptr(GPtrArray) defs = inventory_list_definitions(m->inventory);
+        g_autoptr(GPtrArray) defs = inventory_listing_definitions(m->inventory, backend);
         GPtrArray *warnings = inventory_warnings(m->inventory);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -238,8 +226,6 @@ static int reply_definitions(sd_bus_message *msg, Manager *m, const char *backen
         for (guint i = 0; r >= 0 && i < defs->len; i++) {
                 InvDefinition *d = defs->pdata[i];
 
-                if (b && d->own_store != b->class->own_store)
-                        continue;
                 r = sd_bus_message_open_container(reply, 'r', "ssssa(ss)o");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "ssss", d->parent, d->uuid, d->type_shown,

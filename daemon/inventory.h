@@ -154,6 +154,12 @@ const VgpuType *inventory_device_type(Inventory *inv, const InvDevice *d);
 GPtrArray *inventory_list_parents(Inventory *inv);
 GPtrArray *inventory_list_devices(Inventory *inv);
 GPtrArray *inventory_list_definitions(Inventory *inv);
+/* The same, kept to what a listing of one backend shows ("mdev": mdevctl's view; NULL or "": all):
+ * parents and devices of that backend, definitions in that backend's store. Manager.List* and the
+ * snapshot for read commands both list through these (inventory-listing.c). */
+GPtrArray *inventory_listing_parents(Inventory *inv, const char *backend);
+GPtrArray *inventory_listing_devices(Inventory *inv, const char *backend);
+GPtrArray *inventory_listing_definitions(Inventory *inv, const char *backend);
 
 /* NULL-terminated arrays of object paths (g_strfreev). */
 char **inventory_gpu_paths(Inventory *inv);

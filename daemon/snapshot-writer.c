@@ -18,11 +18,6 @@
 /* The listings are mdevctl's view, as the List* methods without "Of" give it. */
 #define LISTED_BACKEND "mdev"
 
-static bool listed(const Backend *b)
-{
-        return g_str_equal(backend_name(b), LISTED_BACKEND);
-}
-
 struct SnapshotWriter {
         Inventory *inventory;
         char *path;
@@ -37,17 +32,12 @@ struct SnapshotWriter {
 /* ListTypes: a(soa(ssssiuts)) */
 static void put_types(GString *out, Inventory *inv)
 {
-        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
-        guint n = 0;
+        g_autoptr(GPtrArray) parents = inventory_listing_parents(inv, LISTED_BACKEND);
 
-        for (guint i = 0; i < parents->len; i++)
-                n += listed(((InvParent *)parents->pdata[i])->sys->backend);
-        vgpud_snapshot_put_u32(out, n);
+        vgpud_snapshot_put_u32(out, parents->len);
         for (guint i = 0; i < parents->len; i++) {
                 InvParent *p = parents->pdata[i];
 
-                if (!listed(p->sys->backend))
-                        continue;
                 vgpud_snapshot_put_str(out, p->name);
                 vgpud_snapshot_put_str(out, p->object_path);
                 vgpud_snapshot_put_u32(out, p->sys->types->len);
@@ -70,17 +60,12 @@ static void put_types(GString *out, Inventory *inv)
 /* ListDevices: a(sss) */
 static void put_devices(GString *out, Inventory *inv)
 {
-        g_autoptr(GPtrArray) devices = inventory_list_devices(inv);
-        guint n = 0;
+        g_autoptr(GPtrArray) devices = inventory_listing_devices(inv, LISTED_BACKEND);
 
-        for (guint i = 0; i < devices->len; i++)
-                n += listed(((InvDevice *)devices->pdata[i])->sys->backend);
-        vgpud_snapshot_put_u32(out, n);
+        vgpud_snapshot_put_u32(out, devices->len);
         for (guint i = 0; i < devices->len; i++) {
                 InvDevice *d = devices->pdata[i];
 
-                if (!listed(d->sys->backend))
-                        continue;
                 vgpud_snapshot_put_str(out, d->uuid);
                 vgpud_snapshot_put_str(out, d->sys->parent);
                 vgpud_snapshot_put_str(out, d->sys->type_id);
@@ -90,25 +75,13 @@ static void put_devices(GString *out, Inventory *inv)
 /* ListDefinitions: a(ssssa(ss)o) as */
 static void put_definitions(GString *out, Inventory *inv)
 {
-        Backend *backend = inventory_backend(inv, LISTED_BACKEND);
-        g_autoptr(GPtrArray) defs = inventory_list_definitions(inv);
+        g_autoptr(GPtrArray) defs = inventory_listing_definitions(inv, LISTED_BACKEND);
         GPtrArray *warnings = inventory_warnings(inv);
-        guint n = 0;
 
-        /* as ListDefinitions: those in the listed backend's store */
-        for (guint i = 0; i < defs->len; i++) {
-                InvDefinition *d = defs->pdata[i];
-                if (backend && d->own_store != backend->class->own_store)
-                        defs->pdata[i] = NULL;
-                else
-                        n++;
-        }
-        vgpud_snapshot_put_u32(out, n);
+        vgpud_snapshot_put_u32(out, defs->len);
         for (guint i = 0; i < defs->len; i++) {
                 InvDefinition *d = defs->pdata[i];
 
-                if (!d)
-                        continue;
                 vgpud_snapshot_put_str(out, d->parent);
                 vgpud_snapshot_put_str(out, d->uuid);
                 vgpud_snapshot_put_str(out, d->type_shown);
