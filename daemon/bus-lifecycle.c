@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "keycount.h"
 #include "macro.h"
 #include "log.h"
 #include "name.h"
@@ -33,23 +34,11 @@ typedef struct {
 #define QUEUED_MAX_PER_CLIENT 64u
 #define QUEUED_MAX_PER_ROOT   256u
 
-static GHashTable *queued_per_client; /* client key -> count (GUINT_TO_POINTER) */
-
-/* The count follows the request, not the connection: a client that hangs up does not cancel what it
- * queued, and its key cannot come back while the request lives (unique names are never reused; the call
- * message holds a reference on a private connection, so its address is not reused either). */
-static void queued_add(const char *key, int delta)
-{
-        unsigned n;
-
-        if (!queued_per_client)
-                queued_per_client = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        n = GPOINTER_TO_UINT(g_hash_table_lookup(queued_per_client, key)) + delta;
-        if (n == 0)
-                g_hash_table_remove(queued_per_client, key);
-        else
-                g_hash_table_insert(queued_per_client, g_strdup(key), GUINT_TO_POINTER(n));
-}
+/* Client key -> requests in the engine (keycount.h). The count follows the request, not the connection:
+ * a client that hangs up does not cancel what it queued, and its key cannot come back while the request
+ * lives (unique names are never reused; the call message holds a reference on a private connection, so
+ * its address is not reused either). */
+static GHashTable *queued_per_client;
 
 static void call_free(Call *c)
 {
@@ -57,7 +46,7 @@ static void call_free(Call *c)
                 return;
         if (c->queued_as) /* released exactly once: the Call is freed once, after on_done() or never queued
                            */
-                queued_add(c->queued_as, -1);
+                keycount_add(&queued_per_client, c->queued_as, -1);
         g_free(c->queued_as);
         sd_bus_message_unref(c->call);
         ops_request_free(c->req);
@@ -121,7 +110,7 @@ static int queue(Call *c, sd_bus_error *error)
                 sender ? g_strdup(sender)
                        : g_strdup_printf("private:%p", (void *)sd_bus_message_get_bus(c->call));
 
-        if (queued_per_client && GPOINTER_TO_UINT(g_hash_table_lookup(queued_per_client, key)) >= limit) {
+        if (keycount_get(queued_per_client, key) >= limit) {
                 log_debug("%s of %s refused: %u requests of it are queued",
                           sd_bus_message_get_member(c->call), key, limit);
                 call_free(c);
@@ -129,7 +118,7 @@ static int queue(Call *c, sd_bus_error *error)
                         error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                         "Too many of your requests are queued (at most %u); try again later", limit);
         }
-        queued_add(key, +1);
+        keycount_add(&queued_per_client, key, +1);
         c->queued_as = TAKE_PTR(key);
         ops_submit(c->m->ops, TAKE_PTR(c->req), on_done, c);
         return 1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <glib.h>
 
+#include "keycount.h"
 #include "macro.h"
 #include "log.h"
 #include "polkit.h"
@@ -18,7 +19,7 @@
  * number of its connections) */
 #define POLKIT_MAX_PENDING_PER_SENDER 16u
 
-static GHashTable *pending_per_sender; /* unique name -> count (GUINT_TO_POINTER) */
+static GHashTable *pending_per_sender; /* unique name -> checks in flight (keycount.h) */
 
 typedef struct {
         sd_bus_message *call;
@@ -27,23 +28,9 @@ typedef struct {
         void *userdata;
 } PolkitQuery;
 
-static unsigned pending_add(const char *sender, int delta)
-{
-        unsigned n;
-
-        if (!pending_per_sender)
-                pending_per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        n = GPOINTER_TO_UINT(g_hash_table_lookup(pending_per_sender, sender)) + delta;
-        if (n == 0)
-                g_hash_table_remove(pending_per_sender, sender);
-        else
-                g_hash_table_insert(pending_per_sender, g_strdup(sender), GUINT_TO_POINTER(n));
-        return n;
-}
-
 static void query_free(PolkitQuery *q)
 {
-        pending_add(sd_bus_message_get_sender(q->call), -1);
+        keycount_add(&pending_per_sender, sd_bus_message_get_sender(q->call), -1);
         sd_bus_message_unref(q->call);
         g_free(q->action_id);
         g_free(q);
@@ -112,8 +99,7 @@ int polkit_check(sd_bus_message *call, const char *action_id, PolkitDetails deta
         if (!sender)
                 return -EACCES; /* a direct connection: no bus name for polkit to look at */
 
-        if (pending_per_sender && GPOINTER_TO_UINT(g_hash_table_lookup(pending_per_sender, sender)) >=
-                                          POLKIT_MAX_PENDING_PER_SENDER)
+        if (keycount_get(pending_per_sender, sender) >= POLKIT_MAX_PENDING_PER_SENDER)
                 return -ENOBUFS;
 
         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.PolicyKit1",
@@ -136,7 +122,7 @@ int polkit_check(sd_bus_message *call, const char *action_id, PolkitDetails deta
 
         q = g_new0(PolkitQuery, 1);
         q->call = sd_bus_message_ref(call);
-        pending_add(sender, +1);
+        keycount_add(&pending_per_sender, sender, +1);
         q->action_id = g_strdup(action_id);
         q->cb = cb;
         q->userdata = userdata;
