@@ -66,6 +66,16 @@ def open_fds(pid):
 
 class HostileTestCase(AcquireTestCase):
     start_daemon = False
+    ITERATE_TIMEOUT = 300  # seconds a predicate of iterate_until() may take
+
+    def iterate_until(self, predicate, timeout=None):
+        """Run the GLib loop (the test's asynchronous calls) until predicate() holds."""
+        timeout = timeout or self.ITERATE_TIMEOUT
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, 'not reached in %d s' % timeout)
+            ctx.iteration(False) or time.sleep(0.01)
 
     def setUp(self):
         super().setUp()
@@ -298,6 +308,8 @@ class TestQueuedRequestsPerClient(HostileTestCase):
     callout that waits for a gate file, a client that pipelines more requests than its limit gets the
     surplus refused with LimitsExceeded at once, while another client is still served and queued; each
     count is released when its request ends."""
+    ITERATE_TIMEOUT = 120
+
 
     def daemon_argv(self):
         # the gate, not the callout timeout, ends the hold, however slow the machine
@@ -316,13 +328,6 @@ class TestQueuedRequestsPerClient(HostileTestCase):
                 replies.append(error_of(e))
         conn.call(None, '/org/vgpud1', MANAGER, method, GLib.Variant(signature, args), None,
                   Gio.DBusCallFlags.NONE, 600000, None, done)
-
-    def iterate_until(self, predicate, timeout=120):
-        ctx = GLib.MainContext.default()
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            self.assertLess(time.monotonic(), deadline, 'no answer in %d s' % timeout)
-            ctx.iteration(False) or time.sleep(0.01)
 
     def test_surplus_refused_others_served(self):
         gate = os.path.join(self.workdir, 'gate')
@@ -437,13 +442,6 @@ class UsersOnTheBus(HostileTestCase):
 
     def answers(self, p):
         return json.loads(self.tell(p, 'answers'))
-
-    def iterate_until(self, predicate, timeout=300):
-        ctx = GLib.MainContext.default()
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            self.assertLess(time.monotonic(), deadline, 'not reached in %d s' % timeout)
-            ctx.iteration(False) or time.sleep(0.01)
 
     def settle(self):
         """Let what is in flight arrive: a round trip to vgpud through the bus, then the loop."""
