@@ -310,7 +310,6 @@ class TestQueuedRequestsPerClient(HostileTestCase):
     count is released when its request ends."""
     ITERATE_TIMEOUT = 120
 
-
     def daemon_argv(self):
         # the gate, not the callout timeout, ends the hold, however slow the machine
         return super().daemon_argv() + ['--callout-timeout-ms', '300000']
