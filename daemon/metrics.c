@@ -411,7 +411,7 @@ static int write_file(Metrics *m)
                 return errno == ENOENT ? 0 : log_warning_errno(-errno, "Cannot open %s: %m", m->dir);
         }
         m->dir_missing_logged = false;
-        r = write_file_atomic_at(dirfd, m->name, text, strlen(text), 0644);
+        r = write_file_atomic_full_at(dirfd, m->name, text, strlen(text), 0644, WRITE_ATOMIC_NO_SYNC);
         if (r < 0)
                 return log_warning_errno(r, "Cannot write the metrics to %s/%s: %m", m->dir, m->name);
         return 0;

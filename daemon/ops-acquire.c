@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "flusher.h"
 #include "alloc-host.h"
 #include "leases.h"
 #include "log.h"
@@ -442,26 +443,13 @@ static int release_saved(Ops *ops, Job *j, int r, char **ret_message)
         return 0;
 }
 
-/* The device of lease l is gone (or was not running): drop what Acquire made for it, the definition
- * first (durably: a crash then leaves a lease the next start drops), then the lease, whose save goes to
- * the flusher; 1: release_saved() goes on once it is durable. */
-static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
+/* The lease of the device being released (j->release.leased[next]) is dropped from memory and its save
+ * goes to the flusher; 1: release_saved() goes on once it is durable. */
+static int release_drop_lease(Ops *ops, Job *j, Lease *l, char **ret_message)
 {
         g_autoptr(FileChange) c = NULL;
         int r;
 
-        if (l->defined) {
-                r = store_remove(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid);
-                if (r < 0 && r != -ENOENT) {
-                        g_autofree char *path = g_build_filename(ops_definitions_dir_for(ops, l->parent),
-                                                                 l->parent, l->uuid, NULL);
-                        g_autofree char *what = g_strdup_printf(
-                                "Released %s: the device is removed, but its definition is not", l->uuid);
-                        return ops_io_fail(ret_message, r, what, path);
-                }
-                (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
-                fault_point("release-undefined");
-        }
         g_free(j->release.gone.owner);
         j->release.gone = (Lease){.owner = g_strdup(l->owner), .slot = l->slot};
         memcpy(j->release.gone.uuid, l->uuid, sizeof(j->release.gone.uuid));
@@ -473,6 +461,47 @@ static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
                 return 1;
         }
         return release_saved(ops, j, r, ret_message);
+}
+
+/* The definition of lease l is removed durably (or was not there): reload it, then drop the lease. */
+static int release_undefined(Ops *ops, Job *j, Lease *l, char **ret_message)
+{
+        store_remove_end(ops_definitions_dir_for(ops, l->parent), l->parent);
+        (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
+        fault_point("release-undefined");
+        return release_drop_lease(ops, j, l, ret_message);
+}
+
+static int release_undefine_failed(Ops *ops, Lease *l, int r, char **ret_message)
+{
+        g_autofree char *path =
+                g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
+        g_autofree char *what =
+                g_strdup_printf("Released %s: the device is removed, but its definition is not", l->uuid);
+
+        return ops_io_fail(ret_message, r, what, path);
+}
+
+/* The device of lease l is gone (or was not running): drop what Acquire made for it, the definition
+ * first (durably, through the flusher: a crash then leaves a lease the next start drops, never a
+ * definition that brings back a device nobody holds), then the lease. 1 while a change is being made
+ * durable (release_resume() goes on). */
+static int release_done_one(Ops *ops, Job *j, Lease *l, char **ret_message)
+{
+        g_autoptr(FileChange) c = NULL;
+        int r;
+
+        if (!l->defined)
+                return release_drop_lease(ops, j, l, ret_message);
+        r = store_remove_begin(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, &c);
+        if (r == -ENOENT) /* its parent's directory is gone: so is the definition */
+                return release_undefined(ops, j, l, ret_message);
+        if (r < 0)
+                return release_undefine_failed(ops, l, r, ret_message);
+        j->release.undefining = true;
+        ops_job_commit(ops, j, g_steal_pointer(&c));
+        (void)ops_job_wait(ops, j, WAIT_DURABLE);
+        return 1;
 }
 
 /* Release from j->release.next on; 1 when it waits for a device to go. */
@@ -527,6 +556,17 @@ static int release_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         Lease *l;
         int r;
 
+        if (j->wait == WAIT_DURABLE && j->release.undefining) {
+                /* the definition's removal: the lease of leased[next] is still there (its keys) */
+                j->wait = WAIT_NONE;
+                j->release.undefining = false;
+                l = leases_get(ops->leases, j->release.leased[j->release.next]);
+                g_assert(l);
+                r = g_array_index(j->durable, int, j->durable->len - 1);
+                if (r < 0 && r != -ENOENT)
+                        return release_undefine_failed(ops, l, r, ret_message);
+                return release_undefined(ops, j, l, ret_message);
+        }
         if (j->wait == WAIT_DURABLE) {
                 j->wait = WAIT_NONE;
                 r = release_saved(ops, j, g_array_index(j->durable, int, j->durable->len - 1), ret_message);
@@ -633,9 +673,20 @@ static bool reconcile_one(Ops *ops, Lease *l)
         return true;
 }
 
+/* The reconciled leases are durable, or not (from the loop, flusher.h). */
+static void on_reconciled(int r, void *userdata)
+{
+        Ops *ops = userdata;
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s: %m (the next start reconciles again)",
+                                  leases_path(ops->leases));
+}
+
 void ops_reconcile_leases(Ops *ops)
 {
         g_autoptr(GPtrArray) all = NULL;
+        g_autoptr(FileChange) c = NULL;
         bool changed = false;
         int r;
 
@@ -647,8 +698,12 @@ void ops_reconcile_leases(Ops *ops)
                 changed |= reconcile_one(ops, all->pdata[i]);
         if (!changed)
                 return;
-        r = leases_save(ops->leases);
+        /* through the flusher, not waited for: what was dropped held nothing (its device is gone), so a
+         * crash before the save is durable only makes the next start drop it again; a later save of
+         * the leases (a request's) comes after this one, in the order of submission */
+        r = leases_save_begin(ops->leases, &c);
         if (r < 0)
-                log_warning_errno(r, "Cannot write %s: %m (the next start reconciles again)",
-                                  leases_path(ops->leases));
+                on_reconciled(r, ops);
+        else
+                flusher_submit(ops->flusher, g_steal_pointer(&c), on_reconciled, ops);
 }

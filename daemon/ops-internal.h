@@ -112,9 +112,10 @@ typedef struct AcquireJob {
 } AcquireJob;
 
 typedef struct ReleaseJob {
-        char **leased; /* the UUIDs to release, in order */
-        guint next;    /* the one being released */
-        Lease gone;    /* its lease, being saved away (uuid, owner, slot) */
+        char **leased;   /* the UUIDs to release, in order */
+        guint next;      /* the one being released */
+        Lease gone;      /* its lease, being saved away (uuid, owner, slot) */
+        bool undefining; /* WAIT_DURABLE for the removal of its definition, before the lease's save */
 } ReleaseJob;
 
 typedef struct ReleaseIdleJob {
