@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A device's life, as request kinds of the lifecycle engine (ops.c): start writes the UUID to the type's
- * create file and waits for the device's add uevent, then writes its attributes (and when that fails,
- * removes the device again: the rollback); stop writes its remove file and waits for it to go;
+ * create file and reads the device the write made (or, when the kernel does not show it yet, waits for
+ * its add uevent), then writes its attributes (and when that fails, removes the device again: the
+ * rollback); stop writes its remove file and waits for it to go;
  * autostart queues starts for "auto" definitions. The device helpers here (ops_start_run(),
  * ops_remove_and_wait()) are also Acquire's and Release's. */
 
@@ -211,8 +212,10 @@ static int start_capacity(Ops *ops, Job *j, InvParent *p, const SysfsType *t, gu
         return t->available_instances != 0 && core_capacity_check(ret, model) == -ENOSPC;
 }
 
-/* Everything before the device exists: the checks, the write to create. Returns 1 when it waits for the
- * device. */
+static int start_device_appeared(Ops *ops, Job *j, char **ret_message);
+
+/* Everything up to the device: the checks, the write to create, and the device's attributes once the
+ * kernel shows it (start_device_appeared()). Returns 1 when it waits for the device, 0 when started. */
 int ops_start_run(Ops *ops, Job *j, char **ret_message)
 {
         const SysfsType *t;
@@ -287,8 +290,16 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         j->creating_core = g_strdup(p->core ? p->core : p->name);
         if (r == 0) /* there already (a VF): no uevent will say so */
                 inventory_parent_changed(ops->inv, j->parent);
-        else /* the driver counted it before the write returned: the next decision sees that */
-                inventory_parent_counts_changed(ops->inv, j->parent);
+        else
+                /* create_store() returns once mdev_device_create() has registered the device, made
+                 * its mdev_type and the type's devices/ links and bound its driver, and the driver
+                 * has counted it: read it now, as mdevctl does not wait for udev either. Its uevent
+                 * comes later and changes nothing; a device read without its type link (a write
+                 * that did not wait for it) is left to that uevent, as is one the kernel has not
+                 * shown (a driver that creates later). */
+                inventory_device_changed(ops->inv, j->uuid);
+        if (inventory_get_device(ops->inv, j->uuid))
+                return start_device_appeared(ops, j, ret_message);
         r = ops_job_wait(ops, j, WAIT_APPEAR);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));

@@ -10,7 +10,11 @@
  * them independent:
  *   - a request does not start while an active job is about the same UUID or owner (its keys), so
  *     changes to one device, definition or owner keep their order;
- *   - every creation written and not shown by the kernel yet reserves its room (ops_core_reserved()):
+ *   - a create is normally complete when its write returns (create_store() registers the device,
+ *     its links and its driver inside the system call): the start reads the device at once and
+ *     never waits for its uevent. A creation written and not shown by sysfs yet (a driver that
+ *     answers the write before its device exists, or a device read without its type link) waits
+ *     for the uevent and reserves its room meanwhile (ops_core_reserved()):
  *     a decision about its GPU core counts it among the core's devices (its size class, its count
  *     against the type's capacity) and reads the driver's available_instances again, which the
  *     kernel has lowered before the write returned (create_store() creates the device inside the

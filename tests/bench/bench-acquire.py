@@ -55,7 +55,8 @@ _spec.loader.exec_module(lc)  # the private bus, the simulated host and vgpud's 
 SCALE = float(os.environ.get('BENCH_SCALE', '1'))
 ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
 PER_ROUND = int(os.environ.get('BENCH_PER_ROUND', '64'))
-CLIENTS = [1, 8, 64]
+CLIENTS = [int(n) for n in os.environ.get('BENCH_CLIENTS', '1,8,64').split(',')]
+REPEAT = int(os.environ.get('BENCH_REPEAT', '1'))
 PROFILE = 'nvidia-900'
 ONE_UNIT_TYPES = ['nvidia-900', 'nvidia-901', 'nvidia-902', 'nvidia-903']
 
@@ -234,11 +235,35 @@ def bench_kernel_side(how):
 
 # ---------------------------------------------------------------- main
 
+def columns(builddir):
+    """(label, run) of every column: this build's vgpuctl and in-process Acquires, BENCH_BASELINE's
+    beside them, mdevctl, the emulator alone; BENCH_ONLY=vgpuctl,dbus,mdevctl,emulator picks."""
+    only = set(os.environ.get('BENCH_ONLY', 'vgpuctl,dbus,mdevctl,emulator').split(','))
+    unknown = only - {'vgpuctl', 'dbus', 'mdevctl', 'emulator'}
+    if unknown:
+        raise SystemExit('BENCH_ONLY: unknown column(s) %s' % ', '.join(sorted(unknown)))
+    builds = [('', builddir)]
+    base = os.environ.get('BENCH_BASELINE')
+    if base:
+        builds.append((' (baseline)', os.path.abspath(base)))
+    cols = []
+    for how, label in (('vgpuctl', 'vgpuctl acquire'), ('dbus', 'vgpud in-process')):
+        if how in only:
+            for suffix, b in builds:
+                cols.append((label + suffix, lambda b=b, how=how: bench_vgpud(b, how)))
+    if 'mdevctl' in only:
+        cols.append(('mdevctl start, to ready', lambda: bench_kernel_side('mdevctl')))
+    if 'emulator' in only:
+        cols.append(('emulator alone', lambda: bench_kernel_side('emulator')))
+    return cols
+
+
 def main():
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
-    if not os.path.exists(os.path.join(builddir, 'daemon', 'vgpud')):
-        print('build first: %s/daemon/vgpud is missing' % builddir, file=sys.stderr)
-        return 1
+    for b in [builddir] + ([os.environ['BENCH_BASELINE']] if os.environ.get('BENCH_BASELINE') else []):
+        if not os.path.exists(os.path.join(b, 'daemon', 'vgpud')):
+            print('build first: %s/daemon/vgpud is missing' % b, file=sys.stderr)
+            return 1
     if not shutil.which('mdevctl'):
         print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
         return 1
@@ -246,34 +271,40 @@ def main():
         print('run as root (Acquire needs uid 0 without polkit)', file=sys.stderr)
         return 1
     host = hosts.large(SCALE)
+    cols = columns(builddir)
     print('Acquire-to-ready on the simulated host: "large" at scale %g (%d parents, %d vGPUs running), '
           'type %s;' % (SCALE, len(host.parents), len(host.mdevs), PROFILE))
-    print('%d rounds of %d Acquires (distinct owners) per row, all released between rounds.'
-          % (ROUNDS, PER_ROUND))
+    print('%d rounds of %d Acquires (distinct owners) per row and column, all released between rounds; '
+          '%d pass(es) over the columns in rotated order; load average before: %.2f'
+          % (ROUNDS * REPEAT, PER_ROUND, REPEAT, os.getloadavg()[0]))
     sys.stdout.flush()
-    a = bench_vgpud(builddir, 'vgpuctl')
-    b = bench_vgpud(builddir, 'dbus')
-    m = bench_kernel_side('mdevctl')
-    e = bench_kernel_side('emulator')
+    res = {label: {n: ([], [], []) for n in CLIENTS} for label, _ in cols}
+    for rep in range(REPEAT):
+        k = rep % len(cols)
+        for label, run in cols[k:] + cols[:k]:
+            for n, x in run().items():
+                for acc, part in zip(res[label][n], x):
+                    acc += part
 
     def fig(lats, walls, *_):
-        return (statistics.median(lats) * 1000, percentile(lats, 99) * 1000, len(lats) / sum(walls))
+        per_round = [len(lats) / len(walls) / w for w in walls]  # every round makes as many
+        return (statistics.median(lats) * 1000, percentile(lats, 99) * 1000, len(lats) / sum(walls),
+                statistics.median(per_round), max(per_round))
 
-    cols = ['vgpuctl acquire', 'vgpud Acquire in-process', 'mdevctl start, to ready', 'emulator alone']
+    labels = [label for label, _ in cols]
     print()
-    print('%-7s | %s | %s' % ('clients', ' | '.join('%-24s' % c for c in cols), 'mdevctl / vgpuctl'))
-    print('%-7s | %s | %s' % ('', ' | '.join(['  p50     p99    per s '] * 4), '  p50   per s'))
-    print('-' * 7 + '-+-' + '-+-'.join(['-' * 24] * 4) + '-+-' + '-' * 17)
+    print('clients | column                       |    p50 ms |    p99 ms |  per s | rounds: median per s, best')
+    print('--------+------------------------------+-----------+-----------+--------+---------------------------')
     for n in CLIENTS:
-        figs = [fig(*x[n]) for x in (a, b, m, e)]
-        x, z = figs[0], figs[2]
-        row = ['%6.1fms %6.1fms %6.0f' % f for f in figs]
-        print('%-7d | %s | %6.2fx %6.2fx' % (n, ' | '.join(row), z[0] / x[0], x[2] / z[2]))
-    print()
-    print('mdevctl start alone (until it returns, before the device exists): p50 %s ms'
-          % ', '.join('%.1f (%d clients)' % (statistics.median(m[n][2]) * 1000, n) for n in CLIENTS))
-    print('"mdevctl / vgpuctl": p50 latency of mdevctl over vgpuctl\'s, and vgpuctl\'s Acquires per second '
-          'over mdevctl\'s (above 1: vgpud is faster).')
+        for label in labels:
+            f = fig(*res[label][n])
+            print('%-7d | %-28s | %9.1f | %9.1f | %6.0f | %6.0f, %6.0f' % ((n, label) + f))
+        print('--------+------------------------------+-----------+-----------+--------+---------------------------')
+    print('load average after: %.2f %.2f %.2f' % os.getloadavg())
+    if 'mdevctl start, to ready' in res:
+        m = res['mdevctl start, to ready']
+        print('mdevctl start alone (until it returns, before the device exists): p50 %s ms'
+              % ', '.join('%.1f (%d clients)' % (statistics.median(m[n][2]) * 1000, n) for n in CLIENTS))
     print('vgpud and mdevctl both run under umockdev\'s preload against the same emulator; "emulator alone" is '
           'the simulator\'s own cost per vGPU.')
     print('vgpud places each vGPU itself (pack policy over all %d parents) and stores a lease before it '

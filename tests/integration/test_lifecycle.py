@@ -160,7 +160,7 @@ class TestStartStop(LifecycleTestCase):
         patient = {'timeout_ms': GLib.Variant('u', PATIENT_MS)}
         uuid, path = self.start(T4, U1, dfn(TWO_Q), patient)
         self.assertEqual((uuid, path), (U1, device_path(U1)))
-        # the reply comes once the device exists and the daemon has taken in its add event
+        # the reply comes once the device exists (read right after the write to create)
         self.assertEqual(self.running(), {U1})
         self.assertIn(U1, self.listed_devices())
         props = self.get_all_properties(path, DEVICE)
@@ -249,18 +249,18 @@ class TestStartStop(LifecycleTestCase):
         sender = self.sim.emulator.sender
         send = sender.send
         sender.send = lambda props: None
-        results = {}
         try:
-            self.call_async('Start', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {}), results, 'start')
-            self.assertTrue(self.sim.emulator.wait_for(lambda: U1 in self.sim.host.mdevs))
+            # a start needs no uevent (the device is read once the write to create returned) ...
+            self.assertEqual(self.start(T4, U1, dfn(TWO_Q)), (U1, device_path(U1)))
+            # ... but a device created by someone else is known only from its uevent, or a rescan
+            self.assertTrue(self.sim.emulator.create(T4, TWO_Q, U2, timeout=vgpudtest.WAIT_TIMEOUT))
             time.sleep(0.2)
             self.wait_for(lambda s: False, timeout=0.1)
-            self.assertEqual(results, {})  # still waiting for the add event
+            self.assertEqual(self.listed_devices(), {U1})
             self.call('/org/vgpud1', 'org.vgpud1.Manager', 'Rescan')
         finally:
             sender.send = send
-        self.wait_results(results, 1)
-        self.assertEqual(results['start'], ('ok', (U1, device_path(U1))))
+        self.assertEqual(self.listed_devices(), {U1, U2})
 
     def test_errors_leave_nothing_behind(self):
         self.start(T4, U1, dfn(TWO_Q))
@@ -562,22 +562,89 @@ class TestOverlap(LifecycleTestCase):
         self.assertEqual([r['reason'] for r in emu.refusals], ['failed on request (EIO)'])
 
     def test_64_starts_on_one_gpu_while_the_kernel_is_silent(self):
-        """64 starts for 8 rooms decided on reservations alone: 8 written, 56 NoCapacity, before the
-        kernel has shown a single device."""
+        """64 starts for 8 rooms, all answered before the kernel has sent a single uevent: 8 started
+        (each read from sysfs once its write to create returned), 56 NoCapacity."""
         emu = self.sim.emulator
         uuids = [hosts.make_uuid('silent', i) for i in range(64)]
         results = {}
-        with emu.uevents_held():
+        with emu.uevents_held() as held:
             for u in uuids:
                 self.call_async('Start', '(sssa{sv})', (T4, u, dfn(TWO_Q), {}), results, u)
-            self.wait_results(results, 56)
-            self.assertEqual([r[1] for r in results.values()], [ERR + 'NoCapacity'] * 56)
-            self.assertEqual(len(self.sim.host.mdevs), 8)
-        self.wait_results(results, 64)
-        ok = {u for u, r in results.items() if r[0] == 'ok'}
-        self.assertEqual(len(ok), 8, results)
-        self.assertEqual(self.running(), ok)
+            self.wait_results(results, 64)
+            ok = {u for u, r in results.items() if r[0] == 'ok'}
+            self.assertEqual(len(ok), 8, results)
+            self.assertEqual(sorted(r[1] for r in results.values() if r[0] != 'ok'), [ERR + 'NoCapacity'] * 56)
+            self.assertEqual(self.running(), ok)
+            self.assertEqual(self.listed_devices(), ok)
+            self.assertEqual(len([e for e in held if dict(e)['ACTION'] == 'add']), 8)  # really silent
         self.assertEqual(emu.refusals, [])
+        self.assertEqual(self.listed_devices(), ok)
+
+
+class TestSilentKernel(LifecycleTestCase):
+    """A create is complete when the write to create returns (Linux's create_store() registers the
+    device, its links and its driver inside the system call): a start does not wait for the uevent,
+    and the uevent that comes later changes nothing."""
+    host = 'default'
+
+    def settle_uevents(self):
+        """Return once the daemon has taken in every uevent sent so far: a device created behind its
+        back after them is announced after them."""
+        marker = hosts.make_uuid('marker', 0)
+        self.assertTrue(self.sim.emulator.create('mtty', 'mtty-1', marker, timeout=vgpudtest.WAIT_TIMEOUT))
+        self.assertTrue(self.wait_for(lambda s: device_path(marker) in om_paths(s, 'InterfacesAdded')))
+
+    def assert_started_once(self, uuid):
+        path = device_path(uuid)
+        self.assertEqual(om_paths(self.recorder.signals, 'InterfacesAdded').count(path), 1)
+        self.assertNotIn(path, om_paths(self.recorder.signals, 'InterfacesRemoved'))
+        props = self.get_all_properties(path, DEVICE)
+        self.assertEqual((props['TypeId'], props['State']), (TWO_Q, 'active'))
+        self.assertEqual(self.listed_devices() & {uuid}, {uuid})
+
+    def test_a_start_completes_with_its_uevent_withheld(self):
+        emu = self.sim.emulator
+        self.recorder.clear()
+        with emu.uevents_held() as held:
+            self.assertEqual(self.start(T4, U1, dfn(TWO_Q)), (U1, device_path(U1)))
+            self.assertTrue(self.wait_for(lambda s: device_path(U1) in om_paths(s, 'InterfacesAdded')))
+            self.assert_started_once(U1)
+            self.assertIn(('ACTION', 'add'), held[0])  # the kernel's add was held back
+            self.assertTrue(any(v.endswith('/' + U1) for k, v in held[0] if k == 'DEVPATH'), held[0])
+        self.settle_uevents()
+        self.assert_started_once(U1)  # the late add and bind changed nothing
+        self.assertEqual([a for m, p, a in self.recorder.signals
+                          if m == 'PropertiesChanged' and p == device_path(U1)
+                          and 'State' in a[1] and a[1]['State'] != 'active'], [])
+        self.assertEqual(self.stop(U1), ())
+        self.assertEqual(self.running(), {hosts.make_uuid('marker', 0)})
+
+    def test_a_start_whose_type_link_comes_after_the_uevent(self):
+        """Linux 6.1 sends add before it makes the mdev_type link, but create_store() returns after
+        both: the device read right after the write has its type."""
+        emu = self.sim.emulator
+        emu.late_type_link = 0.3
+        self.recorder.clear()
+        with emu.uevents_held():
+            self.assertEqual(self.start(T4, U1, dfn(TWO_Q)), (U1, device_path(U1)))
+            self.assertTrue(self.wait_for(lambda s: device_path(U1) in om_paths(s, 'InterfacesAdded')))
+            self.assert_started_once(U1)
+        self.settle_uevents()
+        self.assert_started_once(U1)
+
+    def test_an_acquire_completes_with_its_uevent_withheld_and_a_stop_after_it(self):
+        emu = self.sim.emulator
+        self.recorder.clear()
+        with emu.uevents_held() as held:
+            uuid = self.manager('Acquire', '(ssa{sv})', ('T4-2Q', 'test:silent', {}))[0]
+            path = device_path(uuid)
+            self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesAdded')))
+            self.assert_started_once(uuid)
+            self.assertTrue(held)
+        self.settle_uevents()
+        self.assert_started_once(uuid)
+        self.manager('Release', '(sa{sv})', ('test:silent', {}))
+        self.assertNotIn(uuid, self.running())
 
 
 class TestConcurrency(LifecycleTestCase):

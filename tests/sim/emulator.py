@@ -93,7 +93,9 @@ class Emulator:
         self._refuse_next = 0
         self._fail_next = []     # errnos the next creates fail with, through the write shim
         # seconds between a device's add/bind uevents and its mdev_type and type devices/ links, as on
-        # 6.1 where mdev_device_create() runs device_add() before mdev_create_sysfs_files(); 0: none
+        # 6.1 where mdev_device_create() runs device_add() before mdev_create_sysfs_files(); 0: none.
+        # A writer through the shim gets its answer only once the links are there (create_store()
+        # returns after mdev_device_create()); a listener to the uevents may see the device first.
         self.late_type_link = 0.0
         self.handled = 0         # create/remove writes processed so far
         self._seqnum = 1000
@@ -244,8 +246,15 @@ class Emulator:
                 err = self._fail_next.pop(0)
                 return self._refuse(parent.name, type_dirname, value,
                                     'failed on request (%s)' % errno.errorcode[err])
-            if self.do_create(parent.name, type_dirname, value) is not None:
-                return 0
+            links = []
+            made = self.do_create(parent.name, type_dirname, value, late_links=links)
+            late = self.late_type_link
+        if made is not None:
+            for make in links:  # mdev_create_sysfs_files() after device_add(), before the write returns
+                time.sleep(late)
+                make()
+            return 0
+        with self.lock:
             if self.refusals and self.refusals[-1]['reason'] == 'refused on request (EIO)':
                 return 0  # refuse_next(): the driver took the write, the device never comes
             return self._refuse_errno(self.refusals[-1]['reason'])
@@ -274,8 +283,11 @@ class Emulator:
         for v in values:
             self.do_create(parent_name, type_dirname, v)
 
-    def do_create(self, parent_name, type_dirname, value):
-        """The kernel's create path for one written value. Returns the uuid or None."""
+    def do_create(self, parent_name, type_dirname, value, late_links=None):
+        """The kernel's create path for one written value. Returns the uuid or None. With
+        late_type_link, the links come late_type_link seconds after the uevents: from a timer, or
+        from the writer through the shim when it passes late_links (a list, given the function
+        that makes them), which calls it before its write returns."""
         with self.lock:
             parent = self.host.parents.get(parent_name)
             if parent is None or not parent.device.present or not parent.registered:
@@ -315,11 +327,17 @@ class Emulator:
             self._uevent('bind', m.path, 'mdev', [('DRIVER', parent.model.mdev_driver)])
             if late:
                 def links(m=m, type_link=type_link):
-                    self.tree.link(m.path + '/mdev_type', self.tree.type_dir(m.parent, m.mtype))
-                    self.tree.link(type_link, m.path)
-                timer = threading.Timer(late, links)
-                timer.daemon = True
-                timer.start()
+                    with self.lock:
+                        if self.host.mdevs.get(m.uuid) is not m:
+                            return  # removed meanwhile: mdev_device_create() would have failed
+                        self.tree.link(m.path + '/mdev_type', self.tree.type_dir(m.parent, m.mtype))
+                        self.tree.link(type_link, m.path)
+                if late_links is not None:
+                    late_links.append(links)
+                else:
+                    timer = threading.Timer(late, links)
+                    timer.daemon = True
+                    timer.start()
             self.changed.notify_all()
             return uuid
 
