@@ -7,6 +7,7 @@
 
 #include "alloc-client.h"
 #include "bus-client.h"
+#include "change-bus.h"
 #include "lifecycle-client.h"
 #include "macro.h"
 

@@ -12,6 +12,7 @@
 #include "bus-client.h"
 #include "cli.h"
 #include "errors.h"
+#include "lifecycle-client.h"
 #include "macro.h"
 
 static const char *system_bus_address(void)
@@ -85,32 +86,11 @@ int vc_bus_open_change(sd_bus **ret)
         return vc_bus_open(ret);
 }
 
-static int is_not_running_error(const sd_bus_error *error)
-{
-        return sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
-                                      "org.freedesktop.DBus.Error.Spawn.ServiceNotFound");
-}
-
 int vc_bus_log_error(const sd_bus_error *error, int r, const char *what)
 {
-        if (error && sd_bus_error_is_set(error)) {
-                if (is_not_running_error(error))
-                        fprintf(stderr, "Error: vgpud is not running (%s has no owner on the system bus)\n",
-                                VGPUD_BUS_NAME);
-                else if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) ||
-                         sd_bus_error_has_name(error, SD_BUS_ERROR_TIMEOUT))
-                        fprintf(stderr, "Error: vgpud did not answer %s in time\n", what);
-                else if (error->message && *error->message)
-                        fprintf(stderr, "Error: %s\n", error->message);
-                else
-                        fprintf(stderr, "Error: %s failed: %s\n", what, error->name);
-        } else if (r == -ECONNREFUSED || r == -ENOENT || r == -ECONNRESET || r == -ENOTCONN) {
-                fprintf(stderr, "Error: vgpud is not reachable: the system bus connection failed: %s\n",
-                        strerror(-r));
-        } else {
-                fprintf(stderr, "Error: %s failed: %s\n", what, strerror(r < 0 ? -r : EIO));
-        }
-        return r < 0 ? r : -EIO;
+        bool set = error && sd_bus_error_is_set(error);
+
+        return vc_call_log_error(set ? error->name : NULL, set ? error->message : NULL, r, what);
 }
 
 typedef struct PendingCall {

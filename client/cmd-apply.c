@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bus-client.h"
+#include "change-bus.h"
 #include "cli-positional.h"
 #include "cli.h"
 #include "json-writer.h"

@@ -13,11 +13,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus-client.h"
 #include "cli.h"
-#include "inventory-client.h"
 #include "lifecycle-client.h"
-#include "macro.h"
+#include "read-source.h"
 
 enum {
         OPT_UUID,
@@ -56,13 +54,13 @@ static int check_define(const VcContext *ctx, const VcCommand *cmd, const VcArgs
 }
 
 /* define -u U with -p or -a but no type: the parent and type of the running device U, as mdevctl
- * takes them from sysfs. */
-static int running_device(sd_bus *bus, const char *uuid, char **ret_parent, char **ret_type)
+ * takes them from sysfs (here from vgpud's listing: its snapshot, else the bus). */
+static int running_device(const char *uuid, char **ret_parent, char **ret_type)
 {
         g_autoptr(VcInventory) inv = NULL;
         int r;
 
-        r = vc_inventory_load_listing(bus, &inv);
+        r = vc_read_listing(false, &inv);
         if (r < 0)
                 return r;
         for (guint i = 0; i < inv->devices->len; i++) {
@@ -78,7 +76,6 @@ static int running_device(sd_bus *bus, const char *uuid, char **ret_parent, char
 
 static int run_define(const VcContext *ctx, const VcArgs *args)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_autofree char *json = NULL, *run_parent = NULL, *run_type = NULL;
         const char *uuid = args->set[OPT_UUID] ? args->value[OPT_UUID] : "";
         const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : NULL;
@@ -96,15 +93,11 @@ static int run_define(const VcContext *ctx, const VcArgs *args)
         } else if (*uuid && !parent && type)
                 return vc_error("No parent specified");
 
-        r = vc_bus_open_change(&bus);
-        if (r < 0)
-                return r;
-
         if (!json && !type) {
                 if (!*uuid) /* -p without -t */
                         return vc_error("No type specified");
                 if (parent || args->set[OPT_AUTO] || args->set[OPT_MIXED_SIZE]) {
-                        r = running_device(bus, uuid, &run_parent, &run_type);
+                        r = running_device(uuid, &run_parent, &run_type);
                         if (r < 0)
                                 return r;
                         if (r == 0 && parent)
@@ -120,7 +113,7 @@ static int run_define(const VcContext *ctx, const VcArgs *args)
         if (!json && type)
                 json = vc_definition_json(type, args->set[OPT_AUTO], args->set[OPT_MIXED_SIZE]);
 
-        return vc_change_with_definition(bus, "Define", parent, uuid, json, args->set[OPT_FORCE]);
+        return vc_change_with_definition("Define", parent, uuid, json, args->set[OPT_FORCE]);
 }
 
 const VcCommand vc_command_define = {

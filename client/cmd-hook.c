@@ -17,6 +17,7 @@
 
 #include "alloc-client.h"
 #include "bus-client.h"
+#include "change-bus.h"
 #include "cli.h"
 #include "errors.h"
 #include "hook-libvirt.h"
@@ -121,6 +122,16 @@ static void request_fill(VcAcquireRequest *req, const VcVgpuRequest *v, const ch
 }
 
 /* Acquire v as uuid for owner and remember it in u. Prints the failure. */
+/* Start the stored definition of uuid, as `vgpuctl start -u UUID` does. */
+static int start_defined(sd_bus *bus, const char *uuid)
+{
+        const char *const strings[] = {"", uuid, ""};
+        VcChangeCall call;
+
+        vc_change_call_init(&call, "Start", strings, 3);
+        return vc_change_call_on(bus, &call, NULL);
+}
+
 static int acquire_one(sd_bus *bus, const VcVgpuRequest *v, const char *owner, const char *uuid, Undo *u)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -365,7 +376,7 @@ static int libvirt_bring_up_mdevs(sd_bus *bus, const VcDomain *d, const char *do
                 if (claim)
                         r = acquire_one(bus, claim, owner, uuid, undo);
                 else if (g_hash_table_contains(defined, uuid)) {
-                        r = vc_change_with_definition(bus, "Start", "", uuid, "", false);
+                        r = start_defined(bus, uuid);
                         if (r >= 0) {
                                 g_ptr_array_add(undo->started, g_strdup(uuid));
                                 printf("vgpud: started %s from its definition\n", uuid);

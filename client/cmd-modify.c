@@ -13,10 +13,11 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "bus-client.h"
+#include "change-call.h"
 #include "cli.h"
 #include "lifecycle-client.h"
 #include "macro.h"
+#include "names.h"
 
 enum {
         OPT_UUID,
@@ -95,34 +96,32 @@ static int index_arg(const VcArgs *args, int *ret)
         return 0;
 }
 
-static int append_changes(sd_bus_message *m, const VcArgs *args, const char *json, int index)
+static void add_changes(VcChangeCall *call, const VcArgs *args, const char *json, int index)
 {
-        int r;
-
-        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r >= 0 && json)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_DEFINITION, "s", json);
-        if (r >= 0 && args->set[OPT_TYPE])
-                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_TYPE, "s", args->value[OPT_TYPE]);
-        if (r >= 0 && (args->set[OPT_AUTO] || args->set[OPT_MANUAL]))
-                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_START, "s",
-                                          args->set[OPT_AUTO] ? "auto" : "manual");
-        if (r >= 0 && args->set[OPT_ADDATTR])
-                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_ADD_ATTRIBUTE, "(ssi)",
-                                          args->value[OPT_ADDATTR], args->value[OPT_VALUE], index);
-        else if (r >= 0 && args->set[OPT_DELATTR])
-                r = sd_bus_message_append(m, "{sv}", VGPUD_CHANGE_DEL_ATTRIBUTE, "i", index);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        if (json)
+                vc_change_call_add_change(call,
+                                          (VcCallEntry){VGPUD_CHANGE_DEFINITION, VC_VARIANT_STRING, json});
+        if (args->set[OPT_TYPE])
+                vc_change_call_add_change(
+                        call, (VcCallEntry){VGPUD_CHANGE_TYPE, VC_VARIANT_STRING, args->value[OPT_TYPE]});
+        if (args->set[OPT_AUTO] || args->set[OPT_MANUAL])
+                vc_change_call_add_change(call, (VcCallEntry){VGPUD_CHANGE_START, VC_VARIANT_STRING,
+                                                              args->set[OPT_AUTO] ? "auto" : "manual"});
+        if (args->set[OPT_ADDATTR])
+                vc_change_call_add_change(call, (VcCallEntry){VGPUD_CHANGE_ADD_ATTRIBUTE,
+                                                              VC_VARIANT_ATTRIBUTE, args->value[OPT_ADDATTR],
+                                                              args->value[OPT_VALUE], .i = index});
+        else if (args->set[OPT_DELATTR])
+                vc_change_call_add_change(
+                        call, (VcCallEntry){VGPUD_CHANGE_DEL_ATTRIBUTE, VC_VARIANT_INT32, .i = index});
 }
 
 static int run_modify(const VcContext *ctx, const VcArgs *args)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         g_autofree char *json = NULL;
         const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : "";
+        const char *const strings[] = {parent, args->value[OPT_UUID]};
+        VcChangeCall call;
         bool live = args->set[OPT_LIVE];
         int index = -1, r;
 
@@ -138,22 +137,11 @@ static int run_modify(const VcContext *ctx, const VcArgs *args)
         if (r < 0)
                 return r;
 
-        r = vc_bus_open_change(&bus);
-        if (r < 0)
-                return r;
-        r = vc_change_new(bus, "Modify", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "ss", parent, args->value[OPT_UUID]);
-        if (r >= 0)
-                r = append_changes(m, args, json, index);
+        vc_change_call_init(&call, "Modify", strings, 2);
+        add_changes(&call, args, json, index);
         /* --live alone changes only the running device; with --defined both. */
-        if (r >= 0)
-                r = vc_change_append_options(m, args->set[OPT_FORCE], true, !live || args->set[OPT_DEFINED],
-                                             live);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the Modify call");
-        return vc_change_send(bus, m, NULL);
+        vc_change_call_add_options(&call, args->set[OPT_FORCE], true, !live || args->set[OPT_DEFINED], live);
+        return vc_change_call(&call, NULL);
 }
 
 const VcCommand vc_command_modify = {

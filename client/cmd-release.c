@@ -9,6 +9,7 @@
 
 #include "alloc-client.h"
 #include "bus-client.h"
+#include "change-bus.h"
 #include "cli-positional.h"
 #include "cli.h"
 #include "lifecycle-client.h"

@@ -12,11 +12,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus-client.h"
 #include "cli.h"
-#include "inventory-client.h"
 #include "lifecycle-client.h"
-#include "macro.h"
+#include "read-source.h"
 
 enum {
         OPT_UUID,
@@ -48,15 +46,14 @@ static int check_start(const VcContext *ctx, const VcCommand *cmd, const VcArgs 
 
 /* start -u U -t T [-p P]: mdevctl looks for definitions of U (on P) first. Returns 1 and the parent to
  * start the stored definition on, 0 when there is none, or an error (printed). */
-static int stored_definition(sd_bus *bus, const char *uuid, const char *parent, const char *type,
-                             char **ret_parent)
+static int stored_definition(const char *uuid, const char *parent, const char *type, char **ret_parent)
 {
         g_autoptr(VcInventory) inv = NULL;
         const VcDefinition *found = NULL;
         unsigned n = 0;
         int r;
 
-        r = vc_inventory_load_listing(bus, &inv);
+        r = vc_read_listing(false, &inv);
         if (r < 0)
                 return r;
         for (guint i = 0; i < inv->definitions->len; i++) {
@@ -79,7 +76,6 @@ static int stored_definition(sd_bus *bus, const char *uuid, const char *parent, 
 
 static int run_start(const VcContext *ctx, const VcArgs *args)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_autofree char *json = NULL, *stored_parent = NULL;
         const char *uuid = args->set[OPT_UUID] ? args->value[OPT_UUID] : "";
         const char *parent = args->set[OPT_PARENT] ? args->value[OPT_PARENT] : NULL;
@@ -101,13 +97,9 @@ static int run_start(const VcContext *ctx, const VcArgs *args)
                 return vc_error("Device is insufficiently specified");
         }
 
-        r = vc_bus_open_change(&bus);
-        if (r < 0)
-                return r;
-
         if (!json && type) {
                 if (*uuid) {
-                        r = stored_definition(bus, uuid, parent, type, &stored_parent);
+                        r = stored_definition(uuid, parent, type, &stored_parent);
                         if (r < 0)
                                 return r;
                         if (r > 0)
@@ -119,7 +111,7 @@ static int run_start(const VcContext *ctx, const VcArgs *args)
                         json = vc_definition_json(type, false, false);
         }
 
-        return vc_change_with_definition(bus, "Start", parent, uuid, json, args->set[OPT_FORCE]);
+        return vc_change_with_definition("Start", parent, uuid, json, args->set[OPT_FORCE]);
 }
 
 const VcCommand vc_command_start = {

@@ -5,10 +5,9 @@
 
 #include <errno.h>
 
-#include "bus-client.h"
+#include "change-call.h"
 #include "cli.h"
 #include "lifecycle-client.h"
-#include "macro.h"
 
 enum {
         OPT_UUID,
@@ -30,22 +29,12 @@ static int check_stop(const VcContext *ctx, const VcCommand *cmd, const VcArgs *
 
 static int run_stop(const VcContext *ctx, const VcArgs *args)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
+        const char *const strings[] = {args->value[OPT_UUID]};
+        VcChangeCall call;
 
-        r = vc_bus_open_change(&bus);
-        if (r < 0)
-                return r;
-        r = vc_change_new(bus, "Stop", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", args->value[OPT_UUID]);
-        if (r >= 0)
-                r = vc_change_append_options(m, args->set[OPT_FORCE], false, false, false);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the Stop call");
-        return vc_change_send(bus, m, NULL);
+        vc_change_call_init(&call, "Stop", strings, 1);
+        vc_change_call_add_options(&call, args->set[OPT_FORCE], false, false, false);
+        return vc_change_call(&call, NULL);
 }
 
 const VcCommand vc_command_stop = {

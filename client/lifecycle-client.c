@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The calls behind vgpuctl's define/undefine/modify/start/stop, --jsonfile reading and mdevctl's error
- * texts for what the client itself finds wrong. */
+/* What vgpuctl-full and the front share for define/undefine/modify/start/stop: --jsonfile reading,
+ * mdevctl's error texts for what the client itself finds wrong, and the printer of failed calls. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,11 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus-client.h"
+#include "change-call.h"
 #include "cli.h"
 #include "json-writer.h"
 #include "lifecycle-client.h"
 #include "macro.h"
+#include "names.h"
 
 int vc_error(const char *format, ...)
 {
@@ -50,6 +51,35 @@ char *vc_rust_debug_path(const char *path)
                 }
         g_string_append_c(s, '"');
         return g_string_free(s, FALSE);
+}
+
+static bool is_not_running_error(const char *name)
+{
+        return strcmp(name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
+               strcmp(name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0 ||
+               strcmp(name, "org.freedesktop.DBus.Error.Spawn.ServiceNotFound") == 0;
+}
+
+int vc_call_log_error(const char *error_name, const char *error_message, int r, const char *what)
+{
+        if (error_name && *error_name) {
+                if (is_not_running_error(error_name))
+                        fprintf(stderr, "Error: vgpud is not running (%s has no owner on the system bus)\n",
+                                VGPUD_BUS_NAME);
+                else if (strcmp(error_name, "org.freedesktop.DBus.Error.NoReply") == 0 ||
+                         strcmp(error_name, "org.freedesktop.DBus.Error.Timeout") == 0)
+                        fprintf(stderr, "Error: vgpud did not answer %s in time\n", what);
+                else if (error_message && *error_message)
+                        fprintf(stderr, "Error: %s\n", error_message);
+                else
+                        fprintf(stderr, "Error: %s failed: %s\n", what, error_name);
+        } else if (r == -ECONNREFUSED || r == -ENOENT || r == -ECONNRESET || r == -ENOTCONN) {
+                fprintf(stderr, "Error: vgpud is not reachable: the system bus connection failed: %s\n",
+                        strerror(-r));
+        } else {
+                fprintf(stderr, "Error: %s failed: %s\n", what, strerror(r < 0 ? -r : EIO));
+        }
+        return r < 0 ? r : -EIO;
 }
 
 /* Rust's io::Error text for an errno: "<strerror> (os error N)". */
@@ -120,50 +150,6 @@ char *vc_definition_json(const char *type, bool autostart, bool mixed_size)
         return g_string_free(out, FALSE);
 }
 
-int vc_change_new(sd_bus *bus, const char *method, sd_bus_message **ret)
-{
-        int r;
-
-        r = sd_bus_message_new_method_call(bus, ret, VGPUD_BUS_NAME, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
-                                           method);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, method);
-                return vc_bus_log_error(NULL, r, what);
-        }
-        return 0;
-}
-
-int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options, bool defined, bool live)
-{
-        int r;
-
-        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r >= 0 && force)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
-        if (r >= 0 && modify_options)
-                r = sd_bus_message_append(m, "{sv}{sv}", VGPUD_OPT_DEFINED, "b", (int)defined,
-                                          VGPUD_OPT_LIVE, "b", (int)live);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply)
-{
-        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, sd_bus_message_get_member(m));
-        sd_bus_message *reply = NULL;
-        int r;
-
-        r = vc_bus_call_message(bus, m, VC_CHANGE_TIMEOUT_USEC, what, &reply);
-        if (r < 0)
-                return r;
-        if (ret_reply)
-                *ret_reply = reply;
-        else
-                sd_bus_message_unref(reply);
-        return 0;
-}
-
 int vc_print_uuid(const char *uuid)
 {
         g_autofree char *line = g_strconcat(uuid, "\n", NULL);
@@ -171,28 +157,18 @@ int vc_print_uuid(const char *uuid)
         return vc_write_stdout(line, strlen(line));
 }
 
-int vc_change_with_definition(sd_bus *bus, const char *method, const char *parent, const char *uuid,
-                              const char *json, bool force)
+int vc_change_with_definition(const char *method, const char *parent, const char *uuid, const char *json,
+                              bool force)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        g_autofree char *building = g_strdup_printf("building the %s call", method);
-        g_autofree char *reading = g_strdup_printf("reading the answer to %s", method);
-        const char *ret_uuid, *ret_path;
+        const char *const strings[] = {parent ? parent : "", uuid, json ? json : ""};
+        g_autofree char *ret_uuid = NULL;
+        VcChangeCall call;
         int r;
 
-        r = vc_change_new(bus, method, &m);
+        vc_change_call_init(&call, method, strings, 3);
+        vc_change_call_add_options(&call, force, false, false, false);
+        r = vc_change_call(&call, &ret_uuid);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "sss", parent ? parent : "", uuid, json ? json : "");
-        if (r >= 0)
-                r = vc_change_append_options(m, force, false, false, false);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, building);
-        r = vc_change_send(bus, m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "so", &ret_uuid, &ret_path);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, reading);
         return *uuid ? 0 : vc_print_uuid(ret_uuid);
 }

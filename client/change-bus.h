@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vgpuctl-full's change calls over sd-bus: the calls of change-call.h (vc_change_call() opens the
+ * connection itself), and the building blocks the other commands use for calls that have no
+ * description there (Acquire, Release, ApplyLayout, ...). */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "change-call.h"
+#include "lifecycle-client.h"
+
+/* A new call to org.vgpud1.Manager.method on /org/vgpud1. Prints the error on failure. */
+int vc_change_new(sd_bus *bus, const char *method, sd_bus_message **ret);
+
+/* Append the options a{sv}: "force" when force; Modify's "defined"/"live" when modify_options. */
+int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options, bool defined, bool live);
+
+/* Send the call and wait for its reply (the daemon's errors are printed as "Error: <message>"). */
+int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+
+/* vc_change_call() on a connection the caller holds. */
+int vc_change_call_on(sd_bus *bus, const VcChangeCall *call, char **ret_uuid);
