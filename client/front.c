@@ -3,9 +3,11 @@
 /* vgpuctl's front: every start of vgpuctl pays for each shared library it maps, and libsystemd brings
  * six (HACKING.md, "Benchmarks and profiling"). This program links neither libsystemd nor anything
  * that needs it: it serves `list`, `types` and lsmdev from the snapshot vgpud publishes (common/
- * snapshot.h), with the same parser, formatting and messages as vgpuctl-full (it is the same code:
- * cli.c, cmd-list.c, cmd-types.c), and exec()s vgpuctl-full with the same command line for everything
- * else: other commands, --vf, help, and a snapshot it cannot use (vgpud not running: D-Bus starts it). */
+ * snapshot.h), and root's define, modify, undefine, start and stop over vgpud's private socket with
+ * its own minimal D-Bus (front-wire.h, wire.h), with the same parser, formatting and messages as
+ * vgpuctl-full (it is the same code: cli.c, cmd-*.c, lifecycle-client.c), and exec()s vgpuctl-full
+ * with the same command line for everything else: other commands, --vf, help, a snapshot it cannot
+ * use (vgpud not running: D-Bus starts it), a change it cannot send itself (not root, no socket). */
 
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <glib.h>
 
 #include "cli.h"
+#include "front-wire.h"
 #include "read-source.h"
 
 static char **front_argv;
@@ -58,8 +61,22 @@ int vc_read_fallback(bool all, bool types, VcInventory **ret)
         return exec_full();
 }
 
+/* The changes the front makes itself when it reaches vgpud's private socket. */
+static const VcCommand *change_command(const char *name)
+{
+        static const VcCommand *const changes[] = {&vc_command_define, &vc_command_modify,
+                                                   &vc_command_undefine, &vc_command_start,
+                                                   &vc_command_stop};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(changes); i++)
+                if (strcmp(changes[i]->name, name) == 0)
+                        return changes[i];
+        return NULL;
+}
+
 int main(int argc, char **argv)
 {
+        const VcCommand *cmd;
         g_autofree char *bin = g_path_get_basename(argc > 0 && argv[0] ? argv[0] : "vgpuctl");
         VcContext ctx = {.bin = bin};
         int r;
@@ -73,6 +90,9 @@ int main(int argc, char **argv)
                 ctx.compat = strcmp(bin, "mdevctl") == 0;
                 r = vc_run_command(&ctx, strcmp(argv[1], "list") == 0 ? &vc_command_list : &vc_command_types,
                                    argc - 2, argv + 2);
+        } else if (argc >= 2 && (cmd = change_command(argv[1])) && vc_front_wire_open() >= 0) {
+                ctx.compat = strcmp(bin, "mdevctl") == 0;
+                r = vc_run_command(&ctx, cmd, argc - 2, argv + 2);
         } else
                 r = exec_full() < 0 ? 1 : 0;
         fflush(stdout);

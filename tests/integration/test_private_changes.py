@@ -7,16 +7,19 @@ vgpuctl, falling back to the unreachable bus, fails without touching anything.""
 
 import json
 import os
+import shutil
 import subprocess
 
 import vgpudtest
-from test_acquire import T4, UUID_RE, V1
+from test_acquire import T4, UUID_RE, V1, V2
 from test_vgpuctl_alloc import VgpuctlAllocCase
 
 NOBODY = 65534
+V3 = 'a1b2c3d4-e5f6-4789-8abc-def012345678'
 
 
-class TestPrivateChanges(VgpuctlAllocCase):
+class PrivateSocketCase(VgpuctlAllocCase):
+    """vgpud with its private socket, as vgpud.service runs it."""
     start_daemon = False
 
     def setUp(self):
@@ -48,6 +51,10 @@ class TestPrivateChanges(VgpuctlAllocCase):
             return None
         with open(path) as f:
             return json.load(f)
+
+
+
+class TestPrivateChanges(PrivateSocketCase):
 
     def test_the_bus_is_really_out_of_reach(self):
         # without the socket the same command has nowhere to go: the others cannot pass by the bus
@@ -88,3 +95,137 @@ class TestPrivateChanges(VgpuctlAllocCase):
         # reads still work for anyone
         rc, out, err = self.ctl('list', '-d', uid=NOBODY)
         self.assertEqual(rc, 0, err)
+
+
+class TestFrontPath(PrivateSocketCase):
+    """Root's define, modify, start, stop and undefine made by the front itself (client/front-wire.c,
+    its own D-Bus over the private socket, no libsystemd), and handed to vgpuctl-full when it cannot.
+    The front runs from a directory of its own beside a vgpuctl-full that marks each run and then
+    executes the real one, so that each test knows which program made the change: a fast path that
+    silently fell back would still succeed, and leave the mark."""
+
+    def setUp(self):
+        super().setUp()
+        front_dir = os.path.join(self.workdir, 'front')
+        os.mkdir(front_dir)
+        os.chmod(front_dir, 0o1777)  # nobody leaves its mark too
+        self.front_path = os.path.join(front_dir, 'vgpuctl')
+        shutil.copy(os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl'), self.front_path)
+        self.mark = os.path.join(front_dir, 'full-ran')
+        full = os.path.join(front_dir, 'vgpuctl-full')
+        with open(full, 'w') as f:
+            f.write('#!/bin/bash\necho "$*" >> %s\nexec -a vgpuctl %s "$@"\n' % (
+                self.mark, os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')))
+        os.chmod(full, 0o755)
+
+    def front(self, *args, socket=None, uid=None, input=None, bus=False, program=None):
+        """The copied front (or program, run as vgpuctl) with the system bus out of reach unless bus:
+        (rc, out, err)."""
+        env = self.env()
+        if not bus:
+            env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.workdir, 'no-bus')
+        env['VGPUD_SOCKET'] = socket or self.sock
+        argv = ['vgpuctl' if program else self.front_path] + list(args)
+        if uid is not None:
+            argv = ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid, '--clear-groups'] + argv
+        p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, input=input,
+                           executable=program if program and uid is None else None)
+        return p.returncode, p.stdout, p.stderr
+
+    def full_runs(self):
+        if not os.path.exists(self.mark):
+            return []
+        with open(self.mark) as f:
+            return f.read().splitlines()
+
+    def front_ok(self, *args, **kwargs):
+        rc, out, err = self.front(*args, **kwargs)
+        self.assertEqual(rc, 0, 'vgpuctl %s: %s' % (' '.join(args), err))
+        return out
+
+    def test_changes_are_made_by_the_front(self):
+        self.front_ok('define', '-u', V1, '-p', T4, '-t', 'nvidia-231')
+        self.assertEqual(self.definition(T4, V1)['mdev_type'], 'nvidia-231')
+        self.front_ok('modify', '-u', V1, '--addattr', 'x', '--value', 'y')
+        self.front_ok('modify', '-u', V1, '--addattr', 'z', '--value', 'w', '--index', '0')
+        self.assertEqual(self.definition(T4, V1)['attrs'], [{'z': 'w'}, {'x': 'y'}])
+        self.front_ok('modify', '-u', V1, '--delattr', '--index', '1')
+        self.front_ok('modify', '-u', V1, '--auto')
+        self.assertEqual(self.definition(T4, V1)['start'], 'auto')
+        self.front_ok('start', '-u', V1)
+        self.assertIn(V1, self.running())
+        self.front_ok('undefine', '-u', V1)
+        self.assertIsNone(self.definition(T4, V1))
+        # define -u U -a: the running device's parent and type, read from the snapshot
+        self.front_ok('define', '-u', V1, '-a')
+        self.assertEqual((self.definition(T4, V1)['mdev_type'], self.definition(T4, V1)['start']),
+                         ('nvidia-231', 'auto'))
+        self.front_ok('stop', '-u', V1)
+        self.assertNotIn(V1, self.running())
+        self.front_ok('undefine', '-u', V1)
+        self.assertIsNone(self.definition(T4, V1))
+        # a UUID vgpud makes up is printed; a definition read from a pipe
+        out = self.front_ok('define', '-p', T4, '-t', 'nvidia-231')
+        self.assertRegex(out.strip(), UUID_RE)
+        self.assertEqual(self.definition(T4, out.strip())['mdev_type'], 'nvidia-231')
+        definition = '{"mdev_type": "nvidia-232", "start": "manual", "attrs": [{"a": "b"}]}'
+        self.front_ok('define', '-u', V2, '-p', T4, '--jsonfile', '/dev/stdin', input=definition)
+        self.assertEqual(self.definition(T4, V2)['attrs'], [{'a': 'b'}])
+        self.front_ok('modify', '-u', V2, '--jsonfile', '/dev/stdin', input=definition.replace('"b"', '"c"'))
+        self.assertEqual(self.definition(T4, V2)['attrs'], [{'a': 'c'}])
+        self.assertEqual(self.full_runs(), [])
+
+    def test_errors_are_those_of_vgpuctl_full(self):
+        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
+        self.front_ok('define', '-u', V2, '-p', T4, '-t', 'nvidia-231')
+        bad = os.path.join(self.workdir, 'bad.json')
+        with open(bad, 'w') as f:
+            f.write('{"mdev_type": "nvidia-231", "attrs": [}')
+        cases = [
+            ['define', '-u', V2, '-p', T4, '-t', 'nvidia-231'],  # already defined
+            ['define', '-u', V1, '-p', T4, '--jsonfile', bad],  # vgpud's InvalidArgument
+            ['define', '-u', V1, '-p', T4, '--jsonfile', '/no/such/file'],
+            ['define', '-u', V1, '-p', 'not\udcffutf8', '-t', 'nvidia-231'],
+            ['define', '-u', V3, '-a'],  # not running: no parent
+            ['define'],
+            ['modify', '-u', V1, '--auto'],
+            ['modify', '-u', V2, '--delattr', '--index', '5'],
+            ['modify', '-u', V2, '-p', '', '--auto'],
+            ['undefine', '-u', V1],
+            ['undefine', '-u', V1, '-p', T4],
+            ['start', '-u', V1],
+            ['stop', '-u', V1],
+            ['undefine', '--bogus'],
+            ['define', '--help'],
+        ]
+        for args in cases:
+            with self.subTest(args=args):
+                want = self.front(*args, program=full)
+                got = self.front(*args)
+                self.assertEqual(got, want)
+                if args[-1] == '--help':
+                    self.assertEqual(got[0], 0, got)
+                else:
+                    self.assertNotEqual(got[0], 0, got)
+                    self.assertTrue(got[2].startswith(('Error: ', 'error: ')), got)
+        self.assertEqual(self.full_runs(), [])
+
+    def test_without_the_socket_vgpuctl_full_makes_the_change(self):
+        # over the system bus, the front having found no socket
+        self.front_ok('define', '-u', V1, '-p', T4, '-t', 'nvidia-231', bus=True,
+                      socket=os.path.join(self.workdir, 'no-socket'))
+        self.assertEqual(self.definition(T4, V1)['mdev_type'], 'nvidia-231')
+        self.assertEqual(len(self.full_runs()), 1)
+        # a socket nobody listens on: the same
+        dead = os.path.join(self.workdir, 'dead-socket')
+        with open(dead, 'w'):
+            pass
+        self.front_ok('undefine', '-u', V1, bus=True, socket=dead)
+        self.assertIsNone(self.definition(T4, V1))
+        self.assertEqual(len(self.full_runs()), 2)
+
+    def test_others_than_root_go_to_vgpuctl_full(self):
+        rc, out, err = self.front('define', '-u', V1, '-p', T4, '-t', 'nvidia-231', uid=NOBODY)
+        self.assertEqual(rc, 1, err)
+        self.assertIsNone(self.definition(T4, V1))
+        self.assertEqual(len(self.full_runs()), 1)

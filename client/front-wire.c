@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* front-wire.h: the front's change calls, with vgpuctl-full's messages (vc_call_log_error()). */
+
+#include <errno.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "change-call.h"
+#include "cli.h"
+#include "front-wire.h"
+#include "lifecycle-client.h"
+#include "names.h"
+#include "wire.h"
+
+static int wire_fd = -EBADF;
+
+int vc_front_wire_open(void)
+{
+        const char *path = vc_vgpud_path("VGPUD_SOCKET", VGPUD_PRIVATE_SOCKET);
+
+        if (geteuid() != 0)
+                return -EPERM;
+        if (!path)
+                return -ENOENT;
+        return vc_wire_connect(path, &wire_fd);
+}
+
+/* What sd-bus (in vgpuctl-full) would report for the same failure: a timeout as its NoReply error. */
+static int log_failure(int r, const VcWireReply *reply, const char *what)
+{
+        if (r == -ETIMEDOUT)
+                return vc_call_log_error("org.freedesktop.DBus.Error.NoReply", NULL, r, what);
+        if (r < 0)
+                return vc_call_log_error(NULL, NULL, r, what);
+        return vc_call_log_error(reply->error_name, reply->error_message, -EIO, what);
+}
+
+int vc_change_call(const VcChangeCall *call, char **ret_uuid)
+{
+        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, call->method);
+        g_autoptr(GByteArray) message = g_byte_array_new();
+        VcWireReply reply = {};
+        int r;
+
+        g_assert(wire_fd >= 0); /* main() hands change commands to vgpuctl-full without a connection */
+        r = vc_wire_build_call(call, message);
+        if (r < 0) {
+                g_autofree char *building = g_strdup_printf("building the %s call", call->method);
+                return vc_call_log_error(NULL, NULL, r, building);
+        }
+        r = vc_wire_call(wire_fd, message, VC_CHANGE_TIMEOUT_USEC, &reply);
+        if (r < 0 || reply.is_error) {
+                r = log_failure(r, &reply, what);
+        } else if (call->returns_uuid && g_strcmp0(reply.signature, "so") != 0) {
+                g_autofree char *reading = g_strdup_printf("reading the answer to %s", call->method);
+                r = vc_call_log_error(NULL, NULL, -ENXIO, reading);
+        } else if (call->returns_uuid && ret_uuid)
+                *ret_uuid = g_steal_pointer(&reply.first_string);
+        vc_wire_reply_clear(&reply);
+        return r;
+}

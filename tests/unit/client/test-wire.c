@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* client/wire.c, the front's minimal D-Bus: every call it writes is read back by a real sd-bus server
+ * (as vgpud's private socket reads it) argument by argument; the server's real replies (a return
+ * with a UUID, a named error, a signal sent before the reply) are read back; the reader refuses
+ * malformed replies (every truncation, the byte order, version, type, trailing bytes, a string
+ * without its NUL or with one inside, invalid UTF-8, a header field of the wrong type, non-zero
+ * padding); a server that hangs up or never answers is reported as such. */
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <systemd/sd-bus.h>
+
+#include "change-call.h"
+#include "macro.h"
+#include "names.h"
+#include "wire.h"
+
+#define UUID1 "6f1c0e2a-3b4d-4e5f-8a6b-7c8d9e0f1a2b"
+
+/* What the server saw of the one call of its connection, and how it answers. */
+typedef struct Server {
+        int listen_fd;
+        enum { ANSWER, HANG_UP, SILENT } mode;
+        char *member, *signature, *destination;
+        GPtrArray *args; /* every argument as text: strings as they are, "key=b:1", "key=(ssi):a,b,-1" */
+        pthread_t thread;
+} Server;
+
+static int read_dict(sd_bus_message *m, GPtrArray *out)
+{
+        const char *key, *type, *s, *s2;
+        int r, i, b;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, NULL, &type);
+                if (r >= 0 && strcmp(type, "s") == 0 && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
+                        g_ptr_array_add(out, g_strdup_printf("%s=s:%s", key, s));
+                else if (r >= 0 && strcmp(type, "b") == 0 && (r = sd_bus_message_read(m, "v", "b", &b)) >= 0)
+                        g_ptr_array_add(out, g_strdup_printf("%s=b:%d", key, b));
+                else if (r >= 0 && strcmp(type, "i") == 0 && (r = sd_bus_message_read(m, "v", "i", &i)) >= 0)
+                        g_ptr_array_add(out, g_strdup_printf("%s=i:%d", key, i));
+                else if (r >= 0 && strcmp(type, "(ssi)") == 0 &&
+                         (r = sd_bus_message_read(m, "v", "(ssi)", &s, &s2, &i)) >= 0)
+                        g_ptr_array_add(out, g_strdup_printf("%s=(ssi):%s,%s,%d", key, s, s2, i));
+                else if (r >= 0)
+                        r = -EINVAL;
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+static int on_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        Server *s = userdata;
+        const char *member = sd_bus_message_get_member(m), *str;
+        char type;
+        int r = 0;
+
+        if (sd_bus_message_is_method_call(m, NULL, NULL) <= 0)
+                return 0;
+        s->member = g_strdup(member);
+        s->signature = g_strdup(sd_bus_message_get_signature(m, true));
+        s->destination = g_strdup(sd_bus_message_get_destination(m));
+        g_assert_cmpstr(sd_bus_message_get_path(m), ==, VGPUD_MANAGER_PATH);
+        g_assert_cmpstr(sd_bus_message_get_interface(m), ==, VGPUD_MANAGER_IFACE);
+        while (r >= 0 && sd_bus_message_peek_type(m, &type, NULL) > 0) {
+                if (type == 's' && (r = sd_bus_message_read(m, "s", &str)) >= 0)
+                        g_ptr_array_add(s->args, g_strdup(str));
+                else if (type == 'a')
+                        r = read_dict(m, s->args);
+                else
+                        r = -EINVAL;
+        }
+        g_assert_cmpint(r, >=, 0);
+        if (s->mode == HANG_UP) {
+                shutdown(sd_bus_get_fd(sd_bus_message_get_bus(m)), SHUT_RDWR);
+                return 1;
+        }
+        if (s->mode == SILENT)
+                return 1;
+        /* a signal first: the client skips it */
+        g_assert_cmpint(sd_bus_emit_signal(sd_bus_message_get_bus(m), VGPUD_MANAGER_PATH,
+                                           VGPUD_MANAGER_IFACE, "Changed", "s", "x"),
+                        >=, 0);
+        if (strcmp(member, "Define") == 0)
+                return sd_bus_reply_method_return(m, "so", UUID1, "/org/vgpud1/definition/x");
+        if (strcmp(member, "Undefine") == 0)
+                return sd_bus_reply_method_errorf(m, "org.vgpud1.Error.NotFound",
+                                                  "Mediated device %s is not defined", UUID1);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* One connection, served as vgpud's private socket serves it (bus-private.c): a server bus on the
+ * accepted descriptor, until the client hangs up. */
+static void *serve(void *userdata)
+{
+        Server *s = userdata;
+        sd_bus *bus = NULL;
+        sd_id128_t id;
+        int fd, r;
+
+        fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(sd_id128_randomize(&id), >=, 0);
+        g_assert_cmpint(sd_bus_new(&bus), >=, 0);
+        g_assert_cmpint(sd_bus_set_fd(bus, fd, fd), >=, 0);
+        g_assert_cmpint(sd_bus_set_server(bus, true, id), >=, 0);
+        g_assert_cmpint(sd_bus_add_filter(bus, NULL, on_call, s), >=, 0);
+        g_assert_cmpint(sd_bus_start(bus), >=, 0);
+        for (unsigned i = 0; i < 1000; i++) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        break;
+                if (r > 0)
+                        continue;
+                if (sd_bus_wait(bus, 5 * G_USEC_PER_SEC) <= 0)
+                        break;
+        }
+        sd_bus_flush_close_unref(bus);
+        return NULL;
+}
+
+static char *socket_dir;
+
+static Server *server_start(int mode)
+{
+        Server *s = g_new0(Server, 1);
+        g_autofree char *path = g_build_filename(socket_dir, "private", NULL);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+        s->mode = mode;
+        s->args = g_ptr_array_new_with_free_func(g_free);
+        (void)unlink(path);
+        g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+        s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(s->listen_fd, >=, 0);
+        g_assert_cmpint(bind(s->listen_fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+        g_assert_cmpint(listen(s->listen_fd, 1), ==, 0);
+        g_assert_cmpint(pthread_create(&s->thread, NULL, serve, s), ==, 0);
+        return s;
+}
+
+static void server_join(Server *s)
+{
+        g_assert_cmpint(pthread_join(s->thread, NULL), ==, 0);
+        close(s->listen_fd);
+}
+
+static void server_free(Server *s)
+{
+        g_free(s->member);
+        g_free(s->signature);
+        g_free(s->destination);
+        g_ptr_array_unref(s->args);
+        g_free(s);
+}
+
+/* The call through vc_wire_connect() and vc_wire_call(); the server's view of it in *ret_server. */
+static int call(const VcChangeCall *c, int mode, uint64_t timeout, VcWireReply *reply, Server **ret_server)
+{
+        g_autofree char *path = g_build_filename(socket_dir, "private", NULL);
+        g_autoptr(GByteArray) message = g_byte_array_new();
+        Server *s = server_start(mode);
+        int fd = -1, r;
+
+        g_assert_cmpint(vc_wire_build_call(c, message), ==, 0);
+        g_assert_cmpint(vc_wire_connect(path, &fd), ==, 0);
+        r = vc_wire_call(fd, message, timeout, reply);
+        close(fd);
+        server_join(s);
+        *ret_server = s;
+        return r;
+}
+
+static void assert_args(const Server *s, const char *const *expected)
+{
+        size_t n = g_strv_length((char **)expected);
+
+        g_assert_cmpuint(s->args->len, ==, n);
+        for (size_t i = 0; i < n; i++)
+                g_assert_cmpstr(s->args->pdata[i], ==, expected[i]);
+}
+
+static void test_define(void)
+{
+        const char *const strings[] = {"0000:41:00.0", "", "{\"mdev_type\":\"nvidia-231\",\"attrs\":[]}"};
+        const char *const expected[] = {"0000:41:00.0", "", strings[2], "force=b:1", NULL};
+        VcWireReply reply = {};
+        VcChangeCall c;
+        Server *s;
+
+        vc_change_call_init(&c, "Define", strings, 3);
+        vc_change_call_add_options(&c, true, false, false, false);
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        g_assert_cmpstr(s->member, ==, "Define");
+        g_assert_cmpstr(s->signature, ==, "sssa{sv}");
+        g_assert_cmpstr(s->destination, ==, VGPUD_BUS_NAME);
+        assert_args(s, expected);
+        g_assert_false(reply.is_error);
+        g_assert_cmpuint(reply.reply_serial, ==, VC_WIRE_SERIAL);
+        g_assert_cmpstr(reply.signature, ==, "so");
+        g_assert_cmpstr(reply.first_string, ==, UUID1);
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+}
+
+static void test_modify(void)
+{
+        const char *const strings[] = {"", UUID1};
+        const char *const expected[] = {
+                "",
+                UUID1,
+                "definition=s:{\"mdev_type\":\"é\"}",
+                "type=s:nvidia-232",
+                "start=s:auto",
+                "add_attribute=(ssi):name,value with spaces,-1",
+                "defined=b:1",
+                "live=b:0",
+                NULL,
+        };
+        const char *const expected_empty[] = {"", UUID1, "delete_attribute=i:7", NULL};
+        VcWireReply reply = {};
+        VcChangeCall c;
+        Server *s;
+
+        vc_change_call_init(&c, "Modify", strings, 2);
+        vc_change_call_add_change(
+                &c, (VcCallEntry){VGPUD_CHANGE_DEFINITION, VC_VARIANT_STRING, "{\"mdev_type\":\"é\"}"});
+        vc_change_call_add_change(&c, (VcCallEntry){VGPUD_CHANGE_TYPE, VC_VARIANT_STRING, "nvidia-232"});
+        vc_change_call_add_change(&c, (VcCallEntry){VGPUD_CHANGE_START, VC_VARIANT_STRING, "auto"});
+        vc_change_call_add_change(&c, (VcCallEntry){VGPUD_CHANGE_ADD_ATTRIBUTE, VC_VARIANT_ATTRIBUTE, "name",
+                                                    "value with spaces", .i = -1});
+        vc_change_call_add_options(&c, false, true, true, false);
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        g_assert_cmpstr(s->signature, ==, "ssa{sv}a{sv}");
+        assert_args(s, expected);
+        g_assert_false(reply.is_error);
+        g_assert_cmpstr(reply.signature, ==, "");
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+
+        /* an empty options array, and a change of one int32 */
+        vc_change_call_init(&c, "Modify", strings, 2);
+        vc_change_call_add_change(&c, (VcCallEntry){VGPUD_CHANGE_DEL_ATTRIBUTE, VC_VARIANT_INT32, .i = 7});
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        assert_args(s, expected_empty);
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+}
+
+static void test_error(void)
+{
+        const char *const strings[] = {"", UUID1};
+        const char *const expected[] = {"", UUID1, NULL};
+        VcWireReply reply = {};
+        VcChangeCall c;
+        Server *s;
+
+        vc_change_call_init(&c, "Undefine", strings, 2);
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        g_assert_cmpstr(s->signature, ==, "ssa{sv}");
+        assert_args(s, expected);
+        g_assert_true(reply.is_error);
+        g_assert_cmpstr(reply.error_name, ==, "org.vgpud1.Error.NotFound");
+        g_assert_cmpstr(reply.error_message, ==, "Mediated device " UUID1 " is not defined");
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+}
+
+static void test_hang_up_and_silence(void)
+{
+        const char *const strings[] = {UUID1};
+        VcWireReply reply = {};
+        VcChangeCall c;
+        Server *s;
+
+        vc_change_call_init(&c, "Stop", strings, 1);
+        g_assert_cmpint(call(&c, HANG_UP, 10 * G_USEC_PER_SEC, &reply, &s), ==, -ECONNRESET);
+        server_free(s);
+        g_assert_cmpint(call(&c, SILENT, 200 * 1000, &reply, &s), ==, -ETIMEDOUT);
+        g_assert_cmpstr(s->member, ==, "Stop"); /* it was delivered */
+        server_free(s);
+}
+
+static void test_invalid_utf8(void)
+{
+        const char *const strings[] = {"\xff", UUID1};
+        g_autoptr(GByteArray) out = g_byte_array_new();
+        VcChangeCall c;
+
+        vc_change_call_init(&c, "Undefine", strings, 2);
+        g_assert_cmpint(vc_wire_build_call(&c, out), ==, -EINVAL);
+        g_assert_cmpuint(out->len, ==, 0);
+}
+
+/* The bytes of the server's reply to c, read off the socket by hand. */
+static GByteArray *raw_reply(const VcChangeCall *c)
+{
+        g_autofree char *path = g_build_filename(socket_dir, "private", NULL);
+        g_autoptr(GByteArray) message = g_byte_array_new();
+        GByteArray *in = g_byte_array_new();
+        Server *s = server_start(ANSWER);
+        VcWireReply reply = {};
+        size_t size = 0;
+        int fd = -1;
+
+        g_assert_cmpint(vc_wire_build_call(c, message), ==, 0);
+        g_assert_cmpint(vc_wire_connect(path, &fd), ==, 0);
+        g_assert_cmpint(write(fd, "BEGIN\r\n", 7), ==, 7);
+        g_assert_cmpint(write(fd, message->data, message->len), ==, (gssize)message->len);
+        for (;;) {
+                uint8_t buf[4096];
+                ssize_t n;
+
+                /* skip the signal sent first */
+                if (in->len >= 16 && vc_wire_message_size(in->data, in->len, &size) == 0 &&
+                    in->len >= size) {
+                        if (vc_wire_parse_reply(in->data, size, &reply) == 1)
+                                break;
+                        g_byte_array_remove_range(in, 0, (guint)size);
+                        continue;
+                }
+                n = read(fd, buf, sizeof buf);
+                g_assert_cmpint(n, >, 0);
+                g_byte_array_append(in, buf, (guint)n);
+        }
+        vc_wire_reply_clear(&reply);
+        g_assert_cmpuint(in->len, ==, size);
+        close(fd);
+        server_join(s);
+        server_free(s);
+        return in;
+}
+
+static int parse_copy(const GByteArray *msg, size_t len, void (*change)(uint8_t *, size_t, void *),
+                      void *data)
+{
+        g_autofree uint8_t *copy = g_memdup2(msg->data, msg->len);
+        VcWireReply reply = {};
+        int r;
+
+        if (change)
+                change(copy, len, data);
+        r = vc_wire_parse_reply(copy, len, &reply);
+        vc_wire_reply_clear(&reply);
+        return r;
+}
+
+static void set_byte(uint8_t *buf, size_t len, void *data)
+{
+        const size_t *at_value = data;
+
+        buf[at_value[0]] = (uint8_t)at_value[1];
+}
+
+static void expect_refused(const GByteArray *msg, size_t at, uint8_t value)
+{
+        size_t at_value[2] = {at, value};
+
+        g_assert_cmpuint(at, <, msg->len);
+        g_assert_cmpint(parse_copy(msg, msg->len, set_byte, at_value), ==, -EBADMSG);
+}
+
+static size_t find(const GByteArray *msg, const char *needle)
+{
+        const uint8_t *p = memmem(msg->data, msg->len, needle, strlen(needle));
+
+        g_assert_nonnull(p);
+        return (size_t)(p - msg->data);
+}
+
+static void test_malformed(void)
+{
+        const char *const strings[] = {"0000:41:00.0", UUID1, "{}"};
+        const char *const undefine[] = {"", UUID1};
+        g_autoptr(GByteArray) ret = NULL, err = NULL;
+        uint32_t fields_len;
+        VcChangeCall c;
+
+        vc_change_call_init(&c, "Define", strings, 3);
+        ret = raw_reply(&c);
+        vc_change_call_init(&c, "Undefine", undefine, 2);
+        err = raw_reply(&c);
+
+        for (const GByteArray *const *m = (const GByteArray *const[]){ret, err, NULL}; *m; m++) {
+                const GByteArray *msg = *m;
+
+                g_assert_cmpint(parse_copy(msg, msg->len, NULL, NULL), ==, 1);
+                for (size_t len = 0; len < msg->len; len++) /* every truncation */
+                        g_assert_cmpint(parse_copy(msg, len, NULL, NULL), ==, -EBADMSG);
+                expect_refused(msg, 0, G_BYTE_ORDER == G_LITTLE_ENDIAN ? 'B' : 'l'); /* the other order */
+                expect_refused(msg, 1, 0);                                           /* no such type */
+                expect_refused(msg, 1, 5);
+                expect_refused(msg, 3, 2); /* protocol version */
+                expect_refused(msg, find(msg, "\x05\x01u"),
+                               4); /* REPLY_SERIAL as ERROR_NAME: a u, not an s */
+                expect_refused(msg, find(msg, "\x05\x01u") + 2, 'i'); /* REPLY_SERIAL of the wrong type */
+                expect_refused(msg, G_BYTE_ORDER == G_LITTLE_ENDIAN ? 7 : 4,
+                               0x40); /* a body past any limit */
+                memcpy(&fields_len, msg->data + 12, 4);
+                if ((16 + fields_len) % 8 != 0)
+                        expect_refused(msg, 16 + fields_len, 1); /* padding that is not zero */
+        }
+        /* the UUID without its NUL, with a NUL inside; the message with invalid UTF-8, with a NUL */
+        expect_refused(ret, find(ret, UUID1) + strlen(UUID1), 'x');
+        expect_refused(ret, find(ret, UUID1) + 3, 0);
+        expect_refused(err, find(err, "is not defined"), 0xff);
+        expect_refused(err, find(err, "is not defined"), 0);
+        /* a METHOD_RETURN (so) with bytes after its two arguments */
+        {
+                g_autoptr(GByteArray) longer = g_byte_array_new();
+                uint32_t body_len;
+
+                g_byte_array_append(longer, ret->data, ret->len);
+                g_byte_array_append(longer, (const uint8_t *)"\0\0\0\0\0\0\0\0", 8);
+                memcpy(&body_len, longer->data + 4, 4);
+                body_len += 8;
+                memcpy(longer->data + 4, &body_len, 4);
+                g_assert_cmpint(parse_copy(longer, longer->len, NULL, NULL), ==, -EBADMSG);
+        }
+}
+
+int main(int argc, char **argv)
+{
+        g_autoptr(GError) error = NULL;
+        int r;
+
+        g_test_init(&argc, &argv, NULL);
+        socket_dir = g_dir_make_tmp("test-wire-XXXXXX", &error);
+        g_assert_no_error(error);
+        g_test_add_func("/wire/define", test_define);
+        g_test_add_func("/wire/modify", test_modify);
+        g_test_add_func("/wire/error", test_error);
+        g_test_add_func("/wire/hang-up-and-silence", test_hang_up_and_silence);
+        g_test_add_func("/wire/invalid-utf8", test_invalid_utf8);
+        g_test_add_func("/wire/malformed", test_malformed);
+        r = g_test_run();
+        g_autofree char *path = g_build_filename(socket_dir, "private", NULL);
+        (void)unlink(path);
+        (void)g_rmdir(socket_dir);
+        g_free(socket_dir);
+        return r;
+}
