@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fault.h"
 
@@ -37,4 +38,21 @@ int fault_errno(const char *point)
                 if (strcmp(at + n + 1, errors[i].name) == 0)
                         return -errors[i].error;
         return -EIO;
+}
+
+void fault_delay(const char *point)
+{
+        static const char *at = (const char *)-1;
+        size_t n = strlen(point);
+        char *end = NULL;
+        long ms;
+
+        if (at == (const char *)-1)
+                at = getenv("VGPUD_TEST_SLOW_AT");
+        if (!at || strncmp(at, point, n) != 0 || at[n] != ':')
+                return;
+        ms = strtol(at + n + 1, &end, 10);
+        if (end == at + n + 1 || *end || ms <= 0 || ms > 10000)
+                return;
+        (void)nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, NULL);
 }

@@ -16,3 +16,9 @@ void fault_point(const char *point);
  * names this point, a negative errno the caller returns as if the system call had failed so; else 0.
  * The point: sysfs-write (every write to create, remove or an attribute, before the file is opened). */
 int fault_errno(const char *point);
+
+/* Test-only slowness: when VGPUD_TEST_SLOW_AT is "<point>:<milliseconds>" (1 to 10000, e.g.
+ * "fsync-leases:300") and names this point, sleep that long. The point: fsync-<name> (every fsync of a
+ * file or directory vgpud makes durable, before it; on the flusher's thread), so that tests can see
+ * which changes share a batch whatever the disk. */
+void fault_delay(const char *point);

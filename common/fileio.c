@@ -136,7 +136,8 @@ void file_change_free(FileChange *c)
         g_free(c);
 }
 
-/* An fsync, or the failure VGPUD_TEST_FAIL_AT="fsync-<name>:<ERRNO>" asks for (common/fault.h). */
+/* An fsync, or the failure VGPUD_TEST_FAIL_AT="fsync-<name>:<ERRNO>" asks for, after the delay
+ * VGPUD_TEST_SLOW_AT="fsync-<name>:<ms>" asks for (common/fault.h). */
 static int sync_fd(int fd, const char *name)
 {
         g_autofree char *point = g_strdup_printf("fsync-%s", name);
@@ -144,6 +145,7 @@ static int sync_fd(int fd, const char *name)
 
         if (r < 0)
                 return r;
+        fault_delay(point);
         return fsync(fd) < 0 ? negative_errno() : 0;
 }
 

@@ -2,6 +2,7 @@
 /* The placement model's view of the host, built from the inventory; and the sentences that explain
  * a placement that failed. */
 
+#include <limits.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -93,20 +94,33 @@ const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent)
         return NULL;
 }
 
+int alloc_available_less(int available, unsigned unwritten)
+{
+        if (available < 0) /* unknown stays unknown */
+                return available;
+        return available > (int)MIN(unwritten, (unsigned)INT_MAX) ? available - (int)unwritten : 0;
+}
+
 bool alloc_host_parent_alone(const InvParent *p)
 {
         return !p->core || g_str_equal(p->core, p->name);
 }
 
-void alloc_host_reserved_capacity(const InvParent *p, const VgpuType *t, unsigned n, CoreCapacity *ret)
+void alloc_host_reserved_capacity(const InvParent *p, const VgpuType *t, unsigned n, unsigned unwritten,
+                                  CoreCapacity *ret)
 {
         g_autofree CapacityOffer *offers = g_new0(CapacityOffer, MAX(p->sys->types->len, 1));
         g_autofree const VgpuType **devices = g_new0(const VgpuType *, MAX(p->devices->len + n, 1));
 
-        for (guint i = 0; i < p->sys->types->len; i++)
-                offers[i] = (CapacityOffer){
-                        .type = p->models->pdata[i],
-                        .available_instances = ((SysfsType *)p->sys->types->pdata[i])->available_instances};
+        for (guint i = 0; i < p->sys->types->len; i++) {
+                int available = ((SysfsType *)p->sys->types->pdata[i])->available_instances;
+
+                offers[i] = (CapacityOffer){.type = p->models->pdata[i],
+                                            .available_instances =
+                                                    p->models->pdata[i] == t
+                                                            ? alloc_available_less(available, unwritten)
+                                                            : available};
+        }
         for (guint i = 0; i < p->devices->len; i++)
                 devices[i] = ((InvDevice *)p->devices->pdata[i])->type;
         for (unsigned i = 0; i < n; i++)

@@ -32,10 +32,15 @@ const PlaceCore *alloc_host_core_of(const AllocHost *h, const char *parent);
 /* Is p alone on its GPU core (its core is itself: not one VF of an SR-IOV core)? */
 bool alloc_host_parent_alone(const InvParent *p);
 /* The capacity of p's GPU core (p alone on it) counting n more vGPUs of type t (its model on p)
- * among the core's devices: creations written and not seen yet (reservations). From p's counts as
- * last read, which already include those creations (the kernel lowers available_instances before
- * the write to create returns, and the engine reads them again after each write). */
-void alloc_host_reserved_capacity(const InvParent *p, const VgpuType *t, unsigned n, CoreCapacity *ret);
+ * among the core's devices: creations decided or written and not seen yet (reservations). From p's
+ * counts as last read, which include the written ones (the kernel lowers available_instances before
+ * the write to create returns, and the engine reads them again after each write); t's count is
+ * lowered by the unwritten ones, the decided creations whose write is still to come. */
+void alloc_host_reserved_capacity(const InvParent *p, const VgpuType *t, unsigned n, unsigned unwritten,
+                                  CoreCapacity *ret);
+/* A driver's available_instances less unwritten decided creations of its type (never below 0; an
+ * unknown count, below 0, stays unknown). */
+int alloc_available_less(int available, unsigned unwritten);
 
 /* The names of the types running on a core, "A, B", in the order of its parents and their devices. */
 char *alloc_host_core_running(Inventory *inv, const PlaceCore *c);

@@ -15,6 +15,7 @@ typedef struct Item {
         FileChange *change;
         FlusherDone done;
         void *userdata;
+        unsigned batch; /* the thread's count of batches when it committed this one */
 } Item;
 
 struct Flusher {
@@ -25,6 +26,7 @@ struct Flusher {
         bool stopping;      /* under lock */
         unsigned submitted; /* loop only: submitted and not yet answered */
         GThread *thread;
+        unsigned batches; /* the thread's only */
         int efd;
         sd_event_source *io;
 };
@@ -58,8 +60,11 @@ static gpointer run(gpointer userdata)
                 g_mutex_unlock(&f->lock);
 
                 changes = g_new(FileChange *, batch->len);
-                for (guint i = 0; i < batch->len; i++)
+                f->batches++;
+                for (guint i = 0; i < batch->len; i++) {
                         changes[i] = ((Item *)batch->pdata[i])->change;
+                        ((Item *)batch->pdata[i])->batch = f->batches;
+                }
                 file_changes_commit(changes, batch->len);
 
                 g_mutex_lock(&f->lock);
@@ -69,6 +74,22 @@ static gpointer run(gpointer userdata)
                  * counter is full, and then the loop is woken already */
                 ssize_t k = write(f->efd, &one, sizeof(one));
                 (void)k;
+        }
+}
+
+/* "Durable: 3 changes in 1 batch (leases, leases, 6f4b...)": what the thread committed since the
+ * loop last looked, one line per batch (the tests count the batches a file's changes took). */
+static void log_done(GPtrArray *done)
+{
+        for (guint i = 0; i < done->len;) {
+                g_autoptr(GString) names = g_string_new(NULL);
+                unsigned batch = ((Item *)done->pdata[i])->batch;
+                guint first = i;
+
+                for (; i < done->len && ((Item *)done->pdata[i])->batch == batch; i++)
+                        g_string_append_printf(names, "%s%s", i > first ? ", " : "",
+                                               file_change_name(((Item *)done->pdata[i])->change));
+                log_debug("Durable: %u changes in one batch (%s)", i - first, names->str);
         }
 }
 
@@ -86,6 +107,8 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         done = g_steal_pointer(&f->done);
         f->done = g_ptr_array_new();
         g_mutex_unlock(&f->lock);
+        if (log_get_max_level() >= LOG_DEBUG)
+                log_done(done);
         for (guint i = 0; i < done->len; i++) {
                 Item *it = done->pdata[i];
 

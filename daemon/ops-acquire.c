@@ -31,15 +31,6 @@ static void notify(Ops *ops, bool acquired, const Lease *lease)
                 ops->lease_notify(ops->lease_userdata, acquired, lease);
 }
 
-static int save(Ops *ops, char **ret_message)
-{
-        int r = leases_save(ops->leases);
-
-        if (r < 0)
-                return ops_io_fail(ret_message, r, "Cannot write the leases", leases_path(ops->leases));
-        return 0;
-}
-
 static void out_add(Job *j, const char *s)
 {
         if (j->req->out)
@@ -65,10 +56,31 @@ static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
         return t ? vgpu_type_matches_profile(t, profile) : g_ascii_strcasecmp(l->type, profile) == 0;
 }
 
-/* The reservations in the snapshot (ops_core_reserved()): on a core where the creations written and not
- * seen yet are all of one type on its only parent, that type keeps its count (read again after each
- * write) and the core's capacity counts them; any other core with reservations shows no room for
- * now. Returns how many cores have reservations. */
+/* The decided creations not written yet (Job.reserving) in the snapshot: each lowers its type's count
+ * on its parent, which the driver lowers only once the creation is written. */
+static void unwritten_apply(Ops *ops, AllocHost *h)
+{
+        for (guint i = 0; i < ops->active->len; i++) {
+                const Job *a = ops->active->pdata[i];
+                const PlaceCore *c = a->reserving ? alloc_host_core_of(h, a->parent) : NULL;
+
+                for (size_t k = 0; c && k < c->n_parents; k++) {
+                        const PlaceParent *pp = &c->parents[k];
+                        size_t first = (size_t)(pp->available - h->available);
+
+                        for (size_t t = 0; g_str_equal(pp->name, a->parent) && t < pp->n_types; t++)
+                                if (pp->types[t] && g_str_equal(pp->types[t]->id, a->def->mdev_type))
+                                        h->available[first + t] =
+                                                alloc_available_less(h->available[first + t], 1);
+                }
+        }
+}
+
+/* The reservations in the snapshot (ops_core_reserved()): on a core where the creations decided or
+ * written and not seen yet are all of one type on its only parent, that type keeps its count (read
+ * again after each write, less the unwritten ones: unwritten_apply()) and the core's capacity counts
+ * them; any other core with reservations shows no room for now. Returns how many cores have
+ * reservations. */
 static unsigned reserve_cores(Ops *ops, AllocHost *h)
 {
         unsigned n_cores = 0;
@@ -77,7 +89,8 @@ static unsigned reserve_cores(Ops *ops, AllocHost *h)
                 PlaceCore *core = &h->cores[c];
                 const char *parent, *type;
                 const VgpuType *kept = NULL;
-                unsigned n = ops_core_reserved(ops, NULL, core->core, &parent, &type);
+                unsigned unwritten = 0;
+                unsigned n = ops_core_reserved(ops, NULL, core->core, &parent, &type, &unwritten);
                 InvParent *p = alloc_host_parent(h, c, 0);
 
                 if (n == 0)
@@ -97,15 +110,16 @@ static unsigned reserve_cores(Ops *ops, AllocHost *h)
                         }
                 }
                 if (kept)
-                        alloc_host_reserved_capacity(p, kept, n, &core->cap);
+                        alloc_host_reserved_capacity(p, kept, n, unwritten, &core->cap);
         }
         return n_cores;
 }
 
 /* Choose the parent and type for j (its uuid is set); 0, or an error with the diagnosis. The
- * snapshot counts the reservations (reserve_cores()), so that concurrent Acquires overlap; when
- * nothing fits that way but the host without them would (a core whose reservations cannot be
- * counted), the start waits its turn there (ops_start_run()). */
+ * snapshot counts the reservations (reserve_cores()), so that concurrent Acquires overlap, and then
+ * j->acquire.counted: its own creation can be a reservation until it is written. When nothing fits
+ * that way but the host without them would (a core whose reservations cannot be counted), the start
+ * waits its turn there (ops_start_run()), and the Acquire keeps its turn until then. */
 static int place(Ops *ops, Job *j, char **ret_message)
 {
         OpsAcquireArgs *req = &j->req->acquire;
@@ -119,6 +133,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
                 .mixed_size = req->place.mixed_size,
         };
         PlaceChoice choice;
+        unsigned reserved;
         InvParent *p;
         const VgpuType *t;
         int r;
@@ -132,12 +147,16 @@ static int place(Ops *ops, Job *j, char **ret_message)
         /* a VF's vGPU made by another tool sends no uevent: look before choosing */
         inventory_recheck_unannounced(ops->inv);
         h = alloc_host_new(ops->inv);
-        if (reserve_cores(ops, h) > 0 && alloc_host_choose(h, ops->inv, &pr, &choice, ret_message) >= 0)
-                r = 0;
-        else {
+        unwritten_apply(ops, h);
+        reserved = reserve_cores(ops, h);
+        r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
+        j->acquire.counted = true;
+        if (r < 0 && reserved > 0) {
                 alloc_host_free(h);
                 h = alloc_host_new(ops->inv);
+                unwritten_apply(ops, h);
                 g_clear_pointer(ret_message, g_free);
+                j->acquire.counted = false;
                 r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
         }
         if (r < 0)
@@ -146,6 +165,7 @@ static int place(Ops *ops, Job *j, char **ret_message)
         p = alloc_host_parent(h, choice.core, choice.parent);
         t = h->cores[choice.core].parents[choice.parent].types[choice.type];
         j->parent = g_strdup(p->name);
+        j->creating_core = g_strdup(h->cores[choice.core].core);
         j->def = mdev_def_new();
         j->def->mdev_type = g_strdup(t->id);
         j->def->autostart = req->persist;
@@ -248,24 +268,24 @@ static int acquire_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-static void undo(Ops *ops, Job *j)
+/* The removal of the definition Acquire stored is durable (r 0), or not: it is gone from the undo. */
+static void undo_definition_done(Ops *ops, Job *j, int r)
 {
-        if (j->acquire.def_written) {
-                int r = store_remove(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid);
-                if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent,
-                                          j->uuid);
-                (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
-                j->acquire.def_written = false;
-        }
-        if (j->acquire.lease_written) {
-                g_autofree char *msg = NULL;
-                (void)leases_remove(ops->leases, j->uuid);
-                if (save(ops, &msg) < 0)
-                        log_warning("%s", msg);
-                inventory_lease_changed(ops->inv, j->uuid);
-                j->acquire.lease_written = false;
-        }
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent, j->uuid);
+        else
+                store_remove_end(ops_definitions_dir_for(ops, j->parent), j->parent);
+        (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
+        j->acquire.def_written = false;
+}
+
+static int definition_not_saved(Ops *ops, Job *j, int r, char **ret_message)
+{
+        g_autofree char *what = g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
+        g_autofree char *path =
+                g_build_filename(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
+
+        return ops_io_fail(ret_message, r, what, path);
 }
 
 static int lease_not_saved(Ops *ops, Job *j, int r, char **ret_message)
@@ -275,33 +295,104 @@ static int lease_not_saved(Ops *ops, Job *j, int r, char **ret_message)
         return ops_io_fail(ret_message, r, "Cannot write the leases", leases_path(ops->leases));
 }
 
-/* The lease is durable: the definition (persist), then the create. */
-static int acquire_create(Ops *ops, Job *j, char **ret_message)
+/* The result of the job's last file change (ops_job_commit()); its durable wait is over. */
+static int last_durable(Job *j)
 {
-        g_autoptr(StoredDef) stored = NULL;
-        g_autofree char *ignored = NULL;
+        j->wait = WAIT_NONE;
+        return g_array_index(j->durable, int, j->durable->len - 1);
+}
+
+/* Wait for the change just committed. Without the engine's turn when the placement counted every
+ * reservation: the job's creation is then one (Job.reserving) that the next decision counts, so
+ * concurrent Acquires decide while their leases are made durable and share the batches; else
+ * (WAIT_DURABLE_TURN) keeping it, as its start will wait its turn anyway (place()). */
+static int acquire_wait_durable(Ops *ops, Job *j, AcquireStep step)
+{
+        j->acquire.step = step;
+        if (j->acquire.counted && step < ACQUIRE_UNDO_DEFINITION)
+                j->reserving = true;
+        (void)ops_job_wait(ops, j,
+                           j->acquire.counted || step >= ACQUIRE_UNDO_DEFINITION ? WAIT_DURABLE
+                                                                                 : WAIT_DURABLE_TURN);
+        return 1;
+}
+
+/* Take back what the failed Acquire wrote, each through the flusher and in turn: the definition first
+ * (a crash then leaves a lease the next start drops, never a definition that brings back a device
+ * nobody holds), then the lease; 1 while one is being made durable, then the failure
+ * (j->acquire.error, .message). */
+static int undo_next(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(FileChange) c = NULL;
         int r;
 
-        if (j->acquire.define && store_load_one(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid,
-                                                &stored, &ignored) < 0) {
-                r = store_write(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def);
-                if (r < 0) {
-                        g_autofree char *what =
-                                g_strdup_printf("Cannot define %s on %s", j->uuid, j->parent);
-                        g_autofree char *path = g_build_filename(ops_definitions_dir_for(ops, j->parent),
-                                                                 j->parent, j->uuid, NULL);
-                        return ops_io_fail(ret_message, r, what, path);
+        if (j->acquire.def_written) {
+                r = store_remove_begin(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, &c);
+                if (r >= 0) {
+                        ops_job_commit(ops, j, g_steal_pointer(&c));
+                        return acquire_wait_durable(ops, j, ACQUIRE_UNDO_DEFINITION);
                 }
-                j->acquire.def_written = true;
-                fault_point("acquire-defined");
-                (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
+                undo_definition_done(ops, j, r);
         }
+        if (j->acquire.lease_written) {
+                (void)leases_remove(ops->leases, j->uuid);
+                inventory_lease_changed(ops->inv, j->uuid);
+                j->acquire.lease_written = false;
+                r = leases_save_begin(ops->leases, &c);
+                if (r >= 0) {
+                        ops_job_commit(ops, j, g_steal_pointer(&c));
+                        return acquire_wait_durable(ops, j, ACQUIRE_UNDO_LEASE);
+                }
+                log_warning_errno(r, "Cannot write %s: %m (the next start drops the lease of %s)",
+                                  leases_path(ops->leases), j->uuid);
+        }
+        return ops_fail(ret_message, j->acquire.error, "%s",
+                        j->acquire.message ? j->acquire.message : g_strerror(-j->acquire.error));
+}
+
+/* The Acquire failed with r (*ret_message): its reservation ends, and what it wrote is taken back
+ * before the failure is reported (undo_next()). */
+static int acquire_failed(Ops *ops, Job *j, int r, char **ret_message)
+{
+        ops_job_unreserve(ops, j);
+        if (!j->acquire.def_written && !j->acquire.lease_written)
+                return r;
+        j->acquire.error = r;
+        g_free(j->acquire.message);
+        j->acquire.message = g_steal_pointer(ret_message);
+        return undo_next(ops, j, ret_message);
+}
+
+/* The lease (and the definition) is durable: the create. Its reservation becomes the write itself
+ * (ops_start_run(): creating_core, WAIT_APPEAR). */
+static int acquire_create(Ops *ops, Job *j, char **ret_message)
+{
+        j->reserving = false;
+        j->acquire.step = ACQUIRE_START;
         return ops_start_run(ops, j, ret_message);
 }
 
+/* The lease is durable: the definition (persist) through the flusher, or the create. */
+static int acquire_leased(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(StoredDef) stored = NULL;
+        g_autoptr(FileChange) c = NULL;
+        g_autofree char *ignored = NULL;
+        const char *dir = ops_definitions_dir_for(ops, j->parent);
+        int r;
+
+        if (!j->acquire.define || store_load_one(dir, j->parent, j->uuid, &stored, &ignored) >= 0)
+                return acquire_create(ops, j, ret_message);
+        r = store_write_begin(dir, j->parent, j->uuid, j->def, &c);
+        if (r < 0)
+                return definition_not_saved(ops, j, r, ret_message);
+        ops_job_commit(ops, j, g_steal_pointer(&c));
+        return acquire_wait_durable(ops, j, ACQUIRE_DEFINITION);
+}
+
 /* The lease first: a crash after the write to create must not leave a device nobody owns. Its save
- * goes to the flusher (the job keeps its turn, the loop goes on, and saves of active jobs share the
- * fsyncs); acquire_resume() creates once it is durable. */
+ * goes to the flusher (acquire_wait_durable(): the loop goes on, and the saves of other requests share
+ * the fsyncs); acquire_resume() goes on once it is durable. */
 static int acquire_run(Ops *ops, Job *j, char **ret_message)
 {
         OpsAcquireArgs *req = &j->req->acquire;
@@ -320,7 +411,7 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
         memcpy(lease.uuid, j->uuid, sizeof(lease.uuid));
         j->acquire.define = lease.defined;
         if (held && g_str_equal(held->parent, j->parent) && g_str_equal(held->type, j->def->mdev_type))
-                return acquire_create(ops, j, ret_message);
+                return acquire_leased(ops, j, ret_message);
         r = leases_put(ops->leases, &lease);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot lease %s to %s: %s", j->uuid, req->owner,
@@ -328,34 +419,60 @@ static int acquire_run(Ops *ops, Job *j, char **ret_message)
         j->acquire.lease_written = !held;
         r = leases_save_begin(ops->leases, &c);
         if (r < 0)
-                return lease_not_saved(ops, j, r, ret_message);
+                return acquire_failed(ops, j, lease_not_saved(ops, j, r, ret_message), ret_message);
         ops_job_commit(ops, j, g_steal_pointer(&c));
-        (void)ops_job_wait(ops, j, WAIT_DURABLE_TURN);
-        return 1;
+        return acquire_wait_durable(ops, j, ACQUIRE_LEASE);
 }
 
 static int acquire_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
         int r;
 
-        if (j->wait != WAIT_DURABLE_TURN)
-                return ops_start_resume(ops, j, timed_out, ret_message);
-        j->wait = WAIT_NONE;
-        r = g_array_index(j->durable, int, j->durable->len - 1);
-        if (r < 0)
-                return lease_not_saved(ops, j, r, ret_message);
-        fault_point("acquire-leased");
-        return acquire_create(ops, j, ret_message);
+        switch (j->acquire.step) {
+        case ACQUIRE_LEASE:
+                r = last_durable(j);
+                if (r < 0)
+                        r = lease_not_saved(ops, j, r, ret_message);
+                else {
+                        fault_point("acquire-leased");
+                        r = acquire_leased(ops, j, ret_message);
+                }
+                break;
+        case ACQUIRE_DEFINITION:
+                r = last_durable(j);
+                if (r < 0)
+                        r = definition_not_saved(ops, j, r, ret_message);
+                else {
+                        j->acquire.def_written = true;
+                        fault_point("acquire-defined");
+                        (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
+                        r = acquire_create(ops, j, ret_message);
+                }
+                break;
+        case ACQUIRE_START: r = ops_start_resume(ops, j, timed_out, ret_message); break;
+        case ACQUIRE_UNDO_DEFINITION:
+                undo_definition_done(ops, j, last_durable(j));
+                return undo_next(ops, j, ret_message);
+        case ACQUIRE_UNDO_LEASE:
+                r = last_durable(j);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot write %s: %m (the next start drops the lease of %s)",
+                                          leases_path(ops->leases), j->uuid);
+                return undo_next(ops, j, ret_message);
+        default: g_assert_not_reached();
+        }
+        return r < 0 ? acquire_failed(ops, j, r, ret_message) : r;
 }
 
 static void acquire_end(Ops *ops, Job *j, int r)
 {
         Lease *lease;
 
-        if (r < 0) {
-                undo(ops, j);
+        ops_job_unreserve(ops, j);
+        /* a failure took back what it wrote before it ended (acquire_failed()) */
+        g_warn_if_fail(r >= 0 || (!j->acquire.def_written && !j->acquire.lease_written));
+        if (r < 0)
                 return;
-        }
         lease = leases_get(ops->leases, j->uuid);
         if (!lease)
                 return;
@@ -363,6 +480,11 @@ static void acquire_end(Ops *ops, Job *j, int r)
         log_info("Acquired %s (%s on %s) for %s, slot %" PRIu32, j->uuid, lease->type, lease->parent,
                  lease->owner, lease->slot);
         notify(ops, true, lease);
+}
+
+static void acquire_clear_job(Job *j)
+{
+        g_free(j->acquire.message);
 }
 
 /* ---- release ---- */
@@ -626,6 +748,7 @@ const OpsKindInfo ops_kind_acquire = {
         .run = acquire_run,
         .resume = acquire_resume,
         .end = acquire_end,
+        .clear_job = acquire_clear_job,
 };
 
 const OpsKindInfo ops_kind_release = {

@@ -49,8 +49,8 @@ typedef enum {
         WAIT_ROLLBACK,     /* a start failed after the device appeared: waiting for it to go again */
         WAIT_TURN,         /* keeps the turn: a creation on the same GPU core this decision cannot count */
         WAIT_DURABLE,      /* its file changes are being made durable (ops_job_commit()); no timeout */
-        WAIT_DURABLE_TURN, /* the same, keeping the turn: what it does next depends on it (Acquire's
-                              lease before its create) */
+        WAIT_DURABLE_TURN, /* the same, keeping the turn: an Acquire whose placement could not count
+                              every reservation (its start will wait its turn) */
 } Wait;
 
 typedef enum {
@@ -105,10 +105,24 @@ typedef struct UndefineJob {
         char **parents; /* the definitions to remove */
 } UndefineJob;
 
+/* Where an Acquire is (ops-acquire.c): each step but the start waits for a file change (WAIT_DURABLE). */
+typedef enum AcquireStep {
+        ACQUIRE_LEASE,           /* its lease */
+        ACQUIRE_DEFINITION,      /* its definition (persist), once the lease is durable */
+        ACQUIRE_START,           /* the create, once both are */
+        ACQUIRE_UNDO_DEFINITION, /* it failed: the definition's removal */
+        ACQUIRE_UNDO_LEASE,      /* then the lease's */
+} AcquireStep;
+
 typedef struct AcquireJob {
         bool define;        /* it stores its definition (persist, or a lease that had one) */
+        bool counted;       /* its placement counted every reservation: it waits for its files without
+                               the turn, its creation a reservation (Job.reserving) */
         bool lease_written; /* this job wrote a new lease (undone when it fails) */
         bool def_written;   /* this job stored a definition (undone when it fails) */
+        AcquireStep step;
+        int error; /* the failure being reported once what it wrote is taken back */
+        char *message;
 } AcquireJob;
 
 typedef struct ReleaseJob {
@@ -138,8 +152,10 @@ struct Job {
 
         /* waiting for the kernel */
         Wait wait;
-        char *creating_core; /* WAIT_APPEAR: the GPU core (or parent) the device is being created on (its
-                                reservation there: ops_core_reserved()) */
+        char *creating_core; /* WAIT_APPEAR, or reserving: the GPU core (or parent) the device is being
+                                created on (its reservation there: ops_core_reserved()) */
+        bool reserving;      /* its creation is decided (j->parent, j->def's type on creating_core) and not
+                                written yet: a reservation while it waits for its lease (ops-acquire.c) */
         char *gone_parent, *gone_type; /* WAIT_GONE: where the device was, and what its type had left */
         int gone_count;
         sd_event_source *timer;
@@ -221,13 +237,21 @@ void ops_job_commit(Ops *ops, Job *j, FileChange *c);
 int ops_io_fail(char **ret_message, int r, const char *what, const char *path);
 /* The leases against devices and definitions, now (ops-acquire.c); only while no job runs. */
 void ops_reconcile_leases(Ops *ops);
-/* The reservations on the GPU core (or parent) core: the creations jobs other than j have written
- * there and the kernel has not shown yet. Returns how many; *ret_parent and *ret_type (either may be
- * NULL; borrowed from the jobs, valid until the loop runs again) name their parent and type when all
- * are of one type on one parent, else NULL. Released by themselves: a job counts from its write
- * until its device is seen or its wait ends (failure, rollback, timeout). */
+/* The reservations on the GPU core (or parent) core: the creations jobs other than j have decided or
+ * written there and the kernel has not shown yet. Returns how many; *ret_parent and *ret_type (either
+ * may be NULL; borrowed from the jobs, valid until the loop runs again) name their parent and type when
+ * all are of one type on one parent, else NULL; *ret_unwritten (may be NULL) how many of them are
+ * decided and not written yet (j->reserving: the driver's available_instances does not count those,
+ * a decision lowers it by them). Released by themselves: a job counts from its decision (an Acquire
+ * that gives up its turn while its lease is made durable) or its write until its device is seen or its
+ * wait ends (failure, rollback, timeout); one that ends unwritten lets the job waiting its turn decide
+ * again. */
 unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char **ret_parent,
-                           const char **ret_type);
+                           const char **ret_type, unsigned *ret_unwritten);
+
+/* j's decided creation will not be written after all (its lease or definition failed): its reservation
+ * ends, and a job waiting its turn (WAIT_TURN) decides again from the loop. */
+void ops_job_unreserve(Ops *ops, Job *j);
 
 /* ---- lookups (ops-lookup.c) ---- */
 

@@ -190,26 +190,30 @@ static const SysfsType *find_type(const InvParent *p, const char *id, guint *ret
         return NULL;
 }
 
-/* The capacity of p's core for a decision about type t (index type_index) in *ret, counting the
- * reservations of other jobs there (ops_core_reserved()). 1 when the job must wait its turn: a
- * reservation of another type or parent of the core (its effect on t's count is the driver's), or the
- * core is full by the model only when the reservations are counted (once they are seen, the driver's
- * count decides). */
+/* The capacity of p's core for a decision about type t (index type_index) in *ret, and t's
+ * available_instances in *ret_available, counting the reservations of other jobs there
+ * (ops_core_reserved(): the decided and unwritten ones lower t's count). 1 when the job must wait its
+ * turn: a reservation of another type or parent of the core (its effect on t's count is the
+ * driver's), or the core is full by the model only when the reservations are counted (once they are
+ * seen, the driver's count decides). */
 static int start_capacity(Ops *ops, Job *j, InvParent *p, const SysfsType *t, guint type_index,
-                          CoreCapacity *ret)
+                          CoreCapacity *ret, int *ret_available)
 {
         const VgpuType *model = p->models->pdata[type_index];
         const char *parent, *type;
-        unsigned n = ops_core_reserved(ops, j, p->core ? p->core : p->name, &parent, &type);
+        unsigned unwritten = 0;
+        unsigned n = ops_core_reserved(ops, j, p->core ? p->core : p->name, &parent, &type, &unwritten);
 
         *ret = p->cap;
+        *ret_available = t->available_instances;
         if (n == 0)
                 return 0;
         if (!parent || !g_str_equal(parent, p->name) || !g_str_equal(type, t->id) ||
             !alloc_host_parent_alone(p))
                 return 1;
-        alloc_host_reserved_capacity(p, model, n, ret);
-        return t->available_instances != 0 && core_capacity_check(ret, model) == -ENOSPC;
+        *ret_available = alloc_available_less(t->available_instances, unwritten);
+        alloc_host_reserved_capacity(p, model, n, unwritten, ret);
+        return *ret_available != 0 && core_capacity_check(ret, model) == -ENOSPC;
 }
 
 static int start_device_appeared(Ops *ops, Job *j, char **ret_message);
@@ -221,6 +225,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         const SysfsType *t;
         guint type_index = 0;
         CoreCapacity cap;
+        int available;
         InvParent *p;
         Backend *b;
         int r;
@@ -236,7 +241,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         t = find_type(p, j->def->mdev_type, &type_index, ret_message);
         if (!t)
                 return -ENOENT;
-        if (start_capacity(ops, j, p, t, type_index, &cap) > 0)
+        if (start_capacity(ops, j, p, t, type_index, &cap, &available) > 0)
                 /* a creation there this decision cannot count: decide once the kernel shows it */
                 return ops_job_wait(ops, j, WAIT_TURN) < 0
                                ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
@@ -258,13 +263,13 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                 if (!t)
                         return ops_fail(ret_message, -ENOENT, "%s went away while its GPU was switched",
                                         j->parent);
-                if (start_capacity(ops, j, p, t, type_index, &cap) > 0)
+                if (start_capacity(ops, j, p, t, type_index, &cap, &available) > 0)
                         return ops_job_wait(ops, j, WAIT_TURN) < 0
                                        ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
                                        : 1;
         }
         /* the size rule before sysfs is touched (the driver's count is the other half) */
-        if (t->available_instances == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV)
+        if (available == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV)
                 return diagnose_capacity(ops, p, type_index, ret_message);
 
         /* its object, once it appears, says "starting" until the attributes are written */

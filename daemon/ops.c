@@ -19,10 +19,12 @@
  *     against the type's capacity) and reads the driver's available_instances again, which the
  *     kernel has lowered before the write returned (create_store() creates the device inside the
  *     system call; the counts are re-read right after each write). So creations of one type on one
- *     parent overlap their waits, and no room is handed out twice. Where the decision cannot count a
- *     reservation (a creation of another type or on another parent of the same core: what it does to
- *     this type's count is the driver's business, e.g. mtty's shared port pool or a VF's slot on an
- *     SR-IOV core), the job keeps its turn and waits until the kernel shows it (WAIT_TURN). */
+ *     parent overlap their waits, and no room is handed out twice. A creation decided and not written
+ *     yet (an Acquire whose lease is being made durable: Job.reserving) reserves its room the same
+ *     way, and lowers its type's count by one, which the driver does only once it is written. Where the
+ * decision cannot count a reservation (a creation of another type or on another parent of the same core:
+ * what it does to this type's count is the driver's business, e.g. mtty's shared port pool or a VF's slot on
+ * an SR-IOV core), the job keeps its turn and waits until the kernel shows it (WAIT_TURN). */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -272,19 +274,26 @@ unsigned ops_pending(Ops *ops)
         return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0) + ops->active->len;
 }
 
+/* Does the active job a hold a reservation on core? */
+static bool job_reserves(const Job *a, const char *core)
+{
+        return (a->wait == WAIT_APPEAR || a->reserving) && a->creating_core &&
+               g_str_equal(a->creating_core, core);
+}
+
 unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char **ret_parent,
-                           const char **ret_type)
+                           const char **ret_type, unsigned *ret_unwritten)
 {
         const char *parent = NULL, *type = NULL;
         bool one = true;
-        unsigned n = 0;
+        unsigned n = 0, unwritten = 0;
 
         for (guint i = 0; i < ops->active->len; i++) {
                 Job *a = ops->active->pdata[i];
 
-                if (a == j || a->wait != WAIT_APPEAR || !a->creating_core ||
-                    !g_str_equal(a->creating_core, core) || inventory_get_device(ops->inv, a->uuid))
+                if (a == j || !job_reserves(a, core) || inventory_get_device(ops->inv, a->uuid))
                         continue;
+                unwritten += a->reserving;
                 if (n++ == 0) {
                         parent = a->parent;
                         type = a->def->mdev_type;
@@ -295,12 +304,14 @@ unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char 
                 *ret_parent = n > 0 && one ? parent : NULL;
         if (ret_type)
                 *ret_type = n > 0 && one ? type : NULL;
+        if (ret_unwritten)
+                *ret_unwritten = unwritten;
         return n;
 }
 
 unsigned ops_reservations(Ops *ops, const char *core, const char **ret_parent, const char **ret_type)
 {
-        return ops_core_reserved(ops, NULL, core, ret_parent, ret_type);
+        return ops_core_reserved(ops, NULL, core, ret_parent, ret_type, NULL);
 }
 
 int ops_io_fail(char **ret_message, int r, const char *what, const char *path)
@@ -474,6 +485,20 @@ static int on_check(sd_event_source *s, void *userdata)
         if (j->check == s)
                 job_resume(j->ops, j, false);
         return 0;
+}
+
+void ops_job_unreserve(Ops *ops, Job *j)
+{
+        Job *c = ops->current;
+
+        if (!j->reserving)
+                return;
+        j->reserving = false;
+        /* no uevent will say that this room is free again: the job waiting its turn looks, from the loop */
+        if (c && c->wait == WAIT_TURN) {
+                c->check = sd_event_source_disable_unref(c->check);
+                (void)sd_event_add_defer(ops->event, &c->check, on_check, c);
+        }
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)

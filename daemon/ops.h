@@ -155,9 +155,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)
  * Requests about the same UUID or owner end in the order they were queued. */
 void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata);
 
-/* The reservations on a GPU core (or a parent alone on its core): the creations written there and
- * not shown by the kernel yet. Returns how many; *ret_parent and *ret_type (either may be NULL) name
- * their parent and type when all are of one type on one parent, else NULL (borrowed: valid until the
+/* The reservations on a GPU core (or a parent alone on its core): the creations decided or written
+ * there and not shown by the kernel yet. Returns how many; *ret_parent and *ret_type (either may be NULL)
+ * name their parent and type when all are of one type on one parent, else NULL (borrowed: valid until the
  * loop runs again). */
 unsigned ops_reservations(Ops *ops, const char *core, const char **ret_parent, const char **ret_type);
 

@@ -11,7 +11,7 @@ import signal
 import time
 
 from gi.repository import GLib
-from test_acquire import AcquireTestCase, T4
+from test_acquire import AcquireTestCase, T4, options
 from test_lifecycle import dfn
 
 U7 = '77777777-1111-4222-8333-444455556666'
@@ -21,6 +21,7 @@ class CrashTestCase(AcquireTestCase):
     host = 't4'
     crash_at = None
     fail_at = None
+    slow_at = None
 
     def env(self):
         env = super().env()
@@ -28,6 +29,8 @@ class CrashTestCase(AcquireTestCase):
             env['VGPUD_TEST_CRASH_AT'] = self.crash_at
         if self.fail_at:
             env['VGPUD_TEST_FAIL_AT'] = self.fail_at
+        if self.slow_at:
+            env['VGPUD_TEST_SLOW_AT'] = self.slow_at
         return env
 
     def crash_during(self, point, call):
@@ -87,6 +90,41 @@ class TestCrashAcquire(CrashTestCase):
                 self.crash_during(point, lambda: self.acquire('T4-2Q', 'test:crash', persist=persist))
                 leased, running, defined = self.accounted()
                 # all or nothing: a lease that survived has its device (or comes back from its definition)
+                for uuid in leased:
+                    self.release(uuid)
+                for uuid in running - leased:
+                    self.stop(uuid)
+                self.assertEqual(self.accounted(), (set(), set(), set()))
+
+
+class TestCrashConcurrentAcquires(CrashTestCase):
+    """Concurrent Acquires decide while their leases are made durable (and share batches: each fsync of
+    the leases is slowed so that they do); vgpud killed at the first write to create. Every device the
+    kernel has then is in the leases file as the kill left it: no create before its lease."""
+
+    def test_kill_9_at_the_first_create(self):
+        for persist in (False, True):
+            with self.subTest(persist=persist):
+                self.stop_vgpud()
+                self.crash_at, self.slow_at = 'created', 'fsync-leases:200'
+                self.start_vgpud()
+                results = {}
+                for i in range(8):
+                    self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:crash%d' % i,
+                                                            options(persist=persist)), results, i)
+                deadline = time.monotonic() + 120
+                while self.daemon.poll() is None:
+                    self.assertLess(time.monotonic(), deadline, 'vgpud never reached created')
+                    time.sleep(0.05)
+                self.assertEqual(self.daemon.returncode, -signal.SIGKILL)
+                self.daemon = None
+                running = set(self.running())
+                self.assertTrue(running, 'killed before any create: nothing was tested')
+                leased = set(self.load_leases_file().get_groups()[0])
+                self.assertLessEqual(running, leased, 'a device was created before its lease was durable')
+                self.crash_at = self.slow_at = None
+                self.start_vgpud()
+                leased, running, _defined = self.accounted()
                 for uuid in leased:
                     self.release(uuid)
                 for uuid in running - leased:

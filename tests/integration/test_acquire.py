@@ -661,6 +661,37 @@ class TestConcurrentAcquire(AcquireTestCase):
         self.load_leases_file()
 
 
+class TestSharedLeaseBatches(AcquireTestCase):
+    """An Acquire gives up the engine's turn while its lease is made durable (its placement is a
+    reservation the next decision counts): the leases of concurrent Acquires share the flusher's
+    batches. Each fsync of the leases file is slowed (VGPUD_TEST_SLOW_AT) so that they would, and
+    vgpud -v logs each batch."""
+
+    def env(self):
+        env = super().env()
+        env['VGPUD_TEST_SLOW_AT'] = 'fsync-leases:300'
+        return env
+
+    def test_8_acquires_share_their_lease_batches(self):
+        self.stop_vgpud()
+        self.start_vgpud(['-v'])
+        results = {}
+        for i in range(8):
+            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:batch%d' % i, {}), results, i)
+        self.wait_results(results, 8)
+        self.assertEqual({r[0] for r in results.values()}, {'ok'}, results)
+        uuids = {r[1][0] for r in results.values()}
+        self.assertEqual(len(uuids), 8)
+        self.assertEqual(self.running(), uuids)
+        self.assertEqual({x[0] for x in self.leases()}, uuids)
+        batches = [line for line in self.daemon_log().splitlines()
+                   if 'Durable: ' in line and 'leases' in line]
+        self.assertGreater(len(batches), 0, 'vgpud -v logs no batch: nothing was counted')
+        # keeping the turn until its lease is durable gives one batch per Acquire
+        self.assertLess(len(batches), 8, batches)
+        self.assertEqual(self.sim.emulator.refusals, [])
+
+
 class TestStateAndOrphans(AcquireTestCase):
 
     def test_corrupt_leases_file(self):
