@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Inside the inventory: its state and the change bookkeeping that inventory.c (sysfs: parents, devices,
- * cores) and inventory-definitions.c (the definitions directory, warnings) share. */
+/* Inside the inventory: its state and the change bookkeeping that inventory.c (sysfs: parents,
+ * devices), inventory-derived.c (device lists, cores, capacity, the announcements) and
+ * inventory-definitions.c (the definitions directory, warnings) share. */
 
 #include <stdbool.h>
 
@@ -11,6 +12,19 @@
 #include "pci-names.h"
 #include "inventory.h"
 #include "leases.h"
+
+/* Which of a Gpu's changeable properties differ after an update (inventory_mark_changed()). */
+enum {
+        INV_CHANGED_TYPES = 1u << 0,
+        INV_CHANGED_SIZE_CLASS = 1u << 1,
+        INV_CHANGED_MIXED = 1u << 2,
+        INV_CHANGED_USED = 1u << 3,
+        INV_CHANGED_CAPACITY = 1u << 4,
+        INV_CHANGED_DEVICES = 1u << 5,
+        INV_CHANGED_CORE = 1u << 6,
+        INV_CHANGED_BOARD = 1u << 7,
+        INV_CHANGED_BOARD_MODEL = 1u << 8,
+};
 
 struct Inventory {
         char *definitions_dir;
@@ -35,6 +49,7 @@ struct Inventory {
         /* bookkeeping of one update */
         GHashTable *changed; /* InvParent* -> GUINT_TO_POINTER(mask) */
         GPtrArray *added;    /* (kind, path) pairs to announce after recompute */
+        bool topology_stale; /* a parent came or went, a core's mode changed: recompute every core */
         bool quiet;          /* a full rescan logs objects at debug level only */
         /* On 6.1 kernels the add uevent of an mdev comes before its mdev_type link exists
          * (mdev_device_create: device_add, then mdev_create_sysfs_files). A new device read without
@@ -55,6 +70,24 @@ struct Inventory {
         char *libvirt_run_dir; /* NULL: the default */
 };
 
+/* inventory-derived.c. init/done: its part of inventory_new()/inventory_free(). */
+void inventory_derived_init(Inventory *inv);
+void inventory_derived_done(Inventory *inv);
+/* p's properties in mask changed during this update (announced by inventory_finish_update()). */
+void inventory_mark_changed(Inventory *inv, InvParent *p, unsigned mask);
+/* d has just joined inv->devices / is about to leave it (before it is freed): its parent's list, the
+ * sorted list of all devices, its type model. */
+void inventory_device_attached(Inventory *inv, InvDevice *d);
+void inventory_device_detached(Inventory *inv, InvDevice *d);
+/* p has just joined inv->parents (its known devices join its list) / is about to leave it. */
+void inventory_parent_attached(Inventory *inv, InvParent *p);
+void inventory_parent_detached(Inventory *inv, InvParent *p);
+/* p's type models were made again: its devices' models follow. */
+void inventory_parent_retyped(Inventory *inv, InvParent *p);
+/* Insert d into / remove it from list (InvDevice*, sorted by uuid); false when it was there / not. */
+bool inventory_device_list_insert(GPtrArray *list, InvDevice *d);
+bool inventory_device_list_remove(GPtrArray *list, InvDevice *d);
+int inventory_compare_devices(gconstpointer a, gconstpointer b);
 /* An object to announce once the update is complete, or one that went (unannounced if it came within
  * the same update). */
 void inventory_announce_added(Inventory *inv, InvObjectKind kind, const char *path);

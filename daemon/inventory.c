@@ -20,19 +20,6 @@
 #define DEVICE_PREFIX     VGPUD_DEVICE_PATH_PREFIX
 #define DEFINITION_PREFIX VGPUD_DEFINITION_PATH_PREFIX
 
-/* Which of a Gpu's changeable properties differ after an update. */
-enum {
-        CHANGED_TYPES = 1u << 0,
-        CHANGED_SIZE_CLASS = 1u << 1,
-        CHANGED_MIXED = 1u << 2,
-        CHANGED_USED = 1u << 3,
-        CHANGED_CAPACITY = 1u << 4,
-        CHANGED_DEVICES = 1u << 5,
-        CHANGED_CORE = 1u << 6,
-        CHANGED_BOARD = 1u << 7,
-        CHANGED_BOARD_MODEL = 1u << 8,
-};
-
 /* Objects coming and going are worth an info line when they change, not when the daemon starts. */
 #define log_object(inv, ...)                    \
         do {                                    \
@@ -41,17 +28,6 @@ enum {
                 else                            \
                         log_info(__VA_ARGS__);  \
         } while (0)
-
-typedef struct {
-        InvObjectKind kind;
-        char *path;
-} PendingAdd;
-
-static void pending_add_free(PendingAdd *a)
-{
-        g_free(a->path);
-        g_free(a);
-}
 
 char *inventory_gpu_path(const char *parent_name)
 {
@@ -118,8 +94,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->mixed_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->warnings = g_ptr_array_new();
         inv->pci = pci_names_new();
-        inv->changed = g_hash_table_new(NULL, NULL);
-        inv->added = g_ptr_array_new_with_free_func((GDestroyNotify)pending_add_free);
+        inventory_derived_init(inv);
         return inv;
 }
 
@@ -127,7 +102,7 @@ void inventory_free(Inventory *inv)
 {
         if (!inv)
                 return;
-        g_clear_pointer(&inv->sorted_devices, g_ptr_array_unref);
+        inventory_derived_done(inv);
         g_hash_table_unref(inv->devices); /* parents borrow devices: drop parents' lists first */
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
@@ -142,8 +117,6 @@ void inventory_free(Inventory *inv)
         g_strfreev(inv->mixed_wanted);
         g_ptr_array_unref(inv->warnings);
         pci_names_free(inv->pci);
-        g_hash_table_unref(inv->changed);
-        g_ptr_array_unref(inv->added);
         inventory_owners_done(inv);
         g_free(inv->definitions_dir);
         g_free(inv->own_definitions_dir);
@@ -446,11 +419,6 @@ static int compare_definitions(gconstpointer a, gconstpointer b)
         return c != 0 ? c : strcmp(x->uuid, y->uuid);
 }
 
-static int compare_device_ptrs(gconstpointer a, gconstpointer b)
-{
-        return strcmp((*(InvDevice *const *)a)->uuid, (*(InvDevice *const *)b)->uuid);
-}
-
 static GPtrArray *sorted_values(GHashTable *table, GCompareFunc compare)
 {
         GPtrArray *out = g_ptr_array_sized_new(g_hash_table_size(table));
@@ -464,24 +432,14 @@ static GPtrArray *sorted_values(GHashTable *table, GCompareFunc compare)
         return out;
 }
 
-static int compare_parents(gconstpointer a, gconstpointer b);
+static int compare_parents(gconstpointer a, gconstpointer b)
+{
+        return strcmp((*(InvParent *const *)a)->name, (*(InvParent *const *)b)->name);
+}
 
 GPtrArray *inventory_list_parents(Inventory *inv)
 {
         return sorted_values(inv->parents, compare_parents);
-}
-
-GPtrArray *inventory_list_devices(Inventory *inv)
-{
-        /* listing thousands of devices is the hot path of `vgpuctl list`: sort once per change */
-        if (!inv->sorted_devices)
-                inv->sorted_devices = sorted_values(inv->devices, compare_device_ptrs);
-        return g_ptr_array_ref(inv->sorted_devices);
-}
-
-static void devices_changed(Inventory *inv)
-{
-        g_clear_pointer(&inv->sorted_devices, g_ptr_array_unref);
 }
 
 GPtrArray *inventory_list_definitions(Inventory *inv)
@@ -502,36 +460,6 @@ char **inventory_device_paths(Inventory *inv)
 char **inventory_definition_paths(Inventory *inv)
 {
         return paths_of(inv->definitions, definition_path_get);
-}
-
-/* ---- change bookkeeping ---- */
-
-static void mark_changed(Inventory *inv, InvParent *p, unsigned mask)
-{
-        unsigned old = GPOINTER_TO_UINT(g_hash_table_lookup(inv->changed, p));
-        g_hash_table_insert(inv->changed, p, GUINT_TO_POINTER(old | mask));
-}
-
-void inventory_announce_added(Inventory *inv, InvObjectKind kind, const char *path)
-{
-        PendingAdd *a = g_new0(PendingAdd, 1);
-        a->kind = kind;
-        a->path = g_strdup(path);
-        g_ptr_array_add(inv->added, a);
-}
-
-void inventory_announce_removed(Inventory *inv, InvObjectKind kind, const char *path)
-{
-        /* An object added and removed within one update was never announced. */
-        for (guint i = 0; i < inv->added->len; i++) {
-                PendingAdd *a = inv->added->pdata[i];
-                if (a->kind == kind && g_str_equal(a->path, path)) {
-                        g_ptr_array_remove_index(inv->added, i);
-                        return;
-                }
-        }
-        if (inv->observer && inv->observer->object_removed)
-                inv->observer->object_removed(inv->userdata, kind, path);
 }
 
 static bool types_equal(GPtrArray *a, GPtrArray *b)
@@ -570,11 +498,30 @@ static GPtrArray *models_for(const SysfsParent *sys)
         return models;
 }
 
-static void parent_set_types_from(InvParent *p)
+/* Do two type lists differ in more than their counts (what the models are made of)? */
+static bool kinds_differ(GPtrArray *a, GPtrArray *b)
 {
+        if (!a || !b || a->len != b->len)
+                return true;
+        for (guint i = 0; i < a->len; i++) {
+                SysfsType *x = a->pdata[i], *y = b->pdata[i];
+                if (!str_eq0(x->id, y->id) || !str_eq0(x->name, y->name) ||
+                    !str_eq0(x->description, y->description))
+                        return true;
+        }
+        return false;
+}
+
+/* The models of p's types, when old (its previous types, NULL: none) differ in more than counts; its
+ * devices' models follow. */
+static void parent_set_types_from(InvParent *p, GPtrArray *old)
+{
+        if (p->models && !kinds_differ(old, p->sys->types))
+                return;
         if (p->models)
                 g_ptr_array_unref(p->models);
         p->models = models_for(p->sys);
+        inventory_parent_retyped(p->inventory, p);
 }
 
 static InvParent *parent_new(Inventory *inv, SysfsParent *sys)
@@ -585,7 +532,7 @@ static InvParent *parent_new(Inventory *inv, SysfsParent *sys)
         p->name = g_strdup(sys->name);
         p->object_path = inventory_gpu_path(sys->name);
         p->sys = sys;
-        parent_set_types_from(p);
+        parent_set_types_from(p, NULL);
         p->core = g_strdup(sys->name);
         p->board = g_strdup(sys->name);
         p->devices = g_ptr_array_new();
@@ -594,6 +541,7 @@ static InvParent *parent_new(Inventory *inv, SysfsParent *sys)
 
 static void remove_parent(Inventory *inv, InvParent *p)
 {
+        inventory_parent_detached(inv, p);
         inventory_announce_removed(inv, INV_OBJECT_GPU, p->object_path);
         g_hash_table_remove(inv->changed, p);
         g_hash_table_remove(inv->parents, p->name);
@@ -619,16 +567,17 @@ static void sync_parent(Inventory *inv, const char *name, SysfsParent *sys)
         if (!p) {
                 p = parent_new(inv, sys);
                 g_hash_table_insert(inv->parents, p->name, p);
+                inventory_parent_attached(inv, p);
                 inventory_announce_added(inv, INV_OBJECT_GPU, p->object_path);
                 log_debug("GPU %s: %u %s types", name, sys->types->len, backend_name(sys->backend));
                 return;
         }
         if (!types_equal(p->sys->types, sys->types)) {
-                g_ptr_array_unref(p->sys->types);
+                g_autoptr(GPtrArray) old = p->sys->types;
+
                 p->sys->types = g_steal_pointer(&sys->types);
-                sys->types = NULL;
-                parent_set_types_from(p);
-                mark_changed(inv, p, CHANGED_TYPES);
+                parent_set_types_from(p, old);
+                inventory_mark_changed(inv, p, INV_CHANGED_TYPES);
         }
         sysfs_parent_free(sys);
 }
@@ -645,8 +594,8 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
                 return;
         }
         if (!types_equal(old, p->sys->types)) {
-                parent_set_types_from(p);
-                mark_changed(inv, p, CHANGED_TYPES);
+                parent_set_types_from(p, old);
+                inventory_mark_changed(inv, p, INV_CHANGED_TYPES);
         }
 }
 
@@ -659,14 +608,7 @@ static void remove_device(Inventory *inv, InvDevice *d)
 {
         g_autofree char *path = inventory_device_path(d->uuid);
         inventory_announce_removed(inv, INV_OBJECT_DEVICE, path);
-        /* parents borrow device pointers: unlink before freeing, and say so */
-        GHashTableIter it;
-        gpointer v;
-        g_hash_table_iter_init(&it, inv->parents);
-        while (g_hash_table_iter_next(&it, NULL, &v))
-                if (g_ptr_array_remove(((InvParent *)v)->devices, d))
-                        mark_changed(inv, v, CHANGED_DEVICES);
-        devices_changed(inv);
+        inventory_device_detached(inv, d); /* the lists borrow it: out of them before it is freed */
         g_autofree char *uuid = g_strdup(d->uuid);
         g_hash_table_remove(inv->devices, d->uuid);
         inventory_orphans_device_changed(inv, uuid);
@@ -730,7 +672,7 @@ static void sync_device(Inventory *inv, const char *uuid, SysfsDevice *sys)
         d->sys = sys;
         d->state = g_hash_table_lookup(inv->device_states, uuid);
         g_hash_table_insert(inv->devices, d->uuid, d);
-        devices_changed(inv);
+        inventory_device_attached(inv, d);
         inventory_orphans_device_changed(inv, d->uuid);
         g_autofree char *path = inventory_device_path(d->uuid);
         inventory_announce_added(inv, INV_OBJECT_DEVICE, path);
@@ -765,293 +707,6 @@ static void sync_parent_device(Inventory *inv, const char *name)
                 memcpy(uuid, sys->uuid, sizeof(uuid));
                 sync_device(inv, uuid, sys);
         }
-}
-
-static int compare_devices(gconstpointer a, gconstpointer b)
-{
-        return strcmp((*(InvDevice *const *)a)->uuid, (*(InvDevice *const *)b)->uuid);
-}
-
-static int compare_parents(gconstpointer a, gconstpointer b)
-{
-        return strcmp((*(InvParent *const *)a)->name, (*(InvParent *const *)b)->name);
-}
-
-static bool device_lists_equal(GPtrArray *a, GPtrArray *b)
-{
-        if (a->len != b->len)
-                return false;
-        for (guint i = 0; i < a->len; i++)
-                if (a->pdata[i] != b->pdata[i])
-                        return false;
-        return true;
-}
-
-/* Cores and boards of every parent (parents sorted by name); fills cores (core -> InvParent* members)
- * and board_cores (board -> set of its cores). */
-static void recompute_topology(Inventory *inv, GPtrArray *parents, GHashTable *cores,
-                               GHashTable *board_cores)
-{
-        g_autofree TopologyParent *in = g_new0(TopologyParent, parents->len + 1);
-        g_autofree TopologyPlace *out = g_new0(TopologyPlace, parents->len + 1);
-        int r;
-
-        for (guint i = 0; i < parents->len; i++) {
-                InvParent *p = parents->pdata[i];
-                in[i] = (TopologyParent){
-                        .name = p->name,
-                        .physfn = p->sys->physfn,
-                        .pci_path = (const char *const *)p->sys->pci_path,
-                        .pci_path_len = p->sys->pci_path ? g_strv_length(p->sys->pci_path) : 0,
-                        .vendor_id = p->sys->vendor_id,
-                        .device_id = p->sys->device_id,
-                        .subsystem_vendor_id = p->sys->subsystem_vendor_id,
-                        .subsystem_device_id = p->sys->subsystem_device_id,
-                };
-        }
-        r = topology_resolve(in, parents->len, out);
-        for (guint i = 0; i < parents->len; i++) {
-                InvParent *p = parents->pdata[i];
-                const char *core = r >= 0 && out[i].core ? out[i].core : p->name;
-                const char *board = r >= 0 && out[i].board ? out[i].board : core;
-
-                if (!str_eq0(p->core, core)) {
-                        g_free(p->core);
-                        p->core = g_strdup(core);
-                        mark_changed(inv, p, CHANGED_CORE);
-                }
-                if (!str_eq0(p->board, board)) {
-                        g_free(p->board);
-                        p->board = g_strdup(board);
-                        mark_changed(inv, p, CHANGED_BOARD);
-                }
-                if (r >= 0)
-                        topology_place_clear(&out[i]);
-
-                GPtrArray *members = g_hash_table_lookup(cores, p->core);
-                if (!members) {
-                        members = g_ptr_array_new();
-                        g_hash_table_insert(cores, p->core, members);
-                }
-                g_ptr_array_add(members, p);
-
-                GHashTable *bc = g_hash_table_lookup(board_cores, p->board);
-                if (!bc) {
-                        bc = g_hash_table_new(g_str_hash, g_str_equal);
-                        g_hash_table_insert(board_cores, p->board, bc);
-                }
-                g_hash_table_add(bc, p->core);
-        }
-}
-
-/* The board model of every parent, from its PCI identity and its board's number of cores. */
-static void recompute_board_models(Inventory *inv, GPtrArray *parents, GHashTable *board_cores)
-{
-        for (guint i = 0; i < parents->len; i++) {
-                InvParent *p = parents->pdata[i];
-                GHashTable *bc = g_hash_table_lookup(board_cores, p->board);
-                const char *bm = NULL;
-
-                if (p->sys->is_pci)
-                        bm = topology_board_model(p->sys->vendor_id, p->sys->device_id,
-                                                  p->sys->subsystem_vendor_id, p->sys->subsystem_device_id,
-                                                  bc ? g_hash_table_size(bc) : 1);
-                if (!str_eq0(bm, p->board_model)) {
-                        p->board_model = bm;
-                        mark_changed(inv, p, CHANGED_BOARD_MODEL);
-                }
-        }
-}
-
-/* Each device's type model, and each parent's sorted list of its devices. */
-static void recompute_device_lists(Inventory *inv, GPtrArray *parents)
-{
-        g_autoptr(GHashTable) new_lists =
-                g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
-        GHashTableIter it;
-        gpointer v;
-
-        g_hash_table_iter_init(&it, inv->devices);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-                InvDevice *d = v;
-                InvParent *p = g_hash_table_lookup(inv->parents, d->sys->parent);
-                GPtrArray *list;
-
-                d->type = inventory_device_type(inv, d);
-                if (!p)
-                        continue;
-                list = g_hash_table_lookup(new_lists, p);
-                if (!list) {
-                        list = g_ptr_array_new();
-                        g_hash_table_insert(new_lists, p, list);
-                }
-                g_ptr_array_add(list, d);
-        }
-        for (guint i = 0; i < parents->len; i++) {
-                InvParent *p = parents->pdata[i];
-                GPtrArray *list = g_hash_table_lookup(new_lists, p);
-
-                if (list) {
-                        g_hash_table_steal(new_lists, p);
-                        g_ptr_array_sort(list, compare_devices);
-                } else
-                        list = g_ptr_array_new();
-                if (!device_lists_equal(p->devices, list))
-                        mark_changed(inv, p, CHANGED_DEVICES);
-                g_ptr_array_unref(p->devices);
-                p->devices = list;
-        }
-}
-
-/* The capacity of one core (members: its InvParent*), given to each member. */
-static void recompute_core_capacity(Inventory *inv, GPtrArray *members)
-{
-        g_autoptr(GArray) offers = g_array_new(FALSE, TRUE, sizeof(CapacityOffer));
-        g_autoptr(GPtrArray) dev_types = g_ptr_array_new();
-        CoreCapacity cap = {};
-        const char *core = ((InvParent *)members->pdata[0])->core;
-
-        for (guint i = 0; i < members->len; i++) {
-                InvParent *p = members->pdata[i];
-                for (guint j = 0; j < p->sys->types->len; j++) {
-                        SysfsType *t = p->sys->types->pdata[j];
-                        CapacityOffer o = {.type = p->models->pdata[j],
-                                           .available_instances = t->available_instances};
-                        g_array_append_val(offers, o);
-                }
-                for (guint j = 0; j < p->devices->len; j++)
-                        g_ptr_array_add(dev_types, (gpointer)((InvDevice *)p->devices->pdata[j])->type);
-        }
-        core_capacity_compute(GARRAY_ELEMENTS(offers, CapacityOffer), offers->len,
-                              (const VgpuType *const *)dev_types->pdata, dev_types->len,
-                              core && g_hash_table_contains(inv->mixed_cores, core), &cap);
-        for (guint i = 0; i < members->len; i++) {
-                InvParent *p = members->pdata[i];
-                unsigned m = 0;
-                if (p->cap.size_class_mib != cap.size_class_mib)
-                        m |= CHANGED_SIZE_CLASS;
-                if (p->cap.mixed_size != cap.mixed_size)
-                        m |= CHANGED_MIXED;
-                if (p->cap.used != cap.used)
-                        m |= CHANGED_USED;
-                if (p->cap.capacity != cap.capacity)
-                        m |= CHANGED_CAPACITY;
-                p->cap = cap;
-                if (m)
-                        mark_changed(inv, p, m);
-        }
-}
-
-/* Derive cores, boards, per-parent device lists and per-core capacity from the raw data. */
-static void recompute(Inventory *inv)
-{
-        g_autoptr(GPtrArray) parents = inventory_list_parents(inv);
-        g_autoptr(GHashTable) cores =
-                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
-        g_autoptr(GHashTable) board_cores =
-                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
-        GHashTableIter it;
-        gpointer k, v;
-
-        recompute_topology(inv, parents, cores, board_cores);
-        recompute_board_models(inv, parents, board_cores);
-        recompute_device_lists(inv, parents);
-        g_hash_table_iter_init(&it, cores);
-        while (g_hash_table_iter_next(&it, NULL, &v))
-                recompute_core_capacity(inv, v);
-        /* a core whose parents all went lost its mode with them (SR-IOV rebind, reboot); one switched
-         * before its VFs were read is kept until they were there */
-        g_hash_table_iter_init(&it, inv->mixed_cores);
-        while (g_hash_table_iter_next(&it, &k, &v))
-                if (g_hash_table_contains(cores, k))
-                        g_hash_table_iter_replace(&it, GINT_TO_POINTER(1));
-                else if (v) {
-                        log_info("GPU %s is gone: its mixed-size mode is forgotten", (char *)k);
-                        g_hash_table_iter_remove(&it);
-                }
-}
-
-void inventory_set_core_mixed(Inventory *inv, const char *core, bool on)
-{
-        if (on == g_hash_table_contains(inv->mixed_cores, core))
-                return;
-        if (on)
-                g_hash_table_insert(inv->mixed_cores, g_strdup(core), NULL); /* parents not seen yet */
-        else
-                g_hash_table_remove(inv->mixed_cores, core);
-        inventory_finish_update(inv);
-}
-
-void inventory_set_mixed_size_wanted(Inventory *inv, char **cores)
-{
-        g_strfreev(inv->mixed_wanted);
-        inv->mixed_wanted = g_strdupv(cores);
-}
-
-bool inventory_mixed_size_wanted(Inventory *inv, const char *core)
-{
-        return core && inv->mixed_wanted && g_strv_contains((const char *const *)inv->mixed_wanted, core);
-}
-
-bool inventory_core_mixed(Inventory *inv, const char *core)
-{
-        return core && g_hash_table_contains(inv->mixed_cores, core);
-}
-
-/* Recompute and tell the observer everything that changed during this update. */
-void inventory_finish_update(Inventory *inv)
-{
-        static const struct {
-                unsigned bit;
-                const char *name;
-        } names[] = {
-                {CHANGED_TYPES, "Types"},
-                {CHANGED_SIZE_CLASS, "SizeClass"},
-                {CHANGED_MIXED, "MixedSize"},
-                {CHANGED_USED, "CoreUsed"},
-                {CHANGED_CAPACITY, "CoreCapacity"},
-                {CHANGED_DEVICES, "Devices"},
-                {CHANGED_CORE, "Core"},
-                {CHANGED_BOARD, "Board"},
-                {CHANGED_BOARD_MODEL, "BoardModel"},
-        };
-        g_autoptr(GPtrArray) added = NULL;
-        g_autoptr(GHashTable) fresh = g_hash_table_new(g_str_hash, g_str_equal);
-        GHashTableIter it;
-        gpointer k, v;
-
-        recompute(inv);
-
-        added = g_steal_pointer(&inv->added);
-        inv->added = g_ptr_array_new_with_free_func((GDestroyNotify)pending_add_free);
-        for (guint i = 0; i < added->len; i++)
-                g_hash_table_add(fresh, ((PendingAdd *)added->pdata[i])->path);
-
-        if (inv->observer && inv->observer->object_added)
-                for (guint i = 0; i < added->len; i++) {
-                        PendingAdd *a = added->pdata[i];
-                        inv->observer->object_added(inv->userdata, a->kind, a->path);
-                }
-
-        g_hash_table_iter_init(&it, inv->changed);
-        while (g_hash_table_iter_next(&it, &k, &v)) {
-                InvParent *p = k;
-                unsigned mask = GPOINTER_TO_UINT(v);
-                const char *changed[ELEMENTSOF(names) + 1];
-                size_t n = 0;
-
-                if (g_hash_table_contains(fresh, p->object_path))
-                        continue; /* announced whole */
-                for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                        if (mask & names[i].bit)
-                                changed[n++] = names[i].name;
-                changed[n] = NULL;
-                if (n > 0 && inv->observer && inv->observer->properties_changed)
-                        inv->observer->properties_changed(inv->userdata, INV_OBJECT_GPU, p->object_path,
-                                                          (char **)changed);
-        }
-        g_hash_table_remove_all(inv->changed);
-        inventory_check_users(inv);
 }
 
 /* ---- updates ---- */
