@@ -432,6 +432,10 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
         r = ops_job_wait(ops, j, WAIT_GONE);
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
+        /* remove_store() returns once the device is gone and its driver has counted the instance free:
+         * look now (with its core's counts), so the wait's first check from the loop finds it gone
+         * rather than its uevent, which then changes nothing */
+        inventory_device_changed(ops->inv, j->uuid);
         return 1;
 }
 

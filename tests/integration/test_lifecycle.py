@@ -590,7 +590,8 @@ class TestSilentKernel(LifecycleTestCase):
     def settle_uevents(self):
         """Return once the daemon has taken in every uevent sent so far: a device created behind its
         back after them is announced after them."""
-        marker = hosts.make_uuid('marker', 0)
+        self.markers = getattr(self, 'markers', 0) + 1
+        marker = hosts.make_uuid('marker', self.markers - 1)
         self.assertTrue(self.sim.emulator.create('mtty', 'mtty-1', marker, timeout=vgpudtest.WAIT_TIMEOUT))
         self.assertTrue(self.wait_for(lambda s: device_path(marker) in om_paths(s, 'InterfacesAdded')))
 
@@ -616,8 +617,16 @@ class TestSilentKernel(LifecycleTestCase):
         self.assertEqual([a for m, p, a in self.recorder.signals
                           if m == 'PropertiesChanged' and p == device_path(U1)
                           and 'State' in a[1] and a[1]['State'] != 'active'], [])
-        self.assertEqual(self.stop(U1), ())
-        self.assertEqual(self.running(), {hosts.make_uuid('marker', 0)})
+        # remove_store() is synchronous too: the stop ends with the device gone, its uevents held
+        with emu.uevents_held() as held:
+            self.assertEqual(self.stop(U1), ())
+            self.assertEqual(self.running(), {hosts.make_uuid('marker', 0)})
+            self.assertNotIn(U1, self.listed_devices())
+            self.assertTrue(self.wait_for(lambda s: device_path(U1) in om_paths(s, 'InterfacesRemoved')))
+            self.assertIn(('ACTION', 'remove'), held[-1])
+        self.settle_uevents()
+        self.assertNotIn(U1, self.listed_devices())
+        self.assertEqual(om_paths(self.recorder.signals, 'InterfacesAdded').count(device_path(U1)), 1)
 
     def test_a_start_whose_type_link_comes_after_the_uevent(self):
         """Linux 6.1 sends add before it makes the mdev_type link, but create_store() returns after

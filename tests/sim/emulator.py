@@ -357,6 +357,25 @@ class Emulator:
         if val:
             self.do_remove(uuid)
 
+    def write_remove(self, rel, value):
+        """A write(2) to an mdev's remove file through the write shim, handled inside the system
+        call as remove_store() does: the device is gone (and its instance counted free) when it
+        returns 0, else the errno the writer gets."""
+        dev_path = rel[:-len('/remove')]
+        with self.lock:
+            m = next((m for m in self.host.mdevs.values() if m.path == dev_path), None)
+            if m is None:
+                return errno.ENODEV
+            self.handled += 1
+            self.changed.notify_all()
+            val = _kstrtoul(value)
+            if val is None:
+                self._refuse(m.parent.name, m.mtype.dirname, value, 'remove: not a number (EINVAL)')
+                return errno.EINVAL
+            if val:
+                self.do_remove(m.uuid)
+            return 0
+
     def do_remove(self, uuid):
         """The kernel's remove path: unbind, sysfs removal, remove uevent."""
         with self.lock:

@@ -135,6 +135,8 @@ class VfDriver:
             rel = self._rel(path)
             if rel.endswith('/create') and '/mdev_supported_types/' in rel:
                 return '%d\n' % self.emu.write_create(rel, value), None  # its uevents are queued
+            if rel.endswith('/remove'):
+                return '%d\n' % self.emu.write_remove(rel, value), None  # an mdev's (the shim's rule)
             err, events = self.write(path, value)
             return '%d\n' % err, (lambda: self._send(events)) if events else None
         if cmd == 'sriov-manage':

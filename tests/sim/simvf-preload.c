@@ -7,14 +7,15 @@
  * nvidia/current_vgpu_type (and the PCI core one to sriov_numvfs) with an error code, and a read
  * of nvidia/gpu_instance_id or nvidia/placement_id with ENXIO while the VF has no vGPU. So:
  *
- * - open(2)/openat(2) of a path ending in nvidia/current_vgpu_type, /sriov_numvfs or an mdev type's
- *   mdev_supported_types/<type>/create marks the fd; write(2) on a marked fd is sent to the
- *   emulator (tests/sim/emulator_vf.py) over $UMOCKDEV_DIR/simvf.sock and returns what the driver
+ * - open(2)/openat(2) of a path ending in nvidia/current_vgpu_type, /sriov_numvfs, an mdev type's
+ *   mdev_supported_types/<type>/create or an mdev's <uuid>/remove marks the fd; write(2) on a marked fd is
+ * sent to the emulator (tests/sim/emulator_vf.py) over $UMOCKDEV_DIR/simvf.sock and returns what the driver
  *   says (count, or -1 with errno) once it has done it. Without the socket (no emulator) the write
  *   goes to the file as before. A real kernel's create_store() handles each write on its own and
  *   returns once the device exists (or with the driver's error): two creates written one right
  *   after the other through one file both happen, which a file the emulator reads later cannot do
- *   (the second O_TRUNC would drop the first).
+ *   (the second O_TRUNC would drop the first). remove_store() likewise returns once the device is
+ *   gone and its driver has let go of it.
  * - read(2) of a marked nvidia/gpu_instance_id or nvidia/placement_id fails with ENXIO while the
  *   file is empty (the emulator keeps it empty while the VF has no vGPU).
  *
@@ -60,12 +61,31 @@ static bool is_create(const char *path)
                                        path + strlen(path) - strlen("/create");
 }
 
+/* An mdev's remove file: .../<uuid>/remove (a PCI device's remove is not ours) */
+static bool is_mdev_remove(const char *path)
+{
+        size_t n = strlen(path);
+        const char *uuid;
+
+        if (!ends_with(path, "remove") || n < strlen("/remove") + 37)
+                return false;
+        uuid = path + n - strlen("/remove") - 36;
+        if (uuid[-1] != '/')
+                return false;
+        for (int i = 0; i < 36; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+                if (dash ? uuid[i] != '-' : !strchr("0123456789abcdef", uuid[i]) || !uuid[i])
+                        return false;
+        }
+        return true;
+}
+
 static int kind_of(const char *path)
 {
         if (path == NULL)
                 return KIND_NONE;
         if (ends_with(path, "nvidia/current_vgpu_type") || ends_with(path, "sriov_numvfs") ||
-            is_create(path))
+            is_create(path) || is_mdev_remove(path))
                 return KIND_WRITE;
         if (ends_with(path, "nvidia/gpu_instance_id") || ends_with(path, "nvidia/placement_id"))
                 return KIND_ENXIO;
@@ -101,7 +121,7 @@ static void mark(int fd, const char *path)
                 return;
         base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         if (strcmp(base, "current_vgpu_type") != 0 && strcmp(base, "gpu_instance_id") != 0 &&
-            strcmp(base, "placement_id") != 0 && strcmp(base, "create") != 0)
+            strcmp(base, "placement_id") != 0 && strcmp(base, "create") != 0 && strcmp(base, "remove") != 0)
                 return;
         if (fd_path(fd, real, sizeof real))
                 fd_kind[fd] = (unsigned char)kind_of(real);
