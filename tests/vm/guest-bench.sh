@@ -9,15 +9,18 @@
 #     10 ms steps) and divided; BENCH_ROUNDS (3) rounds, interleaved;
 #   - concurrent: 16 and 64 at once of `mdevctl start`, `vgpuctl start` and `vgpuctl acquire`, wall
 #     time until the last returns, on the first type with that many instances free (mtty's pool has
-#     24 ports: 16 go to mtty-1; mbochs-1 takes 64 with the module's default 256 MiB); BENCH_ROUNDS
-#     rounds with the order of the kinds rotated, each batch after `udevadm settle` (mdevctl
-#     returns before udevd has handled its devices: their events would delay the next batch).
+#     24 ports: 16 go to mtty-1; mbochs-1 takes 64 with the module's default 256 MiB);
+#     BENCH_BURST_ROUNDS (7) rounds with the order of the kinds rotated, each batch after `udevadm
+#     settle` (mdevctl returns before udevd has handled its devices: their events would delay the
+#     next batch).
 # Prints "bench: ..." lines with the times and the ratios (mdevctl's time over vgpud's: above 1,
-# vgpud is faster). Result lines only say whether each batch did its work (every device made,
+# vgpud is faster): of the medians, of the fastest rounds ("of mins": what load from outside the VM
+# touches least), and the median of the ratios within each round (both kinds ran back to back). Result lines only say whether each batch did its work (every device made,
 # every device gone), never anything about speed. Uses guest-lifecycle.sh's helpers.
 
 BENCH_SEQ=10
 BENCH_ROUNDS=3
+BENCH_BURST_ROUNDS=7
 
 # Both programs under the same guard (guest-test.sh's vgpuctl() gives up after 10 s, which 64 queued
 # requests under TCG outlast; the guard costs both the same fork). vgpuctl finds vgpud's private
@@ -122,7 +125,14 @@ bench_burst() {
 
 # median_col FILE COLUMN
 median_col() { awk -v c="$2" '{ print $c }' "$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+min_col() { awk -v c="$2" '{ print $c }' "$1" | sort -n | head -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+# paired_ratio A B: the median over rounds of A's time over B's in the same round (files of one
+# number per round, in round order)
+paired_ratio() {
+        awk 'NR == FNR { a[FNR] = $1; next } $1 > 0 { print a[FNR] / $1 }' "$1" "$2" | sort -n |
+                awk '{ v[NR] = $1 } END { if (NR) printf "%.2fx", v[int((NR + 1) / 2)]; else print "n/a" }'
+}
 per_op() { awk -v a="$1" -v n="$BENCH_SEQ" 'BEGIN { printf "%.1f ms", a / n }'; }
 
 group_bench() {
@@ -154,9 +164,9 @@ group_bench() {
                         continue
                 fi
                 set -- $pt
-                # BENCH_ROUNDS rounds, the order of the kinds rotated each round; medians
+                # BENCH_BURST_ROUNDS rounds, the order of the kinds rotated each round
                 rm -f /tmp/burst.*
-                for r in $(seq "$BENCH_ROUNDS"); do
+                for r in $(seq "$BENCH_BURST_ROUNDS"); do
                         case $((r % 3)) in
                         1) kinds="mdevctl start acquire" ;;
                         2) kinds="start acquire mdevctl" ;;
@@ -170,7 +180,13 @@ group_bench() {
                 m=$(median_col /tmp/burst.mdevctl 1)
                 s=$(median_col /tmp/burst.start 1)
                 a=$(median_col /tmp/burst.acquire 1)
-                echo "bench: $n concurrent on $1/$2, until the last returns, median of $BENCH_ROUNDS rounds (each $(tr '\n' ' ' </tmp/burst.mdevctl)/ $(tr '\n' ' ' </tmp/burst.start)/ $(tr '\n' ' ' </tmp/burst.acquire)ms): mdevctl start ${m} ms  vgpuctl start ${s} ms ($(ratio "$m" "$s"))  vgpuctl acquire ${a} ms ($(ratio "$m" "$a"))"
+                echo "bench: $n concurrent on $1/$2, until the last returns, $BENCH_BURST_ROUNDS rounds (ms, in round order: mdevctl $(tr '\n' ' ' </tmp/burst.mdevctl)/ start $(tr '\n' ' ' </tmp/burst.start)/ acquire $(tr '\n' ' ' </tmp/burst.acquire)):"
+                echo "bench:   median  mdevctl start ${m} ms  vgpuctl start ${s} ms ($(ratio "$m" "$s"))  vgpuctl acquire ${a} ms ($(ratio "$m" "$a"))"
+                m=$(min_col /tmp/burst.mdevctl 1)
+                s=$(min_col /tmp/burst.start 1)
+                a=$(min_col /tmp/burst.acquire 1)
+                echo "bench:   fastest mdevctl start ${m} ms  vgpuctl start ${s} ms ($(ratio "$m" "$s"))  vgpuctl acquire ${a} ms ($(ratio "$m" "$a"))"
+                echo "bench:   within each round, median: start $(paired_ratio /tmp/burst.mdevctl /tmp/burst.start)  acquire $(paired_ratio /tmp/burst.mdevctl /tmp/burst.acquire)"
         done
         echo "bench: ratios are mdevctl's time over vgpud's (above 1: vgpud is faster); vgpuctl returns once the device is ready"
         bench_clean
