@@ -3,8 +3,9 @@
 
 /* Watches the definitions directory with inotify on the sd-event loop, so definitions that mdevctl,
  * libvirt or an admin change are picked up. Events are coalesced: a burst of changes makes one reload,
- * shortly after it started. Reloads only announce what differs from what the inventory holds, so the
- * daemon's own writes (already reloaded when they were made) cause no second signal. */
+ * shortly after it started, of the files the events named (of the whole directory when they name no
+ * single file). Reloads only announce what differs from what the inventory holds, so the daemon's own
+ * writes (already reloaded when they were made) cause no second signal. */
 
 #include <systemd/sd-event.h>
 
