@@ -21,7 +21,9 @@ file in place and never fsyncs (a power cut can leave it empty or half-written).
 Beside them, what one durable replace costs alone on that file system (the floor of any program
 that keeps what it said it wrote over a power cut).
 Both parts run twice: on the disk, then on tmpfs (/dev/shm), where an fsync costs nothing, so that
-the cost of durability can be told from each program's own work.
+the cost of durability can be told from each program's own work (BENCH_WHERE=/var/tmp picks one).
+BENCH_BASELINE=BUILDDIR adds another build's vgpuctl (against this build's vgpud) to the same rounds
+and bursts: an A/B of the client under the same load.
 Usage: bench-definitions.py [BUILDDIR]  (default: build). Run as root.
 """
 
@@ -51,6 +53,8 @@ _spec.loader.exec_module(lc)  # the private bus
 RUNS = int(os.environ.get('BENCH_RUNS', '21'))
 CONCURRENT = int(os.environ.get('BENCH_CONCURRENT', '16'))
 BURSTS = int(os.environ.get('BENCH_BURSTS', '7'))
+BASELINE = os.environ.get('BENCH_BASELINE')
+WHERE = os.environ.get('BENCH_WHERE', '/var/tmp,/dev/shm').split(',')
 TYPE = 'nvidia-900'
 COMMANDS = ['define', 'modify', 'undefine']
 
@@ -165,24 +169,26 @@ def inner(builddir, tree):
     bus = lc.Bus(tmp)
     # vgpuctl finds vgpud's private socket as it does under vgpud.service
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=os.path.join(tmp, 'private'))
-    vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
+    progs = [('vgpuctl', os.path.join(builddir, 'client', 'vgpuctl')), ('mdevctl', 'mdevctl')]
+    if BASELINE:
+        progs.append(('baseline', os.path.join(os.path.abspath(BASELINE), 'client', 'vgpuctl')))
+    names = [name for name, _ in progs]
     try:
         proc = start_vgpud(builddir, env, tmp)
     except BaseException:
         bus.close()
         raise
     try:
-        times = {(prog, cmd): [] for prog in ('vgpuctl', 'mdevctl') for cmd in COMMANDS}
-        for _ in range(RUNS):
-            us = {'vgpuctl': str(uuidlib.uuid4()), 'mdevctl': str(uuidlib.uuid4())}
+        times = {(prog, cmd): [] for prog in names for cmd in COMMANDS}
+        for r in range(RUNS):
+            us = {prog: str(uuidlib.uuid4()) for prog in names}
             for cmd in COMMANDS:
-                for prog, path in (('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')):
+                for prog, path in progs[r % len(progs):] + progs[:r % len(progs)]:
                     times[(prog, cmd)].append(wall(argv_for(path, cmd, us[prog], parent), env))
                     check(us[prog], cmd)
-        bursts = {(prog, cmd): [] for prog in ('vgpuctl', 'mdevctl') for cmd in COMMANDS}
+        bursts = {(prog, cmd): [] for prog in names for cmd in COMMANDS}
         for b in range(BURSTS):
-            progs = [('vgpuctl', vgpuctl), ('mdevctl', 'mdevctl')]
-            for prog, path in progs if b % 2 == 0 else progs[::-1]:
+            for prog, path in progs[b % len(progs):] + progs[:b % len(progs)]:
                 us = [str(uuidlib.uuid4()) for _ in range(CONCURRENT)]
                 for cmd in COMMANDS:
                     bursts[(prog, cmd)].append(concurrent([argv_for(path, cmd, u, parent) for u in us], env))
@@ -196,19 +202,25 @@ def inner(builddir, tree):
         bus.close()
         shutil.rmtree(tmp, ignore_errors=True)
     fs = subprocess.run(['stat', '-f', '-c', '%T', '/etc/mdevctl.d'], stdout=subprocess.PIPE, text=True).stdout.strip()
+    def row(cmd, values, unit_fmt):
+        cells = ''.join(unit_fmt % (values[prog] * 1000) for prog in names)
+        ratios = ''.join(' %7.2fx' % (values['mdevctl'] / values[prog]) for prog in names if prog != 'mdevctl')
+        return '  %-10s%s%s' % (cmd, cells, ratios)
+
+    header = ''.join('%12s' % n for n in names)
+    header += ''.join('%8s' % ('ratio' if n == 'vgpuctl' else 'r.' + n[:4]) for n in names if n != 'mdevctl')
     print('definitions on %s (%s), one parent of the large host; median of %d interleaved rounds' % (tree, fs, RUNS))
-    print('  %-10s %12s %12s %8s' % ('command', 'vgpuctl', 'mdevctl', 'ratio'))
+    print('  %-10s%s' % ('command', header))
     for cmd in COMMANDS:
-        x = statistics.median(times[('vgpuctl', cmd)])
-        y = statistics.median(times[('mdevctl', cmd)])
-        print('  %-10s %10.2fms %10.2fms %7.2fx' % (cmd, x * 1000, y * 1000, y / x))
+        print(row(cmd, {prog: statistics.median(times[(prog, cmd)]) for prog in names}, '%10.2fms'))
     print('  (one durable replace alone here, as vgpud makes it: write a temporary file, fsync it, rename,')
     print('   fsync the directory: %.2f ms, of which the two fsyncs %.2f ms; median of 51)' % floor)
-    print('%d at once, until the last returns (median of %d bursts, the programs alternating):' % (CONCURRENT, BURSTS))
+    print('%d at once, until the last returns (median of %d bursts, the programs taking turns first):' % (
+        CONCURRENT, BURSTS))
     for cmd in COMMANDS:
-        x, y = burst[('vgpuctl', cmd)], burst[('mdevctl', cmd)]
-        print('  %-10s %10.1fms %10.1fms %7.2fx' % (cmd, x * 1000, y * 1000, y / x))
-    print('(ratio: mdevctl\'s time over vgpuctl\'s, above 1: vgpuctl is faster; vgpud fsyncs, mdevctl does not)')
+        print(row(cmd, {prog: burst[(prog, cmd)] for prog in names}, '%10.1fms'))
+    print('(ratio: mdevctl\'s time over vgpuctl\'s (r.base: over the baseline\'s), above 1: faster than mdevctl;')
+    print(' vgpud fsyncs, mdevctl does not; load average %s)' % ' '.join(open('/proc/loadavg').read().split()[:3]))
 
 
 def main():
@@ -227,7 +239,7 @@ def main():
         return 1
     os.makedirs('/etc/mdevctl.d', exist_ok=True)
     # the disk, then tmpfs: there an fsync costs nothing, so what remains is each program's own work
-    for where in ('/var/tmp', '/dev/shm'):
+    for where in WHERE:
         tree = tempfile.mkdtemp(prefix='vgpud-bench-tree.', dir=where)
         try:
             simtree.write_tree(hosts.large(1 / 16), tree)

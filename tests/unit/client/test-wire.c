@@ -4,7 +4,8 @@
  * with a UUID, a named error, a signal sent before the reply) are read back; the reader refuses
  * malformed replies (every truncation, the byte order, version, type, trailing bytes, a string
  * without its NUL or with one inside, invalid UTF-8, a header field of the wrong type, non-zero
- * padding); a server that hangs up or never answers is reported as such. */
+ * padding); a server that rejects the authentication or answers it with anything but SASL, hangs
+ * up or never answers is reported as such. */
 
 #include <errno.h>
 #include <pthread.h>
@@ -133,6 +134,7 @@ static void *serve(void *userdata)
 }
 
 static char *socket_dir;
+static int listen_fd_for_auth = -1;
 
 static Server *server_start(int mode)
 {
@@ -294,6 +296,47 @@ static void test_hang_up_and_silence(void)
         server_free(s);
 }
 
+/* A server that answers the authentication with text of its own, then waits for the hang-up. */
+static void *answer_auth(void *userdata)
+{
+        const char *answer = userdata;
+        char buf[4096];
+        int fd = accept4(listen_fd_for_auth, NULL, NULL, SOCK_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(write(fd, answer, strlen(answer)), ==, (gssize)strlen(answer));
+        while (read(fd, buf, sizeof buf) > 0)
+                ;
+        close(fd);
+        return NULL;
+}
+
+static void test_authentication_refused(void)
+{
+        static const char *const answers[] = {"REJECTED EXTERNAL\r\n", "DATA\r\n", "\r\n",
+                                              "OK 1234\r\nmore"};
+        static const int expected[] = {-EACCES, -EBADMSG, -EBADMSG, -EBADMSG};
+        g_autofree char *path = g_build_filename(socket_dir, "private", NULL);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+        g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+        for (size_t i = 0; i < G_N_ELEMENTS(answers); i++) {
+                pthread_t thread;
+                int fd = -1;
+
+                (void)unlink(path);
+                listen_fd_for_auth = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                g_assert_cmpint(bind(listen_fd_for_auth, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+                g_assert_cmpint(listen(listen_fd_for_auth, 1), ==, 0);
+                g_assert_cmpint(pthread_create(&thread, NULL, answer_auth, (void *)answers[i]), ==, 0);
+                g_assert_cmpint(vc_wire_connect(path, &fd), ==, expected[i]);
+                g_assert_cmpint(fd, ==, -1);
+                /* the server waits for our hang-up, which connect made on failure */
+                g_assert_cmpint(pthread_join(thread, NULL), ==, 0);
+                close(listen_fd_for_auth);
+        }
+}
+
 static void test_invalid_utf8(void)
 {
         const char *const strings[] = {"\xff", UUID1};
@@ -444,6 +487,7 @@ int main(int argc, char **argv)
         g_test_add_func("/wire/modify", test_modify);
         g_test_add_func("/wire/error", test_error);
         g_test_add_func("/wire/hang-up-and-silence", test_hang_up_and_silence);
+        g_test_add_func("/wire/authentication-refused", test_authentication_refused);
         g_test_add_func("/wire/invalid-utf8", test_invalid_utf8);
         g_test_add_func("/wire/malformed", test_malformed);
         r = g_test_run();
