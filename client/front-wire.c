@@ -12,17 +12,37 @@
 #include "names.h"
 #include "wire.h"
 
+/* sd-bus drops a connection that has not sent BEGIN within its authentication timeout (90 s in
+ * sd-bus 252): a connection older than this, made before a long wait for a --jsonfile pipe, is made again
+ * before the call. */
+#define FRESH_USEC (5 * G_USEC_PER_SEC)
+
 static int wire_fd = -EBADF;
+static const char *wire_path;
+static int64_t wire_since;
 
 int vc_front_wire_open(void)
 {
         const char *path = vc_vgpud_path("VGPUD_SOCKET", VGPUD_PRIVATE_SOCKET);
+        int r;
 
         if (geteuid() != 0)
                 return -EPERM;
         if (!path)
                 return -ENOENT;
-        return vc_wire_connect(path, &wire_fd);
+        r = vc_wire_connect(path, &wire_fd);
+        wire_path = path;
+        wire_since = g_get_monotonic_time();
+        return r;
+}
+
+static int reconnect_if_stale(void)
+{
+        if (g_get_monotonic_time() - wire_since < FRESH_USEC)
+                return 0;
+        close(wire_fd);
+        wire_fd = -EBADF;
+        return vc_wire_connect(wire_path, &wire_fd);
 }
 
 /* What sd-bus (in vgpuctl-full) would report for the same failure: a timeout as its NoReply error. */
@@ -48,7 +68,9 @@ int vc_change_call(const VcChangeCall *call, char **ret_uuid)
                 g_autofree char *building = g_strdup_printf("building the %s call", call->method);
                 return vc_call_log_error(NULL, NULL, r, building);
         }
-        r = vc_wire_call(wire_fd, message, VC_CHANGE_TIMEOUT_USEC, &reply);
+        r = reconnect_if_stale();
+        if (r >= 0)
+                r = vc_wire_call(wire_fd, message, VC_CHANGE_TIMEOUT_USEC, &reply);
         if (r < 0 || reply.is_error) {
                 r = log_failure(r, &reply, what);
         } else if (call->returns_uuid && g_strcmp0(reply.signature, "so") != 0) {

@@ -175,6 +175,26 @@ class TestFrontPath(PrivateSocketCase):
         self.assertEqual(self.definition(T4, V2)['attrs'], [{'a': 'c'}])
         self.assertEqual(self.full_runs(), [])
 
+    def test_a_slow_jsonfile_pipe_gets_a_fresh_connection(self):
+        # the front authenticates before it parses; a definition that takes longer than front-wire.c's
+        # FRESH_USEC (5 s) to arrive is sent on a new connection (sd-bus drops one that has not begun
+        # within 90 s): two connects, and the change made
+        trace = os.path.join(self.workdir, 'connects')
+        definition = '{"mdev_type": "nvidia-231", "start": "manual", "attrs": []}'
+        env = self.env()
+        env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.workdir, 'no-bus')
+        env['VGPUD_SOCKET'] = self.sock
+        with subprocess.Popen(['bash', '-c', 'sleep 6; echo "$0"', definition], stdout=subprocess.PIPE) as slow:
+            p = subprocess.run(['strace', '-f', '-qq', '-e', 'trace=connect', '-o', trace, self.front_path,
+                                'define', '-u', V1, '-p', T4, '--jsonfile', '/dev/stdin'],
+                               stdin=slow.stdout, capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.definition(T4, V1)['mdev_type'], 'nvidia-231')
+        with open(trace) as f:
+            connects = [line for line in f if self.sock in line]
+        self.assertEqual(len(connects), 2, connects)
+        self.assertEqual(self.full_runs(), [])
+
     def test_errors_are_those_of_vgpuctl_full(self):
         full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
         self.front_ok('define', '-u', V2, '-p', T4, '-t', 'nvidia-231')
