@@ -101,7 +101,8 @@ class Daemon:
         env['DBUS_SYSTEM_BUS_ADDRESS'] = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
         self.log_path = log_path
         self.log = open(log_path, 'wb')
-        # as deployed (vgpud.service): reads go over the private socket, changes over the bus
+        # as deployed (vgpud.service): reads and root's changes go over the private socket (the
+        # changes made by vgpuctl's front itself, client/front-wire.c)
         self.private_socket = os.path.join(state_dir, 'private')
         # and read commands use the published snapshot first (common/snapshot.h)
         self.snapshot = os.path.join(state_dir, 'snapshot')
