@@ -57,6 +57,7 @@ struct Inventory {
          * and the udev watcher asks again shortly (inventory_typeless). */
         GHashTable *typeless;
         bool defer_typeless;
+        bool written;              /* this update follows a write to create/remove that returned */
         GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
         bool names_loaded;         /* the PCI ID database is in memory */
 

@@ -872,14 +872,21 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
                 SysfsDevice *sys = NULL;
                 InvParent *p = NULL;
 
-                if (old && (p = g_hash_table_lookup(inv->parents, old->sys->parent)))
-                        g_ptr_array_add(cores, g_strdup(p->core));
                 if (inventory_read_device(inv, *u, &sys) < 0)
                         sys = NULL;
+                if (old && sys && old->settled && str_eq0(old->sys->parent, sys->parent) &&
+                    str_eq0(old->sys->type_id, sys->type_id)) {
+                        /* its own uevents, after the write that made it was read with its core's counts */
+                        sysfs_device_free(sys);
+                        continue;
+                }
+                if (old && (p = g_hash_table_lookup(inv->parents, old->sys->parent)))
+                        g_ptr_array_add(cores, g_strdup(p->core));
                 /* A device's directory goes before the driver updates available_instances and sends
                  * "remove": the "unbind" before it may find the device gone but the counts not yet
-                 * changed. Remember its core, so the later event re-reads the counts. */
-                if (old && !sys && p) {
+                 * changed. Remember its core, so the later event re-reads the counts (not after a
+                 * write to remove that returned: the counts read now are final). */
+                if (old && !sys && p && !inv->written) {
                         if (g_hash_table_size(inv->gone_cores) > 4096)
                                 g_hash_table_remove_all(inv->gone_cores);
                         g_hash_table_insert(inv->gone_cores, g_strdup(*u), g_strdup(p->core));
@@ -892,6 +899,8 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
                 if (sys && (p = g_hash_table_lookup(inv->parents, sys->parent)))
                         g_ptr_array_add(cores, g_strdup(p->core));
                 sync_device(inv, *u, sys);
+                if (inv->written && (old = g_hash_table_lookup(inv->devices, *u)))
+                        old->settled = true;
         }
         for (guint i = 0; i < cores->len; i++)
                 refresh_core(inv, cores->pdata[i], done);
@@ -948,6 +957,15 @@ void inventory_parent_counts_changed(Inventory *inv, const char *name)
         g_hash_table_add(done, p->name);
         refresh_core(inv, p->core, done); /* its siblings on an SR-IOV core */
         inventory_finish_update(inv);
+}
+
+void inventory_device_written(Inventory *inv, const char *uuid)
+{
+        char *uuids[] = {(char *)uuid, NULL};
+
+        inv->written = true;
+        inventory_update(inv, NULL, uuids);
+        inv->written = false;
 }
 
 void inventory_device_changed(Inventory *inv, const char *uuid)

@@ -38,6 +38,8 @@ typedef struct InvDevice {
         const VgpuType *type; /* its type's model on its parent, NULL when unknown (set by every update) */
         const char *state;    /* static string: "starting", "stopping" while the lifecycle works on it;
                                  NULL: "active" */
+        bool settled;         /* read with its core's counts right after the write that made it
+                                 (inventory_device_written()): its own uevents change nothing */
 } InvDevice;
 
 typedef struct InvDefinition {
@@ -106,6 +108,12 @@ void inventory_parent_changed(Inventory *inv, const char *name);
 void inventory_parent_counts_changed(Inventory *inv, const char *name);
 /* A mediated device may have appeared or gone. */
 void inventory_device_changed(Inventory *inv, const char *uuid);
+/* The same, right after a write to create or remove that returned: the kernel made or removed the
+ * device inside it (create_store(), remove_store()), so what is read now, its core's counts
+ * included, is final, and the device's own uevents later re-read neither (a device created by
+ * anyone else is re-read with its core at each of its uevents: a driver may count it only when it
+ * binds, after the add uevent). */
+void inventory_device_written(Inventory *inv, const char *uuid);
 /* Re-read the given parents and devices (either may be NULL) in one go and announce the changes
  * once; what the udev watcher calls with the names it collected during one loop iteration. */
 void inventory_update(Inventory *inv, char **parents, char **devices);

@@ -302,7 +302,7 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                  * comes later and changes nothing; a device read without its type link (a write
                  * that did not wait for it) is left to that uevent, as is one the kernel has not
                  * shown (a driver that creates later). */
-                inventory_device_changed(ops->inv, j->uuid);
+                inventory_device_written(ops->inv, j->uuid);
         if (inventory_get_device(ops->inv, j->uuid))
                 return start_device_appeared(ops, j, ret_message);
         r = ops_job_wait(ops, j, WAIT_APPEAR);
@@ -435,7 +435,7 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
         /* remove_store() returns once the device is gone and its driver has counted the instance free:
          * look now (with its core's counts), so the wait's first check from the loop finds it gone
          * rather than its uevent, which then changes nothing */
-        inventory_device_changed(ops->inv, j->uuid);
+        inventory_device_written(ops->inv, j->uuid);
         return 1;
 }
 
