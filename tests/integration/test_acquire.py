@@ -691,6 +691,29 @@ class TestSharedLeaseBatches(AcquireTestCase):
         self.assertLess(len(batches), 8, batches)
         self.assertEqual(self.sim.emulator.refusals, [])
 
+    def test_64_owners_for_8_slots_decided_before_their_leases_are_durable(self):
+        """The 8 rooms are handed out while the first leases are still being made durable (nothing is
+        written to create yet): the other 56 are NoCapacity by the decided creations alone, before they
+        write a lease (placed on a room already decided, they would fail only at the create, a lease
+        written and taken back)."""
+        self.stop_vgpud()
+        self.start_vgpud(['-v'])
+        results = {}
+        for i in range(64):
+            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:slow%02d' % i, {}), results, i)
+        self.wait_results(results, 64)
+        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
+        self.assertEqual(len(ok), 8, results)
+        self.assertEqual([r[1] for r in results.values() if r[0] == 'error'], [ERR + 'NoCapacity'] * 56)
+        self.assertEqual(self.running(), {r[0] for r in ok.values()})
+        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
+                         sorted(('test:slow%02d' % i, r[0]) for i, r in ok.items()))
+        self.assertEqual(self.sim.emulator.refusals, [])
+        # vgpud -v: "Durable: N changes in one batch (leases, leases, ...)"
+        lease_saves = sum(line[line.index('(') + 1:line.rindex(')')].split(', ').count('leases')
+                          for line in self.daemon_log().splitlines() if 'Durable: ' in line)
+        self.assertEqual(lease_saves, 8)
+
 
 class TestStateAndOrphans(AcquireTestCase):
 
