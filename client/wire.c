@@ -404,7 +404,7 @@ int vc_wire_parse_reply(const uint8_t *buf, size_t len, VcWireReply *ret)
         }
         ret->is_error = h.type == MESSAGE_ERROR;
         ret->reply_serial = h.reply_serial;
-        ret->error_name = g_strdup(h.error_name);
+        ret->error_name = h.type == MESSAGE_ERROR ? g_strdup(h.error_name) : NULL;
         ret->signature = g_strdup(h.signature ? h.signature : "");
         return 1;
 }
