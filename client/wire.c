@@ -481,8 +481,9 @@ static int authenticate(int fd)
         auth = g_strdup_printf("%cAUTH EXTERNAL %s\r\n", 0, hex->str);
         g_string_free(hex, TRUE);
         r = write_all(fd, (const uint8_t *)auth, 1 + strlen(auth + 1));
-        /* the server says nothing more before our BEGIN: the line is all there is to read */
-        while (r >= 0 && !(nl = memchr(in->data, '\n', in->len))) {
+        /* the server says nothing more before our BEGIN: the line is all there is to read (in->data
+         * is NULL while in is empty, and memchr() must not be given NULL) */
+        while (r >= 0 && !(in->len > 0 && (nl = memchr(in->data, '\n', in->len)))) {
                 if (in->len > 512)
                         return -EBADMSG;
                 r = read_some(fd, in, now_usec() + 10ULL * 1000ULL * 1000ULL);

@@ -184,6 +184,8 @@ class TestFrontPath(PrivateSocketCase):
         env = self.env()
         env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.workdir, 'no-bus')
         env['VGPUD_SOCKET'] = self.sock
+        if os.environ.get('VGPUD_TEST_SANITIZED'):  # LeakSanitizer cannot run under ptrace
+            env['ASAN_OPTIONS'] = env.get('ASAN_OPTIONS', '') + ':detect_leaks=0'
         with subprocess.Popen(['bash', '-c', 'sleep 6; echo "$0"', definition], stdout=subprocess.PIPE) as slow:
             p = subprocess.run(['strace', '-f', '-qq', '-e', 'trace=connect', '-o', trace, self.front_path,
                                 'define', '-u', V1, '-p', T4, '--jsonfile', '/dev/stdin'],
