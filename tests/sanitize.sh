@@ -4,12 +4,13 @@
 # (clang, not gcc: gcc's libasan must be loaded first and clashes with umockdev's preload) in
 # ASAN_BUILDDIR, then a named subset of the integration tier on that build, as TAP. The subset keeps the
 # tier's time bounded (a few minutes on 2 cores) while covering every request kind, the private socket's
-# attacks, the faults and the crashes: SANITIZE_TESTS overrides it (e.g. "" for the whole tier).
+# attacks, the faults, the crashes and the front's own D-Bus (TestFrontPath): SANITIZE_TESTS overrides it
+# (e.g. "" for the whole tier).
 #   tests/sanitize.sh ASAN_BUILDDIR
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:?usage: sanitize.sh ASAN_BUILDDIR}
-subset=${SANITIZE_TESTS-test_hostile test_faults fault_crash test_lifecycle.TestDefinitions test_lifecycle.TestStartStop test_acquire.TestLeases test_inventory.TestPrivateSocket}
+subset=${SANITIZE_TESTS-test_hostile test_faults fault_crash test_lifecycle.TestDefinitions test_lifecycle.TestStartStop test_acquire.TestLeases test_inventory.TestPrivateSocket test_private_changes.TestFrontPath}
 
 if [ ! -f "$builddir/build.ninja" ]; then
         CC=clang meson setup "$builddir" "$src" -Db_sanitize=address,undefined -Db_lundef=false \
