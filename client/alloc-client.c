@@ -11,24 +11,6 @@
 #include "lifecycle-client.h"
 #include "macro.h"
 
-/* A change may wait for the daemon's queue and then for the kernel (timeout_ms, 10 s by default). */
-static uint64_t call_timeout_usec(const uint32_t *timeout_ms)
-{
-        uint64_t t = VC_CHANGE_TIMEOUT_USEC;
-
-        if (timeout_ms && (uint64_t)*timeout_ms * 1000ULL + 60ULL * 1000ULL * 1000ULL > t)
-                t = (uint64_t)*timeout_ms * 1000ULL + 60ULL * 1000ULL * 1000ULL;
-        return t;
-}
-
-void vc_acquired_clear(VcAcquired *a)
-{
-        g_clear_pointer(&a->uuid, g_free);
-        g_clear_pointer(&a->device, g_free);
-        g_clear_pointer(&a->parent, g_free);
-        g_clear_pointer(&a->type, g_free);
-}
-
 void vc_lease_free(VcLease *l)
 {
         if (!l)
@@ -47,32 +29,11 @@ int vc_alloc_log_error(const sd_bus_error *error, int r, const char *what)
 
 int vc_placement_append(sd_bus_message *m, const VcPlacement *p)
 {
-        int r = 0;
+        VcChangeCall place;
 
-        if (p->parent)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_PARENT, "s", p->parent);
-        if (r >= 0 && p->parents) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", VGPUD_OPT_PARENTS);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(m, (char **)p->parents);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-        }
-        if (r >= 0 && p->board)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_BOARD, "s", p->board);
-        if (r >= 0 && p->has_numa_node)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_NUMA_NODE, "i", p->numa_node);
-        if (r >= 0 && p->policy)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_POLICY, "s", p->policy);
-        if (r >= 0 && p->mixed_size)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_MIXED_SIZE, "b", 1);
-        return r;
+        vc_change_call_init(&place, "Plan", NULL, 0);
+        vc_placement_add(&place, p);
+        return vc_change_append_entries(m, place.options, place.n_options);
 }
 
 /* Send m; a failure is printed unless error is given (then it is left there). */
@@ -93,47 +54,21 @@ int vc_acquire(sd_bus *bus, const VcAcquireRequest *req, sd_bus_error *error, Vc
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *uuid, *device, *parent, *type;
+        VcChangeCall acquire;
         int r;
 
-        r = vc_change_new(bus, "Acquire", &m);
+        vc_acquire_call_init(&acquire, req);
+        r = vc_change_message(bus, &acquire, &m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "ss", req->profile, req->owner);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r >= 0)
-                r = vc_placement_append(m, &req->place);
-        if (r >= 0 && req->has_slot)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_SLOT, "u", req->slot);
-        if (r >= 0 && req->uuid)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_UUID, "s", req->uuid);
-        if (r >= 0 && req->vm_uuid)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_VM_UUID, "s", req->vm_uuid);
-        if (r >= 0 && req->persist)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_PERSIST, "b", 1);
-        if (r >= 0 && req->dry_run)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_DRY_RUN, "b", 1);
-        if (r >= 0 && req->force)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
-        if (r >= 0 && req->has_timeout)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_TIMEOUT_MS, "u", req->timeout_ms);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the Acquire call");
-
-        r = call(bus, m, call_timeout_usec(req->has_timeout ? &req->timeout_ms : NULL), error, &reply);
+        r = call(bus, m, acquire.timeout_usec, error, &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "soss", &uuid, &device, &parent, &type);
         if (r < 0)
                 return vc_bus_log_error(NULL, r, "reading the answer to Acquire");
-        *ret = (VcAcquired){
-                .uuid = g_strdup(uuid),
-                .device = g_strdup(device),
-                .parent = g_strdup(parent),
-                .type = g_strdup(type),
-        };
+        vc_acquired_from_answer(
+                (char *const[]){(char *)uuid, (char *)device, (char *)parent, (char *)type, NULL}, ret);
         return 0;
 }
 
@@ -142,26 +77,14 @@ int vc_release(sd_bus *bus, const char *what, const uint32_t *slot, bool force, 
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         char **released = NULL;
+        VcChangeCall release;
         int r;
 
-        r = vc_change_new(bus, "Release", &m);
+        vc_release_call_init(&release, what, slot, force, timeout_ms);
+        r = vc_change_message(bus, &release, &m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "s", what);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r >= 0 && slot)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_SLOT, "u", *slot);
-        if (r >= 0 && force)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
-        if (r >= 0 && timeout_ms)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_TIMEOUT_MS, "u", *timeout_ms);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the Release call");
-
-        r = call(bus, m, call_timeout_usec(timeout_ms), error, &reply);
+        r = call(bus, m, release.timeout_usec, error, &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_read_strv(reply, &released);

@@ -10,40 +10,8 @@
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
+#include "alloc-call.h"
 #include "cli.h"
-
-/* The placement options of Acquire and Plan; NULL / has_* false: not sent. */
-typedef struct VcPlacement {
-        const char *parent;
-        const char *const *parents; /* NULL-terminated; NULL: not sent */
-        const char *board;
-        const char *policy; /* "pack" or "spread" (the daemon checks it) */
-        bool has_numa_node;
-        int32_t numa_node;
-        bool mixed_size; /* only GPUs in mixed-size mode or empty NVIDIA VF GPUs (sent when true) */
-} VcPlacement;
-
-typedef struct VcAcquireRequest {
-        const char *profile;
-        const char *owner;
-        VcPlacement place;
-        bool has_slot;
-        uint32_t slot;
-        const char *uuid;    /* NULL: none */
-        const char *vm_uuid; /* NULL: none */
-        bool persist, dry_run, force;
-        bool has_timeout;
-        uint32_t timeout_ms;
-} VcAcquireRequest;
-
-typedef struct VcAcquired {
-        char *uuid;
-        char *device; /* object path, "/" for a dry run */
-        char *parent;
-        char *type;
-} VcAcquired;
-
-void vc_acquired_clear(VcAcquired *a);
 
 typedef struct VcLease {
         char *uuid;
@@ -59,14 +27,15 @@ typedef struct VcLease {
 void vc_lease_free(VcLease *l);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcLease, vc_lease_free)
 
-/* Append the placement options (inside an open a{sv}). */
+/* Append the placement options (inside an open a{sv}), as vc_placement_add() describes them. */
 int vc_placement_append(sd_bus_message *m, const VcPlacement *p);
 
-/* Manager.Acquire. On failure returns a negative errno and, when error is not NULL, leaves the daemon's
- * error in it unprinted; with error NULL the failure is printed as "Error: <message>". */
+/* Manager.Acquire as vc_acquire_call_init() describes it. On failure returns a negative errno and, when
+ * error is not NULL, leaves the daemon's error in it unprinted; with error NULL the failure is printed as
+ * "Error: <message>". */
 int vc_acquire(sd_bus *bus, const VcAcquireRequest *req, sd_bus_error *error, VcAcquired *ret);
 
-/* Manager.Release(what, {slot, force, timeout_ms}); *ret_released: the UUIDs (NULL-terminated).
+/* Manager.Release as vc_release_call_init() describes it; *ret_released: the UUIDs (NULL-terminated).
  * Errors as vc_acquire(). */
 int vc_release(sd_bus *bus, const char *what, const uint32_t *slot, bool force, const uint32_t *timeout_ms,
                sd_bus_error *error, char ***ret_released);
@@ -85,7 +54,3 @@ int vc_scan_users(sd_bus *bus);
 
 /* Print the daemon's error (or r) as vc_bus_log_error() does and return r (negative). */
 int vc_alloc_log_error(const sd_bus_error *error, int r, const char *what);
-
-/* The checks of --policy (pack or spread) and --numa-node (at most INT32_MAX) for acquire and plan,
- * given their option ids; prints a usage error and returns -EINVAL (exit 2), or 0. */
-int vc_check_placement(const VcContext *ctx, const VcCommand *cmd, const VcArgs *args, int policy, int numa);

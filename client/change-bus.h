@@ -6,6 +6,7 @@
  * description there (Acquire, Release, ApplyLayout, ...). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <systemd/sd-bus.h>
 
 #include "change-call.h"
@@ -20,5 +21,11 @@ int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options,
 /* Send the call and wait for its reply (the daemon's errors are printed as "Error: <message>"). */
 int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
 
-/* vc_change_call() on a connection the caller holds. */
-int vc_change_call_on(sd_bus *bus, const VcChangeCall *call, char **ret_uuid);
+/* The sd-bus message of call (printed on failure). */
+int vc_change_message(sd_bus *bus, const VcChangeCall *call, sd_bus_message **ret);
+
+/* Append each entry as a {sv} inside an open a{sv}. */
+int vc_change_append_entries(sd_bus_message *m, const VcCallEntry *entries, size_t n);
+
+/* vc_change_call_answer() on a connection the caller holds. */
+int vc_change_call_on(sd_bus *bus, const VcChangeCall *call, char ***ret);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "change-call.h"
+#include "lifecycle-client.h"
 #include "names.h"
 
 void vc_change_call_init(VcChangeCall *call, const char *method, const char *const *strings, size_t n)
@@ -14,7 +15,15 @@ void vc_change_call_init(VcChangeCall *call, const char *method, const char *con
         for (size_t i = 0; i < n; i++)
                 call->strings[i] = strings[i];
         call->has_changes = strcmp(method, "Modify") == 0;
-        call->returns_uuid = strcmp(method, "Define") == 0 || strcmp(method, "Start") == 0;
+        call->timeout_usec = VC_CHANGE_TIMEOUT_USEC;
+        if (strcmp(method, "Define") == 0 || strcmp(method, "Start") == 0)
+                call->answer = "so";
+        else if (strcmp(method, "Acquire") == 0)
+                call->answer = "soss";
+        else if (strcmp(method, "Release") == 0)
+                call->answer = "as";
+        else
+                call->answer = "";
 }
 
 void vc_change_call_add_change(VcChangeCall *call, VcCallEntry entry)

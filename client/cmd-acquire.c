@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* `vgpuctl acquire PROFILE --owner OWNER ...`: Manager.Acquire over the system bus. Prints the UUID
- * on one line (u=$(vgpuctl acquire ...)), or with --json {"uuid","parent","type","device"}. */
+/* `vgpuctl acquire PROFILE --owner OWNER ...`: Manager.Acquire through vc_change_call_answer() (the
+ * front makes root's itself). Prints the UUID on one line (u=$(vgpuctl acquire ...)), or with --json
+ * {"uuid","parent","type","device"}. */
 
 #include <errno.h>
 #include <string.h>
 
-#include "alloc-client.h"
-#include "bus-client.h"
+#include "alloc-call.h"
 #include "cli-positional.h"
 #include "cli.h"
 #include "json-writer.h"
@@ -103,8 +103,9 @@ static int print_acquired(const VcAcquired *a, bool json)
 
 static int run_acquire(const VcContext *ctx, const VcArgs *args, GPtrArray *positional)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(vc_acquired_clear) VcAcquired got = {};
+        g_auto(GStrv) answer = NULL;
+        VcChangeCall call;
         VcAcquireRequest req = {
                 .profile = positional->pdata[0],
                 .owner = args->value[OPT_OWNER],
@@ -133,12 +134,11 @@ static int run_acquire(const VcContext *ctx, const VcArgs *args, GPtrArray *posi
         if (req.has_timeout)
                 req.timeout_ms = vc_arg_u32(args, OPT_TIMEOUT);
 
-        r = vc_bus_open_change(&bus);
+        vc_acquire_call_init(&call, &req);
+        r = vc_change_call_answer(&call, &answer);
         if (r < 0)
                 return r;
-        r = vc_acquire(bus, &req, NULL, &got);
-        if (r < 0)
-                return r;
+        vc_acquired_from_answer(answer, &got);
         return print_acquired(&got, args->set[OPT_JSON]);
 }
 

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* `vgpuctl release (UUID | --owner OWNER [--slot N]) [--force] [--timeout-ms MS]`: Manager.Release
- * over the system bus; `vgpuctl release --idle [--older-than DURATION] [--dry-run]`: Manager.ReleaseIdle.
- * Both print the released UUIDs, one per line. */
+ * through vc_change_call_answer() (the front makes root's itself); `vgpuctl release --idle
+ * [--older-than DURATION] [--dry-run]`: vc_release_idle() (Manager.ReleaseIdle, vgpuctl-full only).
+ * Both print the released UUIDs, one per line (vc_print_released()). */
 
 #include <errno.h>
 #include <string.h>
 
-#include "alloc-client.h"
-#include "bus-client.h"
-#include "change-bus.h"
+#include "alloc-call.h"
 #include "cli-positional.h"
 #include "cli.h"
 #include "lifecycle-client.h"
@@ -37,42 +36,9 @@ static const VcOption release_options[] = {
         VC_OPTION_END,
 };
 
-#define RELEASE_USAGE "{bin} release [OPTIONS] <UUID|--owner <OWNER>|--idle>"
+#define RELEASE_USAGE VC_RELEASE_USAGE
 
-/* "90", "90s", "15m", "2h", "7d" (also "1h30m"): microseconds in *ret; -EINVAL otherwise. */
-static int parse_duration(const char *s, uint64_t *ret)
-{
-        uint64_t total = 0;
-
-        if (!*s)
-                return -EINVAL;
-        while (*s) {
-                uint64_t n = 0, unit;
-
-                if (!g_ascii_isdigit(*s))
-                        return -EINVAL;
-                for (; g_ascii_isdigit(*s); s++) {
-                        n = n * 10 + (uint64_t)(*s - '0');
-                        if (n > UINT32_MAX)
-                                return -EINVAL;
-                }
-                switch (*s) {
-                case '\0':
-                case 's': unit = 1; break;
-                case 'm': unit = 60; break;
-                case 'h': unit = 3600; break;
-                case 'd': unit = 86400; break;
-                default: return -EINVAL;
-                }
-                if (*s)
-                        s++;
-                total += n * unit;
-        }
-        *ret = total * 1000000ULL;
-        return 0;
-}
-
-static int print_released(char **released)
+int vc_print_released(char **released)
 {
         g_autoptr(GString) out = g_string_new(NULL);
 
@@ -81,65 +47,23 @@ static int print_released(char **released)
         return vc_write_stdout(out->str, out->len);
 }
 
-/* --idle: Manager.ReleaseIdle. */
-static int run_release_idle(const VcContext *ctx, const VcArgs *args, GPtrArray *positional)
-{
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        g_auto(GStrv) released = NULL;
-        uint64_t older = 0;
-        int r;
-
-        if (positional->len > 0 || args->set[OPT_OWNER] || args->set[OPT_SLOT]) {
-                vc_usage_error(ctx, RELEASE_USAGE,
-                               "The argument '--idle' cannot be used with '<UUID>', '--owner' or '--slot'");
-                return 2;
-        }
-        if (args->set[OPT_OLDER_THAN] && parse_duration(args->value[OPT_OLDER_THAN], &older) < 0) {
-                vc_usage_error(ctx, RELEASE_USAGE,
-                               "'--older-than' takes a duration such as 90s, 15m, 2h or 7d");
-                return 2;
-        }
-        r = vc_bus_open(&bus);
-        if (r < 0)
-                return r;
-        r = vc_change_new(bus, "ReleaseIdle", &m);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r >= 0 && older > 0)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_OLDER_THAN_USEC, "t", older);
-        if (r >= 0 && args->set[OPT_DRY_RUN])
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_DRY_RUN, "b", 1);
-        if (r >= 0 && args->set[OPT_FORCE])
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
-        if (r >= 0 && args->set[OPT_TIMEOUT])
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_TIMEOUT_MS, "u",
-                                          vc_arg_u32(args, OPT_TIMEOUT));
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "building the ReleaseIdle call");
-        r = sd_bus_call(bus, m, VC_CHANGE_TIMEOUT_USEC * 10, &error, &reply);
-        if (r < 0)
-                return vc_bus_log_error(&error, r, "org.vgpud1.Manager.ReleaseIdle");
-        r = sd_bus_message_read_strv(reply, &released);
-        if (r < 0)
-                return vc_bus_log_error(NULL, r, "reading the answer to ReleaseIdle");
-        return print_released(released);
-}
-
 static int run_release(const VcContext *ctx, const VcArgs *args, GPtrArray *positional)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         g_auto(GStrv) released = NULL;
+        VcChangeCall call;
         char uuid[VGPU_UUID_STRING_MAX];
         const char *what;
         uint32_t slot = 0, timeout = 0;
         int r;
 
+        if (args->set[OPT_TIMEOUT])
+                timeout = vc_arg_u32(args, OPT_TIMEOUT);
         if (args->set[OPT_IDLE])
-                return run_release_idle(ctx, args, positional);
+                return vc_release_idle(ctx,
+                                       positional->len > 0 || args->set[OPT_OWNER] || args->set[OPT_SLOT],
+                                       args->set[OPT_OLDER_THAN] ? args->value[OPT_OLDER_THAN] : NULL,
+                                       args->set[OPT_DRY_RUN], args->set[OPT_FORCE],
+                                       args->set[OPT_TIMEOUT] ? &timeout : NULL);
         if (args->set[OPT_OLDER_THAN] || args->set[OPT_DRY_RUN]) {
                 vc_usage_error(ctx, RELEASE_USAGE, "'--older-than' and '--dry-run' go with '--idle'");
                 return 2;
@@ -169,17 +93,13 @@ static int run_release(const VcContext *ctx, const VcArgs *args, GPtrArray *posi
                 what = args->value[OPT_OWNER];
         if (args->set[OPT_SLOT])
                 slot = vc_arg_u32(args, OPT_SLOT);
-        if (args->set[OPT_TIMEOUT])
-                timeout = vc_arg_u32(args, OPT_TIMEOUT);
 
-        r = vc_bus_open_change(&bus);
+        vc_release_call_init(&call, what, args->set[OPT_SLOT] ? &slot : NULL, args->set[OPT_FORCE],
+                             args->set[OPT_TIMEOUT] ? &timeout : NULL);
+        r = vc_change_call_answer(&call, &released);
         if (r < 0)
                 return r;
-        r = vc_release(bus, what, args->set[OPT_SLOT] ? &slot : NULL, args->set[OPT_FORCE],
-                       args->set[OPT_TIMEOUT] ? &timeout : NULL, NULL, &released);
-        if (r < 0)
-                return r;
-        return print_released(released);
+        return vc_print_released(released);
 }
 
 static int main_release(const VcContext *ctx, const VcCommand *cmd, int argc, char **argv)

@@ -55,7 +55,7 @@ static int log_failure(int r, const VcWireReply *reply, const char *what)
         return vc_call_log_error(reply->error_name, reply->error_message, -EIO, what);
 }
 
-int vc_change_call(const VcChangeCall *call, char **ret_uuid)
+int vc_change_call_answer(const VcChangeCall *call, char ***ret)
 {
         g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, call->method);
         g_autoptr(GByteArray) message = g_byte_array_new();
@@ -70,14 +70,14 @@ int vc_change_call(const VcChangeCall *call, char **ret_uuid)
         }
         r = reconnect_if_stale();
         if (r >= 0)
-                r = vc_wire_call(wire_fd, message, VC_CHANGE_TIMEOUT_USEC, &reply);
+                r = vc_wire_call(wire_fd, message, call->timeout_usec, &reply);
         if (r < 0 || reply.is_error) {
                 r = log_failure(r, &reply, what);
-        } else if (call->returns_uuid && g_strcmp0(reply.signature, "so") != 0) {
+        } else if (call->answer[0] && g_strcmp0(reply.signature, call->answer) != 0) {
                 g_autofree char *reading = g_strdup_printf("reading the answer to %s", call->method);
                 r = vc_call_log_error(NULL, NULL, -ENXIO, reading);
-        } else if (call->returns_uuid && ret_uuid)
-                *ret_uuid = g_steal_pointer(&reply.first_string);
+        } else if (ret)
+                *ret = g_steal_pointer(&reply.strings);
         vc_wire_reply_clear(&reply);
         return r;
 }

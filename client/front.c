@@ -3,7 +3,8 @@
 /* vgpuctl's front: every start of vgpuctl pays for each shared library it maps, and libsystemd brings
  * six (HACKING.md, "Benchmarks and profiling"). This program links neither libsystemd nor anything
  * that needs it: it serves `list`, `types` and lsmdev from the snapshot vgpud publishes (common/
- * snapshot.h), and root's define, modify, undefine, start and stop over vgpud's private socket with
+ * snapshot.h), and root's define, modify, undefine, start, stop, acquire and release (not --idle)
+ * over vgpud's private socket with
  * its own minimal D-Bus (front-wire.h, wire.h), with the same parser, formatting and messages as
  * vgpuctl-full (it is the same code: cli.c, cmd-*.c, lifecycle-client.c), and exec()s vgpuctl-full
  * with the same command line for everything else: other commands, --vf, help, a snapshot it cannot
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include <glib.h>
 
+#include "alloc-call.h"
 #include "cli.h"
 #include "front-wire.h"
 #include "read-source.h"
@@ -61,12 +63,20 @@ int vc_read_fallback(bool all, bool types, VcInventory **ret)
         return exec_full();
 }
 
+/* The front does not make ReleaseIdle (it goes over the system bus): nothing is printed or read yet
+ * when release's options are parsed, so vgpuctl-full gets the whole command line. */
+int vc_release_idle(const VcContext *ctx, bool other_selection, const char *older_than, bool dry_run,
+                    bool force, const uint32_t *timeout_ms)
+{
+        return exec_full();
+}
+
 /* The changes the front makes itself when it reaches vgpud's private socket. */
 static const VcCommand *change_command(const char *name)
 {
-        static const VcCommand *const changes[] = {&vc_command_define, &vc_command_modify,
-                                                   &vc_command_undefine, &vc_command_start,
-                                                   &vc_command_stop};
+        static const VcCommand *const changes[] = {
+                &vc_command_define, &vc_command_modify,  &vc_command_undefine, &vc_command_start,
+                &vc_command_stop,   &vc_command_acquire, &vc_command_release};
 
         for (size_t i = 0; i < G_N_ELEMENTS(changes); i++)
                 if (strcmp(changes[i]->name, name) == 0)

@@ -172,3 +172,14 @@ int vc_change_with_definition(const char *method, const char *parent, const char
                 return r;
         return *uuid ? 0 : vc_print_uuid(ret_uuid);
 }
+
+int vc_change_call(const VcChangeCall *call, char **ret_uuid)
+{
+        g_auto(GStrv) answer = NULL;
+        int r;
+
+        r = vc_change_call_answer(call, &answer);
+        if (r >= 0 && ret_uuid && strcmp(call->answer, "so") == 0)
+                *ret_uuid = g_strdup(answer[0]);
+        return r;
+}

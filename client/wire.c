@@ -41,6 +41,7 @@ void vc_wire_reply_clear(VcWireReply *reply)
         g_free(reply->error_message);
         g_free(reply->signature);
         g_free(reply->first_string);
+        g_strfreev(reply->strings);
         *reply = (VcWireReply){};
 }
 
@@ -98,6 +99,26 @@ static void put_field(GByteArray *out, uint8_t code, const char *type, const cha
                 (void)put_string(out, value); /* our constant names: valid UTF-8 */
 }
 
+/* as: the length of the elements (after the padding to their alignment, none for s), the elements. */
+static int put_strv(GByteArray *out, const char *const *strv)
+{
+        size_t at, start;
+        int r;
+
+        put_u32(out, 0);
+        at = out->len - 4;
+        start = out->len;
+        for (size_t i = 0; strv && strv[i]; i++) {
+                r = put_string(out, strv[i]);
+                if (r < 0)
+                        return r;
+                if (out->len - start > VC_WIRE_MAX_MESSAGE)
+                        return -E2BIG;
+        }
+        set_u32(out, at, (uint32_t)(out->len - start));
+        return 0;
+}
+
 static int put_entry(GByteArray *out, const VcCallEntry *e)
 {
         int r;
@@ -116,6 +137,11 @@ static int put_entry(GByteArray *out, const VcCallEntry *e)
                 put_signature(out, "i");
                 put_u32(out, (uint32_t)e->i);
                 return 0;
+        case VC_VARIANT_UINT32:
+                put_signature(out, "u");
+                put_u32(out, e->u);
+                return 0;
+        case VC_VARIANT_STRV: put_signature(out, "as"); return put_strv(out, e->strv);
         case VC_VARIANT_ATTRIBUTE:
                 put_signature(out, "(ssi)");
                 put_pad(out, 8);
@@ -350,28 +376,55 @@ int vc_wire_message_size(const uint8_t *buf, size_t len, size_t *ret_size)
         return 0;
 }
 
-/* The body of a reply: the first argument when it is a string; for a signature we read whole ("s",
- * "so"), nothing may follow. */
+/* as: the array's length, then strings up to exactly its end. */
+static int get_strv(Reader *rd, GPtrArray *out)
+{
+        const char *str;
+        uint32_t n;
+        size_t end;
+
+        if (get_u32(rd, &n) < 0 || n > rd->end - rd->pos)
+                return -EBADMSG;
+        end = rd->pos + n;
+        while (rd->pos < end) {
+                if (get_string(rd, 's', &str) < 0 || rd->pos > end)
+                        return -EBADMSG;
+                g_ptr_array_add(out, g_strdup(str));
+        }
+        return 0;
+}
+
+/* The body of a reply: every argument of a signature of strings and paths only ("s", "so", "soss"),
+ * the elements of "as" (nothing may follow either); of another signature that starts with a string,
+ * that string; other bodies are not read. */
 static int get_body(Reader *rd, const Header *h, VcWireReply *ret)
 {
         const char *sig = h->signature ? h->signature : "";
-        const char *first, *path;
+        g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func(g_free);
+        bool whole = sig[0] != '\0' && sig[strspn(sig, "so")] == '\0';
+        const char *str;
 
         if (rd->end - rd->pos != h->body_len)
                 return -EBADMSG;
         if (sig[0] == '\0' && h->body_len != 0)
                 return -EBADMSG;
-        if (sig[0] != 's')
-                return 0; /* nothing this client reads */
-        if (get_string(rd, 's', &first) < 0)
-                return -EBADMSG;
-        if (strcmp(sig, "so") == 0 && get_string(rd, 'o', &path) < 0)
-                return -EBADMSG;
-        if ((strcmp(sig, "s") == 0 || strcmp(sig, "so") == 0) && rd->pos != rd->end)
-                return -EBADMSG;
-        if (h->type == MESSAGE_ERROR)
-                ret->error_message = g_strdup(first);
-        ret->first_string = g_strdup(first);
+        if (strcmp(sig, "as") == 0) {
+                if (get_strv(rd, strings) < 0 || rd->pos != rd->end)
+                        return -EBADMSG;
+        } else if (sig[0] == 's') {
+                for (size_t i = 0; sig[i] && (whole || i == 0); i++) {
+                        if (get_string(rd, sig[i], &str) < 0)
+                                return -EBADMSG;
+                        g_ptr_array_add(strings, g_strdup(str));
+                }
+                if (whole && rd->pos != rd->end)
+                        return -EBADMSG;
+                ret->first_string = g_strdup(strings->pdata[0]);
+                if (h->type == MESSAGE_ERROR)
+                        ret->error_message = g_strdup(strings->pdata[0]);
+        }
+        g_ptr_array_add(strings, NULL);
+        ret->strings = (char **)g_ptr_array_free(g_steal_pointer(&strings), FALSE);
         return 0;
 }
 

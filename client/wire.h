@@ -3,8 +3,9 @@
 
 /* Just enough of the D-Bus wire protocol for the front to make one change call (change-call.h) on
  * vgpud's private socket: a peer-to-peer connection (no broker, no Hello), SASL EXTERNAL, one
- * METHOD_CALL of the signatures the change calls have (s..., a{sv} with s, b, i and (ssi) values),
- * and its METHOD_RETURN or ERROR read back (the error's name and message, Define's and Start's UUID).
+ * METHOD_CALL of the signatures the change calls have (s..., a{sv} with s, b, i, u, as and (ssi)
+ * values), and its METHOD_RETURN or ERROR read back (the error's name and message, the strings of the
+ * answers: so, soss, as).
  * Written by hand because the front is a static executable (no dynamic loader, no library mapped)
  * and there is no static sd-bus (Debian ships no libsystemd.a), while mapping libsystemd costs a
  * start ~0.6 ms (HACKING.md, "Benchmarks and profiling"). Anything else the front does not speak:
@@ -33,6 +34,8 @@ typedef struct VcWireReply {
         char *error_message; /* ERROR: its first argument when that is a string, else NULL */
         char *signature;     /* of the body ("" when it has none) */
         char *first_string;  /* the body's first argument when it is a string (Define's UUID), else NULL */
+        char **strings; /* a body of only s and o: every argument; as: its elements; else just first_string
+                         * (NULL-terminated, maybe empty) */
 } VcWireReply;
 
 void vc_wire_reply_clear(VcWireReply *reply);

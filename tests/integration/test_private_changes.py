@@ -98,7 +98,7 @@ class TestPrivateChanges(PrivateSocketCase):
 
 
 class TestFrontPath(PrivateSocketCase):
-    """Root's define, modify, start, stop and undefine made by the front itself (client/front-wire.c,
+    """Root's define, modify, start, stop, undefine, acquire and release made by the front itself (client/front-wire.c,
     its own D-Bus over the private socket, no libsystemd), and handed to vgpuctl-full when it cannot.
     The front runs from a directory of its own beside a vgpuctl-full that marks each run and then
     executes the real one, so that each test knows which program made the change: a fast path that
@@ -174,6 +174,77 @@ class TestFrontPath(PrivateSocketCase):
         self.front_ok('modify', '-u', V2, '--jsonfile', '/dev/stdin', input=definition.replace('"b"', '"c"'))
         self.assertEqual(self.definition(T4, V2)['attrs'], [{'a': 'c'}])
         self.assertEqual(self.full_runs(), [])
+
+    def test_acquire_and_release_are_made_by_the_front(self):
+        uuid = self.front_ok('acquire', 'T4-2Q', '--owner', 'test:front').strip()
+        self.assertRegex(uuid, UUID_RE)
+        self.assertIn(uuid, self.running())
+        self.assertEqual(self.lease_map()[uuid][0], 'test:front')
+        # every option the front describes: u (slot, timeout), s (parent, policy, uuid), b, i
+        got = json.loads(self.front_ok('acquire', 'T4-2Q', '--owner', 'test:front', '--slot', '1',
+                                       '--uuid', V1, '--parent', T4, '--policy', 'spread', '--persist',
+                                       '--timeout-ms', '5000', '--json'))
+        self.assertEqual((got['uuid'], got['parent']), (V1, T4))
+        self.assertTrue(got['device'].startswith('/org/vgpud1/'), got)
+        self.assertIsNotNone(self.definition(T4, V1))
+        dry = json.loads(self.front_ok('acquire', 'T4-2Q', '--owner', 'test:dry', '--dry-run', '--json'))
+        self.assertEqual(dry['device'], '/')
+        self.assertNotIn('test:dry', [owner for owner, *_ in self.lease_map().values()])
+        self.assertEqual(self.front_ok('release', '--owner', 'test:front', '--slot', '1', '--timeout-ms',
+                                       '5000', '--force'), V1 + '\n')
+        self.assertIsNone(self.definition(T4, V1))
+        self.assertEqual(self.front_ok('release', uuid.upper()), uuid + '\n')
+        self.assertNotIn(uuid, self.running())
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(self.full_runs(), [])
+
+    def test_acquire_and_release_errors_are_those_of_vgpuctl_full(self):
+        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
+        cases = [
+            ['acquire', 'X99-1Q', '--owner', 'test:e'],  # vgpud's NotFound
+            ['acquire', 'T4-2Q', '--owner', 'test:e', '--parent', '0000:99:00.0'],
+            ['acquire', 'T4-2Q', '--owner', 'test:e', '--numa-node', '7'],
+            ['acquire', 'T4-2Q', '--owner', 'test:e', '--uuid', V1, '--vm-uuid', V2],
+            ['acquire', 'T4-2Q', '--owner', 'test:e', '--policy', 'random'],
+            ['acquire', 'T4-2Q', '--owner', 'not\udcffutf8'],
+            ['acquire', 'T4-2Q'],
+            ['acquire', '--owner', 'test:e'],
+            ['acquire', '--bogus'],
+            ['release', V1],
+            ['release', '--owner', 'test:e'],
+            ['release', 'not-a-uuid'],
+            ['release', V1, '--owner', 'test:e'],
+            ['release', '--slot', '1'],
+            ['release', '--dry-run', V1],
+            ['release'],
+            ['acquire', '--help'],
+            ['release', '-h'],
+        ]
+        for args in cases:
+            with self.subTest(args=args):
+                want = self.front(*args, program=full)
+                got = self.front(*args)
+                self.assertEqual(got, want)
+                if args[-1] in ('--help', '-h'):
+                    self.assertEqual(got[0], 0, got)
+                else:
+                    self.assertNotEqual(got[0], 0, got)
+                    self.assertTrue(got[2].startswith(('Error: ', 'error: ')), got)
+        self.assertEqual(self.full_runs(), [])
+
+    def test_release_idle_and_others_than_root_go_to_vgpuctl_full(self):
+        # ReleaseIdle goes over the system bus, which the front does not speak: vgpuctl-full runs, and
+        # says what it says (here: the bus is out of reach)
+        # (nobody first: the mark it makes, root may append to)
+        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
+        rc, out, err = self.front('acquire', 'T4-2Q', '--owner', 'test:nobody', uid=NOBODY)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(len(self.full_runs()), 1)
+        for args in (['release', '--idle', '--dry-run'], ['release', '--idle', '--owner', 'x']):
+            with self.subTest(args=args):
+                self.assertEqual(self.front(*args), self.front(*args, program=full))
+        self.assertEqual(len(self.full_runs()), 3)
 
     def test_a_slow_jsonfile_pipe_gets_a_fresh_connection(self):
         # the front authenticates before it parses; a definition that takes longer than front-wire.c's

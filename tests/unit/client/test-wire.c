@@ -4,8 +4,9 @@
  * with a UUID, a named error, a signal sent before the reply) are read back; the reader refuses
  * malformed replies (every truncation, the byte order, version, type, trailing bytes, a string
  * without its NUL or with one inside, invalid UTF-8, a header field of the wrong type, non-zero
- * padding); a server that rejects the authentication or answers it with anything but SASL, hangs
- * up or never answers is reported as such. */
+ * padding, an array of strings that passes its end); Acquire's options of every kind (s, as, i, b,
+ * u) and its (soss) answer, Release's and its (as) answer, empty too, are read back; a server that rejects
+ * the authentication or answers it with anything but SASL, hangs up or never answers is reported as such. */
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <systemd/sd-bus.h>
 
+#include "alloc-call.h"
 #include "change-call.h"
 #include "macro.h"
 #include "names.h"
@@ -33,9 +35,23 @@ typedef struct Server {
         pthread_t thread;
 } Server;
 
+static int read_strv_variant(sd_bus_message *m, char ***ret)
+{
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, ret);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
 static int read_dict(sd_bus_message *m, GPtrArray *out)
 {
         const char *key, *type, *s, *s2;
+        char **strv = NULL;
+        uint32_t u;
         int r, i, b;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -49,8 +65,14 @@ static int read_dict(sd_bus_message *m, GPtrArray *out)
                         g_ptr_array_add(out, g_strdup_printf("%s=b:%d", key, b));
                 else if (r >= 0 && strcmp(type, "i") == 0 && (r = sd_bus_message_read(m, "v", "i", &i)) >= 0)
                         g_ptr_array_add(out, g_strdup_printf("%s=i:%d", key, i));
-                else if (r >= 0 && strcmp(type, "(ssi)") == 0 &&
-                         (r = sd_bus_message_read(m, "v", "(ssi)", &s, &s2, &i)) >= 0)
+                else if (r >= 0 && strcmp(type, "u") == 0 && (r = sd_bus_message_read(m, "v", "u", &u)) >= 0)
+                        g_ptr_array_add(out, g_strdup_printf("%s=u:%u", key, u));
+                else if (r >= 0 && strcmp(type, "as") == 0 && (r = read_strv_variant(m, &strv)) >= 0) {
+                        g_autofree char *joined = strv ? g_strjoinv(",", strv) : g_strdup("");
+                        g_ptr_array_add(out, g_strdup_printf("%s=as:%s", key, joined));
+                        g_strfreev(g_steal_pointer(&strv));
+                } else if (r >= 0 && strcmp(type, "(ssi)") == 0 &&
+                           (r = sd_bus_message_read(m, "v", "(ssi)", &s, &s2, &i)) >= 0)
                         g_ptr_array_add(out, g_strdup_printf("%s=(ssi):%s,%s,%d", key, s, s2, i));
                 else if (r >= 0)
                         r = -EINVAL;
@@ -97,6 +119,13 @@ static int on_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                         >=, 0);
         if (strcmp(member, "Define") == 0)
                 return sd_bus_reply_method_return(m, "so", UUID1, "/org/vgpud1/definition/x");
+        if (strcmp(member, "Acquire") == 0)
+                return sd_bus_reply_method_return(m, "soss", UUID1, "/org/vgpud1/device/x", "0000:41:00.0",
+                                                  "nvidia-231");
+        if (strcmp(member, "Release") == 0 && strcmp(s->args->pdata[0], "nobody") == 0)
+                return sd_bus_reply_method_return(m, "as", 0);
+        if (strcmp(member, "Release") == 0)
+                return sd_bus_reply_method_return(m, "as", 2, UUID1, "second");
         if (strcmp(member, "Undefine") == 0)
                 return sd_bus_reply_method_errorf(m, "org.vgpud1.Error.NotFound",
                                                   "Mediated device %s is not defined", UUID1);
@@ -258,6 +287,111 @@ static void test_modify(void)
         vc_change_call_add_change(&c, (VcCallEntry){VGPUD_CHANGE_DEL_ATTRIBUTE, VC_VARIANT_INT32, .i = 7});
         g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
         assert_args(s, expected_empty);
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+}
+
+static void test_acquire(void)
+{
+        const char *const parents[] = {"0000:41:00.0", "0000:42:00.0", NULL};
+        const VcAcquireRequest req = {
+                .profile = "T4-2Q",
+                .owner = "libvirt:vm1",
+                .place = {.parent = "0000:41:00.0",
+                          .parents = parents,
+                          .board = "B1",
+                          .policy = "spread",
+                          .has_numa_node = true,
+                          .numa_node = -1,
+                          .mixed_size = true},
+                .has_slot = true,
+                .slot = 4000000000U,
+                .uuid = UUID1,
+                .vm_uuid = "x",
+                .persist = true,
+                .dry_run = true,
+                .force = true,
+                .has_timeout = true,
+                .timeout_ms = 5000,
+        };
+        const char *const expected[] = {
+                "T4-2Q",
+                "libvirt:vm1",
+                "parent=s:0000:41:00.0",
+                "parents=as:0000:41:00.0,0000:42:00.0",
+                "board=s:B1",
+                "numa_node=i:-1",
+                "policy=s:spread",
+                "mixed_size=b:1",
+                "slot=u:4000000000",
+                "uuid=s:" UUID1,
+                "vm_uuid=s:x",
+                "persist=b:1",
+                "dry_run=b:1",
+                "force=b:1",
+                "timeout_ms=u:5000",
+                NULL,
+        };
+        const char *const answer[] = {UUID1, "/org/vgpud1/device/x", "0000:41:00.0", "nvidia-231", NULL};
+        VcWireReply reply = {};
+        VcChangeCall c;
+        Server *s;
+
+        vc_acquire_call_init(&c, &req);
+        g_assert_cmpstr(c.answer, ==, "soss");
+        g_assert_cmpuint(c.timeout_usec, >=, 5000ULL * 1000ULL);
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        g_assert_cmpstr(s->member, ==, "Acquire");
+        g_assert_cmpstr(s->signature, ==, "ssa{sv}");
+        assert_args(s, expected);
+        g_assert_false(reply.is_error);
+        g_assert_cmpstr(reply.signature, ==, "soss");
+        g_assert_true(g_strv_equal((const char *const *)reply.strings, answer));
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+
+        /* the fewest options: none but the two strings, an empty array of parents */
+        const char *const none[] = {NULL};
+        const VcAcquireRequest bare = {.profile = "2Q", .owner = "o", .place = {.parents = none}};
+        const char *const expected_bare[] = {"2Q", "o", "parents=as:", NULL};
+
+        vc_acquire_call_init(&c, &bare);
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        assert_args(s, expected_bare);
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+}
+
+static void test_release(void)
+{
+        const uint32_t slot = 3, timeout = 70000;
+        const char *const expected[] = {"libvirt:vm1", "slot=u:3", "force=b:1", "timeout_ms=u:70000", NULL};
+        const char *const answer[] = {UUID1, "second", NULL};
+        const char *const expected_nobody[] = {"nobody", NULL};
+        VcWireReply reply = {};
+        VcChangeCall c;
+        Server *s;
+
+        vc_release_call_init(&c, "libvirt:vm1", &slot, true, &timeout);
+        g_assert_cmpstr(c.answer, ==, "as");
+        g_assert_cmpuint(c.timeout_usec, ==,
+                         (70000ULL + 60000ULL) * 1000ULL); /* the kernel's wait and a minute */
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        g_assert_cmpstr(s->member, ==, "Release");
+        g_assert_cmpstr(s->signature, ==, "sa{sv}");
+        assert_args(s, expected);
+        g_assert_cmpstr(reply.signature, ==, "as");
+        g_assert_true(g_strv_equal((const char *const *)reply.strings, answer));
+        vc_wire_reply_clear(&reply);
+        server_free(s);
+
+        /* nothing released: an empty array */
+        vc_release_call_init(&c, "nobody", NULL, false, NULL);
+        g_assert_cmpint(call(&c, ANSWER, 10 * G_USEC_PER_SEC, &reply, &s), ==, 0);
+        assert_args(s, expected_nobody);
+        g_assert_cmpstr(reply.signature, ==, "as");
+        g_assert_nonnull(reply.strings);
+        g_assert_null(reply.strings[0]);
         vc_wire_reply_clear(&reply);
         server_free(s);
 }
@@ -428,16 +562,22 @@ static void test_malformed(void)
 {
         const char *const strings[] = {"0000:41:00.0", UUID1, "{}"};
         const char *const undefine[] = {"", UUID1};
-        g_autoptr(GByteArray) ret = NULL, err = NULL;
-        uint32_t fields_len;
+        g_autoptr(GByteArray) ret = NULL, err = NULL, acquired = NULL, released = NULL;
+        uint32_t fields_len, array_len;
+        size_t at;
         VcChangeCall c;
 
         vc_change_call_init(&c, "Define", strings, 3);
         ret = raw_reply(&c);
         vc_change_call_init(&c, "Undefine", undefine, 2);
         err = raw_reply(&c);
+        vc_acquire_call_init(&c, &(VcAcquireRequest){.profile = "2Q", .owner = "o"});
+        acquired = raw_reply(&c);
+        vc_release_call_init(&c, "o", NULL, false, NULL);
+        released = raw_reply(&c);
 
-        for (const GByteArray *const *m = (const GByteArray *const[]){ret, err, NULL}; *m; m++) {
+        for (const GByteArray *const *m = (const GByteArray *const[]){ret, err, acquired, released, NULL};
+             *m; m++) {
                 const GByteArray *msg = *m;
 
                 g_assert_cmpint(parse_copy(msg, msg->len, NULL, NULL), ==, 1);
@@ -461,6 +601,16 @@ static void test_malformed(void)
         expect_refused(ret, find(ret, UUID1) + 3, 0);
         expect_refused(err, find(err, "is not defined"), 0xff);
         expect_refused(err, find(err, "is not defined"), 0);
+        /* Acquire's type without its NUL, its device path not a path; Release's array longer than the
+         * body, shorter than its last string, its second string without its NUL */
+        expect_refused(acquired, find(acquired, "nvidia-231") + strlen("nvidia-231"), 'x');
+        expect_refused(acquired, find(acquired, "/org/vgpud1/device/x"), 'x');
+        at = find(released, UUID1) - 8; /* the array's length, then the first string's */
+        memcpy(&array_len, released->data + at, 4);
+        g_assert_cmpuint(array_len, ==, 4 + strlen(UUID1) + 1 + 3 + 4 + strlen("second") + 1);
+        expect_refused(released, G_BYTE_ORDER == G_LITTLE_ENDIAN ? at : at + 3, (uint8_t)(array_len + 4));
+        expect_refused(released, G_BYTE_ORDER == G_LITTLE_ENDIAN ? at : at + 3, (uint8_t)(array_len - 2));
+        expect_refused(released, find(released, "second") + strlen("second"), 'x');
         /* a METHOD_RETURN (so) with bytes after its two arguments */
         {
                 g_autoptr(GByteArray) longer = g_byte_array_new();
@@ -485,6 +635,8 @@ int main(int argc, char **argv)
         g_assert_no_error(error);
         g_test_add_func("/wire/define", test_define);
         g_test_add_func("/wire/modify", test_modify);
+        g_test_add_func("/wire/acquire", test_acquire);
+        g_test_add_func("/wire/release", test_release);
         g_test_add_func("/wire/error", test_error);
         g_test_add_func("/wire/hang-up-and-silence", test_hang_up_and_silence);
         g_test_add_func("/wire/authentication-refused", test_authentication_refused);
