@@ -58,6 +58,7 @@ struct Inventory {
         GHashTable *typeless;
         bool defer_typeless;
         bool written;              /* this update follows a write to create/remove that returned */
+        guint64 events_gen;        /* counts news: +1 at each update not only of written devices */
         GPtrArray *sorted_devices; /* cache for inventory_list_devices(); NULL when stale */
         bool names_loaded;         /* the PCI ID database is in memory */
 

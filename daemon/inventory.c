@@ -85,6 +85,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                                  (GDestroyNotify)inventory_definition_free);
         inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        inv->events_gen = 1; /* a parent's counts_gen 0: never read by refresh_parent_types() */
         inv->device_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->typeless = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->sysfs_warnings = g_ptr_array_new_with_free_func(g_free);
@@ -593,6 +594,7 @@ static void refresh_parent_types(Inventory *inv, InvParent *p)
                 log_debug_errno(r, "Cannot re-read the types of %s: %m", p->name);
                 return;
         }
+        p->counts_gen = inv->events_gen;
         if (!types_equal(old, p->sys->types)) {
                 parent_set_types_from(p, old);
                 inventory_mark_changed(inv, p, INV_CHANGED_TYPES);
@@ -813,6 +815,7 @@ int inventory_rescan(Inventory *inv)
         int r;
 
         inv->quiet = true;
+        inv->events_gen++;
         r = rescan(inv);
         inventory_finish_update(inv); /* also after a failure: announce what did change */
         inv->quiet = false;
@@ -847,6 +850,7 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
 {
         g_autoptr(GPtrArray) cores = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
+        bool news = parents && *parents;
 
         inv->defer_typeless = true;
 
@@ -880,6 +884,7 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
                         sysfs_device_free(sys);
                         continue;
                 }
+                news = true;
                 if (old && (p = g_hash_table_lookup(inv->parents, old->sys->parent)))
                         g_ptr_array_add(cores, g_strdup(p->core));
                 /* A device's directory goes before the driver updates available_instances and sends
@@ -902,6 +907,8 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
                 if (inv->written && (old = g_hash_table_lookup(inv->devices, *u)))
                         old->settled = true;
         }
+        if (news && !inv->written)
+                inv->events_gen++; /* before the re-reads below, which see what the news did */
         for (guint i = 0; i < cores->len; i++)
                 refresh_core(inv, cores->pdata[i], done);
         inventory_finish_update(inv);
@@ -957,6 +964,14 @@ void inventory_parent_counts_changed(Inventory *inv, const char *name)
         g_hash_table_add(done, p->name);
         refresh_core(inv, p->core, done); /* its siblings on an SR-IOV core */
         inventory_finish_update(inv);
+}
+
+bool inventory_parent_counts_current(Inventory *inv, const char *name)
+{
+        const InvParent *p = g_hash_table_lookup(inv->parents, name);
+
+        return p && p->counts_gen == inv->events_gen && !p->sys->backend->class->read_parent_device &&
+               (!p->core || g_str_equal(p->core, p->name));
 }
 
 void inventory_device_written(Inventory *inv, const char *uuid)

@@ -28,6 +28,7 @@ typedef struct InvParent {
         const char *board_model; /* static string or NULL */
         CoreCapacity cap;
         GPtrArray *devices; /* InvDevice* (borrowed), sorted by uuid */
+        guint64 counts_gen; /* Inventory's events_gen when its types' counts were last read */
 } InvParent;
 
 typedef struct InvDevice {
@@ -106,6 +107,13 @@ void inventory_parent_changed(Inventory *inv, const char *name);
  * available_instances and those of the other parents on its GPU core (a parent not known yet is read
  * whole). */
 void inventory_parent_counts_changed(Inventory *inv, const char *name);
+/* Are the counts of parent name what the kernel showed at the last news vgpud took in? True when
+ * they were read after every uevent batch, rescan and re-read of parents (anything but a device's own
+ * uevents after its write was read, inventory_device_written()), on a backend whose every change of
+ * counts comes with a uevent (mdev: a device's add or remove; not a VF, whose type is written without
+ * one) and on a parent alone on its core. A change whose uevent vgpud has not read yet is not seen:
+ * the kernel still refuses a create that finds no room. */
+bool inventory_parent_counts_current(Inventory *inv, const char *name);
 /* A mediated device may have appeared or gone. */
 void inventory_device_changed(Inventory *inv, const char *uuid);
 /* The same, right after a write to create or remove that returned: the kernel made or removed the

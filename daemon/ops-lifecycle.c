@@ -218,9 +218,39 @@ static int start_capacity(Ops *ops, Job *j, InvParent *p, const SysfsType *t, gu
 
 static int start_device_appeared(Ops *ops, Job *j, char **ret_message);
 
+/* After a create the driver refused, decided on counts not re-read: the parent re-read, when the
+ * type has no room left there (someone else's create whose uevent vgpud had not read yet), with the
+ * type's index; else NULL. */
+static InvParent *refused_for_room(Ops *ops, Job *j, const char *type, guint *ret_index)
+{
+        InvParent *p;
+
+        inventory_parent_counts_changed(ops->inv, j->parent);
+        p = inventory_get_parent(ops->inv, j->parent);
+        for (guint i = 0; p && i < p->sys->types->len; i++) {
+                const SysfsType *t = p->sys->types->pdata[i];
+
+                if (g_str_equal(t->id, type) && t->available_instances == 0) {
+                        *ret_index = i;
+                        return p;
+                }
+        }
+        return NULL;
+}
+
+static int start_create(Ops *ops, Job *j, bool reread, char **ret_message);
+
 /* Everything up to the device: the checks, the write to create, and the device's attributes once the
- * kernel shows it (start_device_appeared()). Returns 1 when it waits for the device, 0 when started. */
+ * kernel shows it (start_device_appeared()). Returns 1 when it waits for the device, 0 when started.
+ * The parent's counts are re-read first unless they are current (inventory_parent_counts_current():
+ * read since the last news, by the write before this one); a decision against the create made on
+ * counts not re-read, and a create the kernel refused, are made again on counts read now. */
 int ops_start_run(Ops *ops, Job *j, char **ret_message)
+{
+        return start_create(ops, j, !inventory_parent_counts_current(ops->inv, j->parent), ret_message);
+}
+
+static int start_create(Ops *ops, Job *j, bool reread, char **ret_message)
 {
         const SysfsType *t;
         guint type_index = 0;
@@ -231,7 +261,8 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         int r;
 
         /* the parent as it is now, availability included */
-        inventory_parent_counts_changed(ops->inv, j->parent);
+        if (reread)
+                inventory_parent_counts_changed(ops->inv, j->parent);
         p = inventory_get_parent(ops->inv, j->parent);
         if (!p) {
                 g_free(*ret_message);
@@ -241,7 +272,11 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
         t = find_type(p, j->def->mdev_type, &type_index, ret_message);
         if (!t)
                 return -ENOENT;
-        if (start_capacity(ops, j, p, t, type_index, &cap, &available) > 0)
+        r = start_capacity(ops, j, p, t, type_index, &cap, &available);
+        if (!reread &&
+            (r > 0 || available == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV))
+                return start_create(ops, j, true, ret_message); /* no on counts not re-read: ask again */
+        if (r > 0)
                 /* a creation there this decision cannot count: decide once the kernel shows it */
                 return ops_job_wait(ops, j, WAIT_TURN) < 0
                                ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
@@ -285,10 +320,17 @@ int ops_start_run(Ops *ops, Job *j, char **ret_message)
                                 "Cannot create %s (%s) on %s: no room left for it (a MIG-backed type: no "
                                 "room for another GPU instance of its profile)",
                                 j->uuid, type_label(t), p->name);
-        if (r < 0)
-                return ops_fail(ret_message, OPS_DRIVER_REFUSED,
-                                "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t),
-                                p->name, g_strerror(-r));
+        if (r < 0) {
+                r = ops_fail(ret_message, OPS_DRIVER_REFUSED,
+                             "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t), p->name,
+                             g_strerror(-r));
+                /* t and p are not used past a re-read, which replaces them */
+                if (!reread && (p = refused_for_room(ops, j, j->def->mdev_type, &type_index))) {
+                        g_clear_pointer(ret_message, g_free);
+                        return diagnose_capacity(ops, p, type_index, ret_message);
+                }
+                return r;
+        }
         fault_point("created");
         log_debug("Created %s (%s on %s)", j->uuid, t->id, p->name);
         g_free(j->creating_core);

@@ -308,6 +308,22 @@ class TestStartStop(LifecycleTestCase):
         self.assertIn('8 of 8', msg)
         self.assertNotIn(U1, self.running())
 
+    def test_no_capacity_after_a_create_vgpud_has_not_heard_of(self):
+        """vgpud's own creates leave its counts current, so the next start decides without reading
+        them again; the last room taken by another tool whose uevent has not come yet: the kernel
+        refuses the create, and vgpud reads the counts again and says NoCapacity."""
+        emu = self.sim.emulator
+        for i in range(7):
+            self.start(T4, hosts.make_uuid('mine', i), dfn(TWO_Q))
+        with emu.uevents_held():
+            self.assertTrue(emu.create(T4, TWO_Q, U2))
+            msg = self.assertError(ERR + 'NoCapacity', self.start, T4, U1, dfn(TWO_Q))
+        self.assertIn('No available instances of nvidia-231 on 0000:41:00.0: GRID T4-2Q', msg)
+        self.assertEqual([r['reason'] for r in emu.refusals], ['no available instances (EUSERS)'],
+                         'decided on the counts its own last create left, not read again')
+        self.assertNotIn(U1, self.running())
+        self.assertEqual(len(self.running()), 8)
+
 
 class TestParentNames(LifecycleTestCase):
     host = 'default'
