@@ -228,16 +228,9 @@ int inventory_reload_definitions(Inventory *inv)
         return r;
 }
 
-int inventory_reload_definition(Inventory *inv, const char *parent, const char *uuid)
+/* Take what reading <parent>/<uuid> gave (r, and sd when r >= 0) into the inventory. */
+static int apply_one(Inventory *inv, const char *parent, const char *uuid, int r, StoredDef *sd)
 {
-        g_autoptr(StoredDef) sd = NULL;
-        g_autofree char *why = NULL;
-        int r;
-
-        /* a file that was skipped with a warning may be the one that changed: read them all again */
-        if (inv->store_warnings->len > 0)
-                return inventory_reload_definitions(inv);
-        r = store_load_one(inventory_definitions_dir_for(inv, parent), parent, uuid, &sd, &why);
         if (r == -ENOENT) {
                 g_autofree char *key = g_strconcat(parent, "/", uuid, NULL);
                 InvDefinition *d = g_hash_table_lookup(inv->definitions, key);
@@ -254,4 +247,26 @@ int inventory_reload_definition(Inventory *inv, const char *parent, const char *
         }
         inventory_finish_update(inv);
         return 0;
+}
+
+int inventory_reload_definition(Inventory *inv, const char *parent, const char *uuid)
+{
+        g_autoptr(StoredDef) sd = NULL;
+        g_autofree char *why = NULL;
+        int r;
+
+        /* a file that was skipped with a warning may be the one that changed: read them all again */
+        if (inv->store_warnings->len > 0)
+                return inventory_reload_definitions(inv);
+        r = store_load_one(inventory_definitions_dir_for(inv, parent), parent, uuid, &sd, &why);
+        return apply_one(inv, parent, uuid, r, sd);
+}
+
+int inventory_put_definition(Inventory *inv, StoredDef *sd)
+{
+        g_autoptr(StoredDef) owned = sd;
+
+        if (inv->store_warnings->len > 0)
+                return inventory_reload_definitions(inv);
+        return apply_one(inv, owned->parent, owned->uuid, 0, owned);
 }

@@ -143,6 +143,10 @@ int inventory_reload_definitions(Inventory *inv);
  * reading every other file. Falls back to the whole directory while any file is skipped with a
  * warning, or when this one cannot be read. */
 int inventory_reload_definition(Inventory *inv, const char *parent, const char *uuid);
+struct StoredDef;
+/* The same for a definition vgpud has just made durable (store_write_begin_stored()'s StoredDef,
+ * taken): what inventory_reload_definition() would read, without reading it back. */
+int inventory_put_definition(Inventory *inv, struct StoredDef *sd);
 /* The lifecycle's state of a device (a static string, "starting" or "stopping"; NULL: none, "active"),
  * also for a device that has yet to appear; its object shows it and signals the change. */
 void inventory_set_device_state(Inventory *inv, const char *uuid, const char *state);

@@ -61,6 +61,18 @@ static void definitions_changed(Ops *ops, const char *parent, const char *uuid)
         (void)inventory_reload_definition(ops->inv, parent, uuid);
 }
 
+/* vgpud made j's definition durable: the inventory takes the bytes it wrote, parsed as a read gives
+ * them (store_write_begin_stored()), instead of reading them back. Someone else's change of the file
+ * since the rename comes back through store-watch, as it would after a read. */
+static void definition_written(Ops *ops, Job *j)
+{
+        if (!j->written) {
+                definitions_changed(ops, j->parent, j->uuid);
+                return;
+        }
+        (void)inventory_put_definition(ops->inv, g_steal_pointer(&j->written));
+}
+
 /* "mixed_size" is vgpud's own member, for NVIDIA VF vGPUs: a definition in mdevctl's store cannot carry
  * it (mdevctl would drop it, and no mdev parent is switched through it). */
 static int check_mixed_size(Ops *ops, const char *parent, const MdevDef *def, char **ret_message)
@@ -147,7 +159,9 @@ static int define_run(Ops *ops, Job *j, char **ret_message)
         if (lstat(path, &st) == 0)
                 return ops_fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
 
-        r = store_write_begin(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c);
+        g_clear_pointer(&j->written, stored_def_free);
+        r = store_write_begin_stored(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c,
+                                     &j->written);
         if (r < 0)
                 return define_failed(ops, j, r, ret_message);
         return commit_and_wait(ops, j, g_steal_pointer(&c));
@@ -164,7 +178,7 @@ static int define_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         fault_point("defined");
         log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
                  j->def->autostart ? "auto" : "manual");
-        definitions_changed(ops, j->parent, j->uuid);
+        definition_written(ops, j);
         return 0;
 }
 
@@ -408,7 +422,9 @@ static int modify_run(Ops *ops, Job *j, char **ret_message)
         }
         if (!req->modify.defined)
                 return 0;
-        r = store_write_begin(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c);
+        g_clear_pointer(&j->written, stored_def_free);
+        r = store_write_begin_stored(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c,
+                                     &j->written);
         if (r < 0)
                 return modify_failed(ops, j, r, ret_message);
         return commit_and_wait(ops, j, g_steal_pointer(&c));
@@ -422,7 +438,7 @@ static int modify_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         if (r < 0)
                 return modify_failed(ops, j, r, ret_message);
         log_info("Modified the definition %s on %s", j->uuid, j->parent);
-        definitions_changed(ops, j->parent, j->uuid);
+        definition_written(ops, j);
         return 0;
 }
 

@@ -149,6 +149,7 @@ struct Job {
         char uuid[VGPU_UUID_STRING_MAX];
         char *parent;
         MdevDef *def;
+        StoredDef *written; /* define and modify: what the file will read as, once durable */
 
         /* waiting for the kernel */
         Wait wait;

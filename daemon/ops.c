@@ -146,6 +146,7 @@ static void job_free(Job *j)
         ops_request_free(j->req);
         g_free(j->parent);
         mdev_def_free(j->def);
+        stored_def_free(j->written);
         sd_event_source_disable_unref(j->timer);
         sd_event_source_disable_unref(j->check);
         g_free(j->creating_core);

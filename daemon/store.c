@@ -25,17 +25,38 @@ void stored_def_free(StoredDef *d)
         g_free(d);
 }
 
+/* The StoredDef that len bytes of contents, read from path, give (takes path). */
+static int stored_def_parse(const char *parent, const char *uuid, char *path, const char *contents,
+                            size_t len, StoredDef **ret, char **ret_error)
+{
+        g_autofree char *p = path;
+        g_autoptr(StoredDef) d = NULL;
+        g_autoptr(MdevDef) def = NULL;
+        g_autofree char *why = NULL;
+        int r;
+
+        r = mdev_def_parse(contents, len, &def, &why);
+        if (r < 0) {
+                *ret_error = why ? g_steal_pointer(&why) : g_strdup("not a valid definition");
+                return -EBADMSG;
+        }
+        d = g_new0(StoredDef, 1);
+        d->parent = g_strdup(parent);
+        g_strlcpy(d->uuid, uuid, sizeof(d->uuid));
+        d->path = g_steal_pointer(&p);
+        d->size = len;
+        d->def = g_steal_pointer(&def);
+        *ret = g_steal_pointer(&d);
+        return 0;
+}
+
 int store_load_one(const char *dir, const char *parent, const char *uuid, StoredDef **ret, char **ret_error)
 {
         g_autofree char *path = g_build_filename(dir, parent, uuid, NULL);
         g_autofree char *contents = NULL;
         g_autoptr(GError) error = NULL;
-        g_autoptr(StoredDef) d = NULL;
-        g_autoptr(MdevDef) def = NULL;
-        g_autofree char *why = NULL;
         struct stat st;
         gsize len;
-        int r;
 
         if (stat(path, &st) < 0)
                 return negative_errno();
@@ -53,20 +74,7 @@ int store_load_one(const char *dir, const char *parent, const char *uuid, Stored
                 *ret_error = g_strdup(error->message);
                 return error->code == G_FILE_ERROR_NOENT ? -ENOENT : -EIO;
         }
-        r = mdev_def_parse(contents, len, &def, &why);
-        if (r < 0) {
-                *ret_error = why ? g_steal_pointer(&why) : g_strdup("not a valid definition");
-                return -EBADMSG;
-        }
-
-        d = g_new0(StoredDef, 1);
-        d->parent = g_strdup(parent);
-        g_strlcpy(d->uuid, uuid, sizeof(d->uuid));
-        d->path = g_steal_pointer(&path);
-        d->size = len;
-        d->def = g_steal_pointer(&def);
-        *ret = g_steal_pointer(&d);
-        return 0;
+        return stored_def_parse(parent, uuid, g_steal_pointer(&path), contents, len, ret, ret_error);
 }
 
 static int compare_strings(gconstpointer a, gconstpointer b)
@@ -232,6 +240,13 @@ size_t store_definition_size(const MdevDef *def)
 int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
                       FileChange **ret)
 {
+        return store_write_begin_stored(dir, parent, uuid, def, ret, NULL);
+}
+
+int store_write_begin_stored(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                             FileChange **ret, StoredDef **ret_stored)
+{
+        g_autoptr(StoredDef) stored = NULL;
         _cleanup_close_ int top = -1, pdir = -1;
         g_autoptr(FileChange) c = NULL;
         g_autofree char *json = NULL, *pdir_path = NULL;
@@ -261,6 +276,16 @@ int store_write_begin(const char *dir, const char *parent, const char *uuid, con
                 r = file_change_also_sync(c, top);
                 if (r < 0)
                         return r;
+        }
+        if (ret_stored) {
+                g_autofree char *why = NULL;
+
+                /* the bytes the file will hold, parsed as store_load_one() parses them */
+                r = stored_def_parse(parent, uuid, g_build_filename(dir, parent, uuid, NULL), json,
+                                     strlen(json), &stored, &why);
+                if (r < 0)
+                        return r; /* mdev_def_to_json() wrote what mdev_def_parse() refuses */
+                *ret_stored = g_steal_pointer(&stored);
         }
         *ret = g_steal_pointer(&c);
         return 0;

@@ -65,6 +65,10 @@ int store_remove(const char *dir, const char *parent, const char *uuid);
  * a change in it is on its way. */
 int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
                       FileChange **ret);
+/* store_write_begin(), and in *ret_stored what store_load_one() will read from the file once the change
+ * is committed: the same bytes through the same parser, without reading them back from the disk. */
+int store_write_begin_stored(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                             FileChange **ret, StoredDef **ret_stored);
 int store_remove_begin(const char *dir, const char *parent, const char *uuid, FileChange **ret);
 void store_remove_end(const char *dir, const char *parent);
 

@@ -126,6 +126,49 @@ static void test_round_trip(void)
         g_assert_cmpint(g_rmdir(tmp), ==, 0);
 }
 
+/* What store_write_begin_stored() hands over instead of a read after the commit is what that read
+ * gives: the same file, size and definition (vgpud's inventory takes it for the read it saves). */
+static void test_write_gives_what_a_read_gives(void)
+{
+        g_autofree char *tmp = g_dir_make_tmp("test-store.XXXXXX", NULL);
+        g_autofree char *dir = g_build_filename(tmp, "mdevctl.d", NULL);
+        MdevDef *defs[] = {make_def("nvidia-231", true, 3), make_def("nvidia-232", false, 0),
+                           make_def("mtty-2", false, 1)};
+
+        defs[1]->mixed_size = true;
+        for (size_t i = 0; i < G_N_ELEMENTS(defs); i++) {
+                g_autoptr(FileChange) c = NULL;
+                g_autoptr(StoredDef) written = NULL, read = NULL;
+                g_autofree char *why = NULL, *a = NULL, *b = NULL;
+                struct stat st;
+
+                g_assert_cmpint(store_write_begin_stored(dir, P1, U1, defs[i], &c, &written), ==, 0);
+                g_assert_nonnull(written);
+                file_changes_commit(&c, 1);
+                g_assert_cmpint(file_change_result(c), ==, 0);
+                g_assert_cmpint(store_load_one(dir, P1, U1, &read, &why), ==, 0);
+                g_assert_cmpstr(written->parent, ==, read->parent);
+                g_assert_cmpstr(written->uuid, ==, read->uuid);
+                g_assert_cmpstr(written->path, ==, read->path);
+                g_assert_cmpint(stat(read->path, &st), ==, 0);
+                g_assert_cmpuint(written->size, ==, (size_t)st.st_size);
+                g_assert_cmpuint(written->size, ==, read->size);
+                g_assert_cmpstr(written->def->mdev_type, ==, read->def->mdev_type);
+                g_assert_cmpint(written->def->autostart, ==, read->def->autostart);
+                g_assert_cmpint(written->def->mixed_size, ==, read->def->mixed_size);
+                g_assert_cmpint(written->def->mixed_size, ==, defs[i]->mixed_size);
+                g_assert_cmpuint(written->def->attrs->len, ==, defs[i]->attrs->len);
+                a = mdev_def_to_json(written->def, true);
+                b = mdev_def_to_json(read->def, true);
+                g_assert_cmpstr(a, ==, b);
+        }
+        g_assert_cmpint(store_remove(dir, P1, U1), ==, 0);
+        g_assert_cmpint(g_rmdir(dir), ==, 0);
+        g_assert_cmpint(g_rmdir(tmp), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(defs); i++)
+                mdev_def_free(defs[i]);
+}
+
 static void test_invalid_names(void)
 {
         g_autofree char *dir = g_dir_make_tmp("test-store.XXXXXX", NULL);
@@ -291,6 +334,7 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/store/round-trip", test_round_trip);
+        g_test_add_func("/store/write-gives-what-a-read-gives", test_write_gives_what_a_read_gives);
         g_test_add_func("/store/invalid-names", test_invalid_names);
         g_test_add_func("/store/leftover-temp-file", test_leftover_temp_file_is_ignored);
         g_test_add_func("/store/read-only", test_read_only);
