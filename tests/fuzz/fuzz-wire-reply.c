@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r = vc_wire_parse_reply(data, size, &reply);
         if (r < 0) {
                 /* refused: nothing is handed out */
-                if (reply.error_name || reply.error_message || reply.signature || reply.first_string)
+                if (reply.error_name || reply.error_message || reply.signature || reply.first_string ||
+                    reply.strings)
                         __builtin_trap();
                 return 0;
         }
@@ -42,6 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check_string(reply.first_string);
                 if (reply.first_string && reply.signature[0] != 's')
                         __builtin_trap();
+                /* the answer's strings (soss, as): every one valid text, the first the first string */
+                if (!reply.strings)
+                        __builtin_trap();
+                if (strcmp(reply.signature, "as") != 0 &&
+                    g_strcmp0(reply.strings[0], reply.first_string) != 0)
+                        __builtin_trap();
+                for (char **p = reply.strings; p && *p; p++)
+                        check_string(*p);
         }
         vc_wire_reply_clear(&reply);
         return 0;
