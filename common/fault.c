@@ -26,7 +26,8 @@ int fault_errno(const char *point)
                 const char *name;
                 int error;
         } errors[] = {
-                {"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EROFS", EROFS}, {"EBUSY", EBUSY}, {"ENODEV", ENODEV},
+                {"EIO", EIO},     {"ENOSPC", ENOSPC}, {"EROFS", EROFS},
+                {"EBUSY", EBUSY}, {"ENODEV", ENODEV}, {"ENOBUFS", ENOBUFS},
         };
         size_t n = strlen(point);
 

@@ -14,7 +14,9 @@ void fault_point(const char *point);
 
 /* Test-only failures: when VGPUD_TEST_FAIL_AT is "<point>:<ERRNO NAME>" (e.g. "sysfs-write:EIO") and
  * names this point, a negative errno the caller returns as if the system call had failed so; else 0.
- * The point: sysfs-write (every write to create, remove or an attribute, before the file is opened). */
+ * The points: sysfs-write (every write to create, remove or an attribute, before the file is opened);
+ * uevent-receive with ENOBUFS (every uevent received is dropped as the kernel drops them when the
+ * socket's buffer is full, and the overflow is reported). */
 int fault_errno(const char *point);
 
 /* Test-only slowness: when VGPUD_TEST_SLOW_AT is "<point>:<milliseconds>" (1 to 10000, e.g.

@@ -7,6 +7,7 @@
 #include <libudev.h>
 #include <glib.h>
 
+#include "fault.h"
 #include "macro.h"
 #include "log.h"
 #include "metrics.h"
@@ -24,6 +25,7 @@ struct UdevWatch {
         GHashTable *devices;             /* uuids */
         GHashTable *registered;          /* parents that appeared or registered */
         GHashTable *bound;               /* PCI devices added or bound to a driver */
+        bool lost;                       /* the socket overflowed: uevents were dropped */
         UdevWatchHook hook;
         void *hook_userdata;
         struct Metrics *metrics;
@@ -63,15 +65,52 @@ static void schedule_typeless_retry(UdevWatch *w)
                 log_warning("Cannot schedule another look at devices without a type");
 }
 
+/* Uevents were dropped (ENOBUFS): what they said is unknown, so all of sysfs is read again, as at
+ * startup. The parents that are new since are announced as registered (their auto definitions start,
+ * as their lost "add" would have made them), and every device is named to the hook as re-read (the
+ * leases are reconciled with what runs now). */
+static void rescan_after_loss(UdevWatch *w)
+{
+        g_autoptr(GPtrArray) before = inventory_list_parents(w->inv);
+        g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GPtrArray) parents = NULL, devices = NULL;
+        int r;
+
+        log_warning("Uevents were lost (the socket's buffer overflowed): reading sysfs again");
+        for (guint i = 0; i < before->len; i++)
+                g_hash_table_add(known, g_strdup(((InvParent *)before->pdata[i])->name));
+        r = inventory_rescan(w->inv);
+        if (r < 0)
+                log_warning_errno(r, "Reading sysfs again failed: %m");
+        parents = inventory_list_parents(w->inv);
+        for (guint i = 0; i < parents->len; i++) {
+                const char *name = ((InvParent *)parents->pdata[i])->name;
+                if (!g_hash_table_contains(known, name))
+                        g_hash_table_add(w->registered, g_strdup(name));
+        }
+        devices = inventory_list_devices(w->inv);
+        for (guint i = 0; i < devices->len; i++)
+                g_hash_table_add(w->devices, g_strdup(((InvDevice *)devices->pdata[i])->uuid));
+}
+
 static int on_defer(sd_event_source *s, void *userdata)
 {
         UdevWatch *w = userdata;
-        g_autofree char **parents = keys_of(w->parents);
-        g_autofree char **devices = keys_of(w->devices);
-        g_autofree char **registered = keys_of(w->registered);
-        g_autofree char **bound = keys_of(w->bound);
+        g_autofree char **parents = NULL, **devices = NULL, **registered = NULL, **bound = NULL;
+        bool rescanned = w->lost;
 
-        inventory_update(w->inv, parents, devices);
+        if (w->lost) { /* the rescan reads every parent and device this batch named, and more */
+                w->lost = false;
+                g_hash_table_remove_all(w->parents);
+                g_hash_table_remove_all(w->devices);
+                rescan_after_loss(w);
+        }
+        parents = keys_of(w->parents);
+        devices = keys_of(w->devices);
+        registered = keys_of(w->registered);
+        bound = keys_of(w->bound);
+        if (!rescanned)
+                inventory_update(w->inv, parents, devices);
         if (w->hook)
                 w->hook(w->hook_userdata, parents, devices, registered);
         if (w->pci_hook && bound[0])
@@ -125,10 +164,18 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         struct udev_device *dev;
 
         while ((dev = udev_monitor_receive_device(w->monitor))) {
-                handle_device(w, dev);
+                if (fault_errno("uevent-receive") == -ENOBUFS) /* tests: as if the kernel dropped it */
+                        w->lost = true;
+                else
+                        handle_device(w, dev);
                 udev_device_unref(dev);
         }
-        if (g_hash_table_size(w->parents) + g_hash_table_size(w->devices) + g_hash_table_size(w->bound) > 0)
+        /* libudev answers NULL with errno ENOBUFS once when the kernel dropped events for a full
+         * buffer (a burst larger than even the 8 MiB asked for below) */
+        if (errno == ENOBUFS)
+                w->lost = true;
+        if (w->lost ||
+            g_hash_table_size(w->parents) + g_hash_table_size(w->devices) + g_hash_table_size(w->bound) > 0)
                 return sd_event_source_set_enabled(w->defer, SD_EVENT_ONESHOT);
         return 0;
 }

@@ -127,6 +127,39 @@ class TestFailedFsync(FaultTestCase):
             self.assertEqual(json.load(f)['attrs'], [{'a': '1'}])
 
 
+class TestLostUevents(FaultTestCase):
+    """When the kernel drops uevents for a full socket buffer, libudev reports ENOBUFS and vgpud reads
+    all of sysfs again (daemon/udev-watch.c): what happened meanwhile is seen, and a parent that came
+    back starts its auto definitions. VGPUD_TEST_FAIL_AT=uevent-receive:ENOBUFS drops every uevent
+    vgpud receives and reports the overflow (common/fault.h): without the rescan it would see none
+    of these changes."""
+    fail_at = 'uevent-receive:ENOBUFS'
+
+    def env(self):
+        env = super().env()
+        env['VGPUD_TEST_FAIL_AT'] = self.fail_at
+        return env
+
+    def listed(self):
+        return {d[0] for d in self.manager('ListDevices', None, None)[0]}
+
+    def test_a_device_made_and_removed_by_another_tool_is_seen(self):
+        self.assertTrue(self.sim.emulator.create(T4, 'nvidia-231', U5))  # as mdevctl or echo would
+        self.assertTrue(self.wait_for(lambda s: U5 in self.listed()))
+        self.assertIn('Uevents were lost', self.daemon_log())
+        self.sim.emulator.remove(U5)
+        self.assertTrue(self.wait_for(lambda s: U5 not in self.listed()))
+
+    def test_a_parent_that_registers_again_starts_its_auto_definitions(self):
+        self.define(T4, U6, dfn('nvidia-231', start='auto'))
+        self.sim.emulator.parent_unregister(T4)
+        self.assertTrue(self.sim.emulator.wait_for(lambda: not self.sim.host.mdevs))
+        self.assertTrue(self.wait_for(lambda s: T4 not in {p[0] for p in self.manager('ListTypes', None, None)[0]}))
+        self.sim.emulator.parent_register(T4)
+        self.assertTrue(self.sim.emulator.wait_for(lambda: U6 in self.sim.host.mdevs))
+        self.assertTrue(self.wait_for(lambda s: U6 in self.listed()))
+
+
 class TestDefinitionSize(FaultTestCase):
     host = 't4'
 
