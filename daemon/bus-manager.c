@@ -359,16 +359,32 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+int bus_add_manager_vtable(sd_bus *bus, Manager *m)
+{
+        int r = sd_bus_add_object_vtable(bus, NULL, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, manager_vtable,
+                                         m);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the Manager vtable: %m");
+        return 0;
+}
+
 int bus_add_objects(sd_bus *bus, Manager *m)
+{
+        int r = bus_add_manager_vtable(bus, m);
+
+        if (r < 0)
+                return r;
+        return bus_add_other_objects(bus, m);
+}
+
+int bus_add_other_objects(sd_bus *bus, Manager *m)
 {
         int r;
 
         r = sd_bus_add_object_manager(bus, NULL, VGPUD_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the object manager: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE, manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Cannot add the Manager vtable: %m");
         r = bus_gpu_register(bus, m->inventory);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the Gpu vtable: %m");

@@ -69,6 +69,8 @@ typedef struct PrivateConnection {
         uint64_t partial_since; /* CLOCK_MONOTONIC when a message in progress was first seen, or 0 */
         bool dropped;           /* shut down over a limit; freed by on_post() (or sd-bus sees it closed) */
         bool fresh;             /* not yet processed once after its authentication (on_post) */
+        bool has_manager;       /* the Manager's vtable is registered on bus (objects_for()) */
+        bool has_others;        /* the object manager and the other vtables are */
 } PrivateConnection;
 
 static RateLimit refused_ratelimit = RATELIMIT_INIT(10ULL * 1000 * 1000, 5);
@@ -149,6 +151,33 @@ static void meter_read(PrivateConnection *c)
  * reads up to a message's end and no further, so the meter is then at a message boundary). Drops a peer
  * whose message was over the limit, or that sends calls but does not read the replies, rather than
  * buffering either without end. */
+/* Register on c's connection the objects msg (a method call) can reach, before sd-bus looks for them: a
+ * call of a Manager method the Manager's vtable alone (most connections, vgpuctl's, make one such
+ * call and go: sd-bus builds every vtable's tables per connection); any other message (properties,
+ * introspection, GetManagedObjects, another object) everything, as the system bus has it. Runs from
+ * the filter, which sd-bus calls before it dispatches msg to the objects. */
+static int objects_for(PrivateConnection *c, sd_bus_message *msg)
+{
+        const char *iface = sd_bus_message_get_interface(msg), *path = sd_bus_message_get_path(msg);
+        bool manager_only = iface && path && g_str_equal(iface, VGPUD_MANAGER_IFACE) &&
+                            g_str_equal(path, VGPUD_MANAGER_PATH);
+        int r;
+
+        if (!c->has_manager) {
+                r = bus_add_manager_vtable(c->bus, c->manager);
+                if (r < 0)
+                        return r;
+                c->has_manager = true;
+        }
+        if (manager_only || c->has_others)
+                return 0;
+        r = bus_add_other_objects(c->bus, c->manager);
+        if (r < 0)
+                return r;
+        c->has_others = true;
+        return 0;
+}
+
 static int on_incoming(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         PrivateConnection *c = userdata;
@@ -166,6 +195,10 @@ static int on_incoming(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
         c->partial_since = 0;
         if (c->dropped || sd_bus_message_get_type(msg, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
                 return c->dropped;
+        if (objects_for(c, msg) < 0) {
+                connection_drop(c, "its objects could not be registered");
+                return 1;
+        }
         if (sd_bus_get_n_queued_write(c->bus, &queued) < 0 || queued <= PRIVATE_MAX_QUEUED_WRITES)
                 return 0;
         connection_drop(c, "too many replies unread");
@@ -251,8 +284,6 @@ static int connection_start(Manager *m, PrivateConnection *c)
                                            SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
         if (r >= 0)
                 r = sd_bus_add_filter(c->bus, NULL, on_incoming, c);
-        if (r >= 0)
-                r = bus_add_objects(c->bus, m);
         if (r >= 0)
                 r = sd_bus_match_signal_async(c->bus, NULL, "org.freedesktop.DBus.Local", NULL,
                                               "org.freedesktop.DBus.Local", "Disconnected", on_disconnected,

@@ -31,6 +31,10 @@ static inline const char *bus_nz(const char *s)
 int bus_setup(Manager *m);
 /* The object manager and every vtable on one connection (the system bus, or a private one). */
 int bus_add_objects(sd_bus *bus, Manager *m);
+/* The same in two parts, for a private connection that registers what its messages need: the Manager's
+ * vtable; the object manager and the Gpu, Device and Definition vtables. */
+int bus_add_manager_vtable(sd_bus *bus, Manager *m);
+int bus_add_other_objects(sd_bus *bus, Manager *m);
 
 /* The private socket (bus-private.c): the same objects over direct D-Bus connections, without the
  * broker, as systemd serves /run/systemd/private. Signals go only to the system bus. */

@@ -517,6 +517,34 @@ class TestPrivateSocket(vgpudtest.VgpudTestCase):
         # Stop answers once the kernel's remove event is seen: the device is gone, no waiting
         self.assertNotIn(UUID, devices(self.get_managed_objects()))
 
+    def test_objects_after_a_manager_call_on_one_connection(self):
+        # a private connection registers the Manager's vtable for a Manager call and everything else
+        # when a message needs it (bus-private.c objects_for()): each order on one connection
+        # reaches every object, as over the system bus
+        script = (
+            'import sys\n'
+            'from gi.repository import Gio, GLib\n'
+            'def conn():\n'
+            '    return Gio.DBusConnection.new_for_address_sync(sys.argv[1], '
+            'Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)\n'
+            'def call(c, path, iface, method, args=None):\n'
+            '    return c.call_sync(None, path, iface, method, args, None, 0, 600000, None).unpack()\n'
+            'first = conn()\n'
+            'uuids = [d[0] for d in call(first, "/org/vgpud1", "org.vgpud1.Manager", "ListDevices")[0]]\n'
+            'objs = call(first, "/org/vgpud1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")[0]\n'
+            'path = [p for p, i in objs.items() if "org.vgpud1.Device" in i][0]\n'
+            'uuid = call(first, path, "org.freedesktop.DBus.Properties", "Get", '
+            'GLib.Variant("(ss)", ("org.vgpud1.Device", "Uuid")))[0]\n'
+            'xml = call(first, "/org/vgpud1", "org.freedesktop.DBus.Introspectable", "Introspect")[0]\n'
+            'other = conn()\n'
+            'xml2 = call(other, "/org/vgpud1", "org.freedesktop.DBus.Introspectable", "Introspect")[0]\n'
+            'uuids2 = [d[0] for d in call(other, "/org/vgpud1", "org.vgpud1.Manager", "ListDevices")[0]]\n'
+            'print(sys.argv[2] in uuids, uuid == sys.argv[2], uuids == uuids2, xml == xml2,\n'
+            '      "org.vgpud1.Manager" in xml, "org.freedesktop.DBus.ObjectManager" in xml)\n')
+        p = subprocess.run(['/usr/bin/python3', '-c', script, 'unix:path=' + self.sock, UUID],
+                           capture_output=True, text=True, timeout=900)
+        self.assertEqual(p.stdout.split(), ['True'] * 6, p.stderr)
+
     def test_missing_socket_falls_back_to_the_bus(self):
         p = self.vgpuctl('list', bus=self.bus_address, socket_path=os.path.join(self.workdir, 'nope'))
         self.assertEqual(p.returncode, 0, p.stderr)
