@@ -99,15 +99,34 @@ static void put_field(GByteArray *out, uint8_t code, const char *type, const cha
                 (void)put_string(out, value); /* our constant names: valid UTF-8 */
 }
 
-/* as: the length of the elements (after the padding to their alignment, none for s), the elements. */
-static int put_strv(GByteArray *out, const char *const *strv)
+/* An array: its length, then the padding to its elements' alignment (present even when it is empty),
+ * then the elements. array_begin() writes a length of 0 and returns where it stands; array_end() sets
+ * it to the length of what follows the padding (start). */
+static size_t array_begin(GByteArray *out, size_t element_alignment, size_t *ret_start)
 {
-        size_t at, start;
-        int r;
+        size_t at;
 
         put_u32(out, 0);
         at = out->len - 4;
-        start = out->len;
+        put_pad(out, element_alignment);
+        *ret_start = out->len;
+        return at;
+}
+
+static int array_end(GByteArray *out, size_t at, size_t start)
+{
+        if (out->len - start > VC_WIRE_MAX_MESSAGE)
+                return -E2BIG;
+        set_u32(out, at, (uint32_t)(out->len - start));
+        return 0;
+}
+
+/* as */
+static int put_strv(GByteArray *out, const char *const *strv)
+{
+        size_t start, at = array_begin(out, 4, &start);
+        int r;
+
         for (size_t i = 0; strv && strv[i]; i++) {
                 r = put_string(out, strv[i]);
                 if (r < 0)
@@ -115,8 +134,7 @@ static int put_strv(GByteArray *out, const char *const *strv)
                 if (out->len - start > VC_WIRE_MAX_MESSAGE)
                         return -E2BIG;
         }
-        set_u32(out, at, (uint32_t)(out->len - start));
-        return 0;
+        return array_end(out, at, start);
 }
 
 static int put_entry(GByteArray *out, const VcCallEntry *e)
@@ -155,25 +173,18 @@ static int put_entry(GByteArray *out, const VcCallEntry *e)
         return -EINVAL;
 }
 
-/* a{sv}: the length of the entries (after the padding that follows it, present even when empty). */
+/* a{sv}: its entries are aligned like structs, to 8 */
 static int put_dict(GByteArray *out, const VcCallEntry *entries, size_t n)
 {
-        size_t at, start;
+        size_t start, at = array_begin(out, 8, &start);
         int r;
 
-        put_u32(out, 0);
-        at = out->len - 4;
-        put_pad(out, 8);
-        start = out->len;
         for (size_t i = 0; i < n; i++) {
                 r = put_entry(out, &entries[i]);
                 if (r < 0)
                         return r;
         }
-        if (out->len - start > VC_WIRE_MAX_MESSAGE)
-                return -E2BIG;
-        set_u32(out, at, (uint32_t)(out->len - start));
-        return 0;
+        return array_end(out, at, start);
 }
 
 static int put_body(GByteArray *out, const VcChangeCall *call)
