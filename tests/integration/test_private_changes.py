@@ -132,6 +132,22 @@ class TestFrontPath(PrivateSocketCase):
                            executable=program if program and uid is None else None)
         return p.returncode, p.stdout, p.stderr
 
+    def assert_same_as_full(self, cases):
+        """Each command line gives the front exactly what vgpuctl-full gives (stdout, stderr, exit
+        code): help succeeds, everything else fails with an error text; vgpuctl-full never ran."""
+        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
+        for args in cases:
+            with self.subTest(args=args):
+                want = self.front(*args, program=full)
+                got = self.front(*args)
+                self.assertEqual(got, want)
+                if args[-1] in ('--help', '-h'):
+                    self.assertEqual(got[0], 0, got)
+                else:
+                    self.assertNotEqual(got[0], 0, got)
+                    self.assertTrue(got[2].startswith(('Error: ', 'error: ')), got)
+        self.assertEqual(self.full_runs(), [])
+
     def full_runs(self):
         if not os.path.exists(self.mark):
             return []
@@ -199,7 +215,6 @@ class TestFrontPath(PrivateSocketCase):
         self.assertEqual(self.full_runs(), [])
 
     def test_acquire_and_release_errors_are_those_of_vgpuctl_full(self):
-        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
         cases = [
             ['acquire', 'X99-1Q', '--owner', 'test:e'],  # vgpud's NotFound
             ['acquire', 'T4-2Q', '--owner', 'test:e', '--parent', '0000:99:00.0'],
@@ -220,17 +235,7 @@ class TestFrontPath(PrivateSocketCase):
             ['acquire', '--help'],
             ['release', '-h'],
         ]
-        for args in cases:
-            with self.subTest(args=args):
-                want = self.front(*args, program=full)
-                got = self.front(*args)
-                self.assertEqual(got, want)
-                if args[-1] in ('--help', '-h'):
-                    self.assertEqual(got[0], 0, got)
-                else:
-                    self.assertNotEqual(got[0], 0, got)
-                    self.assertTrue(got[2].startswith(('Error: ', 'error: ')), got)
-        self.assertEqual(self.full_runs(), [])
+        self.assert_same_as_full(cases)
 
     def test_release_idle_and_others_than_root_go_to_vgpuctl_full(self):
         # ReleaseIdle goes over the system bus, which the front does not speak: vgpuctl-full runs, and
@@ -269,7 +274,6 @@ class TestFrontPath(PrivateSocketCase):
         self.assertEqual(self.full_runs(), [])
 
     def test_errors_are_those_of_vgpuctl_full(self):
-        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
         self.front_ok('define', '-u', V2, '-p', T4, '-t', 'nvidia-231')
         bad = os.path.join(self.workdir, 'bad.json')
         with open(bad, 'w') as f:
@@ -291,17 +295,7 @@ class TestFrontPath(PrivateSocketCase):
             ['undefine', '--bogus'],
             ['define', '--help'],
         ]
-        for args in cases:
-            with self.subTest(args=args):
-                want = self.front(*args, program=full)
-                got = self.front(*args)
-                self.assertEqual(got, want)
-                if args[-1] == '--help':
-                    self.assertEqual(got[0], 0, got)
-                else:
-                    self.assertNotEqual(got[0], 0, got)
-                    self.assertTrue(got[2].startswith(('Error: ', 'error: ')), got)
-        self.assertEqual(self.full_runs(), [])
+        self.assert_same_as_full(cases)
 
     def test_without_the_socket_vgpuctl_full_makes_the_change(self):
         # over the system bus, the front having found no socket
