@@ -295,11 +295,13 @@ static int lease_not_saved(Ops *ops, Job *j, int r, char **ret_message)
         return ops_io_fail(ret_message, r, "Cannot write the leases", leases_path(ops->leases));
 }
 
-/* The result of the job's last file change (ops_job_commit()); its durable wait is over. */
-static int last_durable(Job *j)
+/* The save that takes back a failed Acquire's lease did not become durable (r < 0): the lease is gone
+ * from memory, and the next start drops it from the file. */
+static void undo_lease_not_saved(Ops *ops, Job *j, int r)
 {
-        j->wait = WAIT_NONE;
-        return g_array_index(j->durable, int, j->durable->len - 1);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s: %m (the next start drops the lease of %s)",
+                                  leases_path(ops->leases), j->uuid);
 }
 
 /* Wait for the change just committed. Without the engine's turn when the placement counted every
@@ -343,8 +345,7 @@ static int undo_next(Ops *ops, Job *j, char **ret_message)
                         ops_job_commit(ops, j, g_steal_pointer(&c));
                         return acquire_wait_durable(ops, j, ACQUIRE_UNDO_LEASE);
                 }
-                log_warning_errno(r, "Cannot write %s: %m (the next start drops the lease of %s)",
-                                  leases_path(ops->leases), j->uuid);
+                undo_lease_not_saved(ops, j, r);
         }
         return ops_fail(ret_message, j->acquire.error, "%s",
                         j->acquire.message ? j->acquire.message : g_strerror(-j->acquire.error));
@@ -430,7 +431,7 @@ static int acquire_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 
         switch (j->acquire.step) {
         case ACQUIRE_LEASE:
-                r = last_durable(j);
+                r = ops_job_durable_end(j);
                 if (r < 0)
                         r = lease_not_saved(ops, j, r, ret_message);
                 else {
@@ -439,7 +440,7 @@ static int acquire_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
                 }
                 break;
         case ACQUIRE_DEFINITION:
-                r = last_durable(j);
+                r = ops_job_durable_end(j);
                 if (r < 0)
                         r = definition_not_saved(ops, j, r, ret_message);
                 else {
@@ -451,13 +452,10 @@ static int acquire_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
                 break;
         case ACQUIRE_START: r = ops_start_resume(ops, j, timed_out, ret_message); break;
         case ACQUIRE_UNDO_DEFINITION:
-                undo_definition_done(ops, j, last_durable(j));
+                undo_definition_done(ops, j, ops_job_durable_end(j));
                 return undo_next(ops, j, ret_message);
         case ACQUIRE_UNDO_LEASE:
-                r = last_durable(j);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot write %s: %m (the next start drops the lease of %s)",
-                                          leases_path(ops->leases), j->uuid);
+                undo_lease_not_saved(ops, j, ops_job_durable_end(j));
                 return undo_next(ops, j, ret_message);
         default: g_assert_not_reached();
         }
@@ -680,18 +678,16 @@ static int release_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 
         if (j->wait == WAIT_DURABLE && j->release.undefining) {
                 /* the definition's removal: the lease of leased[next] is still there (its keys) */
-                j->wait = WAIT_NONE;
+                r = ops_job_durable_end(j);
                 j->release.undefining = false;
                 l = leases_get(ops->leases, j->release.leased[j->release.next]);
                 g_assert(l);
-                r = g_array_index(j->durable, int, j->durable->len - 1);
                 if (r < 0 && r != -ENOENT)
                         return release_undefine_failed(ops, l, r, ret_message);
                 return release_undefined(ops, j, l, ret_message);
         }
         if (j->wait == WAIT_DURABLE) {
-                j->wait = WAIT_NONE;
-                r = release_saved(ops, j, g_array_index(j->durable, int, j->durable->len - 1), ret_message);
+                r = release_saved(ops, j, ops_job_durable_end(j), ret_message);
                 if (r < 0)
                         return r;
         } else {

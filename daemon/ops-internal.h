@@ -232,6 +232,8 @@ int ops_job_wait(Ops *ops, Job *j, Wait what);
  * never tells of something a power cut can still take back, and requests about the same UUID or
  * owner wait for it (ops.c). */
 void ops_job_commit(Ops *ops, Job *j, FileChange *c);
+/* From resume, after a durable wait: the wait is over (WAIT_NONE); the result of the job's last change. */
+int ops_job_durable_end(Job *j);
 /* A failed write (or removal) of vgpud's own files (definitions, leases) by its meaning: -EROFS
  * (ReadOnly) for a read-only file system, -EIO (org.vgpud1.Error.Io) for anything else, ENOSPC and
  * EACCES included; the message is "<what>: <path>: <strerror> (<ERRNO>)". */

@@ -21,10 +21,11 @@
  *     system call; the counts are re-read right after each write). So creations of one type on one
  *     parent overlap their waits, and no room is handed out twice. A creation decided and not written
  *     yet (an Acquire whose lease is being made durable: Job.reserving) reserves its room the same
- *     way, and lowers its type's count by one, which the driver does only once it is written. Where the
- * decision cannot count a reservation (a creation of another type or on another parent of the same core:
- * what it does to this type's count is the driver's business, e.g. mtty's shared port pool or a VF's slot on
- * an SR-IOV core), the job keeps its turn and waits until the kernel shows it (WAIT_TURN). */
+ *     way, and lowers its type's count by one, which the driver does only once it is written. Where
+ *     the decision cannot count a reservation (a creation of another type or on another parent of the
+ *     same core: what it does to this type's count is the driver's business, e.g. mtty's shared port
+ *     pool or a VF's slot on an SR-IOV core), the job keeps its turn and waits until the kernel shows
+ *     it (WAIT_TURN). */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -540,6 +541,13 @@ void ops_job_commit(Ops *ops, Job *j, FileChange *c)
         g_array_append_val(j->durable, in_progress);
         j->durable_pending++;
         flusher_submit(ops->flusher, c, on_durable, j);
+}
+
+int ops_job_durable_end(Job *j)
+{
+        g_assert(j->durable && j->durable->len > 0);
+        j->wait = WAIT_NONE;
+        return g_array_index(j->durable, int, j->durable->len - 1);
 }
 
 int ops_job_wait(Ops *ops, Job *j, Wait what)
