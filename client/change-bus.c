@@ -22,37 +22,6 @@ int vc_change_new(sd_bus *bus, const char *method, sd_bus_message **ret)
         return 0;
 }
 
-int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options, bool defined, bool live)
-{
-        int r;
-
-        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r >= 0 && force)
-                r = sd_bus_message_append(m, "{sv}", VGPUD_OPT_FORCE, "b", 1);
-        if (r >= 0 && modify_options)
-                r = sd_bus_message_append(m, "{sv}{sv}", VGPUD_OPT_DEFINED, "b", (int)defined,
-                                          VGPUD_OPT_LIVE, "b", (int)live);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply)
-{
-        g_autofree char *what = g_strdup_printf("%s.%s", VGPUD_MANAGER_IFACE, sd_bus_message_get_member(m));
-        sd_bus_message *reply = NULL;
-        int r;
-
-        r = vc_bus_call_message(bus, m, VC_CHANGE_TIMEOUT_USEC, what, &reply);
-        if (r < 0)
-                return r;
-        if (ret_reply)
-                *ret_reply = reply;
-        else
-                sd_bus_message_unref(reply);
-        return 0;
-}
-
 static int append_strv_entry(sd_bus_message *m, const char *key, const char *const *strv)
 {
         int r;

@@ -3,7 +3,7 @@
 
 /* vgpuctl-full's change calls over sd-bus: the calls of change-call.h (vc_change_call() opens the
  * connection itself), and the building blocks the other commands use for calls that have no
- * description there (Acquire, Release, ApplyLayout, ...). */
+ * description there (ApplyLayout, ReleaseIdle, Plan's placement options). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,12 +14,6 @@
 
 /* A new call to org.vgpud1.Manager.method on /org/vgpud1. Prints the error on failure. */
 int vc_change_new(sd_bus *bus, const char *method, sd_bus_message **ret);
-
-/* Append the options a{sv}: "force" when force; Modify's "defined"/"live" when modify_options. */
-int vc_change_append_options(sd_bus_message *m, bool force, bool modify_options, bool defined, bool live);
-
-/* Send the call and wait for its reply (the daemon's errors are printed as "Error: <message>"). */
-int vc_change_send(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
 
 /* The sd-bus message of call (printed on failure). */
 int vc_change_message(sd_bus *bus, const VcChangeCall *call, sd_bus_message **ret);

@@ -51,18 +51,11 @@ static void undo_init(Undo *u)
 
 static void stop_device(sd_bus *bus, const char *uuid)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
+        VcChangeCall call;
 
-        r = vc_change_new(bus, "Stop", &m);
-        if (r < 0)
-                return;
-        r = sd_bus_message_append(m, "s", uuid);
-        if (r >= 0)
-                r = vc_change_append_options(m, true, false, false, false);
-        if (r >= 0)
-                r = vc_change_send(bus, m, NULL);
-        if (r < 0)
+        vc_change_call_init(&call, "Stop", &uuid, 1);
+        vc_change_call_add_options(&call, true, false, false, false);
+        if (vc_change_call_on(bus, &call, NULL) < 0)
                 fprintf(stderr, "Warning: could not stop %s again\n", uuid);
 }
 
@@ -121,7 +114,6 @@ static void request_fill(VcAcquireRequest *req, const VcVgpuRequest *v, const ch
         };
 }
 
-/* Acquire v as uuid for owner and remember it in u. Prints the failure. */
 /* Start the stored definition of uuid, as `vgpuctl start -u UUID` does. */
 static int start_defined(sd_bus *bus, const char *uuid)
 {
@@ -132,6 +124,7 @@ static int start_defined(sd_bus *bus, const char *uuid)
         return vc_change_call_on(bus, &call, NULL);
 }
 
+/* Acquire v as uuid for owner and remember it in u. Prints the failure. */
 static int acquire_one(sd_bus *bus, const VcVgpuRequest *v, const char *owner, const char *uuid, Undo *u)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
