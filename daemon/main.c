@@ -229,6 +229,10 @@ static void on_pci_bound(void *userdata, char **bound)
 {
         Manager *m = userdata;
 
+        if (!bound) { /* uevents were lost: every PCI device is looked at, as at startup */
+                sriov_check(m->sriov, NULL);
+                return;
+        }
         for (char **pf = bound; *pf; pf++)
                 sriov_check(m->sriov, *pf);
 }

@@ -67,8 +67,9 @@ static void schedule_typeless_retry(UdevWatch *w)
 
 /* Uevents were dropped (ENOBUFS): what they said is unknown, so all of sysfs is read again, as at
  * startup. The parents that are new since are announced as registered (their auto definitions start,
- * as their lost "add" would have made them), and every device is named to the hook as re-read (the
- * leases are reconciled with what runs now). */
+ * as their lost "add" would have made them), every device is named to the hook as re-read (the
+ * leases are reconciled with what runs now), and the PCI hook hears that any device may have been
+ * bound (an NVIDIA PF whose driver came back needs its VFs enabled again). */
 static void rescan_after_loss(UdevWatch *w)
 {
         g_autoptr(GPtrArray) before = inventory_list_parents(w->inv);
@@ -113,8 +114,8 @@ static int on_defer(sd_event_source *s, void *userdata)
                 inventory_update(w->inv, parents, devices);
         if (w->hook)
                 w->hook(w->hook_userdata, parents, devices, registered);
-        if (w->pci_hook && bound[0])
-                w->pci_hook(w->pci_hook_userdata, bound);
+        if (w->pci_hook && (rescanned || bound[0])) /* a lost "bind" is as unknown as a lost "add" */
+                w->pci_hook(w->pci_hook_userdata, rescanned ? NULL : bound);
         g_hash_table_remove_all(w->bound);
         g_hash_table_remove_all(w->parents);
         g_hash_table_remove_all(w->devices);

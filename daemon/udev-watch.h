@@ -23,7 +23,8 @@ void udev_watch_set_hook(UdevWatch *w, UdevWatchHook hook, void *userdata);
 struct Metrics;
 void udev_watch_set_metrics(UdevWatch *w, struct Metrics *metrics);
 /* Called once per loop iteration with the PCI devices that appeared or were bound to a driver ("add",
- * "bind"), NULL-terminated: an NVIDIA PF bound to nvidia may need its VFs enabled (sriov.c). */
+ * "bind"), NULL-terminated: an NVIDIA PF bound to nvidia may need its VFs enabled (sriov.c). After
+ * uevents were lost (and sysfs read again) bound is NULL: any PCI device may have been bound. */
 typedef void (*UdevWatchPciHook)(void *userdata, char **bound);
 void udev_watch_set_pci_hook(UdevWatch *w, UdevWatchPciHook hook, void *userdata);
 void udev_watch_free(UdevWatch *w);

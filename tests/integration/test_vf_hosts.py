@@ -266,6 +266,41 @@ class TestVfReboot(VfTestCase):
         self.assertEqual(self.refused_writes(), [])
 
 
+class TestVfDriverRebind(VfTestCase):
+    """The nvidia driver bound to a GPU again while vgpud runs (a driver reload): its VFs went with
+    the driver, and the PF's "bind" uevent makes vgpud enable them again (sriov.c), as at startup."""
+
+    def rebind_and_wait(self):
+        calls = len(self.sim.emulator.vf.sriov_manage_calls)
+        self.assertTrue(self.sim.emulator.vf.driver_rebind(RTX))
+        self.assertTrue(self.sim.emulator.wait_for(lambda: self.sim.host.vf_gpus[RTX].numvfs == 16, 60),
+                        'the VFs were not enabled again')
+        self.assertEqual(self.sim.emulator.vf.sriov_manage_calls[calls:], [['-e', RTX]])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if len(self.manager('ListTypesOf', '(s)', ('nvidia-vf',))[0]) == 48:
+                break
+            time.sleep(0.2)
+        self.assertIn(self.acquire('RTX Pro 6000 Blackwell DC-8Q', 'test:after')[2], RTX_VFS)
+
+    def test_vfs_enabled_again_after_the_driver_rebinds(self):
+        self.rebind_and_wait()
+
+
+class TestVfDriverRebindUeventsLost(TestVfDriverRebind):
+    """The same with every uevent lost (VGPUD_TEST_FAIL_AT=uevent-receive:ENOBUFS): the PF's "bind"
+    never reaches vgpud, which reads sysfs again and looks at every PCI device for VFs to enable."""
+
+    def env(self):
+        env = super().env()
+        env['VGPUD_TEST_FAIL_AT'] = 'uevent-receive:ENOBUFS'
+        return env
+
+    def test_vfs_enabled_again_after_the_driver_rebinds(self):
+        self.rebind_and_wait()
+        self.assertIn('Uevents were lost', self.daemon_log())
+
+
 class TestVfOff(VfTestCase):
     """A host right after boot: no VFs yet. The daemon enables SR-IOV by itself: with sriov-manage."""
     host = 'vf-off'

@@ -380,6 +380,24 @@ class VfDriver:
             for gpu in self.host.vf_gpus.values():
                 self.disable(gpu, None)
 
+    def driver_rebind(self, pf):
+        """The nvidia driver unbound from a PF and bound again (a driver reload, a GPU reset): its
+        VFs go with the driver (unbind and remove each; the driver disables SR-IOV on its way out,
+        inference: the VFs are the nvidia driver's, as `sriov-manage -d` takes them), then the PF's
+        own unbind and bind. The PF is back without VFs, as after a reboot, until someone enables
+        them again. Refused (False) while the GPU holds vGPUs."""
+        gpu = self.host.vf_gpus[pf]
+        events = []
+        with self.emu.lock:
+            if gpu.vgpus:
+                return False
+            self.disable(gpu, events)
+            self._event(events, 'unbind', gpu.pf, False)
+            self._event(events, 'bind', gpu.pf, True)
+            self.emu.changed.notify_all()
+        self._send(events)
+        return True
+
     # ------------------------------------------------------------ test API
     def set_vgpu_type(self, vf_addr, type_id):
         """Write type_id (0: destroy) to a VF's current_vgpu_type as another tool would (qemu-server,
