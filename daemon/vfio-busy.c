@@ -95,42 +95,50 @@ static const char *node_lookup(const Nodes *n, const struct stat *st)
         return g_hash_table_lookup(n->keys, k1);
 }
 
-/* The held devices among n of process pid (its /proc directory open as procfd), into holders. */
+/* The held devices among n of process pid (/proc open as procfd), into holders. Its fd directory is
+ * opened in one step and read with getdents64() (no DIR: fdopendir() costs an fstat and two fcntl per
+ * process), and every entry is fstatat()ed relative to it. A process vgpud may not look into (EACCES
+ * or EPERM: the kernel's ptrace check, made for the process, not for each file) is left at its first
+ * entry: none of its other files would answer either. */
 static void scan_process(int procfd, const char *pid, const Nodes *n, GHashTable *holders)
 {
-        _cleanup_closedir_ DIR *fds = NULL;
-        struct dirent *de;
-        int fd;
+        _Alignas(struct dirent64) char buf[8192];
+        char path[32];
+        _cleanup_close_ int fd = -1;
 
-        fd = openat(procfd, pid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (snprintf(path, sizeof(path), "%s/fd", pid) >= (int)sizeof(path))
+                return;
+        fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return;
-        {
-                _cleanup_close_ int pidfd = fd;
-                fd = openat(pidfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        }
-        if (fd < 0)
-                return;
-        fds = fdopendir(fd);
-        if (!fds) {
-                close(fd);
-                return;
-        }
-        while ((de = readdir(fds))) {
-                struct stat st;
-                const char *uuid;
-                VfioHolder *h;
+                return; /* gone, or not ours to look into */
+        for (;;) {
+                ssize_t len = getdents64(fd, buf, sizeof(buf));
 
-                if (de->d_name[0] == '.' || fstatat(dirfd(fds), de->d_name, &st, 0) < 0)
-                        continue;
-                uuid = node_lookup(n, &st);
-                if (!uuid || g_hash_table_contains(holders, uuid))
-                        continue;
-                h = g_new0(VfioHolder, 1);
-                h->pid = (pid_t)strtol(pid, NULL, 10);
-                h->comm = comm_of(pid);
-                h->group = g_strdup(g_hash_table_lookup(n->groups, uuid));
-                g_hash_table_insert(holders, (gpointer)uuid, h);
+                if (len <= 0)
+                        return;
+                for (ssize_t off = 0; off < len;) {
+                        const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+                        struct stat st;
+                        const char *uuid;
+                        VfioHolder *h;
+
+                        off += de->d_reclen;
+                        if (de->d_name[0] == '.')
+                                continue;
+                        if (fstatat(fd, de->d_name, &st, 0) < 0) {
+                                if (errno == EACCES || errno == EPERM)
+                                        return;
+                                continue; /* closed meanwhile */
+                        }
+                        uuid = node_lookup(n, &st);
+                        if (!uuid || g_hash_table_contains(holders, uuid))
+                                continue;
+                        h = g_new0(VfioHolder, 1);
+                        h->pid = (pid_t)strtol(pid, NULL, 10);
+                        h->comm = comm_of(pid);
+                        h->group = g_strdup(g_hash_table_lookup(n->groups, uuid));
+                        g_hash_table_insert(holders, (gpointer)uuid, h);
+                }
         }
 }
 
