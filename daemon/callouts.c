@@ -19,11 +19,34 @@
 /* What is kept of a script's stderr (the rest is read and dropped). */
 #define STDERR_MAX (16 * 1024)
 
+/* A listing is trusted again only while its directory is unchanged (see listing_get()) and was
+ * already this much older than the clock when it was read: a later change of the directory then
+ * carries a later time, even on a file system that keeps times to the second or two. */
+#define LISTING_SETTLED_USEC (2 * G_USEC_PER_SEC)
+
+/* One directory's entry names as last read, and what identified the directory then. */
+typedef struct {
+        char *path;
+        bool kept; /* names hold a listing of the directory stat() still describes with id */
+        struct stat id;
+        char **names; /* sorted, "." and ".." left out; not checked for executability */
+} Listing;
+
+enum {
+        LISTING_SYSTEM_CALLOUTS,
+        LISTING_SYSTEM_NOTIFIERS,
+        LISTING_CONFIG_CALLOUTS,
+        LISTING_CONFIG_NOTIFIERS,
+        _LISTING_MAX
+};
+
 struct Callouts {
         sd_event *event;
         char *system_dir; /* .../scripts.d */
         char *config_dir; /* <definitions dir>/scripts.d */
         uint64_t timeout_usec;
+        Listing listings[_LISTING_MAX];
+        unsigned listings_read;
 };
 
 struct CalloutRun {
@@ -80,6 +103,10 @@ int callouts_new(sd_event *event, const char *system_dir, const char *config_dir
         c->system_dir = g_strdup(system_dir ? system_dir : CALLOUTS_SYSTEM_DIR);
         c->config_dir = g_build_filename(config_dir, "scripts.d", NULL);
         c->timeout_usec = CALLOUTS_DEFAULT_TIMEOUT_USEC;
+        c->listings[LISTING_SYSTEM_CALLOUTS].path = g_build_filename(c->system_dir, "callouts", NULL);
+        c->listings[LISTING_SYSTEM_NOTIFIERS].path = g_build_filename(c->system_dir, "notifiers", NULL);
+        c->listings[LISTING_CONFIG_CALLOUTS].path = g_build_filename(c->config_dir, "callouts", NULL);
+        c->listings[LISTING_CONFIG_NOTIFIERS].path = g_build_filename(c->config_dir, "notifiers", NULL);
         *ret = c;
         return 0;
 }
@@ -89,9 +116,18 @@ void callouts_free(Callouts *c)
         if (!c)
                 return;
         sd_event_unref(c->event);
+        for (int i = 0; i < _LISTING_MAX; i++) {
+                g_free(c->listings[i].path);
+                g_strfreev(c->listings[i].names);
+        }
         g_free(c->system_dir);
         g_free(c->config_dir);
         g_free(c);
+}
+
+unsigned callouts_listings_read(const Callouts *c)
+{
+        return c->listings_read;
 }
 
 void callouts_set_timeout(Callouts *c, uint64_t usec)
@@ -104,35 +140,87 @@ static int compare_strptr(gconstpointer a, gconstpointer b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Append the executable files of dir/sub to paths, sorted by name. A missing directory has none. */
-static void list_scripts(const char *dir, const char *sub, GPtrArray *paths)
+/* Is the directory st describes the one l's names were read from, unchanged since? Creating, removing
+ * or renaming an entry moves its mtime and ctime; another directory in its place (a replaced symlink, a
+ * mount) has another device or inode. */
+static bool listing_matches(const Listing *l, const struct stat *st)
 {
-        g_autofree char *path = g_build_filename(dir, sub, NULL);
-        g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
-        _cleanup_closedir_ DIR *d = opendir(path);
+        return l->kept && st->st_dev == l->id.st_dev && st->st_ino == l->id.st_ino &&
+               st->st_size == l->id.st_size && st->st_nlink == l->id.st_nlink &&
+               st->st_mtim.tv_sec == l->id.st_mtim.tv_sec && st->st_mtim.tv_nsec == l->id.st_mtim.tv_nsec &&
+               st->st_ctim.tv_sec == l->id.st_ctim.tv_sec && st->st_ctim.tv_nsec == l->id.st_ctim.tv_nsec;
+}
+
+static int64_t timespec_usec(const struct timespec *ts)
+{
+        return (int64_t)ts->tv_sec * G_USEC_PER_SEC + ts->tv_nsec / 1000;
+}
+
+/* Read l's directory again: its identity first (fstat of what was opened), then its names, so that a
+ * change while it is read gives a time no earlier than the one kept. */
+static int listing_read(Callouts *c, Listing *l)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        int64_t now = g_get_real_time();
         struct dirent *de;
 
-        if (!d) {
-                if (errno != ENOENT && errno != ENOTDIR)
-                        log_warning("Cannot read the callout directory %s: %s", path, g_strerror(errno));
-                return;
+        l->kept = false;
+        g_clear_pointer(&l->names, g_strfreev);
+        d = opendir(l->path);
+        if (!d || fstat(dirfd(d), &l->id) < 0)
+                return negative_errno();
+        while ((de = readdir(d)))
+                if (!g_str_equal(de->d_name, ".") && !g_str_equal(de->d_name, ".."))
+                        g_ptr_array_add(names, g_strdup(de->d_name));
+        g_ptr_array_sort(names, compare_strptr);
+        g_ptr_array_add(names, NULL);
+        l->names = (char **)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+        c->listings_read++;
+        l->kept = now - timespec_usec(&l->id.st_mtim) >= LISTING_SETTLED_USEC &&
+                  now - timespec_usec(&l->id.st_ctim) >= LISTING_SETTLED_USEC;
+        return 0;
+}
+
+/* The entry names of l's directory now, sorted: the kept ones while one stat() says the directory is
+ * unchanged (a run of a request's three phases costs a stat per directory, not a listing), else read
+ * again. NULL: the directory is missing or cannot be read (a warning unless missing). */
+static char **listing_get(Callouts *c, Listing *l)
+{
+        struct stat st;
+        int r;
+
+        if (stat(l->path, &st) < 0) {
+                r = negative_errno();
+                l->kept = false;
+        } else if (listing_matches(l, &st))
+                return l->names;
+        else
+                r = listing_read(c, l);
+        if (r < 0) {
+                if (r != -ENOENT && r != -ENOTDIR)
+                        log_warning_errno(r, "Cannot read the callout directory %s: %m", l->path);
+                return NULL;
         }
-        while ((de = readdir(d))) {
-                g_autofree char *p = NULL;
+        return l->names;
+}
+
+/* Append the executable files of l's directory to paths, sorted by name. Each entry is checked now
+ * (what a symlink points to, its mode), as mdevctl checks it at every call. */
+static void list_scripts(Callouts *c, Listing *l, GPtrArray *paths)
+{
+        char **names = listing_get(c, l);
+
+        for (char **n = names; n && *n; n++) {
+                g_autofree char *p = g_build_filename(l->path, *n, NULL);
                 struct stat st;
 
-                if (g_str_equal(de->d_name, ".") || g_str_equal(de->d_name, ".."))
-                        continue;
-                p = g_build_filename(path, de->d_name, NULL);
                 if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || access(p, X_OK) < 0) {
                         log_debug("Skipping %s: not an executable file", p);
                         continue;
                 }
-                g_ptr_array_add(found, g_steal_pointer(&p));
+                g_ptr_array_add(paths, g_steal_pointer(&p));
         }
-        g_ptr_array_sort(found, compare_strptr);
-        for (guint i = 0; i < found->len; i++)
-                g_ptr_array_add(paths, g_steal_pointer(&found->pdata[i]));
 }
 
 /* ---- one script ---- */
@@ -496,9 +584,11 @@ int callouts_run(Callouts *c, CalloutEvent event, const char *action, CalloutSta
                 run->owner_only = true;
                 g_ptr_array_add(run->scripts, g_strdup(owner));
         } else {
-                const char *sub = event == CALLOUT_EVENT_NOTIFY ? "notifiers" : "callouts";
-                list_scripts(c->system_dir, sub, run->scripts);
-                list_scripts(c->config_dir, sub, run->scripts);
+                bool notify = event == CALLOUT_EVENT_NOTIFY;
+                list_scripts(c, &c->listings[notify ? LISTING_SYSTEM_NOTIFIERS : LISTING_SYSTEM_CALLOUTS],
+                             run->scripts);
+                list_scripts(c, &c->listings[notify ? LISTING_CONFIG_NOTIFIERS : LISTING_CONFIG_CALLOUTS],
+                             run->scripts);
         }
         if (run_next(run) == 0) {
                 run_free(run);

@@ -68,6 +68,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Callouts, callouts_free)
 /* 0: the default. */
 void callouts_set_timeout(Callouts *c, uint64_t usec);
 
+/* How many times a script directory was read (opened and listed) so far. A run lists its two
+ * directories only when they changed since they were last read (a stat() each tells), so that a request
+ * does not read them three times over; for the tests, which check that. */
+unsigned callouts_listings_read(const Callouts *c);
+
 /* Run event for action ("start", "stop", "define", "undefine", "modify") on dev. With owner set (pre,
  * post, live), only that script runs. Returns 1 with *ret when a script runs (done is called later,
  * once, from the loop, after which the run is freed by this module), or 0 when nothing is to be run

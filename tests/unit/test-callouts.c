@@ -266,6 +266,63 @@ static void test_cancel(Fixture *f, gconstpointer data)
         g_assert_false(f->done);
 }
 
+/* The directories are read again only when they changed: the listing of an unchanged directory is
+ * kept (once it is old enough to be told from a later change), and a script added, made executable or
+ * removed, a directory that appears, and another directory in its place are all seen at the next run,
+ * as mdevctl, which reads them at every call, sees them. */
+static void test_listings_kept_until_changed(Fixture *f, gconstpointer data)
+{
+        g_autofree char *config = g_build_filename(f->root, "scripts.d", "callouts", NULL);
+        g_autofree char *moved = g_build_filename(f->root, "scripts.d", "moved", NULL);
+        g_autofree char *mark = g_build_filename(f->root, "ran", NULL);
+        g_autofree char *body = g_strdup_printf("echo \"$0\" >> %s; exit 0", mark);
+        g_autofree char *a = NULL, *b = NULL, *text = NULL;
+        unsigned n;
+
+        g_assert_cmpint(g_mkdir_with_parents(config, 0755), ==, 0);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 0);
+        /* a directory changed within the last 2 s is read at every run (its next change might carry
+         * the same time): wait until it is settled, then one more read keeps it */
+        g_usleep(2200 * 1000);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 0);
+        n = callouts_listings_read(f->callouts);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 0);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_POST, "{}", NULL), ==, 0);
+        g_assert_cmpuint(callouts_listings_read(f->callouts), ==, n); /* kept: not read again */
+
+        /* a script added to the kept directory */
+        a = script(f, false, "callouts", "10-a", body);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 1);
+        g_assert_cmpuint(callouts_listings_read(f->callouts), >, n);
+        g_assert_cmpstr(f->owner, ==, a);
+
+        /* the system directory appears (it was missing, so nothing of it was kept) */
+        b = script(f, true, "callouts", "05-b", body);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 1);
+        g_assert_cmpstr(f->owner, ==, b);
+
+        /* not executable any more: the entry is checked at every run, kept listing or not */
+        g_assert_cmpint(chmod(b, 0644), ==, 0);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 1);
+        g_assert_cmpstr(f->owner, ==, a);
+
+        /* another directory in the config one's place, once both are settled: a new inode */
+        g_assert_cmpint(g_rename(config, moved), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(config, 0755), ==, 0);
+        g_usleep(2200 * 1000);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 0);
+        g_assert_cmpint(g_rmdir(config), ==, 0);
+        g_assert_cmpint(g_rename(moved, config), ==, 0);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 1);
+        g_assert_cmpstr(f->owner, ==, a);
+
+        /* removed */
+        g_assert_cmpint(unlink(a), ==, 0);
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 0);
+        text = read_text(mark);
+        g_assert_nonnull(strstr(text, "10-a"));
+}
+
 int main(int argc, char **argv)
 {
         sigset_t mask;
@@ -284,5 +341,6 @@ int main(int argc, char **argv)
         ADD("/callouts/notifiers-all-run", test_notifiers_all_run);
         ADD("/callouts/timeout-kills-the-group", test_timeout_kills_the_group);
         ADD("/callouts/cancel", test_cancel);
+        ADD("/callouts/listings-kept-until-changed", test_listings_kept_until_changed);
         return g_test_run();
 }
