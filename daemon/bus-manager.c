@@ -24,22 +24,83 @@ const char *bus_interface_of(InvObjectKind kind)
         return NULL;
 }
 
-/* Every change reaches the published snapshot too (snapshot-writer.h). */
+/* A Definition's InterfacesAdded and PropertiesChanged wait for the end of the loop's dispatch
+ * (signals_flush(), from an always-on post source): the reply to the Define or Modify that made the
+ * change goes out first, and its client runs while vgpud builds and sends them. They read the
+ * object's properties then, which for a definition are those it had at the change (nothing else
+ * changes it within the dispatch that wrote it; if something did, the signal carries the newer values
+ * and a PropertiesChanged follows). Every other signal (a device's "starting" must go out as it was)
+ * is sent at once, after everything waiting, so that all signals keep their order. */
+typedef struct {
+        bool added; /* InterfacesAdded, else PropertiesChanged of names */
+        InvObjectKind kind;
+        char *path;
+        char **names;
+} PendingSignal;
+
+static void pending_signal_free(PendingSignal *p)
+{
+        g_free(p->path);
+        g_strfreev(p->names);
+        g_free(p);
+}
+
+static void emit(Manager *m, bool added, InvObjectKind kind, const char *path, char **names)
+{
+        int r = added ? sd_bus_emit_object_added(m->bus, path)
+                      : sd_bus_emit_properties_changed_strv(m->bus, path, bus_interface_of(kind), names);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot announce %s%s: %m", added ? "" : "property changes of ", path);
+}
+
+static void signals_flush(Manager *m)
+{
+        PendingSignal *p;
+
+        while ((p = g_queue_pop_head(&m->pending_signals))) {
+                emit(m, p->added, p->kind, p->path, p->names);
+                pending_signal_free(p);
+        }
+}
+
+static int on_signals_post(sd_event_source *s, void *userdata)
+{
+        signals_flush(userdata);
+        return 0;
+}
+
+static void signal_added_or_changed(Manager *m, bool added, InvObjectKind kind, const char *path,
+                                    char **names)
+{
+        PendingSignal *p;
+
+        snapshot_writer_changed(m->snapshot); /* every change reaches the snapshot (snapshot-writer.h) */
+        if (kind != INV_OBJECT_DEFINITION) {
+                signals_flush(m);
+                emit(m, added, kind, path, names);
+                return;
+        }
+        p = g_new0(PendingSignal, 1);
+        p->added = added;
+        p->kind = kind;
+        p->path = g_strdup(path);
+        p->names = g_strdupv(names);
+        g_queue_push_tail(&m->pending_signals, p);
+}
+
 static void on_object_added(void *userdata, InvObjectKind kind, const char *path)
 {
-        Manager *m = userdata;
-        int r = sd_bus_emit_object_added(m->bus, path);
-
-        snapshot_writer_changed(m->snapshot);
-        if (r < 0)
-                log_warning_errno(r, "Cannot announce %s: %m", path);
+        signal_added_or_changed(userdata, true, kind, path, NULL);
 }
 
 static void on_object_removed(void *userdata, InvObjectKind kind, const char *path)
 {
         Manager *m = userdata;
-        int r = sd_bus_emit_object_removed(m->bus, path);
+        int r;
 
+        signals_flush(m);
+        r = sd_bus_emit_object_removed(m->bus, path); /* while the object can still be looked up */
         snapshot_writer_changed(m->snapshot);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce removal of %s: %m", path);
@@ -47,12 +108,7 @@ static void on_object_removed(void *userdata, InvObjectKind kind, const char *pa
 
 static void on_properties_changed(void *userdata, InvObjectKind kind, const char *path, char **names)
 {
-        Manager *m = userdata;
-        int r = sd_bus_emit_properties_changed_strv(m->bus, path, bus_interface_of(kind), names);
-
-        snapshot_writer_changed(m->snapshot);
-        if (r < 0)
-                log_warning_errno(r, "Cannot announce property changes of %s: %m", path);
+        signal_added_or_changed(userdata, false, kind, path, names);
 }
 
 static const InventoryObserver bus_observer = {
@@ -404,6 +460,16 @@ int bus_setup(Manager *m)
         r = bus_add_objects(m->bus, m);
         if (r < 0)
                 return r;
+        /* always on: sd-event marks post sources pending before it dispatches another source */
+        r = sd_event_add_post(m->event, &m->signals_post, on_signals_post, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the bus signals: %m");
         inventory_set_observer(m->inventory, &bus_observer, m);
         return 0;
+}
+
+void bus_done(Manager *m)
+{
+        signals_flush(m);
+        m->signals_post = sd_event_source_disable_unref(m->signals_post);
 }

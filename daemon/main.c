@@ -199,6 +199,7 @@ static void manager_done(Manager *m)
         bus_private_done(m);
         snapshot_writer_free(m->snapshot);
         g_free(m->snapshot_path);
+        bus_done(m); /* the signals of the last dispatch, before the bus is flushed */
         inventory_free(m->inventory);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);

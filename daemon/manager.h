@@ -18,6 +18,8 @@
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
+        GQueue pending_signals;        /* the observer's signals until the dispatch ends (bus-manager.c) */
+        sd_event_source *signals_post; /* sends them */
         Inventory *inventory;
         UdevWatch *udev;
         StoreWatch *store_watch;

@@ -343,7 +343,7 @@ class TestDefinitions(LifecycleTestCase):
         self.assertEqual((uuid, path), (U1, definition_path(T4, U1)))
         with open(self.def_file(T4, U1)) as f:
             self.assertEqual(f.read(), hosts.definition_text(TWO_Q, 'manual', [('a', '1')]))
-        # the object is there when the reply comes, and its signal went out before it
+        # the object is there when the reply comes (its signal follows it: test_replies_come_before_signals)
         objects = self.get_managed_objects()
         self.assertEqual(objects[path][DEFINITION]['TypeId'], TWO_Q)
         self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesAdded')))
@@ -491,6 +491,40 @@ class TestDefinitions(LifecycleTestCase):
         self.assertEqual(self.get_property(path, DEFINITION, 'Start'), 'auto')
         os.unlink(self.def_file(T4, U1))
         self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesRemoved')))
+
+
+    def test_replies_come_before_signals(self):
+        """A Definition's signals go out at the end of the dispatch that answers the Define or Modify,
+        after the reply (the client runs meanwhile); the object is there for the reply already."""
+        path = definition_path(T4, U1)
+        order = []  # what reaches this connection, in the order it comes
+
+        def on_message(_conn, msg, incoming):
+            if incoming and msg.get_message_type() == Gio.DBusMessageType.METHOD_RETURN:
+                order.append('reply')
+            elif incoming and msg.get_message_type() == Gio.DBusMessageType.SIGNAL:
+                body = msg.get_body()
+                first = body.unpack()[0] if body is not None and body.n_children() > 0 else None
+                if msg.get_path() == path or first == path:
+                    order.append(msg.get_member())
+            return msg
+
+        self.recorder.clear()
+        fid = self.gconn.add_filter(on_message)
+        try:
+            self.define(T4, U1, dfn(TWO_Q))
+            self.assertIn(path, self.get_managed_objects())
+            self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesAdded')))
+            # the Define's reply, then (after GetManagedObjects' reply, or before it) the signal
+            self.assertEqual(order[0], 'reply', order)
+            self.assertIn('InterfacesAdded', order)
+            del order[:]
+            self.modify(T4, U1, {'start': GLib.Variant('s', 'auto')})
+            self.assertTrue(self.wait_for(lambda s: any(m == 'PropertiesChanged' and p == path for m, p, _ in s)))
+            self.assertEqual(order[0], 'reply', order)
+            self.assertIn('PropertiesChanged', order)
+        finally:
+            self.gconn.remove_filter(fid)
 
 
 class TestReadOnly(LifecycleTestCase):
