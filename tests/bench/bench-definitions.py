@@ -22,8 +22,11 @@ Beside them, what one durable replace costs alone on that file system (the floor
 that keeps what it said it wrote over a power cut).
 Both parts run twice: on the disk, then on tmpfs (/dev/shm), where an fsync costs nothing, so that
 the cost of durability can be told from each program's own work (BENCH_WHERE=/var/tmp picks one).
-BENCH_BASELINE=BUILDDIR adds another build's vgpuctl (against this build's vgpud) to the same rounds
-and bursts: an A/B of the client under the same load.
+vgpud runs with the options of its unit: its snapshot (on a tmpfs, as /run is) and its metrics file
+are written as they are on a host.
+BENCH_BASELINE=BUILDDIR adds another build's vgpuctl, served by that build's own vgpud (its own bus and
+private socket, the same definitions directory, so each daemon also reloads the other's and mdevctl's
+changes), to the same rounds and bursts: an A/B of client and daemon under the same load.
 Usage: bench-definitions.py [BUILDDIR]  (default: build). Run as root.
 """
 
@@ -122,12 +125,18 @@ def durable_replace_cost(d, n=51):
 
 
 def start_vgpud(builddir, env, tmp):
+    """vgpud with its unit's options, its files under tmp (the snapshot on a tmpfs, as /run is)."""
     path = os.path.join(tmp, 'notify')
+    for d in ('state', 'run', 'metrics'):
+        os.makedirs(os.path.join(tmp, d), exist_ok=True)
+    subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', os.path.join(tmp, 'run')], check=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(30)
     proc = subprocess.Popen([os.path.join(builddir, 'daemon', 'vgpud'), '--state-dir', os.path.join(tmp, 'state'),
-                             '--private-socket', os.path.join(tmp, 'private')],
+                             '--private-socket', os.path.join(tmp, 'private'),
+                             '--snapshot', os.path.join(tmp, 'run', 'snapshot'),
+                             '--metrics-file', os.path.join(tmp, 'metrics', 'vgpud.prom')],
                             env=dict(env, NOTIFY_SOCKET=path), stderr=subprocess.DEVNULL)
     try:
         while 'READY=1' not in sock.recv(4096).decode().split('\n'):
@@ -135,6 +144,17 @@ def start_vgpud(builddir, env, tmp):
     finally:
         sock.close()
     return proc
+
+
+def stop(procs, buses, tmp):
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for bus in buses:
+        bus.close()
+    for name in os.listdir(tmp):
+        subprocess.run(['umount', '-q', os.path.join(tmp, name, 'run')])
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def defined(u):
@@ -164,43 +184,47 @@ def inner(builddir, tree):
     subprocess.run(['mount', '--bind', os.path.join(tree, 'sys'), '/sys'], check=True)
     subprocess.run(['mount', '--bind', os.path.join(tree, 'etc', 'mdevctl.d'), '/etc/mdevctl.d'], check=True)
     tmp = tempfile.mkdtemp(prefix='vgpud-bench.', dir='/var/tmp')
-    os.makedirs(os.path.join(tmp, 'state'))
     parent = sorted(os.listdir('/sys/class/mdev_bus'))[0]
-    bus = lc.Bus(tmp)
-    # vgpuctl finds vgpud's private socket as it does under vgpud.service
-    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=os.path.join(tmp, 'private'))
-    progs = [('vgpuctl', os.path.join(builddir, 'client', 'vgpuctl')), ('mdevctl', 'mdevctl')]
+    # each build's vgpud its own bus and files; vgpuctl finds the private socket as under vgpud.service
+    daemons = [('vgpuctl', builddir, os.path.join(tmp, 'this'))]
     if BASELINE:
-        progs.append(('baseline', os.path.join(os.path.abspath(BASELINE), 'client', 'vgpuctl')))
-    names = [name for name, _ in progs]
+        daemons.append(('baseline', os.path.abspath(BASELINE), os.path.join(tmp, 'baseline')))
+    progs, envs, buses, procs = [], {}, [], []
     try:
-        proc = start_vgpud(builddir, env, tmp)
+        for name, build, dtmp in daemons:
+            os.makedirs(dtmp)
+            buses.append(lc.Bus(dtmp))
+            envs[name] = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=buses[-1].address,
+                              VGPUD_SOCKET=os.path.join(dtmp, 'private'))
+            procs.append(start_vgpud(build, envs[name], dtmp))
+            progs.append((name, os.path.join(build, 'client', 'vgpuctl')))
+            if name == 'vgpuctl':
+                progs.append(('mdevctl', 'mdevctl'))
+                envs['mdevctl'] = envs[name]
     except BaseException:
-        bus.close()
+        stop(procs, buses, tmp)
         raise
+    names = [name for name, _ in progs]
     try:
         times = {(prog, cmd): [] for prog in names for cmd in COMMANDS}
         for r in range(RUNS):
             us = {prog: str(uuidlib.uuid4()) for prog in names}
             for cmd in COMMANDS:
                 for prog, path in progs[r % len(progs):] + progs[:r % len(progs)]:
-                    times[(prog, cmd)].append(wall(argv_for(path, cmd, us[prog], parent), env))
+                    times[(prog, cmd)].append(wall(argv_for(path, cmd, us[prog], parent), envs[prog]))
                     check(us[prog], cmd)
         bursts = {(prog, cmd): [] for prog in names for cmd in COMMANDS}
         for b in range(BURSTS):
             for prog, path in progs[b % len(progs):] + progs[:b % len(progs)]:
                 us = [str(uuidlib.uuid4()) for _ in range(CONCURRENT)]
                 for cmd in COMMANDS:
-                    bursts[(prog, cmd)].append(concurrent([argv_for(path, cmd, u, parent) for u in us], env))
+                    bursts[(prog, cmd)].append(concurrent([argv_for(path, cmd, u, parent) for u in us], envs[prog]))
                     for u in us:
                         check(u, cmd)
         burst = {k: statistics.median(v) for k, v in bursts.items()}
         floor = durable_replace_cost(os.path.join('/etc/mdevctl.d', parent))
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        bus.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop(procs, buses, tmp)
     fs = subprocess.run(['stat', '-f', '-c', '%T', '/etc/mdevctl.d'], stdout=subprocess.PIPE, text=True).stdout.strip()
     def row(cmd, values, unit_fmt):
         cells = ''.join(unit_fmt % (values[prog] * 1000) for prog in names)
@@ -219,8 +243,8 @@ def inner(builddir, tree):
         CONCURRENT, BURSTS))
     for cmd in COMMANDS:
         print(row(cmd, {prog: burst[(prog, cmd)] for prog in names}, '%10.1fms'))
-    print('(ratio: mdevctl\'s time over vgpuctl\'s (r.base: over the baseline\'s), above 1: faster than mdevctl;')
-    print(' vgpud fsyncs, mdevctl does not; load average %s)' % ' '.join(open('/proc/loadavg').read().split()[:3]))
+    print('(ratio: mdevctl\'s time over vgpuctl\'s (r.base: over the baseline\'s, with its own vgpud),')
+    print(' above 1: faster than mdevctl; vgpud fsyncs, mdevctl does not; load average %s)' % ' '.join(open('/proc/loadavg').read().split()[:3]))
 
 
 def main():
