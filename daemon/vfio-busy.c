@@ -117,7 +117,8 @@ static void scan_process(int procfd, const char *pid, const Nodes *n, GHashTable
                 if (len <= 0)
                         return;
                 for (ssize_t off = 0; off < len;) {
-                        const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+                        const struct dirent64 *de =
+                                (const void *)(buf + off); /* aligned: buf is, and so is d_reclen */
                         struct stat st;
                         const char *uuid;
                         VfioHolder *h;
