@@ -71,11 +71,9 @@ static FileChange *change_new(int dirfd, const char *dir, const char *name)
         return c->dirfd < 0 ? NULL : g_steal_pointer(&c);
 }
 
-int file_change_write(int dirfd, const char *dir, const char *name, const void *data, size_t len,
-                      mode_t mode, FileChange **ret)
+int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mode, FileChange **ret)
 {
         g_autoptr(FileChange) c = change_new(dirfd, dir, name);
-        int r;
 
         if (!c)
                 return negative_errno();
@@ -83,9 +81,26 @@ int file_change_write(int dirfd, const char *dir, const char *name, const void *
         c->fd = open_temp(dirfd, name, mode, &c->tmp);
         if (c->fd < 0)
                 return c->fd;
-        r = write_all(c->fd, data, len);
+        *ret = g_steal_pointer(&c);
+        return 0;
+}
+
+int file_change_fill(FileChange *c, const void *data, size_t len)
+{
+        return write_all(c->fd, data, len); /* on failure, file_change_free() removes the file */
+}
+
+int file_change_write(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+                      mode_t mode, FileChange **ret)
+{
+        g_autoptr(FileChange) c = NULL;
+        int r;
+
+        r = file_change_prepare(dirfd, dir, name, mode, &c);
+        if (r >= 0)
+                r = file_change_fill(c, data, len);
         if (r < 0)
-                return r; /* file_change_free() removes the temporary file */
+                return r;
         *ret = g_steal_pointer(&c);
         return 0;
 }
@@ -294,6 +309,11 @@ int write_file_atomic_full_at(int dirfd, const char *name, const void *data, siz
         r = file_change_write(dirfd, ".", name, data, len, mode, &c);
         if (r < 0)
                 return r;
+        return file_change_commit_no_sync(c);
+}
+
+int file_change_commit_no_sync(FileChange *c)
+{
         /* the rename alone: readers see the old or the new contents, never a part */
         c->result = 0;
         commit_names(&c, 1);

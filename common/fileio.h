@@ -49,10 +49,18 @@ typedef struct FileChange FileChange;
  * temporary file is created and written now, fsynced at the commit. dirfd is duplicated. */
 int file_change_write(int dirfd, const char *dir, const char *name, const void *data, size_t len,
                       mode_t mode, FileChange **ret);
+/* The same in two steps, so that the temporary file can be made ahead of the data (the snapshot's next
+ * file is created once the reply that published the last one is out): file_change_prepare() creates
+ * it, file_change_fill() writes the data (once). */
+int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mode, FileChange **ret);
+int file_change_fill(FileChange *c, const void *data, size_t len);
 /* A removal of name from dirfd, made at the commit (-ENOENT then when it is not there). */
 int file_change_remove(int dirfd, const char *dir, const char *name, FileChange **ret);
 /* Also fsync the directory dirfd (duplicated) when the change is committed: one created for it. */
 int file_change_also_sync(FileChange *c, int dirfd);
+/* Rename c's temporary file over its name now, with no fsync at all (WRITE_ATOMIC_NO_SYNC: for tmpfs);
+ * its result, also file_change_result() then. */
+int file_change_commit_no_sync(FileChange *c);
 /* Make the batch durable; each change's result is then file_change_result(). */
 void file_changes_commit(FileChange *const *changes, size_t n);
 /* 0 once committed durably, or a negative errno; -EINPROGRESS before the commit. */

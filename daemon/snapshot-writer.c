@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <inttypes.h>
 
 #include "fileio.h"
@@ -21,12 +22,15 @@
 struct SnapshotWriter {
         Inventory *inventory;
         char *path;
-        char *name;            /* path's last component */
-        int dirfd;             /* path's directory */
-        int lock_fd;           /* holds the lock; -1 after a failed write (readers use D-Bus from then on) */
-        bool dirty;            /* changed since the last write */
-        size_t size_hint;      /* the last snapshot\'s size and some: one allocation for the next */
-        sd_event_source *post; /* after every dispatch of another source: writes when dirty */
+        char *name;       /* path's last component */
+        int dirfd;        /* path's directory */
+        int lock_fd;      /* holds the lock; -1 after a failed write (readers use D-Bus from then on) */
+        bool dirty;       /* changed since the last write */
+        bool head_dirty;  /* the types or devices changed since head was built */
+        GString *head;    /* the types and devices as last written (the payload's first part) */
+        FileChange *next; /* the next write's temporary file, made ahead (on_defer()), or NULL */
+        size_t size_hint; /* the last snapshot\'s size and some: one allocation for the next */
+        sd_event_source *defer; /* on at a change or a write: writes when dirty, makes the next file */
 };
 
 /* ListTypes: a(soa(ssssiuts)) */
@@ -99,6 +103,25 @@ static void put_definitions(GString *out, Inventory *inv)
                 vgpud_snapshot_put_str(out, warnings->pdata[i]);
 }
 
+static void schedule(SnapshotWriter *w)
+{
+        (void)sd_event_source_set_enabled(w->defer, SD_EVENT_ONESHOT);
+}
+
+/* Replace the file with out: into the temporary file made ahead when there is one (so that a write
+ * before a reply costs the write and the rename, not the creation too), else into a new one. */
+static int write_out(SnapshotWriter *w, GString *out)
+{
+        g_autoptr(FileChange) c = g_steal_pointer(&w->next);
+        int r = 0;
+
+        if (!c)
+                r = file_change_prepare(w->dirfd, ".", w->name, 0644, &c);
+        if (r >= 0)
+                r = file_change_fill(c, out->str, out->len);
+        return r < 0 ? r : file_change_commit_no_sync(c);
+}
+
 /* Write the snapshot. One that cannot be written must not stay behind as current: remove the old one
  * and give up the lock, so readers use D-Bus from then on (a later write could fail the same way). */
 static void write_snapshot(SnapshotWriter *w)
@@ -111,13 +134,19 @@ static void write_snapshot(SnapshotWriter *w)
         w->dirty = false;
         if (w->lock_fd < 0)
                 return;
+        if (w->head_dirty) {
+                g_string_truncate(w->head, 0);
+                put_types(w->head, w->inventory);
+                put_devices(w->head, w->inventory);
+                w->head_dirty = false;
+        }
         vgpud_snapshot_begin(out);
-        put_types(out, w->inventory);
-        put_devices(out, w->inventory);
+        g_string_append_len(out, w->head->str, (gssize)w->head->len);
         put_definitions(out, w->inventory);
         vgpud_snapshot_end(out);
         w->size_hint = out->len + out->len / 8;
-        r = write_file_atomic_full_at(w->dirfd, w->name, out->str, out->len, 0644, WRITE_ATOMIC_NO_SYNC);
+        r = write_out(w, out);
+        schedule(w); /* the next write's file, made once this dispatch (and its reply) is done */
         if (r >= 0) {
                 log_debug("Wrote %s: %zu bytes in %" PRIu64 " us", w->path, out->len,
                           (uint64_t)g_get_monotonic_time() - t0);
@@ -129,21 +158,37 @@ static void write_snapshot(SnapshotWriter *w)
 }
 
 /* Right after the dispatch that changed the inventory (a uevent, an inotify event, a timer), before
- * the loop reads the next request: whoever learns of the change from vgpud (a signal, a reply) and
- * then runs `vgpuctl list` finds it in the snapshot. A batch of changes is written once. */
-static int on_post(sd_event_source *s, void *userdata)
+ * the loop reads the next request (a defer source of IMPORTANT priority, turned on by the change):
+ * whoever learns of the change from vgpud (a signal, a reply) and then runs `vgpuctl list` finds it in
+ * the snapshot. A batch of changes is written once. On only when there is something to do: an
+ * always-on post source would cost the loop one more iteration after every dispatch. */
+static int on_defer(sd_event_source *s, void *userdata)
 {
         SnapshotWriter *w = userdata;
 
         if (w->dirty)
                 write_snapshot(w);
+        /* the next write's temporary file, made now that the write and its reply are out: a failure
+         * here is tried again at the write, which reports it */
+        if (!w->next && w->lock_fd >= 0)
+                (void)file_change_prepare(w->dirfd, ".", w->name, 0644, &w->next);
         return 0;
 }
 
 void snapshot_writer_changed(SnapshotWriter *w)
 {
-        if (w)
-                w->dirty = true;
+        if (!w)
+                return;
+        w->dirty = w->head_dirty = true;
+        schedule(w);
+}
+
+void snapshot_writer_definitions_changed(SnapshotWriter *w)
+{
+        if (!w)
+                return;
+        w->dirty = true;
+        schedule(w);
 }
 
 void snapshot_writer_flush(SnapshotWriter *w)
@@ -156,7 +201,10 @@ void snapshot_writer_free(SnapshotWriter *w)
 {
         if (!w)
                 return;
-        sd_event_source_disable_unref(w->post);
+        sd_event_source_disable_unref(w->defer);
+        file_change_free(w->next); /* removes its temporary file */
+        if (w->head)
+                g_string_free(w->head, TRUE);
         if (w->lock_fd >= 0) {
                 /* first the file, then the lock: a reader never takes a dead daemon's file as current */
                 (void)unlinkat(w->dirfd, w->name, 0);
@@ -169,6 +217,23 @@ void snapshot_writer_free(SnapshotWriter *w)
         g_free(w);
 }
 
+/* The temporary files an earlier vgpud left (killed between making one and renaming it). */
+static void remove_temp_files(SnapshotWriter *w)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int fd = fcntl(w->dirfd, F_DUPFD_CLOEXEC, 3);
+
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (is_temp_file_of(de->d_name, w->name))
+                        (void)unlinkat(w->dirfd, de->d_name, 0);
+}
+
 int snapshot_writer_new(sd_event *event, Inventory *inv, const char *path, SnapshotWriter **ret)
 {
         g_autoptr(SnapshotWriter) w = g_new0(SnapshotWriter, 1);
@@ -176,17 +241,19 @@ int snapshot_writer_new(sd_event *event, Inventory *inv, const char *path, Snaps
         int r;
 
         w->inventory = inv;
+        w->head = g_string_new(NULL);
+        w->head_dirty = true;
         w->path = g_strdup(path);
         w->name = g_path_get_basename(path);
         w->lock_fd = -1;
         w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (w->dirfd < 0)
                 return log_error_errno(negative_errno(), "Cannot open %s for the snapshot: %m", dir);
-        /* always on: sd-event marks post sources pending before it dispatches another source, so one
-         * enabled during that dispatch would miss it */
-        r = sd_event_add_post(event, &w->post, on_post, w);
+        r = sd_event_add_defer(event, &w->defer, on_defer, w);
         if (r >= 0)
-                r = sd_event_source_set_priority(w->post, SD_EVENT_PRIORITY_IMPORTANT);
+                r = sd_event_source_set_priority(w->defer, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(w->defer, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the snapshot's writer: %m");
 
@@ -198,6 +265,7 @@ int snapshot_writer_new(sd_event *event, Inventory *inv, const char *path, Snaps
                 return 0;
         }
         (void)unlinkat(w->dirfd, w->name, 0);
+        remove_temp_files(w);
         w->lock_fd = vgpud_snapshot_lock(path);
         if (w->lock_fd < 0) {
                 log_warning_errno(w->lock_fd, "Cannot lock %s.lock, not publishing the inventory: %m", path);

@@ -26,6 +26,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnapshotWriter, snapshot_writer_free)
  * is fine. */
 void snapshot_writer_changed(SnapshotWriter *w);
 
+/* Only a Definition changed: the types and devices are written as they were built last time (every
+ * change of those reaches snapshot_writer_changed(): the bus glue calls it for every other object's
+ * signal). NULL is fine. */
+void snapshot_writer_definitions_changed(SnapshotWriter *w);
+
 /* Write the snapshot now if it changed since it was last written: before a reply to a change
  * request, so that a `list` right after it shows the change. NULL is fine. */
 void snapshot_writer_flush(SnapshotWriter *w);

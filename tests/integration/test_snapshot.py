@@ -82,8 +82,14 @@ class TestSnapshot(VgpuctlAllocCase):
         self.assertIn('vgpud', err)
         # what changed meanwhile shows once a vgpud runs again
         os.unlink(os.path.join(self.sim.definitions_dir, T4, V1))
+        # vgpud keeps its next write's temporary file made ahead: one a killed vgpud left goes too
+        d, name = os.path.split(self.snapshot_path())
+        stale = os.path.join(d, '.%s.k1ll3d' % name)
+        open(stale, 'w').close()
         self.start_vgpud()
         self.assertNotIn(V1, self.offline_ok('list', '-d'))
+        self.assertFalse(os.path.exists(stale))
+        self.assertLessEqual(len([f for f in os.listdir(d) if f.startswith('.' + name + '.')]), 1)
 
     def test_damaged_snapshot_falls_back(self):
         self.vgpuctl_ok('define', '-u', V1, '-p', T4, '-t', 'nvidia-231')

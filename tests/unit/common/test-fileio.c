@@ -228,6 +228,38 @@ static void test_batch_not_committed(void)
         remove_tree(dir);
 }
 
+/* A temporary file made ahead (file_change_prepare()) is invisible under its dot name until it is
+ * filled and renamed without a sync; the old contents stay until then. */
+static void test_prepared_ahead(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autofree char *path = g_build_filename(dir, "f", NULL);
+        g_autofree char *got = NULL;
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_autoptr(FileChange) c = NULL;
+        g_auto(GStrv) names = NULL;
+        gsize len;
+
+        g_assert_cmpint(write_file_atomic_full_at(dirfd, "f", "old", 3, 0644, WRITE_ATOMIC_NO_SYNC), ==, 0);
+        g_assert_cmpint(file_change_prepare(dirfd, ".", "f", 0644, &c), ==, 0);
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 2);
+        g_assert_true(is_temp_file_of(names[0], "f") || is_temp_file_of(names[1], "f"));
+        g_assert_cmpint(file_change_fill(c, "newer", 5), ==, 0);
+        g_assert_true(g_file_get_contents(path, &got, &len, NULL));
+        g_assert_cmpmem(got, len, "old", 3);
+        g_clear_pointer(&got, g_free);
+        g_assert_cmpint(file_change_commit_no_sync(c), ==, 0);
+        g_assert_cmpint(file_change_result(c), ==, 0);
+        g_assert_true(g_file_get_contents(path, &got, &len, NULL));
+        g_assert_cmpmem(got, len, "newer", 5);
+        g_clear_pointer(&c, file_change_free);
+        g_strfreev(names);
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 1);
+        remove_tree(dir);
+}
+
 int main(int argc, char **argv)
 {
         /* the fsync of "b" fails (test_batch_failures_are_their_own); set before the first fsync */
@@ -239,5 +271,6 @@ int main(int argc, char **argv)
         g_test_add_func("/fileio/batch/failures-are-their-own", test_batch_failures_are_their_own);
         g_test_add_func("/fileio/batch/order-of-one-name", test_batch_order_of_one_name);
         g_test_add_func("/fileio/batch/not-committed", test_batch_not_committed);
+        g_test_add_func("/fileio/prepared-ahead", test_prepared_ahead);
         return g_test_run();
 }
