@@ -25,8 +25,8 @@ const char *bus_interface_of(InvObjectKind kind)
 }
 
 /* A Definition's InterfacesAdded and PropertiesChanged wait for the end of the loop's dispatch
- * (signals_flush(), from an always-on post source): the reply to the Define or Modify that made the
- * change goes out first, and its client runs while vgpud builds and sends them. They read the
+ * (signals_flush(), from a defer source turned on by the first of them): the reply to the Define or Modify
+ * that made the change goes out first, and its client runs while vgpud builds and sends them. They read the
  * object's properties then, which for a definition are those it had at the change (nothing else
  * changes it within the dispatch that wrote it; if something did, the signal carries the newer values
  * and a PropertiesChanged follows). Every other signal (a device's "starting" must go out as it was)
@@ -64,7 +64,7 @@ static void signals_flush(Manager *m)
         }
 }
 
-static int on_signals_post(sd_event_source *s, void *userdata)
+static int on_signals_defer(sd_event_source *s, void *userdata)
 {
         signals_flush(userdata);
         return 0;
@@ -75,7 +75,11 @@ static void signal_added_or_changed(Manager *m, bool added, InvObjectKind kind, 
 {
         PendingSignal *p;
 
-        snapshot_writer_changed(m->snapshot); /* every change reaches the snapshot (snapshot-writer.h) */
+        /* every change reaches the snapshot (snapshot-writer.h) */
+        if (kind == INV_OBJECT_DEFINITION)
+                snapshot_writer_definitions_changed(m->snapshot);
+        else
+                snapshot_writer_changed(m->snapshot);
         if (kind != INV_OBJECT_DEFINITION) {
                 signals_flush(m);
                 emit(m, added, kind, path, names);
@@ -87,6 +91,7 @@ static void signal_added_or_changed(Manager *m, bool added, InvObjectKind kind, 
         p->path = g_strdup(path);
         p->names = g_strdupv(names);
         g_queue_push_tail(&m->pending_signals, p);
+        (void)sd_event_source_set_enabled(m->signals_defer, SD_EVENT_ONESHOT);
 }
 
 static void on_object_added(void *userdata, InvObjectKind kind, const char *path)
@@ -101,7 +106,10 @@ static void on_object_removed(void *userdata, InvObjectKind kind, const char *pa
 
         signals_flush(m);
         r = sd_bus_emit_object_removed(m->bus, path); /* while the object can still be looked up */
-        snapshot_writer_changed(m->snapshot);
+        if (kind == INV_OBJECT_DEFINITION)
+                snapshot_writer_definitions_changed(m->snapshot);
+        else
+                snapshot_writer_changed(m->snapshot);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce removal of %s: %m", path);
 }
@@ -460,8 +468,9 @@ int bus_setup(Manager *m)
         r = bus_add_objects(m->bus, m);
         if (r < 0)
                 return r;
-        /* always on: sd-event marks post sources pending before it dispatches another source */
-        r = sd_event_add_post(m->event, &m->signals_post, on_signals_post, m);
+        r = sd_event_add_defer(m->event, &m->signals_defer, on_signals_defer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->signals_defer, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the bus signals: %m");
         inventory_set_observer(m->inventory, &bus_observer, m);
@@ -471,5 +480,5 @@ int bus_setup(Manager *m)
 void bus_done(Manager *m)
 {
         signals_flush(m);
-        m->signals_post = sd_event_source_disable_unref(m->signals_post);
+        m->signals_defer = sd_event_source_disable_unref(m->signals_defer);
 }

@@ -52,9 +52,10 @@
  * a message in progress may be 16 times that. */
 #define PRIVATE_MAX_MESSAGE  (1024u * 1024)
 #define PRIVATE_INPUT_BUDGET (8u * 1024 * 1024)
-/* The post source (on_post(), which meters the input) is pending after every dispatch; above the
- * private connections' priority, it runs between any two of their dispatches, so each connection can
- * read at most one burst (what its socket buffers hold) past a limit before it is dropped. */
+/* The post source (on_post(), which meters the input) is pending after every dispatch while a
+ * connection is metered (or new); above the private connections' priority, it runs between any two of
+ * their dispatches, so each connection can read at most one burst (what its socket buffers hold) past
+ * a limit before it is dropped. */
 #define PRIVATE_POST_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 1)
 /* The input meter's resting value of SO_PEEK_OFF (see meter_read()). */
 #define METER_BASE (1 << 30)
@@ -115,6 +116,9 @@ static void connection_drop(PrivateConnection *c, const char *why)
                              "Dropping the private connection of uid %u: %s", (unsigned)c->uid, why);
         c->dropped = true;
         (void)shutdown(sd_bus_get_fd(c->bus), SHUT_RDWR);
+        /* freed right after the running dispatch (a defer source is pending from the next iteration
+         * on, whenever it was turned on) */
+        (void)sd_event_source_set_enabled(c->manager->private_reap, SD_EVENT_ONESHOT);
 }
 
 /* The input meter. A socket's SO_PEEK_OFF is lowered by the kernel by every byte a reading (not
@@ -367,6 +371,8 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         }
         g_ptr_array_add(m->private_connections, c);
+        /* turned on in this dispatch, it runs after the next ones (its authentication's) */
+        (void)sd_event_source_set_enabled(m->private_post, SD_EVENT_ON);
         return 0;
 }
 
@@ -392,10 +398,34 @@ static void reap_dropped(Manager *m)
                 resume_accepting(m);
 }
 
-/* After every event: the input meter (meter_check()); then each connection that finished
- * authenticating since is processed until sd-bus has nothing left in its buffers (see the top of this
- * file), metered after each step; then the dropped connections are freed. Runs from the loop, never
- * from inside an sd-bus dispatch. */
+/* Whether on_post() has work after the next dispatch: a connection not yet processed after its
+ * authentication, or one whose input is metered. Off otherwise (root's connections once processed):
+ * every post source on costs the loop one more iteration after each of its dispatches. */
+static void post_as_needed(Manager *m)
+{
+        bool needed = false;
+
+        for (guint i = 0; i < m->private_connections->len && !needed; i++) {
+                PrivateConnection *c = g_ptr_array_index(m->private_connections, i);
+
+                needed = !c->dropped && (c->fresh || c->metered);
+        }
+        (void)sd_event_source_set_enabled(m->private_post, needed ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int on_reap(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+
+        reap_dropped(m);
+        post_as_needed(m);
+        return 0;
+}
+
+/* After every event while post_as_needed() says so: the input meter (meter_check()); then each
+ * connection that finished authenticating since is processed until sd-bus has nothing left in its
+ * buffers (see the top of this file), metered after each step; then the dropped connections are
+ * freed. Runs from the loop, never from inside an sd-bus dispatch. */
 static int on_post(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
@@ -415,6 +445,7 @@ static int on_post(sd_event_source *s, void *userdata)
                 for (int n = 0; n < 64 && sd_bus_process(ready->pdata[i], NULL) > 0; n++)
                         meter_check(m);
         reap_dropped(m);
+        post_as_needed(m);
         return 0;
 }
 
@@ -457,6 +488,12 @@ int bus_private_listen(Manager *m, const char *path)
         r = sd_event_add_post(m->event, &m->private_post, on_post, m);
         if (r >= 0)
                 r = sd_event_source_set_priority(m->private_post, PRIVATE_POST_PRIORITY);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->private_post, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &m->private_reap, on_reap, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->private_reap, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the private socket: %m");
         r = sd_event_add_io(m->event, &m->private_listen, fd, EPOLLIN, on_connection, m);
@@ -476,6 +513,7 @@ void bus_private_done(Manager *m)
         m->private_listen = sd_event_source_disable_unref(m->private_listen);
         m->private_retry = sd_event_source_disable_unref(m->private_retry);
         m->private_post = sd_event_source_disable_unref(m->private_post);
+        m->private_reap = sd_event_source_disable_unref(m->private_reap);
         if (m->private_connections)
                 g_ptr_array_unref(g_steal_pointer(&m->private_connections));
         if (m->private_socket)

@@ -30,7 +30,7 @@ static inline const char *bus_nz(const char *s)
 /* Install every vtable, the object manager and the observer on m->bus. A Definition's InterfacesAdded
  * and PropertiesChanged go out at the end of the dispatch that made the change (after its replies). */
 int bus_setup(Manager *m);
-/* Sends the signals still waiting and stops the observer's post source (before m->bus goes). */
+/* Sends the signals still waiting and stops the observer's defer source (before m->bus goes). */
 void bus_done(Manager *m);
 /* The object manager and every vtable on one connection (the system bus, or a private one). */
 int bus_add_objects(sd_bus *bus, Manager *m);

@@ -18,8 +18,8 @@
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
-        GQueue pending_signals;        /* the observer's signals until the dispatch ends (bus-manager.c) */
-        sd_event_source *signals_post; /* sends them */
+        GQueue pending_signals;         /* the observer's signals until the dispatch ends (bus-manager.c) */
+        sd_event_source *signals_defer; /* sends them */
         Inventory *inventory;
         UdevWatch *udev;
         StoreWatch *store_watch;
@@ -40,6 +40,7 @@ typedef struct Manager {
         sd_event_source *private_listen;
         sd_event_source *private_retry; /* resumes accepting after EMFILE (bus-private.c) */
         sd_event_source *private_post;  /* processes what came with a peer's authentication */
+        sd_event_source *private_reap;  /* frees the connections dropped over a limit */
         GPtrArray *private_connections; /* PrivateConnection* of the connected peers */
         char *scripts_dir;              /* mdevctl's system scripts.d (NULL: /usr/lib/mdevctl/scripts.d) */
         uint64_t callout_timeout_usec;  /* 0: the default */
