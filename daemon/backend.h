@@ -101,6 +101,12 @@ typedef struct BackendClass {
         int (*create)(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid);
         /* Remove a device; 1 / 0 / errno as create. */
         int (*remove)(Backend *b, const SysfsDevice *d);
+        /* Where create's and remove's write goes when each is that one write (mdev: the type's create
+         * file, given the UUID; the device's remove file, given "1"), so that it can be made off the loop
+         * (sysfs-writer.h) with create's and remove's result; NULL when they are more (a VF: the write,
+         * then its read back and the backend's own records): call create and remove instead. */
+        char *(*create_path)(Backend *b, const SysfsParent *p, const char *type_id);
+        char *(*remove_path)(Backend *b, const SysfsDevice *d);
         /* Write an attribute of a running device (mdevctl's "attrs"); -EOPNOTSUPP when it has none. */
         int (*write_attr)(Backend *b, const SysfsDevice *d, const char *name, const char *value);
         BackendEvent (*uevent)(Backend *b, const char *subsystem, const char *sysname, char **ret_name);

@@ -56,13 +56,16 @@ static bool lease_matches(Ops *ops, const Lease *l, const char *profile)
         return t ? vgpu_type_matches_profile(t, profile) : g_ascii_strcasecmp(l->type, profile) == 0;
 }
 
-/* The decided creations not written yet (Job.reserving) in the snapshot: each lowers its type's count
- * on its parent, which the driver lowers only once the creation is written. */
+/* The decided creations not written yet (Job.reserving) and those whose write is in flight in the
+ * snapshot: each lowers its type's count on its parent, which the driver lowers only once the creation
+ * is written (a write in flight may be counted already: place() waits rather than refuse then). */
 static void unwritten_apply(Ops *ops, AllocHost *h)
 {
         for (guint i = 0; i < ops->active->len; i++) {
                 const Job *a = ops->active->pdata[i];
-                const PlaceCore *c = a->reserving ? alloc_host_core_of(h, a->parent) : NULL;
+                const PlaceCore *c = a->reserving || a->wait == WAIT_CREATE_WRITE
+                                             ? alloc_host_core_of(h, a->parent)
+                                             : NULL;
 
                 for (size_t k = 0; c && k < c->n_parents; k++) {
                         const PlaceParent *pp = &c->parents[k];
@@ -158,6 +161,14 @@ static int place(Ops *ops, Job *j, char **ret_message)
                 g_clear_pointer(ret_message, g_free);
                 j->acquire.counted = false;
                 r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
+        }
+        if ((r == -ENOSPC || r == -EXDEV) && ops_creates_in_flight(ops, NULL, NULL) > 0) {
+                /* a create in flight may be counted twice (its device seen, the counts not yet read
+                 * again): no refusal before every one is in */
+                log_debug("Placement of %s for %s waits for the creates in flight", req->profile,
+                          req->owner);
+                g_clear_pointer(ret_message, g_free);
+                return OPS_AFTER_WRITES;
         }
         if (r < 0)
                 return r;
@@ -258,7 +269,7 @@ static int acquire_prepare(Ops *ops, Job *j, char **ret_message)
         }
 
         r = place(ops, j, ret_message);
-        if (r < 0)
+        if (r != 0) /* an error, or OPS_AFTER_WRITES */
                 return r;
         if (req->dry_run) {
                 out_add(j, j->def->mdev_type);

@@ -120,6 +120,12 @@ static int idle_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
         int r = ops_remove_resume(ops, j, timed_out, ret_message);
 
+        if (r == -EBUSY) { /* the driver said so when its write to remove returned */
+                log_info("Not releasing %s: %s", j->uuid, *ret_message);
+                g_clear_pointer(ret_message, g_free);
+                j->release_idle.next++;
+                return idle_continue(ops, j, ret_message);
+        }
         if (r != 0)
                 return r;
         log_info("Released idle device %s (on %s)", j->uuid, j->parent);

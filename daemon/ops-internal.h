@@ -51,6 +51,9 @@ typedef enum {
         WAIT_DURABLE,      /* its file changes are being made durable (ops_job_commit()); no timeout */
         WAIT_DURABLE_TURN, /* the same, keeping the turn: an Acquire whose placement could not count
                               every reservation (its start will wait its turn) */
+        WAIT_CREATE_WRITE, /* its write to create is in flight (ops_job_write()): a reservation until
+                              its result is handled on the loop; no timeout */
+        WAIT_REMOVE_WRITE, /* its write to remove is in flight; no timeout */
 } Wait;
 
 typedef enum {
@@ -78,7 +81,7 @@ typedef struct OpsKindInfo {
         void (*init)(OpsRequest *req);
         void (*clear)(OpsRequest *req);
         /* Find what the request is about and add the callout targets; 1: answered without a change
-         * (nothing to do, a dry run). */
+         * (nothing to do, a dry run); OPS_AFTER_WRITES: prepared again once no create is in flight. */
         int (*prepare)(Ops *ops, Job *j, char **ret_message);
         /* The change; 1: it waits for the kernel (ops_job_wait()) and resume goes on. */
         int (*run)(Ops *ops, Job *j, char **ret_message);
@@ -161,6 +164,9 @@ struct Job {
         int gone_count;
         sd_event_source *timer;
         sd_event_source *check; /* looks once, from the loop, whether what it waits for is there already */
+        bool writing;           /* WAIT_*_WRITE: the write is in flight, its result not yet handled */
+        int write_result;       /* WAIT_*_WRITE: the write's result (0 or the driver's errno), once in */
+        bool create_reread;     /* WAIT_CREATE_WRITE: decided on counts read just before */
         bool state_set;         /* j->uuid's State was set: back to "active" when the change ends */
         int error; /* a rollback: the original error and message, reported once the device went */
         char *message;
@@ -199,10 +205,18 @@ struct Ops {
         struct Leases *leases;
         OpsLeaseNotify lease_notify;
         void *lease_userdata;
-        bool reconcile;          /* ops_reconcile_leases() is due once the queue is empty */
-        struct Metrics *metrics; /* NULL: none counted */
-        struct Flusher *flusher; /* commits the jobs' file changes in shared batches */
+        bool reconcile;             /* ops_reconcile_leases() is due once the queue is empty */
+        struct Metrics *metrics;    /* NULL: none counted */
+        struct Flusher *flusher;    /* commits the jobs' file changes in shared batches */
+        struct SysfsWriter *writer; /* makes the jobs' writes to create and remove off the loop */
+        bool held;                  /* the queue's head waits for the writes to create in flight
+                                       (OPS_AFTER_WRITES) */
 };
+
+/* From prepare: the request cannot be decided before the writes to create in flight have their
+ * results (they are counted as taking room while in flight, maybe twice: ops_core_reserved()). The job
+ * goes back to the head of the queue and is prepared again once none is in flight. */
+#define OPS_AFTER_WRITES 2
 
 /* ---- the engine (ops.c) ---- */
 
@@ -244,13 +258,25 @@ void ops_reconcile_leases(Ops *ops);
  * written there and the kernel has not shown yet. Returns how many; *ret_parent and *ret_type (either
  * may be NULL; borrowed from the jobs, valid until the loop runs again) name their parent and type when
  * all are of one type on one parent, else NULL; *ret_unwritten (may be NULL) how many of them are
- * decided and not written yet (j->reserving: the driver's available_instances does not count those,
- * a decision lowers it by them). Released by themselves: a job counts from its decision (an Acquire
- * that gives up its turn while its lease is made durable) or its write until its device is seen or its
- * wait ends (failure, rollback, timeout); one that ends unwritten lets the job waiting its turn decide
- * again. */
+ * decided and not written yet, or whose write is in flight (j->reserving, WAIT_CREATE_WRITE: the
+ * driver's available_instances may not count those, a decision lowers it by them; a write in flight
+ * counts even when the inventory shows its device already, so it may count twice until its result is
+ * handled: a "no" then waits for it, never refuses). Released by themselves: a job counts from its decision
+ * (an Acquire that gives up its turn while its lease is made durable) or its write until its device is seen
+ * or its wait ends (failure, rollback, timeout); one that ends unwritten lets the job waiting its turn
+ * decide again. */
 unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char **ret_parent,
                            const char **ret_type, unsigned *ret_unwritten);
+
+/* Write value to path (a type's create, a device's remove) off the loop (sysfs-writer.h) and wait
+ * for its result, what being WAIT_CREATE_WRITE or WAIT_REMOVE_WRITE: returns 1, and the job gives up its
+ * turn; resume runs once, from the loop, when the write returned, with its result in j->write_result
+ * (uevents and timers do not resume it meanwhile). A WAIT_CREATE_WRITE on j->creating_core is a
+ * reservation there until then, whatever the inventory shows. */
+int ops_job_write(Ops *ops, Job *j, Wait what, const char *path, const char *value);
+/* The writes to create in flight on the GPU core (or parent) core, NULL: anywhere; j's own not
+ * counted (j may be NULL). */
+unsigned ops_creates_in_flight(Ops *ops, const Job *j, const char *core);
 
 /* j's decided creation will not be written after all (its lease or definition failed): its reservation
  * ends, and a job waiting its turn (WAIT_TURN) decides again from the loop. */
@@ -284,11 +310,14 @@ char *ops_device_dir(Ops *ops, const char *uuid);
  * device (ops_start_resume() goes on: the attributes, or the rollback when they fail). */
 int ops_start_run(Ops *ops, Job *j, char **ret_message);
 int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message);
-/* Remove the running device j->uuid (on j->parent): its State "stopping", the write to remove, the
- * wait. 1 when it waits (ops_remove_resume() says when it went), 0 when it was gone already, or
- * -EBUSY (Busy) / OPS_DRIVER_REFUSED when the driver refused. Used by Stop and Release. */
+/* Remove the running device j->uuid (on j->parent): its State "stopping", the write to remove (off
+ * the loop where the backend allows: the kernel's remove of a device a VM holds blocks until the VM
+ * lets go), the wait. 1 when it waits (ops_remove_resume() says when it went), 0 when it was gone
+ * already, or -EBUSY (Busy) / OPS_DRIVER_REFUSED when the driver refused; ops_remove_resume() may
+ * answer the same after the write (0 when the device was gone before it). Used by Stop and Release. */
 int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message);
-/* 1 still there, 0 gone, -ETIMEDOUT when timed_out and still there. */
+/* 1 still there, 0 gone, -ETIMEDOUT when timed_out and still there; after the write, as
+ * ops_remove_and_wait(). */
 int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message);
 
 /* ---- autostart (ops-lifecycle.c) ---- */

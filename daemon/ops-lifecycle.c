@@ -123,8 +123,10 @@ char *ops_device_dir(Ops *ops, const char *uuid)
 
 /* Remove a running device through its backend: 1 when a uevent will say it went, 0 when it is gone
  * already (a VF vGPU: the inventory has seen it go), -EBUSY when a VM holds a VF vGPU's VFIO group (the
- * driver would not say), -ENOENT when it does not run, else the driver's errno. */
-static int remove_device(Ops *ops, const char *uuid)
+ * driver would not say), -ENOENT when it does not run, else the driver's errno. With j (not NULL) and a
+ * backend whose remove is one write, that write is made off the loop: 2, j waits for its result
+ * (WAIT_REMOVE_WRITE). */
+static int remove_device(Ops *ops, const char *uuid, Job *j)
 {
         g_autoptr(SysfsDevice) tmp = NULL;
         const SysfsDevice *sys = device_of(ops, uuid, &tmp);
@@ -143,6 +145,10 @@ static int remove_device(Ops *ops, const char *uuid)
 
                 if (vfio_group_holder(dir, &pid, &comm, &group) > 0)
                         return -EBUSY;
+        }
+        if (j && b->class->remove_path) {
+                g_autofree char *path = b->class->remove_path(b, sys);
+                return ops_job_write(ops, j, WAIT_REMOVE_WRITE, path, "1") + 1;
         }
         r = b->class->remove(b, sys);
         if (r == 0)
@@ -239,6 +245,7 @@ static InvParent *refused_for_room(Ops *ops, Job *j, const char *type, guint *re
 }
 
 static int start_create(Ops *ops, Job *j, bool reread, char **ret_message);
+static int start_written(Ops *ops, Job *j, int r, bool reread, char **ret_message);
 
 /* Everything up to the device: the checks, the write to create, and the device's attributes once the
  * kernel shows it (start_device_appeared()). Returns 1 when it waits for the device, 0 when started.
@@ -303,47 +310,73 @@ static int start_create(Ops *ops, Job *j, bool reread, char **ret_message)
                                        ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
                                        : 1;
         }
-        /* the size rule before sysfs is touched (the driver's count is the other half) */
-        if (available == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV)
+        /* the size rule before sysfs is touched (the driver's count is the other half); a "no" while
+         * creates are in flight on the core may count them twice: decide again once they are in */
+        if (available == 0 || core_capacity_check(&cap, p->models->pdata[type_index]) == -EXDEV) {
+                if (ops_creates_in_flight(ops, j, p->core ? p->core : p->name) > 0)
+                        return ops_job_wait(ops, j, WAIT_TURN) < 0
+                                       ? ops_fail(ret_message, -ENOMEM, "Cannot wait to create %s", j->uuid)
+                                       : 1;
                 return diagnose_capacity(ops, p, type_index, ret_message);
+        }
 
         /* its object, once it appears, says "starting" until the attributes are written */
         inventory_set_device_state(ops->inv, j->uuid, "starting");
         j->state_set = true;
+        g_free(j->creating_core);
+        j->creating_core = g_strdup(p->core ? p->core : p->name);
         b = p->sys->backend;
-        r = b->class->create(b, p->sys, t->id, j->uuid);
+        if (b->class->create_path) { /* off the loop: a reservation until its result is handled */
+                g_autofree char *path = b->class->create_path(b, p->sys, t->id);
+
+                j->create_reread = reread;
+                return ops_job_write(ops, j, WAIT_CREATE_WRITE, path, j->uuid);
+        }
+        return start_written(ops, j, b->class->create(b, p->sys, t->id, j->uuid), reread, ret_message);
+}
+
+/* The write to create returned r (1 or 0 as BackendClass.create, or the driver's errno): the
+ * refusal's diagnosis, or the device read at once (or its wait). reread: the decision was made on
+ * counts read just before. */
+static int start_written(Ops *ops, Job *j, int r, bool reread, char **ret_message)
+{
+        InvParent *p = inventory_get_parent(ops->inv, j->parent);
+        const char *type = j->def->mdev_type;
+        guint type_index = 0;
+        g_autofree char *ignored = NULL;
+        const SysfsType *t = p ? find_type(p, type, &type_index, &ignored) : NULL;
+        const char *label = t ? type_label(t) : type;
+
         if (r < 0 && backend_refusal_message(r))
-                return ops_fail(ret_message, r, "Cannot create %s (%s) on %s: %s", j->uuid, type_label(t),
-                                p->name, backend_refusal_message(r));
+                return ops_fail(ret_message, r, "Cannot create %s (%s) on %s: %s", j->uuid, label, j->parent,
+                                backend_refusal_message(r));
         if (r == -ENOSPC) /* the backend's room (a GPU instance for a MIG-backed type) ran out */
                 return ops_fail(ret_message, -ENOSPC,
                                 "Cannot create %s (%s) on %s: no room left for it (a MIG-backed type: no "
                                 "room for another GPU instance of its profile)",
-                                j->uuid, type_label(t), p->name);
+                                j->uuid, label, j->parent);
         if (r < 0) {
                 r = ops_fail(ret_message, OPS_DRIVER_REFUSED,
-                             "The driver refused to create %s (%s) on %s: %s", t->id, type_label(t), p->name,
+                             "The driver refused to create %s (%s) on %s: %s", type, label, j->parent,
                              g_strerror(-r));
                 /* t and p are not used past a re-read, which replaces them */
-                if (!reread && (p = refused_for_room(ops, j, j->def->mdev_type, &type_index))) {
+                if (!reread && (p = refused_for_room(ops, j, type, &type_index))) {
                         g_clear_pointer(ret_message, g_free);
                         return diagnose_capacity(ops, p, type_index, ret_message);
                 }
                 return r;
         }
         fault_point("created");
-        log_debug("Created %s (%s on %s)", j->uuid, t->id, p->name);
-        g_free(j->creating_core);
-        j->creating_core = g_strdup(p->core ? p->core : p->name);
+        log_debug("Created %s (%s on %s)", j->uuid, type, j->parent);
         if (r == 0) /* there already (a VF): no uevent will say so */
                 inventory_parent_changed(ops->inv, j->parent);
         else
                 /* create_store() returns once mdev_device_create() has registered the device, made
                  * its mdev_type and the type's devices/ links and bound its driver, and the driver
                  * has counted it: read it now, as mdevctl does not wait for udev either. Its uevent
-                 * comes later and changes nothing; a device read without its type link (a write
-                 * that did not wait for it) is left to that uevent, as is one the kernel has not
-                 * shown (a driver that creates later). */
+                 * (which may have come while the write was in flight) changes nothing more; a device
+                 * read without its type link (a write that did not wait for it) is left to that
+                 * uevent, as is one the kernel has not shown (a driver that creates later). */
                 inventory_device_written(ops->inv, j->uuid);
         if (inventory_get_device(ops->inv, j->uuid))
                 return start_device_appeared(ops, j, ret_message);
@@ -363,7 +396,7 @@ static int start_rollback(Ops *ops, Job *j, int error, char *message, char **ret
         j->message = message;
         log_warning("Starting %s failed after it appeared, removing it: %s", j->uuid, message);
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
-        r = remove_device(ops, j->uuid);
+        r = remove_device(ops, j->uuid, NULL); /* a device just made, that no VM holds yet */
         if (r >= 0)
                 r = ops_job_wait(ops, j, WAIT_ROLLBACK);
         if (r < 0) {
@@ -395,6 +428,11 @@ static int start_device_appeared(Ops *ops, Job *j, char **ret_message)
 
 int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
+        if (j->wait == WAIT_CREATE_WRITE) {
+                j->wait = WAIT_NONE;
+                return start_written(ops, j, j->write_result < 0 ? j->write_result : 1, j->create_reread,
+                                     ret_message);
+        }
         if (j->wait == WAIT_TURN) {
                 if (timed_out)
                         return ops_fail(
@@ -443,6 +481,8 @@ static int device_type_available(Ops *ops, const char *parent, const char *type_
         return -1;
 }
 
+static int remove_written(Ops *ops, Job *j, int r, char **ret_message);
+
 int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
 {
         InvDevice *d = inventory_get_device(ops->inv, j->uuid);
@@ -457,7 +497,15 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
         j->gone_count = d ? device_type_available(ops, d->sys->parent, d->sys->type_id) : -1;
         inventory_set_device_state(ops->inv, j->uuid, "stopping");
         j->state_set = true;
-        r = remove_device(ops, j->uuid);
+        r = remove_device(ops, j->uuid, j);
+        if (r == 2)
+                return 1; /* its result goes on in remove_written() */
+        return remove_written(ops, j, r, ret_message);
+}
+
+/* The write to remove j->uuid returned r (as remove_device()): its errors, or the wait for it to go. */
+static int remove_written(Ops *ops, Job *j, int r, char **ret_message)
+{
         if (r >= 0)
                 fault_point("removed");
         if (r == -ENOENT) { /* gone meanwhile */
@@ -475,15 +523,23 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
         if (r < 0)
                 return ops_fail(ret_message, r, "Cannot wait for %s: %s", j->uuid, g_strerror(-r));
         /* remove_store() returns once the device is gone and its driver has counted the instance free:
-         * look now (with its core's counts), so the wait's first check from the loop finds it gone
-         * rather than its uevent, which then changes nothing */
+         * look now (with its core's counts, final: no count to wait for, whatever other creations and
+         * removals moved it meanwhile), so the wait's first check from the loop finds it gone rather
+         * than its uevent, which then changes nothing */
+        j->gone_count = -1;
         inventory_device_written(ops->inv, j->uuid);
         return 1;
 }
 
 int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
-        bool gone = !inventory_get_device(ops->inv, j->uuid);
+        bool gone;
+
+        if (j->wait == WAIT_REMOVE_WRITE) {
+                j->wait = WAIT_NONE;
+                return remove_written(ops, j, j->write_result < 0 ? j->write_result : 1, ret_message);
+        }
+        gone = !inventory_get_device(ops->inv, j->uuid);
 
         /* its directory goes before the driver counts the instance free again: a client told "gone"
          * must find the room */

@@ -25,7 +25,15 @@
  *     the decision cannot count a reservation (a creation of another type or on another parent of the
  *     same core: what it does to this type's count is the driver's business, e.g. mtty's shared port
  *     pool or a VF's slot on an SR-IOV core), the job keeps its turn and waits until the kernel shows
- *     it (WAIT_TURN). */
+ *     it (WAIT_TURN);
+ *   - the writes to create and remove are made off the loop (ops_job_write(), sysfs-writer.h), so
+ *     that a driver slow to create, or a remove the kernel holds while a VM has the device open,
+ *     blocks only its own job. A create in flight is a reservation until its result is handled on
+ *     the loop, counted as not written yet (its type's count lowered by one) even when the device's
+ *     add uevent, which the kernel sends before the write returns, has shown the device already: it
+ *     may be counted twice meanwhile, so a decision that finds no room while creates are in flight
+ *     waits for their results (WAIT_TURN, or OPS_AFTER_WRITES from Acquire's placement) and never
+ *     refuses on such a count. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,7 +43,12 @@
 #include "leases.h"
 #include "log.h"
 #include "metrics.h"
+#include "sysfs-writer.h"
 #include "ops-internal.h"
+
+/* How many writes to create and remove may be in flight at once (sysfs-writer.h): removes of devices
+ * VMs still hold may block that many workers before the others queue. */
+#define OPS_WRITERS_MAX 16
 
 /* The request kinds (ops-internal.h says how to add one). */
 static const OpsKindInfo *const kinds[_OPS_KIND_MAX] = {
@@ -271,6 +284,11 @@ void ops_submit(Ops *ops, OpsRequest *req, OpsDone done, void *userdata)
         kick(ops);
 }
 
+unsigned ops_writes_pending(Ops *ops)
+{
+        return sysfs_writer_pending(ops->writer);
+}
+
 unsigned ops_pending(Ops *ops)
 {
         return g_queue_get_length(&ops->queue) + (ops->current ? 1 : 0) + ops->active->len;
@@ -279,8 +297,20 @@ unsigned ops_pending(Ops *ops)
 /* Does the active job a hold a reservation on core? */
 static bool job_reserves(const Job *a, const char *core)
 {
-        return (a->wait == WAIT_APPEAR || a->reserving) && a->creating_core &&
-               g_str_equal(a->creating_core, core);
+        return (a->wait == WAIT_APPEAR || a->wait == WAIT_CREATE_WRITE || a->reserving) &&
+               a->creating_core && g_str_equal(a->creating_core, core);
+}
+
+unsigned ops_creates_in_flight(Ops *ops, const Job *j, const char *core)
+{
+        unsigned n = 0;
+
+        for (guint i = 0; i < ops->active->len; i++) {
+                const Job *a = ops->active->pdata[i];
+
+                n += a != j && a->wait == WAIT_CREATE_WRITE && (!core || job_reserves(a, core));
+        }
+        return n;
 }
 
 unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char **ret_parent,
@@ -293,9 +323,11 @@ unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char 
         for (guint i = 0; i < ops->active->len; i++) {
                 Job *a = ops->active->pdata[i];
 
-                if (a == j || !job_reserves(a, core) || inventory_get_device(ops->inv, a->uuid))
+                /* a write in flight counts until its result is handled, its device seen or not */
+                if (a == j || !job_reserves(a, core) ||
+                    (a->wait != WAIT_CREATE_WRITE && inventory_get_device(ops->inv, a->uuid)))
                         continue;
-                unwritten += a->reserving;
+                unwritten += a->reserving || a->wait == WAIT_CREATE_WRITE;
                 if (n++ == 0) {
                         parent = a->parent;
                         type = a->def->mdev_type;
@@ -474,8 +506,8 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
         g_autofree char *msg = NULL;
         int r;
 
-        if (j->wait == WAIT_NONE || (waits_durable(j) && j->durable_pending > 0))
-                return; /* a durable wait ends with its last result (on_durable), not with uevents */
+        if (j->wait == WAIT_NONE || j->writing || (waits_durable(j) && j->durable_pending > 0))
+                return; /* a durable wait or a write ends with its result (on_durable, on_written) */
         r = j->kind->resume(ops, j, timed_out, &msg);
         job_after(ops, j, r, msg);
 }
@@ -550,6 +582,50 @@ int ops_job_durable_end(Job *j)
         return g_array_index(j->durable, int, j->durable->len - 1);
 }
 
+/* After a create's result: every job waiting its turn, and the head of the queue held for the writes in
+ * flight, look again, from the loop. */
+static void writes_settled(Ops *ops)
+{
+        for (guint i = 0; i <= ops->active->len; i++) {
+                Job *c = i < ops->active->len ? ops->active->pdata[i] : ops->current;
+
+                if (!c || c->wait != WAIT_TURN)
+                        continue;
+                c->check = sd_event_source_disable_unref(c->check);
+                (void)sd_event_add_defer(ops->event, &c->check, on_check, c);
+        }
+        kick(ops);
+}
+
+/* A job's write returned r (from the loop, sysfs-writer.h). */
+static void on_written(int r, void *userdata)
+{
+        Job *j = userdata;
+        Ops *ops = j->ops;
+        bool create = j->wait == WAIT_CREATE_WRITE;
+
+        g_assert(j->writing);
+        j->writing = false;
+        j->write_result = r;
+        job_resume(ops, j, false);
+        if (create)
+                writes_settled(ops);
+}
+
+int ops_job_write(Ops *ops, Job *j, Wait what, const char *path, const char *value)
+{
+        g_assert(what == WAIT_CREATE_WRITE || what == WAIT_REMOVE_WRITE);
+        g_assert(j->kind->resume && !j->writing);
+        j->wait = what;
+        j->writing = true;
+        j->write_result = 0;
+        /* no timeout: the kernel's write cannot be taken back, and what it did must be handled */
+        j->timer = sd_event_source_disable_unref(j->timer);
+        j->check = sd_event_source_disable_unref(j->check);
+        sysfs_writer_submit(ops->writer, path, value, on_written, j);
+        return 1;
+}
+
 int ops_job_wait(Ops *ops, Job *j, Wait what)
 {
         uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
@@ -606,6 +682,9 @@ static int on_kick(sd_event_source *s, void *userdata)
 
         if (ops->current)
                 return 0;
+        if (ops->held && ops_creates_in_flight(ops, NULL, NULL) > 0)
+                return 0; /* kicked again when a create's result is handled (writes_settled()) */
+        ops->held = false;
         j = g_queue_peek_head(&ops->queue);
         if (!j) {
                 /* the leases against devices and definitions, once no job runs at all */
@@ -620,6 +699,13 @@ static int on_kick(sd_event_source *s, void *userdata)
         g_queue_pop_head(&ops->queue);
         ops->current = j;
         r = j->kind->prepare(ops, j, &msg);
+        if (r == OPS_AFTER_WRITES) { /* back to its place, prepared again once they are in */
+                ops->current = NULL;
+                g_queue_push_head(&ops->queue, j);
+                ops->held = true;
+                kick(ops);
+                return 0;
+        }
         if (r != 0) { /* not even clear what it is about, or answered already: no callouts */
                 job_end(ops, j, r, msg);
                 return 0;
@@ -676,6 +762,9 @@ int ops_new(sd_event *event, Inventory *inv, Ops **ret)
         r = flusher_new(event, &ops->flusher);
         if (r < 0)
                 return r;
+        r = sysfs_writer_new(event, OPS_WRITERS_MAX, &ops->writer);
+        if (r < 0)
+                return r;
         *ret = g_steal_pointer(&ops);
         return 0;
 }
@@ -688,6 +777,8 @@ void ops_free(Ops *ops)
                 return;
         /* what is on its way to the disk gets there; the jobs waiting for it are answered below */
         g_clear_pointer(&ops->flusher, flusher_free);
+        /* a write the kernel holds is not waited for; its job is answered below */
+        g_clear_pointer(&ops->writer, sysfs_writer_free);
         if (ops->current) {
                 j = ops->current;
                 ops->current = NULL;

@@ -181,6 +181,8 @@ char **ops_request_details(Ops *ops, const OpsRequest *req);
 
 /* Number of requests queued or running (for tests and logs). */
 unsigned ops_pending(Ops *ops);
+/* Number of writes to create or remove submitted and not yet answered on the loop (for tests). */
+unsigned ops_writes_pending(Ops *ops);
 /* Nothing queued or running, and no autostart waiting for its delay: what a layout waits for before
  * it plans (layout-apply.c), so that it sees the devices autostart brings back. */
 bool ops_idle(Ops *ops);

@@ -272,17 +272,27 @@ static char *mdev_device_syspath(Backend *b, const SysfsDevice *d, const SysfsPa
         return g_build_filename(p->syspath, d->uuid, NULL);
 }
 
+static char *mdev_create_path(Backend *b, const SysfsParent *p, const char *type_id)
+{
+        return backend_path(b, SYSFS_MDEV_BUS_CLASS, p->name, "mdev_supported_types", type_id, "create",
+                            NULL);
+}
+
+static char *mdev_remove_path(Backend *b, const SysfsDevice *d)
+{
+        return backend_path(b, SYSFS_MDEV_DEVICES, d->uuid, "remove", NULL);
+}
+
 static int mdev_create(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid)
 {
-        g_autofree char *create = backend_path(b, SYSFS_MDEV_BUS_CLASS, p->name, "mdev_supported_types",
-                                               type_id, "create", NULL);
+        g_autofree char *create = mdev_create_path(b, p, type_id);
         int r = sysfs_write(create, uuid, 0);
         return r < 0 ? r : 1; /* the add uevent says when it is there */
 }
 
 static int mdev_remove(Backend *b, const SysfsDevice *d)
 {
-        g_autofree char *path = backend_path(b, SYSFS_MDEV_DEVICES, d->uuid, "remove", NULL);
+        g_autofree char *path = mdev_remove_path(b, d);
         int r = sysfs_write(path, "1", 0);
         return r < 0 ? r : 1;
 }
@@ -321,6 +331,8 @@ static const BackendClass mdev_class = {
         .device_syspath = mdev_device_syspath,
         .create = mdev_create,
         .remove = mdev_remove,
+        .create_path = mdev_create_path,
+        .remove_path = mdev_remove_path,
         .write_attr = mdev_write_attr,
         .uevent = mdev_uevent,
 };

@@ -27,6 +27,8 @@ alone"), so that vgpud's and mdevctl's own costs can be told from the simulator'
   told where to go.
 - emulator alone: each client thread writes `create` itself (the emulator's test helper) and waits
   for the device, on the same slots as mdevctl: what any tool pays the simulator per vGPU.
+BENCH_CREATE_MS=N makes every driver's create take N ms more inside its write (the emulator's
+create_delay, through the shim: vgpud's and mdevctl's writes alike; NVIDIA's create takes tens of ms).
 Usage: bench-acquire.py [BUILDDIR]  (default: build). Run as root.
 """
 
@@ -57,6 +59,7 @@ ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
 PER_ROUND = int(os.environ.get('BENCH_PER_ROUND', '64'))
 CLIENTS = [int(n) for n in os.environ.get('BENCH_CLIENTS', '1,8,64').split(',')]
 REPEAT = int(os.environ.get('BENCH_REPEAT', '1'))
+CREATE_MS = float(os.environ.get('BENCH_CREATE_MS', '0'))
 PROFILE = 'nvidia-900'
 ONE_UNIT_TYPES = ['nvidia-900', 'nvidia-901', 'nvidia-902', 'nvidia-903']
 
@@ -121,9 +124,16 @@ def manager_call(conn, method, args, signature):
                           None, Gio.DBusCallFlags.NONE, 60000, None).unpack()
 
 
+def new_sim():
+    """The large host, its drivers' creates taking BENCH_CREATE_MS more."""
+    sim = lc.Sim(hosts.large(SCALE))
+    sim.emulator.create_delay = CREATE_MS / 1000
+    return sim
+
+
 def bench_vgpud(builddir, how):
     """how: 'vgpuctl' or 'dbus'. Returns {clients: (latencies, [round walls])}."""
-    sim = lc.Sim(hosts.large(SCALE))
+    sim = new_sim()
     tmp = tempfile.mkdtemp(prefix='vgpud-bench-bus.')
     bus = lc.Bus(tmp)
     state = os.path.join(tmp, 'state')
@@ -186,7 +196,7 @@ def bench_kernel_side(how):
     """how: 'mdevctl' (mdevctl start under the preload, then wait for the device) or 'emulator' (the
     benchmark writes create itself and waits). Returns {clients: (latencies, [round walls],
     [mdevctl's own times])}."""
-    sim = lc.Sim(hosts.large(SCALE))
+    sim = new_sim()
     env = simhost.sim_environment(sim.root)
     try:
         parents = sorted(sim.host.parents)
@@ -277,6 +287,8 @@ def main():
     print('%d rounds of %d Acquires (distinct owners) per row and column, all released between rounds; '
           '%d pass(es) over the columns in rotated order; load average before: %.2f'
           % (ROUNDS * REPEAT, PER_ROUND, REPEAT, os.getloadavg()[0]))
+    if CREATE_MS:
+        print('every driver create takes %g ms more inside its write (BENCH_CREATE_MS)' % CREATE_MS)
     sys.stdout.flush()
     res = {label: {n: ([], [], []) for n in CLIENTS} for label, _ in cols}
     for rep in range(REPEAT):

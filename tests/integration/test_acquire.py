@@ -585,6 +585,26 @@ class TestConcurrentAcquire(AcquireTestCase):
                          sorted(('test:silent%02d' % i, r[0]) for i, r in ok.items()))
         self.assertEqual(emu.refusals, [])
 
+    def test_64_owners_for_8_slots_while_each_create_is_slow(self):
+        """Each driver's create takes a while inside its write, after the device's uevents went out
+        (vgpud hears of the device before its write returns): still 8 devices made and leased, each
+        once, and 56 NoCapacity, none of them refused while a create was still in flight."""
+        emu = self.sim.emulator
+        emu.create_delay = 0.05
+        results = {}
+        for i in range(64):
+            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:slow%02d' % i, {}), results, i)
+        self.wait_results(results, 64)
+        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
+        self.assertEqual(len(ok), 8, results)
+        self.assertEqual([r[1] for r in results.values() if r[0] == 'error'], [ERR + 'NoCapacity'] * 56)
+        uuids = {r[0] for r in ok.values()}
+        self.assertEqual(self.running(), uuids)
+        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
+                         sorted(('test:slow%02d' % i, r[0]) for i, r in ok.items()))
+        self.assertEqual(emu.refusals, [])
+        self.assertEqual(len([e for e in emu.events if e[0] == 'add' and e[1].rsplit('/', 1)[-1] in uuids]), 8)
+
     def test_64_calls_of_one_owner_and_slot(self):
         results = {}
         for i in range(64):

@@ -119,6 +119,14 @@ class LifecycleTestCase(vgpudtest.VgpudTestCase):
         self.gconn.call(vgpudtest.BUS_NAME, '/org/vgpud1', MANAGER, method, GLib.Variant(signature, args),
                         None, Gio.DBusCallFlags.NONE, 60000, None, done)
 
+    def wait_until_result(self, results, predicate, timeout=vgpudtest.WAIT_TIMEOUT):
+        """Iterate until one of the results answers predicate (others may come meanwhile)."""
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not any(predicate(r) for r in results.values()) and time.monotonic() < deadline:
+            ctx.iteration(True)
+        self.assertTrue(any(predicate(r) for r in results.values()), results)
+
     def wait_results(self, results, n, timeout=vgpudtest.WAIT_TIMEOUT):
         ctx = GLib.MainContext.default()
         deadline = time.monotonic() + timeout
@@ -600,7 +608,8 @@ class TestOverlap(LifecycleTestCase):
             emu.fail_next(errno.EIO)
             for u in uuids:
                 self.call_async('Start', '(sssa{sv})', (T4, u, dfn(TWO_Q), {}), results, u)
-            self.wait_results(results, 1)  # the refusal comes back from the write, no uevent needed
+            # the refusal comes back from the write, no uevent needed (the writes that work, too)
+            self.wait_until_result(results, lambda r: r[0] == 'error')
             self.assertTrue(emu.wait_for(lambda: len(self.sim.host.mdevs) == 8, vgpudtest.WAIT_TIMEOUT),
                             'the refused creation kept its room')
         self.wait_results(results, 9)
@@ -704,6 +713,64 @@ class TestSilentKernel(LifecycleTestCase):
         self.assert_started_once(uuid)
         self.manager('Release', '(sa{sv})', ('test:silent', {}))
         self.assertNotIn(uuid, self.running())
+
+
+class TestSlowKernel(LifecycleTestCase):
+    """vgpud writes create and remove off its loop: while a driver takes its time inside a write to
+    create (NVIDIA's create sets up the vGPU there), or the kernel holds a write to remove (a VM still
+    has the device open), the daemon answers everything else."""
+    host = 'default'
+
+    def state(self, uuid):
+        return self.get_property(device_path(uuid), DEVICE, 'State')
+
+    def test_a_slow_create_holds_up_nothing_else(self):
+        emu = self.sim.emulator
+        results = {}
+        with emu.creates_held(T4):
+            self.call_async('Start', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {'timeout_ms': GLib.Variant('u', PATIENT_MS)}),
+                            results, 'slow')
+            # the device and its uevents are there; the driver has not returned from the write yet
+            self.assertTrue(emu.wait_for(lambda: U1 in self.sim.host.mdevs, vgpudtest.WAIT_TIMEOUT),
+                            'the create of U1 was not written')
+            self.assertTrue(self.wait_for(lambda s: device_path(U1) in om_paths(s, 'InterfacesAdded')))
+            # meanwhile: a start on another GPU, an Acquire there, reads
+            self.assertEqual(self.start('mtty', U2, dfn('mtty-1')), (U2, device_path(U2)))
+            acquired = self.manager('Acquire', '(ssa{sv})', ('A16-4Q', 'test:meanwhile', {}))[0]
+            self.assertEqual(self.listed_devices() & {U1, U2, acquired}, {U1, U2, acquired})
+            # ... and the start of U1 is still inside its write (so not answered: "starting")
+            self.assertEqual(self.state(U1), 'starting')
+            # a request about U1 waits for its start
+            self.call_async('Stop', '(sa{sv})', (U1, {}), results, 'stop')
+        self.wait_results(results, 2)
+        self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
+        self.assertEqual(results['stop'], ('ok', ()))
+        self.assertEqual(self.running(), {U2, acquired})
+        self.assertEqual(om_paths(self.recorder.signals, 'InterfacesAdded').count(device_path(U1)), 1)
+
+    def test_a_remove_the_kernel_holds_freezes_nothing(self):
+        emu = self.sim.emulator
+        emu.remove_waits_for_holders = True
+        self.assertEqual(self.start(T4, U1, dfn(TWO_Q)), (U1, device_path(U1)))
+        with open(emu.vfio_group_path(U1), 'rb') as f:  # a VM holds the device
+            vm = subprocess.Popen(['sleep', '600'], stdin=f)
+        try:
+            results = {}
+            self.call_async('Stop', '(sa{sv})', (U1, {'timeout_ms': GLib.Variant('u', PATIENT_MS)}), results,
+                            'stop')
+            self.assertTrue(emu.wait_for(lambda: emu.handled > 1, vgpudtest.WAIT_TIMEOUT),
+                            'the remove of U1 was not written')
+            # the kernel waits for the VM; the daemon answers a start, an Acquire and reads
+            self.assertEqual(self.start('mtty', U2, dfn('mtty-1')), (U2, device_path(U2)))
+            acquired = self.manager('Acquire', '(ssa{sv})', ('T4-2Q', 'test:meanwhile', {}))[0]
+            self.assertIn(U1, self.listed_devices())
+            self.assertEqual(self.state(U1), 'stopping')  # Stop has not answered
+        finally:
+            vm.kill()
+            vm.wait()
+        self.wait_results(results, 1)
+        self.assertEqual(results['stop'], ('ok', ()))
+        self.assertEqual(self.running(), {U2, acquired})
 
 
 class TestConcurrency(LifecycleTestCase):

@@ -10,7 +10,9 @@ Writes cannot fail under umockdev: a refused create simply produces no device;
 the reason is logged on stderr and kept in Emulator.refusals.
 Test helpers: create()/remove() (another tool writing the files),
 parent_unregister()/parent_register(), unplug()/plug(), refuse_next(),
-vfio_group_path() (the node a VM would hold open).
+vfio_group_path() (the node a VM would hold open), create_delay and
+creates_held() (a driver slow to return from create), remove_waits_for_holders
+(a remove blocks while a VM holds the device).
 """
 
 import contextlib
@@ -97,6 +99,15 @@ class Emulator:
         # A writer through the shim gets its answer only once the links are there (create_store()
         # returns after mdev_device_create()); a listener to the uevents may see the device first.
         self.late_type_link = 0.0
+        # seconds a driver's create takes after device_add() (the add and bind uevents are out, the
+        # device and its counts are there) before write(2) returns: NVIDIA's vGPU create sets up the
+        # vGPU's resources inside create_store(), tens of ms. Through the shim only; 0: none.
+        self.create_delay = 0.0
+        self._create_gates = []  # (parent name or None, threading.Event): creates_held()
+        # as vfio_unregister_group_dev() does: a write to remove returns only once no process holds
+        # the device's VFIO group open (the kernel asks the holder to let go and waits; through the
+        # shim only). Off by default: a test that removes a held device says so.
+        self.remove_waits_for_holders = False
         self.handled = 0         # create/remove writes processed so far
         self._seqnum = 1000
         self._usec = {}
@@ -253,11 +264,61 @@ class Emulator:
             for make in links:  # mdev_create_sysfs_files() after device_add(), before the write returns
                 time.sleep(late)
                 make()
+            self._driver_create_time(parent.name)
             return 0
         with self.lock:
             if self.refusals and self.refusals[-1]['reason'] == 'refused on request (EIO)':
                 return 0  # refuse_next(): the driver took the write, the device never comes
             return self._refuse_errno(self.refusals[-1]['reason'])
+
+    def _driver_create_time(self, parent_name):
+        """The rest of the driver's create, before write(2) returns: create_delay, and any
+        creates_held() block on this parent (bounded by wait_timeout)."""
+        if self.create_delay:
+            time.sleep(self.create_delay)
+        with self.lock:
+            gates = [g for p, g in self._create_gates if p in (None, parent_name)]
+        for g in gates:
+            g.wait(self.wait_timeout)
+
+    @contextlib.contextmanager
+    def creates_held(self, parent_name=None):
+        """Within the block a create written through the shim on parent_name (any when None) makes
+        the device and sends its uevents, but its write(2) returns only at the block's end (a
+        driver slow to finish its create)."""
+        gate = (parent_name, threading.Event())
+        with self.lock:
+            self._create_gates.append(gate)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._create_gates.remove(gate)
+            gate[1].set()
+
+    def _group_held(self, node):
+        """Does any process hold the VFIO group node open?"""
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit():
+                continue
+            try:
+                fds = os.listdir('/proc/%s/fd' % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink('/proc/%s/fd/%s' % (pid, fd)) == node:
+                        return True
+                except OSError:
+                    pass
+        return False
+
+    def _wait_for_holders(self, node):
+        """vfio_unregister_group_dev(): wait until nobody holds the group (polled; bounded by
+        wait_timeout, after which the remove goes on as if the VM had let go)."""
+        deadline = time.monotonic() + self.wait_timeout
+        while self._group_held(node) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     @staticmethod
     def _refuse_errno(reason):
@@ -372,6 +433,10 @@ class Emulator:
             if val is None:
                 self._refuse(m.parent.name, m.mtype.dirname, value, 'remove: not a number (EINVAL)')
                 return errno.EINVAL
+            node = os.path.realpath(self.tree.vfio_group_node(m)) if val and self.remove_waits_for_holders else None
+        if node is not None:
+            self._wait_for_holders(node)
+        with self.lock:
             if val:
                 self.do_remove(m.uuid)
             return 0

@@ -473,9 +473,19 @@ static unsigned reserved(Ops *ops)
         return ops_reservations(ops, T4, NULL, NULL);
 }
 
+/* data reservations, and every write to create in flight answered (the writes are made off the loop) */
 static bool reserved_is(Ops *ops, void *data)
 {
-        return reserved(ops) == GPOINTER_TO_UINT(data);
+        return reserved(ops) == GPOINTER_TO_UINT(data) && ops_writes_pending(ops) == 0;
+}
+
+/* Is got one of the n UUIDs from first on? (Writes in flight at once land in any order.) */
+static bool one_of(const char *got, const char *const *first, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (g_str_equal(got, first[i]))
+                        return true;
+        return false;
 }
 
 static bool all_done(Ops *ops, void *data)
@@ -554,7 +564,7 @@ static void test_engine_reservations(void)
         g_assert_cmpstr(type, ==, "nvidia-222");
         g_assert_false(a.done || b.done || c.done);
         w2q = written(&t, "nvidia-222");
-        g_assert_cmpstr(w2q, ==, u[2]); /* the last of three writes */
+        g_assert_true(one_of(w2q, u, 3)); /* the last of three writes, in flight at once */
 
         /* 4Q while 2Q creations are unseen: it cannot count them, so it waits its turn, unwritten */
         submit_start(ops, u[3], "nvidia-223", 0, &x);
@@ -589,7 +599,7 @@ static void test_engine_reservations(void)
         g_assert_false(more[5].done); /* waits: full only counting the reservations */
         g_free(w2q);
         w2q = written(&t, "nvidia-222");
-        g_assert_cmpstr(w2q, ==, u[8]);
+        g_assert_true(one_of(w2q, u + 4, 5));
         /* the kernel shows them and says 0 left: the last is refused by the count, unwritten */
         tree_put(t.root, T4_DIR "/mdev_supported_types/nvidia-222/available_instances", "0\n");
         for (guint i = 0; i < 5; i++)
@@ -602,7 +612,7 @@ static void test_engine_reservations(void)
         g_assert_cmpint(more[5].r, ==, -ENOSPC);
         g_free(w2q);
         w2q = written(&t, "nvidia-222");
-        g_assert_cmpstr(w2q, ==, u[8]);
+        g_assert_true(one_of(w2q, u + 4, 5)); /* nothing more written */
         g_assert_cmpuint(inventory_get_parent(inv, T4)->cap.used, ==, 8);
         g_assert_cmpuint(reserved(ops), ==, 0);
         for (Wait *w = &a; w; w = w == &a ? &b : w == &b ? &c : w == &c ? &x : NULL)
