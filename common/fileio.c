@@ -71,7 +71,8 @@ static FileChange *change_new(int dirfd, const char *dir, const char *name)
         return c->dirfd < 0 ? NULL : g_steal_pointer(&c);
 }
 
-int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mode, FileChange **ret)
+int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mode, size_t reserve,
+                        FileChange **ret)
 {
         g_autoptr(FileChange) c = change_new(dirfd, dir, name);
 
@@ -81,6 +82,9 @@ int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mod
         c->fd = open_temp(dirfd, name, mode, &c->tmp);
         if (c->fd < 0)
                 return c->fd;
+        /* the blocks now, the size at the fill: a file system that cannot reserve just allocates then */
+        if (reserve > 0)
+                (void)fallocate(c->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)reserve);
         *ret = g_steal_pointer(&c);
         return 0;
 }
@@ -96,7 +100,7 @@ int file_change_write(int dirfd, const char *dir, const char *name, const void *
         g_autoptr(FileChange) c = NULL;
         int r;
 
-        r = file_change_prepare(dirfd, dir, name, mode, &c);
+        r = file_change_prepare(dirfd, dir, name, mode, 0, &c);
         if (r >= 0)
                 r = file_change_fill(c, data, len);
         if (r < 0)

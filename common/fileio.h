@@ -51,8 +51,10 @@ int file_change_write(int dirfd, const char *dir, const char *name, const void *
                       mode_t mode, FileChange **ret);
 /* The same in two steps, so that the temporary file can be made ahead of the data (the snapshot's next
  * file is created once the reply that published the last one is out): file_change_prepare() creates
- * it, file_change_fill() writes the data (once). */
-int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mode, FileChange **ret);
+ * it, with reserve bytes allocated already (0: none; the size stays 0), file_change_fill() writes the
+ * data (once). */
+int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mode, size_t reserve,
+                        FileChange **ret);
 int file_change_fill(FileChange *c, const void *data, size_t len);
 /* A removal of name from dirfd, made at the commit (-ENOENT then when it is not there). */
 int file_change_remove(int dirfd, const char *dir, const char *name, FileChange **ret);

@@ -22,14 +22,16 @@
 struct SnapshotWriter {
         Inventory *inventory;
         char *path;
-        char *name;       /* path's last component */
-        int dirfd;        /* path's directory */
-        int lock_fd;      /* holds the lock; -1 after a failed write (readers use D-Bus from then on) */
-        bool dirty;       /* changed since the last write */
-        bool head_dirty;  /* the types or devices changed since head was built */
-        GString *head;    /* the types and devices as last written (the payload's first part) */
-        FileChange *next; /* the next write's temporary file, made ahead (on_defer()), or NULL */
-        size_t size_hint; /* the last snapshot\'s size and some: one allocation for the next */
+        char *name;            /* path's last component */
+        int dirfd;             /* path's directory */
+        int lock_fd;           /* holds the lock; -1 after a failed write (readers use D-Bus from then on) */
+        bool dirty;            /* changed since the last write */
+        bool head_dirty;       /* the types or devices changed since head was built */
+        GString *head;         /* the types and devices as last written (the payload's first part) */
+        FileChange *next;      /* the next write's temporary file, made ahead (on_defer()), or NULL */
+        FileChange *published; /* the last write, open: the file readers see now */
+        FileChange *retired;   /* the one it replaced, closed by on_defer() (see write_out()) */
+        size_t size_hint;      /* the last snapshot\'s size and some: one allocation for the next */
         sd_event_source *defer; /* on at a change or a write: writes when dirty, makes the next file */
 };
 
@@ -116,10 +118,19 @@ static int write_out(SnapshotWriter *w, GString *out)
         int r = 0;
 
         if (!c)
-                r = file_change_prepare(w->dirfd, ".", w->name, 0644, &c);
+                r = file_change_prepare(w->dirfd, ".", w->name, 0644, 0, &c);
         if (r >= 0)
                 r = file_change_fill(c, out->str, out->len);
-        return r < 0 ? r : file_change_commit_no_sync(c);
+        if (r >= 0)
+                r = file_change_commit_no_sync(c);
+        if (r < 0)
+                return r;
+        /* the file replaced is still open: freeing it (its pages, its inode) is not the rename's work
+         * but on_defer()'s, once the reply this write comes before is out */
+        file_change_free(w->retired);
+        w->retired = g_steal_pointer(&w->published);
+        w->published = g_steal_pointer(&c);
+        return 0;
 }
 
 /* Write the snapshot. One that cannot be written must not stay behind as current: remove the old one
@@ -168,10 +179,12 @@ static int on_defer(sd_event_source *s, void *userdata)
 
         if (w->dirty)
                 write_snapshot(w);
-        /* the next write's temporary file, made now that the write and its reply are out: a failure
-         * here is tried again at the write, which reports it */
+        /* now that the write and its reply are out: the file it replaced goes, and the next write's
+         * temporary file is made, its pages allocated (a failure here is tried again at the write,
+         * which reports it) */
+        g_clear_pointer(&w->retired, file_change_free);
         if (!w->next && w->lock_fd >= 0)
-                (void)file_change_prepare(w->dirfd, ".", w->name, 0644, &w->next);
+                (void)file_change_prepare(w->dirfd, ".", w->name, 0644, w->size_hint, &w->next);
         return 0;
 }
 
@@ -203,6 +216,8 @@ void snapshot_writer_free(SnapshotWriter *w)
                 return;
         sd_event_source_disable_unref(w->defer);
         file_change_free(w->next); /* removes its temporary file */
+        file_change_free(w->published);
+        file_change_free(w->retired);
         if (w->head)
                 g_string_free(w->head, TRUE);
         if (w->lock_fd >= 0) {

@@ -241,7 +241,7 @@ static void test_prepared_ahead(void)
         gsize len;
 
         g_assert_cmpint(write_file_atomic_full_at(dirfd, "f", "old", 3, 0644, WRITE_ATOMIC_NO_SYNC), ==, 0);
-        g_assert_cmpint(file_change_prepare(dirfd, ".", "f", 0644, &c), ==, 0);
+        g_assert_cmpint(file_change_prepare(dirfd, ".", "f", 0644, 4096, &c), ==, 0);
         names = names_in(dir);
         g_assert_cmpuint(g_strv_length(names), ==, 2);
         g_assert_true(is_temp_file_of(names[0], "f") || is_temp_file_of(names[1], "f"));
