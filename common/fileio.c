@@ -137,6 +137,11 @@ const char *file_change_name(const FileChange *c)
         return c->name;
 }
 
+const char *file_change_temp_name(const FileChange *c)
+{
+        return c->tmp;
+}
+
 void file_change_free(FileChange *c)
 {
         if (!c)

@@ -69,6 +69,8 @@ void file_changes_commit(FileChange *const *changes, size_t n);
 int file_change_result(const FileChange *c);
 /* The name the change is about. */
 const char *file_change_name(const FileChange *c);
+/* A replacement's temporary file name (in its directory) until it is renamed, else NULL. */
+const char *file_change_temp_name(const FileChange *c);
 /* Free c; a temporary file not committed is removed. */
 void file_change_free(FileChange *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileChange, file_change_free)

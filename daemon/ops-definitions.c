@@ -73,6 +73,15 @@ static void definition_written(Ops *ops, Job *j)
         (void)inventory_put_definition(ops->inv, g_steal_pointer(&j->written));
 }
 
+/* j's change did not become durable: the file is as the failure left it (renamed, if only the directory's
+ * fsync failed). The inventory reads it again, since store-watch takes the rename of vgpud's own
+ * temporary file for the job's (store_own_temp_take()) and does not. */
+static void durable_failed(Ops *ops, Job *j)
+{
+        g_clear_pointer(&j->written, stored_def_free);
+        definitions_changed(ops, j->parent, j->uuid);
+}
+
 /* "mixed_size" is vgpud's own member, for NVIDIA VF vGPUs: a definition in mdevctl's store cannot carry
  * it (mdevctl would drop it, and no mdev parent is switched through it). */
 static int check_mixed_size(Ops *ops, const char *parent, const MdevDef *def, char **ret_message)
@@ -173,8 +182,10 @@ static int define_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         int r = g_array_index(j->durable, int, 0);
 
         (void)timed_out;
-        if (r < 0)
+        if (r < 0) {
+                durable_failed(ops, j);
                 return define_failed(ops, j, r, ret_message);
+        }
         fault_point("defined");
         log_info("Defined %s on %s (%s, %s)", j->uuid, j->parent, j->def->mdev_type,
                  j->def->autostart ? "auto" : "manual");
@@ -435,8 +446,10 @@ static int modify_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         int r = g_array_index(j->durable, int, 0);
 
         (void)timed_out;
-        if (r < 0)
+        if (r < 0) {
+                durable_failed(ops, j);
                 return modify_failed(ops, j, r, ret_message);
+        }
         log_info("Modified the definition %s on %s", j->uuid, j->parent);
         definition_written(ops, j);
         return 0;

@@ -35,6 +35,7 @@ struct StoreWatch {
         GHashTable *parents; /* watch descriptor -> the parent's name, for each parent's directory */
         GHashTable *pending; /* "<parent>/<file>" named by the events of this burst */
         bool reload_all;     /* an event of this burst that no single file explains */
+        uint32_t own_cookie; /* the IN_MOVED_FROM of vgpud's own rename whose IN_MOVED_TO comes next */
         void (*hook)(void *userdata);
         void *hook_userdata;
 };
@@ -116,6 +117,7 @@ static bool note_event(StoreWatch *w, const struct inotify_event *e, const char 
         const char *parent = g_hash_table_lookup(w->parents, GINT_TO_POINTER(e->wd));
 
         if (e->mask & IN_Q_OVERFLOW) {
+                store_own_temps_forget(); /* their renames' events may be lost too */
                 w->reload_all = true;
                 return true;
         }
@@ -123,9 +125,20 @@ static bool note_event(StoreWatch *w, const struct inotify_event *e, const char 
                 g_hash_table_remove(w->parents, GINT_TO_POINTER(e->wd));
                 return false;
         }
-        /* dot files are temp files (ours or anyone's): their rename is what counts */
-        if (e->len > 0 && name[0] == '.')
+        /* the second half of vgpud's own rename (below): the job that made it has put it into the
+         * inventory, and someone else's later change of the file comes with events of its own */
+        if ((e->mask & IN_MOVED_TO) && e->cookie != 0 && e->cookie == w->own_cookie) {
+                w->own_cookie = 0;
                 return false;
+        }
+        /* dot files are temp files (ours or anyone's): their rename is what counts, unless it is one
+         * of vgpud's own (store_own_temp_take(); gone unrenamed: forgotten) */
+        if (e->len > 0 && name[0] == '.') {
+                if (parent && (e->mask & (IN_MOVED_FROM | IN_DELETE)) && store_own_temp_take(parent, name) &&
+                    (e->mask & IN_MOVED_FROM))
+                        w->own_cookie = e->cookie;
+                return false;
+        }
         if (parent && e->len > 0 && !(e->mask & IN_ISDIR) &&
             g_hash_table_size(w->pending) < MAX_PENDING_FILES)
                 g_hash_table_add(w->pending, g_strconcat(parent, "/", name, NULL));

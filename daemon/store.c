@@ -237,6 +237,37 @@ size_t store_definition_size(const MdevDef *def)
         return strlen(json);
 }
 
+/* store_own_temp_take(): "<parent>/<temp name>" of the replacements made and not yet seen renamed. At
+ * most OWN_TEMPS_MAX (a burst of requests has far fewer): past that, forgotten, and their renames read
+ * the file again, as anyone else's. */
+#define OWN_TEMPS_MAX 1024
+static GHashTable *own_temps;
+
+static void own_temp_note(const char *parent, const char *tmp)
+{
+        if (!own_temps)
+                own_temps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (g_hash_table_size(own_temps) >= OWN_TEMPS_MAX)
+                g_hash_table_remove_all(own_temps);
+        g_hash_table_add(own_temps, g_strconcat(parent, "/", tmp, NULL));
+}
+
+bool store_own_temp_take(const char *parent, const char *name)
+{
+        g_autofree char *key = NULL;
+
+        if (!own_temps || g_hash_table_size(own_temps) == 0)
+                return false;
+        key = g_strconcat(parent, "/", name, NULL);
+        return g_hash_table_remove(own_temps, key);
+}
+
+void store_own_temps_forget(void)
+{
+        if (own_temps)
+                g_hash_table_remove_all(own_temps);
+}
+
 int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
                       FileChange **ret)
 {
@@ -286,6 +317,7 @@ int store_write_begin_stored(const char *dir, const char *parent, const char *uu
                 if (r < 0)
                         return r; /* mdev_def_to_json() wrote what mdev_def_parse() refuses */
                 *ret_stored = g_steal_pointer(&stored);
+                own_temp_note(parent, file_change_temp_name(c));
         }
         *ret = g_steal_pointer(&c);
         return 0;

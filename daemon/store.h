@@ -72,6 +72,15 @@ int store_write_begin_stored(const char *dir, const char *parent, const char *uu
 int store_remove_begin(const char *dir, const char *parent, const char *uuid, FileChange **ret);
 void store_remove_end(const char *dir, const char *parent);
 
+/* vgpud's own replacements through store_write_begin_stored(), whose job puts what it wrote into the
+ * inventory itself: their temporary files, "<parent>/<temp name>", are noted when made, so that
+ * store-watch can tell their rename from someone else's change and not read the file again.
+ * store_own_temp_take() answers whether name (a temporary file's, in parent's directory) is one, and
+ * forgets it; store_own_temps_forget() forgets them all (an inotify overflow: events lost). Loop thread
+ * only. */
+bool store_own_temp_take(const char *parent, const char *name);
+void store_own_temps_forget(void);
+
 /* Delete the temp files an interrupted store_write() left (only names it makes: ".<uuid>.XXXXXX"); for
  * startup, when no write can be in progress. Returns how many went. */
 unsigned store_remove_temp_files(const char *dir);

@@ -501,6 +501,28 @@ class TestDefinitions(LifecycleTestCase):
         self.assertTrue(self.wait_for(lambda s: path in om_paths(s, 'InterfacesRemoved')))
 
 
+    def test_own_writes_are_not_read_again(self):
+        """The rename of vgpud's own Define or Modify is not taken for someone else's change (its job
+        put what it wrote into the inventory): no reload of that file; another tool's write is."""
+        os.makedirs(os.path.join(self.sim.definitions_dir, T4), exist_ok=True)  # watched from the start
+        self.stop_vgpud()
+        self.start_vgpud(['-v'])
+        self.define(T4, U1, dfn(TWO_Q))
+        self.modify(T4, U1, {'start': GLib.Variant('s', 'auto')})
+        # another tool's file after them: its reload is logged once the burst with vgpud's renames
+        # (inotify keeps the order) has been read
+        with open(self.def_file(T4, U2), 'w') as f:
+            f.write(dfn(TWO_Q))
+        self.assertTrue(self.wait_for(lambda s: 'The definition %s/%s changed' % (T4, U2) in self.daemon_log()))
+        self.assertNotIn('The definition %s/%s changed' % (T4, U1), self.daemon_log())
+        self.assertEqual(self.get_property(definition_path(T4, U1), DEFINITION, 'Start'), 'auto')
+        # someone else's change of vgpud's file is read
+        with open(self.def_file(T4, U1), 'w') as f:
+            f.write(dfn(FOUR_Q))
+        self.assertTrue(self.wait_for(lambda s: 'The definition %s/%s changed' % (T4, U1) in self.daemon_log()))
+        self.assertTrue(self.wait_for(
+            lambda s: self.get_property(definition_path(T4, U1), DEFINITION, 'TypeId') == FOUR_Q))
+
     def test_replies_come_before_signals(self):
         """A Definition's signals go out at the end of the dispatch that answers the Define or Modify,
         after the reply (the client runs meanwhile); the object is there for the reply already."""
