@@ -53,20 +53,26 @@ void log_internal(int level, const char *format, ...)
                 [LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
         };
         int saved_errno = errno;
+        char prefix[32];
+        char *message = NULL;
         va_list ap;
 
         if (stderr_is_journal())
-                fprintf(stderr, "<%d>", level);
+                snprintf(prefix, sizeof(prefix), "<%d>", level);
         else if (level != LOG_INFO && level != LOG_NOTICE)
-                fprintf(stderr, "vgpud: %s: ", names[level & 7]);
+                snprintf(prefix, sizeof(prefix), "vgpud: %s: ", names[level & 7]);
         else
-                fputs("vgpud: ", stderr);
+                snprintf(prefix, sizeof(prefix), "vgpud: ");
 
         errno = saved_errno; /* so %m works */
         va_start(ap, format);
-        vfprintf(stderr, format, ap);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
         va_end(ap);
-        fputc('\n', stderr);
+        /* one fprintf, one write(2) to the unbuffered stderr: one line the journal's stream reads at
+         * once (three writes woke journald three times per line, on a request's way to its reply) */
+        fprintf(stderr, "%s%s\n", prefix, message ? message : format);
+        free(message);
         errno = saved_errno;
 }
 
