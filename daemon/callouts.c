@@ -29,7 +29,9 @@ typedef struct {
         char *path;
         bool kept; /* names hold a listing of the directory stat() still describes with id */
         struct stat id;
-        char **names; /* sorted, "." and ".." left out; not checked for executability */
+        char **names;        /* sorted, "." and ".." left out; not checked for executability */
+        uint64_t checked_at; /* the loop iteration (sd_event_now()) of the last look, or 0 */
+        bool missing;        /* what that look found: no directory to read */
 } Listing;
 
 enum {
@@ -187,21 +189,30 @@ static int listing_read(Callouts *c, Listing *l)
  * again. NULL: the directory is missing or cannot be read (a warning unless missing). */
 static char **listing_get(Callouts *c, Listing *l)
 {
+        uint64_t now = 0;
         struct stat st;
         int r;
 
+        /* once per loop iteration: the phases one dispatch runs back to back (a job's post and notify,
+         * the jobs of one durable batch) look once, as when they ran a microsecond apart */
+        if (sd_event_now(c->event, CLOCK_MONOTONIC, &now) == 0 && now == l->checked_at)
+                return l->missing ? NULL : l->names;
+        l->checked_at = now;
+        l->missing = true;
         if (stat(l->path, &st) < 0) {
                 r = negative_errno();
                 l->kept = false;
-        } else if (listing_matches(l, &st))
+        } else if (listing_matches(l, &st)) {
+                l->missing = false;
                 return l->names;
-        else
+        } else
                 r = listing_read(c, l);
         if (r < 0) {
                 if (r != -ENOENT && r != -ENOTDIR)
                         log_warning_errno(r, "Cannot read the callout directory %s: %m", l->path);
                 return NULL;
         }
+        l->missing = false;
         return l->names;
 }
 

@@ -69,8 +69,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Callouts, callouts_free)
 void callouts_set_timeout(Callouts *c, uint64_t usec);
 
 /* How many times a script directory was read (opened and listed) so far. A run lists its two
- * directories only when they changed since they were last read (a stat() each tells), so that a request
- * does not read them three times over; for the tests, which check that. */
+ * directories only when they changed since they were last read (a stat() each tells, at most once per
+ * loop iteration: the runs of one dispatch look once), so that a request does not read them three
+ * times over; for the tests, which check that. */
 unsigned callouts_listings_read(const Callouts *c);
 
 /* Run event for action ("start", "stop", "define", "undefine", "modify") on dev. With owner set (pre,

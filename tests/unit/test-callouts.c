@@ -88,6 +88,9 @@ static int run(Fixture *f, CalloutEvent event, const char *input, const char *ow
         f->done = false;
         g_clear_pointer(&f->message, g_free);
         g_clear_pointer(&f->owner, g_free);
+        /* from a loop iteration of its own, as in vgpud (the directories are looked at once per
+         * iteration: /callouts/listings-kept-until-changed) */
+        g_assert_cmpint(sd_event_run(f->event, 0), >=, 0);
         r = callouts_run(f->callouts, event, "start", CALLOUT_STATE_NONE, &dev, owner, on_done, f, &cr);
         g_assert_cmpint(r, >=, 0);
         if (r == 0) {
@@ -319,6 +322,26 @@ static void test_listings_kept_until_changed(Fixture *f, gconstpointer data)
         /* removed */
         g_assert_cmpint(unlink(a), ==, 0);
         g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 0);
+
+        /* within one iteration, one look: a script made then is seen from the next iteration on */
+        {
+                CalloutDevice dev = {
+                        .type = "t", .uuid = "11111111-2d7b-4b8e-9a55-7f0e2a1d3c41", .parent = "p"};
+                CalloutRun *cr = NULL;
+                g_autofree char *c = NULL;
+
+                g_assert_cmpint(sd_event_run(f->event, 0), >=, 0);
+                g_assert_cmpint(callouts_run(f->callouts, CALLOUT_EVENT_PRE, "define", CALLOUT_STATE_NONE,
+                                             &dev, NULL, on_done, f, &cr),
+                                ==, 0);
+                n = callouts_listings_read(f->callouts);
+                c = script(f, false, "callouts", "20-c", body);
+                g_assert_cmpint(callouts_run(f->callouts, CALLOUT_EVENT_POST, "define",
+                                             CALLOUT_STATE_SUCCESS, &dev, NULL, on_done, f, &cr),
+                                ==, 0);
+                g_assert_cmpuint(callouts_listings_read(f->callouts), ==, n);
+        }
+        g_assert_cmpint(run(f, CALLOUT_EVENT_PRE, "{}", NULL), ==, 1);
         text = read_text(mark);
         g_assert_nonnull(strstr(text, "10-a"));
 }
