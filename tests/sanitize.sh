@@ -10,7 +10,7 @@
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:?usage: sanitize.sh ASAN_BUILDDIR}
-subset=${SANITIZE_TESTS-test_hostile test_faults fault_crash test_lifecycle.TestDefinitions test_lifecycle.TestStartStop test_acquire.TestLeases test_inventory.TestPrivateSocket test_private_changes.TestFrontPath}
+subset=${SANITIZE_TESTS-test_hostile test_faults fault_crash test_lifecycle.TestDefinitions test_lifecycle.TestStartStop test_lifecycle.TestSlowKernel test_acquire.TestLeases test_inventory.TestPrivateSocket test_private_changes.TestFrontPath}
 
 if [ ! -f "$builddir/build.ninja" ]; then
         CC=clang meson setup "$builddir" "$src" -Db_sanitize=address,undefined -Db_lundef=false \
