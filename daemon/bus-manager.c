@@ -3,6 +3,7 @@
  * changes into InterfacesAdded/InterfacesRemoved/PropertiesChanged. */
 
 #include <errno.h>
+#include <string.h>
 
 #include "config.h"
 #include "errors.h"
@@ -422,6 +423,31 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("Released", SD_BUS_ARGS("s", uuid, "s", owner, "u", slot), 0),
         SD_BUS_VTABLE_END,
 };
+
+/* For each Manager method, a vtable of that method alone (START, the method, END), made from
+ * manager_vtable at the first use; the Manager's interface, path and userdata are the same. */
+#define MANAGER_VTABLE_MAX 64
+static sd_bus_vtable method_vtables[MANAGER_VTABLE_MAX][3];
+
+int bus_add_manager_method_vtable(sd_bus *bus, Manager *m, const char *member, sd_bus_slot **ret_slot)
+{
+        G_STATIC_ASSERT(G_N_ELEMENTS(manager_vtable) <= MANAGER_VTABLE_MAX);
+
+        for (size_t i = 1; i < G_N_ELEMENTS(manager_vtable); i++) {
+                const sd_bus_vtable *v = &manager_vtable[i];
+
+                if (v->type != _SD_BUS_VTABLE_METHOD || strcmp(v->x.method.member, member) != 0)
+                        continue;
+                if (method_vtables[i][0].type != _SD_BUS_VTABLE_START) {
+                        method_vtables[i][0] = manager_vtable[0];
+                        method_vtables[i][1] = *v;
+                        method_vtables[i][2] = manager_vtable[G_N_ELEMENTS(manager_vtable) - 1];
+                }
+                return sd_bus_add_object_vtable(bus, ret_slot, VGPUD_MANAGER_PATH, VGPUD_MANAGER_IFACE,
+                                                method_vtables[i], m);
+        }
+        return -ENOENT;
+}
 
 int bus_add_manager_vtable(sd_bus *bus, Manager *m)
 {

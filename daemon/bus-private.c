@@ -72,6 +72,8 @@ typedef struct PrivateConnection {
         bool fresh;             /* not yet processed once after its authentication (on_post) */
         bool has_manager;       /* the Manager's vtable is registered on bus (objects_for()) */
         bool has_others;        /* the object manager and the other vtables are */
+        sd_bus_slot *one;       /* instead of the Manager's vtable, one method of it (one_member) */
+        char *one_member;
 } PrivateConnection;
 
 static RateLimit refused_ratelimit = RATELIMIT_INIT(10ULL * 1000 * 1000, 5);
@@ -82,8 +84,10 @@ static void connection_free(gpointer p)
         PrivateConnection *c = p;
 
         /* no flush: a peer that does not read would block the loop */
+        sd_bus_slot_unref(c->one); /* it holds a reference on the bus */
         if (c->bus)
                 sd_bus_close_unref(c->bus);
+        g_free(c->one_member);
         g_free(c);
 }
 
@@ -96,16 +100,16 @@ static void resume_accepting(Manager *m)
         }
 }
 
-static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+/* The connection closed (from the filter, at sd-bus's synthesized Local.Disconnected: a match for it
+ * cost each connection a match rule's parsing and tree at its start). */
+static void on_disconnected(PrivateConnection *c)
 {
-        PrivateConnection *c = userdata;
         Manager *m = c->manager;
 
         /* sd-bus holds its own reference while this runs; the array's goes now */
         if (g_ptr_array_remove(m->private_connections, c))
                 log_debug("Private connection closed");
         resume_accepting(m); /* a descriptor is free again */
-        return 0;
 }
 
 /* Shuts c down over a limit: sd-bus reads nothing more of it, and on_post() frees it (with what sd-bus
@@ -156,17 +160,29 @@ static void meter_read(PrivateConnection *c)
  * whose message was over the limit, or that sends calls but does not read the replies, rather than
  * buffering either without end. */
 /* Register on c's connection the objects msg (a method call) can reach, before sd-bus looks for them: a
- * call of a Manager method the Manager's vtable alone (most connections, vgpuctl's, make one such
- * call and go: sd-bus builds every vtable's tables per connection); any other message (properties,
- * introspection, GetManagedObjects, another object) everything, as the system bus has it. Runs from
- * the filter, which sd-bus calls before it dispatches msg to the objects. */
+ * first call of a Manager method that method alone (most connections, vgpuctl's, make one such call
+ * and go: sd-bus checks and hashes every member of a vtable per connection, ~30 us for the Manager's),
+ * a later call of another Manager method the Manager's vtable in its place; any other message
+ * (properties, introspection, GetManagedObjects, another object) everything, as the system bus has it.
+ * Runs from the filter, which sd-bus calls before it dispatches msg to the objects. */
 static int objects_for(PrivateConnection *c, sd_bus_message *msg)
 {
         const char *iface = sd_bus_message_get_interface(msg), *path = sd_bus_message_get_path(msg);
-        bool manager_only = iface && path && g_str_equal(iface, VGPUD_MANAGER_IFACE) &&
+        const char *member = sd_bus_message_get_member(msg);
+        bool manager_only = iface && path && member && g_str_equal(iface, VGPUD_MANAGER_IFACE) &&
                             g_str_equal(path, VGPUD_MANAGER_PATH);
         int r;
 
+        /* the first call a Manager method: that method alone (most connections make one call) */
+        if (manager_only && !c->has_manager && !c->one &&
+            bus_add_manager_method_vtable(c->bus, c->manager, member, &c->one) >= 0) {
+                c->one_member = g_strdup(member);
+                return 0;
+        }
+        if (c->one && manager_only && g_str_equal(member, c->one_member))
+                return 0;
+        /* anything else: the whole Manager in its place */
+        c->one = sd_bus_slot_unref(c->one);
         if (!c->has_manager) {
                 r = bus_add_manager_vtable(c->bus, c->manager);
                 if (r < 0)
@@ -190,6 +206,12 @@ static int on_incoming(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
 
         if (c->dropped)
                 return 1;
+        /* sd-bus's own, once the connection is closed (a peer's signal of that name comes while open) */
+        if (sd_bus_message_is_signal(msg, "org.freedesktop.DBus.Local", "Disconnected") > 0 &&
+            sd_bus_is_open(c->bus) == 0) {
+                on_disconnected(c); /* c is freed */
+                return 1;
+        }
         meter_read(c);
         if (c->metered && c->consumed - c->mark > PRIVATE_MAX_MESSAGE) {
                 connection_drop(c, "a message over the size limit");
@@ -288,10 +310,6 @@ static int connection_start(Manager *m, PrivateConnection *c)
                                            SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
         if (r >= 0)
                 r = sd_bus_add_filter(c->bus, NULL, on_incoming, c);
-        if (r >= 0)
-                r = sd_bus_match_signal_async(c->bus, NULL, "org.freedesktop.DBus.Local", NULL,
-                                              "org.freedesktop.DBus.Local", "Disconnected", on_disconnected,
-                                              NULL, c);
         if (r >= 0)
                 r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

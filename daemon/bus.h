@@ -37,6 +37,10 @@ int bus_add_objects(sd_bus *bus, Manager *m);
 /* The same in two parts, for a private connection that registers what its messages need: the Manager's
  * vtable; the object manager and the Gpu, Device and Definition vtables. */
 int bus_add_manager_vtable(sd_bus *bus, Manager *m);
+/* The Manager's method member alone (its vtable entry, as in the Manager's vtable), for a private
+ * connection whose one call needs nothing else: sd-bus checks and hashes every member of a vtable at
+ * its registration, per connection. *ret_slot owns it (unref it to remove it). -ENOENT: no such method. */
+int bus_add_manager_method_vtable(sd_bus *bus, Manager *m, const char *member, sd_bus_slot **ret_slot);
 int bus_add_other_objects(sd_bus *bus, Manager *m);
 
 /* The private socket (bus-private.c): the same objects over direct D-Bus connections, without the

@@ -539,11 +539,25 @@ class TestPrivateSocket(vgpudtest.VgpudTestCase):
             'other = conn()\n'
             'xml2 = call(other, "/org/vgpud1", "org.freedesktop.DBus.Introspectable", "Introspect")[0]\n'
             'uuids2 = [d[0] for d in call(other, "/org/vgpud1", "org.vgpud1.Manager", "ListDevices")[0]]\n'
+            # a first Manager call registers that method alone; a second call of it, another Manager
+            # method, a property and the introspection then reach the whole Manager
+            'third = conn()\n'
+            'again = [d[0] for d in call(third, "/org/vgpud1", "org.vgpud1.Manager", "ListDevices")[0]]\n'
+            'again += [d[0] for d in call(third, "/org/vgpud1", "org.vgpud1.Manager", "ListDevices")[0]]\n'
+            'xml3 = call(third, "/org/vgpud1", "org.freedesktop.DBus.Introspectable", "Introspect")[0]\n'
+            'types = call(third, "/org/vgpud1", "org.vgpud1.Manager", "ListTypes")[0]\n'
+            'ver = call(third, "/org/vgpud1", "org.freedesktop.DBus.Properties", "Get", '
+            'GLib.Variant("(ss)", ("org.vgpud1.Manager", "Version")))[0]\n'
+            'fourth = conn()\n'
+            'types4 = call(fourth, "/org/vgpud1", "org.vgpud1.Manager", "ListTypes")[0]\n'
+            'ver4 = call(fourth, "/org/vgpud1", "org.freedesktop.DBus.Properties", "Get", '
+            'GLib.Variant("(ss)", ("org.vgpud1.Manager", "Version")))[0]\n'
             'print(sys.argv[2] in uuids, uuid == sys.argv[2], uuids == uuids2, xml == xml2,\n'
-            '      "org.vgpud1.Manager" in xml, "org.freedesktop.DBus.ObjectManager" in xml)\n')
+            '      "org.vgpud1.Manager" in xml, "org.freedesktop.DBus.ObjectManager" in xml,\n'
+            '      again == uuids2 * 2, xml3 == xml2, types == types4 and len(types) > 0, ver == ver4 and ver != "")\n')
         p = subprocess.run(['/usr/bin/python3', '-c', script, 'unix:path=' + self.sock, UUID],
                            capture_output=True, text=True, timeout=900)
-        self.assertEqual(p.stdout.split(), ['True'] * 6, p.stderr)
+        self.assertEqual(p.stdout.split(), ['True'] * 10, p.stderr)
 
     def test_missing_socket_falls_back_to_the_bus(self):
         p = self.vgpuctl('list', bus=self.bus_address, socket_path=os.path.join(self.workdir, 'nope'))
