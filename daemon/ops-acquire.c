@@ -661,21 +661,32 @@ static int release_continue(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
+/* All or nothing: nothing is removed while any of them is in use. The Busy check runs off the loop
+ * (ops_job_ask_busy()); release_checked() goes on with its answer. */
 static int release_run(Ops *ops, Job *j, char **ret_message)
 {
-        /* all or nothing: nothing is removed while any of them is in use */
-        for (char **u = j->release.leased; *u && !j->req->force; u++) {
-                g_autofree char *comm = NULL, *group = NULL;
-                pid_t pid = 0;
-                g_autofree char *dir = ops_device_dir(ops, *u);
-                int r = dir ? vfio_group_holder(dir, &pid, &comm, &group) : 0;
+        if (!j->req->force && ops_job_ask_busy(ops, j, j->release.leased) > 0)
+                return 1;
+        return release_continue(ops, j, ret_message);
+}
 
-                if (r < 0)
-                        log_warning_errno(r, "Cannot tell whether %s is in use: %m", *u);
-                if (r > 0)
+/* The Busy check's answer: Busy, naming the first device in use and its holder, or the removals. A
+ * check that could not tell does not hold the release up (as mdevctl, which does not look). */
+static int release_checked(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(GHashTable) holders = NULL;
+        int r = ops_job_busy_end(j, &holders);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot tell whether the devices of %s are in use: %m",
+                                  j->req->release.what);
+        for (char **u = j->release.leased; holders && *u; u++) {
+                const VfioHolder *h = g_hash_table_lookup(holders, *u);
+
+                if (h)
                         return ops_fail(ret_message, -EBUSY,
                                         "Device %s is in use: process %d (%s) has its VFIO group %s open",
-                                        *u, (int)pid, comm, group);
+                                        *u, (int)h->pid, h->comm, h->group);
         }
         return release_continue(ops, j, ret_message);
 }
@@ -687,6 +698,8 @@ static int release_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         Lease *l;
         int r;
 
+        if (j->wait == WAIT_BUSY)
+                return release_checked(ops, j, ret_message);
         if (j->wait == WAIT_DURABLE && j->release.undefining) {
                 /* the definition's removal: the lease of leased[next] is still there (its keys) */
                 r = ops_job_durable_end(j);

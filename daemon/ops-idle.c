@@ -3,10 +3,12 @@
  * definition, no process holding the VFIO group; inventory-owners.c), each idle for at least
  * older_than_usec, whoever made them.
  *
- * prepare looks for the holders now (one pass over /proc) and takes the idle devices old enough; run
- * removes them one by one, waiting for each to go, and checks each again just before its removal: one
- * that a lease, a definition or a process took meanwhile is left alone, and so is one the driver
- * refuses as busy. The reply lists what went; nothing else is ever removed. */
+ * prepare looks for the holders now (one pass over /proc, on the loop: the callouts need the devices
+ * before run) and takes the idle devices old enough; run removes them one by one, waiting for each to
+ * go, and checks each again just before its removal (its lease and definition, then the Busy check off
+ * the loop, ops_job_ask_busy(), whose pass other Releases share): one that a lease, a definition or a
+ * process took meanwhile is left alone, and so is one the driver refuses as busy. The reply lists what
+ * went; nothing else is ever removed. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -58,80 +60,90 @@ static int idle_prepare(Ops *ops, Job *j, char **ret_message)
         return 0;
 }
 
-/* Is uuid still idle, right before its removal? */
+/* Is uuid still idle by its lease and definition (and running), right before its Busy check and
+ * again right before its removal? */
 static bool still_idle(Ops *ops, const char *uuid)
 {
-        g_autofree char *comm = NULL, *group = NULL, *dir = NULL;
         const InvDeviceUse *u;
-        pid_t pid = 0;
-        int r;
 
         inventory_device_changed(ops->inv, uuid);
         u = inventory_device_use(ops->inv, uuid);
-        if (!u || !u->idle)
-                return false;
-        dir = ops_device_dir(ops, uuid);
-        if (!dir)
-                return false; /* gone */
-        r = vfio_group_holder(dir, &pid, &comm, &group);
-        if (r != 0) {
-                if (r < 0)
-                        log_warning_errno(r, "Cannot tell whether %s is in use; leaving it: %m", uuid);
-                else
-                        log_info("Not releasing %s: process %d (%s) holds it now", uuid, (int)pid, comm);
-                return false;
-        }
-        return true;
+        return u && u->idle && inventory_get_device(ops->inv, uuid);
 }
 
-/* Remove from j->release_idle.next on; 1 when it waits for a device to go. */
-static int idle_continue(Ops *ops, Job *j, char **ret_message)
+/* Ask whether the next device still idle is held (from j->release_idle.next on); 1 when it waits for
+ * the answer (idle_checked() goes on), 0 when none is left. j->uuid names it meanwhile, so that no
+ * request about it starts before it is removed or left. */
+static int idle_next(Ops *ops, Job *j)
 {
         for (; j->release_idle.idle[j->release_idle.next]; j->release_idle.next++) {
-                const char *uuid = j->release_idle.idle[j->release_idle.next];
-                InvDevice *d;
-                int r;
+                char *one[] = {j->release_idle.idle[j->release_idle.next], NULL};
 
-                if (!still_idle(ops, uuid))
+                if (!still_idle(ops, one[0]))
                         continue;
-                d = inventory_get_device(ops->inv, uuid);
-                memcpy(j->uuid, uuid, sizeof(j->uuid));
-                g_free(j->parent);
-                j->parent = g_strdup(d->sys->parent);
-                r = ops_remove_and_wait(ops, j, ret_message);
-                if (r == -EBUSY) { /* the driver says it is in use after all */
-                        log_info("Not releasing %s: %s", uuid, *ret_message);
-                        g_clear_pointer(ret_message, g_free);
-                        continue;
-                }
-                if (r != 0)
-                        return r; /* waits, or the driver refused */
-                log_info("Released idle device %s (it was gone already)", uuid);
+                memcpy(j->uuid, one[0], sizeof(j->uuid));
+                if (ops_job_ask_busy(ops, j, one) > 0)
+                        return 1;
         }
         return 0;
 }
 
+/* The Busy check's answer for j->uuid: remove it (1 while it waits for it to go), or leave it and go on
+ * with the next. */
+static int idle_checked(Ops *ops, Job *j, char **ret_message)
+{
+        g_autoptr(GHashTable) holders = NULL;
+        const VfioHolder *h;
+        InvDevice *d;
+        int r = ops_job_busy_end(j, &holders);
+
+        h = holders ? g_hash_table_lookup(holders, j->uuid) : NULL;
+        if (r < 0)
+                log_warning_errno(r, "Cannot tell whether %s is in use; leaving it: %m", j->uuid);
+        else if (h)
+                log_info("Not releasing %s: process %d (%s) holds it now", j->uuid, (int)h->pid, h->comm);
+        else if (still_idle(ops, j->uuid)) {
+                d = inventory_get_device(ops->inv, j->uuid);
+                g_free(j->parent);
+                j->parent = g_strdup(d->sys->parent);
+                r = ops_remove_and_wait(ops, j, ret_message);
+                if (r == -EBUSY) { /* the driver says it is in use after all */
+                        log_info("Not releasing %s: %s", j->uuid, *ret_message);
+                        g_clear_pointer(ret_message, g_free);
+                } else if (r != 0)
+                        return r; /* waits, or the driver refused */
+                else
+                        log_info("Released idle device %s (it was gone already)", j->uuid);
+        }
+        j->release_idle.next++;
+        return idle_next(ops, j);
+}
+
 static int idle_run(Ops *ops, Job *j, char **ret_message)
 {
-        return idle_continue(ops, j, ret_message);
+        (void)ret_message;
+        return idle_next(ops, j);
 }
 
 static int idle_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
-        int r = ops_remove_resume(ops, j, timed_out, ret_message);
+        int r;
 
+        if (j->wait == WAIT_BUSY)
+                return idle_checked(ops, j, ret_message);
+        r = ops_remove_resume(ops, j, timed_out, ret_message);
         if (r == -EBUSY) { /* the driver said so when its write to remove returned */
                 log_info("Not releasing %s: %s", j->uuid, *ret_message);
                 g_clear_pointer(ret_message, g_free);
                 j->release_idle.next++;
-                return idle_continue(ops, j, ret_message);
+                return idle_next(ops, j);
         }
         if (r != 0)
                 return r;
         log_info("Released idle device %s (on %s)", j->uuid, j->parent);
         out_add(j, j->uuid);
         j->release_idle.next++;
-        return idle_continue(ops, j, ret_message);
+        return idle_next(ops, j);
 }
 
 static void idle_clear_job(Job *j)

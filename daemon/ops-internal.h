@@ -54,6 +54,7 @@ typedef enum {
         WAIT_CREATE_WRITE, /* its write to create is in flight (ops_job_write()): a reservation until
                               its result is handled on the loop; no timeout */
         WAIT_REMOVE_WRITE, /* its write to remove is in flight; no timeout */
+        WAIT_BUSY,         /* the Busy check's answer (ops_job_ask_busy()); no timeout */
 } Wait;
 
 typedef enum {
@@ -171,6 +172,11 @@ struct Job {
         int error; /* a rollback: the original error and message, reported once the device went */
         char *message;
 
+        /* WAIT_BUSY: the answer of the Busy check (ops_job_ask_busy()) */
+        bool busy_pending;
+        int busy_result;
+        GHashTable *busy_holders; /* uuid -> VfioHolder */
+
         /* WAIT_DURABLE: the results of its file changes, in the order of ops_job_commit() */
         GArray *durable; /* int */
         unsigned durable_pending;
@@ -205,12 +211,13 @@ struct Ops {
         struct Leases *leases;
         OpsLeaseNotify lease_notify;
         void *lease_userdata;
-        bool reconcile;             /* ops_reconcile_leases() is due once the queue is empty */
-        struct Metrics *metrics;    /* NULL: none counted */
-        struct Flusher *flusher;    /* commits the jobs' file changes in shared batches */
-        struct SysfsWriter *writer; /* makes the jobs' writes to create and remove off the loop */
-        bool held;                  /* the queue's head waits for the writes to create in flight
-                                       (OPS_AFTER_WRITES) */
+        bool reconcile;              /* ops_reconcile_leases() is due once the queue is empty */
+        struct Metrics *metrics;     /* NULL: none counted */
+        struct Flusher *flusher;     /* commits the jobs' file changes in shared batches */
+        struct SysfsWriter *writer;  /* makes the jobs' writes to create and remove off the loop */
+        bool held;                   /* the queue's head waits for the writes to create in flight
+                                        (OPS_AFTER_WRITES) */
+        struct VfioBusyWorker *busy; /* the Busy checks' passes over /proc, off the loop */
 };
 
 /* From prepare: the request cannot be decided before the writes to create in flight have their
@@ -248,6 +255,17 @@ int ops_job_wait(Ops *ops, Job *j, Wait what);
 void ops_job_commit(Ops *ops, Job *j, FileChange *c);
 /* From resume, after a durable wait: the wait is over (WAIT_NONE); the result of the job's last change. */
 int ops_job_durable_end(Job *j);
+/* The Busy check: which of the running devices among uuids (NULL-terminated) does a process hold (its
+ * VFIO group open)? Asked of the worker (vfio-busy-worker.h), whose next pass over /proc answers every
+ * question asked meanwhile. Returns 1 (return it from run or resume): the job waits (WAIT_BUSY, no
+ * timeout) without its turn, so the next request goes on and its question may share the pass, while
+ * requests about the same UUIDs or owner wait for this job (ops.c); resume runs once, from the loop,
+ * with the answer. 0 when none of them runs (nothing to ask, no wait). */
+int ops_job_ask_busy(Ops *ops, Job *j, char **uuids);
+/* From resume, after a Busy wait: the wait is over (WAIT_NONE); 0 and *ret_holders (uuid ->
+ * VfioHolder, g_hash_table_unref; only the held devices), or the negative errno of a pass that could
+ * not tell. */
+int ops_job_busy_end(Job *j, GHashTable **ret_holders);
 /* A failed write (or removal) of vgpud's own files (definitions, leases) by its meaning: -EROFS
  * (ReadOnly) for a read-only file system, -EIO (org.vgpud1.Error.Io) for anything else, ENOSPC and
  * EACCES included; the message is "<what>: <path>: <strerror> (<ERRNO>)". */

@@ -9,7 +9,9 @@
  * up its turn and goes on in ops->active, so independent requests overlap their waits. What keeps
  * them independent:
  *   - a request does not start while an active job is about the same UUID or owner (its keys), so
- *     changes to one device, definition or owner keep their order;
+ *     changes to one device, definition or owner keep their order; a Release waiting for its Busy
+ *     check (WAIT_BUSY: a pass over /proc in vfio-busy-worker.c, shared by the questions asked while
+ *     the previous pass ran) keeps its devices from being started, stopped or handed out meanwhile;
  *   - a create is normally complete when its write returns (create_store() registers the device,
  *     its links and its driver inside the system call): the start reads the device at once and
  *     never waits for its uevent. A creation written and not shown by sysfs yet (a driver that
@@ -41,6 +43,7 @@
 #include "errors.h"
 #include "flusher.h"
 #include "leases.h"
+#include "vfio-busy-worker.h"
 #include "log.h"
 #include "metrics.h"
 #include "sysfs-writer.h"
@@ -169,6 +172,8 @@ static void job_free(Job *j)
         g_free(j->message);
         if (j->durable)
                 g_array_unref(j->durable);
+        if (j->busy_holders)
+                g_hash_table_unref(j->busy_holders);
         g_free(j);
 }
 
@@ -506,8 +511,10 @@ static void job_resume(Ops *ops, Job *j, bool timed_out)
         g_autofree char *msg = NULL;
         int r;
 
-        if (j->wait == WAIT_NONE || j->writing || (waits_durable(j) && j->durable_pending > 0))
-                return; /* a durable wait or a write ends with its result (on_durable, on_written) */
+        if (j->wait == WAIT_NONE || j->writing || (waits_durable(j) && j->durable_pending > 0) ||
+            (j->wait == WAIT_BUSY && j->busy_pending))
+                return; /* a durable wait, a write or a Busy check ends with its result (on_durable,
+                           on_written, on_busy) */
         r = j->kind->resume(ops, j, timed_out, &msg);
         job_after(ops, j, r, msg);
 }
@@ -626,6 +633,51 @@ int ops_job_write(Ops *ops, Job *j, Wait what, const char *path, const char *val
         return 1;
 }
 
+/* The Busy check's answer for job j (from the loop, vfio-busy-worker.h). */
+static void on_busy(int r, GHashTable *holders, void *userdata)
+{
+        Job *j = userdata;
+
+        g_assert(j->busy_pending);
+        j->busy_pending = false;
+        j->busy_result = r;
+        j->busy_holders = holders ? g_hash_table_ref(holders) : NULL;
+        job_resume(j->ops, j, false);
+}
+
+int ops_job_ask_busy(Ops *ops, Job *j, char **uuids)
+{
+        g_autoptr(GPtrArray) keys = g_ptr_array_new();
+        g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+
+        for (char **u = uuids; u && *u; u++) {
+                char *dir = ops_device_dir(ops, *u);
+
+                if (!dir)
+                        continue; /* not running: nothing to hold */
+                g_ptr_array_add(keys, *u);
+                g_ptr_array_add(dirs, dir);
+        }
+        if (keys->len == 0)
+                return 0;
+        g_ptr_array_add(keys, NULL);
+        g_ptr_array_add(dirs, NULL);
+        g_assert(!j->busy_pending && !j->busy_holders);
+        j->timer = sd_event_source_disable_unref(j->timer); /* an earlier wait's: none for this one */
+        j->busy_pending = true;
+        j->wait = WAIT_BUSY;
+        vfio_busy_ask(ops->busy, (char **)keys->pdata, (char **)dirs->pdata, on_busy, j);
+        return 1;
+}
+
+int ops_job_busy_end(Job *j, GHashTable **ret_holders)
+{
+        g_assert(j->wait == WAIT_BUSY && !j->busy_pending);
+        j->wait = WAIT_NONE;
+        *ret_holders = g_steal_pointer(&j->busy_holders);
+        return j->busy_result;
+}
+
 int ops_job_wait(Ops *ops, Job *j, Wait what)
 {
         uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
@@ -739,6 +791,11 @@ void ops_set_metrics(Ops *ops, struct Metrics *metrics)
         ops->metrics = metrics;
 }
 
+VfioBusyWorker *ops_busy_worker(Ops *ops)
+{
+        return ops->busy;
+}
+
 int ops_new(sd_event *event, Inventory *inv, Ops **ret)
 {
         g_autoptr(Ops) ops = g_new0(Ops, 1);
@@ -765,6 +822,9 @@ int ops_new(sd_event *event, Inventory *inv, Ops **ret)
         r = sysfs_writer_new(event, OPS_WRITERS_MAX, &ops->writer);
         if (r < 0)
                 return r;
+        r = vfio_busy_worker_new(event, &ops->busy);
+        if (r < 0)
+                return r;
         *ret = g_steal_pointer(&ops);
         return 0;
 }
@@ -779,6 +839,7 @@ void ops_free(Ops *ops)
         g_clear_pointer(&ops->flusher, flusher_free);
         /* a write the kernel holds is not waited for; its job is answered below */
         g_clear_pointer(&ops->writer, sysfs_writer_free);
+        g_clear_pointer(&ops->busy, vfio_busy_worker_free); /* no Busy answer comes after this */
         if (ops->current) {
                 j = ops->current;
                 ops->current = NULL;

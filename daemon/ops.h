@@ -147,6 +147,10 @@ void ops_set_leases(Ops *ops, struct Leases *leases, OpsLeaseNotify notify, void
 /* Count every request that ends, with its latency, in metrics (borrowed, must outlive ops; NULL: none). */
 struct Metrics;
 void ops_set_metrics(Ops *ops, struct Metrics *metrics);
+struct VfioBusyWorker;
+/* The worker that makes the engine's Busy checks (vfio-busy-worker.h), for other passes over /proc
+ * to share (the users timer's); valid while ops is. */
+struct VfioBusyWorker *ops_busy_worker(Ops *ops);
 /* Requests still waiting end with -ECANCELED. */
 void ops_free(Ops *ops);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ops, ops_free)

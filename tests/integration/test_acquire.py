@@ -437,6 +437,42 @@ class TestLeases(AcquireTestCase):
         self.assertEqual(self.running(), set())
         self.assertEqual(self.leases(), [])
 
+    def test_releases_together_while_one_device_is_held(self):
+        # as when many VMs stop at once: the Releases' Busy checks share passes over /proc, and
+        # only the device whose group a process holds is Busy
+        n = 12
+        uuids = [self.acquire('1Q', 'test:many%02d' % i, timeout_ms=PATIENT_MS)[0] for i in range(n)]
+        held = uuids[5]
+        self.hold_group(held)
+        results = {}
+        for i in range(n):
+            self.call_async('Release', '(sa{sv})', ('test:many%02d' % i, options(timeout_ms=PATIENT_MS)),
+                            results, i)
+        self.wait_results(results, n)
+        for i, u in enumerate(uuids):
+            if u == held:
+                self.assertEqual(results[i][:2], ('error', ERR + 'Busy'), results[i])
+                self.assertIn(u, results[i][2])
+            else:
+                self.assertEqual(results[i], ('ok', ([u],)))
+        self.assertEqual(self.running(), {held})
+        self.assertEqual([x[0] for x in self.leases()], [held])
+
+    def test_a_group_opened_between_two_releases(self):
+        # the second Release is asked after the group was opened: whether or not it shares the
+        # first one's pass over /proc, it is answered by a pass that sees the holder
+        a = self.acquire('1Q', 'test:first', timeout_ms=PATIENT_MS)[0]
+        b = self.acquire('1Q', 'test:second', timeout_ms=PATIENT_MS)[0]
+        results = {}
+        self.call_async('Release', '(sa{sv})', ('test:first', options(timeout_ms=PATIENT_MS)), results, 0)
+        self.hold_group(b)
+        self.call_async('Release', '(sa{sv})', ('test:second', options(timeout_ms=PATIENT_MS)), results, 1)
+        self.wait_results(results, 2)
+        self.assertEqual(results[0], ('ok', ([a],)))
+        self.assertEqual(results[1][:2], ('error', ERR + 'Busy'), results[1])
+        self.assertIn(b, results[1][2])
+        self.assertEqual(self.running(), {b})
+
     def test_owner_slot_properties_and_signals(self):
         self.recorder.clear()
         u, path, parent, t = self.acquire('T4-2Q', 'test:sig', slot=3)
