@@ -69,6 +69,7 @@ struct Inventory {
         bool all_dirty;        /* every device, on the next check */
         GHashTable *idle;      /* UUIDs (owned) of the idle devices, as last checked */
         bool idle_changed;     /* since Idle was last announced */
+        char **users_asked;    /* the devices of a scan of the holders under way off the loop */
         char *libvirt_run_dir; /* NULL: the default */
 };
 

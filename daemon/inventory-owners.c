@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "inventory-internal.h"
+#include "log.h"
 #include "vfio-busy.h"
+#include "vfio-busy-worker.h"
 
 static void use_free(InvDeviceUse *u)
 {
@@ -34,6 +36,7 @@ void inventory_owners_done(Inventory *inv)
         g_clear_pointer(&inv->dirty, g_hash_table_unref);
         g_clear_pointer(&inv->idle, g_hash_table_unref);
         g_clear_pointer(&inv->libvirt_run_dir, g_free);
+        g_clear_pointer(&inv->users_asked, g_strfreev);
 }
 
 void inventory_orphans_device_changed(Inventory *inv, const char *uuid)
@@ -219,33 +222,38 @@ void inventory_check_users(Inventory *inv)
                                                   manager_names);
 }
 
-int inventory_scan_users(Inventory *inv)
+/* The question of a scan: every running device's UUID and sysfs directory (NULL-terminated). */
+static void users_question(Inventory *inv, char ***ret_uuids, char ***ret_dirs)
 {
         g_autoptr(GPtrArray) devices = inventory_list_devices(inv);
-        g_autoptr(GPtrArray) uuids = g_ptr_array_new();
-        g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GHashTable) holders = NULL;
-        int r;
+        GPtrArray *uuids = g_ptr_array_new(), *dirs = g_ptr_array_new();
 
         for (guint i = 0; i < devices->len; i++) {
                 InvDevice *d = devices->pdata[i];
-                g_ptr_array_add(uuids, d->uuid);
+                g_ptr_array_add(uuids, g_strdup(d->uuid));
                 g_ptr_array_add(dirs, inventory_device_syspath(inv, d));
         }
         g_ptr_array_add(uuids, NULL);
         g_ptr_array_add(dirs, NULL);
-        r = vfio_holders_scan((char **)uuids->pdata, (char **)dirs->pdata, &holders);
-        if (r < 0)
-                return r;
-        for (guint i = 0; i < devices->len; i++) {
-                const InvDevice *d = devices->pdata[i];
-                const VfioHolder *h = g_hash_table_lookup(holders, d->uuid);
-                InvDeviceUse *u = g_hash_table_lookup(uses(inv), d->uuid);
+        *ret_uuids = (char **)g_ptr_array_free(uuids, FALSE);
+        *ret_dirs = (char **)g_ptr_array_free(dirs, FALSE);
+}
 
+/* A scan's answer (holders: uuid -> VfioHolder) for the devices asked about; a device gone since is
+ * skipped, one that came since is left to the next scan (it is not held until then, as a new device). */
+static void users_answer(Inventory *inv, char **uuids, GHashTable *holders)
+{
+        for (char **uuid = uuids; *uuid; uuid++) {
+                const VfioHolder *h = g_hash_table_lookup(holders, *uuid);
+                InvDeviceUse *u;
+
+                if (!inventory_get_device(inv, *uuid))
+                        continue;
+                u = g_hash_table_lookup(uses(inv), *uuid);
                 if (!u) {
                         u = g_new0(InvDeviceUse, 1);
                         u->idle_since_usec = (uint64_t)g_get_real_time();
-                        g_hash_table_insert(inv->uses, g_strdup(d->uuid), u);
+                        g_hash_table_insert(inv->uses, g_strdup(*uuid), u);
                 }
                 if (h && h->pid == u->pid && u->vm)
                         continue; /* the same process: its VM is known */
@@ -259,7 +267,42 @@ int inventory_scan_users(Inventory *inv)
         }
         inventory_orphans_invalidate(inv);
         inventory_check_users(inv);
+}
+
+int inventory_scan_users(Inventory *inv)
+{
+        g_auto(GStrv) uuids = NULL, dirs = NULL;
+        g_autoptr(GHashTable) holders = NULL;
+        int r;
+
+        users_question(inv, &uuids, &dirs);
+        r = vfio_holders_scan(uuids, dirs, &holders);
+        if (r < 0)
+                return r;
+        users_answer(inv, uuids, holders);
         return 0;
+}
+
+static void on_users_scanned(int r, GHashTable *holders, void *userdata)
+{
+        Inventory *inv = userdata;
+        g_auto(GStrv) uuids = g_steal_pointer(&inv->users_asked);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot look for the processes holding vGPUs: %m");
+        else
+                users_answer(inv, uuids, holders);
+}
+
+bool inventory_scan_users_off_loop(Inventory *inv, VfioBusyWorker *worker)
+{
+        g_auto(GStrv) dirs = NULL;
+
+        if (inv->users_asked)
+                return false;
+        users_question(inv, &inv->users_asked, &dirs);
+        vfio_busy_ask(worker, inv->users_asked, dirs, on_users_scanned, inv);
+        return true;
 }
 
 const InvDeviceUse *inventory_device_use(Inventory *inv, const char *uuid)

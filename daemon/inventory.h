@@ -234,6 +234,11 @@ void inventory_set_libvirt_run_dir(Inventory *inv, const char *dir);
 /* Look for the processes holding the running devices' VFIO groups now (one pass over /proc), and
  * announce what changed. 0 or a negative errno (the previous holders are kept then). */
 int inventory_scan_users(Inventory *inv);
+struct VfioBusyWorker;
+/* The same, its pass over /proc made by worker (vfio-busy-worker.h) off the loop: what it finds is
+ * applied and announced from the loop when it comes (a failure logged, the previous holders kept).
+ * false, and nothing asked, when such a scan is under way already. */
+bool inventory_scan_users_off_loop(Inventory *inv, struct VfioBusyWorker *worker);
 /* The usage of a running device, NULL when it is not running. */
 const InvDeviceUse *inventory_device_use(Inventory *inv, const char *uuid);
 /* "lease", "process", "proxmox", "definition" or "" (nobody). */

@@ -347,17 +347,15 @@ static int load_leases(Manager *m)
         return 0;
 }
 
-/* Every [Users] ScanIntervalSec while devices run: who holds them, and since when the others are idle. */
+/* Every [Users] ScanIntervalSec while devices run: who holds them, and since when the others are idle;
+ * the pass over /proc off the loop (a large host's takes tens of ms), shared with the Busy checks. */
 static int on_users_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         int r;
 
-        if (inventory_count(m->inventory, INV_OBJECT_DEVICE) > 0) {
-                r = inventory_scan_users(m->inventory);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot look for the processes holding vGPUs: %m");
-        }
+        if (inventory_count(m->inventory, INV_OBJECT_DEVICE) > 0)
+                (void)inventory_scan_users_off_loop(m->inventory, ops_busy_worker(m->ops));
         r = sd_event_source_set_time(s, usec + m->config.users_scan_interval_sec * 1000000ULL);
         return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ON);
 }

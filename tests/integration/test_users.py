@@ -163,6 +163,24 @@ class TestUsers(AcquireTestCase):
         self.assertIn(d['mdevctl'], self.running())
         self.assertEqual(self.user(d['mdevctl'])[:2], ('process', 'qemu:late'))
 
+    def test_the_periodic_scan_sees_a_holder_come_and_go(self):
+        # [Users] ScanIntervalSec: vgpud looks by itself (its pass over /proc off the loop, through
+        # the Busy check's worker) and what it finds shows without ScanUsers
+        self.write_config('[Users]\nLibvirtRunDirectory=%s\nScanIntervalSec=1\n' % self.libvirt_dir)
+        self.restart_vgpud()
+        d = u(0)
+        self.assertTrue(self.sim.emulator.create(T4, self.t, d))
+        self.assertTrue(self.wait_for(lambda s: d in self.listed_devices(), timeout=10))
+        self.assertTrue(self.wait_for(lambda s: self.user(d) == ('', '', 0, True)), self.user(d))
+        p = self.hold(d, '-name', 'guest=tick')
+        self.assertTrue(self.wait_for(lambda s: self.user(d) == ('process', 'qemu:tick', p.pid, False)),
+                        self.user(d))
+        self.assertEqual(self.idle(), [])
+        p.kill()
+        p.wait()
+        self.assertTrue(self.wait_for(lambda s: self.user(d) == ('', '', 0, True)), self.user(d))
+        self.assertEqual(self.idle(), [d])
+
     def test_bad_release_idle_arguments(self):
         for args, want in ((['release', '--idle', '--older-than', '5x'], 'duration'),
                            (['release', '--idle', '--owner', 'a'], "cannot be used with"),
