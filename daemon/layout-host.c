@@ -63,16 +63,38 @@ static char *holder_label(pid_t pid, const char *comm)
         return g_strdup_printf("process %d (%s)", (int)pid, comm);
 }
 
-static const char *held_by(LayoutHost *h, const InvDevice *d)
+/* Who holds each of owner's leased devices, all in one pass over /proc (vfio-busy.h): uuid (borrowed
+ * from the inventory) -> VfioHolder, or NULL when it cannot tell. */
+static GHashTable *managed_holders(Inventory *inv, struct Leases *leases, const char *owner)
 {
-        g_autofree char *comm = NULL, *group = NULL;
-        g_autofree char *dir = inventory_device_syspath(d->inventory, d);
-        pid_t pid = 0;
-        int r = vfio_group_holder(dir, &pid, &comm, &group);
+        g_autoptr(GPtrArray) devices = inventory_list_devices(inv);
+        g_autoptr(GPtrArray) uuids = g_ptr_array_new();
+        g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+        GHashTable *holders = NULL;
+        int r;
 
+        for (guint i = 0; leases && i < devices->len; i++) {
+                InvDevice *d = devices->pdata[i];
+                Lease *l = leases_get(leases, d->uuid);
+
+                if (l && g_str_equal(l->owner, owner)) {
+                        g_ptr_array_add(uuids, d->uuid);
+                        g_ptr_array_add(dirs, inventory_device_syspath(inv, d));
+                }
+        }
+        g_ptr_array_add(uuids, NULL);
+        g_ptr_array_add(dirs, NULL);
+        r = vfio_holders_scan((char **)uuids->pdata, (char **)dirs->pdata, &holders);
         if (r < 0)
-                log_warning_errno(r, "Cannot tell whether %s is in use: %m", d->uuid);
-        return r > 0 ? keep_string(h, holder_label(pid, comm ? comm : "?")) : NULL;
+                log_warning_errno(r, "Cannot tell whether the devices of %s are in use: %m", owner);
+        return holders;
+}
+
+static const char *held_by(LayoutHost *h, GHashTable *holders, const InvDevice *d)
+{
+        const VfioHolder *vh = holders ? g_hash_table_lookup(holders, d->uuid) : NULL;
+
+        return vh ? keep_string(h, holder_label(vh->pid, vh->comm ? vh->comm : "?")) : NULL;
 }
 
 /* The core's types, each id once (SR-IOV: every VF offers them), with the summed known counts. */
@@ -105,7 +127,7 @@ static void core_types(LayoutHost *h, const PlaceCore *pc, LayoutCore *c)
 }
 
 static void core_devices(LayoutHost *h, const AllocHost *ah, size_t core, struct Leases *leases,
-                         const char *owner, LayoutCore *c)
+                         const char *owner, GHashTable *holders, LayoutCore *c)
 {
         GArray *devs = keep_array(h, g_array_new(false, true, sizeof(LayoutDevice)));
 
@@ -119,7 +141,7 @@ static void core_devices(LayoutHost *h, const AllocHost *ah, size_t core, struct
 
                         ld.managed = l && g_str_equal(l->owner, owner);
                         if (ld.managed)
-                                ld.held_by = held_by(h, d);
+                                ld.held_by = held_by(h, holders, d);
                         g_array_append_val(devs, ld);
                 }
         }
@@ -131,6 +153,7 @@ LayoutHost *layout_host_new(Inventory *inv, struct Leases *leases, const char *o
 {
         g_autoptr(AllocHost) ah = alloc_host_new(inv);
         g_autoptr(GPtrArray) gpus = NULL;
+        g_autoptr(GHashTable) holders = managed_holders(inv, leases, owner);
         LayoutHost *h = g_new0(LayoutHost, 1);
         int r;
 
@@ -167,7 +190,7 @@ LayoutHost *layout_host_new(Inventory *inv, struct Leases *leases, const char *o
                         }
                 }
                 core_types(h, &ah->cores[i], c);
-                core_devices(h, ah, i, leases, owner, c);
+                core_devices(h, ah, i, leases, owner, holders, c);
         }
         return h;
 }
