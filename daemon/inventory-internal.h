@@ -34,6 +34,8 @@ struct Inventory {
         GHashTable *devices;       /* uuid -> InvDevice* */
         GHashTable *definitions;   /* "<parent>/<uuid>" -> InvDefinition* */
         GHashTable *gone_cores;    /* uuid -> core of devices that went recently (see inventory_update()) */
+        GHashTable *writing;       /* uuids whose write to create or remove is in flight: their uevents
+                                      are not read (inventory_set_device_writing()) */
         GHashTable *device_states; /* uuid -> static state string set by the lifecycle */
         GPtrArray *sysfs_warnings;
         GPtrArray *store_warnings;

@@ -85,6 +85,7 @@ Inventory *inventory_new(const char *definitions_dir)
         inv->definitions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                                  (GDestroyNotify)inventory_definition_free);
         inv->gone_cores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        inv->writing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->events_gen = 1; /* a parent's counts_gen 0: never read by refresh_parent_types() */
         inv->device_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         inv->typeless = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -108,6 +109,7 @@ void inventory_free(Inventory *inv)
         g_hash_table_unref(inv->parents);
         g_hash_table_unref(inv->definitions);
         g_hash_table_unref(inv->gone_cores);
+        g_hash_table_unref(inv->writing);
         g_hash_table_unref(inv->device_states);
         g_hash_table_unref(inv->typeless);
         g_ptr_array_unref(inv->sysfs_warnings);
@@ -876,6 +878,8 @@ void inventory_update(Inventory *inv, char **parents, char **devices)
                 SysfsDevice *sys = NULL;
                 InvParent *p = NULL;
 
+                if (!inv->written && g_hash_table_contains(inv->writing, *u))
+                        continue; /* its write's result reads it, with its core's final counts */
                 if (inventory_read_device(inv, *u, &sys) < 0)
                         sys = NULL;
                 if (old && sys && old->settled && str_eq0(old->sys->parent, sys->parent) &&
@@ -981,6 +985,14 @@ void inventory_device_written(Inventory *inv, const char *uuid)
         inv->written = true;
         inventory_update(inv, NULL, uuids);
         inv->written = false;
+}
+
+void inventory_set_device_writing(Inventory *inv, const char *uuid, bool writing)
+{
+        if (writing)
+                g_hash_table_add(inv->writing, g_strdup(uuid));
+        else
+                g_hash_table_remove(inv->writing, uuid);
 }
 
 void inventory_device_changed(Inventory *inv, const char *uuid)

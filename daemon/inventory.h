@@ -122,6 +122,11 @@ void inventory_device_changed(Inventory *inv, const char *uuid);
  * anyone else is re-read with its core at each of its uevents: a driver may count it only when it
  * binds, after the add uevent). */
 void inventory_device_written(Inventory *inv, const char *uuid);
+/* vgpud's own write to create or remove uuid is in flight (writing true) or has returned (false, before
+ * inventory_device_written()): meanwhile the device's uevents, which the kernel sends before the write
+ * returns, are not read (nor its core's counts with them): the write's result reads both once, final. A
+ * rescan still reads it. */
+void inventory_set_device_writing(Inventory *inv, const char *uuid, bool writing);
 /* Re-read the given parents and devices (either may be NULL) in one go and announce the changes
  * once; what the udev watcher calls with the names it collected during one loop iteration. */
 void inventory_update(Inventory *inv, char **parents, char **devices);

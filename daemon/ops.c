@@ -614,6 +614,7 @@ static void on_written(int r, void *userdata)
         g_assert(j->writing);
         j->writing = false;
         j->write_result = r;
+        inventory_set_device_writing(ops->inv, j->uuid, false);
         job_resume(ops, j, false);
         if (create)
                 writes_settled(ops);
@@ -629,6 +630,7 @@ int ops_job_write(Ops *ops, Job *j, Wait what, const char *path, const char *val
         /* no timeout: the kernel's write cannot be taken back, and what it did must be handled */
         j->timer = sd_event_source_disable_unref(j->timer);
         j->check = sd_event_source_disable_unref(j->check);
+        inventory_set_device_writing(ops->inv, j->uuid, true);
         sysfs_writer_submit(ops->writer, path, value, on_written, j);
         return 1;
 }
