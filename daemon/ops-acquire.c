@@ -781,7 +781,9 @@ const OpsKindInfo ops_kind_release = {
         .clear_job = release_clear_job,
 };
 
-/* One lease against its device and definition (lease_verdict); true when the leases changed. */
+/* One lease against its device and definition (lease_verdict); true when the leases changed. The
+ * definition's file is looked at only for a lease that has one (the verdict of one without does not
+ * depend on it): this runs after every request once the queue is empty, for every lease. */
 static bool reconcile_one(Ops *ops, Lease *l)
 {
         g_autoptr(SysfsDevice) d = NULL;
@@ -792,7 +794,7 @@ static bool reconcile_one(Ops *ops, Lease *l)
         g_autofree char *uuid = NULL, *owner = NULL;
         Lease copy;
 
-        switch (lease_verdict(l, running, access(def, F_OK) == 0)) {
+        switch (lease_verdict(l, running, l->defined && access(def, F_OK) == 0)) {
         case LEASE_KEEP: return false;
         case LEASE_UNDEFINE:
                 log_warning(
