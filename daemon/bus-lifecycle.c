@@ -26,6 +26,9 @@ typedef struct {
         bool dry_run;
         bool root;       /* allowed without polkit (uid 0) */
         char *queued_as; /* the client's key in queued_per_client while the engine has the request */
+        /* the engine's answer, until it is sent (answer_all()) */
+        int result;
+        char *message, *uuid, *parent;
 } Call;
 
 /* Requests one client may have in the engine (waiting or running) after polkit allowed them: more are
@@ -48,6 +51,9 @@ static void call_free(Call *c)
                            */
                 keycount_add(&queued_per_client, c->queued_as, -1);
         g_free(c->queued_as);
+        g_free(c->message);
+        g_free(c->uuid);
+        g_free(c->parent);
         sd_bus_message_unref(c->call);
         ops_request_free(c->req);
         if (c->out)
@@ -56,16 +62,16 @@ static void call_free(Call *c)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Call, call_free)
 
-static void on_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
+/* Send c's answer (the snapshot already shows what it confirms). */
+static void answer(Call *c)
 {
-        g_autoptr(Call) c = userdata;
         g_autofree char *path = NULL;
+        const char *uuid = c->uuid, *parent = c->parent;
+        int r = c->result;
 
-        /* what the reply confirms is in the published snapshot before the caller can read it */
-        snapshot_writer_flush(c->m->snapshot);
         if (r < 0)
                 r = sd_bus_reply_method_errorf(c->call, vgpud_error_name_from_errno(r), "%s",
-                                               message ? message : g_strerror(-r));
+                                               c->message ? c->message : g_strerror(-r));
         else
                 switch (c->kind) {
                 case OPS_START:
@@ -99,6 +105,56 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
                 }
         if (r < 0)
                 log_debug_errno(r, "Cannot reply to %s: %m", sd_bus_message_get_member(c->call));
+}
+
+/* The answers the engine gave during one dispatch of the loop (a durable batch answers all its requests
+ * in one), sent together from a defer source of IMPORTANT priority, right after that dispatch and before
+ * anything else: the snapshot is written once for all of them (each answer wrote it before, one
+ * write per request of the batch, since each job's change made it dirty again), then the replies. */
+static GQueue answers = G_QUEUE_INIT;
+static sd_event_source *answers_defer;
+static bool answers_now; /* since bus_lifecycle_done() */
+
+static void answer_all(Manager *m)
+{
+        Call *c;
+
+        /* what the replies confirm is in the published snapshot before the callers can read it */
+        snapshot_writer_flush(m->snapshot);
+        while ((c = g_queue_pop_head(&answers))) {
+                answer(c);
+                call_free(c);
+        }
+}
+
+static int on_answers(sd_event_source *s, void *userdata)
+{
+        answer_all(userdata);
+        return 0;
+}
+
+void bus_lifecycle_done(Manager *m)
+{
+        answer_all(m);
+        answers_defer = sd_event_source_disable_unref(answers_defer);
+        answers_now = true;
+}
+
+static void on_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
+{
+        g_autoptr(Call) c = userdata;
+        Manager *m = c->m;
+
+        c->result = r;
+        c->message = g_strdup(message);
+        c->uuid = g_strdup(uuid);
+        c->parent = g_strdup(parent);
+        if (!answers_defer && !answers_now &&
+            sd_event_add_defer(m->event, &answers_defer, on_answers, m) >= 0)
+                (void)sd_event_source_set_priority(answers_defer, SD_EVENT_PRIORITY_IMPORTANT);
+        g_queue_push_tail(&answers, TAKE_PTR(c));
+        if (!answers_defer || sd_event_source_set_enabled(answers_defer, SD_EVENT_ONESHOT) < 0)
+                answer_all(m); /* no source to wait for: now */
 }
 
 /* Hand the request to the engine, or refuse it (LimitsExceeded) when its client has too many there. */

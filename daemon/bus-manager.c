@@ -81,7 +81,7 @@ static void signal_added_or_changed(Manager *m, bool added, InvObjectKind kind, 
                 snapshot_writer_definitions_changed(m->snapshot);
         else
                 snapshot_writer_changed(m->snapshot);
-        if (kind != INV_OBJECT_DEFINITION) {
+        if (kind != INV_OBJECT_DEFINITION || !m->signals_defer) {
                 signals_flush(m);
                 emit(m, added, kind, path, names);
                 return;
@@ -505,6 +505,7 @@ int bus_setup(Manager *m)
 
 void bus_done(Manager *m)
 {
+        bus_lifecycle_done(m);
         signals_flush(m);
         m->signals_defer = sd_event_source_disable_unref(m->signals_defer);
 }

@@ -66,6 +66,10 @@ int bus_method_modify(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_release_idle(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* Their answers wait for the end of the dispatch that gave them (one snapshot write for a durable
+ * batch's requests, then their replies); this sends what waits and answers at once from then on
+ * (bus_done()). */
+void bus_lifecycle_done(Manager *m);
 
 /* Read an a{sv} of options into req: the keys of the given groups (bus-lifecycle.c's table), any other key
  * is InvalidArgument. */

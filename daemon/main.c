@@ -185,6 +185,7 @@ static void manager_done(Manager *m)
         layout_apply_cancel_waiting(); /* before the engine: layouts waiting to plan end now */
         sd_event_source_unref(m->users_timer);
         ops_free(m->ops);             /* callers still waiting get an error; running callouts are killed */
+        bus_done(m);                  /* their answers and the last signals (later ones go at once) */
         layout_watch_free(m->layout); /* after the engine: its applies have answered */
         metrics_free(m->metrics);
         g_free(m->metrics_file);
@@ -199,7 +200,6 @@ static void manager_done(Manager *m)
         bus_private_done(m);
         snapshot_writer_free(m->snapshot);
         g_free(m->snapshot_path);
-        bus_done(m); /* the signals of the last dispatch, before the bus is flushed */
         inventory_free(m->inventory);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);

@@ -557,6 +557,42 @@ class TestDefinitions(LifecycleTestCase):
             self.gconn.remove_filter(fid)
 
 
+class TestSharedDefinitionBatches(LifecycleTestCase):
+    """Defines that share a durable batch are answered together: the snapshot is written once for the
+    batch, before the replies (each reply wrote it before: one write per request). The first define's
+    fsync is slowed (VGPUD_TEST_SLOW_AT) so that the others make one batch behind it; vgpud -v logs
+    the batches and the snapshot's writes."""
+    FIRST = '00000000-0000-4000-8000-000000000000'
+
+    def env(self):
+        env = super().env()
+        env['VGPUD_TEST_SLOW_AT'] = 'fsync-%s:300' % self.FIRST
+        return env
+
+    def test_a_batch_writes_the_snapshot_once(self):
+        self.stop_vgpud()
+        self.start_vgpud(['-v'])
+        uuids = [self.FIRST] + ['00000000-0000-4000-8000-00000000000%d' % i for i in range(1, 8)]
+        results = {}
+        for u in uuids:
+            self.call_async('Define', '(sssa{sv})', (T4, u, dfn(TWO_Q), {}), results, u)
+        self.wait_results(results, len(uuids))
+        self.assertEqual({r[0] for r in results.values()}, {'ok'}, results)
+        log = self.daemon_log().splitlines()
+        first = next(i for i, line in enumerate(log) if 'Durable: ' in line)
+        batches = [line for line in log[first:] if 'Durable: ' in line]
+        writes = [line for line in log[first:] if 'Wrote ' in line and 'snapshot' in line]
+        self.assertLess(len(batches), len(uuids), batches)  # they did share batches
+        # one write per answered batch at most (two batches answered in one dispatch share one)
+        self.assertGreater(len(writes), 0, 'vgpud -v logs no write: nothing was counted')
+        self.assertLessEqual(len(writes), len(batches), (batches, writes))
+        # and each reply came once its definition was in the snapshot
+        listed = subprocess.run([os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl'), 'list', '-d'],
+                                capture_output=True, text=True, env=self.env(), timeout=60).stdout
+        for u in uuids:
+            self.assertIn(u, listed)
+
+
 class TestReadOnly(LifecycleTestCase):
 
     def setUp(self):
