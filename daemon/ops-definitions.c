@@ -157,23 +157,34 @@ static int commit_and_wait(Ops *ops, Job *j, FileChange *c)
         return 1;
 }
 
+/* Write j's definition and hand it to the flusher; then, while the flusher makes it durable, parse the
+ * bytes written as a read of the file would (j->written, for the inventory once durable; a parse that
+ * fails leaves it NULL, and definition_written() reads the file instead). */
+static int write_and_wait(Ops *ops, Job *j, char **ret_message, int (*failed)(Ops *, Job *, int, char **))
+{
+        const char *dir = ops_definitions_dir_for(ops, j->parent);
+        g_autoptr(FileChange) c = NULL;
+        g_autofree char *json = NULL;
+        int r;
+
+        g_clear_pointer(&j->written, stored_def_free);
+        r = store_write_begin_own(dir, j->parent, j->uuid, j->def, &c, &json);
+        if (r < 0)
+                return failed(ops, j, r, ret_message);
+        r = commit_and_wait(ops, j, g_steal_pointer(&c));
+        (void)store_parse_written(dir, j->parent, j->uuid, json, &j->written);
+        return r;
+}
+
 static int define_run(Ops *ops, Job *j, char **ret_message)
 {
         g_autofree char *path = NULL;
-        g_autoptr(FileChange) c = NULL;
         struct stat st;
-        int r;
 
         path = g_build_filename(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, NULL);
         if (lstat(path, &st) == 0)
                 return ops_fail(ret_message, -EEXIST, "Device %s on %s already defined", j->uuid, j->parent);
-
-        g_clear_pointer(&j->written, stored_def_free);
-        r = store_write_begin_stored(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c,
-                                     &j->written);
-        if (r < 0)
-                return define_failed(ops, j, r, ret_message);
-        return commit_and_wait(ops, j, g_steal_pointer(&c));
+        return write_and_wait(ops, j, ret_message, define_failed);
 }
 
 /* The file is durable (or failed): only now the inventory and the caller learn of it. */
@@ -419,7 +430,6 @@ static int modify_failed(Ops *ops, Job *j, int r, char **ret_message)
 static int modify_run(Ops *ops, Job *j, char **ret_message)
 {
         OpsRequest *req = j->req;
-        g_autoptr(FileChange) c = NULL;
         int r;
 
         if (req->modify.live) {
@@ -433,12 +443,7 @@ static int modify_run(Ops *ops, Job *j, char **ret_message)
         }
         if (!req->modify.defined)
                 return 0;
-        g_clear_pointer(&j->written, stored_def_free);
-        r = store_write_begin_stored(ops_definitions_dir_for(ops, j->parent), j->parent, j->uuid, j->def, &c,
-                                     &j->written);
-        if (r < 0)
-                return modify_failed(ops, j, r, ret_message);
-        return commit_and_wait(ops, j, g_steal_pointer(&c));
+        return write_and_wait(ops, j, ret_message, modify_failed);
 }
 
 static int modify_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)

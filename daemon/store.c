@@ -222,6 +222,9 @@ static int open_dir(int dirfd, const char *name, bool *ret_created)
         int fd;
 
         *ret_created = false;
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT)
+                return fd >= 0 ? fd : negative_errno(); /* there already: no mkdirat() first */
         if (mkdirat(dirfd, name, 0755) == 0)
                 *ret_created = true;
         else if (errno != EEXIST)
@@ -268,16 +271,11 @@ void store_own_temps_forget(void)
                 g_hash_table_remove_all(own_temps);
 }
 
-int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
-                      FileChange **ret)
+/* store_write_begin(); own: note the temporary file as vgpud's own (store_own_temp_take()); *ret_json
+ * (when asked): the bytes written. */
+static int write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def, bool own,
+                       FileChange **ret, char **ret_json)
 {
-        return store_write_begin_stored(dir, parent, uuid, def, ret, NULL);
-}
-
-int store_write_begin_stored(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
-                             FileChange **ret, StoredDef **ret_stored)
-{
-        g_autoptr(StoredDef) stored = NULL;
         _cleanup_close_ int top = -1, pdir = -1;
         g_autoptr(FileChange) c = NULL;
         g_autofree char *json = NULL, *pdir_path = NULL;
@@ -308,17 +306,48 @@ int store_write_begin_stored(const char *dir, const char *parent, const char *uu
                 if (r < 0)
                         return r;
         }
-        if (ret_stored) {
-                g_autofree char *why = NULL;
-
-                /* the bytes the file will hold, parsed as store_load_one() parses them */
-                r = stored_def_parse(parent, uuid, g_build_filename(dir, parent, uuid, NULL), json,
-                                     strlen(json), &stored, &why);
-                if (r < 0)
-                        return r; /* mdev_def_to_json() wrote what mdev_def_parse() refuses */
-                *ret_stored = g_steal_pointer(&stored);
+        if (own)
                 own_temp_note(parent, file_change_temp_name(c));
-        }
+        if (ret_json)
+                *ret_json = g_steal_pointer(&json);
+        *ret = g_steal_pointer(&c);
+        return 0;
+}
+
+int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                      FileChange **ret)
+{
+        return write_begin(dir, parent, uuid, def, false, ret, NULL);
+}
+
+int store_write_begin_own(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                          FileChange **ret, char **ret_json)
+{
+        return write_begin(dir, parent, uuid, def, true, ret, ret_json);
+}
+
+int store_parse_written(const char *dir, const char *parent, const char *uuid, const char *json,
+                        StoredDef **ret)
+{
+        g_autofree char *why = NULL;
+
+        /* the bytes the file will hold, parsed as store_load_one() parses them */
+        return stored_def_parse(parent, uuid, g_build_filename(dir, parent, uuid, NULL), json, strlen(json),
+                                ret, &why);
+}
+
+int store_write_begin_stored(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                             FileChange **ret, StoredDef **ret_stored)
+{
+        g_autoptr(FileChange) c = NULL;
+        g_autofree char *json = NULL;
+        int r;
+
+        r = store_write_begin_own(dir, parent, uuid, def, &c, &json);
+        if (r >= 0)
+                r = store_parse_written(dir, parent, uuid, json, ret_stored);
+        if (r < 0)
+                return r; /* a parse failing: mdev_def_to_json() wrote what mdev_def_parse() refuses */
         *ret = g_steal_pointer(&c);
         return 0;
 }

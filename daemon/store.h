@@ -69,6 +69,14 @@ int store_write_begin(const char *dir, const char *parent, const char *uuid, con
  * is committed: the same bytes through the same parser, without reading them back from the disk. */
 int store_write_begin_stored(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
                              FileChange **ret, StoredDef **ret_stored);
+/* store_write_begin_stored() in two steps, so that the parse can run while the change is made durable:
+ * store_write_begin_own() writes (and notes the temporary file as vgpud's own, store_own_temp_take())
+ * and gives the bytes written in *ret_json; store_parse_written() parses them as store_load_one()
+ * parses the file. */
+int store_write_begin_own(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
+                          FileChange **ret, char **ret_json);
+int store_parse_written(const char *dir, const char *parent, const char *uuid, const char *json,
+                        StoredDef **ret);
 int store_remove_begin(const char *dir, const char *parent, const char *uuid, FileChange **ret);
 void store_remove_end(const char *dir, const char *parent);
 
