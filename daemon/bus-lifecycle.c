@@ -108,9 +108,13 @@ static void answer(Call *c)
 }
 
 /* The answers the engine gave during one dispatch of the loop (a durable batch answers all its requests
- * in one), sent together from a defer source of IMPORTANT priority, right after that dispatch and before
+ * in one), sent together from a defer source of ANSWERS_PRIORITY, right after that dispatch and before
  * anything else: the snapshot is written once for all of them (each answer wrote it before, one
  * write per request of the batch, since each job's change made it dirty again), then the replies. */
+/* Before the snapshot writer's own defer source (IMPORTANT): the answers write the snapshot, then reply,
+ * and what the writer does after a write (freeing the file it replaced, making the next one) waits
+ * until the replies are out. */
+#define ANSWERS_PRIORITY (SD_EVENT_PRIORITY_IMPORTANT - 1)
 static GQueue answers = G_QUEUE_INIT;
 static sd_event_source *answers_defer;
 static bool answers_now; /* since bus_lifecycle_done() */
@@ -151,7 +155,7 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
         c->parent = g_strdup(parent);
         if (!answers_defer && !answers_now &&
             sd_event_add_defer(m->event, &answers_defer, on_answers, m) >= 0)
-                (void)sd_event_source_set_priority(answers_defer, SD_EVENT_PRIORITY_IMPORTANT);
+                (void)sd_event_source_set_priority(answers_defer, ANSWERS_PRIORITY);
         g_queue_push_tail(&answers, TAKE_PTR(c));
         if (!answers_defer || sd_event_source_set_enabled(answers_defer, SD_EVENT_ONESHOT) < 0)
                 answer_all(m); /* no source to wait for: now */
