@@ -573,9 +573,25 @@ int callouts_run(Callouts *c, CalloutEvent event, const char *action, CalloutSta
                  const CalloutDevice *dev, const char *owner, CalloutDone done, void *userdata,
                  CalloutRun **ret)
 {
+        g_autoptr(GPtrArray) scripts = g_ptr_array_new_with_free_func(g_free);
+        bool owner_only = event != CALLOUT_EVENT_NOTIFY && owner;
         CalloutRun *run;
 
         g_return_val_if_fail(c && action && dev && dev->type && dev->uuid && dev->parent && done, -EINVAL);
+
+        if (ret)
+                *ret = NULL;
+        if (owner_only)
+                g_ptr_array_add(scripts, g_strdup(owner));
+        else {
+                bool notify = event == CALLOUT_EVENT_NOTIFY;
+                list_scripts(c, &c->listings[notify ? LISTING_SYSTEM_NOTIFIERS : LISTING_SYSTEM_CALLOUTS],
+                             scripts);
+                list_scripts(c, &c->listings[notify ? LISTING_CONFIG_NOTIFIERS : LISTING_CONFIG_CALLOUTS],
+                             scripts);
+        }
+        if (scripts->len == 0)
+                return 0; /* nothing to run (most hosts, at every phase): nothing made */
 
         run = g_new0(CalloutRun, 1);
         run->c = c;
@@ -590,21 +606,10 @@ int callouts_run(Callouts *c, CalloutEvent event, const char *action, CalloutSta
         run->userdata = userdata;
         run->stdin_fd = run->stderr_fd = -1;
         run->err = g_string_new(NULL);
-        run->scripts = g_ptr_array_new_with_free_func(g_free);
-        if (event != CALLOUT_EVENT_NOTIFY && owner) {
-                run->owner_only = true;
-                g_ptr_array_add(run->scripts, g_strdup(owner));
-        } else {
-                bool notify = event == CALLOUT_EVENT_NOTIFY;
-                list_scripts(c, &c->listings[notify ? LISTING_SYSTEM_NOTIFIERS : LISTING_SYSTEM_CALLOUTS],
-                             run->scripts);
-                list_scripts(c, &c->listings[notify ? LISTING_CONFIG_NOTIFIERS : LISTING_CONFIG_CALLOUTS],
-                             run->scripts);
-        }
+        run->owner_only = owner_only;
+        run->scripts = g_steal_pointer(&scripts);
         if (run_next(run) == 0) {
                 run_free(run);
-                if (ret)
-                        *ret = NULL;
                 return 0;
         }
         if (ret)
