@@ -219,21 +219,41 @@ int bus_property_idle(sd_bus *bus, const char *path, const char *interface, cons
 
 #define BUS_SCAN_USERS_MIN_USEC (20ULL * 1000ULL)
 
+/* A ScanUsers call's scan is applied (or failed): its reply (from the loop, inventory.h). */
+static void on_users_scanned(int r, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+
+        if (r == -ECANCELED)
+                return; /* vgpud is stopping */
+        if (r < 0)
+                (void)sd_bus_reply_method_errorf(msg, vgpud_error_name_from_errno(r),
+                                                 "Cannot look for the processes holding vGPUs: %s",
+                                                 g_strerror(-r));
+        else
+                (void)sd_bus_reply_method_return(msg, NULL);
+}
+
 int bus_method_scan_users(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
         uint64_t now = (uint64_t)g_get_monotonic_time();
-        int r = 0;
 
-        /* anyone may ask: at most one pass over /proc per BUS_SCAN_USERS_MIN_USEC */
-        if (m->users_scanned_usec == 0 || now - m->users_scanned_usec >= BUS_SCAN_USERS_MIN_USEC) {
-                r = inventory_scan_users(m->inventory);
-                m->users_scanned_usec = now;
+        (void)error;
+        /* anyone may ask: at most one pass over /proc per BUS_SCAN_USERS_MIN_USEC, made off the loop by
+         * the Busy check's worker; the reply once its answer is applied */
+        if (m->users_scanned_usec != 0 && now - m->users_scanned_usec < BUS_SCAN_USERS_MIN_USEC) {
+                /* the last scan is recent: its answer, once applied (the caller reads what it found) */
+                if (inventory_users_scan_join(m->inventory, on_users_scanned, msg))
+                        sd_bus_message_ref(msg);
+                else
+                        return sd_bus_reply_method_return(msg, NULL);
+                return 1;
         }
-        if (r < 0)
-                return vgpud_bus_error_set(error, r, "Cannot look for the processes holding vGPUs: %s",
-                                           g_strerror(-r));
-        return sd_bus_reply_method_return(msg, NULL);
+        m->users_scanned_usec = now;
+        inventory_scan_users_off_loop(m->inventory, ops_busy_worker(m->ops), on_users_scanned,
+                                      sd_bus_message_ref(msg));
+        return 1;
 }
 
 void bus_lease_notify(void *userdata, bool acquired, const Lease *lease)

@@ -65,14 +65,14 @@ struct Inventory {
         bool names_loaded;         /* the PCI ID database is in memory */
 
         /* inventory-owners.c */
-        Leases *leases;        /* borrowed; NULL: nobody holds anything */
-        GHashTable *uses;      /* uuid (owned) -> InvDeviceUse*, of the running devices */
-        GHashTable *dirty;     /* UUIDs (owned) whose use to look at again on the next check */
-        bool all_dirty;        /* every device, on the next check */
-        GHashTable *idle;      /* UUIDs (owned) of the idle devices, as last checked */
-        bool idle_changed;     /* since Idle was last announced */
-        char **users_asked;    /* the devices of a scan of the holders under way off the loop */
-        char *libvirt_run_dir; /* NULL: the default */
+        Leases *leases;         /* borrowed; NULL: nobody holds anything */
+        GHashTable *uses;       /* uuid (owned) -> InvDeviceUse*, of the running devices */
+        GHashTable *dirty;      /* UUIDs (owned) whose use to look at again on the next check */
+        bool all_dirty;         /* every device, on the next check */
+        GHashTable *idle;       /* UUIDs (owned) of the idle devices, as last checked */
+        bool idle_changed;      /* since Idle was last announced */
+        GPtrArray *users_scans; /* the scans of the holders under way off the loop */
+        char *libvirt_run_dir;  /* NULL: the default */
 };
 
 /* inventory-derived.c. init/done: its part of inventory_new()/inventory_free(). */

@@ -5,6 +5,7 @@
  * The processes come from inventory_scan_users() (vfio-busy.c); everything else is known at once, so
  * a lease or definition change is reflected without a scan. */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,38 @@ static void use_free(InvDeviceUse *u)
         g_free(u);
 }
 
+/* A scan of the holders under way off the loop, and who waits for it. */
+typedef struct UsersWaiter {
+        InvUsersScanned done;
+        void *userdata;
+} UsersWaiter;
+
+typedef struct UsersScan {
+        Inventory *inv;
+        char **uuids;    /* the devices asked about */
+        GArray *waiters; /* UsersWaiter */
+} UsersScan;
+
+/* Tell everyone waiting for scan (r), then free it. */
+static void users_scan_end(UsersScan *scan, int r)
+{
+        for (guint i = 0; i < scan->waiters->len; i++) {
+                const UsersWaiter *w = &g_array_index(scan->waiters, UsersWaiter, i);
+                w->done(r, w->userdata);
+        }
+        g_array_unref(scan->waiters);
+        g_strfreev(scan->uuids);
+        g_free(scan);
+}
+
+static void users_scan_wait(UsersScan *scan, InvUsersScanned done, void *userdata)
+{
+        UsersWaiter w = {.done = done, .userdata = userdata};
+
+        if (done)
+                g_array_append_val(scan->waiters, w);
+}
+
 static GHashTable *uses(Inventory *inv)
 {
         if (!inv->uses)
@@ -36,7 +69,12 @@ void inventory_owners_done(Inventory *inv)
         g_clear_pointer(&inv->dirty, g_hash_table_unref);
         g_clear_pointer(&inv->idle, g_hash_table_unref);
         g_clear_pointer(&inv->libvirt_run_dir, g_free);
-        g_clear_pointer(&inv->users_asked, g_strfreev);
+        /* the worker is gone first (the engine's): no answer comes; each waiting caller is told */
+        while (inv->users_scans && inv->users_scans->len > 0) {
+                UsersScan *scan = g_ptr_array_steal_index(inv->users_scans, inv->users_scans->len - 1);
+                users_scan_end(scan, -ECANCELED);
+        }
+        g_clear_pointer(&inv->users_scans, g_ptr_array_unref);
 }
 
 void inventory_orphans_device_changed(Inventory *inv, const char *uuid)
@@ -285,24 +323,44 @@ int inventory_scan_users(Inventory *inv)
 
 static void on_users_scanned(int r, GHashTable *holders, void *userdata)
 {
-        Inventory *inv = userdata;
-        g_auto(GStrv) uuids = g_steal_pointer(&inv->users_asked);
+        UsersScan *scan = userdata;
+        Inventory *inv = scan->inv;
 
+        g_ptr_array_remove(inv->users_scans, scan);
         if (r < 0)
                 log_warning_errno(r, "Cannot look for the processes holding vGPUs: %m");
         else
-                users_answer(inv, uuids, holders);
+                users_answer(inv, scan->uuids, holders);
+        users_scan_end(scan, r);
 }
 
-bool inventory_scan_users_off_loop(Inventory *inv, VfioBusyWorker *worker)
+void inventory_scan_users_off_loop(Inventory *inv, VfioBusyWorker *worker, InvUsersScanned done,
+                                   void *userdata)
 {
+        UsersScan *scan = g_new0(UsersScan, 1);
         g_auto(GStrv) dirs = NULL;
 
-        if (inv->users_asked)
+        scan->inv = inv;
+        scan->waiters = g_array_new(FALSE, FALSE, sizeof(UsersWaiter));
+        users_scan_wait(scan, done, userdata);
+        users_question(inv, &scan->uuids, &dirs);
+        if (!inv->users_scans)
+                inv->users_scans = g_ptr_array_new();
+        g_ptr_array_add(inv->users_scans, scan);
+        vfio_busy_ask(worker, scan->uuids, dirs, on_users_scanned, scan);
+}
+
+bool inventory_users_scan_join(Inventory *inv, InvUsersScanned done, void *userdata)
+{
+        if (!inv->users_scans || inv->users_scans->len == 0)
                 return false;
-        users_question(inv, &inv->users_asked, &dirs);
-        vfio_busy_ask(worker, inv->users_asked, dirs, on_users_scanned, inv);
+        users_scan_wait(inv->users_scans->pdata[inv->users_scans->len - 1], done, userdata);
         return true;
+}
+
+unsigned inventory_users_scans(Inventory *inv)
+{
+        return inv->users_scans ? inv->users_scans->len : 0;
 }
 
 const InvDeviceUse *inventory_device_use(Inventory *inv, const char *uuid)

@@ -240,10 +240,19 @@ void inventory_set_libvirt_run_dir(Inventory *inv, const char *dir);
  * announce what changed. 0 or a negative errno (the previous holders are kept then). */
 int inventory_scan_users(Inventory *inv);
 struct VfioBusyWorker;
-/* The same, its pass over /proc made by worker (vfio-busy-worker.h) off the loop: what it finds is
- * applied and announced from the loop when it comes (a failure logged, the previous holders kept).
- * false, and nothing asked, when such a scan is under way already. */
-bool inventory_scan_users_off_loop(Inventory *inv, struct VfioBusyWorker *worker);
+/* r: 0 once a scan's answer is applied and announced, a negative errno when its pass failed (logged;
+ * the previous holders are kept), -ECANCELED when the inventory is freed first. */
+typedef void (*InvUsersScanned)(int r, void *userdata);
+/* The same, its pass over /proc made by worker (vfio-busy-worker.h) off the loop, by a pass that
+ * begins after this call: what it finds is applied and announced from the loop when it comes (devices
+ * gone meanwhile skipped, ones that came meanwhile left to the next scan). done (may be NULL) runs
+ * exactly once, from the loop (never from inside this call), or while the inventory is freed. */
+void inventory_scan_users_off_loop(Inventory *inv, struct VfioBusyWorker *worker, InvUsersScanned done,
+                                   void *userdata);
+/* Wait for the latest of those scans under way: done as above. false, and nothing done, when none is. */
+bool inventory_users_scan_join(Inventory *inv, InvUsersScanned done, void *userdata);
+/* How many such scans are under way. */
+unsigned inventory_users_scans(Inventory *inv);
 /* The usage of a running device, NULL when it is not running. */
 const InvDeviceUse *inventory_device_use(Inventory *inv, const char *uuid);
 /* "lease", "process", "proxmox", "definition" or "" (nobody). */

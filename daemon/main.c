@@ -354,8 +354,8 @@ static int on_users_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
         int r;
 
-        if (inventory_count(m->inventory, INV_OBJECT_DEVICE) > 0)
-                (void)inventory_scan_users_off_loop(m->inventory, ops_busy_worker(m->ops));
+        if (inventory_count(m->inventory, INV_OBJECT_DEVICE) > 0 && inventory_users_scans(m->inventory) == 0)
+                inventory_scan_users_off_loop(m->inventory, ops_busy_worker(m->ops), NULL, NULL);
         r = sd_event_source_set_time(s, usec + m->config.users_scan_interval_sec * 1000000ULL);
         return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ON);
 }

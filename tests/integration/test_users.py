@@ -181,6 +181,27 @@ class TestUsers(AcquireTestCase):
         self.assertTrue(self.wait_for(lambda s: self.user(d) == ('', '', 0, True)), self.user(d))
         self.assertEqual(self.idle(), [d])
 
+    def test_scan_users_called_together_answer_once_the_scan_is_applied(self):
+        # ScanUsers' pass is made off the loop; calls within its 20 ms wait for the same scan: each
+        # caller, when answered, reads what the scan found (whether a call joined the first one's scan
+        # or came after it is the loop's timing: this checks the answers, not which way they came)
+        d = self.make_devices()
+        p = self.hold(d['mdevctl'], '-name', 'guest=together')
+        seen = {}
+
+        def done(conn, res, k):
+            try:
+                conn.call_finish(res)
+                seen[k] = self.user(d['mdevctl'])
+            except GLib.Error as e:
+                seen[k] = ('error', e.message)
+        for k in range(6):
+            self.gconn.call('org.vgpud1', '/org/vgpud1', MANAGER, 'ScanUsers', None, None, 0, 60000, None,
+                            done, k)
+        self.assertTrue(self.wait_for(lambda s: len(seen) == 6), seen)
+        for k in range(6):
+            self.assertEqual(seen[k], ('process', 'qemu:together', p.pid, False), k)
+
     def test_bad_release_idle_arguments(self):
         for args, want in ((['release', '--idle', '--older-than', '5x'], 'duration'),
                            (['release', '--idle', '--owner', 'a'], "cannot be used with"),
