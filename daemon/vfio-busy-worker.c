@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The Busy check's worker (vfio-busy-worker.h): questions under a mutex, one thread making the passes,
- * an eventfd back to the loop. */
+/* The Busy check's worker (vfio-busy-worker.h): a batch worker (batch-worker.h) whose job is one pass
+ * over /proc for every question of the batch. */
 
-#include <errno.h>
-#include <stdint.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include "macro.h"
-#include "log.h"
+#include "batch-worker.h"
 #include "vfio-busy.h"
 #include "vfio-busy-worker.h"
 
@@ -21,15 +15,8 @@ typedef struct Question {
 } Question;
 
 struct VfioBusyWorker {
-        GMutex lock;
-        GCond wake;
-        GPtrArray *asked;    /* Question*, not yet taken by the thread (under lock) */
-        GPtrArray *answered; /* Question*, answered, not yet handed to done (under lock) */
-        bool stopping;       /* under lock */
-        int passes;          /* atomic */
-        GThread *thread;
-        int efd;
-        sd_event_source *io;
+        BatchWorker *worker;
+        int passes; /* atomic */
 };
 
 static void question_free(Question *q)
@@ -96,82 +83,42 @@ static void answer(GPtrArray *batch)
         }
 }
 
-/* The thread: take every question asked, answer them with one pass, hand them back, until told to stop. */
-static gpointer run(gpointer userdata)
+/* On the thread: the questions asked since the last pass, answered with one. */
+static void pass(GPtrArray *batch, void *userdata)
 {
         VfioBusyWorker *w = userdata;
 
-        for (;;) {
-                g_autoptr(GPtrArray) batch = NULL;
-                uint64_t one = 1;
-
-                g_mutex_lock(&w->lock);
-                while (w->asked->len == 0 && !w->stopping)
-                        g_cond_wait(&w->wake, &w->lock);
-                if (w->stopping) {
-                        g_mutex_unlock(&w->lock);
-                        return NULL;
-                }
-                batch = g_steal_pointer(&w->asked);
-                w->asked = g_ptr_array_new();
-                g_mutex_unlock(&w->lock);
-
-                answer(batch);
-                g_atomic_int_inc(&w->passes);
-
-                g_mutex_lock(&w->lock);
-                g_ptr_array_extend_and_steal(w->answered, g_steal_pointer(&batch));
-                g_mutex_unlock(&w->lock);
-                /* no log from here: the journal is the loop's; an eventfd write fails only when its
-                 * counter is full, and then the loop is woken already */
-                ssize_t k = write(w->efd, &one, sizeof(one));
-                (void)k;
-        }
+        answer(batch);
+        g_atomic_int_inc(&w->passes);
 }
 
 /* From the loop: hand every answer to its question's done, in the order asked. */
-static int on_answered(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void answered(GPtrArray *done, void *userdata)
 {
-        VfioBusyWorker *w = userdata;
-        g_autoptr(GPtrArray) done = NULL;
-        uint64_t n;
-
-        (void)s, (void)revents;
-        if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-                log_warning_errno(-errno, "Cannot read the Busy check's eventfd: %m");
-        g_mutex_lock(&w->lock);
-        done = g_steal_pointer(&w->answered);
-        w->answered = g_ptr_array_new();
-        g_mutex_unlock(&w->lock);
-        g_ptr_array_set_free_func(done, (GDestroyNotify)question_free);
+        (void)userdata;
         for (guint i = 0; i < done->len; i++) {
                 Question *q = done->pdata[i];
                 q->done(q->r, q->holders, q->userdata);
         }
-        return 0;
 }
+
+/* stopping drops the questions not answered: the engine answers its waiting requests itself */
+static const BatchWorkerKind busy_kind = {
+        .name = "busy",
+        .drain = false,
+        .job = pass,
+        .answer = answered,
+        .item_free = (GDestroyNotify)question_free,
+};
 
 int vfio_busy_worker_new(sd_event *event, VfioBusyWorker **ret)
 {
         g_autoptr(VfioBusyWorker) w = g_new0(VfioBusyWorker, 1);
-        g_autoptr(GError) error = NULL;
         int r;
 
-        w->efd = -1;
-        g_mutex_init(&w->lock);
-        g_cond_init(&w->wake);
-        w->asked = g_ptr_array_new_with_free_func((GDestroyNotify)question_free);
-        w->answered = g_ptr_array_new_with_free_func((GDestroyNotify)question_free);
-        w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (w->efd < 0)
-                return negative_errno();
-        r = sd_event_add_io(event, &w->io, w->efd, EPOLLIN, on_answered, w);
+        r = batch_worker_new(event, &busy_kind, w, &w->worker);
         if (r < 0)
                 return r;
-        (void)sd_event_source_set_description(w->io, "vfio-busy");
-        w->thread = g_thread_try_new("vgpud-busy", run, w, &error);
-        if (!w->thread)
-                return log_error_errno(-EAGAIN, "Cannot start the Busy check's thread: %s", error->message);
         *ret = g_steal_pointer(&w);
         return 0;
 }
@@ -185,10 +132,7 @@ void vfio_busy_ask(VfioBusyWorker *w, char **keys, char **device_dirs, VfioBusyD
         g_assert(g_strv_length(q->keys) == g_strv_length(q->dirs));
         q->done = done;
         q->userdata = userdata;
-        g_mutex_lock(&w->lock);
-        g_ptr_array_add(w->asked, q);
-        g_cond_signal(&w->wake);
-        g_mutex_unlock(&w->lock);
+        batch_worker_submit(w->worker, q);
 }
 
 unsigned vfio_busy_passes(VfioBusyWorker *w)
@@ -200,19 +144,6 @@ void vfio_busy_worker_free(VfioBusyWorker *w)
 {
         if (!w)
                 return;
-        if (w->thread) {
-                g_mutex_lock(&w->lock);
-                w->stopping = true;
-                g_cond_signal(&w->wake);
-                g_mutex_unlock(&w->lock);
-                g_thread_join(w->thread);
-        }
-        sd_event_source_disable_unref(w->io);
-        if (w->efd >= 0)
-                close(w->efd);
-        g_ptr_array_unref(w->asked);
-        g_ptr_array_unref(w->answered);
-        g_mutex_clear(&w->lock);
-        g_cond_clear(&w->wake);
+        batch_worker_free(w->worker);
         g_free(w);
 }
