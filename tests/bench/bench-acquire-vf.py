@@ -17,10 +17,8 @@ Usage: bench-acquire-vf.py [BUILDDIR]  (default: build). Run as root.
 
 import importlib.util
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,7 +36,7 @@ def _load(name, file):
 
 
 acq = _load('bench_acquire', 'bench-acquire.py')  # clients, percentiles, D-Bus calls
-lc = acq.lc                                        # the private bus, the simulated host, vgpud's start
+lc = acq.lc                                        # the simulated host (vgpud on it: acq.vgpud_on)
 
 ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
 PER_ROUND = int(os.environ.get('BENCH_PER_ROUND', '24'))
@@ -52,20 +50,13 @@ def vgpus(sim):
 
 
 def bench(builddir):
-    sim = lc.Sim(hosts.vf())
-    tmp = tempfile.mkdtemp(prefix='vgpud-bench-vf.')
-    bus = lc.Bus(tmp)
-    state = os.path.join(tmp, 'state')
-    os.makedirs(state)
-    proc = None
     out = {}
-    try:
-        proc, _ = lc.start_vgpud(builddir, sim, bus, state)
-        lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
-        admin = acq.connect(bus.address)
+    with acq.vgpud_on(builddir, lc.Sim(hosts.vf()), 'vgpud-bench-vf.') as v:
+        sim = v.sim
+        admin = acq.connect(v.bus.address)
         for n in CLIENTS:
             per = max(1, PER_ROUND // n)
-            conns = [acq.connect(bus.address) for _ in range(n)]
+            conns = [acq.connect(v.bus.address) for _ in range(n)]
             lats, walls = [], []
             for r in range(ROUNDS):
                 def owner(c, k, r=r, n=n):
@@ -73,7 +64,7 @@ def bench(builddir):
 
                 def work(c, k, owner=owner):
                     t0 = time.perf_counter()
-                    acq.manager_call(conns[c], 'Acquire', (PROFILE, owner(c, k), {}), '(ssa{sv})')
+                    acq.acquire(conns[c], owner(c, k), PROFILE)
                     return time.perf_counter() - t0
 
                 lat, wall = acq.run_clients(n, per, work)
@@ -83,19 +74,13 @@ def bench(builddir):
                 walls.append(wall)
                 for c in range(n):
                     for k in range(per):
-                        acq.manager_call(admin, 'Release', (owner(c, k), {}), '(sa{sv})')
+                        acq.release(admin, owner(c, k))
                 if vgpus(sim) != 0:
                     raise RuntimeError('%d vGPUs left after the releases' % vgpus(sim))
             out[n] = (lats, walls, n * per)
             for c in conns:
                 c.close_sync(None)
         admin.close_sync(None)
-    finally:
-        if proc is not None:
-            lc.stop(proc)
-        bus.close()
-        sim.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -32,6 +32,7 @@ create_delay, through the shim: vgpud's and mdevctl's writes alike; NVIDIA's cre
 Usage: bench-acquire.py [BUILDDIR]  (default: build). Run as root.
 """
 
+import contextlib
 import importlib.util
 import math
 import os
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -131,41 +133,76 @@ def new_sim():
     return sim
 
 
-def bench_vgpud(builddir, how):
-    """how: 'vgpuctl' or 'dbus'. Returns {clients: (latencies, [round walls])}."""
-    sim = new_sim()
-    tmp = tempfile.mkdtemp(prefix='vgpud-bench-bus.')
-    bus = lc.Bus(tmp)
-    state = os.path.join(tmp, 'state')
-    os.makedirs(state)
-    proc = None
-    out = {}
+@contextlib.contextmanager
+def vgpud_on(builddir, sim, prefix='vgpud-bench-bus.'):
+    """Runs builddir's vgpud on sim (a lc.Sim, which this closes) over a private bus, with a fresh
+    state directory, and yields once vgpud owns its name: .sim, .bus, .proc (vgpud's process),
+    .vgpuctl (the client's path) and .env (vgpuctl's environment: as root on a host where
+    vgpud.service runs, over vgpud's private socket). On leaving, whatever happened, vgpud is
+    stopped, the bus and the host closed and the directory removed."""
+    tmp, bus, proc = None, None, None
     try:
+        tmp = tempfile.mkdtemp(prefix=prefix)
+        bus = lc.Bus(tmp)
+        state = os.path.join(tmp, 'state')
+        os.makedirs(state)
         proc, _ = lc.start_vgpud(builddir, sim, bus, state)
         lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
-        admin = connect(bus.address)
-        vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
-        # as root on a host where vgpud.service runs: over vgpud's private socket
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=lc.private_socket(state))
+        yield types.SimpleNamespace(
+            sim=sim, bus=bus, proc=proc, vgpuctl=os.path.join(builddir, 'client', 'vgpuctl'),
+            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=lc.private_socket(state)))
+    finally:
+        if proc is not None:
+            lc.stop(proc)
+        if bus is not None:
+            bus.close()
+        sim.close()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def acquire(conn, owner, profile=PROFILE):
+    return manager_call(conn, 'Acquire', (profile, owner, {}), '(ssa{sv})')
+
+
+def release(conn, owner):
+    return manager_call(conn, 'Release', (owner, {}), '(sa{sv})')
+
+
+def timed_request(v, how, conn, verb, owner):
+    """One Acquire of PROFILE (verb 'acquire') or Release (verb 'release') for owner, made over conn
+    (how 'dbus') or as one `vgpuctl VERB --owner OWNER` process with v.env (how 'vgpuctl'; v from
+    vgpud_on). Returns its wall time; raises if it failed."""
+    t0 = time.perf_counter()
+    if how == 'dbus' and verb == 'acquire':
+        acquire(conn, owner)
+    elif how == 'dbus':
+        release(conn, owner)
+    else:
+        argv = [v.vgpuctl, verb, '--owner', owner] + ([PROFILE] if verb == 'acquire' else [])
+        p = subprocess.run(argv, env=v.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr.decode().strip())
+    return time.perf_counter() - t0
+
+
+def bench_vgpud(builddir, how):
+    """how: 'vgpuctl' or 'dbus'. Returns {clients: (latencies, [round walls])}."""
+    out = {}
+    with vgpud_on(builddir, new_sim()) as v:
+        sim = v.sim
+        admin = connect(v.bus.address)
         base = sim.count()
         for n in CLIENTS:
             per = max(1, PER_ROUND // n)
-            conns = [connect(bus.address) for _ in range(n)] if how == 'dbus' else None
+            conns = [connect(v.bus.address) for _ in range(n)] if how == 'dbus' else None
             lats, walls = [], []
             for r in range(ROUNDS):
                 def owner(c, k, r=r, n=n):
                     return 'bench:%d-%d-%d-%d' % (n, r, c, k)
 
                 def work(c, k, owner=owner):
-                    t0 = time.perf_counter()
-                    if how == 'dbus':
-                        manager_call(conns[c], 'Acquire', (PROFILE, owner(c, k), {}), '(ssa{sv})')
-                    else:
-                        p = subprocess.run([vgpuctl, 'acquire', '--owner', owner(c, k), PROFILE], env=env,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                        if p.returncode != 0:
-                            raise RuntimeError(p.stderr.decode().strip())
-                    return time.perf_counter() - t0
+                    return timed_request(v, how, conns[c] if conns else None, 'acquire', owner(c, k))
 
                 lat, wall = run_clients(n, per, work)
                 if sim.count() != base + n * per:
@@ -174,19 +211,13 @@ def bench_vgpud(builddir, how):
                 walls.append(wall)
                 for c in range(n):
                     for k in range(per):
-                        manager_call(admin, 'Release', (owner(c, k), {}), '(sa{sv})')
+                        release(admin, owner(c, k))
                 if sim.count() != base:
                     raise RuntimeError('%d devices left after the releases' % (sim.count() - base))
             out[n] = (lats, walls)
             for c in conns or ():
                 c.close_sync(None)
         admin.close_sync(None)
-    finally:
-        if proc is not None:
-            lc.stop(proc)
-        bus.close()
-        sim.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

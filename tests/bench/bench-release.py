@@ -30,8 +30,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,11 +44,8 @@ ba = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ba)  # its clients, its D-Bus calls, and bench-lifecycle's host and vgpud (ba.lc)
 lc = ba.lc
 
-SCALE = float(os.environ.get('BENCH_SCALE', '1'))
-ROUNDS = int(os.environ.get('BENCH_ROUNDS', '3'))
-PER_ROUND = int(os.environ.get('BENCH_PER_ROUND', '64'))
-CLIENTS = [int(n) for n in os.environ.get('BENCH_CLIENTS', '1,8,64').split(',')]
-REPEAT = int(os.environ.get('BENCH_REPEAT', '1'))
+# bench-acquire's BENCH_SCALE, BENCH_ROUNDS, BENCH_PER_ROUND, BENCH_CLIENTS and BENCH_REPEAT
+SCALE, ROUNDS, PER_ROUND, CLIENTS, REPEAT = ba.SCALE, ba.ROUNDS, ba.PER_ROUND, ba.CLIENTS, ba.REPEAT
 PROFILE = ba.PROFILE
 SETUP_CLIENTS = 8  # the untimed Acquires that make each round's devices
 
@@ -64,23 +59,14 @@ def cpu_seconds(pid):
 
 def bench_vgpud(builddir, how):
     """how: 'vgpuctl' or 'dbus'. Returns {clients: (latencies, [round walls], [load], [cpu per Release])}."""
-    sim = lc.Sim(hosts.large(SCALE))
-    tmp = tempfile.mkdtemp(prefix='vgpud-bench-bus.')
-    bus = lc.Bus(tmp)
-    state = os.path.join(tmp, 'state')
-    os.makedirs(state)
-    proc = None
     out = {}
-    try:
-        proc, _ = lc.start_vgpud(builddir, sim, bus, state)
-        lc.wait_for(lambda: bus.has_owner('org.vgpud1'), 30, 0.02)
-        vgpuctl = os.path.join(builddir, 'client', 'vgpuctl')
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, VGPUD_SOCKET=lc.private_socket(state))
-        setup = [ba.connect(bus.address) for _ in range(SETUP_CLIENTS)]
+    with ba.vgpud_on(builddir, lc.Sim(hosts.large(SCALE))) as v:
+        sim = v.sim
+        setup = [ba.connect(v.bus.address) for _ in range(SETUP_CLIENTS)]
         base = sim.count()
         for n in CLIENTS:
             per = max(1, PER_ROUND // n)
-            conns = [ba.connect(bus.address) for _ in range(n)] if how == 'dbus' else None
+            conns = [ba.connect(v.bus.address) for _ in range(n)] if how == 'dbus' else None
             lats, walls, loads, cpus = [], [], [], []
             for r in range(ROUNDS):
                 def owner(c, k, r=r, n=n):
@@ -90,7 +76,7 @@ def bench_vgpud(builddir, how):
                     idx = i + SETUP_CLIENTS * k  # the i-th setup client's k-th device
                     if idx >= n * per:
                         return 0
-                    ba.manager_call(setup[i], 'Acquire', (PROFILE, owner(idx // per, idx % per), {}), '(ssa{sv})')
+                    ba.acquire(setup[i], owner(idx // per, idx % per))
                     return 0
 
                 ba.run_clients(SETUP_CLIENTS, -(-n * per // SETUP_CLIENTS), make)
@@ -98,20 +84,12 @@ def bench_vgpud(builddir, how):
                     raise RuntimeError('%d devices after %d Acquires' % (sim.count() - base, n * per))
 
                 def work(c, k, owner=owner):
-                    t0 = time.perf_counter()
-                    if how == 'dbus':
-                        ba.manager_call(conns[c], 'Release', (owner(c, k), {}), '(sa{sv})')
-                    else:
-                        p = subprocess.run([vgpuctl, 'release', '--owner', owner(c, k)], env=env,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                        if p.returncode != 0:
-                            raise RuntimeError(p.stderr.decode().strip())
-                    return time.perf_counter() - t0
+                    return ba.timed_request(v, how, conns[c] if conns else None, 'release', owner(c, k))
 
                 loads.append(os.getloadavg()[0])
-                cpu0 = cpu_seconds(proc.pid)
+                cpu0 = cpu_seconds(v.proc.pid)
                 lat, wall = ba.run_clients(n, per, work)
-                cpus.append((cpu_seconds(proc.pid) - cpu0) / (n * per))
+                cpus.append((cpu_seconds(v.proc.pid) - cpu0) / (n * per))
                 if sim.count() != base:
                     raise RuntimeError('%d devices left after the Releases' % (sim.count() - base))
                 lats += lat
@@ -121,12 +99,6 @@ def bench_vgpud(builddir, how):
                 c.close_sync(None)
         for c in setup:
             c.close_sync(None)
-    finally:
-        if proc is not None:
-            lc.stop(proc)
-        bus.close()
-        sim.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
