@@ -276,22 +276,62 @@ def bench_kernel_side(how):
 
 # ---------------------------------------------------------------- main
 
-def columns(builddir):
-    """(label, run) of every column: this build's vgpuctl and in-process Acquires, BENCH_BASELINE's
-    beside them, mdevctl, the emulator alone; BENCH_ONLY=vgpuctl,dbus,mdevctl,emulator picks."""
-    only = set(os.environ.get('BENCH_ONLY', 'vgpuctl,dbus,mdevctl,emulator').split(','))
-    unknown = only - {'vgpuctl', 'dbus', 'mdevctl', 'emulator'}
+def bench_only(names):
+    """The columns BENCH_ONLY (default: all of names) picks; exits on a name not in names."""
+    only = set(os.environ.get('BENCH_ONLY', ','.join(names)).split(','))
+    unknown = only - set(names)
     if unknown:
         raise SystemExit('BENCH_ONLY: unknown column(s) %s' % ', '.join(sorted(unknown)))
+    return only
+
+
+def vgpud_columns(builddir, only, labels, bench):
+    """(label, run) of vgpud's columns: for each (how, label) of labels that only picks, this
+    build's and then BENCH_BASELINE's (label ' (baseline)'), whose run() is bench(build, how)."""
     builds = [('', builddir)]
     base = os.environ.get('BENCH_BASELINE')
     if base:
         builds.append((' (baseline)', os.path.abspath(base)))
-    cols = []
-    for how, label in (('vgpuctl', 'vgpuctl acquire'), ('dbus', 'vgpud in-process')):
-        if how in only:
-            for suffix, b in builds:
-                cols.append((label + suffix, lambda b=b, how=how: bench_vgpud(b, how)))
+    return [(label + suffix, lambda b=b, how=how: bench(b, how))
+            for how, label in labels if how in only for suffix, b in builds]
+
+
+def cannot_run(builddir, root_for):
+    """True, once the reason is printed to stderr, if a bench of vgpud against mdevctl cannot run:
+    builddir's (or BENCH_BASELINE's) vgpud not built, mdevctl not installed, or not root (root_for:
+    the call that needs it)."""
+    for b in [builddir] + ([os.environ['BENCH_BASELINE']] if os.environ.get('BENCH_BASELINE') else []):
+        if not os.path.exists(os.path.join(b, 'daemon', 'vgpud')):
+            print('build first: %s/daemon/vgpud is missing' % b, file=sys.stderr)
+            return True
+    if not shutil.which('mdevctl'):
+        print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
+        return True
+    if os.geteuid() != 0:
+        print('run as root (%s needs uid 0 without polkit)' % root_for, file=sys.stderr)
+        return True
+    return False
+
+
+def run_passes(cols, parts):
+    """BENCH_REPEAT passes over cols (label, run), each pass starting one column later; returns
+    {label: {clients: parts lists}}, each list what every pass's run() returned in that place."""
+    res = {label: {n: tuple([] for _ in range(parts)) for n in CLIENTS} for label, _ in cols}
+    for rep in range(REPEAT):
+        k = rep % len(cols)
+        for label, run in cols[k:] + cols[:k]:
+            for n, x in run().items():
+                for acc, part in zip(res[label][n], x):
+                    acc += part
+    return res
+
+
+def columns(builddir):
+    """(label, run) of every column: this build's vgpuctl and in-process Acquires, BENCH_BASELINE's
+    beside them, mdevctl, the emulator alone; BENCH_ONLY=vgpuctl,dbus,mdevctl,emulator picks."""
+    only = bench_only(['vgpuctl', 'dbus', 'mdevctl', 'emulator'])
+    cols = vgpud_columns(builddir, only, (('vgpuctl', 'vgpuctl acquire'), ('dbus', 'vgpud in-process')),
+                         bench_vgpud)
     if 'mdevctl' in only:
         cols.append(('mdevctl start, to ready', lambda: bench_kernel_side('mdevctl')))
     if 'emulator' in only:
@@ -301,15 +341,7 @@ def columns(builddir):
 
 def main():
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
-    for b in [builddir] + ([os.environ['BENCH_BASELINE']] if os.environ.get('BENCH_BASELINE') else []):
-        if not os.path.exists(os.path.join(b, 'daemon', 'vgpud')):
-            print('build first: %s/daemon/vgpud is missing' % b, file=sys.stderr)
-            return 1
-    if not shutil.which('mdevctl'):
-        print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
-        return 1
-    if os.geteuid() != 0:
-        print('run as root (Acquire needs uid 0 without polkit)', file=sys.stderr)
+    if cannot_run(builddir, 'Acquire'):
         return 1
     host = hosts.large(SCALE)
     cols = columns(builddir)
@@ -321,13 +353,7 @@ def main():
     if CREATE_MS:
         print('every driver create takes %g ms more inside its write (BENCH_CREATE_MS)' % CREATE_MS)
     sys.stdout.flush()
-    res = {label: {n: ([], [], []) for n in CLIENTS} for label, _ in cols}
-    for rep in range(REPEAT):
-        k = rep % len(cols)
-        for label, run in cols[k:] + cols[:k]:
-            for n, x in run().items():
-                for acc, part in zip(res[label][n], x):
-                    acc += part
+    res = run_passes(cols, 3)
 
     def fig(lats, walls, *_):
         per_round = [len(lats) / len(walls) / w for w in walls]  # every round makes as many

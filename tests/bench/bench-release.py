@@ -26,7 +26,6 @@ Usage: bench-release.py [BUILDDIR]  (default: build). Run as root.
 
 import importlib.util
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -141,18 +140,9 @@ def bench_mdevctl():
 
 
 def columns(builddir):
-    only = set(os.environ.get('BENCH_ONLY', 'vgpuctl,dbus,mdevctl').split(','))
-    unknown = only - {'vgpuctl', 'dbus', 'mdevctl'}
-    if unknown:
-        raise SystemExit('BENCH_ONLY: unknown column(s) %s' % ', '.join(sorted(unknown)))
-    builds = [('', builddir)]
-    if os.environ.get('BENCH_BASELINE'):
-        builds.append((' (baseline)', os.path.abspath(os.environ['BENCH_BASELINE'])))
-    cols = []
-    for how, label in (('vgpuctl', 'vgpuctl release'), ('dbus', 'vgpud in-process')):
-        if how in only:
-            for suffix, b in builds:
-                cols.append((label + suffix, lambda b=b, how=how: bench_vgpud(b, how)))
+    only = ba.bench_only(['vgpuctl', 'dbus', 'mdevctl'])
+    cols = ba.vgpud_columns(builddir, only, (('vgpuctl', 'vgpuctl release'), ('dbus', 'vgpud in-process')),
+                            bench_vgpud)
     if 'mdevctl' in only:
         cols.append(('mdevctl stop, to gone', bench_mdevctl))
     return cols
@@ -160,15 +150,7 @@ def columns(builddir):
 
 def main():
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, 'build'))
-    for b in [builddir] + ([os.environ['BENCH_BASELINE']] if os.environ.get('BENCH_BASELINE') else []):
-        if not os.path.exists(os.path.join(b, 'daemon', 'vgpud')):
-            print('build first: %s/daemon/vgpud is missing' % b, file=sys.stderr)
-            return 1
-    if not shutil.which('mdevctl'):
-        print('mdevctl is not installed (scripts/setup-deps.sh test installs it)', file=sys.stderr)
-        return 1
-    if os.geteuid() != 0:
-        print('run as root (Release needs uid 0 without polkit)', file=sys.stderr)
+    if ba.cannot_run(builddir, 'Release'):
         return 1
     host = hosts.large(SCALE)
     cols = columns(builddir)
@@ -179,13 +161,7 @@ def main():
           '%d pass(es) over the columns in rotated order; load average before: %.2f'
           % (ROUNDS * REPEAT, PER_ROUND, REPEAT, os.getloadavg()[0]))
     sys.stdout.flush()
-    res = {label: {n: ([], [], [], []) for n in CLIENTS} for label, _ in cols}
-    for rep in range(REPEAT):
-        k = rep % len(cols)
-        for label, run in cols[k:] + cols[:k]:
-            for n, x in run().items():
-                for acc, part in zip(res[label][n], x):
-                    acc += part
+    res = ba.run_passes(cols, 4)
 
     print()
     print('clients | column                       |  p50 ms |  p99 ms | per s | rounds: median, best per s '
