@@ -45,6 +45,7 @@ typedef struct ListRow {
         const char *type;
         bool autostart;
         GPtrArray *attrs;   /* VcAttr*, NULL when none */
+        bool mixed_size;    /* the definition's "mixed_size": true (only with --vf) */
         const char *marker; /* " (defined)", " (active)" or "" */
 } ListRow;
 
@@ -98,6 +99,7 @@ static void collect_running(const VcInventory *inv, const VcArgs *args, GArray *
                 row.type = d->type_id;
                 row.autostart = def && strcmp(def->start, "auto") == 0;
                 row.attrs = def ? def->attrs : NULL;
+                row.mixed_size = def && def->mixed_size;
                 row.marker = def ? " (defined)" : "";
                 g_array_append_val(rows, row);
         }
@@ -131,6 +133,7 @@ static void collect_defined(const VcInventory *inv, const VcArgs *args, GArray *
                 row.type = def->type_id;
                 row.autostart = strcmp(def->start, "auto") == 0;
                 row.attrs = def->attrs;
+                row.mixed_size = def->mixed_size;
                 row.marker = d && strcmp(d->type_id, def->type_id) == 0 ? " (active)" : "";
                 g_array_append_val(rows, row);
         }
@@ -150,6 +153,8 @@ static void format_text(GArray *rows, bool verbose, GString *out)
                 g_string_append(out, row->autostart ? " auto" : " manual");
                 g_string_append(out, row->marker);
                 g_string_append_c(out, '\n');
+                if (verbose && row->mixed_size) /* vgpud's own member: --vf only */
+                        g_string_append(out, "  mixed_size: true\n");
                 if (!verbose || !row->attrs || row->attrs->len == 0)
                         continue;
                 g_string_append(out, "  Attrs:\n");
@@ -161,7 +166,9 @@ static void format_text(GArray *rows, bool verbose, GString *out)
         }
 }
 
-/* {"mdev_type": ..., "start": ..., "attrs": [{name: value}, ...]} */
+/* {"mdev_type": ..., "start": ..., "attrs": [{name: value}, ...]}, then "mixed_size": true where the
+ * definition has it, as `vgpuctl define --jsonfile` takes it (common/mdev-def.h); never in mdevctl's
+ * view, whose definitions cannot carry it. */
 static void write_row(JsonWriter *w, const ListRow *row)
 {
         json_writer_begin_object(w);
@@ -179,6 +186,10 @@ static void write_row(JsonWriter *w, const ListRow *row)
                 json_writer_end_object(w);
         }
         json_writer_end_array(w);
+        if (row->mixed_size) {
+                json_writer_key(w, "mixed_size");
+                json_writer_bool(w, true);
+        }
         json_writer_end_object(w);
 }
 

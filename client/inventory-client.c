@@ -89,6 +89,7 @@ static const PropSpec definition_props[] = {
         STR(VcDefinition, start, "Start"),
         {"Attributes", "a(ss)", PROP_ATTRS, offsetof(VcDefinition, attrs)},
         STR(VcDefinition, path, "Path"),
+        {"MixedSize", "b", PROP_BOOL, offsetof(VcDefinition, mixed_size)},
         {},
 };
 
@@ -540,6 +541,84 @@ int vc_inventory_load_types_of(sd_bus *bus, const char *backend, VcInventory **r
         return 0;
 }
 
+/* One Definition.MixedSize Get in flight (read_mixed_sizes()). */
+typedef struct MixedSizeGet {
+        sd_bus_slot *slot;
+        VcDefinition *def;
+        size_t *pending;
+        int error; /* the negative errno of a failed Get, printed */
+} MixedSizeGet;
+
+static int on_mixed_size(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        MixedSizeGet *g = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int b = 0, r;
+
+        (*g->pending)--;
+        /* a definition undefined since ListDefinitionsOf answered is listed as it was then */
+        if (e && sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                return 0;
+        if (e) {
+                g->error = vc_bus_log_error(e, -sd_bus_error_get_errno(e), "Definition.MixedSize");
+                return 0;
+        }
+        r = sd_bus_message_read(m, "v", "b", &b);
+        if (r < 0)
+                g->error = report_malformed("Definition.MixedSize", r);
+        g->def->mixed_size = b;
+        return 0;
+}
+
+/* Set mixed_size on inv's definitions of VF vGPUs (ListDefinitionsOf("nvidia-vf"); only they can carry
+ * it, and ListDefinitionsOf has no room for it), with one Get per such definition, all sent at once. */
+static int read_mixed_sizes(sd_bus *bus, VcInventory *inv)
+{
+        g_autoptr(VcInventory) vf = vc_inventory_new(reply_unref);
+        g_autoptr(GHashTable) by_path = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autofree MixedSizeGet *gets = NULL;
+        size_t pending = 0;
+        int r;
+
+        r = call_of(bus, "ListDefinitionsOf", "nvidia-vf", parse_definitions, vf);
+        if (r < 0 || vf->definitions->len == 0)
+                return r;
+        for (guint i = 0; i < inv->definitions->len; i++)
+                g_hash_table_insert(by_path,
+                                    (char *)((VcDefinition *)inv->definitions->pdata[i])->object_path,
+                                    inv->definitions->pdata[i]);
+        gets = g_new0(MixedSizeGet, vf->definitions->len);
+        for (guint i = 0; r >= 0 && i < vf->definitions->len; i++) {
+                const char *path = ((VcDefinition *)vf->definitions->pdata[i])->object_path;
+
+                gets[i].def = g_hash_table_lookup(by_path, path);
+                if (!gets[i].def) /* defined after the first listing: not listed */
+                        continue;
+                gets[i].pending = &pending;
+                r = sd_bus_call_method_async(bus, &gets[i].slot, VGPUD_BUS_NAME, path,
+                                             "org.freedesktop.DBus.Properties", "Get", on_mixed_size,
+                                             &gets[i], "ss", VGPUD_DEFINITION_IFACE, "MixedSize");
+                if (r < 0)
+                        r = vc_bus_log_error(NULL, r, "Definition.MixedSize");
+                else
+                        pending++;
+        }
+        /* on_mixed_size runs for every reply, also for the error sd-bus makes up on a timeout */
+        while (r >= 0 && pending > 0) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0)
+                        r = vc_bus_log_error(NULL, r, "Definition.MixedSize");
+        }
+        for (guint i = 0; i < vf->definitions->len; i++) {
+                sd_bus_slot_unref(gets[i].slot);
+                if (r >= 0 && gets[i].error < 0)
+                        r = gets[i].error;
+        }
+        return r < 0 ? r : 0;
+}
+
 int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret)
 {
         g_autoptr(VcInventory) inv = vc_inventory_new(reply_unref);
@@ -547,6 +626,8 @@ int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret)
 
         if (r >= 0)
                 r = call_of(bus, "ListDefinitionsOf", "", parse_definitions, inv);
+        if (r >= 0)
+                r = read_mixed_sizes(bus, inv);
         if (r < 0)
                 return r;
         vc_inventory_sort(inv);

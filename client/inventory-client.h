@@ -25,7 +25,8 @@ int vc_inventory_load_listing(sd_bus *bus, VcInventory **ret);
 /* As vc_inventory_load_types() and vc_inventory_load_listing(), with every backend's GPUs, devices and
  * definitions (ListTypesOf(""), ListDevicesOf(""), ListDefinitionsOf("")): also the vGPUs on NVIDIA
  * VFs, which mdevctl does not show. vc_inventory_load_types_of(): the GPUs of one backend ("mdev",
- * "nvidia-vf"). */
+ * "nvidia-vf"). vc_inventory_load_listing_all() also sets each definition's mixed_size (Definition.MixedSize
+ * of each VF vGPU's definition). */
 int vc_inventory_load_types_of(sd_bus *bus, const char *backend, VcInventory **ret);
 #define vc_inventory_load_types_all(bus, ret) vc_inventory_load_types_of(bus, "", ret)
 int vc_inventory_load_listing_all(sd_bus *bus, VcInventory **ret);

@@ -74,6 +74,7 @@ typedef struct VcDefinition {
         const char *start; /* "auto" or "manual" */
         GPtrArray *attrs;  /* VcAttr*, in order */
         const char *path;
+        bool mixed_size; /* Definition.MixedSize: vgpud's "mixed_size" member (VF vGPUs only) */
 } VcDefinition;
 
 typedef struct VcInventory {

@@ -9,6 +9,7 @@ capability, no NVML, an mdev parent) each give their named error, write nothing 
 The truth is the simulator's model (emulator.host.vf_gpus): the mode, the vGPUs, every write."""
 
 import json
+import os
 import time
 
 from gi.repository import GLib
@@ -208,6 +209,38 @@ class MixedDefinitions(VfTestCase):
                                         '--mixed-size')
         self.assertNotEqual(rc, 0)
         self.assertIn('--mixed-size', err)
+
+    def test_list_vf_shows_mixed_size(self):
+        """`vgpuctl list -d --vf` shows "mixed_size": true where the definition has it, in the JSON that
+        `vgpuctl define --jsonfile` takes back."""
+        self.define(self.vfs[3], U[3], mixed_dfn(self.big, 'manual'))
+        self.define(self.vfs[4], U[4], mixed_dfn(self.big, 'manual', None))
+        rc, out, err = self.run_vgpuctl('list', '-d', '--vf', '--dumpjson')
+        self.assertEqual(rc, 0, err)
+        rows = {u: d for parent in json.loads(out)[0].values() for row in parent for u, d in row.items()}
+        self.assertEqual(rows[U[3]], {'mdev_type': 'nvidia-%d' % self.big, 'start': 'manual', 'attrs': [],
+                                      'mixed_size': True})
+        self.assertNotIn('mixed_size', rows[U[4]])
+        rc, out, err = self.run_vgpuctl('list', '-d', '--vf', '-v')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('%s %s nvidia-%d manual\n  mixed_size: true\n' % (U[3], self.vfs[3], self.big), out)
+        self.assertNotIn('%s %s nvidia-%d manual\n  mixed_size' % (U[4], self.vfs[4], self.big), out)
+        # one UUID: the definition alone, which define takes back as it is
+        rc, out, err = self.run_vgpuctl('list', '-d', '--vf', '--dumpjson', '-u', U[3])
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(json.loads(out)['mixed_size'])
+        path = os.path.join(self.workdir, 'def.json')
+        with open(path, 'w') as f:
+            f.write(out)
+        rc, out, err = self.run_vgpuctl('define', '-u', U[5], '-p', self.vfs[5], '--jsonfile', path)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(self.get_property(self.define_path(self.vfs[5], U[5]), DEFINITION, 'MixedSize'))
+        # running: the definition's member follows the device
+        rc, out, err = self.run_vgpuctl('start', '-u', U[3])
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.run_vgpuctl('list', '--vf', '--dumpjson', '-u', U[3])
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(json.loads(out)['mixed_size'])
 
     def test_acquire_mixed_size_persist_and_a_reboot(self):
         a = self.acquire(self.big_name, 'test:a', mixed_size=True, persist=True)[0]
