@@ -5,7 +5,8 @@
  * model, board, NUMA node, the framebuffer size class in use, vGPUs used/possible and a usage bar.
  * Under it, when there are any, the leases (who holds which vGPU, Manager.ListLeases) and every running
  * vGPU with who uses it (Device.User: lease, process, Proxmox UUID, definition) and, for idle ones,
- * since when (Device.IdleSince; Manager.ScanUsers first, so that the processes are current). `--json`
+ * since when (Device.IdleSince; Manager.ScanUsers first, so that the processes are current) and, when
+ * any sits on a MIG GPU instance, which one (Device.GpuInstanceId). `--json`
  * prints the same as a JSON array for scripts, with each core's leases, devices and idle ones in it. */
 
 #include <errno.h>
@@ -277,6 +278,17 @@ static char *format_user(const VcDevice *d)
         return g_strdup("nobody");
 }
 
+#define COL_VGPU_TYPE 2 /* the TYPE column of the vGPU table, which GPU INSTANCE follows */
+
+/* Does a running vGPU sit on a MIG GPU instance? Only then has the vGPU table a GPU INSTANCE column. */
+static bool any_gpu_instance(const VcInventory *inv)
+{
+        for (guint i = 0; i < inv->devices->len; i++)
+                if (((const VcDevice *)inv->devices->pdata[i])->gpu_instance_id >= 0)
+                        return true;
+        return false;
+}
+
 /* Under the core table, after a blank line each: the leases, and every running vGPU with its user,
  * when there are any. */
 static void format_owners(const VcInventory *inv, const Owners *owners, GString *out)
@@ -284,6 +296,7 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
         static const char *const lease_headers[] = {"OWNER", "SLOT", "UUID", "TYPE", "PARENT", "RUNNING"};
         static const char *const vgpu_headers[] = {"VGPU", "PARENT", "TYPE", "USED BY", "PID", "IDLE"};
+        bool with_gi = any_gpu_instance(inv);
 
         if (owners->leases && owners->leases->len > 0) {
                 for (size_t i = 0; i < ELEMENTSOF(lease_headers); i++)
@@ -306,8 +319,11 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
 
                 for (char **o = owners->idle; o && *o; o++)
                         g_hash_table_add(idle, *o);
-                for (size_t i = 0; i < ELEMENTSOF(vgpu_headers); i++)
+                for (size_t i = 0; i < ELEMENTSOF(vgpu_headers); i++) {
                         g_ptr_array_add(cells, g_strdup(vgpu_headers[i]));
+                        if (with_gi && i == COL_VGPU_TYPE)
+                                g_ptr_array_add(cells, g_strdup("GPU INSTANCE"));
+                }
                 for (guint i = 0; i < inv->devices->len; i++) {
                         const VcDevice *d = inv->devices->pdata[i];
                         bool is_idle = g_hash_table_contains(idle, d->uuid);
@@ -315,6 +331,10 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
                         g_ptr_array_add(cells, g_strdup(d->uuid));
                         g_ptr_array_add(cells, g_strdup(*d->parent ? d->parent : "-"));
                         g_ptr_array_add(cells, g_strdup(*d->type_id ? d->type_id : "-"));
+                        if (with_gi)
+                                g_ptr_array_add(cells, d->gpu_instance_id >= 0
+                                                               ? g_strdup_printf("%d", d->gpu_instance_id)
+                                                               : g_strdup("-"));
                         g_ptr_array_add(cells, format_user(d));
                         g_ptr_array_add(cells,
                                         d->user_pid ? g_strdup_printf("%u", d->user_pid) : g_strdup("-"));
@@ -323,7 +343,7 @@ static void format_owners(const VcInventory *inv, const Owners *owners, GString 
                                                                     : g_strdup("yes"));
                 }
                 g_string_append_c(out, '\n');
-                vc_append_table(out, cells, ELEMENTSOF(vgpu_headers));
+                vc_append_table(out, cells, ELEMENTSOF(vgpu_headers) + with_gi);
         }
 }
 
@@ -352,6 +372,8 @@ static void json_device(JsonWriter *w, const VcDevice *d)
         json_writer_bool(w, d->idle);
         json_writer_key(w, "idle_since_usec");
         json_writer_uint(w, d->idle_since_usec);
+        if (d->gpu_instance_id >= 0) /* only a MIG-backed vGPU has one */
+                json_int_member(w, "gpu_instance_id", d->gpu_instance_id);
         json_writer_end_object(w);
 }
 
@@ -529,9 +551,11 @@ const VcCommand vc_command_status = {
         "domain, a Proxmox VM, QEMU's -name, or pid and command), \"proxmox:VMID (UUID)\" (a\n"
         "qemu-server UUID), \"definition\" or \"nobody\"; IDLE says for how long one with no\n"
         "lease, no definition and no process has not been in use (`release --idle` removes\n"
-        "those). Last, the configured layout (vgpud.conf [Layout]) and its state: pending,\n"
+        "those); GPU INSTANCE, only when a MIG-backed vGPU runs, is the MIG GPU instance it sits\n"
+        "on. Last, the configured layout (vgpud.conf [Layout]) and its state: pending,\n"
         "applied or failed, and why. With --json each core also lists its \"leases\", \"devices\"\n"
-        "and \"idle\" ones (the layout's state is on the bus: Manager.LayoutState).\n"
+        "and \"idle\" ones, a MIG-backed device its \"gpu_instance_id\" (the layout's state is on\n"
+        "the bus: Manager.LayoutState).\n"
         "\n"
         "USAGE:\n"
         "    {bin} status [OPTIONS]\n"

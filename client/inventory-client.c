@@ -79,6 +79,7 @@ static const PropSpec device_props[] = {
         {"UserPid", "u", PROP_U32, offsetof(VcDevice, user_pid)},
         {"Idle", "b", PROP_BOOL, offsetof(VcDevice, idle)},
         {"IdleSince", "t", PROP_U64, offsetof(VcDevice, idle_since_usec)},
+        {"GpuInstanceId", "i", PROP_I32, offsetof(VcDevice, gpu_instance_id)},
         {},
 };
 

@@ -104,6 +104,7 @@ VcDevice *vc_inventory_add_device(VcInventory *inv, const char *path)
                 .sysfs_path = "",
                 .user = "",
                 .user_kind = "",
+                .gpu_instance_id = -1,
         };
         VcDevice *d = vc_inventory_alloc(inv, sizeof(VcDevice));
 

@@ -59,6 +59,7 @@ typedef struct VcDevice {
         uint32_t user_pid;
         bool idle;
         uint64_t idle_since_usec;
+        int32_t gpu_instance_id; /* Device.GpuInstanceId: the MIG GPU instance it sits on, else -1 */
 } VcDevice;
 
 typedef struct VcAttr {
@@ -100,7 +101,8 @@ VcInventory *vc_inventory_new(GDestroyNotify keep_free);
 void vc_inventory_keep(VcInventory *inv, gpointer p);
 /* size bytes (not initialized) that live as long as the inventory. */
 void *vc_inventory_alloc(VcInventory *inv, size_t size);
-/* A new element appended to its list: strings "", numbers 0 (a GPU's numa_node -1), arrays empty. */
+/* A new element appended to its list: strings "", numbers 0 (a GPU's numa_node and a
+ * device's gpu_instance_id -1), arrays empty. */
 VcGpu *vc_inventory_add_gpu(VcInventory *inv, const char *object_path);
 VcDevice *vc_inventory_add_device(VcInventory *inv, const char *object_path);
 VcDefinition *vc_inventory_add_definition(VcInventory *inv, const char *object_path);

@@ -6,6 +6,7 @@ and Release placing on VFs, Busy while a VF's VFIO group is open, vgpuctl's mdev
 and its --vf view with them, and a reboot (VFs gone, enabled again with sriov-manage, the vGPUs back with
 their UUIDs)."""
 
+import json
 import os
 import re
 import signal
@@ -318,6 +319,15 @@ class TestMixedHost(VfTestCase):
         self.assertEqual(rc, 0, err)
         for core in (L40S, '0000:41:00.0', hosts.RTX6000):
             self.assertIn(core, out)
+        # no MIG-backed vGPU runs: the vGPU table (both are in it) has no GPU INSTANCE column
+        self.assertIn(uuid, out)
+        self.assertIn(uuid2, out)
+        self.assertNotIn('GPU INSTANCE', out)
+        rc, out, err = self.run_vgpuctl('status', '--json')
+        self.assertEqual(rc, 0, err)
+        devs = [d for core in json.loads(out) for d in core['devices']]
+        self.assertEqual(sorted(d['uuid'] for d in devs), sorted([uuid, uuid2]))
+        self.assertFalse([d for d in devs if 'gpu_instance_id' in d], devs)
         rc, out, err = self.run_vgpuctl('list')  # mdevctl's view: the T4's mdev only
         self.assertEqual((rc, out.split()[:2]), (0, [uuid2, parent2]), err)
         self.assertNotIn(uuid, out)

@@ -7,6 +7,7 @@ room, destroys it when the request fails or its last vGPU goes, reads back which
 chose, and names MIG mode off, missing NVML and the driver's EIO."""
 
 import errno
+import json
 import os
 
 import vgpudtest
@@ -75,6 +76,24 @@ class TestMigInventory(MigTestCase):
         self.assertEqual(self.release('vm:1'), [uuid])
         self.assertEqual(self.gpu_instances(), [])
         self.assertEqual(self.room(DC_4_96Q), 1)
+
+    def test_status_shows_the_gpu_instance(self):
+        uuid, path, parent, _ = self.acquire(BW + '1-24Q', 'vm:1')
+        self.assertEqual(self.get_all_properties(path, DEVICE)['GpuInstanceId'], 3)
+        rc, out, err = self.run_vgpuctl('status')
+        self.assertEqual(rc, 0, err)
+        table = out[out.index('\nVGPU '):].strip().splitlines()
+        head = table[0].split('  ')
+        head = [h.strip() for h in head if h.strip()]
+        self.assertEqual(head, ['VGPU', 'PARENT', 'TYPE', 'GPU INSTANCE', 'USED BY', 'PID', 'IDLE'])
+        row = [r for r in table if r.startswith(uuid)]
+        self.assertEqual(len(row), 1, out)
+        self.assertEqual(row[0].split()[:4], [uuid, parent, DC_1_24Q, '3'])
+        rc, out, err = self.run_vgpuctl('status', '--json')
+        self.assertEqual(rc, 0, err)
+        devs = {d['uuid']: d for core in json.loads(out) for d in core['devices']}
+        self.assertEqual(devs[uuid]['gpu_instance_id'], 3)
+        self.release('vm:1')
 
     def test_two_12gb_vgpus_share_one_gpu_instance(self):
         u1, _, p1, _ = self.acquire(BW + '1-12Q', 'vm:1')
