@@ -173,6 +173,25 @@ class AcquireTestCase(LifecycleTestCase):
         kf.load_from_file(self.leases_file(), GLib.KeyFileFlags.NONE)
         return kf
 
+    def storm_64_owners_for_8(self, prefix):
+        """64 Acquires of T4-2Q at once, each for its own owner (prefix + index), where 8 fit: exactly 8
+        made and leased, each device once, 56 NoCapacity, no create refused by the kernel. Returns the
+        8 answers, {index: reply}."""
+        results = {}
+        for i in range(64):
+            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', '%s%02d' % (prefix, i), {}), results, i)
+        self.wait_results(results, 64)
+        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
+        self.assertEqual(len(ok), 8, results)
+        self.assertEqual([r[1] for r in results.values() if r[0] == 'error'], [ERR + 'NoCapacity'] * 56)
+        uuids = {r[0] for r in ok.values()}
+        self.assertEqual(len(uuids), 8)
+        self.assertEqual(self.running(), uuids)
+        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
+                         sorted(('%s%02d' % (prefix, i), r[0]) for i, r in ok.items()))
+        self.assertEqual(self.sim.emulator.refusals, [])
+        return ok
+
     def snapshot(self):
         """What an Acquire that fails (or only plans) must not change."""
         return (self.running(), sorted(self.leases()), self.def_files(), len(self.sim.emulator.events))
@@ -587,20 +606,7 @@ class TestPlan(AcquireTestCase):
 class TestConcurrentAcquire(AcquireTestCase):
 
     def test_64_owners_for_8_slots(self):
-        results = {}
-        for i in range(64):
-            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:vm%02d' % i, {}), results, i)
-        self.wait_results(results, 64)
-        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
-        errors = [r[1] for r in results.values() if r[0] == 'error']
-        self.assertEqual(len(ok), 8, results)
-        self.assertEqual(errors, [ERR + 'NoCapacity'] * 56)
-        uuids = [r[0] for r in ok.values()]
-        self.assertEqual(len(set(uuids)), 8)
-        self.assertEqual(self.running(), set(uuids))
-        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
-                         sorted(('test:vm%02d' % i, r[0]) for i, r in ok.items()))
-        self.assertEqual(self.sim.emulator.refusals, [])
+        self.storm_64_owners_for_8('test:vm')
 
     def test_64_owners_for_8_slots_while_the_kernel_is_silent(self):
         """All 64 answered before the kernel has sent a uevent (a create is complete when its write
@@ -627,18 +633,7 @@ class TestConcurrentAcquire(AcquireTestCase):
         once, and 56 NoCapacity, none of them refused while a create was still in flight."""
         emu = self.sim.emulator
         emu.create_delay = 0.05
-        results = {}
-        for i in range(64):
-            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:slow%02d' % i, {}), results, i)
-        self.wait_results(results, 64)
-        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
-        self.assertEqual(len(ok), 8, results)
-        self.assertEqual([r[1] for r in results.values() if r[0] == 'error'], [ERR + 'NoCapacity'] * 56)
-        uuids = {r[0] for r in ok.values()}
-        self.assertEqual(self.running(), uuids)
-        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
-                         sorted(('test:slow%02d' % i, r[0]) for i, r in ok.items()))
-        self.assertEqual(emu.refusals, [])
+        uuids = {r[0] for r in self.storm_64_owners_for_8('test:slow').values()}
         self.assertEqual(len([e for e in emu.events if e[0] == 'add' and e[1].rsplit('/', 1)[-1] in uuids]), 8)
 
     def test_64_calls_of_one_owner_and_slot(self):
@@ -754,17 +749,7 @@ class TestSharedLeaseBatches(AcquireTestCase):
         written and taken back)."""
         self.stop_vgpud()
         self.start_vgpud(['-v'])
-        results = {}
-        for i in range(64):
-            self.call_async('Acquire', '(ssa{sv})', ('T4-2Q', 'test:slow%02d' % i, {}), results, i)
-        self.wait_results(results, 64)
-        ok = {i: r[1] for i, r in results.items() if r[0] == 'ok'}
-        self.assertEqual(len(ok), 8, results)
-        self.assertEqual([r[1] for r in results.values() if r[0] == 'error'], [ERR + 'NoCapacity'] * 56)
-        self.assertEqual(self.running(), {r[0] for r in ok.values()})
-        self.assertEqual(sorted((x[1], x[0]) for x in self.leases()),
-                         sorted(('test:slow%02d' % i, r[0]) for i, r in ok.items()))
-        self.assertEqual(self.sim.emulator.refusals, [])
+        self.storm_64_owners_for_8('test:slow')
         # vgpud -v: "Durable: N changes in one batch (leases, leases, ...)"
         lease_saves = sum(line[line.index('(') + 1:line.rindex(')')].split(', ').count('leases')
                           for line in self.daemon_log().splitlines() if 'Durable: ' in line)
