@@ -108,16 +108,13 @@ static void answer(Call *c)
 }
 
 /* The answers the engine gave during one dispatch of the loop (a durable batch answers all its requests
- * in one), sent together from a defer source of ANSWERS_PRIORITY, right after that dispatch and before
- * anything else: the snapshot is written once for all of them (each answer wrote it before, one
- * write per request of the batch, since each job's change made it dirty again), then the replies. */
-/* Before the snapshot writer's own defer source (IMPORTANT): the answers write the snapshot, then reply,
- * and what the writer does after a write (freeing the file it replaced, making the next one) waits
- * until the replies are out. */
+ * in one) wait in m->answers and are sent together from a defer source of ANSWERS_PRIORITY, right after
+ * that dispatch and before anything else: the snapshot is written once for all of them (each answer
+ * wrote it before, one write per request of the batch, since each job's change made it dirty again),
+ * then the replies. The priority is above the snapshot writer's own defer source (IMPORTANT), so what
+ * the writer does after a write (freeing the file it replaced, making the next one) waits until the
+ * replies are out. */
 #define ANSWERS_PRIORITY (SD_EVENT_PRIORITY_IMPORTANT - 1)
-static GQueue answers = G_QUEUE_INIT;
-static sd_event_source *answers_defer;
-static bool answers_now; /* since bus_lifecycle_done() */
 
 static void answer_all(Manager *m)
 {
@@ -125,7 +122,7 @@ static void answer_all(Manager *m)
 
         /* what the replies confirm is in the published snapshot before the callers can read it */
         snapshot_writer_flush(m->snapshot);
-        while ((c = g_queue_pop_head(&answers))) {
+        while ((c = g_queue_pop_head(&m->answers))) {
                 answer(c);
                 call_free(c);
         }
@@ -140,8 +137,8 @@ static int on_answers(sd_event_source *s, void *userdata)
 void bus_lifecycle_done(Manager *m)
 {
         answer_all(m);
-        answers_defer = sd_event_source_disable_unref(answers_defer);
-        answers_now = true;
+        m->answers_defer = sd_event_source_disable_unref(m->answers_defer);
+        m->answers_now = true;
 }
 
 static void on_done(int r, const char *message, const char *uuid, const char *parent, void *userdata)
@@ -153,11 +150,11 @@ static void on_done(int r, const char *message, const char *uuid, const char *pa
         c->message = g_strdup(message);
         c->uuid = g_strdup(uuid);
         c->parent = g_strdup(parent);
-        if (!answers_defer && !answers_now &&
-            sd_event_add_defer(m->event, &answers_defer, on_answers, m) >= 0)
-                (void)sd_event_source_set_priority(answers_defer, ANSWERS_PRIORITY);
-        g_queue_push_tail(&answers, TAKE_PTR(c));
-        if (!answers_defer || sd_event_source_set_enabled(answers_defer, SD_EVENT_ONESHOT) < 0)
+        if (!m->answers_defer && !m->answers_now &&
+            sd_event_add_defer(m->event, &m->answers_defer, on_answers, m) >= 0)
+                (void)sd_event_source_set_priority(m->answers_defer, ANSWERS_PRIORITY);
+        g_queue_push_tail(&m->answers, TAKE_PTR(c));
+        if (!m->answers_defer || sd_event_source_set_enabled(m->answers_defer, SD_EVENT_ONESHOT) < 0)
                 answer_all(m); /* no source to wait for: now */
 }
 

@@ -20,6 +20,9 @@ typedef struct Manager {
         sd_bus *bus;
         GQueue pending_signals;         /* the observer's signals until the dispatch ends (bus-manager.c) */
         sd_event_source *signals_defer; /* sends them */
+        GQueue answers;                 /* the engine's answers until the dispatch ends (bus-lifecycle.c) */
+        sd_event_source *answers_defer; /* sends them */
+        bool answers_now;               /* since bus_lifecycle_done(): sent as they come */
         Inventory *inventory;
         UdevWatch *udev;
         StoreWatch *store_watch;
