@@ -71,16 +71,22 @@ static int on_signals_defer(sd_event_source *s, void *userdata)
         return 0;
 }
 
+/* Every change reaches the published snapshot (snapshot-writer.h): a definition's only its definitions
+ * section, anything else the whole. */
+static void snapshot_changed(Manager *m, InvObjectKind kind)
+{
+        if (kind == INV_OBJECT_DEFINITION)
+                snapshot_writer_definitions_changed(m->snapshot);
+        else
+                snapshot_writer_changed(m->snapshot);
+}
+
 static void signal_added_or_changed(Manager *m, bool added, InvObjectKind kind, const char *path,
                                     char **names)
 {
         PendingSignal *p;
 
-        /* every change reaches the snapshot (snapshot-writer.h) */
-        if (kind == INV_OBJECT_DEFINITION)
-                snapshot_writer_definitions_changed(m->snapshot);
-        else
-                snapshot_writer_changed(m->snapshot);
+        snapshot_changed(m, kind);
         if (kind != INV_OBJECT_DEFINITION || !m->signals_defer) {
                 signals_flush(m);
                 emit(m, added, kind, path, names);
@@ -107,10 +113,7 @@ static void on_object_removed(void *userdata, InvObjectKind kind, const char *pa
 
         signals_flush(m);
         r = sd_bus_emit_object_removed(m->bus, path); /* while the object can still be looked up */
-        if (kind == INV_OBJECT_DEFINITION)
-                snapshot_writer_definitions_changed(m->snapshot);
-        else
-                snapshot_writer_changed(m->snapshot);
+        snapshot_changed(m, kind);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce removal of %s: %m", path);
 }
