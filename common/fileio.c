@@ -26,18 +26,24 @@ static int write_all(int fd, const char *buf, size_t len)
         return 0;
 }
 
-/* Create ".<name>.XXXXXX" (the X's random) exclusively in dirfd; its name in *ret_tmp. */
-static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp)
+/* ".<name>.XXXXXX", the X's random. */
+static char *temp_name(const char *name)
 {
         static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+        char *tmp = g_strdup_printf(".%s.XXXXXX", name);
 
+        for (char *x = strrchr(tmp, '.') + 1; *x; x++)
+                *x = letters[g_random_int_range(0, sizeof(letters) - 1)];
+        return tmp;
+}
+
+/* Create a temporary file for name exclusively in dirfd; its name in *ret_tmp. */
+static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp)
+{
         for (int tries = 0;; tries++) {
-                g_autofree char *tmp = g_strdup_printf(".%s.XXXXXX", name);
-                int fd;
+                g_autofree char *tmp = temp_name(name);
+                int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 
-                for (char *x = strrchr(tmp, '.') + 1; *x; x++)
-                        *x = letters[g_random_int_range(0, sizeof(letters) - 1)];
-                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
                 if (fd >= 0) {
                         *ret_tmp = g_steal_pointer(&tmp);
                         return fd;
@@ -51,11 +57,16 @@ struct FileChange {
         int dirfd;
         char *dir; /* the key of the directory */
         char *name;
-        char *tmp;     /* a replacement's temporary file; NULL: a removal */
-        int fd;        /* the temporary file, open for its fsync */
-        int also;      /* another directory to fsync, or -1 */
-        int result;    /* -EINPROGRESS until committed */
-        bool tmp_made; /* a replacement (tmp is cleared once renamed) */
+        char *tmp;  /* a replacement's temporary file name; NULL: a removal, or once renamed */
+        int fd;     /* the temporary file once made (at the prepare, or at the commit), for its fsync */
+        char *data; /* file_change_write()'s bytes, written into the temporary file at the commit */
+        size_t len;
+        mode_t mode;
+        int also;       /* another directory to fsync, or -1 */
+        int held;       /* the file the commit replaced or removed, still open (file_change_steal_held()) */
+        int result;     /* -EINPROGRESS until committed */
+        bool tmp_made;  /* a replacement (tmp is cleared once renamed) */
+        bool tmp_named; /* tmp exists in the directory (removed if the change ends uncommitted) */
         bool superseded;
 };
 
@@ -63,7 +74,7 @@ static FileChange *change_new(int dirfd, const char *dir, const char *name)
 {
         g_autoptr(FileChange) c = g_new0(FileChange, 1);
 
-        c->fd = c->also = -1;
+        c->fd = c->also = c->held = -1;
         c->result = -EINPROGRESS;
         c->dir = g_strdup(dir);
         c->name = g_strdup(name);
@@ -78,7 +89,8 @@ int file_change_prepare(int dirfd, const char *dir, const char *name, mode_t mod
 
         if (!c)
                 return negative_errno();
-        c->tmp_made = true;
+        c->tmp_made = c->tmp_named = true;
+        c->mode = mode;
         c->fd = open_temp(dirfd, name, mode, &c->tmp);
         if (c->fd < 0)
                 return c->fd;
@@ -97,14 +109,15 @@ int file_change_fill(FileChange *c, const void *data, size_t len)
 int file_change_write(int dirfd, const char *dir, const char *name, const void *data, size_t len,
                       mode_t mode, FileChange **ret)
 {
-        g_autoptr(FileChange) c = NULL;
-        int r;
+        g_autoptr(FileChange) c = change_new(dirfd, dir, name);
 
-        r = file_change_prepare(dirfd, dir, name, mode, 0, &c);
-        if (r >= 0)
-                r = file_change_fill(c, data, len);
-        if (r < 0)
-                return r;
+        if (!c)
+                return negative_errno();
+        c->tmp_made = true;
+        c->mode = mode;
+        c->tmp = temp_name(name);
+        c->data = g_memdup2(data, len);
+        c->len = len;
         *ret = g_steal_pointer(&c);
         return 0;
 }
@@ -146,19 +159,154 @@ void file_change_free(FileChange *c)
 {
         if (!c)
                 return;
-        if (c->tmp && c->dirfd >= 0)
+        if (c->tmp && c->tmp_named && c->dirfd >= 0)
                 (void)unlinkat(c->dirfd, c->tmp, 0);
         if (c->fd >= 0)
                 close(c->fd);
+        if (c->held >= 0)
+                close(c->held);
         if (c->dirfd >= 0)
                 close(c->dirfd);
         if (c->also >= 0)
                 close(c->also);
         g_free(c->tmp);
+        g_free(c->data);
         g_free(c->dir);
         g_free(c->name);
         g_free(c);
 }
+
+/* ---- the committer's spares: unnamed temporary files made ahead ---- */
+
+/* At most this many spares kept for one directory. */
+#define SPARES_MAX 16
+
+/* Spare temporary files for one directory and mode: unnamed (O_TMPFILE), so that no reader (mdevctl
+ * warns about every name in a parent's directory that is not a UUID) ever sees one. */
+typedef struct Spares {
+        int dirfd;
+        mode_t mode;
+        GArray *fds;      /* of int */
+        unsigned drawn;   /* asked for since the last tidy, taken or not */
+        bool unsupported; /* the file system or the process refused one: none made any more */
+} Spares;
+
+struct FileCommitter {
+        GHashTable *spares; /* "<mode>:<dir>" -> Spares */
+        GArray *held;       /* of int: what the last batch replaced or removed, still open */
+};
+
+static void spares_close(Spares *sp)
+{
+        for (guint i = 0; i < sp->fds->len; i++)
+                close(g_array_index(sp->fds, int, i));
+        g_array_set_size(sp->fds, 0);
+}
+
+static void spares_free(Spares *sp)
+{
+        spares_close(sp);
+        g_array_unref(sp->fds);
+        close(sp->dirfd);
+        g_free(sp);
+}
+
+static char *spares_key(const FileChange *c)
+{
+        return g_strdup_printf("%o:%s", (unsigned)c->mode, c->dir);
+}
+
+FileCommitter *file_committer_new(void)
+{
+        FileCommitter *k = g_new0(FileCommitter, 1);
+
+        k->spares = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)spares_free);
+        k->held = g_array_new(FALSE, FALSE, sizeof(int));
+        return k;
+}
+
+void file_committer_free(FileCommitter *k)
+{
+        if (!k)
+                return;
+        for (guint i = 0; i < k->held->len; i++)
+                close(g_array_index(k->held, int, i));
+        g_array_unref(k->held);
+        g_hash_table_unref(k->spares);
+        g_free(k);
+}
+
+/* A spare for c's directory and mode, or -1 (none made yet: the first change in a directory, or more
+ * changes in one batch than the last one had). */
+static int spare_take(FileCommitter *k, const FileChange *c)
+{
+        g_autofree char *key = spares_key(c);
+        Spares *sp = g_hash_table_lookup(k->spares, key);
+        int fd;
+
+        if (!sp) {
+                int dirfd = fcntl(c->dirfd, F_DUPFD_CLOEXEC, 3);
+
+                if (dirfd < 0)
+                        return -1;
+                sp = g_new0(Spares, 1);
+                sp->dirfd = dirfd;
+                sp->mode = c->mode;
+                sp->fds = g_array_new(FALSE, FALSE, sizeof(int));
+                g_hash_table_insert(k->spares, g_steal_pointer(&key), sp);
+        }
+        sp->drawn++;
+        if (sp->unsupported || sp->fds->len == 0)
+                return -1;
+        fd = g_array_index(sp->fds, int, sp->fds->len - 1);
+        g_array_set_size(sp->fds, sp->fds->len - 1);
+        return fd;
+}
+
+/* c's spare could not be linked (no /proc, another mount, ...): no spares for its directory any more. */
+static void spares_refused(FileCommitter *k, const FileChange *c)
+{
+        g_autofree char *key = spares_key(c);
+        Spares *sp = g_hash_table_lookup(k->spares, key);
+
+        if (sp) {
+                sp->unsupported = true;
+                spares_close(sp);
+        }
+}
+
+void file_committer_tidy(FileCommitter *k)
+{
+        GHashTableIter it;
+        Spares *sp;
+
+        /* the files the last batch replaced or removed: their blocks are freed now */
+        for (guint i = 0; i < k->held->len; i++)
+                close(g_array_index(k->held, int, i));
+        g_array_set_size(k->held, 0);
+
+        g_hash_table_iter_init(&it, k->spares);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *)&sp)) {
+                guint want = CLAMP(sp->drawn, 1, SPARES_MAX);
+
+                while (!sp->unsupported && sp->fds->len < want) {
+                        int fd = openat(sp->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, sp->mode);
+
+                        if (fd >= 0) {
+                                g_array_append_val(sp->fds, fd);
+                                continue;
+                        }
+                        /* a directory removed since (another will come under its name): start again */
+                        sp->unsupported = errno != ENOENT;
+                        break;
+                }
+                sp->drawn = 0;
+                if (!sp->unsupported && sp->fds->len == 0)
+                        g_hash_table_iter_remove(&it);
+        }
+}
+
+/* ---- the commit ---- */
 
 /* An fsync, or the failure VGPUD_TEST_FAIL_AT="fsync-<name>:<ERRNO>" asks for, after the delay
  * VGPUD_TEST_SLOW_AT="fsync-<name>:<ms>" asks for (common/fault.h). */
@@ -178,9 +326,51 @@ static bool same_file(const FileChange *a, const FileChange *b)
         return g_str_equal(a->dir, b->dir) && g_str_equal(a->name, b->name);
 }
 
-/* The fsync of one temporary file (step 1). */
-static void sync_temp(FileChange *c)
+/* file_change_write()'s bytes into a temporary file under c->tmp: the spare c->fd when it has one
+ * (linked under c->tmp before its fsync, so that the fsync also writes its link count: on ext4
+ * without a journal a name whose inode has no link count on disk is cleared by the fsck after a
+ * crash), else a file created now. *ret_refused: the spare could not be linked. */
+static int make_temp(FileChange *c, bool *ret_refused)
 {
+        int r;
+
+        if (c->fd >= 0) {
+                char proc[sizeof("/proc/self/fd/") + 12];
+
+                r = write_all(c->fd, c->data, c->len);
+                if (r < 0)
+                        return r;
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%i", c->fd);
+                if (linkat(AT_FDCWD, proc, c->dirfd, c->tmp, AT_SYMLINK_FOLLOW) >= 0) {
+                        c->tmp_named = true;
+                        return 0;
+                }
+                *ret_refused = true;
+                close(TAKE_FD(c->fd));
+        }
+        c->fd = openat(c->dirfd, c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, c->mode);
+        if (c->fd < 0)
+                return negative_errno();
+        c->tmp_named = true;
+        return write_all(c->fd, c->data, c->len);
+}
+
+typedef struct SyncTemp {
+        FileChange *change;
+        bool refused; /* its spare could not be linked */
+} SyncTemp;
+
+/* Step 1 for one temporary file: made (when its bytes wait), then fsynced. */
+static void sync_temp(SyncTemp *t)
+{
+        FileChange *c = t->change;
+
+        if (c->data) {
+                c->result = make_temp(c, &t->refused);
+                g_clear_pointer(&c->data, g_free);
+                if (c->result < 0)
+                        return;
+        }
         c->result = sync_fd(c->fd, c->name);
         if (c->result >= 0 && close(TAKE_FD(c->fd)) < 0)
                 c->result = negative_errno();
@@ -197,23 +387,26 @@ static gpointer sync_temp_thread(gpointer userdata)
 /* At most this many fsyncs of one batch in flight at once. */
 #define SYNC_PARALLEL 16
 
-/* Step 1: mark the replacements a later change of the same file supersedes; fsync the others, each
- * on a short-lived thread of its own when there are several: where the file system has no journal
- * to commit them all at once (ext4 without one, as on the development machine), each fsync writes
- * its own data and inode, and in parallel they share the device's queue instead of waiting in
- * turn (16 files: 55 ms instead of 139 ms on its loaded virtio disk). Each thread touches only its
- * own change. */
-static void commit_sync_temps(FileChange *const *changes, size_t n)
+/* Step 1: mark the replacements a later change of the same file supersedes (their bytes are never
+ * written); make and fsync the others' temporary files, each on a short-lived thread of its own when
+ * there are several: where the file system has no journal to commit them all at once (ext4 without
+ * one, as on the development machine), each fsync writes its own data and inode, and in parallel they
+ * share the device's queue instead of waiting in turn (16 files: 55 ms instead of 139 ms on its loaded
+ * virtio disk). Each thread touches only its own change; the spares are handed out before. */
+static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size_t n)
 {
-        g_autoptr(GPtrArray) todo = g_ptr_array_new();
+        g_autoptr(GArray) todo = g_array_new(FALSE, TRUE, sizeof(SyncTemp));
 
         for (size_t i = 0; i < n; i++) {
                 FileChange *c = changes[i];
 
-                for (size_t k = i + 1; k < n && c->tmp && !c->superseded; k++)
-                        c->superseded = same_file(changes[k], c) && changes[k]->tmp;
-                if (c->tmp && !c->superseded)
-                        g_ptr_array_add(todo, c);
+                for (size_t k2 = i + 1; k2 < n && c->tmp && !c->superseded; k2++)
+                        c->superseded = same_file(changes[k2], c) && changes[k2]->tmp;
+                if (!c->tmp || c->superseded)
+                        continue;
+                if (c->data && k)
+                        c->fd = spare_take(k, c);
+                g_array_append_val(todo, ((SyncTemp){.change = c}));
         }
         for (guint first = 0; first < todo->len; first += SYNC_PARALLEL) {
                 GThread *threads[SYNC_PARALLEL] = {};
@@ -221,20 +414,25 @@ static void commit_sync_temps(FileChange *const *changes, size_t n)
 
                 /* the first of each group on this thread; a thread that cannot start, too */
                 for (guint i = first + 1; i < end; i++)
-                        threads[i - first] =
-                                g_thread_try_new("vgpud-fsync", sync_temp_thread, todo->pdata[i], NULL);
-                sync_temp(todo->pdata[first]);
+                        threads[i - first] = g_thread_try_new("vgpud-fsync", sync_temp_thread,
+                                                              &g_array_index(todo, SyncTemp, i), NULL);
+                sync_temp(&g_array_index(todo, SyncTemp, first));
                 for (guint i = first + 1; i < end; i++) {
                         if (threads[i - first])
                                 g_thread_join(threads[i - first]);
                         else
-                                sync_temp(todo->pdata[i]);
+                                sync_temp(&g_array_index(todo, SyncTemp, i));
                 }
         }
+        for (guint i = 0; i < todo->len && k; i++)
+                if (g_array_index(todo, SyncTemp, i).refused)
+                        spares_refused(k, g_array_index(todo, SyncTemp, i).change);
 }
 
-/* Step 2: rename or unlink, in order. */
-static void commit_names(FileChange *const *changes, size_t n)
+/* Step 2: rename or unlink, in order. With a committer the file replaced or removed is kept open
+ * until file_committer_tidy(): then its blocks are freed there, after the answer, not inside the
+ * rename or unlink (on a file system mounted with online discard, a discard request waited for). */
+static void commit_names(FileCommitter *k, FileChange *const *changes, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 FileChange *c = changes[i];
@@ -243,6 +441,12 @@ static void commit_names(FileChange *const *changes, size_t n)
                         continue;
                 if (c->tmp && c->result < 0)
                         continue; /* its fsync failed: file_change_free() removes the temporary file */
+                if (k) {
+                        int held = openat(c->dirfd, c->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+                        if (held >= 0)
+                                g_array_append_val(k->held, held);
+                }
                 if (c->tmp) {
                         if (renameat(c->dirfd, c->tmp, c->dirfd, c->name) < 0)
                                 c->result = negative_errno();
@@ -276,10 +480,10 @@ static void commit_sync_dirs(FileChange *const *changes, size_t n)
                         changes[i]->result = negative_errno();
 }
 
-void file_changes_commit(FileChange *const *changes, size_t n)
+static void commit(FileCommitter *k, FileChange *const *changes, size_t n)
 {
-        commit_sync_temps(changes, n);
-        commit_names(changes, n);
+        commit_sync_temps(k, changes, n);
+        commit_names(k, changes, n);
         commit_sync_dirs(changes, n);
         /* a superseded replacement ends as the change that superseded it */
         for (size_t i = n; i-- > 0;) {
@@ -287,12 +491,22 @@ void file_changes_commit(FileChange *const *changes, size_t n)
 
                 if (!c->superseded)
                         continue;
-                for (size_t k = i + 1; k < n; k++)
-                        if (same_file(changes[k], c) && changes[k]->tmp_made) {
-                                c->result = changes[k]->result;
+                for (size_t j = i + 1; j < n; j++)
+                        if (same_file(changes[j], c) && changes[j]->tmp_made) {
+                                c->result = changes[j]->result;
                                 break;
                         }
         }
+}
+
+void file_changes_commit(FileChange *const *changes, size_t n)
+{
+        commit(NULL, changes, n);
+}
+
+void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t n)
+{
+        commit(k, changes, n);
 }
 
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
@@ -323,9 +537,13 @@ int write_file_atomic_full_at(int dirfd, const char *name, const void *data, siz
 
 int file_change_commit_no_sync(FileChange *c)
 {
+        bool refused = false;
+
         /* the rename alone: readers see the old or the new contents, never a part */
-        c->result = 0;
-        commit_names(&c, 1);
+        c->result = c->data ? make_temp(c, &refused) : 0;
+        g_clear_pointer(&c->data, g_free);
+        if (c->result >= 0)
+                commit_names(NULL, &c, 1);
         return c->result;
 }
 

@@ -54,6 +54,8 @@ static gpointer run(gpointer userdata)
                  * counter is full, and then the loop is woken already */
                 k = write(w->efd, &one, sizeof(one));
                 (void)k;
+                if (w->kind->after)
+                        w->kind->after(w->userdata);
         }
 }
 

@@ -20,12 +20,16 @@ typedef struct BatchWorker BatchWorker;
 typedef void (*BatchWorkerJob)(GPtrArray *batch, void *userdata);
 /* On the loop: answer done's items (in the order of submission); they are freed after it returns. */
 typedef void (*BatchWorkerAnswer)(GPtrArray *done, void *userdata);
+/* On the thread, after a batch is handed back to the loop (the loop may be answering it meanwhile): the
+ * job's own work that no answer waits for. */
+typedef void (*BatchWorkerAfter)(void *userdata);
 
 typedef struct BatchWorkerKind {
         const char *name; /* the thread's "vgpud-<name>", the io source's description, the logs' */
         bool drain;       /* at batch_worker_free(): the thread does what is submitted before it ends */
         BatchWorkerJob job;
         BatchWorkerAnswer answer;
+        BatchWorkerAfter after; /* or NULL */
         GDestroyNotify item_free;
 } BatchWorkerKind;
 

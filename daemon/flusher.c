@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The flusher (flusher.h): a batch worker (batch-worker.h) whose job is file_changes_commit(). */
+/* The flusher (flusher.h): a batch worker (batch-worker.h) whose job is file_committer_commit(). */
 
 #include <glib.h>
 
@@ -16,8 +16,9 @@ typedef struct Item {
 
 struct Flusher {
         BatchWorker *worker;
-        unsigned submitted; /* loop only: submitted and not yet answered */
-        unsigned batches;   /* the thread's only */
+        unsigned submitted;       /* loop only: submitted and not yet answered */
+        unsigned batches;         /* the thread's only */
+        FileCommitter *committer; /* the thread's only (made and freed while it does not run) */
 };
 
 static void item_free(Item *it)
@@ -37,7 +38,15 @@ static void commit(GPtrArray *batch, void *userdata)
                 changes[i] = ((Item *)batch->pdata[i])->change;
                 ((Item *)batch->pdata[i])->batch = f->batches;
         }
-        file_changes_commit(changes, batch->len);
+        file_committer_commit(f->committer, changes, batch->len);
+}
+
+/* On the thread, once the loop has the batch: what the commit left for later (file_committer_tidy()). */
+static void tidy(void *userdata)
+{
+        Flusher *f = userdata;
+
+        file_committer_tidy(f->committer);
 }
 
 /* "Durable: 3 changes in 1 batch (leases, leases, 6f4b...)": what the thread committed since the
@@ -77,6 +86,7 @@ static const BatchWorkerKind flusher_kind = {
         .drain = true,
         .job = commit,
         .answer = answer,
+        .after = tidy,
         .item_free = (GDestroyNotify)item_free,
 };
 
@@ -85,6 +95,7 @@ int flusher_new(sd_event *event, Flusher **ret)
         g_autoptr(Flusher) f = g_new0(Flusher, 1);
         int r;
 
+        f->committer = file_committer_new();
         r = batch_worker_new(event, &flusher_kind, f, &f->worker);
         if (r < 0)
                 return r;
@@ -113,5 +124,6 @@ void flusher_free(Flusher *f)
         if (!f)
                 return;
         batch_worker_free(f->worker);
+        file_committer_free(f->committer);
         g_free(f);
 }

@@ -3,10 +3,12 @@
 
 /* The flusher: one worker thread that commits batches of durable file changes (common/fileio.h), so
  * that requests arriving together share their fsyncs while the event loop goes on serving others.
- * sd-event stays the only loop: the thread does nothing but file_changes_commit() on what it was
- * given, and tells the loop through an eventfd that is an io source of the loop; every callback runs
- * from the loop. A batch is everything submitted while the previous batch was being committed (a group
- * commit), committed in the order of submission. */
+ * sd-event stays the only loop: the thread does nothing but commit what it was given
+ * (file_committer_commit()), and tells the loop through an eventfd that is an io source of the loop;
+ * every callback runs from the loop. A batch is everything submitted while the previous batch was being
+ * committed (a group commit), committed in the order of submission. Once the loop has a batch the
+ * thread lets go of the files it replaced and makes temporary files ahead for the next
+ * (file_committer_tidy()). */
 
 #include <systemd/sd-event.h>
 

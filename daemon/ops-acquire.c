@@ -285,7 +285,7 @@ static void undo_definition_done(Ops *ops, Job *j, int r)
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Cannot remove the definition %s/%s again: %m", j->parent, j->uuid);
         else
-                store_remove_end(ops_definitions_dir_for(ops, j->parent), j->parent);
+                ops_definition_dir_done(ops, j->parent);
         (void)inventory_reload_definition(ops->inv, j->parent, j->uuid);
         j->acquire.def_written = false;
 }
@@ -597,7 +597,7 @@ static int release_drop_lease(Ops *ops, Job *j, Lease *l, char **ret_message)
 /* The definition of lease l is removed durably (or was not there): reload it, then drop the lease. */
 static int release_undefined(Ops *ops, Job *j, Lease *l, char **ret_message)
 {
-        store_remove_end(ops_definitions_dir_for(ops, l->parent), l->parent);
+        ops_definition_dir_done(ops, l->parent);
         (void)inventory_reload_definition(ops->inv, l->parent, l->uuid);
         fault_point("release-undefined");
         return release_drop_lease(ops, j, l, ret_message);

@@ -288,7 +288,7 @@ static int undefine_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
                                 result = undefine_failed(ops, j, parents[i], r, ret_message);
                         continue;
                 }
-                store_remove_end(ops_definitions_dir_for(ops, parents[i]), parents[i]);
+                ops_definition_dir_done(ops, parents[i]);
                 log_info("Undefined %s on %s", j->uuid, parents[i]);
                 definitions_changed(ops, parents[i], j->uuid);
                 g_free(j->parent);

@@ -310,6 +310,10 @@ bool ops_request_keys(Ops *ops, const OpsRequest *req, char ret_uuid[static VGPU
 const char *ops_definitions_dir(Ops *ops);
 /* Where the definitions of parent are: mdevctl's directory, or vgpud's own store for a VF. */
 const char *ops_definitions_dir_for(Ops *ops, const char *parent);
+/* A definition of parent is removed: its directory goes with its last definition
+ * (store_remove_end()), unless a change is on its way to the flusher: a replacement's temporary file
+ * is made at the commit, in that directory. */
+void ops_definition_dir_done(Ops *ops, const char *parent);
 /* A UUID in any form mdevctl takes, canonical in ret; with may_generate "" makes a new one. */
 int ops_parse_uuid(const char *s, bool may_generate, char ret[static VGPU_UUID_STRING_MAX],
                    char **ret_message);

@@ -582,6 +582,12 @@ void ops_job_commit(Ops *ops, Job *j, FileChange *c)
         flusher_submit(ops->flusher, c, on_durable, j);
 }
 
+void ops_definition_dir_done(Ops *ops, const char *parent)
+{
+        if (flusher_pending(ops->flusher) == 0)
+                store_remove_end(ops_definitions_dir_for(ops, parent), parent);
+}
+
 int ops_job_durable_end(Job *j)
 {
         g_assert(j->durable && j->durable->len > 0);

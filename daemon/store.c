@@ -382,9 +382,9 @@ void store_remove_end(const char *dir, const char *parent)
         _cleanup_close_ int top = -1;
 
         /* the parent's directory goes with its last definition (mdevctl leaves it behind); a leftover
-         * or pending temporary file keeps it (a change is prepared and ended on the loop, so none is
-         * on its way), and so does anything else someone put there: rmdir fails on all of them. Not
-         * synced: an empty directory that a power cut brings back is harmless. */
+         * temporary file keeps it, and so does anything else someone put there: rmdir fails on all of
+         * them (a change on its way to its commit: the caller's, store.h). Not synced: an empty
+         * directory that a power cut brings back is harmless. */
         if (!store_parent_name_is_valid(parent))
                 return;
         top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

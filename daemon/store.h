@@ -58,11 +58,11 @@ int store_write(const char *dir, const char *parent, const char *uuid, const Mde
 int store_remove(const char *dir, const char *parent, const char *uuid);
 
 /* The same two in steps, for a batch (fileio.h, flusher.h): begin checks and prepares the change
- * (store_write_begin: the directories made, the temporary file written, nothing visible yet; the errors
- * of store_write() that come before the file system's); the commit makes it durable and gives its
- * result; after a removal committed with 0, store_remove_end() removes the parent's directory when it
- * is empty. Begin and end run on the same thread (the loop), so that no directory is removed while
- * a change in it is on its way. */
+ * (store_write_begin: the directories made, the bytes ready, nothing written yet; the errors of
+ * store_write() that come before the file system's); the commit writes the temporary file, makes it
+ * durable and gives its result; after a removal committed with 0, store_remove_end() removes the
+ * parent's directory when it is empty. The caller calls it only when no change is on its way to a
+ * commit (its temporary file, made then in that directory, would find the directory gone). */
 int store_write_begin(const char *dir, const char *parent, const char *uuid, const MdevDef *def,
                       FileChange **ret);
 /* store_write_begin(), and in *ret_stored what store_load_one() will read from the file once the change

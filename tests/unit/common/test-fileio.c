@@ -5,10 +5,19 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "macro.h"
 #include "fileio.h"
+
+static mode_t umask_now(void)
+{
+        mode_t m = umask(0);
+
+        umask(m);
+        return m;
+}
 
 static char **names_in(const char *dir)
 {
@@ -210,22 +219,158 @@ static void test_batch_order_of_one_name(void)
         remove_tree(dir);
 }
 
-/* A change freed without a commit leaves nothing behind. */
+/* A change freed without a commit leaves nothing behind: a write touched nothing yet, a prepared
+ * temporary file (file_change_prepare()) is removed. */
 static void test_batch_not_committed(void)
 {
         g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
         _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         FileChange *c = NULL;
-        g_auto(GStrv) names = NULL, before = NULL;
+        g_auto(GStrv) names = NULL, before = NULL, prepared = NULL;
 
         g_assert_cmpint(file_change_write(dirfd, dir, "f", "1", 1, 0644, &c), ==, 0);
+        g_assert_true(is_temp_file_of(file_change_temp_name(c), "f"));
         before = names_in(dir);
-        g_assert_cmpuint(g_strv_length(before), ==, 1);
-        g_assert_true(is_temp_file_of(before[0], "f"));
+        g_assert_cmpuint(g_strv_length(before), ==, 0);
+        g_clear_pointer(&c, file_change_free);
+        g_assert_cmpint(file_change_prepare(dirfd, dir, "f", 0644, 0, &c), ==, 0);
+        prepared = names_in(dir);
+        g_assert_cmpuint(g_strv_length(prepared), ==, 1);
+        g_assert_cmpstr(prepared[0], ==, file_change_temp_name(c));
         file_change_free(c);
         names = names_in(dir);
         g_assert_cmpuint(g_strv_length(names), ==, 0);
         remove_tree(dir);
+}
+
+/* The open files of this process that are gone from their directory, as /proc shows them: "<path>
+ * (deleted)", and "<dir>/#<inode> (deleted)" for an unnamed temporary file. */
+static char **deleted_open_files(void)
+{
+        g_autoptr(GDir) d = g_dir_open("/proc/self/fd", 0, NULL);
+        g_autoptr(GPtrArray) found = g_ptr_array_new();
+        const char *n;
+
+        g_assert_nonnull(d);
+        while ((n = g_dir_read_name(d))) {
+                g_autofree char *path = g_build_filename("/proc/self/fd", n, NULL);
+                g_autofree char *target = g_file_read_link(path, NULL);
+
+                if (target && g_str_has_suffix(target, " (deleted)"))
+                        g_ptr_array_add(found, g_steal_pointer(&target));
+        }
+        g_ptr_array_add(found, NULL);
+        return (char **)g_ptr_array_free(g_steal_pointer(&found), FALSE);
+}
+
+/* A committer keeps what a batch replaced or removed open until the tidy (its blocks are freed then,
+ * not in the rename), and makes a temporary file ahead for the directory written to, which the next
+ * replacement there is written into (the file then has the spare's inode). */
+static void test_committer(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autofree char *old_path = g_build_filename(dir, "f", NULL),
+                        *gone_path = g_build_filename(dir, "r", NULL);
+        g_autofree char *held_f = g_strconcat(old_path, " (deleted)", NULL);
+        g_autofree char *held_r = g_strconcat(gone_path, " (deleted)", NULL);
+        g_autofree char *spare_prefix = g_strconcat(dir, "/#", NULL);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_autoptr(FileCommitter) k = file_committer_new();
+        g_auto(GStrv) before = deleted_open_files(), held = NULL, tidied = NULL, names = NULL;
+        g_autofree char *got = NULL;
+        FileChange *c[2] = {};
+        guint64 spare_ino = 0;
+        struct stat st;
+
+        g_assert_cmpuint(g_strv_length(before), ==, 0);
+        g_assert_cmpint(write_file_atomic_at(dirfd, "f", "old", 3, 0644), ==, 0);
+        g_assert_cmpint(write_file_atomic_at(dirfd, "r", "x", 1, 0644), ==, 0);
+        g_assert_cmpint(file_change_write(dirfd, dir, "f", "new", 3, 0644, &c[0]), ==, 0);
+        g_assert_cmpint(file_change_remove(dirfd, dir, "r", &c[1]), ==, 0);
+        file_committer_commit(k, c, 2);
+        g_assert_cmpint(file_change_result(c[0]), ==, 0);
+        g_assert_cmpint(file_change_result(c[1]), ==, 0);
+        file_change_free(c[0]);
+        file_change_free(c[1]);
+        held = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(held), ==, 2);
+        g_assert_true(g_strv_contains((const char *const *)held, held_f));
+        g_assert_true(g_strv_contains((const char *const *)held, held_r));
+
+        file_committer_tidy(k);
+        tidied = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(tidied), ==, 1); /* the spare, nothing held */
+        g_assert_true(g_str_has_prefix(tidied[0], spare_prefix));
+        spare_ino = g_ascii_strtoull(tidied[0] + strlen(spare_prefix), NULL, 10);
+        g_assert_cmpuint(spare_ino, >, 0);
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 1); /* f: no spare has a name */
+
+        g_assert_cmpint(file_change_write(dirfd, dir, "g", "spare", 5, 0644, &c[0]), ==, 0);
+        file_committer_commit(k, c, 1);
+        g_assert_cmpint(file_change_result(c[0]), ==, 0);
+        file_change_free(c[0]);
+        g_assert_nonnull((got = read_in(dir, "g")));
+        g_assert_cmpstr(got, ==, "spare");
+        g_clear_pointer(&got, g_free);
+        g_assert_nonnull((got = read_in(dir, "f")));
+        g_assert_cmpstr(got, ==, "new");
+        g_assert_cmpint(fstatat(dirfd, "g", &st, 0), ==, 0);
+        g_assert_cmpuint(st.st_ino, ==, spare_ino);
+        g_assert_cmpint(st.st_mode & 0777, ==, 0644 & ~umask_now());
+        g_strfreev(names);
+        names = names_in(dir);
+        g_assert_cmpuint(g_strv_length(names), ==, 2); /* f, g: no temporary file */
+        g_clear_pointer(&k, file_committer_free);
+        g_strfreev(held);
+        held = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(held), ==, 0);
+        remove_tree(dir);
+}
+
+/* A spare that cannot be linked where the change goes (another file system under the same directory
+ * key: EXDEV) is not the change's failure: it is written into a file made there, and no spare is made
+ * for that key any more. */
+static void test_committer_spare_refused(void)
+{
+        g_autofree char *shm = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autofree char *other = NULL;
+        _cleanup_close_ int shmfd = open(shm, O_RDONLY | O_DIRECTORY | O_CLOEXEC), otherfd = -1;
+        g_autoptr(FileCommitter) k = file_committer_new();
+        g_auto(GStrv) open_after = NULL;
+        g_autofree char *got = NULL;
+        struct stat a, b;
+        FileChange *c = NULL;
+
+        /* two directories on two file systems: the test's tmp, and /dev/shm (tmpfs) */
+        g_assert_cmpint(stat(shm, &a), ==, 0);
+        other = g_strdup("/dev/shm/test-fileio.XXXXXX");
+        g_assert_nonnull(g_mkdtemp(other));
+        g_assert_cmpint(stat(other, &b), ==, 0);
+        if (a.st_dev == b.st_dev) {
+                g_test_skip("the temporary directory is on /dev/shm's file system");
+                remove_tree(shm);
+                remove_tree(other);
+                return;
+        }
+        otherfd = open(other, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(file_change_write(shmfd, "key", "a", "1", 1, 0644, &c), ==, 0);
+        file_committer_commit(k, &c, 1);
+        g_assert_cmpint(file_change_result(c), ==, 0);
+        g_clear_pointer(&c, file_change_free);
+        file_committer_tidy(k); /* a spare on shm's file system, under "key" */
+        g_assert_cmpint(file_change_write(otherfd, "key", "second", "2", 1, 0644, &c), ==, 0);
+        file_committer_commit(k, &c, 1);
+        g_assert_cmpint(file_change_result(c), ==, 0);
+        g_clear_pointer(&c, file_change_free);
+        g_assert_nonnull((got = read_in(other, "second")));
+        g_assert_cmpstr(got, ==, "2");
+        file_committer_tidy(k); /* no spare made for "key" any more */
+        open_after = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(open_after), ==, 0);
+        g_clear_pointer(&k, file_committer_free);
+        remove_tree(shm);
+        remove_tree(other);
 }
 
 /* A temporary file made ahead (file_change_prepare()) is invisible under its dot name until it is
@@ -272,5 +417,7 @@ int main(int argc, char **argv)
         g_test_add_func("/fileio/batch/order-of-one-name", test_batch_order_of_one_name);
         g_test_add_func("/fileio/batch/not-committed", test_batch_not_committed);
         g_test_add_func("/fileio/prepared-ahead", test_prepared_ahead);
+        g_test_add_func("/fileio/committer", test_committer);
+        g_test_add_func("/fileio/committer/spare-refused", test_committer_spare_refused);
         return g_test_run();
 }
