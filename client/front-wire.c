@@ -2,6 +2,7 @@
 /* front-wire.h: the front's change calls, with vgpuctl-full's messages (vc_call_log_error()). */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <glib.h>
 
@@ -20,6 +21,7 @@
 static int wire_fd = -EBADF;
 static const char *wire_path;
 static int64_t wire_since;
+static bool wire_authenticated; /* vgpud's OK read; else vc_wire_call() reads it before the reply */
 
 int vc_front_wire_open(void)
 {
@@ -30,10 +32,25 @@ int vc_front_wire_open(void)
                 return -EPERM;
         if (!path)
                 return -ENOENT;
-        r = vc_wire_connect(path, &wire_fd);
+        /* the authentication is sent now and its answer read with the call's (one round trip less),
+         * or before the command reads input that can be read once (vc_change_input_begins()) */
+        r = vc_wire_connect(path, false, &wire_fd);
         wire_path = path;
         wire_since = g_get_monotonic_time();
         return r;
+}
+
+int vc_change_input_begins(void)
+{
+        int r;
+
+        if (wire_authenticated)
+                return 0;
+        r = vc_wire_auth_wait(wire_fd);
+        if (r < 0)
+                return vc_front_exec_full(); /* nothing printed or read yet */
+        wire_authenticated = true;
+        return 0;
 }
 
 static int reconnect_if_stale(void)
@@ -42,7 +59,8 @@ static int reconnect_if_stale(void)
                 return 0;
         close(wire_fd);
         wire_fd = -EBADF;
-        return vc_wire_connect(wire_path, &wire_fd);
+        wire_authenticated = false;
+        return vc_wire_connect(wire_path, false, &wire_fd);
 }
 
 /* What sd-bus (in vgpuctl-full) would report for the same failure: a timeout as its NoReply error. */
@@ -70,7 +88,9 @@ int vc_change_call_answer(const VcChangeCall *call, char ***ret)
         }
         r = reconnect_if_stale();
         if (r >= 0)
-                r = vc_wire_call(wire_fd, message, call->timeout_usec, &reply);
+                r = vc_wire_call(wire_fd, wire_authenticated, message, call->timeout_usec, &reply);
+        if (r == -ENOTCONN)
+                return vc_front_exec_full(); /* vgpud did not take the call: nothing printed yet */
         if (r < 0 || reply.is_error) {
                 r = log_failure(r, &reply, what);
         } else if (call->answer[0] && g_strcmp0(reply.signature, call->answer) != 0) {

@@ -45,7 +45,7 @@ static const char *full_path(char buf[static PATH_MAX])
 /* Replace this process by vgpuctl-full, given the front's own command line (argv[0] too, so that it
  * behaves as mdevctl or lsmdev when called so). Returns only on failure: prints the error, returns a
  * negative errno. */
-static int exec_full(void)
+int vc_front_exec_full(void)
 {
         char buf[PATH_MAX];
         const char *path = full_path(buf);
@@ -60,7 +60,7 @@ static int exec_full(void)
 
 int vc_read_fallback(bool all, bool types, VcInventory **ret)
 {
-        return exec_full();
+        return vc_front_exec_full();
 }
 
 /* The front does not make ReleaseIdle (it goes over the system bus): nothing is printed or read yet
@@ -68,7 +68,7 @@ int vc_read_fallback(bool all, bool types, VcInventory **ret)
 int vc_release_idle(const VcContext *ctx, bool other_selection, const char *older_than, bool dry_run,
                     bool force, const uint32_t *timeout_ms)
 {
-        return exec_full();
+        return vc_front_exec_full();
 }
 
 /* The changes the front makes itself when it reaches vgpud's private socket. */
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
                 ctx.compat = strcmp(bin, "mdevctl") == 0;
                 r = vc_run_command(&ctx, cmd, argc - 2, argv + 2);
         } else
-                r = exec_full() < 0 ? 1 : 0;
+                r = vc_front_exec_full() < 0 ? 1 : 0;
         fflush(stdout);
         return r;
 }

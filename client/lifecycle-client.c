@@ -103,7 +103,11 @@ int vc_read_jsonfile(const char *path, char **ret)
 {
         g_autoptr(GString) text = g_string_new(NULL);
         _cleanup_close_ int fd = -EBADF;
+        int r;
 
+        r = vc_change_input_begins();
+        if (r < 0)
+                return r;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return jsonfile_errno(path, errno);

@@ -530,40 +530,61 @@ static int write_all(int fd, const uint8_t *p, size_t n)
         return 0;
 }
 
-static int authenticate(int fd)
+/* SASL EXTERNAL as this process's effective uid. */
+static int send_auth(int fd)
 {
-        g_autoptr(GByteArray) in = g_byte_array_new();
         g_autofree char *auth = NULL;
         char uid[16];
         GString *hex = g_string_new(NULL);
-        uint8_t *nl = NULL;
-        int r;
 
         snprintf(uid, sizeof uid, "%u", (unsigned)geteuid());
         for (const char *c = uid; *c; c++)
                 g_string_append_printf(hex, "%02x", (unsigned char)*c);
         auth = g_strdup_printf("%cAUTH EXTERNAL %s\r\n", 0, hex->str);
         g_string_free(hex, TRUE);
-        r = write_all(fd, (const uint8_t *)auth, 1 + strlen(auth + 1));
-        /* the server says nothing more before our BEGIN: the line is all there is to read (in->data
-         * is NULL while in is empty, and memchr() must not be given NULL) */
+        return write_all(fd, (const uint8_t *)auth, 1 + strlen(auth + 1));
+}
+
+/* The server's answer to the authentication: its one line, read into in (and taken from it) within
+ * 10 s. 0 for OK, -EACCES for REJECTED, -EBADMSG for anything else. */
+static int read_auth(int fd, GByteArray *in)
+{
+        uint64_t deadline = now_usec() + 10ULL * 1000ULL * 1000ULL;
+        uint8_t *nl = NULL;
+        size_t line;
+        int r = 0;
+
+        /* in->data is NULL while in is empty, and memchr() must not be given NULL */
         while (r >= 0 && !(in->len > 0 && (nl = memchr(in->data, '\n', in->len)))) {
                 if (in->len > 512)
                         return -EBADMSG;
-                r = read_some(fd, in, now_usec() + 10ULL * 1000ULL * 1000ULL);
+                r = read_some(fd, in, deadline);
         }
         if (r < 0)
                 return r;
-        if (nl != in->data + in->len - 1 || in->len < 4 || nl[-1] != '\r')
+        line = (size_t)(nl - in->data) + 1;
+        if (line < 4 || nl[-1] != '\r')
                 return -EBADMSG;
         if (strncmp((const char *)in->data, "OK ", 3) == 0)
-                return 0;
-        if (strncmp((const char *)in->data, "REJECTED", 8) == 0)
-                return -EACCES;
-        return -EBADMSG;
+                r = 0;
+        else if (strncmp((const char *)in->data, "REJECTED", 8) == 0)
+                r = -EACCES;
+        else
+                r = -EBADMSG;
+        g_byte_array_remove_range(in, 0, (guint)line);
+        return r;
 }
 
-int vc_wire_connect(const char *path, int *ret_fd)
+int vc_wire_auth_wait(int fd)
+{
+        g_autoptr(GByteArray) in = g_byte_array_new();
+        int r = read_auth(fd, in);
+
+        /* the server says nothing more before our BEGIN */
+        return r >= 0 && in->len > 0 ? -EBADMSG : r;
+}
+
+int vc_wire_connect(const char *path, bool wait, int *ret_fd)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
@@ -577,14 +598,17 @@ int vc_wire_connect(const char *path, int *ret_fd)
                 return -errno;
         if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0)
                 return -errno;
-        r = authenticate(fd);
+        r = send_auth(fd);
+        if (r >= 0 && wait)
+                r = vc_wire_auth_wait(fd);
         if (r < 0)
                 return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-int vc_wire_call(int fd, const GByteArray *message, uint64_t timeout_usec, VcWireReply *ret)
+int vc_wire_call(int fd, bool authenticated, const GByteArray *message, uint64_t timeout_usec,
+                 VcWireReply *ret)
 {
         g_autoptr(GByteArray) out = g_byte_array_sized_new(message->len + 8);
         g_autoptr(GByteArray) in = g_byte_array_new();
@@ -595,8 +619,10 @@ int vc_wire_call(int fd, const GByteArray *message, uint64_t timeout_usec, VcWir
         g_byte_array_append(out, (const uint8_t *)"BEGIN\r\n", 7);
         g_byte_array_append(out, message->data, message->len);
         r = write_all(fd, out->data, out->len);
+        /* a server that did not authenticate us has not read the call as one: it was not made */
+        if (!authenticated && (r < 0 || read_auth(fd, in) < 0))
+                return -ENOTCONN;
         while (r >= 0) {
-                r = read_some(fd, in, deadline);
                 while (r >= 0 && in->len >= FIXED_HEADER) {
                         r = vc_wire_message_size(in->data, in->len, &size);
                         if (r < 0 || in->len < size)
@@ -608,6 +634,8 @@ int vc_wire_call(int fd, const GByteArray *message, uint64_t timeout_usec, VcWir
                                 vc_wire_reply_clear(ret);
                         g_byte_array_remove_range(in, 0, (guint)size);
                 }
+                if (r >= 0)
+                        r = read_some(fd, in, deadline);
         }
         return r;
 }

@@ -8,7 +8,9 @@ vgpuctl, falling back to the unreachable bus, fails without touching anything.""
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 
 import vgpudtest
 from test_acquire import T4, UUID_RE, V1, V2
@@ -310,6 +312,67 @@ class TestFrontPath(PrivateSocketCase):
         self.front_ok('undefine', '-u', V1, bus=True, socket=dead)
         self.assertIsNone(self.definition(T4, V1))
         self.assertEqual(len(self.full_runs()), 2)
+
+    def test_a_refused_authentication_goes_to_vgpuctl_full(self):
+        # the front sends its authentication and reads the answer with the call's (or before it reads a
+        # --jsonfile); a server that refuses it has not taken the call: the command goes to
+        # vgpuctl-full, before anything was printed or read, and ends as vgpuctl-full ends it alone
+        refusing = os.path.join(self.workdir, 'refusing')
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(refusing)
+        listener.listen(8)
+        listener.settimeout(0.2)
+        received, done = [], threading.Event()
+
+        def refuse():
+            while not done.is_set():
+                try:
+                    conn, _addr = listener.accept()
+                except socket.timeout:
+                    continue
+                with conn:
+                    conn.settimeout(10)
+                    data = b''
+                    while b'\r\n' not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    try:
+                        conn.sendall(b'REJECTED EXTERNAL\r\n')
+                        while chunk:  # what else the client sent before it hung up
+                            chunk = conn.recv(4096)
+                            data += chunk
+                    except OSError:
+                        pass
+                    received.append(data)
+
+        thread = threading.Thread(target=refuse)
+        thread.start()
+        full = os.path.join(vgpudtest.builddir(), 'client', 'vgpuctl-full')
+        definition = '{"mdev_type": "nvidia-231", "start": "manual", "attrs": []}'
+        try:
+            for args, input in ((['define', '-u', V1, '-p', T4, '-t', 'nvidia-231'], None),
+                                (['define', '-u', V2, '-p', T4, '--jsonfile', '/dev/stdin'], definition)):
+                with self.subTest(args=args):
+                    del received[:]
+                    want = self.front(*args, socket=refusing, input=input, program=full)
+                    self.assertEqual(len(received), 1)
+                    front_runs = len(self.full_runs())
+                    got = self.front(*args, socket=refusing, input=input)
+                    self.assertEqual(got, want)
+                    self.assertEqual(len(self.full_runs()), front_runs + 1)
+                    self.assertEqual(len(received), 3)  # the front's, then vgpuctl-full's
+                    if input is None:  # pipelined: the call came behind the authentication
+                        self.assertIn(b'BEGIN', received[1])
+                    else:  # the front waited for the answer before it read the --jsonfile
+                        self.assertNotIn(b'BEGIN', received[1])
+        finally:
+            done.set()
+            thread.join(timeout=30)
+            listener.close()
+        self.assertIsNone(self.definition(T4, V1))
+        self.assertIsNone(self.definition(T4, V2))
 
     def test_others_than_root_go_to_vgpuctl_full(self):
         rc, out, err = self.front('define', '-u', V1, '-p', T4, '-t', 'nvidia-231', uid=NOBODY)

@@ -198,6 +198,10 @@ static void server_free(Server *s)
         g_free(s);
 }
 
+/* The tests of calls run twice: the authentication's OK read before the call, and pipelined (the
+ * authentication, BEGIN and the call in a row, the OK read with the reply: what the front does). */
+static bool pipelined;
+
 /* The call through vc_wire_connect() and vc_wire_call(); the server's view of it in *ret_server. */
 static int call(const VcChangeCall *c, int mode, uint64_t timeout, VcWireReply *reply, Server **ret_server)
 {
@@ -207,8 +211,8 @@ static int call(const VcChangeCall *c, int mode, uint64_t timeout, VcWireReply *
         int fd = -1, r;
 
         g_assert_cmpint(vc_wire_build_call(c, message), ==, 0);
-        g_assert_cmpint(vc_wire_connect(path, &fd), ==, 0);
-        r = vc_wire_call(fd, message, timeout, reply);
+        g_assert_cmpint(vc_wire_connect(path, !pipelined, &fd), ==, 0);
+        r = vc_wire_call(fd, !pipelined, message, timeout, reply);
         close(fd);
         server_join(s);
         *ret_server = s;
@@ -450,8 +454,18 @@ static void test_authentication_refused(void)
         static const char *const answers[] = {"REJECTED EXTERNAL\r\n", "DATA\r\n", "\r\n",
                                               "OK 1234\r\nmore"};
         static const int expected[] = {-EACCES, -EBADMSG, -EBADMSG, -EBADMSG};
+        /* not authenticated: the call was not made; the last one is authenticated, its "more" the start
+         * of a message that never ends */
+        static const int expected_pipelined[] = {-ENOTCONN, -ENOTCONN, -ENOTCONN, -ETIMEDOUT};
+        const char *const strings[] = {UUID1};
         g_autofree char *path = g_build_filename(socket_dir, "private", NULL);
+        g_autoptr(GByteArray) message = g_byte_array_new();
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        VcWireReply reply = {};
+        VcChangeCall c;
+
+        vc_change_call_init(&c, "Stop", strings, 1);
+        g_assert_cmpint(vc_wire_build_call(&c, message), ==, 0);
 
         g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
         for (size_t i = 0; i < G_N_ELEMENTS(answers); i++) {
@@ -463,8 +477,15 @@ static void test_authentication_refused(void)
                 g_assert_cmpint(bind(listen_fd_for_auth, (struct sockaddr *)&sa, sizeof sa), ==, 0);
                 g_assert_cmpint(listen(listen_fd_for_auth, 1), ==, 0);
                 g_assert_cmpint(pthread_create(&thread, NULL, answer_auth, (void *)answers[i]), ==, 0);
-                g_assert_cmpint(vc_wire_connect(path, &fd), ==, expected[i]);
-                g_assert_cmpint(fd, ==, -1);
+                if (pipelined) {
+                        g_assert_cmpint(vc_wire_connect(path, false, &fd), ==, 0);
+                        g_assert_cmpint(vc_wire_call(fd, false, message, 200 * 1000, &reply), ==,
+                                        expected_pipelined[i]);
+                        close(fd);
+                } else {
+                        g_assert_cmpint(vc_wire_connect(path, true, &fd), ==, expected[i]);
+                        g_assert_cmpint(fd, ==, -1);
+                }
                 /* the server waits for our hang-up, which connect made on failure */
                 g_assert_cmpint(pthread_join(thread, NULL), ==, 0);
                 close(listen_fd_for_auth);
@@ -494,7 +515,7 @@ static GByteArray *raw_reply(const VcChangeCall *c)
         int fd = -1;
 
         g_assert_cmpint(vc_wire_build_call(c, message), ==, 0);
-        g_assert_cmpint(vc_wire_connect(path, &fd), ==, 0);
+        g_assert_cmpint(vc_wire_connect(path, true, &fd), ==, 0);
         g_assert_cmpint(write(fd, "BEGIN\r\n", 7), ==, 7);
         g_assert_cmpint(write(fd, message->data, message->len), ==, (gssize)message->len);
         for (;;) {
@@ -625,6 +646,14 @@ static void test_malformed(void)
         }
 }
 
+/* g_test_add_data_func()'s data: the test to run pipelined. */
+static void pipelined_run(gconstpointer test)
+{
+        pipelined = true;
+        ((void (*)(void))test)();
+        pipelined = false;
+}
+
 int main(int argc, char **argv)
 {
         g_autoptr(GError) error = NULL;
@@ -640,6 +669,14 @@ int main(int argc, char **argv)
         g_test_add_func("/wire/error", test_error);
         g_test_add_func("/wire/hang-up-and-silence", test_hang_up_and_silence);
         g_test_add_func("/wire/authentication-refused", test_authentication_refused);
+        g_test_add_data_func("/wire/pipelined/define", (gconstpointer)test_define, pipelined_run);
+        g_test_add_data_func("/wire/pipelined/acquire", (gconstpointer)test_acquire, pipelined_run);
+        g_test_add_data_func("/wire/pipelined/release", (gconstpointer)test_release, pipelined_run);
+        g_test_add_data_func("/wire/pipelined/error", (gconstpointer)test_error, pipelined_run);
+        g_test_add_data_func("/wire/pipelined/hang-up-and-silence", (gconstpointer)test_hang_up_and_silence,
+                             pipelined_run);
+        g_test_add_data_func("/wire/pipelined/authentication-refused",
+                             (gconstpointer)test_authentication_refused, pipelined_run);
         g_test_add_func("/wire/invalid-utf8", test_invalid_utf8);
         g_test_add_func("/wire/malformed", test_malformed);
         r = g_test_run();
