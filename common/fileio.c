@@ -178,8 +178,12 @@ void file_change_free(FileChange *c)
 
 /* ---- the committer's spares: unnamed temporary files made ahead ---- */
 
-/* At most this many spares kept for one directory. */
-#define SPARES_MAX 16
+/* At most this many spares kept for one directory, and for all together (a host with hundreds of VF
+ * parents has as many definition directories; vgpud's descriptors are not to be spent on them). */
+#define SPARES_MAX       16
+#define SPARES_MAX_TOTAL 32
+/* A directory no batch wrote to in this many tidies has its spares closed. */
+#define SPARES_IDLE_TIDIES 8
 
 /* Spare temporary files for one directory and mode: unnamed (O_TMPFILE), so that no reader (mdevctl
  * warns about every name in a parent's directory that is not a UUID) ever sees one. */
@@ -188,6 +192,7 @@ typedef struct Spares {
         mode_t mode;
         GArray *fds;      /* of int */
         unsigned drawn;   /* asked for since the last tidy, taken or not */
+        unsigned idle;    /* tidies since a batch last wrote to the directory */
         bool unsupported; /* the file system or the process refused one: none made any more */
 } Spares;
 
@@ -279,29 +284,44 @@ void file_committer_tidy(FileCommitter *k)
 {
         GHashTableIter it;
         Spares *sp;
+        guint total = 0;
 
         /* the files the last batch replaced or removed: their blocks are freed now */
         for (guint i = 0; i < k->held->len; i++)
                 close(g_array_index(k->held, int, i));
         g_array_set_size(k->held, 0);
 
+        /* the directories no batch wrote to for a while go; then the count left to make */
         g_hash_table_iter_init(&it, k->spares);
         while (g_hash_table_iter_next(&it, NULL, (gpointer *)&sp)) {
-                guint want = CLAMP(sp->drawn, 1, SPARES_MAX);
+                sp->idle = sp->drawn > 0 ? 0 : sp->idle + 1;
+                if (sp->idle >= SPARES_IDLE_TIDIES)
+                        g_hash_table_iter_remove(&it);
+                else
+                        total += sp->fds->len;
+        }
+        g_hash_table_iter_init(&it, k->spares);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *)&sp)) {
+                guint want = sp->drawn > 0 ? MIN(sp->drawn, SPARES_MAX) : 0;
 
-                while (!sp->unsupported && sp->fds->len < want) {
+                bool gone = false;
+
+                while (!sp->unsupported && sp->fds->len < want && total < SPARES_MAX_TOTAL) {
                         int fd = openat(sp->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, sp->mode);
 
                         if (fd >= 0) {
                                 g_array_append_val(sp->fds, fd);
+                                total++;
                                 continue;
                         }
-                        /* a directory removed since (another will come under its name): start again */
-                        sp->unsupported = errno != ENOENT;
+                        /* a directory removed since: the next change there starts again with the one
+                         * made under its name */
+                        gone = errno == ENOENT;
+                        sp->unsupported = !gone;
                         break;
                 }
                 sp->drawn = 0;
-                if (!sp->unsupported && sp->fds->len == 0)
+                if (gone)
                         g_hash_table_iter_remove(&it);
         }
 }

@@ -79,7 +79,8 @@ FileCommitter *file_committer_new(void);
  * when k has one for its directory and mode; every file replaced or removed is kept open in k. */
 void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t n);
 /* After the batch is answered: let the files it replaced or removed go (their blocks are freed now),
- * and make temporary files ahead for the directories it wrote to, as many as it took (1 to 16). */
+ * and make temporary files ahead for the directories it wrote to, as many as it asked for (at most 16
+ * for one directory, 32 in all); a directory not written to in 8 tidies has its spares closed. */
 void file_committer_tidy(FileCommitter *k);
 void file_committer_free(FileCommitter *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileCommitter, file_committer_free)

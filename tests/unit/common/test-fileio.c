@@ -328,6 +328,54 @@ static void test_committer(void)
         remove_tree(dir);
 }
 
+/* How many spares a committer keeps: as many as a batch asked for in a directory, at most 16 there and
+ * 32 in all; none for a directory no batch wrote to in 8 tidies. */
+static void test_committer_spare_limits(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autoptr(FileCommitter) k = file_committer_new();
+        const char *subs[] = {"a", "b", "c"};
+        g_auto(GStrv) open_now = NULL;
+
+        for (size_t d = 0; d < G_N_ELEMENTS(subs); d++) {
+                g_autofree char *sub = g_build_filename(dir, subs[d], NULL);
+                _cleanup_close_ int subfd = -1;
+                FileChange *c[20] = {};
+
+                g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+                subfd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                for (size_t i = 0; i < G_N_ELEMENTS(c); i++) {
+                        g_autofree char *name = g_strdup_printf("f%zu", i);
+
+                        g_assert_cmpint(file_change_write(subfd, sub, name, "x", 1, 0644, &c[i]), ==, 0);
+                }
+                file_committer_commit(k, c, G_N_ELEMENTS(c));
+                for (size_t i = 0; i < G_N_ELEMENTS(c); i++) {
+                        g_assert_cmpint(file_change_result(c[i]), ==, 0);
+                        file_change_free(c[i]);
+                }
+                file_committer_tidy(k);
+                g_strfreev(open_now);
+                open_now = deleted_open_files();
+                g_assert_cmpuint(g_strv_length(open_now), ==, MIN(16 * (d + 1), 32));
+        }
+        /* a's and b's spares (c got none: 32 in all), then a's 8th tidy without a write, then b's */
+        for (int i = 0; i < 5; i++)
+                file_committer_tidy(k);
+        g_strfreev(open_now);
+        open_now = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(open_now), ==, 32);
+        file_committer_tidy(k);
+        g_strfreev(open_now);
+        open_now = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(open_now), ==, 16);
+        file_committer_tidy(k);
+        g_strfreev(open_now);
+        open_now = deleted_open_files();
+        g_assert_cmpuint(g_strv_length(open_now), ==, 0);
+        remove_tree(dir);
+}
+
 /* A spare that cannot be linked where the change goes (another file system under the same directory
  * key: EXDEV) is not the change's failure: it is written into a file made there, and no spare is made
  * for that key any more. */
@@ -419,5 +467,6 @@ int main(int argc, char **argv)
         g_test_add_func("/fileio/prepared-ahead", test_prepared_ahead);
         g_test_add_func("/fileio/committer", test_committer);
         g_test_add_func("/fileio/committer/spare-refused", test_committer_spare_refused);
+        g_test_add_func("/fileio/committer/spare-limits", test_committer_spare_limits);
         return g_test_run();
 }
