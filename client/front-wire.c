@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "front-wire.h"
 #include "lifecycle-client.h"
+#include "macro.h"
 #include "names.h"
 #include "wire.h"
 
@@ -18,49 +19,47 @@
  * before the call. */
 #define FRESH_USEC (5 * G_USEC_PER_SEC)
 
-static int wire_fd = -EBADF;
 static const char *wire_path;
+static int wire_fd = -EBADF;
 static int64_t wire_since;
 static bool wire_authenticated; /* vgpud's OK read; else vc_wire_call() reads it before the reply */
+static bool input_read;         /* the command read its input: no hand-over to vgpuctl-full any more */
 
 int vc_front_wire_open(void)
 {
         const char *path = vc_vgpud_path("VGPUD_SOCKET", VGPUD_PRIVATE_SOCKET);
-        int r;
 
         if (geteuid() != 0)
                 return -EPERM;
-        if (!path)
+        if (!path || access(path, F_OK) < 0)
                 return -ENOENT;
-        /* the authentication is sent now and its answer read with the call's (one round trip less),
-         * or before the command reads input that can be read once (vc_change_input_begins()) */
-        r = vc_wire_connect(path, false, &wire_fd);
         wire_path = path;
+        return 0;
+}
+
+/* A connection made within FRESH_USEC, else a new one (wait: its OK read). */
+static int connect_fresh(bool wait)
+{
+        int r;
+
+        if (wire_fd >= 0 && g_get_monotonic_time() - wire_since < FRESH_USEC)
+                return 0;
+        if (wire_fd >= 0)
+                close(TAKE_FD(wire_fd));
+        r = vc_wire_connect(wire_path, wait, &wire_fd);
+        if (r < 0)
+                return r;
         wire_since = g_get_monotonic_time();
-        return r;
+        wire_authenticated = wait;
+        return 0;
 }
 
 int vc_change_input_begins(void)
 {
-        int r;
-
-        if (wire_authenticated)
-                return 0;
-        r = vc_wire_auth_wait(wire_fd);
-        if (r < 0)
+        if (connect_fresh(true) < 0)
                 return vc_front_exec_full(); /* nothing printed or read yet */
-        wire_authenticated = true;
+        input_read = true;
         return 0;
-}
-
-static int reconnect_if_stale(void)
-{
-        if (g_get_monotonic_time() - wire_since < FRESH_USEC)
-                return 0;
-        close(wire_fd);
-        wire_fd = -EBADF;
-        wire_authenticated = false;
-        return vc_wire_connect(wire_path, false, &wire_fd);
 }
 
 /* What sd-bus (in vgpuctl-full) would report for the same failure: a timeout as its NoReply error. */
@@ -80,17 +79,21 @@ int vc_change_call_answer(const VcChangeCall *call, char ***ret)
         VcWireReply reply = {};
         int r;
 
-        g_assert(wire_fd >= 0); /* main() hands change commands to vgpuctl-full without a connection */
+        g_assert(wire_path); /* main() hands change commands to vgpuctl-full without a socket */
         r = vc_wire_build_call(call, message);
         if (r < 0) {
                 g_autofree char *building = g_strdup_printf("building the %s call", call->method);
                 return vc_call_log_error(NULL, NULL, r, building);
         }
-        r = reconnect_if_stale();
+        /* the connection, the authentication, BEGIN and the call in a row: vgpud reads them in one
+         * wake-up, and its OK comes with the reply (one round trip) */
+        r = connect_fresh(false);
+        if (r < 0 && !input_read)
+                return vc_front_exec_full(); /* vgpud not there: nothing printed or read yet */
         if (r >= 0)
                 r = vc_wire_call(wire_fd, wire_authenticated, message, call->timeout_usec, &reply);
-        if (r == -ENOTCONN)
-                return vc_front_exec_full(); /* vgpud did not take the call: nothing printed yet */
+        if (r == -ENOTCONN && !input_read)
+                return vc_front_exec_full(); /* vgpud did not take the call: the same */
         if (r < 0 || reply.is_error) {
                 r = log_failure(r, &reply, what);
         } else if (call->answer[0] && g_strcmp0(reply.signature, call->answer) != 0) {
