@@ -162,7 +162,8 @@ static int place(Ops *ops, Job *j, char **ret_message)
                 j->acquire.counted = false;
                 r = alloc_host_choose(h, ops->inv, &pr, &choice, ret_message);
         }
-        if ((r == -ENOSPC || r == -EXDEV) && ops_creates_in_flight(ops, NULL, NULL) > 0) {
+        if ((r == -ENOSPC || r == -EXDEV) && ops_creates_in_flight(ops, NULL, NULL) > 0 &&
+            ops_job_may_wait_for_writes(ops, j)) {
                 /* a create in flight may be counted twice (its device seen, the counts not yet read
                  * again): no refusal before every one is in */
                 log_debug("Placement of %s for %s waits for the creates in flight", req->profile,

@@ -168,6 +168,8 @@ struct Job {
         bool writing;           /* WAIT_*_WRITE: the write is in flight, its result not yet handled */
         int write_result;       /* WAIT_*_WRITE: the write's result (0 or the driver's errno), once in */
         bool create_reread;     /* WAIT_CREATE_WRITE: decided on counts read just before */
+        uint64_t held_until;    /* OPS_AFTER_WRITES: when its wait for the creates in flight ends
+                                   (CLOCK_MONOTONIC; 0: it never waited) */
         bool state_set;         /* j->uuid's State was set: back to "active" when the change ends */
         int error; /* a rollback: the original error and message, reported once the device went */
         char *message;
@@ -217,13 +219,18 @@ struct Ops {
         struct SysfsWriter *writer;  /* makes the jobs' writes to create and remove off the loop */
         bool held;                   /* the queue's head waits for the writes to create in flight
                                         (OPS_AFTER_WRITES) */
+        sd_event_source *held_timer; /* ... until its request's timeout (Job.held_until) */
         struct VfioBusyWorker *busy; /* the Busy checks' passes over /proc, off the loop */
 };
 
 /* From prepare: the request cannot be decided before the writes to create in flight have their
  * results (they are counted as taking room while in flight, maybe twice: ops_core_reserved()). The job
- * goes back to the head of the queue and is prepared again once none is in flight. */
+ * goes back to the head of the queue and is prepared again once none is in flight, or once its
+ * request's timeout has passed (a driver that never returns from a create must not hold up every
+ * later request): ops_job_may_wait_for_writes() then says no, and it decides on the counts it has. */
 #define OPS_AFTER_WRITES 2
+/* May j still answer OPS_AFTER_WRITES (its request's timeout has not passed since it first did)? */
+bool ops_job_may_wait_for_writes(Ops *ops, const Job *j);
 
 /* ---- the engine (ops.c) ---- */
 

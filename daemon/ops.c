@@ -34,8 +34,9 @@
  *     the loop, counted as not written yet (its type's count lowered by one) even when the device's
  *     add uevent, which the kernel sends before the write returns, has shown the device already: it
  *     may be counted twice meanwhile, so a decision that finds no room while creates are in flight
- *     waits for their results (WAIT_TURN, or OPS_AFTER_WRITES from Acquire's placement) and never
- *     refuses on such a count. */
+ *     waits for their results (WAIT_TURN, or OPS_AFTER_WRITES from Acquire's placement) and does not
+ *     refuse on such a count before its request's timeout (a driver that never returns from a create
+ *     holds up the queue behind a waiting Acquire that long, not forever). */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -732,6 +733,52 @@ void ops_reconcile_leases_soon(Ops *ops)
         kick(ops);
 }
 
+static uint64_t now_monotonic(Ops *ops)
+{
+        uint64_t now = 0;
+
+        (void)sd_event_now(ops->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+bool ops_job_may_wait_for_writes(Ops *ops, const Job *j)
+{
+        return j->held_until == 0 || now_monotonic(ops) < j->held_until;
+}
+
+/* The held head's request timed out waiting for the creates in flight: it decides now. */
+static int on_held_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Ops *ops = userdata;
+
+        (void)s, (void)usec;
+        ops->held = false;
+        kick(ops);
+        return 0;
+}
+
+/* j goes back to the head of the queue until the creates in flight have their results, or until its
+ * request's timeout from the first time it did. */
+static void hold_for_writes(Ops *ops, Job *j)
+{
+        uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
+
+        if (j->held_until == 0)
+                j->held_until = now_monotonic(ops) + timeout;
+        ops->held = true;
+        if (!ops->held_timer) {
+                if (sd_event_add_time(ops->event, &ops->held_timer, CLOCK_MONOTONIC, j->held_until, 0,
+                                      on_held_timeout, ops) < 0) {
+                        ops->held = false; /* without a timer it would wait without an end: not at all */
+                        return;
+                }
+                (void)sd_event_source_set_description(ops->held_timer, "ops-held");
+        } else {
+                (void)sd_event_source_set_time(ops->held_timer, j->held_until);
+                (void)sd_event_source_set_enabled(ops->held_timer, SD_EVENT_ONESHOT);
+        }
+}
+
 /* The next job: prepare it, then its pre callouts, which lead to the change. */
 static int on_kick(sd_event_source *s, void *userdata)
 {
@@ -743,8 +790,11 @@ static int on_kick(sd_event_source *s, void *userdata)
         if (ops->current)
                 return 0;
         if (ops->held && ops_creates_in_flight(ops, NULL, NULL) > 0)
-                return 0; /* kicked again when a create's result is handled (writes_settled()) */
+                return 0; /* kicked again when a create's result is handled (writes_settled()), or at
+                           * the held job's timeout */
         ops->held = false;
+        if (ops->held_timer)
+                (void)sd_event_source_set_enabled(ops->held_timer, SD_EVENT_OFF);
         j = g_queue_peek_head(&ops->queue);
         if (!j) {
                 /* the leases against devices and definitions, once no job runs at all */
@@ -762,7 +812,7 @@ static int on_kick(sd_event_source *s, void *userdata)
         if (r == OPS_AFTER_WRITES) { /* back to its place, prepared again once they are in */
                 ops->current = NULL;
                 g_queue_push_head(&ops->queue, j);
-                ops->held = true;
+                hold_for_writes(ops, j);
                 kick(ops);
                 return 0;
         }
@@ -871,6 +921,7 @@ void ops_free(Ops *ops)
                 job_free(j);
         }
         sd_event_source_disable_unref(ops->kick);
+        sd_event_source_disable_unref(ops->held_timer);
         sd_event_source_disable_unref(ops->autostart_timer);
         if (ops->autostart)
                 g_hash_table_unref(ops->autostart);

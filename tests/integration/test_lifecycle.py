@@ -812,6 +812,36 @@ class TestSlowKernel(LifecycleTestCase):
         self.assertEqual(self.running(), {U2, acquired})
         self.assertEqual(om_paths(self.recorder.signals, 'InterfacesAdded').count(device_path(U1)), 1)
 
+    def test_an_acquire_waiting_for_a_create_that_never_returns_ends_at_its_timeout(self):
+        # the T4's last room is taken by a create its driver holds: an Acquire that finds no room then
+        # waits for that create's result (a create in flight may be counted twice), keeping its place
+        # at the head of the queue, but not past its own timeout; then it is refused and the requests
+        # behind it go on, while the create is still held
+        emu = self.sim.emulator
+        uuids = ['%d4444444-5d7b-4b8e-9a55-7f0e2a1d3c4%d' % (i, i) for i in range(1, 5)]
+        for u in uuids[:3]:
+            self.assertEqual(self.start(T4, u, dfn(FOUR_Q)), (u, device_path(u)))
+        results = {}
+        with emu.creates_held(T4):
+            self.call_async('Start', '(sssa{sv})', (T4, uuids[3], dfn(FOUR_Q), {'timeout_ms': GLib.Variant('u', PATIENT_MS)}),
+                            results, 'held')
+            self.assertTrue(emu.wait_for(lambda: uuids[3] in self.sim.host.mdevs, vgpudtest.WAIT_TIMEOUT),
+                            'the create of the fourth T4-4Q was not written')
+            emu.flush_uevents()
+            started = time.monotonic()
+            self.call_async('Acquire', '(ssa{sv})', ('T4-4Q', 'test:late', {'timeout_ms': GLib.Variant('u', 1500)}),
+                            results, 'acquire')
+            self.call_async('Define', '(sssa{sv})', (T4, U1, dfn(TWO_Q), {}), results, 'behind')
+            self.wait_until_result(results, lambda r: 'acquire' in results and 'behind' in results)
+            waited = time.monotonic() - started
+            self.assertNotIn('held', results)  # the driver still holds its create
+        self.assertEqual(results['acquire'][:2], ('error', ERR + 'NoCapacity'), results)
+        self.assertGreaterEqual(waited, 1.4)  # it waited for the create, up to its timeout
+        self.assertEqual(results['behind'], ('ok', (U1, definition_path(T4, U1))))
+        self.wait_results(results, 3)
+        self.assertEqual(results['held'], ('ok', (uuids[3], device_path(uuids[3]))))
+        self.assertEqual(self.running(), set(uuids))
+
     def test_a_remove_the_kernel_holds_freezes_nothing(self):
         emu = self.sim.emulator
         emu.remove_waits_for_holders = True
