@@ -263,6 +263,13 @@ static char **deleted_open_files(void)
         return (char **)g_ptr_array_free(g_steal_pointer(&found), FALSE);
 }
 
+static guint deleted_open_count(void)
+{
+        g_auto(GStrv) found = deleted_open_files();
+
+        return g_strv_length(found);
+}
+
 /* A committer keeps what a batch replaced or removed open until the tidy (its blocks are freed then,
  * not in the rename), and makes a temporary file ahead for the directory written to, which the next
  * replacement there is written into (the file then has the spare's inode). */
@@ -322,9 +329,7 @@ static void test_committer(void)
         names = names_in(dir);
         g_assert_cmpuint(g_strv_length(names), ==, 2); /* f, g: no temporary file */
         g_clear_pointer(&k, file_committer_free);
-        g_strfreev(held);
-        held = deleted_open_files();
-        g_assert_cmpuint(g_strv_length(held), ==, 0);
+        g_assert_cmpuint(deleted_open_count(), ==, 0);
         remove_tree(dir);
 }
 
@@ -335,7 +340,6 @@ static void test_committer_spare_limits(void)
         g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
         g_autoptr(FileCommitter) k = file_committer_new();
         const char *subs[] = {"a", "b", "c"};
-        g_auto(GStrv) open_now = NULL;
 
         for (size_t d = 0; d < G_N_ELEMENTS(subs); d++) {
                 g_autofree char *sub = g_build_filename(dir, subs[d], NULL);
@@ -355,24 +359,16 @@ static void test_committer_spare_limits(void)
                         file_change_free(c[i]);
                 }
                 file_committer_tidy(k);
-                g_strfreev(open_now);
-                open_now = deleted_open_files();
-                g_assert_cmpuint(g_strv_length(open_now), ==, MIN(16 * (d + 1), 32));
+                g_assert_cmpuint(deleted_open_count(), ==, MIN(16 * (d + 1), 32));
         }
         /* a's and b's spares (c got none: 32 in all), then a's 8th tidy without a write, then b's */
         for (int i = 0; i < 5; i++)
                 file_committer_tidy(k);
-        g_strfreev(open_now);
-        open_now = deleted_open_files();
-        g_assert_cmpuint(g_strv_length(open_now), ==, 32);
+        g_assert_cmpuint(deleted_open_count(), ==, 32);
         file_committer_tidy(k);
-        g_strfreev(open_now);
-        open_now = deleted_open_files();
-        g_assert_cmpuint(g_strv_length(open_now), ==, 16);
+        g_assert_cmpuint(deleted_open_count(), ==, 16);
         file_committer_tidy(k);
-        g_strfreev(open_now);
-        open_now = deleted_open_files();
-        g_assert_cmpuint(g_strv_length(open_now), ==, 0);
+        g_assert_cmpuint(deleted_open_count(), ==, 0);
         remove_tree(dir);
 }
 
@@ -385,7 +381,6 @@ static void test_committer_spare_refused(void)
         g_autofree char *other = NULL;
         _cleanup_close_ int shmfd = open(shm, O_RDONLY | O_DIRECTORY | O_CLOEXEC), otherfd = -1;
         g_autoptr(FileCommitter) k = file_committer_new();
-        g_auto(GStrv) open_after = NULL;
         g_autofree char *got = NULL;
         struct stat a, b;
         FileChange *c = NULL;
@@ -414,8 +409,7 @@ static void test_committer_spare_refused(void)
         g_assert_nonnull((got = read_in(other, "second")));
         g_assert_cmpstr(got, ==, "2");
         file_committer_tidy(k); /* no spare made for "key" any more */
-        open_after = deleted_open_files();
-        g_assert_cmpuint(g_strv_length(open_after), ==, 0);
+        g_assert_cmpuint(deleted_open_count(), ==, 0);
         g_clear_pointer(&k, file_committer_free);
         remove_tree(shm);
         remove_tree(other);
