@@ -76,7 +76,7 @@ int vc_change_call_answer(const VcChangeCall *call, char ***ret);
 int vc_change_call(const VcChangeCall *call, char **ret_uuid);
 
 /* Called by a change command before it reads input that can be read only once (--jsonfile: maybe a
- * pipe). vgpuctl-full: nothing to do (0). The front: waits for vgpud's answer to its authentication,
- * and when vgpud did not take it hands the whole command to vgpuctl-full (exec, returns only on
- * failure: a negative errno, the error printed). */
+ * pipe). vgpuctl-full: nothing to do (0). The front: connects to vgpud and waits for the answer to its
+ * authentication, and when vgpud cannot be reached or refuses it hands the whole command to
+ * vgpuctl-full (exec, returns only on failure: a negative errno, the error printed). */
 int vc_change_input_begins(void);

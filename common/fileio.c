@@ -303,7 +303,6 @@ void file_committer_tidy(FileCommitter *k)
         g_hash_table_iter_init(&it, k->spares);
         while (g_hash_table_iter_next(&it, NULL, (gpointer *)&sp)) {
                 guint want = sp->drawn > 0 ? MIN(sp->drawn, SPARES_MAX) : 0;
-
                 bool gone = false;
 
                 while (!sp->unsupported && sp->fds->len < want && total < SPARES_MAX_TOTAL) {
@@ -420,8 +419,8 @@ static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size
         for (size_t i = 0; i < n; i++) {
                 FileChange *c = changes[i];
 
-                for (size_t k2 = i + 1; k2 < n && c->tmp && !c->superseded; k2++)
-                        c->superseded = same_file(changes[k2], c) && changes[k2]->tmp;
+                for (size_t later = i + 1; later < n && c->tmp && !c->superseded; later++)
+                        c->superseded = same_file(changes[later], c) && changes[later]->tmp;
                 if (!c->tmp || c->superseded)
                         continue;
                 if (c->data && k)
