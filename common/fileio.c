@@ -61,9 +61,9 @@ struct FileChange {
         int fd;     /* the temporary file once made (at the prepare, or at the commit), for its fsync */
         char *data; /* file_change_write()'s bytes, written into the temporary file at the commit */
         size_t len;
+        bool unwritten; /* data waits for the commit (len may be 0: data NULL) */
         mode_t mode;
         int also;       /* another directory to fsync, or -1 */
-        int held;       /* the file the commit replaced or removed, still open (file_change_steal_held()) */
         int result;     /* -EINPROGRESS until committed */
         bool tmp_made;  /* a replacement (tmp is cleared once renamed) */
         bool tmp_named; /* tmp exists in the directory (removed if the change ends uncommitted) */
@@ -74,7 +74,7 @@ static FileChange *change_new(int dirfd, const char *dir, const char *name)
 {
         g_autoptr(FileChange) c = g_new0(FileChange, 1);
 
-        c->fd = c->also = c->held = -1;
+        c->fd = c->also = -1;
         c->result = -EINPROGRESS;
         c->dir = g_strdup(dir);
         c->name = g_strdup(name);
@@ -118,6 +118,7 @@ int file_change_write(int dirfd, const char *dir, const char *name, const void *
         c->tmp = temp_name(name);
         c->data = g_memdup2(data, len);
         c->len = len;
+        c->unwritten = true;
         *ret = g_steal_pointer(&c);
         return 0;
 }
@@ -163,8 +164,6 @@ void file_change_free(FileChange *c)
                 (void)unlinkat(c->dirfd, c->tmp, 0);
         if (c->fd >= 0)
                 close(c->fd);
-        if (c->held >= 0)
-                close(c->held);
         if (c->dirfd >= 0)
                 close(c->dirfd);
         if (c->also >= 0)
@@ -384,8 +383,9 @@ static void sync_temp(SyncTemp *t)
 {
         FileChange *c = t->change;
 
-        if (c->data) {
+        if (c->unwritten) {
                 c->result = make_temp(c, &t->refused);
+                c->unwritten = false;
                 g_clear_pointer(&c->data, g_free);
                 if (c->result < 0)
                         return;
@@ -423,7 +423,7 @@ static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size
                         c->superseded = same_file(changes[later], c) && changes[later]->tmp;
                 if (!c->tmp || c->superseded)
                         continue;
-                if (c->data && k)
+                if (c->unwritten && k)
                         c->fd = spare_take(k, c);
                 g_array_append_val(todo, ((SyncTemp){.change = c}));
         }
@@ -559,7 +559,8 @@ int file_change_commit_no_sync(FileChange *c)
         bool refused = false;
 
         /* the rename alone: readers see the old or the new contents, never a part */
-        c->result = c->data ? make_temp(c, &refused) : 0;
+        c->result = c->unwritten ? make_temp(c, &refused) : 0;
+        c->unwritten = false;
         g_clear_pointer(&c->data, g_free);
         if (c->result >= 0)
                 commit_names(NULL, &c, 1);

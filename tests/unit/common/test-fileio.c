@@ -103,6 +103,33 @@ static void remove_tree(const char *dir)
         g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* An empty file is a file too: written as any other, with and without a committer. */
+static void test_write_empty(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
+        g_autofree char *got = NULL;
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_autoptr(FileCommitter) k = file_committer_new();
+        FileChange *c = NULL;
+
+        g_assert_cmpint(write_file_atomic_at(dirfd, "f", "old", 3, 0644), ==, 0);
+        g_assert_cmpint(write_file_atomic_at(dirfd, "f", "", 0, 0644), ==, 0);
+        g_assert_nonnull((got = read_in(dir, "f")));
+        g_assert_cmpstr(got, ==, "");
+        g_clear_pointer(&got, g_free);
+        for (int i = 0; i < 2; i++) { /* the second into a spare */
+                g_assert_cmpint(file_change_write(dirfd, dir, "g", "", 0, 0644, &c), ==, 0);
+                file_committer_commit(k, &c, 1);
+                g_assert_cmpint(file_change_result(c), ==, 0);
+                g_clear_pointer(&c, file_change_free);
+                file_committer_tidy(k);
+        }
+        g_assert_nonnull((got = read_in(dir, "g")));
+        g_assert_cmpstr(got, ==, "");
+        g_clear_pointer(&k, file_committer_free);
+        remove_tree(dir);
+}
+
 /* Several pending files in two directories, one commit: all there, each with its own result, and
  * nothing on disk before the commit. */
 static void test_batch_several(void)
@@ -453,6 +480,7 @@ int main(int argc, char **argv)
         g_setenv("VGPUD_TEST_FAIL_AT", "fsync-b:EIO", TRUE);
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/fileio/write-replace", test_write_replace);
+        g_test_add_func("/fileio/write-empty", test_write_empty);
         g_test_add_func("/fileio/failure-keeps-old", test_failure_keeps_old);
         g_test_add_func("/fileio/batch/several", test_batch_several);
         g_test_add_func("/fileio/batch/failures-are-their-own", test_batch_failures_are_their_own);
