@@ -21,7 +21,6 @@
 #include "leases.h"
 #include "log.h"
 #include "name.h"
-#include "vfio-busy.h"
 #include "ops-internal.h"
 
 static void notify(Ops *ops, bool acquired, const Lease *lease)
@@ -685,9 +684,7 @@ static int release_checked(Ops *ops, Job *j, char **ret_message)
                 const VfioHolder *h = g_hash_table_lookup(holders, *u);
 
                 if (h)
-                        return ops_fail(ret_message, -EBUSY,
-                                        "Device %s is in use: process %d (%s) has its VFIO group %s open",
-                                        *u, (int)h->pid, h->comm, h->group);
+                        return ops_fail_busy(ret_message, *u, h);
         }
         return release_continue(ops, j, ret_message);
 }

@@ -37,6 +37,7 @@
 #include "uuid.h"
 #include "callouts.h"
 #include "ops.h"
+#include "vfio-busy.h"
 
 typedef struct Job Job;
 
@@ -175,6 +176,7 @@ struct Job {
         char *message;
 
         /* WAIT_BUSY: the answer of the Busy check (ops_job_ask_busy()) */
+        bool busy_checked; /* answered (ops_job_busy_end()): its removals make no check of their own */
         bool busy_pending;
         int busy_result;
         GHashTable *busy_holders; /* uuid -> VfioHolder */
@@ -273,6 +275,8 @@ int ops_job_ask_busy(Ops *ops, Job *j, char **uuids);
  * VfioHolder, g_hash_table_unref; only the held devices), or the negative errno of a pass that could
  * not tell. */
 int ops_job_busy_end(Job *j, GHashTable **ret_holders);
+/* The Busy error for uuid, which holder has open. Returns -EBUSY. */
+int ops_fail_busy(char **ret_message, const char *uuid, const VfioHolder *holder);
 /* A failed write (or removal) of vgpud's own files (definitions, leases) by its meaning: -EROFS
  * (ReadOnly) for a read-only file system, -EIO (org.vgpud1.Error.Io) for anything else, ENOSPC and
  * EACCES included; the message is "<what>: <path>: <strerror> (<ERRNO>)". */

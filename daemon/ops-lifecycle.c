@@ -14,7 +14,6 @@
 #include "log.h"
 #include "name.h"
 #include "alloc-host.h"
-#include "vfio-busy.h"
 #include "ops-internal.h"
 
 /* Autostart waits this long for more uevents of a parent before it tries: one attempt per burst. */
@@ -138,14 +137,6 @@ static int remove_device(Ops *ops, const char *uuid, Job *j)
                 return -ENOENT;
         b = sys->backend;
         parent = g_strdup(sys->parent);
-        if (b->class->read_parent_device) {
-                g_autofree char *dir = b->class->device_syspath(b, sys, NULL);
-                g_autofree char *comm = NULL, *group = NULL;
-                pid_t pid;
-
-                if (vfio_group_holder(dir, &pid, &comm, &group) > 0)
-                        return -EBUSY;
-        }
         if (j && b->class->remove_path) {
                 g_autofree char *path = b->class->remove_path(b, sys);
                 return ops_job_write(ops, j, WAIT_REMOVE_WRITE, path, "1") + 1;
@@ -488,6 +479,13 @@ int ops_remove_and_wait(Ops *ops, Job *j, char **ret_message)
         InvDevice *d = inventory_get_device(ops->inv, j->uuid);
         int r;
 
+        /* a VF's driver destroys a vGPU a VM still has open (an mdev's remove waits for the VM to let
+         * go): the Busy check first, off the loop (ops_remove_resume() goes on with its answer), unless
+         * the job's own check answered already (Release's, for all its devices) */
+        if (d && d->sys->backend->class->read_parent_device && !j->busy_checked &&
+            ops_job_ask_busy(ops, j, (char *[]){j->uuid, NULL}) > 0)
+                return 1;
+
         /* what its type has left now: its removal is complete when that count has gone up, or one
          * uevent batch after the device went (another creation may take the instance meanwhile) */
         g_free(j->gone_parent);
@@ -534,6 +532,18 @@ static int remove_written(Ops *ops, Job *j, int r, char **ret_message)
 int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
         bool gone;
+
+        if (j->wait == WAIT_BUSY) { /* ops_remove_and_wait()'s check: a VF */
+                g_autoptr(GHashTable) holders = NULL;
+                int r = ops_job_busy_end(j, &holders);
+                const VfioHolder *h = holders ? g_hash_table_lookup(holders, j->uuid) : NULL;
+
+                if (r < 0) /* as mdevctl, which does not look: no refusal on a check that could not tell */
+                        log_warning_errno(r, "Cannot tell whether %s is in use: %m", j->uuid);
+                if (h)
+                        return ops_fail_busy(ret_message, j->uuid, h);
+                return ops_remove_and_wait(ops, j, ret_message);
+        }
 
         if (j->wait == WAIT_REMOVE_WRITE) {
                 j->wait = WAIT_NONE;

@@ -683,8 +683,16 @@ int ops_job_busy_end(Job *j, GHashTable **ret_holders)
 {
         g_assert(j->wait == WAIT_BUSY && !j->busy_pending);
         j->wait = WAIT_NONE;
+        j->busy_checked = true;
         *ret_holders = g_steal_pointer(&j->busy_holders);
         return j->busy_result;
+}
+
+int ops_fail_busy(char **ret_message, const char *uuid, const VfioHolder *holder)
+{
+        return ops_fail(ret_message, -EBUSY,
+                        "Device %s is in use: process %d (%s) has its VFIO group %s open", uuid,
+                        (int)holder->pid, holder->comm, holder->group);
 }
 
 int ops_job_wait(Ops *ops, Job *j, Wait what)

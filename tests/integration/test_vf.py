@@ -148,7 +148,9 @@ class TestVfLifecycle(VfTestCase):
     def test_busy_while_the_vfio_group_is_open(self):
         self.start(VF0, U1, dfn(L40S_2Q))
         with open(self.sim.emulator.vf.vfio_group_path(VF0)):
-            self.assertError(ERR + 'Busy', self.stop, U1)
+            # the Busy check's pass off the loop (daemon/vfio-busy-worker.c) names the holder
+            msg = self.assertError(ERR + 'Busy', self.stop, U1)
+            self.assertIn('process %d (' % os.getpid(), msg)
         self.assertEqual(self.vgpu_type(VF0), 1148)
         self.stop(U1)
 
