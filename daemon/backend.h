@@ -107,6 +107,15 @@ typedef struct BackendClass {
          * then its read back and the backend's own records): call create and remove instead. */
         char *(*create_path)(Backend *b, const SysfsParent *p, const char *type_id);
         char *(*remove_path)(Backend *b, const SysfsDevice *d);
+        /* A create that is one write and work of the backend's around it (a VF: a MIG GPU instance
+         * made and the UUID recorded before; the read back and, on failure, the undo after), so that
+         * the write can be made off the loop too: create_begin does what comes before and gives the
+         * write (*ret_path, *ret_value: g_free) and what create_end needs (*ret_state); create_end,
+         * called exactly once after a create_begin that succeeded, takes the write's result (0 or
+         * its errno) and returns what create would have. NULL when create_path serves, or create. */
+        int (*create_begin)(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid,
+                            char **ret_path, char **ret_value, void **ret_state);
+        int (*create_end)(Backend *b, void *state, int written);
         /* Write an attribute of a running device (mdevctl's "attrs"); -EOPNOTSUPP when it has none. */
         int (*write_attr)(Backend *b, const SysfsDevice *d, const char *name, const char *value);
         BackendEvent (*uevent)(Backend *b, const char *subsystem, const char *sysname, char **ret_name);

@@ -323,6 +323,16 @@ static int start_create(Ops *ops, Job *j, bool reread, char **ret_message)
                 j->create_reread = reread;
                 return ops_job_write(ops, j, WAIT_CREATE_WRITE, path, j->uuid);
         }
+        if (b->class->create_begin) { /* the same, the backend's work before and after on the loop */
+                g_autofree char *path = NULL, *value = NULL;
+
+                r = b->class->create_begin(b, p->sys, t->id, j->uuid, &path, &value, &j->create_state);
+                if (r < 0)
+                        return start_written(ops, j, r, reread, ret_message);
+                j->create_backend = b;
+                j->create_reread = reread;
+                return ops_job_write(ops, j, WAIT_CREATE_WRITE, path, value);
+        }
         return start_written(ops, j, b->class->create(b, p->sys, t->id, j->uuid), reread, ret_message);
 }
 
@@ -420,9 +430,13 @@ static int start_device_appeared(Ops *ops, Job *j, char **ret_message)
 int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
         if (j->wait == WAIT_CREATE_WRITE) {
+                int r = j->write_result < 0 ? j->write_result : 1;
+
                 j->wait = WAIT_NONE;
-                return start_written(ops, j, j->write_result < 0 ? j->write_result : 1, j->create_reread,
-                                     ret_message);
+                if (j->create_backend) /* 0 (there now) or the driver's errno */
+                        r = j->create_backend->class->create_end(
+                                j->create_backend, g_steal_pointer(&j->create_state), j->write_result);
+                return start_written(ops, j, r, j->create_reread, ret_message);
         }
         if (j->wait == WAIT_TURN) {
                 if (timed_out)

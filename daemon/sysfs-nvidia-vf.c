@@ -416,55 +416,82 @@ static const SysfsType *find_type(const SysfsParent *p, const char *type_id)
         return NULL;
 }
 
-/* The write itself, with the UUID recorded first (a crash right after the write must not lose it) and
- * the old one back when the driver refuses. */
-static int write_type(Backend *b, const SysfsParent *p, const char *type_id, long id, const char *uuid)
+/* What create_end needs of create_begin's work: one allocation (g_free). */
+typedef struct VfCreate {
+        long id;         /* the type's number, what the write writes */
+        int created;     /* the GPU instance create_begin made (nvidia_mig_prepare()), or -1 */
+        bool mig_backed; /* the type is */
+        bool had_old;    /* the VF had a UUID recorded before: old */
+        char vf[64], physfn[64];
+        char old[VGPU_UUID_STRING_MAX];
+} VfCreate;
+
+/* Before the write: a MIG-backed type's GPU instance with room (made now when none has room), and the
+ * UUID recorded (a crash right after the write must not lose it). */
+static int vf_create_begin(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid,
+                           char **ret_path, char **ret_value, void **ret_state)
 {
         VfBackend *v = VF(b);
-        g_autofree char *path = backend_path(b, PCI_DEVICES, p->name, "nvidia", "current_vgpu_type", NULL);
-        g_autofree char *old = g_strdup(g_hash_table_lookup(v->uuids, p->name));
+        const SysfsType *t = find_type(p, type_id);
+        g_autofree VfCreate *c = g_new0(VfCreate, 1);
+        const char *old = g_hash_table_lookup(v->uuids, p->name);
         int r;
 
-        r = nvidia_vf_set_uuid(b, p->name, uuid);
+        if (!g_str_has_prefix(type_id, TYPE_PREFIX) ||
+            !sysfs_parse_long(type_id + strlen(TYPE_PREFIX), 10, &c->id) || c->id <= 0 ||
+            strlen(p->name) >= sizeof(c->vf) || (p->physfn && strlen(p->physfn) >= sizeof(c->physfn)))
+                return -EINVAL;
+        g_strlcpy(c->vf, p->name, sizeof(c->vf));
+        g_strlcpy(c->physfn, p->physfn ? p->physfn : "", sizeof(c->physfn));
+        c->had_old = old != NULL;
+        g_strlcpy(c->old, old ? old : "", sizeof(c->old));
+        c->mig_backed = t && t->mig_backed;
+        c->created = -1;
+        r = t ? nvidia_mig_prepare(v->mig, b, p, t, &c->created) : 0;
         if (r < 0)
                 return r;
-        r = sysfs_write(path, type_id + strlen(TYPE_PREFIX), 0);
+        r = nvidia_vf_set_uuid(b, p->name, uuid);
         if (r < 0) {
-                (void)nvidia_vf_set_uuid(b, p->name, old);
+                nvidia_mig_undo(v->mig, p->physfn, c->created);
                 return r;
         }
-        if (read_current(b, p->name) != id) {
-                log_warning("%s reads back %d after writing %ld to current_vgpu_type", p->name,
-                            read_current(b, p->name), id);
-                return -EIO;
+        *ret_path = backend_path(b, PCI_DEVICES, p->name, "nvidia", "current_vgpu_type", NULL);
+        *ret_value = g_strdup_printf("%ld", c->id);
+        *ret_state = g_steal_pointer(&c);
+        return 0;
+}
+
+/* After the write (written: its result): read back; undone when it failed, nothing half done. */
+static int vf_create_end(Backend *b, void *state, int written)
+{
+        g_autofree VfCreate *c = state;
+        VfBackend *v = VF(b);
+        int r = written;
+
+        if (r < 0)
+                (void)nvidia_vf_set_uuid(b, c->vf, c->had_old ? c->old : NULL);
+        else if (read_current(b, c->vf) != c->id) {
+                log_warning("%s reads back %d after writing %ld to current_vgpu_type", c->vf,
+                            read_current(b, c->vf), c->id);
+                r = -EIO;
         }
+        if (r < 0) {
+                nvidia_mig_undo(v->mig, c->physfn[0] ? c->physfn : NULL, c->created);
+                /* the driver's EIO for a MIG-backed type: no free GPU instance (cubecos #312) */
+                return r == -EIO && c->mig_backed ? -ENOSR : r;
+        }
+        if (c->mig_backed && c->physfn[0])
+                nvidia_mig_forget(v->mig, c->physfn);
         return 0;
 }
 
 static int vf_create(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid)
 {
-        VfBackend *v = VF(b);
-        const SysfsType *t = find_type(p, type_id);
-        int created = -1;
-        long id;
-        int r;
+        g_autofree char *path = NULL, *value = NULL;
+        void *state = NULL;
+        int r = vf_create_begin(b, p, type_id, uuid, &path, &value, &state);
 
-        if (!g_str_has_prefix(type_id, TYPE_PREFIX) ||
-            !sysfs_parse_long(type_id + strlen(TYPE_PREFIX), 10, &id) || id <= 0)
-                return -EINVAL;
-        /* a MIG-backed type: a GPU instance with room first (made now when none has room) */
-        r = t ? nvidia_mig_prepare(v->mig, b, p, t, &created) : 0;
-        if (r < 0)
-                return r;
-        r = write_type(b, p, type_id, id, uuid);
-        if (r < 0) {
-                nvidia_mig_undo(v->mig, p->physfn, created); /* nothing half done */
-                /* the driver's EIO for a MIG-backed type: no free GPU instance (cubecos #312) */
-                return r == -EIO && t && t->mig_backed ? -ENOSR : r;
-        }
-        if (t && t->mig_backed)
-                nvidia_mig_forget(v->mig, p->physfn);
-        return 0;
+        return r < 0 ? r : vf_create_end(b, state, sysfs_write(path, value, 0));
 }
 
 static int vf_remove(Backend *b, const SysfsDevice *d)
@@ -530,6 +557,8 @@ static const BackendClass vf_class = {
         .read_parent_device = vf_read_parent_device,
         .device_syspath = vf_device_syspath,
         .create = vf_create,
+        .create_begin = vf_create_begin,
+        .create_end = vf_create_end,
         .remove = vf_remove,
         .write_attr = vf_write_attr,
         .uevent = vf_uevent,

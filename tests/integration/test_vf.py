@@ -16,7 +16,7 @@ import time
 import vgpudtest
 from gi.repository import GLib
 from test_hooks import domain_xml
-from test_lifecycle import U1, LifecycleTestCase, dfn
+from test_lifecycle import PATIENT_MS, U1, U2, LifecycleTestCase, definition_path, device_path, dfn
 
 import hosts  # noqa: E402  (tests/sim, on the path through vgpudtest)
 
@@ -144,6 +144,25 @@ class TestVfLifecycle(VfTestCase):
         writes = len(self.sim.emulator.vf.writes)
         self.assertError(ERR + 'SizeConflict', self.start, VF1, '', dfn(L40S_1B))
         self.assertEqual(len(self.sim.emulator.vf.writes), writes)
+
+    def test_a_slow_vgpu_write_holds_up_nothing_else(self):
+        # NVIDIA's driver sets a vGPU up inside the write to current_vgpu_type: vgpud makes that write
+        # off its loop, so that reads and other requests are answered meanwhile
+        vf = self.sim.emulator.vf
+        results = {}
+        with vf.type_writes_held(VF0):
+            self.call_async('Start', '(sssa{sv})', (VF0, U1, dfn(L40S_2Q), {'timeout_ms': GLib.Variant('u', PATIENT_MS)}),
+                            results, 'slow')
+            self.assertTrue(self.sim.emulator.wait_for(lambda: vf.vgpu_type(VF0) == 1148, vgpudtest.WAIT_TIMEOUT),
+                            'the type of VF0 was not written')
+            self.assertEqual(self.define(VF1, U2, dfn(L40S_2Q)), (U2, definition_path(VF1, U2)))
+            self.assertIn(VF0, gpus(self.get_managed_objects()))
+            # answered while the write is still held (the emulator lets it go after wait_timeout)
+            self.assertEqual(vf.type_writes_held_now, 1)
+            self.assertNotIn('slow', results)
+        self.wait_results(results, 1)
+        self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
+        self.assertEqual(self.vgpu_type(VF0), 1148)
 
     def test_busy_while_the_vfio_group_is_open(self):
         self.start(VF0, U1, dfn(L40S_2Q))
