@@ -116,6 +116,11 @@ typedef struct BackendClass {
         int (*create_begin)(Backend *b, const SysfsParent *p, const char *type_id, const char *uuid,
                             char **ret_path, char **ret_value, void **ret_state);
         int (*create_end)(Backend *b, void *state, int written);
+        /* The same for remove (a VF: its MIG GPU instance noted before the write of 0; the read back,
+         * the UUID forgotten and the GPU instance destroyed after it). */
+        int (*remove_begin)(Backend *b, const SysfsDevice *d, char **ret_path, char **ret_value,
+                            void **ret_state);
+        int (*remove_end)(Backend *b, void *state, int written);
         /* Write an attribute of a running device (mdevctl's "attrs"); -EOPNOTSUPP when it has none. */
         int (*write_attr)(Backend *b, const SysfsDevice *d, const char *name, const char *value);
         BackendEvent (*uevent)(Backend *b, const char *subsystem, const char *sysname, char **ret_name);

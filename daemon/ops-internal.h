@@ -165,15 +165,16 @@ struct Job {
         char *gone_parent, *gone_type; /* WAIT_GONE: where the device was, and what its type had left */
         int gone_count;
         sd_event_source *timer;
-        sd_event_source *check;  /* looks once, from the loop, whether what it waits for is there already */
-        bool writing;            /* WAIT_*_WRITE: the write is in flight, its result not yet handled */
-        int write_result;        /* WAIT_*_WRITE: the write's result (0 or the driver's errno), once in */
-        bool create_reread;      /* WAIT_CREATE_WRITE: decided on counts read just before */
-        Backend *create_backend; /* WAIT_CREATE_WRITE through create_begin: whose create_end ... */
-        void *create_state;      /* ... takes this (g_free'd with the job when it never ran) */
-        uint64_t held_until;     /* OPS_AFTER_WRITES: when its wait for the creates in flight ends
-                                    (CLOCK_MONOTONIC; 0: it never waited) */
-        bool state_set;          /* j->uuid's State was set: back to "active" when the change ends */
+        sd_event_source *check; /* looks once, from the loop, whether what it waits for is there already */
+        bool writing;           /* WAIT_*_WRITE: the write is in flight, its result not yet handled */
+        int write_result;       /* WAIT_*_WRITE: the write's result (0 or the driver's errno), once in */
+        bool create_reread;     /* WAIT_CREATE_WRITE: decided on counts read just before */
+        Backend *write_backend; /* WAIT_*_WRITE after a backend's create_begin or remove_begin: whose
+                                   create_end or remove_end ... */
+        void *write_state;      /* ... takes this (g_free'd with the job when it never ran) */
+        uint64_t held_until;    /* OPS_AFTER_WRITES: when its wait for the creates in flight ends
+                                   (CLOCK_MONOTONIC; 0: it never waited) */
+        bool state_set;         /* j->uuid's State was set: back to "active" when the change ends */
         int error; /* a rollback: the original error and message, reported once the device went */
         char *message;
 

@@ -141,6 +141,15 @@ static int remove_device(Ops *ops, const char *uuid, Job *j)
                 g_autofree char *path = b->class->remove_path(b, sys);
                 return ops_job_write(ops, j, WAIT_REMOVE_WRITE, path, "1") + 1;
         }
+        if (j && b->class->remove_begin) { /* the same, the backend's work before and after on the loop */
+                g_autofree char *path = NULL, *value = NULL;
+
+                r = b->class->remove_begin(b, sys, &path, &value, &j->write_state);
+                if (r < 0)
+                        return r;
+                j->write_backend = b;
+                return ops_job_write(ops, j, WAIT_REMOVE_WRITE, path, value) + 1;
+        }
         r = b->class->remove(b, sys);
         if (r == 0)
                 inventory_parent_changed(ops->inv, parent);
@@ -326,10 +335,10 @@ static int start_create(Ops *ops, Job *j, bool reread, char **ret_message)
         if (b->class->create_begin) { /* the same, the backend's work before and after on the loop */
                 g_autofree char *path = NULL, *value = NULL;
 
-                r = b->class->create_begin(b, p->sys, t->id, j->uuid, &path, &value, &j->create_state);
+                r = b->class->create_begin(b, p->sys, t->id, j->uuid, &path, &value, &j->write_state);
                 if (r < 0)
                         return start_written(ops, j, r, reread, ret_message);
-                j->create_backend = b;
+                j->write_backend = b;
                 j->create_reread = reread;
                 return ops_job_write(ops, j, WAIT_CREATE_WRITE, path, value);
         }
@@ -433,9 +442,11 @@ int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
                 int r = j->write_result < 0 ? j->write_result : 1;
 
                 j->wait = WAIT_NONE;
-                if (j->create_backend) /* 0 (there now) or the driver's errno */
-                        r = j->create_backend->class->create_end(
-                                j->create_backend, g_steal_pointer(&j->create_state), j->write_result);
+                if (j->write_backend) { /* 0 (there now) or the driver's errno */
+                        Backend *b = g_steal_pointer(&j->write_backend);
+
+                        r = b->class->create_end(b, g_steal_pointer(&j->write_state), j->write_result);
+                }
                 return start_written(ops, j, r, j->create_reread, ret_message);
         }
         if (j->wait == WAIT_TURN) {
@@ -560,8 +571,17 @@ int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         }
 
         if (j->wait == WAIT_REMOVE_WRITE) {
+                int r = j->write_result < 0 ? j->write_result : 1;
+
                 j->wait = WAIT_NONE;
-                return remove_written(ops, j, j->write_result < 0 ? j->write_result : 1, ret_message);
+                if (j->write_backend) { /* 0 (gone now) or the driver's errno */
+                        Backend *b = g_steal_pointer(&j->write_backend);
+
+                        r = b->class->remove_end(b, g_steal_pointer(&j->write_state), j->write_result);
+                        if (r == 0 && j->gone_parent)
+                                inventory_parent_changed(ops->inv, j->gone_parent);
+                }
+                return remove_written(ops, j, r, ret_message);
         }
         gone = !inventory_get_device(ops->inv, j->uuid);
 

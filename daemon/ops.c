@@ -175,7 +175,7 @@ static void job_free(Job *j)
                 g_array_unref(j->durable);
         if (j->busy_holders)
                 g_hash_table_unref(j->busy_holders);
-        g_free(j->create_state);
+        g_free(j->write_state);
         g_free(j);
 }
 

@@ -494,28 +494,58 @@ static int vf_create(Backend *b, const SysfsParent *p, const char *type_id, cons
         return r < 0 ? r : vf_create_end(b, state, sysfs_write(path, value, 0));
 }
 
-static int vf_remove(Backend *b, const SysfsDevice *d)
+/* What remove_end needs of remove_begin's work: one allocation (g_free). */
+typedef struct VfRemove {
+        char vf[64], physfn[64];
+        int gi; /* the GPU instance a MIG-backed vGPU sits on, or -1 */
+} VfRemove;
+
+static int vf_remove_begin(Backend *b, const SysfsDevice *d, char **ret_path, char **ret_value,
+                           void **ret_state)
 {
-        g_autofree char *path = backend_path(b, PCI_DEVICES, d->parent, "nvidia", "current_vgpu_type", NULL);
         g_autofree char *nvidia = backend_path(b, PCI_DEVICES, d->parent, "nvidia", NULL);
         g_autofree char *vf = vf_dir(b, d->parent);
         g_autofree char *pf = sysfs_link_basename(vf, "physfn");
-        int gi = nvidia_mig_type_is_mig(VF(b)->mig, d->type_id)
-                         ? sysfs_read_int(nvidia, "gpu_instance_id", -1)
-                         : -1;
-        int r;
+        g_autofree VfRemove *c = g_new0(VfRemove, 1);
 
-        r = sysfs_write(path, "0", 0);
-        if (r == -EPERM && read_current(b, d->parent) == 0)
+        if (strlen(d->parent) >= sizeof(c->vf) || (pf && strlen(pf) >= sizeof(c->physfn)))
+                return -EINVAL;
+        g_strlcpy(c->vf, d->parent, sizeof(c->vf));
+        g_strlcpy(c->physfn, pf ? pf : "", sizeof(c->physfn));
+        c->gi = nvidia_mig_type_is_mig(VF(b)->mig, d->type_id)
+                        ? sysfs_read_int(nvidia, "gpu_instance_id", -1)
+                        : -1;
+        *ret_path = backend_path(b, PCI_DEVICES, d->parent, "nvidia", "current_vgpu_type", NULL);
+        *ret_value = g_strdup("0");
+        *ret_state = g_steal_pointer(&c);
+        return 0;
+}
+
+static int vf_remove_end(Backend *b, void *state, int written)
+{
+        g_autofree VfRemove *c = state;
+        int r = written;
+
+        if (r == -EPERM && read_current(b, c->vf) == 0)
                 r = 0; /* the driver's answer for an empty VF: someone removed it first */
         if (r < 0)
                 return r;
-        if (read_current(b, d->parent) != 0)
+        if (read_current(b, c->vf) != 0)
                 return -EIO;
-        (void)nvidia_vf_set_uuid((Backend *)b, d->parent, NULL);
-        if (pf && gi >= 0) /* the GPU instance it sat on, when vgpud made it and it is empty now */
-                nvidia_mig_vgpu_gone(VF(b)->mig, b, pf, gi);
+        (void)nvidia_vf_set_uuid(b, c->vf, NULL);
+        if (c->physfn[0] &&
+            c->gi >= 0) /* the GPU instance it sat on, when vgpud made it and it is empty now */
+                nvidia_mig_vgpu_gone(VF(b)->mig, b, c->physfn, c->gi);
         return 0;
+}
+
+static int vf_remove(Backend *b, const SysfsDevice *d)
+{
+        g_autofree char *path = NULL, *value = NULL;
+        void *state = NULL;
+        int r = vf_remove_begin(b, d, &path, &value, &state);
+
+        return r < 0 ? r : vf_remove_end(b, state, sysfs_write(path, value, 0));
 }
 
 static int vf_write_attr(Backend *b, const SysfsDevice *d, const char *name, const char *value)
@@ -560,6 +590,8 @@ static const BackendClass vf_class = {
         .create_begin = vf_create_begin,
         .create_end = vf_create_end,
         .remove = vf_remove,
+        .remove_begin = vf_remove_begin,
+        .remove_end = vf_remove_end,
         .write_attr = vf_write_attr,
         .uevent = vf_uevent,
 };

@@ -164,6 +164,23 @@ class TestVfLifecycle(VfTestCase):
         self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
         self.assertEqual(self.vgpu_type(VF0), 1148)
 
+    def test_a_slow_vgpu_removal_holds_up_nothing_else(self):
+        # the same for a Stop: the write of 0 to current_vgpu_type off the loop
+        vf = self.sim.emulator.vf
+        self.start(VF0, U1, dfn(L40S_2Q))
+        results = {}
+        with vf.type_writes_held(VF0, zero=True):
+            self.call_async('Stop', '(sa{sv})', (U1, {'timeout_ms': GLib.Variant('u', PATIENT_MS)}), results, 'slow')
+            self.assertTrue(self.sim.emulator.wait_for(lambda: vf.vgpu_type(VF0) == 0, vgpudtest.WAIT_TIMEOUT),
+                            'the 0 of VF0 was not written')
+            self.assertEqual(self.define(VF1, U2, dfn(L40S_2Q)), (U2, definition_path(VF1, U2)))
+            self.assertIn(VF0, gpus(self.get_managed_objects()))
+            self.assertEqual(vf.type_writes_held_now, 1)
+            self.assertNotIn('slow', results)
+        self.wait_results(results, 1)
+        self.assertEqual(results['slow'], ('ok', ()))
+        self.assertNotIn(U1, devices(self.get_managed_objects()))
+
     def test_busy_while_the_vfio_group_is_open(self):
         self.start(VF0, U1, dfn(L40S_2Q))
         with open(self.sim.emulator.vf.vfio_group_path(VF0)):

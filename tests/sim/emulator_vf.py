@@ -67,7 +67,7 @@ class VfDriver:
         self.sriov_manage_calls = []  # argv lists, in call order
         self.writes = []              # (path relative to sys/, value, errno) of every handled write
         self.nvml_calls = []          # request lines
-        self._type_gates = []         # (VF address or None, threading.Event): type_writes_held()
+        self._type_gates = []         # (VF address or None, zero, threading.Event): type_writes_held()
         self.type_writes_held_now = 0  # writers inside such a block's write now
         self.path = os.path.join(self.tree.root, SOCKET_NAME)
         self._sock = None
@@ -141,8 +141,8 @@ class VfDriver:
             if rel.endswith('/remove'):
                 return '%d\n' % self.emu.write_remove(rel, value), None  # an mdev's (the shim's rule)
             err, events = self.write(path, value)
-            if rel.endswith('/nvidia/current_vgpu_type') and kstrtol10(value):
-                self._driver_type_time(rel)
+            if rel.endswith('/nvidia/current_vgpu_type'):
+                self._driver_type_time(rel, kstrtol10(value) == 0)
             return '%d\n' % err, (lambda: self._send(events)) if events else None
         if cmd == 'sriov-manage':
             rc, out, err, events = self.sriov_manage(json.loads(rest))
@@ -152,12 +152,13 @@ class VfDriver:
             return self.nvml(rest.split(' ')), None
         return '%d\n' % errno.EINVAL, None
 
-    def _driver_type_time(self, rel):
-        """The rest of the driver's work in a write of a vGPU type, before write(2) returns (NVIDIA's
-        sets the vGPU up there): any type_writes_held() block on this VF (bounded by wait_timeout)."""
+    def _driver_type_time(self, rel, zero):
+        """The rest of the driver's work in a write to current_vgpu_type, before write(2) returns
+        (NVIDIA's sets the vGPU up there, or tears it down: zero): any type_writes_held() block on
+        this VF and of that kind (bounded by wait_timeout)."""
         _gpu, vf = self._vf_of_path(rel)
         with self.emu.lock:
-            gates = [g for a, g in self._type_gates if vf is not None and a in (None, vf.addr)]
+            gates = [g for a, z, g in self._type_gates if vf is not None and a in (None, vf.addr) and z == zero]
             self.type_writes_held_now += bool(gates)
         for g in gates:
             g.wait(self.emu.wait_timeout)
@@ -165,11 +166,11 @@ class VfDriver:
             self.type_writes_held_now -= bool(gates)
 
     @contextlib.contextmanager
-    def type_writes_held(self, vf_addr=None):
-        """Within the block a write of a vGPU type to vf_addr's current_vgpu_type (any VF's when None)
-        through the shim makes the vGPU (the file reads it), but its write(2) returns only at the
-        block's end (a driver slow to set the vGPU up)."""
-        gate = (vf_addr, threading.Event())
+    def type_writes_held(self, vf_addr=None, zero=False):
+        """Within the block a write of a vGPU type (zero: of 0) to vf_addr's current_vgpu_type (any
+        VF's when None) through the shim makes (destroys) the vGPU, the file reads it, but its
+        write(2) returns only at the block's end (a driver slow to set the vGPU up, or tear it down)."""
+        gate = (vf_addr, zero, threading.Event())
         with self.emu.lock:
             self._type_gates.append(gate)
         try:
@@ -177,7 +178,7 @@ class VfDriver:
         finally:
             with self.emu.lock:
                 self._type_gates.remove(gate)
-            gate[1].set()
+            gate[2].set()
 
     def _send(self, events):
         for props in events:
