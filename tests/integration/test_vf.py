@@ -145,40 +145,34 @@ class TestVfLifecycle(VfTestCase):
         self.assertError(ERR + 'SizeConflict', self.start, VF1, '', dfn(L40S_1B))
         self.assertEqual(len(self.sim.emulator.vf.writes), writes)
 
-    def test_a_slow_vgpu_write_holds_up_nothing_else(self):
-        # NVIDIA's driver sets a vGPU up inside the write to current_vgpu_type: vgpud makes that write
-        # off its loop, so that reads and other requests are answered meanwhile
+    def answered_meanwhile(self, zero, method, signature, args):
+        """method's call (async) while the emulator holds VF0's driver inside its write to
+        current_vgpu_type (NVIDIA's sets the vGPU up there, or tears it down: zero): once the write is
+        in, a Define and a read are answered while it is still held (vgpud makes it off its loop; the
+        emulator lets it go after its wait_timeout). The call's result once the write returned."""
         vf = self.sim.emulator.vf
         results = {}
-        with vf.type_writes_held(VF0):
-            self.call_async('Start', '(sssa{sv})', (VF0, U1, dfn(L40S_2Q), {'timeout_ms': GLib.Variant('u', PATIENT_MS)}),
-                            results, 'slow')
-            self.assertTrue(self.sim.emulator.wait_for(lambda: vf.vgpu_type(VF0) == 1148, vgpudtest.WAIT_TIMEOUT),
-                            'the type of VF0 was not written')
+        with vf.type_writes_held(VF0, zero=zero):
+            self.call_async(method, signature, args, results, 'slow')
+            self.assertTrue(self.sim.emulator.wait_for(lambda: (vf.vgpu_type(VF0) == 0) == zero,
+                                                       vgpudtest.WAIT_TIMEOUT), 'VF0 was not written')
             self.assertEqual(self.define(VF1, U2, dfn(L40S_2Q)), (U2, definition_path(VF1, U2)))
             self.assertIn(VF0, gpus(self.get_managed_objects()))
-            # answered while the write is still held (the emulator lets it go after wait_timeout)
             self.assertEqual(vf.type_writes_held_now, 1)
             self.assertNotIn('slow', results)
         self.wait_results(results, 1)
-        self.assertEqual(results['slow'], ('ok', (U1, device_path(U1))))
+        return results['slow']
+
+    def test_a_slow_vgpu_write_holds_up_nothing_else(self):
+        patient = {'timeout_ms': GLib.Variant('u', PATIENT_MS)}
+        self.assertEqual(self.answered_meanwhile(False, 'Start', '(sssa{sv})', (VF0, U1, dfn(L40S_2Q), patient)),
+                         ('ok', (U1, device_path(U1))))
         self.assertEqual(self.vgpu_type(VF0), 1148)
 
     def test_a_slow_vgpu_removal_holds_up_nothing_else(self):
-        # the same for a Stop: the write of 0 to current_vgpu_type off the loop
-        vf = self.sim.emulator.vf
         self.start(VF0, U1, dfn(L40S_2Q))
-        results = {}
-        with vf.type_writes_held(VF0, zero=True):
-            self.call_async('Stop', '(sa{sv})', (U1, {'timeout_ms': GLib.Variant('u', PATIENT_MS)}), results, 'slow')
-            self.assertTrue(self.sim.emulator.wait_for(lambda: vf.vgpu_type(VF0) == 0, vgpudtest.WAIT_TIMEOUT),
-                            'the 0 of VF0 was not written')
-            self.assertEqual(self.define(VF1, U2, dfn(L40S_2Q)), (U2, definition_path(VF1, U2)))
-            self.assertIn(VF0, gpus(self.get_managed_objects()))
-            self.assertEqual(vf.type_writes_held_now, 1)
-            self.assertNotIn('slow', results)
-        self.wait_results(results, 1)
-        self.assertEqual(results['slow'], ('ok', ()))
+        patient = {'timeout_ms': GLib.Variant('u', PATIENT_MS)}
+        self.assertEqual(self.answered_meanwhile(True, 'Stop', '(sa{sv})', (U1, patient)), ('ok', ()))
         self.assertNotIn(U1, devices(self.get_managed_objects()))
 
     def test_busy_while_the_vfio_group_is_open(self):
