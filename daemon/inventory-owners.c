@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inventory-internal.h"
 #include "log.h"
@@ -100,6 +101,19 @@ void inventory_set_libvirt_run_dir(Inventory *inv, const char *dir)
 {
         g_free(inv->libvirt_run_dir);
         inv->libvirt_run_dir = g_strdup(dir);
+}
+
+LeaseVerdict inventory_lease_verdict(Inventory *inv, const Lease *l, char **ret_definition)
+{
+        g_autoptr(SysfsDevice) d = NULL;
+        g_autofree char *def =
+                g_build_filename(inventory_definitions_dir_for(inv, l->parent), l->parent, l->uuid, NULL);
+        bool running = inventory_get_device(inv, l->uuid) || inventory_read_device(inv, l->uuid, &d) >= 0;
+        LeaseVerdict v = lease_verdict(l, running, l->defined && access(def, F_OK) == 0);
+
+        if (ret_definition)
+                *ret_definition = g_steal_pointer(&def);
+        return v;
 }
 
 Lease *inventory_lease(Inventory *inv, const char *uuid)

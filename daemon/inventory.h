@@ -12,6 +12,7 @@
 #include "capacity.h"
 #include "mdev-def.h"
 #include "backend.h"
+#include "leases.h"
 #include "vgpu-type.h"
 
 typedef struct Inventory Inventory;
@@ -208,6 +209,10 @@ struct Leases;
 void inventory_set_leases(Inventory *inv, struct Leases *leases);
 /* The lease of a device (or of a UUID not running), NULL when nobody holds it. */
 struct Lease *inventory_lease(Inventory *inv, const char *uuid);
+/* What lease l is worth now (lease_verdict()): whether its device runs (read from sysfs when the
+ * inventory has not seen it yet) and, for a lease that has one, whether its definition's file is
+ * there; *ret_definition (g_free, may be NULL): that file's path, for the messages. */
+LeaseVerdict inventory_lease_verdict(Inventory *inv, const struct Lease *l, char **ret_definition);
 /* The lease of uuid was made, changed or dropped: announce the device's Owner and Slot, its user, and
  * Idle. */
 void inventory_lease_changed(Inventory *inv, const char *uuid);

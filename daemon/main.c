@@ -302,14 +302,9 @@ static int load_leases(Manager *m)
         leases = leases_list(m->leases, NULL);
         for (guint i = 0; i < leases->len; i++) {
                 Lease *l = leases->pdata[i];
-                g_autoptr(SysfsDevice) d = NULL;
-                g_autofree char *def = g_build_filename(
-                        inventory_definitions_dir_for(m->inventory, l->parent), l->parent, l->uuid, NULL);
-                bool run = inventory_get_device(m->inventory, l->uuid) ||
-                           inventory_read_device(m->inventory, l->uuid, &d) >= 0;
+                g_autofree char *def = NULL;
 
-                running += run;
-                switch (lease_verdict(l, run, access(def, F_OK) == 0)) {
+                switch (inventory_lease_verdict(m->inventory, l, &def)) {
                 case LEASE_KEEP: break;
                 case LEASE_UNDEFINE:
                         log_warning("The definition %s of the lease of %s (%s) is gone: the lease now lasts "
@@ -338,6 +333,8 @@ static int load_leases(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Cannot look for the processes holding vGPUs: %m");
         idle = inventory_idle(m->inventory);
+        for (guint i = 0; i < leases->len; i++)
+                running += inventory_get_device(m->inventory, ((Lease *)leases->pdata[i])->uuid) != NULL;
         if (leases->len > 0)
                 log_info("Leases: %u, %u of them running", leases->len, running);
         for (guint i = 0; i < idle->len; i++)

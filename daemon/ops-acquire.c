@@ -784,15 +784,10 @@ const OpsKindInfo ops_kind_release = {
  * depend on it): this runs after every request once the queue is empty, for every lease. */
 static bool reconcile_one(Ops *ops, Lease *l)
 {
-        g_autoptr(SysfsDevice) d = NULL;
-        g_autofree char *def =
-                g_build_filename(ops_definitions_dir_for(ops, l->parent), l->parent, l->uuid, NULL);
-        bool running =
-                inventory_get_device(ops->inv, l->uuid) || inventory_read_device(ops->inv, l->uuid, &d) >= 0;
-        g_autofree char *uuid = NULL, *owner = NULL;
+        g_autofree char *def = NULL, *uuid = NULL, *owner = NULL;
         Lease copy;
 
-        switch (lease_verdict(l, running, l->defined && access(def, F_OK) == 0)) {
+        switch (inventory_lease_verdict(ops->inv, l, &def)) {
         case LEASE_KEEP: return false;
         case LEASE_UNDEFINE:
                 log_warning(
