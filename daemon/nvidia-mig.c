@@ -125,7 +125,7 @@ static bool records_current(NvidiaMig *m, Backend *b, const char *pf)
         log_info("%s: its VFs were enabled again since vgpud made its GPU instances: none of them is left",
                  pf);
         g_key_file_remove_group(m->created, pf, NULL);
-        (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
+        (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created, false);
         return false;
 }
 
@@ -142,7 +142,7 @@ static void created_set(NvidiaMig *m, Backend *b, const char *pf, int gi_id, int
                 g_key_file_set_integer(m->created, pf, key, profile);
         } else if (!g_key_file_remove_key(m->created, pf, key, NULL))
                 return;
-        (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
+        (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created, false);
 }
 
 static gint compare_vf_addr(gconstpointer a, gconstpointer b)
@@ -213,7 +213,7 @@ void nvidia_mig_prune(NvidiaMig *m, Backend *b)
                 changed |= g_key_file_remove_group(m->created, *pf, NULL);
         }
         if (changed)
-                (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created);
+                (void)nvidia_vf_state_save(m->state_dir, CREATED_FILE, m->created, false);
 }
 
 /* The profile of a type of a model: >= 0 MIG-backed (NVML's id), -ENODATA time-sliced, -ENOENT

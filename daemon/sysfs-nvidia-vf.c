@@ -78,7 +78,7 @@ void nvidia_vf_derive_uuid(const char *vf, char ret[static 37])
                    d[15]);
 }
 
-int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf)
+int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf, bool durable)
 {
         g_autofree char *data = NULL;
         _cleanup_close_ int dirfd = -1;
@@ -89,7 +89,9 @@ int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf)
                 return 0;
         data = g_key_file_to_data(kf, &len, NULL);
         dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        r = dirfd < 0 ? negative_errno() : write_file_atomic_at(dirfd, file, data, len, 0644);
+        r = dirfd < 0 ? negative_errno()
+                      : write_file_atomic_full_at(dirfd, file, data, len, 0644,
+                                                  durable ? WRITE_ATOMIC_DURABLE : WRITE_ATOMIC_NO_SYNC);
         if (r < 0)
                 log_warning_errno(r, "Cannot write %s/%s: %m", state_dir, file);
         return r;
@@ -110,9 +112,9 @@ GKeyFile *nvidia_vf_state_load(const char *state_dir, const char *file)
         return kf;
 }
 
-static int save_key_file(VfBackend *v, const char *file, GKeyFile *kf)
+static int save_key_file(VfBackend *v, const char *file, GKeyFile *kf, bool durable)
 {
-        return nvidia_vf_state_save(v->state_dir, file, kf);
+        return nvidia_vf_state_save(v->state_dir, file, kf, durable);
 }
 
 static GKeyFile *load_key_file(VfBackend *v, const char *file)
@@ -129,7 +131,7 @@ static int save_uuids(VfBackend *v)
         g_hash_table_iter_init(&it, v->uuids);
         while (g_hash_table_iter_next(&it, &k, &val))
                 g_key_file_set_string(kf, UUIDS_GROUP, k, val);
-        return save_key_file(v, UUIDS_FILE, kf);
+        return save_key_file(v, UUIDS_FILE, kf, false); /* the running vGPUs' */
 }
 
 int nvidia_vf_set_uuid(Backend *b, const char *vf, const char *uuid)
@@ -256,7 +258,7 @@ static int vf_refresh_types(Backend *b, SysfsParent *p)
                         g_hash_table_add(now, g_strdup_printf(TYPE_PREFIX "%d", id));
         }
         if (learnt)
-                (void)save_key_file(v, TYPES_FILE, v->catalog);
+                (void)save_key_file(v, TYPES_FILE, v->catalog, true);
 
         known = nvidia_vf_catalog(b, key);
         if (!known)

@@ -25,7 +25,10 @@ char *nvidia_vf_vfio_group(Backend *b, const char *vf);
 /* Forget or record the UUID of the vGPU on vf (persisted); uuid NULL forgets. */
 int nvidia_vf_set_uuid(Backend *b, const char *vf, const char *uuid);
 /* A key file of the state directory (the backend's and nvidia-mig.c's): loaded (empty when missing or
- * state_dir is NULL; a broken one is logged and ignored), or written durably (a crash leaves the old or
- * the new one). */
+ * state_dir is NULL; a broken one is logged and ignored), or written atomically (a crash of vgpud leaves
+ * the old or the new one). durable: also across a power cut (fsync). What describes the running
+ * kernel's state (the vGPUs' UUIDs, the GPU instances vgpud made) goes with it at a power cut or a
+ * reboot, and needs only to outlive vgpud: written without fsync, so that a VF's create or removal
+ * makes none on the loop. The type catalogue outlives reboots: durable. */
 GKeyFile *nvidia_vf_state_load(const char *state_dir, const char *file);
-int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf);
+int nvidia_vf_state_save(const char *state_dir, const char *file, GKeyFile *kf, bool durable);

@@ -229,6 +229,29 @@ class TestVfLifecycle(VfTestCase):
         self.assertEqual((self.vgpu_type(parent), self.vgpu_type(parent2)), (0, 0))
 
 
+class TestVfRecordsWithoutFsync(VfTestCase):
+    """The UUIDs of the running vGPUs (and the GPU instances vgpud made) describe what a power cut or a
+    reboot wipes anyway, and need only outlive vgpud: written atomically, with no fsync on the loop
+    (common/fault.h fails any fsync of the UUIDs' file here)."""
+
+    def env(self):
+        env = super().env()
+        env['VGPUD_TEST_FAIL_AT'] = 'fsync-nvidia-vf-uuids.conf:EIO'
+        return env
+
+    def uuids_file(self):
+        with open(os.path.join(self.state_dir, 'nvidia-vf-uuids.conf')) as f:
+            return f.read()
+
+    def test_start_and_stop_record_without_an_fsync(self):
+        self.start(VF0, U1, dfn(L40S_2Q))
+        self.assertIn(U1, self.uuids_file())
+        self.restart_vgpud()  # what outlives vgpud: the vGPU on VF0 is U1 again
+        self.assertEqual(devices(self.get_managed_objects())[U1]['Parent'], VF0)
+        self.stop(U1)
+        self.assertNotIn(U1, self.uuids_file())
+
+
 class TestVfConcurrency(VfTestCase):
     def test_64_concurrent_acquires_fill_the_gpu_once(self):
         results = {}
