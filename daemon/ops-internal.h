@@ -306,6 +306,10 @@ unsigned ops_core_reserved(Ops *ops, const Job *j, const char *core, const char 
  * (uevents and timers do not resume it meanwhile). A WAIT_CREATE_WRITE on j->creating_core is a
  * reservation there until then, whatever the inventory shows. */
 int ops_job_write(Ops *ops, Job *j, Wait what, const char *path, const char *value);
+/* From resume, after a WAIT_*_WRITE: the wait is over (WAIT_NONE); the result as create and remove give
+ * it: through the backend's create_end or remove_end when the write followed its begin (0: done now, or
+ * the driver's errno), else 1 for a write that went, or its errno. */
+int ops_job_write_end(Job *j);
 /* The writes to create in flight on the GPU core (or parent) core, NULL: anywhere; j's own not
  * counted (j may be NULL). */
 unsigned ops_creates_in_flight(Ops *ops, const Job *j, const char *core);

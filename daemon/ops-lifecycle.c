@@ -438,17 +438,8 @@ static int start_device_appeared(Ops *ops, Job *j, char **ret_message)
 
 int ops_start_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
 {
-        if (j->wait == WAIT_CREATE_WRITE) {
-                int r = j->write_result < 0 ? j->write_result : 1;
-
-                j->wait = WAIT_NONE;
-                if (j->write_backend) { /* 0 (there now) or the driver's errno */
-                        Backend *b = g_steal_pointer(&j->write_backend);
-
-                        r = b->class->create_end(b, g_steal_pointer(&j->write_state), j->write_result);
-                }
-                return start_written(ops, j, r, j->create_reread, ret_message);
-        }
+        if (j->wait == WAIT_CREATE_WRITE)
+                return start_written(ops, j, ops_job_write_end(j), j->create_reread, ret_message);
         if (j->wait == WAIT_TURN) {
                 if (timed_out)
                         return ops_fail(
@@ -571,16 +562,10 @@ int ops_remove_resume(Ops *ops, Job *j, bool timed_out, char **ret_message)
         }
 
         if (j->wait == WAIT_REMOVE_WRITE) {
-                int r = j->write_result < 0 ? j->write_result : 1;
+                int r = ops_job_write_end(j);
 
-                j->wait = WAIT_NONE;
-                if (j->write_backend) { /* 0 (gone now) or the driver's errno */
-                        Backend *b = g_steal_pointer(&j->write_backend);
-
-                        r = b->class->remove_end(b, g_steal_pointer(&j->write_state), j->write_result);
-                        if (r == 0 && j->gone_parent)
-                                inventory_parent_changed(ops->inv, j->gone_parent);
-                }
+                if (r == 0 && j->gone_parent) /* a backend's remove_end: gone now (a VF) */
+                        inventory_parent_changed(ops->inv, j->gone_parent);
                 return remove_written(ops, j, r, ret_message);
         }
         gone = !inventory_get_device(ops->inv, j->uuid);

@@ -643,6 +643,19 @@ int ops_job_write(Ops *ops, Job *j, Wait what, const char *path, const char *val
         return 1;
 }
 
+int ops_job_write_end(Job *j)
+{
+        Backend *b = g_steal_pointer(&j->write_backend);
+        bool create = j->wait == WAIT_CREATE_WRITE;
+
+        g_assert(create || j->wait == WAIT_REMOVE_WRITE);
+        j->wait = WAIT_NONE;
+        if (!b)
+                return j->write_result < 0 ? j->write_result : 1;
+        return (create ? b->class->create_end : b->class->remove_end)(b, g_steal_pointer(&j->write_state),
+                                                                      j->write_result);
+}
+
 /* The Busy check's answer for job j (from the loop, vfio-busy-worker.h). */
 static void on_busy(int r, GHashTable *holders, void *userdata)
 {
