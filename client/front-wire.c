@@ -37,8 +37,9 @@ int vc_front_wire_open(void)
         return 0;
 }
 
-/* A connection made within FRESH_USEC, else a new one (wait: its OK read). */
-static int connect_fresh(bool wait)
+/* A connection made within FRESH_USEC, else a new one (authenticate: the authentication sent and its
+ * OK read; else it goes with the call). */
+static int connect_fresh(bool authenticate)
 {
         int r;
 
@@ -46,11 +47,11 @@ static int connect_fresh(bool wait)
                 return 0;
         if (wire_fd >= 0)
                 close(TAKE_FD(wire_fd));
-        r = vc_wire_connect(wire_path, wait, &wire_fd);
+        r = vc_wire_connect(wire_path, authenticate, &wire_fd);
         if (r < 0)
                 return r;
         wire_since = g_get_monotonic_time();
-        wire_authenticated = wait;
+        wire_authenticated = authenticate;
         return 0;
 }
 

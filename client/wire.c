@@ -530,19 +530,20 @@ static int write_all(int fd, const uint8_t *p, size_t n)
         return 0;
 }
 
-/* SASL EXTERNAL as this process's effective uid. */
-static int send_auth(int fd)
+/* SASL EXTERNAL as this process's effective uid: the bytes to send, appended to out. */
+static void append_auth(GByteArray *out)
 {
-        g_autofree char *auth = NULL;
         char uid[16];
-        GString *hex = g_string_new(NULL);
 
         snprintf(uid, sizeof uid, "%u", (unsigned)geteuid());
-        for (const char *c = uid; *c; c++)
-                g_string_append_printf(hex, "%02x", (unsigned char)*c);
-        auth = g_strdup_printf("%cAUTH EXTERNAL %s\r\n", 0, hex->str);
-        g_string_free(hex, TRUE);
-        return write_all(fd, (const uint8_t *)auth, 1 + strlen(auth + 1));
+        g_byte_array_append(out, (const uint8_t *)"\0AUTH EXTERNAL ", 15);
+        for (const char *c = uid; *c; c++) {
+                char hex[3];
+
+                snprintf(hex, sizeof hex, "%02x", (unsigned char)*c);
+                g_byte_array_append(out, (const uint8_t *)hex, 2);
+        }
+        g_byte_array_append(out, (const uint8_t *)"\r\n", 2);
 }
 
 /* The server's answer to the authentication: its one line, read into in (and taken from it) within
@@ -575,7 +576,8 @@ static int read_auth(int fd, GByteArray *in)
         return r;
 }
 
-int vc_wire_auth_wait(int fd)
+/* Wait up to 10 s for the server's answer to the authentication sent alone. */
+static int auth_wait(int fd)
 {
         g_autoptr(GByteArray) in = g_byte_array_new();
         int r = read_auth(fd, in);
@@ -584,7 +586,7 @@ int vc_wire_auth_wait(int fd)
         return r >= 0 && in->len > 0 ? -EBADMSG : r;
 }
 
-int vc_wire_connect(const char *path, bool wait, int *ret_fd)
+int vc_wire_connect(const char *path, bool authenticate, int *ret_fd)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
@@ -598,11 +600,16 @@ int vc_wire_connect(const char *path, bool wait, int *ret_fd)
                 return -errno;
         if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0)
                 return -errno;
-        r = send_auth(fd);
-        if (r >= 0 && wait)
-                r = vc_wire_auth_wait(fd);
-        if (r < 0)
-                return r;
+        if (authenticate) {
+                g_autoptr(GByteArray) out = g_byte_array_new();
+
+                append_auth(out);
+                r = write_all(fd, out->data, out->len);
+                if (r >= 0)
+                        r = auth_wait(fd);
+                if (r < 0)
+                        return r;
+        }
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -610,12 +617,15 @@ int vc_wire_connect(const char *path, bool wait, int *ret_fd)
 int vc_wire_call(int fd, bool authenticated, const GByteArray *message, uint64_t timeout_usec,
                  VcWireReply *ret)
 {
-        g_autoptr(GByteArray) out = g_byte_array_sized_new(message->len + 8);
+        g_autoptr(GByteArray) out = g_byte_array_sized_new(message->len + 64);
         g_autoptr(GByteArray) in = g_byte_array_new();
         uint64_t deadline = now_usec() + timeout_usec;
         size_t size;
         int r;
 
+        /* one write: each write wakes the server, which runs ahead of us on our CPU (a sync wake-up) */
+        if (!authenticated)
+                append_auth(out);
         g_byte_array_append(out, (const uint8_t *)"BEGIN\r\n", 7);
         g_byte_array_append(out, message->data, message->len);
         r = write_all(fd, out->data, out->len);

@@ -53,21 +53,18 @@ int vc_wire_message_size(const uint8_t *buf, size_t len, size_t *ret_size);
  * valid message of another type (a signal: the caller skips it), -EBADMSG when it is malformed. */
 int vc_wire_parse_reply(const uint8_t *buf, size_t len, VcWireReply *ret);
 
-/* Connect to the socket at path and send the authentication (SASL EXTERNAL as this process's
- * effective uid); with wait, wait for the server's OK too (else vc_wire_call() reads it, or
- * vc_wire_auth_wait()). Returns 0 and the descriptor (close-on-exec), or a negative errno (-EACCES when
- * the server rejects us, -EBADMSG when its answer is not SASL). */
-int vc_wire_connect(const char *path, bool wait, int *ret_fd);
-/* Wait up to 10 s for the server's answer to the authentication vc_wire_connect() sent without wait:
- * 0 for its OK, else as vc_wire_connect(). */
-int vc_wire_auth_wait(int fd);
+/* Connect to the socket at path; with authenticate, also send the authentication (SASL EXTERNAL as
+ * this process's effective uid) and wait up to 10 s for the server's OK; without, vc_wire_call() sends
+ * it with the call. Returns 0 and the descriptor (close-on-exec), or a negative errno (-EACCES when the
+ * server rejects us, -EBADMSG when its answer is not SASL). */
+int vc_wire_connect(const char *path, bool authenticate, int *ret_fd);
 
 /* The one call of a connection made by vc_wire_connect(): send BEGIN and message (built by
- * vc_wire_build_call()) in one write (authenticated: the server's OK was read; else the authentication,
- * BEGIN and the call go as one pipeline, as sd-bus's own clients send them, and the OK is read first),
- * and wait up to timeout_usec for the reply to it, skipping any other message. Returns 0 and the reply;
- * -ENOTCONN when the server did not authenticate us (refused, hung up or silent for 10 s before its
- * OK: the call was not made); -ETIMEDOUT; -ECONNRESET when vgpud hung up (EOF or EPIPE); -EBADMSG for
- * a malformed message; another negative errno of the socket. */
+ * vc_wire_build_call()) in one write (authenticated: the connection was made with authenticate; else
+ * the authentication, BEGIN and the call go in that one write, as sd-bus's own clients pipeline them,
+ * and the OK is read first), and wait up to timeout_usec for the reply to it, skipping any other
+ * message. Returns 0 and the reply; -ENOTCONN when the server did not authenticate us (refused, hung
+ * up or silent for 10 s before its OK: the call was not made); -ETIMEDOUT; -ECONNRESET when vgpud hung
+ * up (EOF or EPIPE); -EBADMSG for a malformed message; another negative errno of the socket. */
 int vc_wire_call(int fd, bool authenticated, const GByteArray *message, uint64_t timeout_usec,
                  VcWireReply *ret);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -198,6 +199,16 @@ static void server_free(Server *s)
         g_free(s);
 }
 
+/* send() as wire.c calls it, counted (this definition comes before libc's; sd-bus, the server's side,
+ * writes with sendmsg() and writev()): each write wakes the server, so a call is one write. */
+static unsigned client_sends;
+
+ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+        client_sends++;
+        return syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+}
+
 /* The tests of calls run twice: the authentication's OK read before the call, and pipelined (the
  * authentication, BEGIN and the call in a row, the OK read with the reply: what the front does). */
 static bool pipelined;
@@ -211,8 +222,11 @@ static int call(const VcChangeCall *c, int mode, uint64_t timeout, VcWireReply *
         int fd = -1, r;
 
         g_assert_cmpint(vc_wire_build_call(c, message), ==, 0);
+        client_sends = 0;
         g_assert_cmpint(vc_wire_connect(path, !pipelined, &fd), ==, 0);
         r = vc_wire_call(fd, !pipelined, message, timeout, reply);
+        /* pipelined: the authentication, BEGIN and the call in one write */
+        g_assert_cmpuint(client_sends, ==, pipelined ? 1 : 2);
         close(fd);
         server_join(s);
         *ret_server = s;
