@@ -483,12 +483,13 @@ static uint64_t now_usec(void)
         return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
 }
 
+/* At most this much is read at once, straight into the array (a buffer on the stack costs a page fault
+ * per 4 KiB: the compiler probes every page of a large frame). */
+#define READ_CHUNK 4096
+
 /* Read what is there into in, waiting until deadline (UINT64_MAX: forever). 0 at EOF is -ECONNRESET. */
 static int read_some(int fd, GByteArray *in, uint64_t deadline)
 {
-        uint8_t buf[65536];
-        ssize_t n;
-
         for (;;) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
                 uint64_t now = now_usec();
@@ -497,6 +498,9 @@ static int read_some(int fd, GByteArray *in, uint64_t deadline)
                                       ? 0
                                       : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX);
                 int r = poll(&p, 1, timeout);
+                guint len = in->len;
+                ssize_t n;
+                int e;
 
                 if (r < 0 && errno == EINTR)
                         continue;
@@ -504,14 +508,16 @@ static int read_some(int fd, GByteArray *in, uint64_t deadline)
                         return -errno;
                 if (r == 0)
                         return -ETIMEDOUT;
-                n = read(fd, buf, sizeof buf);
-                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                g_byte_array_set_size(in, len + READ_CHUNK);
+                n = read(fd, in->data + len, READ_CHUNK);
+                e = errno;
+                g_byte_array_set_size(in, len + (guint)MAX(n, 0));
+                if (n < 0 && (e == EINTR || e == EAGAIN))
                         continue;
                 if (n < 0)
-                        return errno == EPIPE ? -ECONNRESET : -errno;
+                        return e == EPIPE ? -ECONNRESET : -e;
                 if (n == 0)
                         return -ECONNRESET;
-                g_byte_array_append(in, buf, (guint)n);
                 return 0;
         }
 }
