@@ -197,7 +197,7 @@ typedef struct Spares {
 
 struct FileCommitter {
         GHashTable *spares; /* "<mode>:<dir>" -> Spares */
-        GArray *held;       /* of int: what the last batch wrote, replaced or removed, still open */
+        GArray *held;       /* of int: what the last batch replaced or removed, still open */
 };
 
 static void spares_close(Spares *sp)
@@ -348,9 +348,8 @@ static bool same_file(const FileChange *a, const FileChange *b)
  * (linked under c->tmp before its fsync, so that the fsync also writes its link count: on ext4
  * without a journal a name whose inode has no link count on disk is cleared by the fsck after a
  * crash), else a file created now. *ret_refused: the spare could not be linked. The link is made
- * from the descriptor (AT_EMPTY_PATH: a third less time than the path in /proc, but kernels before
- * 6.10 want CAP_DAC_READ_SEARCH for it, which the unit keeps for its scans of /proc), else from its
- * path in /proc. */
+ * from the descriptor (AT_EMPTY_PATH: a third less time than through its path in /proc; older kernels
+ * want CAP_DAC_READ_SEARCH for it, which the unit keeps for its scans of /proc), else through /proc. */
 static int make_temp(FileChange *c, bool *ret_refused)
 {
         int r;
@@ -379,12 +378,11 @@ static int make_temp(FileChange *c, bool *ret_refused)
 
 typedef struct SyncTemp {
         FileChange *change;
-        bool keep_open; /* a committer closes it at its tidy */
-        bool refused;   /* its spare could not be linked */
+        bool refused; /* its spare could not be linked */
 } SyncTemp;
 
-/* Step 1 for one temporary file: made (when its bytes wait), then fsynced; closed, unless kept open
- * (after its fsync a close has nothing to report, and it took 17 us of the batch in vgpud). */
+/* Step 1 for one temporary file: made (when its bytes wait), then fsynced and closed (before its
+ * rename: the close of a file written to is an event, IN_CLOSE_WRITE, for whoever watches its name). */
 static void sync_temp(SyncTemp *t)
 {
         FileChange *c = t->change;
@@ -397,7 +395,7 @@ static void sync_temp(SyncTemp *t)
                         return;
         }
         c->result = sync_fd(c->fd, c->name);
-        if (c->result >= 0 && !t->keep_open && close(TAKE_FD(c->fd)) < 0)
+        if (c->result >= 0 && close(TAKE_FD(c->fd)) < 0)
                 c->result = negative_errno();
         if (c->result >= 0)
                 fault_point(strcmp(c->name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition");
@@ -431,7 +429,7 @@ static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size
                         continue;
                 if (c->unwritten && k)
                         c->fd = spare_take(k, c);
-                g_array_append_val(todo, ((SyncTemp){.change = c, .keep_open = k != NULL}));
+                g_array_append_val(todo, ((SyncTemp){.change = c}));
         }
         for (guint first = 0; first < todo->len; first += SYNC_PARALLEL) {
                 GThread *threads[SYNC_PARALLEL] = {};
@@ -449,17 +447,9 @@ static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size
                                 sync_temp(&g_array_index(todo, SyncTemp, i));
                 }
         }
-        for (guint i = 0; i < todo->len && k; i++) {
-                SyncTemp *t = &g_array_index(todo, SyncTemp, i);
-
-                if (t->refused)
-                        spares_refused(k, t->change);
-                if (t->change->result >= 0 && t->change->fd >= 0) {
-                        int fd = TAKE_FD(t->change->fd);
-
-                        g_array_append_val(k->held, fd);
-                }
-        }
+        for (guint i = 0; i < todo->len && k; i++)
+                if (g_array_index(todo, SyncTemp, i).refused)
+                        spares_refused(k, g_array_index(todo, SyncTemp, i).change);
 }
 
 /* Step 2: rename or unlink, in order. With a committer the file replaced or removed is kept open

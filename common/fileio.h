@@ -68,7 +68,7 @@ void file_changes_commit(FileChange *const *changes, size_t n);
 
 /* What one committing thread keeps from one batch to the next (the flusher's), so that the commit
  * path does less: temporary files made ahead for the directories it writes to, and the files a batch
- * wrote, replaced or removed, kept open until the batch is answered. On ext4 without a journal (the
+ * replaced or removed, kept open until the batch is answered. On ext4 without a journal (the
  * development machine) creating a file costs 30-350 us (its inode search skips the ones freed in the
  * last minute), and with online discard the rename over a file, or its unlink, waits for the discard of
  * its blocks (60-140 us). A committer is used by one thread at a time. */
@@ -76,13 +76,11 @@ typedef struct FileCommitter FileCommitter;
 FileCommitter *file_committer_new(void);
 /* file_changes_commit() with k: a replacement made by file_change_write() takes a temporary file made
  * ahead (unnamed, O_TMPFILE: no reader sees it; linked under its temporary name before its fsync)
- * when k has one for its directory and mode; every file written (once its fsync succeeded), replaced
- * or removed is kept open in k. */
+ * when k has one for its directory and mode; every file replaced or removed is kept open in k. */
 void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t n);
-/* After the batch is answered: close the files it wrote, let the ones it replaced or removed go (their
- * blocks are freed now), and make temporary files ahead for the directories it wrote to, as many as
- * it asked for (at most 16 for one directory, 32 in all); a directory not written to in 8 tidies has
- * its spares closed. */
+/* After the batch is answered: let the files it replaced or removed go (their blocks are freed now),
+ * and make temporary files ahead for the directories it wrote to, as many as it asked for (at most 16
+ * for one directory, 32 in all); a directory not written to in 8 tidies has its spares closed. */
 void file_committer_tidy(FileCommitter *k);
 void file_committer_free(FileCommitter *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileCommitter, file_committer_free)
