@@ -344,25 +344,32 @@ static bool same_file(const FileChange *a, const FileChange *b)
         return g_str_equal(a->dir, b->dir) && g_str_equal(a->name, b->name);
 }
 
+/* Link the unnamed file c->fd under c->tmp: from the descriptor (AT_EMPTY_PATH: a third less time than
+ * through its path in /proc; older kernels want CAP_DAC_READ_SEARCH for it, which the unit keeps for
+ * its scans of /proc), else through /proc. */
+static bool link_spare(FileChange *c)
+{
+        char proc[sizeof("/proc/self/fd/") + 12];
+
+        if (linkat(c->fd, "", c->dirfd, c->tmp, AT_EMPTY_PATH) >= 0)
+                return true;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%i", c->fd);
+        return linkat(AT_FDCWD, proc, c->dirfd, c->tmp, AT_SYMLINK_FOLLOW) >= 0;
+}
+
 /* file_change_write()'s bytes into a temporary file under c->tmp: the spare c->fd when it has one
  * (linked under c->tmp before its fsync, so that the fsync also writes its link count: on ext4
  * without a journal a name whose inode has no link count on disk is cleared by the fsck after a
- * crash), else a file created now. *ret_refused: the spare could not be linked. The link is made
- * from the descriptor (AT_EMPTY_PATH: a third less time than through its path in /proc; older kernels
- * want CAP_DAC_READ_SEARCH for it, which the unit keeps for its scans of /proc), else through /proc. */
+ * crash), else a file created now. *ret_refused: the spare could not be linked. */
 static int make_temp(FileChange *c, bool *ret_refused)
 {
         int r;
 
         if (c->fd >= 0) {
-                char proc[sizeof("/proc/self/fd/") + 12];
-
                 r = write_all(c->fd, c->data, c->len);
                 if (r < 0)
                         return r;
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%i", c->fd);
-                if (linkat(c->fd, "", c->dirfd, c->tmp, AT_EMPTY_PATH) >= 0 ||
-                    linkat(AT_FDCWD, proc, c->dirfd, c->tmp, AT_SYMLINK_FOLLOW) >= 0) {
+                if (link_spare(c)) {
                         c->tmp_named = true;
                         return 0;
                 }

@@ -709,9 +709,15 @@ int ops_fail_busy(char **ret_message, const char *uuid, const VfioHolder *holder
                         (int)holder->pid, holder->comm, holder->group);
 }
 
+/* The time j's request may take: its own timeout, or the default. */
+static uint64_t job_timeout_usec(const Job *j)
+{
+        return j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
+}
+
 int ops_job_wait(Ops *ops, Job *j, Wait what)
 {
-        uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
+        uint64_t timeout = job_timeout_usec(j);
         int r;
 
         g_assert(j->kind->resume);
@@ -783,10 +789,8 @@ static int on_held_timeout(sd_event_source *s, uint64_t usec, void *userdata)
  * request's timeout from the first time it did. */
 static void hold_for_writes(Ops *ops, Job *j)
 {
-        uint64_t timeout = j->req->timeout_usec ? j->req->timeout_usec : OPS_DEFAULT_TIMEOUT_USEC;
-
         if (j->held_until == 0)
-                j->held_until = now_monotonic(ops) + timeout;
+                j->held_until = now_monotonic(ops) + job_timeout_usec(j);
         ops->held = true;
         if (!ops->held_timer) {
                 if (sd_event_add_time(ops->event, &ops->held_timer, CLOCK_MONOTONIC, j->held_until, 0,

@@ -535,8 +535,8 @@ static int vf_remove_end(Backend *b, void *state, int written)
         if (read_current(b, c->vf) != 0)
                 return -EIO;
         (void)nvidia_vf_set_uuid(b, c->vf, NULL);
-        if (c->physfn[0] &&
-            c->gi >= 0) /* the GPU instance it sat on, when vgpud made it and it is empty now */
+        /* the GPU instance it sat on, when vgpud made it and it is empty now */
+        if (c->physfn[0] && c->gi >= 0)
                 nvidia_mig_vgpu_gone(VF(b)->mig, b, c->physfn, c->gi);
         return 0;
 }
