@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "fault.h"
 #include "fileio.h"
+#include "intent-log.h"
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -195,9 +196,20 @@ typedef struct Spares {
         bool unsupported; /* the file system or the process refused one: none made any more */
 } Spares;
 
+/* A change put in place through the intent log, not yet synced there. */
+typedef struct Unsynced {
+        int dirfd;
+        char *dir;
+        char *name; /* a replacement's (NULL: a removal's) */
+        int also;   /* another directory to sync, or -1 */
+} Unsynced;
+
 struct FileCommitter {
         GHashTable *spares; /* "<mode>:<dir>" -> Spares */
         GArray *held;       /* of int: what the last batch replaced or removed, still open */
+        IntentLog *log;     /* NULL: every batch is made durable in place before it is answered */
+        GArray *unsynced;   /* of Unsynced: what the log holds and the tidy syncs in place */
+        bool log_stuck;     /* a sync in place failed: the log keeps its records for the next start */
 };
 
 static void spares_close(Spares *sp)
@@ -220,23 +232,40 @@ static char *spares_key(const FileChange *c)
         return g_strdup_printf("%o:%s", (unsigned)c->mode, c->dir);
 }
 
-FileCommitter *file_committer_new(void)
+static void unsynced_clear(Unsynced *u)
+{
+        close(u->dirfd);
+        if (u->also >= 0)
+                close(u->also);
+        g_free(u->dir);
+        g_free(u->name);
+}
+
+FileCommitter *file_committer_new(IntentLog *log)
 {
         FileCommitter *k = g_new0(FileCommitter, 1);
 
         k->spares = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)spares_free);
         k->held = g_array_new(FALSE, FALSE, sizeof(int));
+        k->log = log;
+        k->unsynced = g_array_new(FALSE, FALSE, sizeof(Unsynced));
+        g_array_set_clear_func(k->unsynced, (GDestroyNotify)unsynced_clear);
         return k;
 }
+
+static void sync_in_place(FileCommitter *k);
 
 void file_committer_free(FileCommitter *k)
 {
         if (!k)
                 return;
+        sync_in_place(k);
         for (guint i = 0; i < k->held->len; i++)
                 close(g_array_index(k->held, int, i));
         g_array_unref(k->held);
+        g_array_unref(k->unsynced);
         g_hash_table_unref(k->spares);
+        intent_log_free(k->log);
         g_free(k);
 }
 
@@ -279,12 +308,18 @@ static void spares_refused(FileCommitter *k, const FileChange *c)
         }
 }
 
-void file_committer_tidy(FileCommitter *k)
+/* At most this many changes put in place through the log wait for their syncs there while batches
+ * follow each other. */
+#define UNSYNCED_MAX 64
+
+void file_committer_tidy(FileCommitter *k, bool busy)
 {
         GHashTableIter it;
         Spares *sp;
         guint total = 0;
 
+        if (!busy || k->unsynced->len >= UNSYNCED_MAX)
+                sync_in_place(k);
         /* the files the last batch replaced or removed: their blocks are freed now */
         for (guint i = 0; i < k->held->len; i++)
                 close(g_array_index(k->held, int, i));
@@ -417,12 +452,20 @@ static gpointer sync_temp_thread(gpointer userdata)
 /* At most this many fsyncs of one batch in flight at once. */
 #define SYNC_PARALLEL 16
 
-/* Step 1: mark the replacements a later change of the same file supersedes (their bytes are never
- * written); make and fsync the others' temporary files, each on a short-lived thread of its own when
- * there are several: where the file system has no journal to commit them all at once (ext4 without
- * one, as on the development machine), each fsync writes its own data and inode, and in parallel they
- * share the device's queue instead of waiting in turn (16 files: 55 ms instead of 139 ms on its loaded
- * virtio disk). Each thread touches only its own change; the spares are handed out before. */
+/* Mark the replacements a later change of the same file supersedes: their bytes are never written. */
+static void mark_superseded(FileChange *const *changes, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                for (size_t later = i + 1; later < n && changes[i]->tmp && !changes[i]->superseded; later++)
+                        changes[i]->superseded =
+                                same_file(changes[later], changes[i]) && changes[later]->tmp;
+}
+
+/* Step 1: make and fsync the temporary files of the replacements not superseded, each on a short-lived
+ * thread of its own when there are several: where the file system has no journal to commit them all at once
+ * (ext4 without one, as on the development machine), each fsync writes its own data and inode, and in
+ * parallel they share the device's queue instead of waiting in turn (16 files: 55 ms instead of 139 ms on
+ * its loaded virtio disk). Each thread touches only its own change; the spares are handed out before. */
 static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size_t n)
 {
         g_autoptr(GArray) todo = g_array_new(FALSE, TRUE, sizeof(SyncTemp));
@@ -430,9 +473,7 @@ static void commit_sync_temps(FileCommitter *k, FileChange *const *changes, size
         for (size_t i = 0; i < n; i++) {
                 FileChange *c = changes[i];
 
-                for (size_t later = i + 1; later < n && c->tmp && !c->superseded; later++)
-                        c->superseded = same_file(changes[later], c) && changes[later]->tmp;
-                if (!c->tmp || c->superseded)
+                if (!c->tmp || c->superseded || c->result != -EINPROGRESS)
                         continue;
                 if (c->unwritten && k)
                         c->fd = spare_take(k, c);
@@ -510,11 +551,171 @@ static void commit_sync_dirs(FileChange *const *changes, size_t n)
                         changes[i]->result = negative_errno();
 }
 
+/* ---- through the intent log ---- */
+
+/* The temporary files of the batch's replacements written and linked, not synced, their descriptors
+ * kept (for the fsync of a batch the log could not take after all); a failure is that change's. */
+static void make_temps(FileCommitter *k, FileChange *const *changes, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                FileChange *c = changes[i];
+                bool refused = false;
+                int r;
+
+                if (!c->tmp || c->superseded || !c->unwritten)
+                        continue;
+                c->fd = spare_take(k, c);
+                r = make_temp(c, &refused);
+                c->unwritten = false;
+                if (refused)
+                        spares_refused(k, c);
+                if (r < 0) {
+                        c->result = r;
+                        continue;
+                }
+                fault_point(strcmp(c->name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition");
+        }
+}
+
+static void unsynced_add(FileCommitter *k, const FileChange *c)
+{
+        Unsynced u = {
+                .dirfd = fcntl(c->dirfd, F_DUPFD_CLOEXEC, 3),
+                .dir = g_strdup(c->dir),
+                .name = c->tmp_made ? g_strdup(c->name) : NULL,
+                .also = c->also >= 0 ? fcntl(c->also, F_DUPFD_CLOEXEC, 3) : -1,
+        };
+
+        g_array_append_val(k->unsynced, u);
+        if (u.dirfd < 0 || (c->also >= 0 && u.also < 0))
+                k->log_stuck = true; /* it cannot be synced later: the log keeps it for the next start */
+}
+
+/* A batch through the intent log (intent-log.h): the temporary files written, not synced; one append
+ * of every change's record; then the renames and unlinks, and the answer. Their syncs in place come
+ * after it (file_committer_tidy()). False, with nothing done, when the batch is not for the log: no
+ * log, one stuck or broken, bytes written ahead (file_change_prepare(): not kept to be recorded), a
+ * change it cannot hold, no room left; the caller then makes it durable in place. */
+static bool commit_logged(FileCommitter *k, FileChange *const *changes, size_t n)
+{
+        g_autofree IntentRecord *recs = NULL;
+        g_autofree size_t *of = NULL; /* the change of each record */
+        size_t m = 0, kept = 0;
+        uint64_t first = 0;
+        int r = 0;
+
+        if (!k || !k->log || k->log_stuck || intent_log_broken(k->log))
+                return false;
+        recs = g_new0(IntentRecord, n);
+        of = g_new(size_t, n);
+        for (size_t i = 0; i < n; i++) {
+                FileChange *c = changes[i];
+
+                if (c->superseded)
+                        continue;
+                if (c->tmp_made && !c->unwritten)
+                        return false;
+                recs[m] = (IntentRecord){.kind = c->tmp_made ? INTENT_WRITE : INTENT_REMOVE,
+                                         .dir = c->dir,
+                                         .name = c->name,
+                                         .mode = c->mode,
+                                         .data = c->data,
+                                         .len = c->len};
+                of[m++] = i;
+        }
+        if (intent_log_check(k->log, recs, m) < 0)
+                return false;
+
+        make_temps(k, changes, n);
+        for (size_t j = 0; j < m; j++)
+                if (changes[of[j]]->result == -EINPROGRESS) {
+                        recs[kept] = recs[j];
+                        of[kept++] = of[j];
+                }
+        if (kept > 0)
+                r = intent_log_append(k->log, recs, kept, &first);
+        for (size_t i = 0; i < n; i++)
+                g_clear_pointer(&changes[i]->data, g_free);
+        if (r < 0) {
+                /* the log is broken now: this batch in place, as without one */
+                commit_sync_temps(k, changes, n);
+                commit_names(k, changes, n);
+                commit_sync_dirs(changes, n);
+                return true;
+        }
+        fault_point("logged");
+
+        for (size_t j = 0; j < kept; j++) {
+                FileChange *c = changes[of[j]];
+
+                if (c->tmp_made) {
+                        if (c->fd >= 0)
+                                close(TAKE_FD(c->fd)); /* before the rename: see sync_temp() */
+                        c->result = 0;
+                }
+        }
+        commit_names(k, changes, n);
+        for (size_t j = 0; j < kept; j++) {
+                FileChange *c = changes[of[j]];
+
+                /* a removal of what was not there: its record (a no-op) is retired with the others */
+                if (c->result >= 0 || (!c->tmp_made && c->result == -ENOENT))
+                        unsynced_add(k, c);
+                else if (intent_log_cancel(k->log, first + j) < 0)
+                        k->log_stuck = true; /* the next start may make it: keep what the log says */
+        }
+        return true;
+}
+
+/* After the answer: the files and directories of the batches put in place through the log, synced
+ * there (each replaced file, then each directory once, and the extra ones); then the log retires
+ * their records. A failure keeps them in the log, which the next start replays, and sends every later
+ * batch the way without a log: an fsync that failed once may not fail again for the pages it lost. */
+static void sync_in_place(FileCommitter *k)
+{
+        int r = 0;
+
+        if (!k->log || k->unsynced->len == 0)
+                return;
+        for (guint i = 0; i < k->unsynced->len && r >= 0; i++) {
+                Unsynced *u = &g_array_index(k->unsynced, Unsynced, i);
+                _cleanup_close_ int fd = -1;
+
+                if (!u->name)
+                        continue;
+                /* read-only: its close is no IN_CLOSE_WRITE for a watcher of the name */
+                fd = openat(u->dirfd, u->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                if (fd < 0)
+                        r = errno == ENOENT ? 0 : negative_errno(); /* another tool's change since */
+                else
+                        r = sync_fd(fd, u->name);
+        }
+        for (guint i = 0; i < k->unsynced->len && r >= 0; i++) {
+                Unsynced *u = &g_array_index(k->unsynced, Unsynced, i);
+                bool seen = false;
+
+                for (guint j = 0; j < i && !seen; j++)
+                        seen = g_str_equal(g_array_index(k->unsynced, Unsynced, j).dir, u->dir);
+                if (!seen)
+                        r = sync_fd(u->dirfd, u->dir);
+                if (r >= 0 && u->also >= 0 && fsync(u->also) < 0)
+                        r = negative_errno();
+        }
+        if (r >= 0 && !k->log_stuck)
+                r = intent_log_retire(k->log);
+        if (r < 0)
+                k->log_stuck = true;
+        g_array_set_size(k->unsynced, 0);
+}
+
 static void commit(FileCommitter *k, FileChange *const *changes, size_t n)
 {
-        commit_sync_temps(k, changes, n);
-        commit_names(k, changes, n);
-        commit_sync_dirs(changes, n);
+        mark_superseded(changes, n);
+        if (!commit_logged(k, changes, n)) {
+                commit_sync_temps(k, changes, n);
+                commit_names(k, changes, n);
+                commit_sync_dirs(changes, n);
+        }
         /* a superseded replacement ends as the change that superseded it */
         for (size_t i = n; i-- > 0;) {
                 FileChange *c = changes[i];

@@ -73,15 +73,25 @@ void file_changes_commit(FileChange *const *changes, size_t n);
  * last minute), and with online discard the rename over a file, or its unlink, waits for the discard of
  * its blocks (60-140 us). A committer is used by one thread at a time. */
 typedef struct FileCommitter FileCommitter;
-FileCommitter *file_committer_new(void);
+typedef struct IntentLog IntentLog;
+/* log (taken; NULL: none): the committer's intent log (intent-log.h), which it alone uses from now on. */
+FileCommitter *file_committer_new(IntentLog *log);
 /* file_changes_commit() with k: a replacement made by file_change_write() takes a temporary file made
  * ahead (unnamed, O_TMPFILE: no reader sees it; linked under its temporary name before its fsync)
- * when k has one for its directory and mode; every file replaced or removed is kept open in k. */
+ * when k has one for its directory and mode; every file replaced or removed is kept open in k.
+ * With an intent log, a batch of file_change_write() and file_change_remove() changes whose
+ * directories are absolute paths is made durable there instead (one append and its fdatasync, then
+ * the renames and unlinks; step 1's fsyncs and step 3's come at the tidy, then the log forgets
+ * them): a result of 0 means the same (a power cut keeps the change: the next intent_log_open()
+ * replays it). A batch the log cannot take (no room, another kind of change, the log broken) is made
+ * durable in place as without one; after a sync in place failed at a tidy, every batch is. */
 void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t n);
-/* After the batch is answered: let the files it replaced or removed go (their blocks are freed now),
- * and make temporary files ahead for the directories it wrote to, as many as it asked for (at most 16
- * for one directory, 32 in all); a directory not written to in 8 tidies has its spares closed. */
-void file_committer_tidy(FileCommitter *k);
+/* After the batch is answered: sync in place what the log holds (busy: another batch waits; then only
+ * once the log holds 64 changes or more, so that a burst's batches follow each other and share their
+ * syncs), then let the files it replaced or removed go (their blocks are freed now), and make temporary
+ * files ahead for the directories it wrote to, as many as it asked for (at most 16 for one directory,
+ * 32 in all); a directory not written to in 8 tidies has its spares closed. */
+void file_committer_tidy(FileCommitter *k, bool busy);
 void file_committer_free(FileCommitter *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileCommitter, file_committer_free)
 /* 0 once committed durably, or a negative errno; -EINPROGRESS before the commit. */

@@ -54,8 +54,14 @@ static gpointer run(gpointer userdata)
                  * counter is full, and then the loop is woken already */
                 k = write(w->efd, &one, sizeof(one));
                 (void)k;
-                if (w->kind->after)
-                        w->kind->after(w->userdata);
+                if (w->kind->after) {
+                        bool more;
+
+                        g_mutex_lock(&w->lock);
+                        more = w->pending->len > 0;
+                        g_mutex_unlock(&w->lock);
+                        w->kind->after(w->userdata, more);
+                }
         }
 }
 

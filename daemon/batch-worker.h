@@ -21,8 +21,9 @@ typedef void (*BatchWorkerJob)(GPtrArray *batch, void *userdata);
 /* On the loop: answer done's items (in the order of submission); they are freed after it returns. */
 typedef void (*BatchWorkerAnswer)(GPtrArray *done, void *userdata);
 /* On the thread, after a batch is handed back to the loop (the loop may be answering it meanwhile): the
- * job's own work that no answer waits for. */
-typedef void (*BatchWorkerAfter)(void *userdata);
+ * job's own work that no answer waits for. more: items were submitted meanwhile, which the next job
+ * takes as soon as this returns (what can wait for a quieter moment may wait). */
+typedef void (*BatchWorkerAfter)(void *userdata, bool more);
 
 typedef struct BatchWorkerKind {
         const char *name; /* the thread's "vgpud-<name>", the io source's description, the logs' */

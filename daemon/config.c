@@ -36,6 +36,7 @@ static const ConfigKey config_keys[] = {
         {"NvidiaVF", "SRIOVManage", CONFIG_PATH, offsetof(VgpudConfig, vf_sriov_manage)},
         {"NvidiaVF", "PFs", CONFIG_STRING, offsetof(VgpudConfig, vf_pfs)},
         {"NvidiaVF", "MixedSize", CONFIG_STRING, offsetof(VgpudConfig, vf_mixed_size)},
+        {"Storage", "IntentLog", CONFIG_BOOL, offsetof(VgpudConfig, storage_intent_log)},
         {"Users", "LibvirtRunDirectory", CONFIG_PATH, offsetof(VgpudConfig, users_libvirt_run_dir)},
         {"Users", "ScanIntervalSec", CONFIG_UINT, offsetof(VgpudConfig, users_scan_interval_sec)},
 };
@@ -135,6 +136,7 @@ static void config_defaults(VgpudConfig *c)
         c->layout_owner = g_strdup(VGPUD_LAYOUT_OWNER_DEFAULT);
         c->layout_retry_sec = VGPUD_LAYOUT_RETRY_SEC_DEFAULT;
         c->vf_enable_sriov = true;
+        c->storage_intent_log = true;
         c->users_libvirt_run_dir = g_strdup(VGPUD_USERS_LIBVIRT_RUN_DIR_DEFAULT);
         c->users_scan_interval_sec = VGPUD_USERS_SCAN_INTERVAL_DEFAULT;
 }

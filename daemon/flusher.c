@@ -41,12 +41,13 @@ static void commit(GPtrArray *batch, void *userdata)
         file_committer_commit(f->committer, changes, batch->len);
 }
 
-/* On the thread, once the loop has the batch: what the commit left for later (file_committer_tidy()). */
-static void tidy(void *userdata)
+/* On the thread, once the loop has the batch: what the commit left for later (file_committer_tidy()),
+ * the syncs in place of what went through the intent log left for a moment with no batch waiting. */
+static void tidy(void *userdata, bool more)
 {
         Flusher *f = userdata;
 
-        file_committer_tidy(f->committer);
+        file_committer_tidy(f->committer, more);
 }
 
 /* "Durable: 3 changes in 1 batch (leases, leases, 6f4b...)": what the thread committed since the
@@ -90,12 +91,12 @@ static const BatchWorkerKind flusher_kind = {
         .item_free = (GDestroyNotify)item_free,
 };
 
-int flusher_new(sd_event *event, Flusher **ret)
+int flusher_new(sd_event *event, IntentLog *log, Flusher **ret)
 {
         g_autoptr(Flusher) f = g_new0(Flusher, 1);
         int r;
 
-        f->committer = file_committer_new();
+        f->committer = file_committer_new(log);
         r = batch_worker_new(event, &flusher_kind, f, &f->worker);
         if (r < 0)
                 return r;

@@ -19,8 +19,9 @@ typedef struct Flusher Flusher;
 /* The result of one change: 0 once it is durable, or a negative errno (file_change_result()). */
 typedef void (*FlusherDone)(int r, void *userdata);
 
-/* A flusher whose thread runs from now on, its eventfd watched by event. */
-int flusher_new(sd_event *event, Flusher **ret);
+/* A flusher whose thread runs from now on, its eventfd watched by event; log (taken; NULL: none): the
+ * intent log its batches go through (fileio.h, file_committer_new()). */
+int flusher_new(sd_event *event, IntentLog *log, Flusher **ret);
 /* Commit c (consumed) with the next batch. done runs exactly once, from the loop, never from inside
  * this call, once c is durable or failed; changes of one file keep the order of their submission. */
 void flusher_submit(Flusher *f, FileChange *c, FlusherDone done, void *userdata);

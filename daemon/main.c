@@ -7,9 +7,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "intent-log.h"
 #include "macro.h"
 #include "log.h"
 #include "metrics.h"
@@ -195,6 +198,7 @@ static void manager_done(Manager *m)
         if (m->inventory)
                 inventory_set_leases(m->inventory, NULL);
         leases_free(m->leases);
+        intent_log_free(m->intent_log);
         store_watch_free(m->store_watch);
         udev_watch_free(m->udev);
         bus_private_done(m);
@@ -264,6 +268,31 @@ static void on_uevents(void *userdata, char **parents, char **devices, char **re
         Manager *m = userdata;
 
         ops_uevents(m->ops, parents, devices, registered);
+}
+
+/* Replay the intent log (common/intent-log.h): what vgpud answered for, and a power cut left there
+ * only, is put in place. Replayed even when [Storage] IntentLog is off, for a log an earlier run left;
+ * kept for the engine when it is on. */
+static int replay_intent_log(Manager *m)
+{
+        g_autofree char *path = g_build_filename(m->state_dir, "intent-log", NULL);
+        g_autoptr(IntentLog) log = NULL;
+        unsigned replayed = 0;
+        int r;
+
+        if (!m->config.storage_intent_log && access(path, F_OK) < 0)
+                return 0;
+        if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Cannot make the state directory %s: %m", m->state_dir);
+        r = intent_log_open(path, &replayed, &log);
+        if (r < 0)
+                return log_error_errno(r, "Cannot replay the intent log %s: %m", path);
+        if (replayed > 0)
+                log_info("Put %u change%s the intent log %s held in place", replayed,
+                         replayed == 1 ? "" : "s", path);
+        if (m->config.storage_intent_log)
+                m->intent_log = g_steal_pointer(&log);
+        return 0;
 }
 
 static void on_definitions_reloaded(void *userdata)
@@ -407,7 +436,7 @@ static int setup_engine(Manager *m)
 {
         int r;
 
-        r = ops_new(m->event, m->inventory, &m->ops);
+        r = ops_new(m->event, m->inventory, TAKE_PTR(m->intent_log), &m->ops);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the lifecycle engine: %m");
         r = callouts_new(m->event, m->scripts_dir, m->definitions_dir, &m->callouts);
@@ -502,6 +531,12 @@ static int run(Manager *m)
         if (n > 0)
                 log_info("Removed %u temp file%s of interrupted writes in %s", n, n == 1 ? "" : "s",
                          m->definitions_dir);
+
+        /* before anything reads the definitions or the leases: what the last run answered for and a
+         * power cut kept only in the intent log goes into place first */
+        r = replay_intent_log(m);
+        if (r < 0)
+                return r;
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0)

@@ -32,6 +32,7 @@ typedef struct Manager {
         sd_event_source *vf_recheck; /* looks at the VFs' vGPUs now and then (no uevent tells) */
         char *sriov_manage;          /* --sriov-manage (tests); NULL: vgpud.conf's, else the default */
         struct Leases *leases;       /* who holds which vGPU (state_dir/leases) */
+        IntentLog *intent_log;       /* from its replay until the engine takes it (state_dir/intent-log) */
         char *definitions_dir;
         char *state_dir;
         char *udev_source;               /* "udev", "kernel" or NULL for automatic */

@@ -880,8 +880,9 @@ VfioBusyWorker *ops_busy_worker(Ops *ops)
         return ops->busy;
 }
 
-int ops_new(sd_event *event, Inventory *inv, Ops **ret)
+int ops_new(sd_event *event, Inventory *inv, IntentLog *log, Ops **ret)
 {
+        g_autoptr(IntentLog) owned = log;
         g_autoptr(Ops) ops = g_new0(Ops, 1);
         int r;
 
@@ -900,7 +901,7 @@ int ops_new(sd_event *event, Inventory *inv, Ops **ret)
         r = ops_autostart_setup(ops);
         if (r < 0)
                 return r;
-        r = flusher_new(event, &ops->flusher);
+        r = flusher_new(event, TAKE_PTR(owned), &ops->flusher);
         if (r < 0)
                 return r;
         r = sysfs_writer_new(event, OPS_WRITERS_MAX, &ops->writer);

@@ -24,6 +24,7 @@
 #include <systemd/sd-event.h>
 
 #include "callouts.h"
+#include "intent-log.h"
 #include "inventory.h"
 
 /* The driver refused a write to create, remove or an attribute. */
@@ -134,7 +135,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(OpsRequest, ops_request_free)
  * definition it was about, when known (NULL otherwise). */
 typedef void (*OpsDone)(int r, const char *message, const char *uuid, const char *parent, void *userdata);
 
-int ops_new(sd_event *event, Inventory *inv, Ops **ret);
+/* log (taken; NULL: none): the intent log the engine's durable changes go through (flusher.h). */
+int ops_new(sd_event *event, Inventory *inv, IntentLog *log, Ops **ret);
 /* Run mdevctl's callout scripts around every request (NULL: none); borrowed, must outlive ops. */
 void ops_set_callouts(Ops *ops, Callouts *callouts);
 

@@ -29,6 +29,9 @@ typedef struct VgpudConfig {
         char *vf_pfs;          /* the PFs to enable, space-separated addresses; NULL: every NVIDIA PF */
         char *vf_mixed_size;   /* PFs whose GPU goes to mixed-size mode, space-separated; NULL: none */
 
+        /* [Storage]: durable changes through the intent log (common/intent-log.h; default true) */
+        bool storage_intent_log;
+
         /* [Users]: who uses each vGPU (inventory-owners.c): libvirt's runtime status directory, and
          * how often vgpud looks for processes holding the devices (seconds; 0: only when asked) */
         char *users_libvirt_run_dir;

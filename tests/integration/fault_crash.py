@@ -83,7 +83,8 @@ class CrashTestCase(AcquireTestCase):
 
 class TestCrashAcquire(CrashTestCase):
     def test_each_step_of_acquire(self):
-        for point, persist in (('write-temp-leases', False), ('acquire-leased', False), ('created', False),
+        for point, persist in (('write-temp-leases', False), ('logged', False), ('acquire-leased', False),
+                               ('created', False),
                                ('write-temp-definition', True), ('acquire-defined', True),
                                ('created', True)):
             with self.subTest(point=point, persist=persist):
@@ -148,10 +149,13 @@ class TestCrashRelease(CrashTestCase):
 
 class TestCrashDefine(CrashTestCase):
     def test_each_step_of_define(self):
-        for point in ('write-temp-definition', 'defined'):
+        for point in ('write-temp-definition', 'logged', 'defined'):
             with self.subTest(point=point):
                 self.crash_during(point, lambda: self.define(T4, U7, dfn('nvidia-231')))
                 _leased, _running, defined = self.accounted()
+                if point == 'logged':  # its record was durable, nothing renamed: the start replays it
+                    self.assertIn(U7, defined)
+                    self.assertIn('Put 1 change the intent log', self.daemon_log())
                 if U7 in defined:
                     self.undefine(T4, U7)
                 self.assertEqual(self.accounted(), (set(), set(), set()))

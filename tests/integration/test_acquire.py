@@ -715,12 +715,12 @@ class TestConcurrentAcquire(AcquireTestCase):
 class TestSharedLeaseBatches(AcquireTestCase):
     """An Acquire gives up the engine's turn while its lease is made durable (its placement is a
     reservation the next decision counts): the leases of concurrent Acquires share the flusher's
-    batches. Each fsync of the leases file is slowed (VGPUD_TEST_SLOW_AT) so that they would, and
-    vgpud -v logs each batch."""
+    batches. Each batch's fsync of the intent log is slowed (VGPUD_TEST_SLOW_AT) so that they would,
+    and vgpud -v logs each batch."""
 
     def env(self):
         env = super().env()
-        env['VGPUD_TEST_SLOW_AT'] = 'fsync-leases:300'
+        env['VGPUD_TEST_SLOW_AT'] = 'fsync-intent-log:300'
         return env
 
     def test_8_acquires_share_their_lease_batches(self):

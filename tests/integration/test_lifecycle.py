@@ -563,14 +563,14 @@ class TestDefinitions(LifecycleTestCase):
 
 class TestSharedDefinitionBatches(LifecycleTestCase):
     """Defines that share a durable batch are answered together: the snapshot is written once for the
-    batch, before the replies (each reply wrote it before: one write per request). The first define's
-    fsync is slowed (VGPUD_TEST_SLOW_AT) so that the others make one batch behind it; vgpud -v logs
-    the batches and the snapshot's writes."""
+    batch, before the replies (each reply wrote it before: one write per request). Each batch's fsync
+    of the intent log is slowed (VGPUD_TEST_SLOW_AT) so that the defines sent after the first make a
+    batch behind it; vgpud -v logs the batches and the snapshot's writes."""
     FIRST = '00000000-0000-4000-8000-000000000000'
 
     def env(self):
         env = super().env()
-        env['VGPUD_TEST_SLOW_AT'] = 'fsync-%s:300' % self.FIRST
+        env['VGPUD_TEST_SLOW_AT'] = 'fsync-intent-log:300'
         return env
 
     def test_a_batch_writes_the_snapshot_once(self):

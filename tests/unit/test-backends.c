@@ -396,7 +396,7 @@ static void test_engine_vf(void)
 
         g_assert_cmpint(sd_event_new(&e), >=, 0);
         g_assert_cmpint(inventory_rescan(inv), ==, 0);
-        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, NULL, &ops), ==, 0);
 
         /* Start on a VF: ready when the reply comes, though no uevent ever comes */
         req = ops_request_new(OPS_START);
@@ -552,7 +552,7 @@ static void test_engine_reservations(void)
 
         g_assert_cmpint(sd_event_new(&e), >=, 0);
         g_assert_cmpint(inventory_rescan(inv), ==, 0);
-        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, NULL, &ops), ==, 0);
 
         /* three 2Q creations are written before the kernel shows any: each reserves its room */
         submit_start(ops, u[0], "nvidia-222", 0, &a);
@@ -641,7 +641,7 @@ static void test_engine_vf_definitions(void)
         inventory_set_own_definitions_dir(inv, own);
         g_assert_cmpint(sd_event_new(&e), >=, 0);
         g_assert_cmpint(inventory_rescan(inv), ==, 0);
-        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, NULL, &ops), ==, 0);
         g_assert_cmpstr(inventory_definitions_dir_for(inv, VF1), ==, own);
         g_assert_cmpstr(inventory_definitions_dir_for(inv, T4), ==, t.defs);
 
@@ -735,7 +735,7 @@ static void test_engine_vf_mixed_size(void)
         inventory_set_own_definitions_dir(inv, own);
         g_assert_cmpint(sd_event_new(&e), >=, 0);
         g_assert_cmpint(inventory_rescan(inv), ==, 0);
-        g_assert_cmpint(ops_new(e, inv, &ops), ==, 0);
+        g_assert_cmpint(ops_new(e, inv, NULL, &ops), ==, 0);
         /* equal-size mode next to a 2 GB vGPU: the driver lists only the 2 GB types (1B is remembered) */
         tree_put(t.root, "devices/pci0000:c0/" VF1 "/nvidia/creatable_vgpu_types",
                  HEADER "1146  : NVIDIA L40S-2B\n1148  : NVIDIA L40S-2Q\n");

@@ -26,8 +26,22 @@ static void test_defaults(void)
         g_assert_cmpuint(c.layout_retry_sec, ==, VGPUD_LAYOUT_RETRY_SEC_DEFAULT);
         g_assert_cmpstr(c.users_libvirt_run_dir, ==, "/run/libvirt/qemu");
         g_assert_cmpuint(c.users_scan_interval_sec, ==, 30);
+        g_assert_true(c.storage_intent_log);
         config_done(&c);
         g_assert_null(c.layout_owner);
+}
+
+static void test_storage(void)
+{
+        VgpudConfig c = {};
+        g_autofree char *why = NULL;
+
+        g_assert_cmpint(load(&c, "[Storage]\nIntentLog=false\n", &why), ==, 0);
+        g_assert_false(c.storage_intent_log);
+        config_done(&c);
+        g_assert_cmpint(load(&c, "[Storage]\nIntentLog=sometimes\n", &why), <, 0);
+        g_assert_nonnull(why);
+        config_done(&c);
 }
 
 static void test_users(void)
@@ -136,6 +150,7 @@ int main(int argc, char **argv)
         g_test_add_func("/config/defaults", test_defaults);
         g_test_add_func("/config/layout", test_layout);
         g_test_add_func("/config/users", test_users);
+        g_test_add_func("/config/storage", test_storage);
         g_test_add_func("/config/refused", test_refused);
         g_test_add_func("/config/files", test_files);
         return g_test_run();

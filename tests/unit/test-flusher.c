@@ -92,7 +92,7 @@ static void test_batches(void)
         for (size_t i = 0; i < G_N_ELEMENTS(res); i++)
                 res[i] = (Result){.r = 1, .answered = &answered};
         g_assert_cmpint(sd_event_new(&e), >=, 0);
-        g_assert_cmpint(flusher_new(e, &f), ==, 0);
+        g_assert_cmpint(flusher_new(e, NULL, &f), ==, 0);
 
         submit_write(f, dirfd, dir, "a", "A", &res[0]);
         submit_write(f, dirfd, dir, "f", "1", &res[1]);
@@ -140,7 +140,7 @@ static void test_free_commits(void)
 
         res.answered = &answered;
         g_assert_cmpint(sd_event_new(&e), >=, 0);
-        g_assert_cmpint(flusher_new(e, &f), ==, 0);
+        g_assert_cmpint(flusher_new(e, NULL, &f), ==, 0);
         submit_write(f, dirfd, dir, "late", "L", &res);
         flusher_free(f);
         g_assert_cmpint(answered, ==, 0);

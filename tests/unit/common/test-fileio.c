@@ -109,7 +109,7 @@ static void test_write_empty(void)
         g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
         g_autofree char *got = NULL;
         _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        g_autoptr(FileCommitter) k = file_committer_new();
+        g_autoptr(FileCommitter) k = file_committer_new(NULL);
         FileChange *c = NULL;
 
         g_assert_cmpint(write_file_atomic_at(dirfd, "f", "old", 3, 0644), ==, 0);
@@ -122,7 +122,7 @@ static void test_write_empty(void)
                 file_committer_commit(k, &c, 1);
                 g_assert_cmpint(file_change_result(c), ==, 0);
                 g_clear_pointer(&c, file_change_free);
-                file_committer_tidy(k);
+                file_committer_tidy(k, false);
         }
         g_assert_nonnull((got = read_in(dir, "g")));
         g_assert_cmpstr(got, ==, "");
@@ -309,7 +309,7 @@ static void test_committer(void)
         g_autofree char *held_r = g_strconcat(gone_path, " (deleted)", NULL);
         g_autofree char *spare_prefix = g_strconcat(dir, "/#", NULL);
         _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        g_autoptr(FileCommitter) k = file_committer_new();
+        g_autoptr(FileCommitter) k = file_committer_new(NULL);
         g_auto(GStrv) before = deleted_open_files(), held = NULL, tidied = NULL, names = NULL;
         g_autofree char *got = NULL;
         FileChange *c[2] = {};
@@ -331,7 +331,7 @@ static void test_committer(void)
         g_assert_true(g_strv_contains((const char *const *)held, held_f));
         g_assert_true(g_strv_contains((const char *const *)held, held_r));
 
-        file_committer_tidy(k);
+        file_committer_tidy(k, false);
         tidied = deleted_open_files();
         g_assert_cmpuint(g_strv_length(tidied), ==, 1); /* the spare, nothing held */
         g_assert_true(g_str_has_prefix(tidied[0], spare_prefix));
@@ -365,7 +365,7 @@ static void test_committer(void)
 static void test_committer_spare_limits(void)
 {
         g_autofree char *dir = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
-        g_autoptr(FileCommitter) k = file_committer_new();
+        g_autoptr(FileCommitter) k = file_committer_new(NULL);
         const char *subs[] = {"a", "b", "c"};
 
         for (size_t d = 0; d < G_N_ELEMENTS(subs); d++) {
@@ -385,16 +385,16 @@ static void test_committer_spare_limits(void)
                         g_assert_cmpint(file_change_result(c[i]), ==, 0);
                         file_change_free(c[i]);
                 }
-                file_committer_tidy(k);
+                file_committer_tidy(k, false);
                 g_assert_cmpuint(deleted_open_count(), ==, MIN(16 * (d + 1), 32));
         }
         /* a's and b's spares (c got none: 32 in all), then a's 8th tidy without a write, then b's */
         for (int i = 0; i < 5; i++)
-                file_committer_tidy(k);
+                file_committer_tidy(k, false);
         g_assert_cmpuint(deleted_open_count(), ==, 32);
-        file_committer_tidy(k);
+        file_committer_tidy(k, false);
         g_assert_cmpuint(deleted_open_count(), ==, 16);
-        file_committer_tidy(k);
+        file_committer_tidy(k, false);
         g_assert_cmpuint(deleted_open_count(), ==, 0);
         remove_tree(dir);
 }
@@ -407,7 +407,7 @@ static void test_committer_spare_refused(void)
         g_autofree char *shm = g_dir_make_tmp("test-fileio.XXXXXX", NULL);
         g_autofree char *other = NULL;
         _cleanup_close_ int shmfd = open(shm, O_RDONLY | O_DIRECTORY | O_CLOEXEC), otherfd = -1;
-        g_autoptr(FileCommitter) k = file_committer_new();
+        g_autoptr(FileCommitter) k = file_committer_new(NULL);
         g_autofree char *got = NULL;
         struct stat a, b;
         FileChange *c = NULL;
@@ -428,14 +428,14 @@ static void test_committer_spare_refused(void)
         file_committer_commit(k, &c, 1);
         g_assert_cmpint(file_change_result(c), ==, 0);
         g_clear_pointer(&c, file_change_free);
-        file_committer_tidy(k); /* a spare on shm's file system, under "key" */
+        file_committer_tidy(k, false); /* a spare on shm's file system, under "key" */
         g_assert_cmpint(file_change_write(otherfd, "key", "second", "2", 1, 0644, &c), ==, 0);
         file_committer_commit(k, &c, 1);
         g_assert_cmpint(file_change_result(c), ==, 0);
         g_clear_pointer(&c, file_change_free);
         g_assert_nonnull((got = read_in(other, "second")));
         g_assert_cmpstr(got, ==, "2");
-        file_committer_tidy(k); /* no spare made for "key" any more */
+        file_committer_tidy(k, false); /* no spare made for "key" any more */
         g_assert_cmpuint(deleted_open_count(), ==, 0);
         g_clear_pointer(&k, file_committer_free);
         remove_tree(shm);
