@@ -708,6 +708,11 @@ static void sync_in_place(FileCommitter *k)
         g_array_set_size(k->unsynced, 0);
 }
 
+bool file_committer_log_stuck(const FileCommitter *k)
+{
+        return k->log && (k->log_stuck || intent_log_broken(k->log));
+}
+
 static void commit(FileCommitter *k, FileChange *const *changes, size_t n)
 {
         mark_superseded(changes, n);

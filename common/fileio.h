@@ -92,6 +92,9 @@ void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t 
  * files ahead for the directories it wrote to, as many as it asked for (at most 16 for one directory,
  * 32 in all); a directory not written to in 8 tidies has its spares closed. */
 void file_committer_tidy(FileCommitter *k, bool busy);
+/* A sync in place of what went through the log failed (at a tidy): every batch is made durable in
+ * place from now on, and the log keeps what it held for the next start. */
+bool file_committer_log_stuck(const FileCommitter *k);
 void file_committer_free(FileCommitter *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileCommitter, file_committer_free)
 /* 0 once committed durably, or a negative errno; -EINPROGRESS before the commit. */

@@ -382,9 +382,24 @@ static int fill(int fd, size_t from, const char *path)
         return dirfd < 0 || fsync(dirfd) < 0 ? negative_errno() : 0;
 }
 
-int intent_log_open(const char *path, unsigned *ret_replayed, IntentLog **ret)
+/* The file at path read whole, opened for writing (absent: -ENOENT unless create). */
+static int load(const char *path, bool create, int *ret_fd, size_t *ret_size, uint8_t **ret)
 {
-        g_autoptr(IntentLog) l = g_new0(IntentLog, 1);
+        _cleanup_close_ int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+        int r;
+
+        if (fd < 0)
+                return negative_errno();
+        r = read_all(fd, ret_size, ret);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int intent_log_replay(const char *path, unsigned *ret_replayed)
+{
+        _cleanup_close_ int fd = -1;
         g_autofree uint8_t *buf = NULL;
         size_t size = 0;
         uint64_t last = 0;
@@ -392,31 +407,62 @@ int intent_log_open(const char *path, unsigned *ret_replayed, IntentLog **ret)
         unsigned replayed = 0;
         int r;
 
-        l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (l->fd < 0)
-                return negative_errno();
-        r = read_all(l->fd, &size, &buf);
+        *ret_replayed = 0;
+        r = load(path, false, &fd, &size, &buf);
+        if (r == -ENOENT)
+                return 0;
         if (r < 0)
                 return r;
         r = replay(buf, size, &changed, &last, &replayed);
         if (r < 0)
                 return r;
+        /* everything read is in place now: retired, and the next record follows the last one read, so
+         * that what is left of older records after it can never continue the chain */
+        if (changed) {
+                r = header_write(fd, last);
+                if (r < 0)
+                        return r;
+        }
+        *ret_replayed = replayed;
+        return 0;
+}
+
+int intent_log_open(const char *path, IntentLog **ret)
+{
+        g_autoptr(IntentLog) l = g_new0(IntentLog, 1);
+        g_autofree uint8_t *buf = NULL;
+        size_t size = 0;
+        uint64_t retired = 0, next = 0;
+        int r;
+
+        l->fd = -1;
+        r = load(path, true, &l->fd, &size, &buf);
+        if (r < 0)
+                return r;
+        if (header_read(buf, size, &retired)) {
+                Read rec;
+
+                /* a record after the retired ones: intent_log_replay() was not run, or failed */
+                next = retired + 1;
+                if (record_get(buf, size, RECORDS_AT, next, &rec) > 0) {
+                        read_clear(&rec);
+                        return -EBUSY;
+                }
+        } else if (size >= RECORDS_AT + 16 && memcmp(buf + RECORDS_AT, &(uint32_t){RECORD_MAGIC}, 4) == 0)
+                return -EBUSY; /* records, and a header that does not check: not replayed either */
         if (size < INTENT_LOG_SIZE) {
                 r = fill(l->fd, size, path);
                 if (r < 0)
                         return r;
         }
-        /* everything read is in place now: retired, and the next record follows the last one read, so
-         * that what is left of older records after it can never continue the chain */
-        if (changed) {
-                r = header_write(l->fd, last);
+        if (next == 0) { /* a new log */
+                r = header_write(l->fd, 0);
                 if (r < 0)
                         return r;
+                next = 1;
         }
-        l->first = l->next = last + 1;
+        l->first = l->next = next;
         l->tail = RECORDS_AT;
-        if (ret_replayed)
-                *ret_replayed = replayed;
         *ret = g_steal_pointer(&l);
         return 0;
 }

@@ -51,12 +51,15 @@ typedef struct IntentRecord {
  * caller makes it durable in place as without a log. */
 #define INTENT_LOG_SIZE (1024 * 1024)
 
-/* Open the log at path for appending, first replaying what it holds: every record not retired, in
- * order, made durable in place (a replacement's directory made when it is missing), then all retired.
- * The file is made (all its blocks written, synced with its directory) when it is missing or short. A
- * record that cannot be put in place fails the open, with the log left as it was for the next try.
+/* Put every record of the log at path (absent: nothing) not retired in place, in order, each made
+ * durable there (a replacement's directory made when it is missing), then retire them all. A record
+ * that cannot be put in place fails the replay, with the log left as it was for the next try.
  * *ret_replayed: how many records were put in place. */
-int intent_log_open(const char *path, unsigned *ret_replayed, IntentLog **ret);
+int intent_log_replay(const char *path, unsigned *ret_replayed);
+
+/* Open the log at path for appending, made (all its blocks written, synced with its directory) when it
+ * is missing or short. -EBUSY: it holds records not retired (intent_log_replay() first). */
+int intent_log_open(const char *path, IntentLog **ret);
 void intent_log_free(IntentLog *l);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IntentLog, intent_log_free)
 

@@ -12,12 +12,14 @@ typedef struct Item {
         FlusherDone done;
         void *userdata;
         unsigned batch; /* the thread's count of batches when it committed this one */
+        bool log_stuck; /* the committer's intent log was stuck or broken after this one's batch */
 } Item;
 
 struct Flusher {
         BatchWorker *worker;
         unsigned submitted;       /* loop only: submitted and not yet answered */
         unsigned batches;         /* the thread's only */
+        bool stuck_told;          /* loop only: the log's failure was logged */
         FileCommitter *committer; /* the thread's only (made and freed while it does not run) */
 };
 
@@ -39,6 +41,8 @@ static void commit(GPtrArray *batch, void *userdata)
                 ((Item *)batch->pdata[i])->batch = f->batches;
         }
         file_committer_commit(f->committer, changes, batch->len);
+        for (guint i = 0; i < batch->len; i++)
+                ((Item *)batch->pdata[i])->log_stuck = file_committer_log_stuck(f->committer);
 }
 
 /* On the thread, once the loop has the batch: what the commit left for later (file_committer_tidy()),
@@ -77,6 +81,12 @@ static void answer(GPtrArray *done, void *userdata)
                 Item *it = done->pdata[i];
 
                 f->submitted--;
+                if (it->log_stuck && !f->stuck_told) {
+                        log_warning(
+                                "The intent log failed: changes are made durable in place before they are "
+                                "answered from now on; the next start puts what the log holds in place");
+                        f->stuck_told = true;
+                }
                 it->done(file_change_result(it->change), it->userdata);
         }
 }

@@ -271,27 +271,29 @@ static void on_uevents(void *userdata, char **parents, char **devices, char **re
 }
 
 /* Replay the intent log (common/intent-log.h): what vgpud answered for, and a power cut left there
- * only, is put in place. Replayed even when [Storage] IntentLog is off, for a log an earlier run left;
- * kept for the engine when it is on. */
+ * only, is put in place; one that holds what cannot be put in place stops the start (a change made now
+ * could be undone by its replay later). Replayed even when [Storage] IntentLog is off, for a log an
+ * earlier run left; then opened for the engine when it is on, or done without (a read-only state
+ * directory: changes are made durable in place). */
 static int replay_intent_log(Manager *m)
 {
         g_autofree char *path = g_build_filename(m->state_dir, "intent-log", NULL);
-        g_autoptr(IntentLog) log = NULL;
         unsigned replayed = 0;
         int r;
 
-        if (!m->config.storage_intent_log && access(path, F_OK) < 0)
-                return 0;
-        if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Cannot make the state directory %s: %m", m->state_dir);
-        r = intent_log_open(path, &replayed, &log);
+        r = intent_log_replay(path, &replayed);
         if (r < 0)
                 return log_error_errno(r, "Cannot replay the intent log %s: %m", path);
         if (replayed > 0)
                 log_info("Put %u change%s the intent log %s held in place", replayed,
                          replayed == 1 ? "" : "s", path);
-        if (m->config.storage_intent_log)
-                m->intent_log = g_steal_pointer(&log);
+        if (!m->config.storage_intent_log)
+                return 0;
+        (void)mkdir(m->state_dir, 0755);
+        r = intent_log_open(path, &m->intent_log);
+        if (r < 0)
+                log_warning_errno(r, "Cannot use the intent log %s, changes are made durable in place: %m",
+                                  path);
         return 0;
 }
 

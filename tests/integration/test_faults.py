@@ -152,12 +152,22 @@ class TestFailedSyncWithIntentLog(FaultTestCase):
         batches = [line for line in self.daemon_log().splitlines() if 'Durable: ' in line]
         self.assertGreater(len(batches), 0, batches)
         self.assertEqual(self.error(self.define, T4, uuids[0], dfn('nvidia-231'))[0], ERR + 'Exists')
+        self.assertIn('The intent log failed', self.daemon_log())
         # each is in place and synced there: the next start, with a log that works, has them all (the
         # record whose fsync failed may be replayed: it says what is there already)
         self.fail_at = None
         self.restart_vgpud()
         self.assertEqual(self.definitions(), sorted((T4, u) for u in uuids))
         self.define_all([U6])
+        self.assertIn((T4, U6), self.definitions())
+
+    def test_a_read_only_state_directory_does_without_the_log(self):
+        self.stop_vgpud()
+        os.unlink(os.path.join(self.state_dir, 'intent-log'))
+        self.mount_tmpfs(self.state_dir, ro=True, fill=False)
+        self.start_vgpud()
+        self.assertIn('Cannot use the intent log', self.daemon_log())
+        self.define_all([U6])  # durable in place
         self.assertIn((T4, U6), self.definitions())
 
     def test_a_failing_sync_in_place_is_replayed_at_the_next_start(self):
@@ -168,6 +178,7 @@ class TestFailedSyncWithIntentLog(FaultTestCase):
         self.define_all(first)
         self.define_all([U6])
         self.define_all([hosts.make_uuid('after', i) for i in range(3)])  # in place now, synced
+        self.assertIn('The intent log failed', self.daemon_log())
         path = os.path.join(self.sim.definitions_dir, T4, U6)
         with open(path) as f:
             written = f.read()

@@ -87,13 +87,15 @@ static IntentRecord rm(const char *dir, const char *name)
         return (IntentRecord){.kind = INTENT_REMOVE, .dir = dir, .name = name};
 }
 
-/* Open the log at path and say how many records it put in place. */
+/* Replay the log at path as a start does, say how many records it put in place, and check that it
+ * can be opened for appending then. */
 static unsigned reopen(const char *path)
 {
         g_autoptr(IntentLog) l = NULL;
         unsigned n = 99;
 
-        g_assert_cmpint(intent_log_open(path, &n, &l), ==, 0);
+        g_assert_cmpint(intent_log_replay(path, &n), ==, 0);
+        g_assert_cmpint(intent_log_open(path, &l), ==, 0);
         return n;
 }
 
@@ -117,8 +119,10 @@ static void test_new(void)
         unsigned n = 99;
 
         dir_setup(&d);
-        g_assert_cmpint(intent_log_open(d.log, &n, &l), ==, 0);
+        g_assert_cmpint(intent_log_replay(d.log, &n), ==, 0); /* absent: nothing */
         g_assert_cmpuint(n, ==, 0);
+        g_assert_cmpint(access(d.log, F_OK), <, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_false(intent_log_pending(l));
         g_assert_false(intent_log_broken(l));
         g_assert_cmpint(stat(d.log, &st), ==, 0);
@@ -142,7 +146,7 @@ static void test_replay(void)
         dir_setup(&d);
         b = g_build_filename(d.top, "b", NULL);
         put(d.a, "y", "old y");
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         batch1[0] = wr(d.a, "x", "one");
         batch1[1] = rm(d.a, "y");
         batch2[0] = wr(b, "z", "in a directory that is not there"); /* made at the replay */
@@ -181,7 +185,7 @@ static void test_retired_not_replayed(void)
 
         dir_setup(&d);
         rec = wr(d.a, "x", "one");
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_retire(l), ==, 0); /* nothing pending: nothing to do */
         g_assert_cmpint(intent_log_append(l, &rec, 1, NULL), ==, 0);
         put(d.a, "x", "one"); /* in place, as the committer puts it */
@@ -217,7 +221,7 @@ static void test_torn(void)
         one = wr(d.a, "one", "1");
         two = wr(d.a, "two", "2");
         three = wr(d.a, "three", "3");
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_append(l, &one, 1, NULL), ==, 0);
         g_assert_cmpint(intent_log_append(l, &two, 1, NULL), ==, 0);
         g_assert_cmpint(intent_log_append(l, &three, 1, NULL), ==, 0);
@@ -249,7 +253,7 @@ static void test_stale_after_retire(void)
         old[1] = wr(d.a, "s1", "stale");
         old[2] = wr(d.a, "s2", "stale");
         now = wr(d.a, "n", "new");
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_append(l, old, 3, NULL), ==, 0);
         g_assert_cmpint(intent_log_retire(l), ==, 0); /* (as if put in place, then undone by someone) */
         g_assert_cmpint(intent_log_append(l, &now, 1, NULL), ==, 0);
@@ -271,7 +275,7 @@ static void test_cancel(void)
         dir_setup(&d);
         recs[0] = wr(d.a, "kept", "k");
         recs[1] = wr(d.a, "failed", "f"); /* its rename failed: the request was told so */
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_append(l, recs, 2, &first), ==, 0);
         g_assert_cmpint(intent_log_cancel(l, first + 1), ==, 0);
         g_clear_pointer(&l, intent_log_free);
@@ -292,14 +296,14 @@ static void test_torn_header(void)
         dir_setup(&d);
         x = wr(d.a, "x", "x");
         y = wr(d.a, "y", "y");
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_append(l, &x, 1, NULL), ==, 0);
         g_assert_cmpint(intent_log_retire(l), ==, 0);
         g_clear_pointer(&l, intent_log_free);
         flip(d.log, 40); /* in the header's digest */
         g_assert_cmpuint(reopen(d.log), ==, 0);
         g_assert_false(exists(d.a, "x"));
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_append(l, &y, 1, NULL), ==, 0);
         g_clear_pointer(&l, intent_log_free);
         g_assert_cmpuint(reopen(d.log), ==, 1);
@@ -323,7 +327,7 @@ static void test_refused(void)
                 .kind = INTENT_WRITE, .dir = "/tmp", .name = "x", .data = big, .len = INTENT_LOG_SIZE - 64};
 
         dir_setup(&d);
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
                 g_assert_cmpint(intent_log_append(l, &bad[i], 1, NULL), ==, -EINVAL);
         g_assert_cmpint(intent_log_append(l, &huge, 1, NULL), ==, -ENOSPC);
@@ -347,10 +351,11 @@ static void test_replay_failure_keeps_the_log(void)
         up = g_build_filename(d.top, "up", NULL);
         deep = g_build_filename(up, "down", NULL);
         rec = wr(deep, "x", "x"); /* only the last directory is made */
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         g_assert_cmpint(intent_log_append(l, &rec, 1, NULL), ==, 0);
         g_clear_pointer(&l, intent_log_free);
-        g_assert_cmpint(intent_log_open(d.log, &n, &l), ==, -ENOENT);
+        g_assert_cmpint(intent_log_replay(d.log, &n), ==, -ENOENT);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, -EBUSY); /* not over what waits for a replay */
         g_assert_null(l);
         g_assert_cmpint(g_mkdir(up, 0755), ==, 0);
         g_assert_cmpuint(reopen(d.log), ==, 1);
@@ -371,7 +376,7 @@ static void test_committer_logged(void)
 
         dir_setup(&d);
         put(d.a, "r", "to remove");
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         k = file_committer_new(l);
         g_assert_cmpint(file_change_write(d.a_fd, d.a, "f", "first", 5, 0644, &c[0]), ==, 0);
         g_assert_cmpint(file_change_write(d.a_fd, d.a, "f", "second", 6, 0644, &c[1]), ==, 0);
@@ -414,7 +419,7 @@ static void test_committer_not_for_the_log(void)
         FileChange *c = NULL;
 
         dir_setup(&d);
-        g_assert_cmpint(intent_log_open(d.log, NULL, &l), ==, 0);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0);
         k = file_committer_new(l);
         g_assert_cmpint(file_change_prepare(d.a_fd, d.a, "p", 0644, 0, &c), ==, 0);
         g_assert_cmpint(file_change_fill(c, "prepared", 8), ==, 0);
