@@ -553,6 +553,8 @@ static void commit_sync_dirs(FileChange *const *changes, size_t n)
 
 /* ---- through the intent log ---- */
 
+static void commit_in_place(FileCommitter *k, FileChange *const *changes, size_t n, int why);
+
 /* The temporary files of the batch's replacements written and linked, not synced, their descriptors
  * kept (for the fsync of a batch the log could not take after all); a failure is that change's. */
 static void make_temps(FileCommitter *k, FileChange *const *changes, size_t n)
@@ -604,7 +606,7 @@ static bool commit_logged(FileCommitter *k, FileChange *const *changes, size_t n
         uint64_t first = 0;
         int r = 0;
 
-        if (!k || !k->log || k->log_stuck || intent_log_broken(k->log))
+        if (!k || !k->log || intent_log_broken(k->log))
                 return false;
         recs = g_new0(IntentRecord, n);
         of = g_new(size_t, n);
@@ -637,10 +639,8 @@ static bool commit_logged(FileCommitter *k, FileChange *const *changes, size_t n
         for (size_t i = 0; i < n; i++)
                 g_clear_pointer(&changes[i]->data, g_free);
         if (r < 0) {
-                /* the log is broken now: this batch in place, as without one */
-                commit_sync_temps(k, changes, n);
-                commit_names(k, changes, n);
-                commit_sync_dirs(changes, n);
+                /* whether the records reached the disk is unknown: in place, once the log is retired */
+                commit_in_place(k, changes, n, r);
                 return true;
         }
         fault_point("logged");
@@ -658,25 +658,29 @@ static bool commit_logged(FileCommitter *k, FileChange *const *changes, size_t n
         for (size_t j = 0; j < kept; j++) {
                 FileChange *c = changes[of[j]];
 
-                /* a removal of what was not there: its record (a no-op) is retired with the others */
+                /* a removal of what was not there: its record (a no-op) is retired with the others; a
+                 * cancel that fails leaves the log broken, and the next retire forgets the record */
                 if (c->result >= 0 || (!c->tmp_made && c->result == -ENOENT))
                         unsynced_add(k, c);
-                else if (intent_log_cancel(k->log, first + j) < 0)
-                        k->log_stuck = true; /* the next start may make it: keep what the log says */
+                else
+                        (void)intent_log_cancel(k->log, first + j);
         }
         return true;
 }
 
 /* After the answer: the files and directories of the batches put in place through the log, synced
  * there (each replaced file, then each directory once, and the extra ones); then the log retires
- * their records. A failure keeps them in the log, which the next start replays, and sends every later
- * batch the way without a log: an fsync that failed once may not fail again for the pages it lost. */
+ * their records. A failure leaves the log stuck: it is never retired again in this run (an fsync that
+ * failed once may not fail again for the pages it lost), the next start replays it, and until then
+ * every batch goes through it, so that the replay keeps their order. */
 static void sync_in_place(FileCommitter *k)
 {
         int r = 0;
 
-        if (!k->log || k->unsynced->len == 0)
+        if (!k->log || k->log_stuck || !intent_log_pending(k->log)) {
+                g_array_set_size(k->unsynced, 0);
                 return;
+        }
         for (guint i = 0; i < k->unsynced->len && r >= 0; i++) {
                 Unsynced *u = &g_array_index(k->unsynced, Unsynced, i);
                 _cleanup_close_ int fd = -1;
@@ -701,7 +705,7 @@ static void sync_in_place(FileCommitter *k)
                 if (r >= 0 && u->also >= 0 && fsync(u->also) < 0)
                         r = negative_errno();
         }
-        if (r >= 0 && !k->log_stuck)
+        if (r >= 0)
                 r = intent_log_retire(k->log);
         if (r < 0)
                 k->log_stuck = true;
@@ -710,17 +714,33 @@ static void sync_in_place(FileCommitter *k)
 
 bool file_committer_log_stuck(const FileCommitter *k)
 {
-        return k->log && (k->log_stuck || intent_log_broken(k->log));
+        return k->log_stuck;
+}
+
+/* A batch made durable in place, as without a log. With one, only once nothing the log holds could be
+ * put in place over it at the next start: what it holds is synced in place and retired first; when it
+ * cannot be (the log is stuck), every change of the batch fails with why. */
+static void commit_in_place(FileCommitter *k, FileChange *const *changes, size_t n, int why)
+{
+        if (k && k->log && intent_log_pending(k->log)) {
+                sync_in_place(k);
+                if (intent_log_pending(k->log)) {
+                        for (size_t i = 0; i < n; i++)
+                                if (!changes[i]->superseded && changes[i]->result == -EINPROGRESS)
+                                        changes[i]->result = why;
+                        return;
+                }
+        }
+        commit_sync_temps(k, changes, n);
+        commit_names(k, changes, n);
+        commit_sync_dirs(changes, n);
 }
 
 static void commit(FileCommitter *k, FileChange *const *changes, size_t n)
 {
         mark_superseded(changes, n);
-        if (!commit_logged(k, changes, n)) {
-                commit_sync_temps(k, changes, n);
-                commit_names(k, changes, n);
-                commit_sync_dirs(changes, n);
-        }
+        if (!commit_logged(k, changes, n))
+                commit_in_place(k, changes, n, -EIO);
         /* a superseded replacement ends as the change that superseded it */
         for (size_t i = n; i-- > 0;) {
                 FileChange *c = changes[i];

@@ -82,9 +82,12 @@ FileCommitter *file_committer_new(IntentLog *log);
  * With an intent log, a batch of file_change_write() and file_change_remove() changes whose
  * directories are absolute paths is made durable there instead (one append and its fdatasync, then
  * the renames and unlinks; step 1's fsyncs and step 3's come at the tidy, then the log forgets
- * them): a result of 0 means the same (a power cut keeps the change: the next intent_log_open()
- * replays it). A batch the log cannot take (no room, another kind of change, the log broken) is made
- * durable in place as without one; after a sync in place failed at a tidy, every batch is. */
+ * them): a result of 0 means the same (a power cut keeps the change: the next intent_log_replay()
+ * puts it in place). A batch the log cannot take (no room, another kind of change, an append that
+ * failed) is made durable in place as without one, once what the log holds is synced in place and
+ * retired (so that no replay can put an older change over it); when that cannot be (a sync in place
+ * failed: the log is stuck, see file_committer_log_stuck()), its changes fail with -EIO, or with the
+ * append's error. */
 void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t n);
 /* After the batch is answered: sync in place what the log holds (busy: another batch waits; then only
  * once the log holds 64 changes or more, so that a burst's batches follow each other and share their
@@ -92,8 +95,8 @@ void file_committer_commit(FileCommitter *k, FileChange *const *changes, size_t 
  * files ahead for the directories it wrote to, as many as it asked for (at most 16 for one directory,
  * 32 in all); a directory not written to in 8 tidies has its spares closed. */
 void file_committer_tidy(FileCommitter *k, bool busy);
-/* A sync in place of what went through the log failed (at a tidy): every batch is made durable in
- * place from now on, and the log keeps what it held for the next start. */
+/* A sync in place of what went through the log, or a retire, failed: the log keeps what it holds for
+ * the next start's replay, every batch goes through it while it takes them, and fails after. */
 bool file_committer_log_stuck(const FileCommitter *k);
 void file_committer_free(FileCommitter *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FileCommitter, file_committer_free)

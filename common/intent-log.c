@@ -476,7 +476,9 @@ void intent_log_free(IntentLog *l)
         g_free(l);
 }
 
-/* Write the records of out (numbered from l->next) at the tail, then sync them. */
+/* Write the records of out (numbered from l->next) at the tail, then sync them. On failure what reached
+ * the disk is unknown: the bytes are overwritten with zeros (which may not reach it either), their
+ * numbers count as used, and the log takes nothing more until a retire, which covers them too. */
 static int append_bytes(IntentLog *l, GByteArray *out, size_t n)
 {
         int r;
@@ -485,12 +487,13 @@ static int append_bytes(IntentLog *l, GByteArray *out, size_t n)
         if (r >= 0)
                 r = sync_log(l->fd);
         if (r < 0) {
-                l->broken = true; /* what reached the disk is unknown: no retire may forget it */
-                return r;
+                memset(out->data, 0, out->len);
+                (void)pwrite_all(l->fd, out->data, out->len, (off_t)l->tail);
+                l->broken = true;
         }
         l->tail += out->len;
         l->next += n;
-        return 0;
+        return r;
 }
 
 int intent_log_check(const IntentLog *l, const IntentRecord *records, size_t n)
@@ -531,10 +534,8 @@ int intent_log_cancel(IntentLog *l, uint64_t seq)
 
         if (l->broken)
                 return -EIO;
-        if (record_size(0, 0, 8) > INTENT_LOG_SIZE - l->tail) {
-                l->broken = true; /* no room to say it: nothing may be retired now */
+        if (record_size(0, 0, 8) > INTENT_LOG_SIZE - l->tail)
                 return -ENOSPC;
-        }
         record_put(out, l->next, &cancel);
         return append_bytes(l, out, 1);
 }
@@ -543,8 +544,6 @@ int intent_log_retire(IntentLog *l)
 {
         int r;
 
-        if (l->broken)
-                return -EIO;
         if (l->next == l->first)
                 return 0;
         r = header_write(l->fd, l->next - 1);
@@ -554,6 +553,7 @@ int intent_log_retire(IntentLog *l)
         }
         l->first = l->next;
         l->tail = RECORDS_AT;
+        l->broken = false;
         return 0;
 }
 

@@ -67,15 +67,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(IntentLog, intent_log_free)
 int intent_log_check(const IntentLog *l, const IntentRecord *records, size_t n);
 /* Append the records of one batch, then one fdatasync: once it returns 0 they are durable, and
  * ret_first (when asked) holds the number of the first. -ENOSPC: they do not fit (nothing written);
- * -EINVAL: a record this log cannot hold (a relative directory, a bad name); another error: the log
- * is broken from now on and every append fails (-EIO). */
+ * -EINVAL: a record this log cannot hold (a relative directory, a bad name); another error (the write
+ * or the fdatasync failed): whether they reached the disk is unknown (they are overwritten with zeros,
+ * best effort), their numbers count as appended, and the log is broken: appends and cancels fail with
+ * -EIO until a retire succeeds. */
 int intent_log_append(IntentLog *l, const IntentRecord *records, size_t n, uint64_t *ret_first);
-/* Say durably that the record numbered seq was not put in place: a replay skips it. */
+/* Say durably that the record numbered seq was not put in place: a replay skips it. Fails as an
+ * append does. */
 int intent_log_cancel(IntentLog *l, uint64_t seq);
-/* Every record appended is in place and durable there: retire them all (the header's write and its
- * fdatasync), and append from the start again. */
+/* Every record appended (or tried) is in place and durable there: retire them all (the header's write
+ * and its fdatasync), append from the start again, and the log is no longer broken. On failure it is. */
 int intent_log_retire(IntentLog *l);
-/* Records appended and not retired. */
+/* Records appended, or tried, and not retired. */
 bool intent_log_pending(const IntentLog *l);
-/* An error broke the log: appends fail, nothing is retired (a replay will put its records in place). */
+/* An append, a cancel or a retire failed, and no retire succeeded since. */
 bool intent_log_broken(const IntentLog *l);

@@ -12,7 +12,7 @@ typedef struct Item {
         FlusherDone done;
         void *userdata;
         unsigned batch; /* the thread's count of batches when it committed this one */
-        bool log_stuck; /* the committer's intent log was stuck or broken after this one's batch */
+        bool log_stuck; /* the committer's intent log was stuck after this one's batch */
 } Item;
 
 struct Flusher {
@@ -82,9 +82,11 @@ static void answer(GPtrArray *done, void *userdata)
 
                 f->submitted--;
                 if (it->log_stuck && !f->stuck_told) {
-                        log_warning(
-                                "The intent log failed: changes are made durable in place before they are "
-                                "answered from now on; the next start puts what the log holds in place");
+                        log_warning("The intent log failed (a sync failed): the next start puts what it "
+                                    "holds in "
+                                    "place; until then changes go through it while it has room, and fail "
+                                    "with Io "
+                                    "after");
                         f->stuck_told = true;
                 }
                 it->done(file_change_result(it->change), it->userdata);
