@@ -217,7 +217,8 @@ static size_t record_get(const uint8_t *buf, size_t size, size_t at, uint64_t se
         memcpy(&name, p + 60, 4);
         memcpy(&data, p + 64, 8);
         /* a record that checks was written by this code: a change it cannot hold is a bug or a forgery */
-        if ((uint64_t)dir + name + data > len32 - RECORD_HEAD - CHANGE_HEAD ||
+        if (data > len32 - RECORD_HEAD - CHANGE_HEAD ||
+            (uint64_t)dir + name > len32 - RECORD_HEAD - CHANGE_HEAD - data ||
             (kind != INTENT_WRITE && kind != INTENT_REMOVE && kind != INTENT_CANCEL))
                 return 0;
         if (kind == INTENT_CANCEL

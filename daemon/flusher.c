@@ -82,11 +82,9 @@ static void answer(GPtrArray *done, void *userdata)
 
                 f->submitted--;
                 if (it->log_stuck && !f->stuck_told) {
-                        log_warning("The intent log failed (a sync failed): the next start puts what it "
-                                    "holds in "
-                                    "place; until then changes go through it while it has room, and fail "
-                                    "with Io "
-                                    "after");
+                        log_warning("The intent log failed (a sync failed): the next start puts what "
+                                    "it holds in place; until then changes go through it while it has "
+                                    "room, and fail with Io after");
                         f->stuck_told = true;
                 }
                 it->done(file_change_result(it->change), it->userdata);

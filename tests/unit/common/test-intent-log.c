@@ -363,6 +363,40 @@ static void test_replay_failure_keeps_the_log(void)
         dir_teardown(&d);
 }
 
+/* A record whose digest matches (as only this code or a forger with root writes one) but whose lengths
+ * do not fit in it ends the replay like a torn one: the bytes' length 2^64 - 1 would wrap a sum. */
+static void test_forged_lengths(void)
+{
+        Dir d = {};
+        g_autoptr(IntentLog) l = NULL;
+        g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+        uint8_t rec[88] = {};
+        uint32_t magic = 0x4c494756u, len = sizeof(rec), kind = INTENT_WRITE, mode = 0644, dir = 2, name = 1;
+        uint64_t seq = 1, data = UINT64_MAX;
+        gsize digest = 32;
+        _cleanup_close_ int fd = -1;
+
+        dir_setup(&d);
+        g_assert_cmpint(intent_log_open(d.log, &l), ==, 0); /* a new log: the next record is number 1 */
+        g_clear_pointer(&l, intent_log_free);
+        memcpy(rec, &magic, 4);
+        memcpy(rec + 4, &len, 4);
+        memcpy(rec + 8, &seq, 8);
+        memcpy(rec + 48, &kind, 4);
+        memcpy(rec + 52, &mode, 4);
+        memcpy(rec + 56, &dir, 4);
+        memcpy(rec + 60, &name, 4);
+        memcpy(rec + 64, &data, 8);
+        memcpy(rec + 72, "/tx", 3);
+        g_checksum_update(sum, rec + 8, 8);
+        g_checksum_update(sum, rec + 48, sizeof(rec) - 48);
+        g_checksum_get_digest(sum, rec + 16, &digest);
+        fd = open(d.log, O_WRONLY | O_CLOEXEC);
+        g_assert_cmpint(pwrite(fd, rec, sizeof(rec), 4096), ==, sizeof(rec));
+        g_assert_cmpuint(reopen(d.log), ==, 0);
+        dir_teardown(&d);
+}
+
 /* A committer with a log: the batch's records are durable and its files in place when it is
  * answered; its syncs in place and the retire come at the tidy. A copy of the log taken before the
  * tidy (a power cut then) puts the batch back in place. */
@@ -451,6 +485,7 @@ int main(int argc, char **argv)
         g_test_add_func("/intent-log/cancel", test_cancel);
         g_test_add_func("/intent-log/torn-header", test_torn_header);
         g_test_add_func("/intent-log/refused", test_refused);
+        g_test_add_func("/intent-log/forged-lengths", test_forged_lengths);
         g_test_add_func("/intent-log/replay-failure-keeps-the-log", test_replay_failure_keeps_the_log);
         g_test_add_func("/intent-log/committer", test_committer_logged);
         g_test_add_func("/intent-log/committer/not-for-the-log", test_committer_not_for_the_log);
