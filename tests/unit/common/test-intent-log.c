@@ -133,7 +133,7 @@ static void test_new(void)
         dir_teardown(&d);
 }
 
-/* What was appended and not retired is put in place at the next open, in order, once. */
+/* What was appended and not retired is put in place by the next replay, in order, with its mode, once. */
 static void test_replay(void)
 {
         Dir d = {};
@@ -168,6 +168,14 @@ static void test_replay(void)
         g_assert_cmpstr(got, ==, "in a directory that is not there");
         g_assert_cmpint(stat(b, &st), ==, 0);
         g_assert_true(S_ISDIR(st.st_mode));
+        {
+                g_autofree char *x = g_build_filename(d.a, "x", NULL);
+                mode_t mask = umask(0);
+
+                umask(mask);
+                g_assert_cmpint(stat(x, &st), ==, 0);
+                g_assert_cmpint(st.st_mode & 0777, ==, 0640 & ~mask);
+        }
         /* retired: another tool's change since is not undone by the next start */
         put(d.a, "x", "another tool's");
         g_assert_cmpuint(reopen(d.log), ==, 0);
