@@ -419,6 +419,12 @@ static int make_temp(FileChange *c, bool *ret_refused)
         return write_all(c->fd, c->data, c->len);
 }
 
+/* The crash point of a temporary file written (fault.h). */
+static const char *temp_written_point(const FileChange *c)
+{
+        return strcmp(c->name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition";
+}
+
 typedef struct SyncTemp {
         FileChange *change;
         bool refused; /* its spare could not be linked */
@@ -441,7 +447,7 @@ static void sync_temp(SyncTemp *t)
         if (c->result >= 0 && close(TAKE_FD(c->fd)) < 0)
                 c->result = negative_errno();
         if (c->result >= 0)
-                fault_point(strcmp(c->name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition");
+                fault_point(temp_written_point(c));
 }
 
 static gpointer sync_temp_thread(gpointer userdata)
@@ -583,7 +589,7 @@ static void make_temps(FileCommitter *k, FileChange *const *changes, size_t n)
                         c->result = r;
                         continue;
                 }
-                fault_point(strcmp(c->name, "leases") == 0 ? "write-temp-leases" : "write-temp-definition");
+                fault_point(temp_written_point(c));
         }
 }
 

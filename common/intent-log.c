@@ -237,6 +237,22 @@ static size_t record_get(const uint8_t *buf, size_t size, size_t at, uint64_t se
         return len32;
 }
 
+/* The number of the record at the start of the records when one that checks is there (the chain a
+ * header that does not check leaves to go by), else 0. */
+static uint64_t chain_start(const uint8_t *buf, size_t size)
+{
+        uint64_t seq;
+        Read rec;
+
+        if (size < RECORDS_AT + 16)
+                return 0;
+        memcpy(&seq, buf + RECORDS_AT + 8, 8);
+        if (seq == 0 || record_get(buf, size, RECORDS_AT, seq, &rec) == 0)
+                return 0;
+        read_clear(&rec);
+        return seq;
+}
+
 /* ---- replay ---- */
 
 /* The directory of a record, made when it is missing (its parent then synced): a replacement's
@@ -288,14 +304,10 @@ static int replay(const uint8_t *buf, size_t size, bool *ret_changed, uint64_t *
         int r = 0;
 
         g_array_set_clear_func(recs, (GDestroyNotify)read_clear);
-        if (!header_ok && size >= RECORDS_AT + 16) {
-                uint32_t magic;
+        if (!header_ok) { /* whatever chain starts there (none: a new log, numbered from 1) */
+                uint64_t start = chain_start(buf, size);
 
-                /* whatever chain starts there (none: a new log, numbered from 1) */
-                memcpy(&magic, buf + RECORDS_AT, 4);
-                memcpy(&seq, buf + RECORDS_AT + 8, 8);
-                if (magic == RECORD_MAGIC && seq > 0)
-                        retired = seq - 1;
+                retired = start > 0 ? start - 1 : 0;
         }
         for (seq = retired + 1; at < size; seq++) {
                 Read rec;
@@ -440,17 +452,14 @@ int intent_log_open(const char *path, IntentLog **ret)
         r = load(path, true, &l->fd, &size, &buf);
         if (r < 0)
                 return r;
+        /* a record after the retired ones, or records and a header that does not check: intent_log_replay()
+         * was not run, or failed */
         if (header_read(buf, size, &retired)) {
-                Read rec;
-
-                /* a record after the retired ones: intent_log_replay() was not run, or failed */
                 next = retired + 1;
-                if (record_get(buf, size, RECORDS_AT, next, &rec) > 0) {
-                        read_clear(&rec);
+                if (chain_start(buf, size) == next)
                         return -EBUSY;
-                }
-        } else if (size >= RECORDS_AT + 16 && memcmp(buf + RECORDS_AT, &(uint32_t){RECORD_MAGIC}, 4) == 0)
-                return -EBUSY; /* records, and a header that does not check: not replayed either */
+        } else if (chain_start(buf, size) > 0)
+                return -EBUSY;
         if (size < INTENT_LOG_SIZE) {
                 r = fill(l->fd, size, path);
                 if (r < 0)
